@@ -1,0 +1,160 @@
+"""The store seam: a handful of methods, chosen by URL (``memory`` or ``sqlite:///path``).
+
+The engine keeps every open run in memory and calls ``append`` once per activation with the
+events that activation produced. ``append`` returns ``None`` when the events are as durable
+as the store will make them (memory; sqlite in ``batch`` mode), or an awaitable that
+completes when they are committed (sqlite in ``sync`` mode, many runs sharing one commit).
+The engine holds back the activation's effects (dispatching activities, answering waiters)
+until then, so nothing is acknowledged before it is durable.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from .common import WorkflowExecutionStatus
+from .errors import InvalidArgumentError
+from .history import Event
+
+__all__ = ["MemoryStore", "RunRecord", "Store", "open_store"]
+
+
+@dataclass(eq=False)
+class RunRecord:
+    """One workflow run: identity, status and its full history (``history`` is shared, not copied)."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    start_time: float
+    status: WorkflowExecutionStatus = WorkflowExecutionStatus.RUNNING
+    close_time: float | None = None
+    history: list[Event] = field(default_factory=list)
+
+
+class Store(ABC):
+    """Where histories live. Implementations: ``MemoryStore``, ``SqliteStore``."""
+
+    #: Whether runs survive the process (the engine recovers open runs on start when True).
+    durable: bool = False
+
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Open files, check the schema, take locks. Raise ``StoreError`` when unusable."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Flush what is pending and release everything."""
+
+    @abstractmethod
+    def append(self, run: RunRecord, events: Sequence[Event]) -> Awaitable[None] | None:
+        """Record ``events`` (already appended to ``run.history``) and ``run``'s status.
+
+        Called once per activation, in order, for each run. Returns ``None`` when done, or an
+        awaitable that completes when the events are committed.
+        """
+
+    @abstractmethod
+    async def load_run(self, workflow_id: str, run_id: str | None = None) -> RunRecord | None:
+        """A run with its history; the latest run of ``workflow_id`` when ``run_id`` is None."""
+
+    @abstractmethod
+    async def open_runs(self) -> list[RunRecord]:
+        """Every run whose status is RUNNING, with its history (for recovery)."""
+
+    @abstractmethod
+    async def list_runs(
+        self,
+        *,
+        status: WorkflowExecutionStatus | None = None,
+        limit: int = 100,
+        after: tuple[float, str, str] | None = None,
+    ) -> list[RunRecord]:
+        """Runs ordered by (start_time, workflow_id, run_id), after the ``after`` key.
+
+        Histories may be left empty here: callers that need one use ``load_run``.
+        """
+
+    @abstractmethod
+    async def purge_closed(self, closed_before: float) -> int:
+        """Delete closed runs whose close time is before ``closed_before``; return how many."""
+
+
+class MemoryStore(Store):
+    """Keeps runs in a dict: fast, and gone with the process."""
+
+    durable = False
+
+    def __init__(self) -> None:
+        self._runs: dict[tuple[str, str], RunRecord] = {}
+        self._latest: dict[str, RunRecord] = {}
+
+    def append(self, run: RunRecord, events: Sequence[Event]) -> None:
+        latest = self._latest.get(run.workflow_id)
+        if latest is not run:
+            self._runs[(run.workflow_id, run.run_id)] = run
+            if latest is None or latest.start_time <= run.start_time:
+                self._latest[run.workflow_id] = run
+        return None
+
+    async def load_run(self, workflow_id: str, run_id: str | None = None) -> RunRecord | None:
+        if run_id is None:
+            return self._latest.get(workflow_id)
+        return self._runs.get((workflow_id, run_id))
+
+    async def open_runs(self) -> list[RunRecord]:
+        return [r for r in self._runs.values() if r.status == WorkflowExecutionStatus.RUNNING]
+
+    async def list_runs(
+        self,
+        *,
+        status: WorkflowExecutionStatus | None = None,
+        limit: int = 100,
+        after: tuple[float, str, str] | None = None,
+    ) -> list[RunRecord]:
+        rows = sorted(
+            (r for r in self._runs.values() if status is None or r.status == status),
+            key=lambda r: (r.start_time, r.workflow_id, r.run_id),
+        )
+        if after is not None:
+            rows = [r for r in rows if (r.start_time, r.workflow_id, r.run_id) > after]
+        return rows[:limit]
+
+    async def purge_closed(self, closed_before: float) -> int:
+        doomed = [
+            k
+            for k, r in self._runs.items()
+            if r.close_time is not None and r.close_time < closed_before
+        ]
+        for k in doomed:
+            run = self._runs.pop(k)
+            if self._latest.get(run.workflow_id) is run:
+                del self._latest[run.workflow_id]
+        return len(doomed)
+
+
+def open_store(url: str | Store, **options: Any) -> Store:
+    """Make a store from a URL: ``memory``, or ``sqlite:///relative.db`` / ``sqlite:////abs.db``.
+
+    SQLite options come as keyword arguments or URL query parameters:
+    ``durability=sync|batch``, ``batch_interval=<seconds>``, ``batch_size=<events>``.
+    """
+    if isinstance(url, Store):
+        return url
+    if url in ("memory", "memory://", ":memory:"):
+        return MemoryStore()
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        from ._sqlite_store import SqliteStore  # imported lazily: memory users never pay
+
+        path = url[len("sqlite:///") :].split("?", 1)[0] if url.startswith("sqlite:///") else ""
+        if not path:
+            raise InvalidArgumentError(f"sqlite store URL needs a path: {url!r}")
+        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        merged: dict[str, Any] = {**query, **options}
+        return SqliteStore(path, **merged)
+    raise InvalidArgumentError(
+        f"unknown store {url!r}: use 'memory' or 'sqlite:///path/to/file.db'"
+    )
