@@ -1,0 +1,252 @@
+"""Failures as recorded in a history: exceptions to plain dicts shaped like Temporal's proto.
+
+A failure dict mirrors ``temporal.api.failure.v1.Failure`` so the bridge translates it one to
+one::
+
+    {
+        "message": str,
+        "source": "fastcore",
+        "stack_trace": str,
+        "cause": <failure dict> | None,
+        # exactly one of:
+        "application_failure_info": {"type": str, "non_retryable": bool,
+                                     "details": [Payload], "next_retry_delay": float | None},
+        "timeout_failure_info": {"timeout_type": int, "last_heartbeat_details": [Payload]},
+        "canceled_failure_info": {"details": [Payload]},
+        "terminated_failure_info": {},
+        "activity_failure_info": {"activity_type": str, "activity_id": str,
+                                  "retry_state": int, "scheduled_event_id": int},
+        "child_workflow_failure_info": {"workflow_id": str, "run_id": str,
+                                        "workflow_type": str, "retry_state": int,
+                                        "initiated_event_id": int},
+    }
+
+As in temporalio, an exception that is not a ``FailureError`` becomes an application failure
+whose ``type`` is the exception's class name, and ``asyncio.CancelledError`` becomes a
+cancellation. ``from_failure`` rebuilds ``fastcore.errors`` exceptions, chained through
+``__cause__``, and remembers the dict so that converting the exception again gives it back
+unchanged (stack trace included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import traceback
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from ._converter import DataConverter, Payload
+from .errors import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    FailureError,
+    RetryState,
+    TerminatedError,
+    TimeoutError,
+    TimeoutType,
+)
+
+__all__ = ["INFO_KEYS", "SOURCE", "from_failure", "to_failure"]
+
+SOURCE = "fastcore"
+"""The ``source`` written into every failure fastcore makes."""
+
+INFO_KEYS = (
+    "application_failure_info",
+    "timeout_failure_info",
+    "canceled_failure_info",
+    "terminated_failure_info",
+    "activity_failure_info",
+    "child_workflow_failure_info",
+)
+"""The failure-info keys; a failure dict holds exactly one of them."""
+
+_ATTR = "_fastcore_failure"  # where from_failure stores the dict an exception was made from
+_MAX_DEPTH = 64  # a cause chain deeper than this is cut (guards against __context__ cycles)
+
+
+def to_failure(exc: BaseException, converter: DataConverter) -> dict[str, Any]:
+    """Describe an exception (and its cause chain) as a failure dict.
+
+    Args:
+        exc: The exception to record.
+        converter: Encodes details (error details, heartbeat details).
+
+    Returns:
+        A failure dict in the format of this module's docstring.
+    """
+    return _to_failure(exc, converter, 0)
+
+
+def _to_failure(exc: BaseException, converter: DataConverter, depth: int) -> dict[str, Any]:
+    recorded = getattr(exc, _ATTR, None)
+    if recorded is not None:
+        return copy.deepcopy(recorded)
+    failure: dict[str, Any] = {
+        "message": _message(exc),
+        "source": SOURCE,
+        "stack_trace": "\n".join(traceback.format_tb(exc.__traceback__))
+        if exc.__traceback__
+        else "",
+        "cause": None,
+    }
+    nxt = exc.__cause__
+    if nxt is None and not exc.__suppress_context__:
+        nxt = exc.__context__
+    if nxt is not None and depth < _MAX_DEPTH:
+        failure["cause"] = _to_failure(nxt, converter, depth + 1)
+    key, info = _info(exc, converter)
+    failure[key] = info
+    return failure
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, FailureError):
+        return exc.message
+    if isinstance(exc, asyncio.CancelledError):
+        return str(exc) or "Cancelled"
+    return str(exc)
+
+
+def _encode(values: Sequence[Any], converter: DataConverter) -> list[Payload]:
+    out = []
+    for v in values:
+        if isinstance(v, Payload):
+            out.append(v)
+            continue
+        try:
+            out.append(converter.encode_one(v))
+        except Exception:  # a failure must always be recordable; keep what can be kept
+            out.append(converter.encode_one(repr(v)))
+    return out
+
+
+def _info(exc: BaseException, converter: DataConverter) -> tuple[str, dict[str, Any]]:
+    if isinstance(exc, ApplicationError):
+        delay = exc.next_retry_delay
+        return "application_failure_info", {
+            "type": exc.type or "",
+            "non_retryable": exc.non_retryable,
+            "details": _encode(exc.details, converter),
+            "next_retry_delay": delay.total_seconds() if delay is not None else None,
+        }
+    if isinstance(exc, TimeoutError):
+        return "timeout_failure_info", {
+            "timeout_type": int(exc.type or 0),
+            "last_heartbeat_details": _encode(exc.last_heartbeat_details, converter),
+        }
+    if isinstance(exc, CancelledError):
+        return "canceled_failure_info", {"details": _encode(exc.details, converter)}
+    if isinstance(exc, asyncio.CancelledError):
+        return "canceled_failure_info", {"details": []}
+    if isinstance(exc, TerminatedError):
+        return "terminated_failure_info", {}
+    if isinstance(exc, ActivityError):
+        return "activity_failure_info", {
+            "activity_type": exc.activity_type,
+            "activity_id": exc.activity_id,
+            "retry_state": int(exc.retry_state or 0),
+            "scheduled_event_id": exc.scheduled_event_id,
+        }
+    if isinstance(exc, ChildWorkflowError):
+        return "child_workflow_failure_info", {
+            "workflow_id": exc.workflow_id,
+            "run_id": exc.run_id,
+            "workflow_type": exc.workflow_type,
+            "retry_state": int(exc.retry_state or 0),
+            "initiated_event_id": exc.initiated_event_id,
+        }
+    # Any other exception (fastcore's non-failure errors included) is an application error
+    # named after its class, as temporalio's default failure converter does.
+    return "application_failure_info", {
+        "type": type(exc).__name__,
+        "non_retryable": False,
+        "details": [],
+        "next_retry_delay": None,
+    }
+
+
+def from_failure(failure: dict[str, Any], converter: DataConverter) -> BaseException:
+    """Rebuild the exception a failure dict describes, its cause chain in ``__cause__``.
+
+    Args:
+        failure: A dict made by ``to_failure`` (or translated from Temporal).
+        converter: Decodes details; payloads it cannot decode are kept as ``Payload``.
+
+    Returns:
+        A ``fastcore.errors.FailureError`` subclass (a plain ``FailureError`` when the dict
+        has no known info).
+    """
+    err = _from_info(failure, converter)
+    cause = failure.get("cause")
+    if cause:
+        err.__cause__ = from_failure(cause, converter)
+    setattr(err, _ATTR, copy.deepcopy(failure))
+    return err
+
+
+def _decode(payloads: Sequence[Payload] | None, converter: DataConverter) -> list[Any]:
+    out = []
+    for p in payloads or ():
+        try:
+            out.append(converter.decode_one(p))
+        except Exception:
+            out.append(p)
+    return out
+
+
+def _from_info(failure: dict[str, Any], converter: DataConverter) -> FailureError:
+    message = failure.get("message") or ""
+    info = failure.get("application_failure_info")
+    if info is not None:
+        delay = info.get("next_retry_delay")
+        return ApplicationError(
+            message or "Application error",
+            *_decode(info.get("details"), converter),
+            type=info.get("type") or None,
+            non_retryable=bool(info.get("non_retryable")),
+            next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
+        )
+    info = failure.get("timeout_failure_info")
+    if info is not None:
+        tt = info.get("timeout_type") or 0
+        return TimeoutError(
+            message or "Timeout",
+            type=TimeoutType(tt) if tt else None,
+            last_heartbeat_details=_decode(info.get("last_heartbeat_details"), converter),
+        )
+    info = failure.get("canceled_failure_info")
+    if info is not None:
+        return CancelledError(message or "Cancelled", *_decode(info.get("details"), converter))
+    if failure.get("terminated_failure_info") is not None:
+        return TerminatedError(message or "Terminated")
+    info = failure.get("activity_failure_info")
+    if info is not None:
+        sched = int(info.get("scheduled_event_id") or 0)
+        return ActivityError(
+            message or "Activity error",
+            scheduled_event_id=sched,
+            started_event_id=sched,
+            activity_type=info.get("activity_type") or "",
+            activity_id=info.get("activity_id") or "",
+            retry_state=_retry_state(info.get("retry_state")),
+        )
+    info = failure.get("child_workflow_failure_info")
+    if info is not None:
+        return ChildWorkflowError(
+            message or "Child workflow error",
+            workflow_id=info.get("workflow_id") or "",
+            run_id=info.get("run_id") or "",
+            workflow_type=info.get("workflow_type") or "",
+            initiated_event_id=int(info.get("initiated_event_id") or 0),
+            retry_state=_retry_state(info.get("retry_state")),
+        )
+    return FailureError(message or "Failure error")
+
+
+def _retry_state(value: Any) -> RetryState | None:
+    return RetryState(int(value)) if value else None
