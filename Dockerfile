@@ -1,0 +1,25 @@
+# The fastcore-bridge worker image: a Temporal activity worker hosting a fastcore
+# engine and the bridge gRPC service. Built by docker-compose.yml's `worker`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# .dockerignore keeps the venv, caches, tests and VCS data out of the context.
+COPY . /src
+RUN pip install "/src[otlp]" && rm -rf /src
+
+# An unprivileged user; the SQLite store lives in its own directory, one per
+# container, so scaled replicas never share a database file.
+RUN useradd --create-home --uid 10001 fastcore \
+    && mkdir -p /var/lib/fastcore \
+    && chown fastcore /var/lib/fastcore
+USER fastcore
+WORKDIR /home/fastcore
+
+# The bridge gRPC service.
+EXPOSE 7600
+
+CMD ["fastcore-bridge", "worker", "--temporal-address", "temporal:7233", "--bridge-address", "0.0.0.0:7600", "--insecure"]
