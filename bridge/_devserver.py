@@ -276,15 +276,19 @@ class DevServer:
 
     def _spawn(self) -> None:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _reap
-        self._proc = subprocess.Popen(
-            self.command(),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            # Its own session and process group: a Ctrl-C meant for us does not
-            # reach it half-way, and stop() can signal everything it started.
-            start_new_session=True,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                # Its own session and process group: a Ctrl-C meant for us does not
+                # reach it half-way, and stop() can signal everything it started.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._reap()
+            raise DevServerError(f"cannot run {self.executable!r}: {exc}") from exc
         atexit.register(self.stop)
 
     def _reap(self) -> None:

@@ -123,3 +123,15 @@ def test_missing_cli_names_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_startup_failure_reports_the_servers_output() -> None:
     with pytest.raises(DevServerError, match="bogus"):
         DevServer(log_level="bogus").start()
+
+
+def test_unrunnable_executable_is_a_dev_server_error(tmp_path: Path) -> None:
+    with pytest.raises(DevServerError, match="cannot run"):
+        DevServer(executable=str(tmp_path / "no-such-temporal")).start()
+
+
+def test_db_filename_persists_to_sqlite(tmp_path: Path) -> None:
+    db = tmp_path / "temporal.db"
+    with DevServer(profile="shipped", db_filename=db) as server:
+        assert str(db) in server.command()
+        assert db.exists()
