@@ -1,0 +1,43 @@
+"""fastcore: an embedded, durable workflow engine with Temporal's programming model.
+
+Workflows, activities, signals, queries, updates, durable timers, child workflows, sagas,
+versioning and deterministic replay, in-process, in microseconds. The names mirror the
+Temporal Python SDK so code and habits move between the two.
+"""
+
+from __future__ import annotations
+
+from . import activity, workflow
+from ._converter import DataConverter, Payload
+from ._engine import Engine
+from ._handles import WorkflowExecutionDescription, WorkflowHandle
+from ._replayer import Replayer, WorkflowReplayResult
+from .common import (
+    ActivityCancellationType,
+    ParentClosePolicy,
+    RetryPolicy,
+    WorkflowExecutionStatus,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from .history import Event, EventType
+
+__all__ = [
+    "ActivityCancellationType",
+    "DataConverter",
+    "Engine",
+    "Event",
+    "EventType",
+    "ParentClosePolicy",
+    "Payload",
+    "Replayer",
+    "RetryPolicy",
+    "WorkflowExecutionDescription",
+    "WorkflowExecutionStatus",
+    "WorkflowHandle",
+    "WorkflowIDConflictPolicy",
+    "WorkflowIDReusePolicy",
+    "WorkflowReplayResult",
+    "activity",
+    "workflow",
+]

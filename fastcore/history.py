@@ -52,6 +52,15 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     WORKFLOW_EXECUTION_TERMINATED    reason, details[]
     WORKFLOW_EXECUTION_TIMED_OUT     retry_state(int)
     WORKFLOW_EXECUTION_CONTINUED_AS_NEW  new_execution_run_id, workflow_type, input[]
+    WORKFLOW_TASK_FAILED         input_event_id(int|None), failure
+    WORKFLOW_TASK_RETRIED        input_event_id
+
+Workflow task failures (as Temporal's): when the code raises something that is not a failure
+(a bug), or replay finds nondeterminism, the activation's commands are dropped and
+``WORKFLOW_TASK_FAILED`` follows its input; the run stays open and blocked, and inputs that
+arrive meanwhile are kept but not delivered. A retry (later, or after a restart with fixed
+code) writes ``WORKFLOW_TASK_RETRIED`` naming each held-back input, in order, and that
+input's commands follow it.
 """
 
 from __future__ import annotations
@@ -65,6 +74,7 @@ from ._converter import Payload
 __all__ = [
     "CLOSE_EVENTS",
     "COMMAND_EVENTS",
+    "TASK_EVENTS",
     "Event",
     "EventType",
     "event_from_json",
@@ -107,6 +117,8 @@ class EventType(str, Enum):
     WORKFLOW_EXECUTION_TERMINATED = "WORKFLOW_EXECUTION_TERMINATED"
     WORKFLOW_EXECUTION_TIMED_OUT = "WORKFLOW_EXECUTION_TIMED_OUT"
     WORKFLOW_EXECUTION_CONTINUED_AS_NEW = "WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+    WORKFLOW_TASK_FAILED = "WORKFLOW_TASK_FAILED"
+    WORKFLOW_TASK_RETRIED = "WORKFLOW_TASK_RETRIED"
 
 
 E = EventType
@@ -140,6 +152,9 @@ CLOSE_EVENTS = frozenset(
     }
 )
 """Events that close a run."""
+
+TASK_EVENTS = frozenset({E.WORKFLOW_TASK_FAILED, E.WORKFLOW_TASK_RETRIED})
+"""Bookkeeping of failed workflow tasks: neither inputs nor commands."""
 
 
 class Event:

@@ -1,0 +1,356 @@
+"""Running one scheduled activity: attempts, retries with backoff, timeouts, heartbeats.
+
+An ``async def`` activity is first driven by hand: if it returns without awaiting real I/O,
+it costs no asyncio task. Otherwise the same coroutine continues as a task on the engine's
+loop. A plain ``def`` runs in the engine's thread pool and learns of cancellation through
+``activity.is_cancelled()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from . import activity as _activity
+from ._definitions import ActivityDefinition
+from ._failure import to_failure
+from .common import RetryPolicy
+from .errors import (
+    ApplicationError,
+    CancelledError,
+    RetryState,
+    TimeoutType,
+)
+from .errors import TimeoutError as FcTimeoutError
+from .history import Event
+
+if TYPE_CHECKING:
+    from ._engine import Engine, _Run
+
+__all__ = ["ActivityTask"]
+
+_set_ctx = _activity._current.set
+_reset_ctx = _activity._current.reset
+
+
+class _Resume:
+    """Lets an asyncio task carry on a coroutine that was already started by hand."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Any, first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro = self.coro
+        value = self.first
+        while True:
+            try:
+                sent = yield value
+            except BaseException as err:  # deliver cancellation and errors into the coroutine
+                try:
+                    value = coro.throw(err)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+async def _continue(coro: Any, first: Any) -> Any:
+    return await _Resume(coro, first)
+
+
+def _td(seconds: float | None) -> timedelta | None:
+    return timedelta(seconds=seconds) if seconds else None
+
+
+class ActivityTask:
+    """One scheduled activity of one run, across all its attempts."""
+
+    __slots__ = (
+        "_attempt_id",
+        "_deadline_entries",
+        "_task",
+        "attempt",
+        "cancel_requested",
+        "defn",
+        "engine",
+        "event",
+        "finished",
+        "heartbeat_details",
+        "last_heartbeat",
+        "policy",
+        "run",
+        "schedule_deadline",
+        "timed_out",
+    )
+
+    def __init__(self, engine: Engine, run: _Run, event: Event, defn: ActivityDefinition) -> None:
+        self.engine = engine
+        self.run = run
+        self.event = event
+        self.defn = defn
+        a = event.attributes
+        self.policy = RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else RetryPolicy()
+        s2c = a.get("schedule_to_close_timeout")
+        self.schedule_deadline = event.timestamp + s2c if s2c else None
+        self.attempt = 0
+        self.heartbeat_details: Sequence[Any] = ()
+        self.last_heartbeat = 0.0
+        self.cancel_requested = False
+        self.finished = False
+        self.timed_out: TimeoutType | None = None
+        self._attempt_id = 0
+        self._task: Any = None
+        self._deadline_entries: list[Any] = []
+
+    # ---------------------------------------------------------------- attempts
+
+    def start(self) -> None:
+        """Begin the first attempt (also after a restart: activities are at-least-once)."""
+        if self.schedule_deadline is not None:
+            self._deadline_entries.append(
+                self.engine.timers.call_at(self.schedule_deadline, self._schedule_to_close_fired)
+            )
+        self._run_attempt()
+
+    def _run_attempt(self) -> None:
+        if self.finished:
+            return
+        self.attempt += 1
+        self._attempt_id += 1
+        attempt_id = self._attempt_id
+        self.timed_out = None
+        engine = self.engine
+        a = self.event.attributes
+        now = engine.clock.now()
+        self.last_heartbeat = now
+        s2c = a.get("start_to_close_timeout")
+        hb = a.get("heartbeat_timeout")
+        if s2c or hb:
+            self._arm_attempt_timers(attempt_id, now, s2c, hb)
+        rec = self.run.record
+        info = _activity.Info(
+            activity_id=a["activity_id"],
+            activity_type=a["activity_type"],
+            attempt=self.attempt,
+            heartbeat_details=tuple(self.heartbeat_details),
+            heartbeat_timeout=_td(hb),
+            schedule_to_close_timeout=_td(a.get("schedule_to_close_timeout")),
+            start_to_close_timeout=_td(s2c),
+            scheduled_time=datetime.fromtimestamp(self.event.timestamp, UTC),
+            started_time=datetime.fromtimestamp(now, UTC),
+            workflow_id=rec.workflow_id,
+            workflow_run_id=rec.run_id,
+            workflow_type=rec.workflow_type,
+        )
+        ctx = _activity._Context(info, self)
+        defn = self.defn
+        engine._activity_started(self)
+        try:
+            if defn.dynamic:
+                args: list[Any] = [engine.converter.decode(a.get("input") or [])]
+            else:
+                args = engine.converter.decode(a.get("input") or [], defn.arg_hints)
+        except BaseException as err:
+            self._attempt_failed(attempt_id, err)
+            return
+        if defn.is_async:
+            token = _set_ctx(ctx)
+            try:
+                coro = defn.fn(*args)
+                try:
+                    first = coro.send(None)
+                except StopIteration as stop:
+                    self._attempt_succeeded(attempt_id, stop.value)
+                    return
+                except BaseException as err:
+                    self._attempt_failed(attempt_id, err)
+                    return
+                # It awaits real I/O: carry on as a task (it inherits the activity context).
+                task = asyncio.get_running_loop().create_task(_continue(coro, first))
+            finally:
+                _reset_ctx(token)
+            self._task = task
+            task.add_done_callback(lambda t: self._task_done(attempt_id, t))
+        else:
+            loop = asyncio.get_running_loop()
+            fut = loop.run_in_executor(engine.executor, self._call_sync, ctx, args)
+            self._task = fut
+            fut.add_done_callback(lambda f: self._task_done(attempt_id, f))
+
+    def _call_sync(self, ctx: Any, args: list[Any]) -> Any:
+        token = _set_ctx(ctx)
+        try:
+            return self.defn.fn(*args)
+        finally:
+            _reset_ctx(token)
+
+    def _task_done(self, attempt_id: int, fut: Any) -> None:
+        if fut.cancelled():
+            err: BaseException = asyncio.CancelledError()
+        else:
+            exc = fut.exception()
+            if exc is None:
+                self._attempt_succeeded(attempt_id, fut.result())
+                return
+            err = exc
+        self._attempt_failed(attempt_id, err)
+
+    def _arm_attempt_timers(self, attempt_id: int, now: float, s2c: float | None, hb: float | None) -> None:
+        timers = self.engine.timers
+        if s2c:
+            self._deadline_entries.append(
+                timers.call_at(now + s2c, self._attempt_timed_out, attempt_id, TimeoutType.START_TO_CLOSE)
+            )
+        if hb:
+            self._deadline_entries.append(timers.call_at(now + hb, self._heartbeat_check, attempt_id, hb))
+
+    def _heartbeat_check(self, attempt_id: int, hb: float) -> None:
+        if attempt_id != self._attempt_id or self.finished:
+            return
+        due = self.last_heartbeat + hb
+        if self.engine.clock.now() >= due:
+            self._attempt_timed_out(attempt_id, TimeoutType.HEARTBEAT)
+        else:
+            self._deadline_entries.append(self.engine.timers.call_at(due, self._heartbeat_check, attempt_id, hb))
+
+    def _attempt_timed_out(self, attempt_id: int, kind: TimeoutType) -> None:
+        if attempt_id != self._attempt_id or self.finished:
+            return
+        self._abandon_attempt()
+        err = FcTimeoutError(
+            f"activity {kind.name} timeout", type=kind, last_heartbeat_details=tuple(self.heartbeat_details)
+        )
+        self._attempt_failed(attempt_id, err, timed_out=True)
+
+    def _schedule_to_close_fired(self) -> None:
+        if self.finished:
+            return
+        self._abandon_attempt()
+        err = FcTimeoutError(
+            "activity SCHEDULE_TO_CLOSE timeout",
+            type=TimeoutType.SCHEDULE_TO_CLOSE,
+            last_heartbeat_details=tuple(self.heartbeat_details),
+        )
+        self._finish_failed(err, RetryState.TIMEOUT)
+
+    def _abandon_attempt(self) -> None:
+        """Stop the running attempt: its outcome no longer counts."""
+        self._attempt_id += 1
+        task = self._task
+        self._task = None
+        if task is not None and not task.done():
+            task.cancel()
+            self.engine._activity_ended(self)
+
+    # ---------------------------------------------------------------- outcomes
+
+    def _attempt_succeeded(self, attempt_id: int, value: Any) -> None:
+        if attempt_id != self._attempt_id or self.finished:
+            return
+        self.engine._activity_ended(self)
+        try:
+            payload = self.engine.converter.encode_one(value)
+        except BaseException as err:
+            self._attempt_failed(attempt_id, err, already_ended=True)
+            return
+        self._finish()
+        self.engine._activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
+
+    def _attempt_failed(
+        self, attempt_id: int, err: BaseException, *, timed_out: bool = False, already_ended: bool = False
+    ) -> None:
+        if attempt_id != self._attempt_id and not timed_out:
+            return
+        if self.finished:
+            return
+        if not timed_out and not already_ended:
+            self.engine._activity_ended(self)
+        if self.cancel_requested:
+            self._finish()
+            self.engine._activity_resolved(self, "canceled", {"details": []})
+            return
+        if isinstance(err, asyncio.CancelledError):
+            err = CancelledError("Activity cancelled")
+        policy = self.policy
+        name = err.type if isinstance(err, ApplicationError) and err.type else type(err).__name__
+        if isinstance(err, ApplicationError) and err.non_retryable:
+            self._finish_failed(err, RetryState.NON_RETRYABLE_FAILURE)
+            return
+        if policy.non_retryable_error_types and name in policy.non_retryable_error_types:
+            self._finish_failed(err, RetryState.NON_RETRYABLE_FAILURE)
+            return
+        if policy.maximum_attempts and self.attempt >= policy.maximum_attempts:
+            self._finish_failed(err, RetryState.MAXIMUM_ATTEMPTS_REACHED)
+            return
+        delay = policy.backoff(self.attempt)
+        if isinstance(err, ApplicationError) and err.next_retry_delay is not None:
+            delay = err.next_retry_delay.total_seconds()
+        retry_at = self.engine.clock.now() + delay
+        if self.schedule_deadline is not None and retry_at >= self.schedule_deadline:
+            self._finish_failed(err, RetryState.TIMEOUT)
+            return
+        self._attempt_id += 1
+        self._deadline_entries.append(self.engine.timers.call_at(retry_at, self._run_attempt))
+
+    def _finish(self) -> None:
+        self.finished = True
+        self._task = None
+        for entry in self._deadline_entries:
+            entry.cancel()
+        self._deadline_entries.clear()
+
+    def _finish_failed(self, err: BaseException, retry_state: RetryState) -> None:
+        self._finish()
+        kind = "timed_out" if isinstance(err, FcTimeoutError) else "failed"
+        self.engine._activity_resolved(
+            self,
+            kind,
+            {
+                "failure": to_failure(err, self.engine.converter),
+                "attempt": self.attempt,
+                "retry_state": int(retry_state),
+            },
+        )
+
+    # ---------------------------------------------------------------- from outside
+
+    def heartbeat(self, details: Sequence[Any]) -> None:
+        """Called by ``activity.heartbeat`` (any thread)."""
+        self.last_heartbeat = self.engine.clock.now()
+        if details:
+            self.heartbeat_details = tuple(details)
+
+    def cancel(self) -> None:
+        """The workflow asked to cancel: deliver it to the running attempt."""
+        if self.finished or self.cancel_requested:
+            return
+        self.cancel_requested = True
+        task = self._task
+        if task is None:
+            # between attempts (backoff): nothing runs, so it is cancelled now
+            self._attempt_id += 1
+            self._finish()
+            self.engine._activity_resolved(self, "canceled", {"details": []})
+        elif self.defn.is_async:
+            task.cancel()
+        # a thread sees activity.is_cancelled(); its outcome reports the cancellation
+
+    def abandon(self) -> None:
+        """The run closed: stop without reporting anything."""
+        if self.finished:
+            return
+        self.cancel_requested = True
+        task = self._task
+        self._finish()
+        if task is not None and not task.done():
+            if self.defn.is_async:
+                task.cancel()
+            self.engine._activity_ended(self)

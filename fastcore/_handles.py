@@ -1,0 +1,143 @@
+"""Client-side handles to workflows, shaped as ``temporalio.client.WorkflowHandle``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .common import WorkflowExecutionStatus
+from .history import Event
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["WorkflowExecutionDescription", "WorkflowHandle"]
+
+
+@dataclass
+class WorkflowExecutionDescription:
+    """What ``describe()`` returns; the names of temporalio's ``WorkflowExecutionDescription``."""
+
+    id: str
+    run_id: str
+    workflow_type: str
+    status: WorkflowExecutionStatus
+    start_time: datetime
+    close_time: datetime | None
+    history_length: int
+    memo: Mapping[str, Any] = field(default_factory=dict)
+    parent_id: str | None = None
+    parent_run_id: str | None = None
+    pending_activities: int = 0
+    #: The error that failed the latest workflow task (the run stays open and retries), or
+    #: a ``NondeterminismError``; None when the run is healthy.
+    pending_task_failure: BaseException | None = None
+
+    @property
+    def workflow_id(self) -> str:
+        """Alias of ``id``."""
+        return self.id
+
+
+class WorkflowHandle:
+    """A handle to a workflow: signal, query, update, cancel, terminate, describe, result."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        id: str,
+        *,
+        run_id: str | None = None,
+        result_run_id: str | None = None,
+        first_execution_run_id: str | None = None,
+        result_type: Any = None,
+    ) -> None:
+        self._engine = engine
+        self._id = id
+        self._run_id = run_id
+        self._result_run_id = result_run_id
+        self._first_execution_run_id = first_execution_run_id
+        self._result_type = result_type
+
+    @property
+    def id(self) -> str:
+        """The workflow id."""
+        return self._id
+
+    @property
+    def run_id(self) -> str | None:
+        """The run this handle targets (None: the latest run)."""
+        return self._run_id
+
+    @property
+    def result_run_id(self) -> str | None:
+        """The run whose result ``result()`` starts from."""
+        return self._result_run_id
+
+    @property
+    def first_execution_run_id(self) -> str | None:
+        """The first run of the chain this handle was made for."""
+        return self._first_execution_run_id
+
+    def __repr__(self) -> str:
+        return f"WorkflowHandle(id={self._id!r}, run_id={self._run_id!r})"
+
+    async def result(self, *, follow_runs: bool = True, result_type: Any = None) -> Any:
+        """Wait for the workflow's result; failures raise ``WorkflowFailureError``."""
+        return await self._engine._result(
+            self._id,
+            self._result_run_id or self._run_id,
+            follow_runs=follow_runs,
+            result_type=result_type if result_type is not None else self._result_type,
+        )
+
+    async def signal(self, signal: Any, arg: Any = ..., *, args: Any = ()) -> None:
+        """Send a signal (a ``@workflow.signal`` method or its name)."""
+        await self._engine._signal(self._id, self._run_id, signal, _args(arg, args))
+
+    async def query(self, query: Any, arg: Any = ..., *, args: Any = (), result_type: Any = None) -> Any:
+        """Ask a query (a ``@workflow.query`` method or its name); answered from live state."""
+        return await self._engine._query(self._id, self._run_id, query, _args(arg, args), result_type)
+
+    async def execute_update(
+        self,
+        update: Any,
+        arg: Any = ...,
+        *,
+        args: Any = (),
+        id: str | None = None,
+        result_type: Any = None,
+    ) -> Any:
+        """Run an update and return its result; rejection or failure raises
+        ``WorkflowUpdateFailedError``."""
+        return await self._engine._update(
+            self._id, self._run_id, update, _args(arg, args), id, result_type
+        )
+
+    async def cancel(self) -> None:
+        """Request cancellation: workflow code sees ``asyncio.CancelledError`` at its await."""
+        await self._engine._cancel(self._id, self._run_id)
+
+    async def terminate(self, reason: str | None = None, *args: Any) -> None:
+        """End the workflow at once; no workflow code runs."""
+        await self._engine._terminate(self._id, self._run_id, reason, list(args))
+
+    async def describe(self) -> WorkflowExecutionDescription:
+        """Status, type, times and history length of the run."""
+        return await self._engine._describe(self._id, self._run_id)
+
+    async def fetch_history(self) -> list[Event]:
+        """The run's events (fastcore's own model; ``bridge.history`` converts to Temporal's)."""
+        return await self._engine._fetch_history(self._id, self._run_id)
+
+    def watch(self, from_event_id: int = 1) -> AsyncIterator[Event]:
+        """Events from ``from_event_id`` on, then live as they are appended, until the run closes."""
+        return self._engine._watch(self._id, self._run_id, from_event_id)
+
+
+def _args(arg: Any, args: Any) -> list[Any]:
+    out = [] if arg is ... else [arg]
+    out.extend(args)
+    return out

@@ -1,0 +1,199 @@
+"""A private, deterministic event loop per workflow run.
+
+Workflow code runs as asyncio tasks on this loop, so ``asyncio.gather``, ``create_task``,
+``Event``, ``Lock``, ``Queue``, ``wait_for``, ``shield`` and ``asyncio.sleep`` behave as in
+temporalio: the engine runs every ready callback until none is left (``run_once``), and
+``call_later`` becomes a durable timer. Nothing here touches the real event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._instance import WorkflowInstance
+
+__all__ = ["WorkflowLoop"]
+
+_get_running_loop = asyncio.events._get_running_loop
+_set_running_loop = asyncio.events._set_running_loop
+
+
+class _Handle:
+    """What ``call_soon`` returns: a callback that can be cancelled before it runs."""
+
+    __slots__ = ("_args", "_callback", "_cancelled", "_context")
+
+    def __init__(
+        self, callback: Callable[..., Any], args: tuple[Any, ...], context: contextvars.Context | None
+    ) -> None:
+        self._callback = callback
+        self._args = args
+        self._context = context
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+
+class _TimerHandle(_Handle):
+    """What ``call_later`` returns: cancelling it cancels the durable timer."""
+
+    __slots__ = ("_instance", "_seq", "_when")
+
+    def __init__(
+        self,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+        context: contextvars.Context | None,
+        instance: WorkflowInstance,
+        when: float,
+    ) -> None:
+        super().__init__(callback, args, context)
+        self._instance = instance
+        self._when = when
+        self._seq = 0
+
+    def when(self) -> float:
+        return self._when
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            self._instance.cancel_timer(self._seq)
+
+    def _fire(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            self._instance.loop.call_soon(self._callback, *self._args, context=self._context)
+
+
+class WorkflowLoop(asyncio.AbstractEventLoop):
+    """The loop workflow code sees as ``asyncio.get_running_loop()``."""
+
+    def __init__(self, instance: WorkflowInstance) -> None:
+        self._ready: deque[_Handle] = deque()
+        self._fastcore_runtime = instance
+        self._instance = instance
+        self.errors: list[BaseException] = []
+
+    # -- scheduling ---------------------------------------------------------------
+
+    def call_soon(  # type: ignore[override]
+        self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
+    ) -> _Handle:
+        h = _Handle(callback, args, context)
+        self._ready.append(h)
+        return h
+
+    def call_soon_threadsafe(  # type: ignore[override]
+        self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
+    ) -> _Handle:
+        raise RuntimeError("workflow code must not use threads")
+
+    def call_later(  # type: ignore[override]
+        self,
+        delay: float,
+        callback: Callable[..., Any],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> _TimerHandle:
+        inst = self._instance
+        h = _TimerHandle(callback, args, context, inst, inst.time() + max(delay, 0.0))
+        h._seq = inst.start_timer(max(delay, 0.0), h._fire)
+        return h
+
+    def call_at(  # type: ignore[override]
+        self,
+        when: float,
+        callback: Callable[..., Any],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> _TimerHandle:
+        return self.call_later(when - self.time(), callback, *args, context=context)
+
+    def time(self) -> float:
+        return self._instance.time()
+
+    def create_future(self) -> asyncio.Future[Any]:
+        return asyncio.Future(loop=self)
+
+    def create_task(  # type: ignore[override]
+        self, coro: Any, *, name: str | None = None, context: contextvars.Context | None = None
+    ) -> asyncio.Task[Any]:
+        if context is not None:
+            return asyncio.Task(coro, loop=self, name=name, context=context)
+        return asyncio.Task(coro, loop=self, name=name)
+
+    # -- state the asyncio machinery asks about --------------------------------------
+
+    def get_debug(self) -> bool:
+        return False
+
+    def is_running(self) -> bool:
+        return True
+
+    def is_closed(self) -> bool:
+        return False
+
+    def _timer_handle_cancelled(self, handle: Any) -> None:
+        pass
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, BaseException) and not isinstance(exc, asyncio.CancelledError):
+            self.errors.append(exc)
+
+    def default_exception_handler(self, context: dict[str, Any]) -> None:
+        self.call_exception_handler(context)
+
+    def get_exception_handler(self) -> None:
+        return None
+
+    def set_exception_handler(self, handler: Any) -> None:
+        raise RuntimeError("workflow code must not change the exception handler")
+
+    def get_task_factory(self) -> None:
+        return None
+
+    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> Any:
+        raise RuntimeError("workflow code must not use executors; use an activity")
+
+    # -- running ----------------------------------------------------------------------
+
+    def run_once(self) -> None:
+        """Run ready callbacks until none is left, with this loop as the running loop."""
+        prev = _get_running_loop()
+        _set_running_loop(self)
+        try:
+            ready = self._ready
+            while ready:
+                h = ready.popleft()
+                if h._cancelled:
+                    continue
+                try:
+                    if h._context is None:
+                        h._callback(*h._args)
+                    else:
+                        h._context.run(h._callback, *h._args)
+                except BaseException as err:  # a callback's failure fails the workflow task
+                    self.errors.append(err)
+        finally:
+            _set_running_loop(prev)
+
+    def enter(self) -> Any:
+        """Make this the running loop (for queries and validators); returns a token."""
+        prev = _get_running_loop()
+        _set_running_loop(self)
+        return prev
+
+    @staticmethod
+    def leave(token: Any) -> None:
+        _set_running_loop(token)

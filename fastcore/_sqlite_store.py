@@ -1,0 +1,726 @@
+"""The SQLite store: histories in one WAL-mode database file, written by group commit.
+
+Each ``append`` (one activation of one run) serializes the activation's events at once and
+queues them with a snapshot of the run's row (workflow_id, run_id, workflow_type, status,
+start_time, close_time, history_length). One transaction writes everything queued, so an
+activation is all in or all out and activations commit in the order they were appended:
+after any crash, every run's stored history is a prefix of its activations.
+
+Durability is chosen with ``durability=`` (URL: ``sqlite:///app.db?durability=batch``):
+
+``sync`` (the default)
+    ``append`` returns an ``asyncio.Future`` that completes once the transaction holding the
+    events has committed. Appends made in the same event-loop iteration, and all appends
+    made while the previous commit was in flight, share one commit (group commit). SQLite
+    runs with ``journal_mode=WAL`` and ``synchronous=FULL`` (plus ``fullfsync`` on macOS,
+    where a plain fsync stops at the drive's cache), so the WAL is fsynced before a commit
+    returns. What an append acknowledged survives a process crash and an OS crash or power
+    loss, as far as the disk honours fsync.
+
+``batch``
+    ``append`` returns ``None`` at once; events wait in memory and are committed
+    ``batch_interval`` seconds (default 0.005) after the first pending append, or as soon as
+    ``batch_size`` events (default 1000) are pending. SQLite runs with ``journal_mode=WAL``
+    and ``synchronous=NORMAL``: a commit writes the WAL without fsync. A process crash loses
+    the appends not yet committed, those of the last ``batch_interval`` (plus one commit's
+    duration with the writer thread); committed transactions are in the OS page cache and
+    survive it. An OS crash or power loss can also roll back transactions committed since
+    the WAL was last fsynced (at each checkpoint, about every 1000 WAL pages, 4 MB), which
+    is not bounded by ``batch_interval``. The file itself stays consistent either way.
+
+Where commits run (``writer_thread=``): by default, for ``sync``, on one writer thread, so
+the fsync never blocks the event loop and the appends made meanwhile form the next commit;
+for ``batch``, on the loop thread in a ``call_later``/``call_soon`` callback (no fsync, tens
+of microseconds a batch, and the loop's own pace bounds the buffer). A ``batch`` store with
+the writer thread returns a future from an append that finds ``batch_size`` events pending
+while a commit is in flight, so a slow disk pushes back instead of growing the buffer.
+
+``load_run``, ``list_runs``, ``open_runs`` and ``purge_closed`` commit what is pending
+first, so they see every append made before the call; ``close()`` commits everything.
+After a failed commit the store refuses further appends with ``StoreError`` (the awaiting
+appends get it too; ``close()`` raises it), since the histories on disk would have a gap.
+
+``open()`` raises ``StoreError`` rather than start empty when the file is not an SQLite
+database or fails ``PRAGMA quick_check`` (``check=quick|full|none``), when it is another
+application's database, when its schema is newer than this code, or when another store
+holds it: an exclusive ``flock`` on ``<path>.lock`` (the file is kept, never deleted; the
+lock goes with ``close()`` or the process) admits one store per file, across processes and
+within one. The schema version is ``PRAGMA user_version`` (``application_id`` marks the file
+as ours); the steps of ``_MIGRATIONS`` are applied in order, in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from ._store import RunRecord, Store
+from .common import WorkflowExecutionStatus
+from .errors import InvalidArgumentError, StoreError
+from .history import Event, EventType
+from .history import _dec as _decode_value  # a Payload from the form event_to_json writes
+from .history import _enc as _encode_value  # the form event_to_json writes for a Payload
+
+try:  # orjson is optional: fastcore runs on the standard library alone
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by the optional-dependency test
+    _orjson = None  # type: ignore[assignment]
+
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+
+_log = logging.getLogger("fastcore.store")
+_T = TypeVar("_T")
+
+# Events are stored as the JSON text of ``history.event_to_json(event)`` and read back as
+# ``history.event_from_json`` would. Both of those walk every attribute in Python; here the
+# JSON codec walks them and Python touches only containers and Payloads, which halves the cost
+# of writing an event and of recovering one (tests pin that the results are identical).
+if _orjson is not None:
+    _ORJSON_OPTS = _orjson.OPT_NON_STR_KEYS
+
+    def _dump_event(e: Event) -> str:
+        obj = {
+            "event_id": e.event_id,
+            "event_type": e.event_type.value,
+            "timestamp": e.timestamp,
+            "attributes": e.attributes,
+        }
+        return str(_orjson.dumps(obj, default=_encode_value, option=_ORJSON_OPTS).decode())
+
+    _loads: Callable[[str], Any] = _orjson.loads
+else:  # pragma: no cover
+
+    def _dump_event(e: Event) -> str:
+        obj = {
+            "event_id": e.event_id,
+            "event_type": e.event_type.value,
+            "timestamp": e.timestamp,
+            "attributes": e.attributes,
+        }
+        return json.dumps(obj, default=_encode_value, separators=(",", ":"))
+
+    _loads = json.loads
+
+
+def _load_event(text: str) -> Event:
+    obj = _loads(text)
+    attributes = obj.get("attributes") or {}
+    _revive(attributes)
+    return Event(
+        int(obj["event_id"]), EventType(obj["event_type"]), float(obj["timestamp"]), attributes
+    )
+
+
+def _revive(obj: dict[str, Any]) -> None:
+    """Turn ``{"_payload": ...}`` dicts back into Payloads, in place (the JSON is ours)."""
+    for key, value in obj.items():
+        kind = type(value)
+        if kind is dict:
+            if "_payload" in value and len(value) == 1:
+                obj[key] = _decode_value(value)
+            else:
+                _revive(value)
+        elif kind is list:
+            _revive_list(value)
+
+
+def _revive_list(seq: list[Any]) -> None:
+    for i, value in enumerate(seq):
+        kind = type(value)
+        if kind is dict:
+            if "_payload" in value and len(value) == 1:
+                seq[i] = _decode_value(value)
+            else:
+                _revive(value)
+        elif kind is list:
+            _revive_list(value)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC while a bulk load allocates (it otherwise doubles the load time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_APPLICATION_ID = 0x46435354  # "FCST": marks the file as a fastcore store
+
+# Ordered schema migrations: _MIGRATIONS[n] takes the schema from version n to n + 1.
+# Append new steps; never edit a released one.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            workflow_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            workflow_type TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            start_time REAL NOT NULL,
+            close_time REAL,
+            history_length INTEGER NOT NULL,
+            UNIQUE (workflow_id, run_id)
+        )""",
+        "CREATE INDEX runs_by_start ON runs (start_time, workflow_id, run_id)",
+        "CREATE INDEX runs_by_status ON runs (status, start_time, workflow_id, run_id)",
+        "CREATE INDEX runs_by_close ON runs (close_time) WHERE close_time IS NOT NULL",
+        # data is event_to_json's dict as JSON text, readable with sqlite3's json functions
+        """CREATE TABLE events (
+            run INTEGER NOT NULL,
+            event_id INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (run, event_id)
+        ) WITHOUT ROWID""",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The schema version this code writes; a file with a higher one is refused."""
+
+_UPSERT_RUN = """INSERT INTO runs
+    (workflow_id, run_id, workflow_type, status, start_time, close_time, history_length)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = excluded.status,
+        close_time = excluded.close_time, history_length = excluded.history_length"""
+_INSERT_EVENT = """INSERT INTO events (run, event_id, data)
+    VALUES ((SELECT id FROM runs WHERE workflow_id = ? AND run_id = ?), ?, ?)"""
+_RUN_COLUMNS = "id, workflow_id, run_id, workflow_type, status, start_time, close_time"
+
+_RunRow = tuple[str, str, str, int, float, float | None, int]
+_EventRow = tuple[str, str, int, str]
+
+
+class _Batch:
+    """What one transaction writes, and who waits for it."""
+
+    __slots__ = ("events", "rows", "waiters")
+
+    def __init__(
+        self, rows: list[_RunRow], events: list[_EventRow], waiters: list[asyncio.Future[None]]
+    ) -> None:
+        self.rows = rows
+        self.events = events
+        self.waiters = waiters
+
+
+class SqliteStore(Store):
+    """A durable store in one SQLite file; see the module docstring for the guarantees.
+
+    Args:
+        path: The database file (created when missing); ``:memory:`` for a throwaway one.
+        durability: ``sync`` (acknowledge after fsync) or ``batch`` (buffer, bounded loss).
+        batch_interval: Seconds a ``batch`` append may wait before its commit.
+        batch_size: Pending events that trigger a ``batch`` commit before the interval.
+        writer_thread: Commit on a dedicated thread, or on the event loop; by default a
+            thread for ``sync`` (the fsync never blocks the loop), the loop for ``batch``.
+        check: Integrity check at open: ``quick`` (default), ``full`` or ``none``.
+    """
+
+    durable = True
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durability: str = "sync",
+        batch_interval: float | str = 0.005,
+        batch_size: int | str = 1000,
+        writer_thread: bool | str | None = None,
+        check: str = "quick",
+        **unknown: Any,
+    ) -> None:
+        if unknown:
+            raise InvalidArgumentError(
+                f"unknown sqlite store option(s) {sorted(unknown)}: known are durability, "
+                "batch_interval, batch_size, writer_thread, check"
+            )
+        self.path = os.fspath(path)
+        durability = str(durability).lower()
+        if durability not in ("sync", "batch"):
+            raise InvalidArgumentError(f"durability must be 'sync' or 'batch', not {durability!r}")
+        self.durability = durability
+        self.batch_interval = float(_positive(float, "batch_interval", batch_interval))
+        self.batch_size = int(_positive(int, "batch_size", batch_size))
+        self.writer_thread = (
+            durability == "sync"
+            if writer_thread is None
+            else _boolean("writer_thread", writer_thread)
+        )
+        check = str(check).lower()
+        if check not in ("quick", "full", "none"):
+            raise InvalidArgumentError(f"check must be 'quick', 'full' or 'none', not {check!r}")
+        self.check = check
+        #: Append transactions committed so far (several appends share one under load).
+        self.commits = 0
+        self._sync = durability == "sync"
+        self._conn: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._rows: dict[tuple[str, str], _RunRow] = {}
+        self._events: list[_EventRow] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._handle: asyncio.Handle | None = None
+        self._handle_soon = False
+        self._inflight: _Batch | None = None
+        self._error: StoreError | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._conn is not None:
+            raise StoreError(f"SQLite store {self.path} is already open")
+        self._loop = asyncio.get_running_loop()
+        memory = self.path == ":memory:"
+        if not memory:
+            self._lock_fd = _acquire_lock(self.path + ".lock", self.path)
+        try:
+            self._conn = self._connect(memory)
+        except BaseException:
+            self._release_lock()
+            raise
+        if self.writer_thread:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="fastcore-sqlite")
+
+    async def close(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            if self._error is None:
+                await self._flush()
+        finally:
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+            self._conn.close()
+            self._conn = None
+            self._release_lock()
+        if self._error is not None:
+            raise self._error
+
+    def _connect(self, memory: bool) -> sqlite3.Connection:
+        path = self.path
+        if not memory:
+            if os.path.isdir(path):
+                raise StoreError(f"SQLite store path {path} is a directory")
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    head = f.read(len(_SQLITE_HEADER))
+                if head and head != _SQLITE_HEADER:
+                    raise StoreError(f"{path} is not an SQLite database (bad file header)")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite store {path}: {exc}") from exc
+        try:
+            conn.execute("PRAGMA busy_timeout = 5000")
+            if self.check != "none":
+                pragma = "quick_check" if self.check == "quick" else "integrity_check"
+                problems = [r[0] for r in conn.execute(f"PRAGMA {pragma}(5)")]
+                if problems != ["ok"]:
+                    raise StoreError(f"{path} is corrupt ({pragma}): {'; '.join(problems)}")
+            version = _schema_version(conn, path)  # before changing anything in the file
+            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if not memory and str(mode).lower() != "wal":
+                raise StoreError(f"{path}: cannot switch to WAL journal mode (got {mode})")
+            conn.execute(f"PRAGMA synchronous = {'FULL' if self._sync else 'NORMAL'}")
+            if self._sync and sys.platform == "darwin":
+                conn.execute("PRAGMA fullfsync = ON")
+                conn.execute("PRAGMA checkpoint_fullfsync = ON")
+            _migrate(conn, version)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            name = getattr(exc, "sqlite_errorname", "")
+            if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in str(exc):
+                raise StoreError(f"{path} is not an SQLite database or is corrupt: {exc}") from exc
+            raise StoreError(f"cannot open SQLite store {path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            _release_lock(self._lock_fd)
+            self._lock_fd = None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(self, run: RunRecord, events: Sequence[Event]) -> asyncio.Future[None] | None:
+        if self._error is not None:
+            raise self._error
+        loop = self._loop
+        if loop is None or self._conn is None:
+            raise StoreError(f"SQLite store {self.path} is not open")
+        wid, rid = run.workflow_id, run.run_id
+        # Serialize now: a bad value fails this call, and later mutation cannot leak in.
+        self._events.extend([(wid, rid, e.event_id, _dump_event(e)) for e in events])
+        self._rows[(wid, rid)] = (
+            wid,
+            rid,
+            run.workflow_type,
+            int(run.status),
+            run.start_time,
+            run.close_time,
+            len(run.history),
+        )
+        if self._sync:
+            fut: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(fut)
+            if self._handle is None:
+                self._handle = loop.call_soon(self._kick)
+                self._handle_soon = True
+            return fut
+        if self._inflight is not None and len(self._events) >= self.batch_size:
+            # The writer thread is behind: make this caller wait for the commit, so the buffer
+            # (the loss window) cannot grow without bound.
+            fut = loop.create_future()
+            self._waiters.append(fut)
+            return fut
+        if self._handle is None:
+            if len(self._events) >= self.batch_size:
+                self._handle = loop.call_soon(self._kick)
+                self._handle_soon = True
+            else:
+                self._handle = loop.call_later(self.batch_interval, self._kick)
+                self._handle_soon = False
+        elif not self._handle_soon and len(self._events) >= self.batch_size:
+            self._handle.cancel()
+            self._handle = loop.call_soon(self._kick)
+            self._handle_soon = True
+        return None
+
+    def _take(self) -> _Batch | None:
+        if not self._rows and not self._waiters:
+            return None
+        batch = _Batch(list(self._rows.values()), self._events, self._waiters)
+        self._rows, self._events, self._waiters = {}, [], []
+        return batch
+
+    def _kick(self) -> None:
+        """Start committing what is pending (a loop callback; one commit at a time)."""
+        self._handle = None
+        if self._inflight is not None:
+            return  # _committed starts the next one
+        batch = self._take()
+        if batch is None:
+            return
+        if self._executor is None:
+            try:
+                self._write(batch)
+            except Exception as exc:
+                self._failed(batch, exc)
+            else:
+                self._succeeded(batch)
+            return
+        assert self._loop is not None
+        self._inflight = batch
+        fut = self._loop.run_in_executor(self._executor, self._write, batch)
+        fut.add_done_callback(self._committed)
+
+    def _committed(self, fut: asyncio.Future[None]) -> None:
+        batch, self._inflight = self._inflight, None
+        assert batch is not None
+        exc = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
+        if exc is not None:
+            self._failed(batch, exc)
+            pending = self._take()
+            if pending is not None:
+                self._failed(pending, exc)
+            return
+        self._succeeded(batch)
+        if self._handle is None and (self._rows or self._waiters):
+            self._kick()
+
+    def _write(self, batch: _Batch) -> None:
+        """Commit one batch (on the writer thread, or the loop thread without one)."""
+        conn = self._conn
+        assert conn is not None
+        conn.execute("BEGIN")
+        try:
+            conn.executemany(_UPSERT_RUN, batch.rows)
+            conn.executemany(_INSERT_EVENT, batch.events)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _succeeded(self, batch: _Batch) -> None:
+        if batch.rows:
+            self.commits += 1
+        for w in batch.waiters:
+            if not w.done():
+                w.set_result(None)
+
+    def _failed(self, batch: _Batch, exc: BaseException) -> None:
+        if self._error is None:
+            self._error = StoreError(f"SQLite store {self.path}: commit failed: {exc}")
+            self._error.__cause__ = exc
+            _log.error("%s; the store accepts no more appends", self._error)
+        for w in batch.waiters:
+            if not w.done():
+                w.set_exception(self._error)
+
+    async def _flush(self) -> None:
+        """Commit everything appended so far; return when it is committed."""
+        if self._error is not None:
+            raise self._error
+        if self._rows:
+            assert self._loop is not None
+            fut: asyncio.Future[None] = self._loop.create_future()
+            self._waiters.append(fut)
+            if self._handle is not None:
+                self._handle.cancel()
+            self._kick()
+            await fut
+        elif self._inflight is not None:
+            assert self._loop is not None
+            fut = self._loop.create_future()
+            self._inflight.waiters.append(fut)
+            await fut
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Flush, then run ``fn(conn, *args)`` where the connection lives."""
+        await self._flush()
+        conn = self._conn
+        if conn is None:
+            raise StoreError(f"SQLite store {self.path} is not open")
+        try:
+            if self._executor is None:
+                return fn(conn, *args)
+            assert self._loop is not None
+            return await self._loop.run_in_executor(self._executor, fn, conn, *args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    async def load_run(self, workflow_id: str, run_id: str | None = None) -> RunRecord | None:
+        return await self._read(_load_run, workflow_id, run_id)
+
+    async def open_runs(self) -> list[RunRecord]:
+        return await self._read(_open_runs)
+
+    async def list_runs(
+        self,
+        *,
+        status: WorkflowExecutionStatus | None = None,
+        limit: int = 100,
+        after: tuple[float, str, str] | None = None,
+    ) -> list[RunRecord]:
+        return await self._read(_list_runs, status, limit, after)
+
+    async def purge_closed(self, closed_before: float) -> int:
+        return await self._read(_purge_closed, closed_before)
+
+
+# -- queries (plain functions of a connection, run on the loop or the writer thread) ---------
+
+
+def _record(row: tuple[Any, ...]) -> RunRecord:
+    return RunRecord(
+        workflow_id=row[1],
+        run_id=row[2],
+        workflow_type=row[3],
+        status=WorkflowExecutionStatus(row[4]),
+        start_time=row[5],
+        close_time=row[6],
+    )
+
+
+def _load_run(conn: sqlite3.Connection, workflow_id: str, run_id: str | None) -> RunRecord | None:
+    if run_id is None:
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE workflow_id = ? "
+        row = conn.execute(sql + "ORDER BY start_time DESC, id DESC LIMIT 1", (workflow_id,))
+    else:
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE workflow_id = ? AND run_id = ?"
+        row = conn.execute(sql, (workflow_id, run_id))
+    found = row.fetchone()
+    if found is None:
+        return None
+    record = _record(found)
+    events = conn.execute("SELECT data FROM events WHERE run = ? ORDER BY event_id", (found[0],))
+    with _no_gc():
+        record.history = [_load_event(data) for (data,) in events]
+    return record
+
+
+def _open_runs(conn: sqlite3.Connection) -> list[RunRecord]:
+    running = int(WorkflowExecutionStatus.RUNNING)
+    order = "ORDER BY r.start_time, r.workflow_id, r.run_id"
+    runs = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.status = ? {order}", (running,))
+    by_id = {row[0]: _record(row) for row in runs}
+    # One query for every event, in the runs_by_status index order: no sort, no per-run query.
+    rows = conn.execute(
+        "SELECT e.run, e.data FROM runs r JOIN events e ON e.run = r.id "
+        f"WHERE r.status = ? {order}, e.event_id",
+        (running,),
+    )
+    current, history = None, None
+    with _no_gc():
+        for run, data in rows:
+            if run != current:
+                current, history = run, by_id[run].history
+            assert history is not None
+            history.append(_load_event(data))
+    return list(by_id.values())
+
+
+def _list_runs(
+    conn: sqlite3.Connection,
+    status: WorkflowExecutionStatus | None,
+    limit: int,
+    after: tuple[float, str, str] | None,
+) -> list[RunRecord]:
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        where.append("status = ?")
+        params.append(int(status))
+    if after is not None:
+        where.append("(start_time, workflow_id, run_id) > (?, ?, ?)")
+        params.extend(after)
+    sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY start_time, workflow_id, run_id LIMIT ?"
+    params.append(limit)
+    return [_record(row) for row in conn.execute(sql, params)]
+
+
+def _purge_closed(conn: sqlite3.Connection, closed_before: float) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "DELETE FROM events WHERE run IN (SELECT id FROM runs WHERE close_time < ?)",
+            (closed_before,),
+        )
+        count = conn.execute("DELETE FROM runs WHERE close_time < ?", (closed_before,)).rowcount
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return int(count)
+
+
+def _schema_version(conn: sqlite3.Connection, path: str) -> int:
+    """The file's schema version; StoreError when it is not ours or newer than this code."""
+    (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if app_id not in (0, _APPLICATION_ID):
+        raise StoreError(f"{path} is an SQLite database of another application, not a store")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} has schema version {version}, newer than this fastcore understands "
+            f"({SCHEMA_VERSION}); upgrade fastcore to open it"
+        )
+    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        raise StoreError(f"{path} is an SQLite database but not a fastcore store")
+    return int(version)
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Apply the migrations after ``version`` in order, in one transaction."""
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for step in _MIGRATIONS[version:]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+# -- options and the lock file ---------------------------------------------------------------
+
+
+def _positive(kind: Callable[[Any], float], name: str, value: Any) -> float:
+    try:
+        converted = kind(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a positive number, not {value!r}") from None
+    if not converted > 0:  # also refuses NaN
+        raise InvalidArgumentError(f"{name} must be a positive number, not {value!r}")
+    return converted
+
+
+def _boolean(name: str, value: bool | str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise InvalidArgumentError(f"{name} must be true or false, not {value!r}")
+
+
+def _acquire_lock(lock_path: str, db_path: str) -> int:
+    """Take an exclusive, non-blocking lock on ``lock_path``; StoreError when held."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot create lock file for SQLite store {db_path}: {exc}") from exc
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = ""
+        try:
+            pid = os.pread(fd, 32, 0).decode().strip() if sys.platform != "win32" else ""
+            holder = f" (pid {pid})" if pid.isdigit() else ""
+        except OSError:
+            pass
+        os.close(fd)
+        raise StoreError(
+            f"SQLite store {db_path} is locked by another process or engine{holder}; "
+            "one store may have the file open at a time"
+        ) from None
+    if sys.platform != "win32":
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def _release_lock(fd: int) -> None:
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

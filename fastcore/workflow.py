@@ -1,0 +1,674 @@
+"""Decorators for workflow classes and the calls workflow code makes; temporalio's names.
+
+Every call below is only valid inside workflow code, and deterministic: on replay it gives
+the same answer it gave the first time.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid as _uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from random import Random
+from typing import Any, TypeVar, overload
+
+from . import _runtime
+from ._definitions import (
+    _ACT_ATTR,
+    _HANDLER_ATTR,
+    _WF_ATTR,
+    HandlerDefinition,
+    WorkflowDefinition,
+    _ArgChecker,
+    _hints,
+)
+from .common import (
+    ActivityCancellationType,
+    ChildWorkflowCancellationType,
+    ParentClosePolicy,
+    RetryPolicy,
+    WorkflowIDReusePolicy,
+)
+
+__all__ = [
+    "ActivityCancellationType",
+    "ActivityHandle",
+    "ChildWorkflowCancellationType",
+    "ChildWorkflowHandle",
+    "ContinueAsNewError",
+    "Info",
+    "ParentClosePolicy",
+    "ParentInfo",
+    "all_handlers_finished",
+    "continue_as_new",
+    "defn",
+    "deprecate_patch",
+    "execute_activity",
+    "execute_child_workflow",
+    "execute_local_activity",
+    "in_workflow",
+    "info",
+    "init",
+    "instance",
+    "logger",
+    "memo",
+    "now",
+    "patched",
+    "query",
+    "random",
+    "run",
+    "signal",
+    "sleep",
+    "start_activity",
+    "start_child_workflow",
+    "start_local_activity",
+    "time",
+    "unsafe",
+    "update",
+    "uuid4",
+    "wait_condition",
+]
+
+ClassT = TypeVar("ClassT", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+_RUN_ATTR = "__fastcore_workflow_run__"
+_INIT_ATTR = "__fastcore_workflow_init__"
+
+
+# ---------------------------------------------------------------- decorators
+
+
+@overload
+def defn(cls: ClassT) -> ClassT: ...
+
+
+@overload
+def defn(
+    *,
+    name: str | None = None,
+    dynamic: bool = False,
+    failure_exception_types: Sequence[type[BaseException]] = (),
+    sandboxed: bool = True,
+) -> Callable[[ClassT], ClassT]: ...
+
+
+def defn(
+    cls: ClassT | None = None,
+    *,
+    name: str | None = None,
+    dynamic: bool = False,
+    failure_exception_types: Sequence[type[BaseException]] = (),
+    sandboxed: bool = True,
+) -> ClassT | Callable[[ClassT], ClassT]:
+    """Mark a class as a workflow; ``name`` defaults to the class name.
+
+    ``failure_exception_types`` lists exceptions that fail the workflow instead of failing
+    (and retrying) the workflow task, as in temporalio. ``sandboxed`` is accepted so code
+    ports from temporalio; fastcore has no sandbox.
+    """
+    del sandboxed
+
+    def decorate(c: ClassT) -> ClassT:
+        c.__dict__.get(_WF_ATTR)  # a subclass gets its own definition
+        run_fn = None
+        init_fn = None
+        signals: dict[str, HandlerDefinition] = {}
+        queries: dict[str, HandlerDefinition] = {}
+        updates: dict[str, HandlerDefinition] = {}
+        dyn: dict[str, HandlerDefinition | None] = {"signal": None, "query": None, "update": None}
+        for klass in reversed(c.__mro__):
+            for attr, member in klass.__dict__.items():
+                if getattr(member, _RUN_ATTR, False):
+                    run_fn = member
+                if attr == "__init__" and getattr(member, _INIT_ATTR, False):
+                    init_fn = member
+                h = getattr(member, _HANDLER_ATTR, None)
+                if isinstance(h, HandlerDefinition):
+                    if h.dynamic:
+                        dyn[h.kind] = h
+                    else:
+                        assert h.name is not None
+                        table = {"signal": signals, "query": queries, "update": updates}[h.kind]
+                        table[h.name] = h
+        if run_fn is None:
+            raise ValueError(f"workflow class {c.__qualname__} has no @workflow.run method")
+        if not inspect.iscoroutinefunction(run_fn):
+            raise ValueError(f"@workflow.run method {run_fn.__qualname__} must be async def")
+        arg_hints, ret_hint = _hints(run_fn, skip_self=True)
+        checker = _ArgChecker(run_fn, skip_self=True)
+        if init_fn is not None:
+            init_params = list(inspect.signature(init_fn).parameters)[1:]
+            run_params = list(inspect.signature(run_fn).parameters)[1:]
+            if len(init_params) != len(run_params):
+                raise ValueError(
+                    f"@workflow.init {init_fn.__qualname__} must take the same parameters "
+                    "as the @workflow.run method"
+                )
+        definition = WorkflowDefinition(
+            name=None if dynamic else (name or c.__name__),
+            cls=c,
+            run_fn=run_fn,
+            run_arg_hints=arg_hints,
+            run_ret_hint=ret_hint,
+            run_checker=checker,
+            init_takes_args=init_fn is not None,
+            signals=signals,
+            queries=queries,
+            updates=updates,
+            dynamic_signal=dyn["signal"],
+            dynamic_query=dyn["query"],
+            dynamic_update=dyn["update"],
+            failure_exception_types=tuple(failure_exception_types),
+            dynamic=dynamic,
+        )
+        setattr(c, _WF_ATTR, definition)
+        return c
+
+    if cls is not None:
+        return decorate(cls)
+    return decorate
+
+
+def run(fn: F) -> F:
+    """Mark the workflow's entry point (an ``async def`` method)."""
+    if not inspect.iscoroutinefunction(fn):
+        raise ValueError(f"@workflow.run method {fn.__qualname__} must be async def")
+    setattr(fn, _RUN_ATTR, True)
+    return fn
+
+
+def init(fn: F) -> F:
+    """Mark ``__init__`` as taking the workflow's arguments, as temporalio's ``@workflow.init``."""
+    if fn.__name__ != "__init__":
+        raise ValueError("@workflow.init may only decorate __init__")
+    setattr(fn, _INIT_ATTR, True)
+    return fn
+
+
+def _handler_decorator(
+    kind: str,
+    fn: Callable[..., Any] | None,
+    name: str | None,
+    dynamic: bool,
+    description: str | None,
+) -> Any:
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        is_async = inspect.iscoroutinefunction(f)
+        if kind == "query" and is_async:
+            raise ValueError(f"@workflow.query {f.__qualname__} must not be async")
+        if dynamic:
+            params = list(inspect.signature(f).parameters.values())[1:]
+            if len(params) != 2 or params[1].kind is not params[1].VAR_POSITIONAL:
+                # temporalio's dynamic handlers take (self, name, args: Sequence[RawValue]);
+                # fastcore accepts that shape and the (self, name, *args) shape.
+                pass
+        arg_hints, ret_hint = _hints(f, skip_self=True)
+        h = HandlerDefinition(
+            kind=kind,
+            name=None if dynamic else (name or f.__name__),
+            fn=f,
+            is_async=is_async,
+            arg_hints=arg_hints,
+            ret_hint=ret_hint,
+            checker=_ArgChecker(f, skip_self=True),
+            dynamic=dynamic,
+            description=description,
+        )
+        setattr(f, _HANDLER_ATTR, h)
+        if kind == "update":
+
+            def validator(vf: Callable[..., Any]) -> Callable[..., Any]:
+                h.validator = vf
+                return vf
+
+            f.validator = validator  # type: ignore[attr-defined]
+        return f
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+def signal(
+    fn: F | None = None,
+    *,
+    name: str | None = None,
+    dynamic: bool = False,
+    description: str | None = None,
+    unfinished_policy: Any = None,
+) -> Any:
+    """Mark a signal handler (plain or ``async def``); ``name`` defaults to the method name."""
+    del unfinished_policy
+    return _handler_decorator("signal", fn, name, dynamic, description)
+
+
+def query(
+    fn: F | None = None,
+    *,
+    name: str | None = None,
+    dynamic: bool = False,
+    description: str | None = None,
+) -> Any:
+    """Mark a query handler (a plain method that must not change state)."""
+    return _handler_decorator("query", fn, name, dynamic, description)
+
+
+def update(
+    fn: F | None = None,
+    *,
+    name: str | None = None,
+    dynamic: bool = False,
+    description: str | None = None,
+    unfinished_policy: Any = None,
+) -> Any:
+    """Mark an update handler; ``@handler.validator`` adds a validator that may reject."""
+    del unfinished_policy
+    return _handler_decorator("update", fn, name, dynamic, description)
+
+
+# ---------------------------------------------------------------- info
+
+
+@dataclass(frozen=True)
+class ParentInfo:
+    """The parent of a child workflow."""
+
+    namespace: str
+    workflow_id: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class Info:
+    """What a workflow knows about itself, as ``temporalio.workflow.Info``."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    attempt: int
+    namespace: str
+    task_queue: str
+    start_time: datetime
+    run_timeout: timedelta | None
+    execution_timeout: timedelta | None
+    parent: ParentInfo | None
+    continued_run_id: str | None
+    first_execution_run_id: str
+    retry_policy: RetryPolicy | None
+    _history_length: Callable[[], int]
+
+    def get_current_history_length(self) -> int:
+        """Events in this run's history so far."""
+        return self._history_length()
+
+
+class ContinueAsNewError(BaseException):
+    """Raised by ``continue_as_new``; ends this run and starts the next with a fresh history.
+
+    A ``BaseException`` (as in temporalio) so ``except Exception`` does not swallow it.
+    """
+
+    def __init__(self, args: Sequence[Any], workflow: str | None = None) -> None:
+        super().__init__("Continue as new")
+        self.input_args = list(args)
+        self.workflow = workflow
+
+
+ActivityHandle = Any
+"""The type ``start_activity`` returns: an ``asyncio.Task`` that can be awaited and cancelled."""
+
+ChildWorkflowHandle = Any
+"""The type ``start_child_workflow`` returns: awaitable for the result; ``.id``, ``.run_id``,
+``.cancel()``."""
+
+
+# ---------------------------------------------------------------- calls
+
+
+def _args(arg: Any, args: Sequence[Any] | None, rest: tuple[Any, ...]) -> list[Any]:
+    out: list[Any] = [] if arg is _MISSING else [arg]
+    out.extend(rest)
+    if args:
+        out.extend(args)
+    return out
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+def start_activity(
+    activity: Callable[..., Any] | str,
+    arg: Any = _MISSING,
+    *more: Any,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    result_type: type | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    summary: str | None = None,
+) -> Any:
+    """Schedule an activity and return a handle (an awaitable, cancellable task)."""
+    del task_queue, summary
+    return _runtime.current().start_activity(
+        activity,
+        _args(arg, args, more),
+        activity_id=activity_id,
+        result_type=result_type,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
+        cancellation_type=cancellation_type,
+    )
+
+
+async def execute_activity(
+    activity: Callable[..., Any] | str,
+    arg: Any = _MISSING,
+    *more: Any,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    result_type: type | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    summary: str | None = None,
+) -> Any:
+    """Run an activity and return its result; failures raise ``ActivityError``."""
+    del task_queue, summary
+    return await _runtime.current().execute_activity(
+        activity,
+        _args(arg, args, more),
+        activity_id=activity_id,
+        result_type=result_type,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
+        cancellation_type=cancellation_type,
+    )
+
+
+def start_local_activity(
+    activity: Callable[..., Any] | str,
+    arg: Any = _MISSING,
+    *more: Any,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    result_type: type | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: timedelta | None = None,
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    summary: str | None = None,
+) -> Any:
+    """Same as ``start_activity``: in fastcore every activity is local already."""
+    del local_retry_threshold, summary
+    return start_activity(
+        activity,
+        *_args(arg, args, more),
+        activity_id=activity_id,
+        result_type=result_type,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        retry_policy=retry_policy,
+        cancellation_type=cancellation_type,
+    )
+
+
+async def execute_local_activity(
+    activity: Callable[..., Any] | str,
+    arg: Any = _MISSING,
+    *more: Any,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    result_type: type | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: timedelta | None = None,
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    summary: str | None = None,
+) -> Any:
+    """Same as ``execute_activity``: in fastcore every activity is local already."""
+    del local_retry_threshold, summary
+    return await execute_activity(
+        activity,
+        *_args(arg, args, more),
+        activity_id=activity_id,
+        result_type=result_type,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        retry_policy=retry_policy,
+        cancellation_type=cancellation_type,
+    )
+
+
+async def sleep(duration: float | timedelta, *, summary: str | None = None) -> None:
+    """A durable timer: survives restarts, fires at its original deadline."""
+    del summary
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    await _runtime.current().sleep(seconds)
+
+
+async def wait_condition(
+    fn: Callable[[], bool],
+    *,
+    timeout: timedelta | float | None = None,
+    timeout_summary: str | None = None,
+) -> None:
+    """Wait until ``fn()`` is true; raises the built-in ``TimeoutError`` after ``timeout``."""
+    del timeout_summary
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+    await _runtime.current().wait_condition(fn, seconds)
+
+
+def start_child_workflow(
+    workflow: Any,
+    arg: Any = _MISSING,
+    *more: Any,
+    args: Sequence[Any] | None = None,
+    id: str | None = None,
+    task_queue: str | None = None,
+    result_type: type | None = None,
+    cancellation_type: ChildWorkflowCancellationType = (
+        ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
+    ),
+    parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
+    execution_timeout: timedelta | None = None,
+    run_timeout: timedelta | None = None,
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    retry_policy: RetryPolicy | None = None,
+    memo: Mapping[str, Any] | None = None,
+) -> Awaitable[Any]:
+    """Start a child workflow; awaiting this gives a handle once the child has started."""
+    del task_queue
+    return _runtime.current().start_child_workflow(  # type: ignore[no-any-return]
+        workflow,
+        _args(arg, args, more),
+        id=id,
+        result_type=result_type,
+        cancellation_type=cancellation_type,
+        parent_close_policy=parent_close_policy,
+        execution_timeout=execution_timeout,
+        run_timeout=run_timeout,
+        id_reuse_policy=id_reuse_policy,
+        retry_policy=retry_policy,
+        memo=memo,
+    )
+
+
+async def execute_child_workflow(
+    workflow: Any,
+    arg: Any = _MISSING,
+    *more: Any,
+    args: Sequence[Any] | None = None,
+    id: str | None = None,
+    task_queue: str | None = None,
+    result_type: type | None = None,
+    cancellation_type: ChildWorkflowCancellationType = (
+        ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
+    ),
+    parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
+    execution_timeout: timedelta | None = None,
+    run_timeout: timedelta | None = None,
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    retry_policy: RetryPolicy | None = None,
+    memo: Mapping[str, Any] | None = None,
+) -> Any:
+    """Run a child workflow to its end; failures raise ``ChildWorkflowError``."""
+    handle = await start_child_workflow(
+        workflow,
+        *_args(arg, args, more),
+        id=id,
+        task_queue=task_queue,
+        result_type=result_type,
+        cancellation_type=cancellation_type,
+        parent_close_policy=parent_close_policy,
+        execution_timeout=execution_timeout,
+        run_timeout=run_timeout,
+        id_reuse_policy=id_reuse_policy,
+        retry_policy=retry_policy,
+        memo=memo,
+    )
+    return await handle
+
+
+def patched(id: str) -> bool:
+    """Whether this run takes the new branch of patch ``id`` (new runs do; old histories not)."""
+    return bool(_runtime.current().patched(id, deprecated=False))
+
+
+def deprecate_patch(id: str) -> None:
+    """Mark patch ``id`` as the only branch left, once no old-branch run remains."""
+    _runtime.current().patched(id, deprecated=True)
+
+
+def continue_as_new(
+    arg: Any = _MISSING,
+    *more: Any,
+    args: Sequence[Any] | None = None,
+    workflow: Any = None,
+    task_queue: str | None = None,
+    run_timeout: timedelta | None = None,
+    memo: Mapping[str, Any] | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> Any:
+    """End this run and start a new one with the same id, a fresh history and these args."""
+    del task_queue, run_timeout, memo, retry_policy
+    _runtime.current()  # only valid in workflow code
+    wf_name: str | None = None
+    if workflow is not None:
+        if isinstance(workflow, str):
+            wf_name = workflow
+        else:
+            cls = workflow if isinstance(workflow, type) else None
+            if cls is not None:
+                wf_name = WorkflowDefinition.from_class(cls).name
+    raise ContinueAsNewError(_args(arg, args, more), wf_name)
+
+
+def now() -> datetime:
+    """The workflow's current time: the time of the event being processed (UTC)."""
+    return _runtime.current().now()  # type: ignore[no-any-return]
+
+
+def time() -> float:
+    """``now()`` as epoch seconds."""
+    return float(_runtime.current().time())
+
+
+def random() -> Random:
+    """A random generator seeded per run, so replay draws the same numbers."""
+    return _runtime.current().random()  # type: ignore[no-any-return]
+
+
+def uuid4() -> _uuid.UUID:
+    """A deterministic UUID4 drawn from ``random()``."""
+    return _uuid.UUID(int=random().getrandbits(128), version=4)
+
+
+def info() -> Info:
+    """What the workflow knows about itself."""
+    return _runtime.current().info()  # type: ignore[no-any-return]
+
+
+def memo() -> Mapping[str, Any]:
+    """The memo the workflow was started with."""
+    return _runtime.current().memo()  # type: ignore[no-any-return]
+
+
+def instance() -> Any:
+    """The workflow object whose code is running."""
+    return _runtime.current().instance()
+
+
+def in_workflow() -> bool:
+    """Whether the caller is workflow code."""
+    return _runtime.in_workflow()
+
+
+def all_handlers_finished() -> bool:
+    """Whether no signal or update handler is still running."""
+    return bool(_runtime.current().all_handlers_finished())
+
+
+class unsafe:  # noqa: N801 - mirrors temporalio.workflow.unsafe
+    """Calls that are only safe when used with care."""
+
+    @staticmethod
+    def is_replaying() -> bool:
+        """Whether the code is re-running against recorded history."""
+        return bool(_runtime.current().is_replaying())
+
+
+class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """``workflow.logger``: adds the workflow's ids and stays quiet during replay."""
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging API
+        rt = _runtime._lookup()
+        if rt is not None and rt.is_replaying():
+            return False
+        return self.logger.isEnabledFor(level)
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        rt = _runtime._lookup()
+        if rt is not None:
+            i = rt.info()
+            extra = {"workflow_id": i.workflow_id, "run_id": i.run_id, "workflow_type": i.workflow_type}
+            kwargs.setdefault("extra", {}).update(extra)
+            msg = f"{msg} ({extra})"
+        return msg, kwargs
+
+
+logger = _ReplaySafeLogger(logging.getLogger("fastcore.workflow"), {})
+"""A logger for workflow code that does not repeat itself on replay."""
+
+# Silence "imported but unused" for names kept for re-export symmetry.
+_ = _ACT_ATTR
