@@ -700,6 +700,8 @@ def _w_child_initiated(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int
     a.workflow_id_reuse_policy = WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
     if at.get("retry_policy"):
         a.retry_policy.CopyFrom(_retry(at["retry_policy"]))
+    for k, v in (at.get("memo") or {}).items():
+        a.memo.fields[k].CopyFrom(_payload(v))
     _set_extras(a.header, _pick(at, "cancellation_type"))
     w.child[out.event_id] = (a.workflow_id, "", a.workflow_type.name)
 
@@ -719,7 +721,6 @@ def _w_child_start_failed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: 
         cause = StartChildWorkflowExecutionFailedCause.Value(name)
     a.cause = _enum(cause)
     a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
-    a.workflow_task_completed_event_id = w.wft_completed
 
 
 def _child_common(w: _Writer, a: Any, at: dict[str, Any]) -> None:
@@ -781,6 +782,9 @@ def _w_cancel_external(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int
     a.namespace = w.namespace
     a.workflow_execution.workflow_id = at.get("workflow_id") or ""
     a.child_workflow_only = bool(at.get("child_workflow_only"))
+    if at.get("initiated_event_id"):  # a child's cancel: Temporal names the child's run
+        child = w.child.get(w.map(int(at["initiated_event_id"])))
+        a.workflow_execution.run_id = child[1] if child else ""
 
 
 def _w_completed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
@@ -918,6 +922,7 @@ class _Reader:
     def __init__(self, by_id: dict[int, HistoryEvent]) -> None:
         self.by_id = by_id
         self.ids: dict[int, int] = {}  # Temporal id -> fastcore id
+        self.children: dict[str, int] = {}  # child workflow id -> its initiated event
 
     def map(self, tid: int) -> int:
         return self.ids.get(tid, tid)
@@ -1080,6 +1085,7 @@ def _r_marker(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
 
 def _r_child_initiated(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.start_child_workflow_execution_initiated_event_attributes
+    r.children[a.workflow_id] = r.map(te.event_id)
     return {
         "workflow_id": a.workflow_id,
         "workflow_type": a.workflow_type.name,
@@ -1089,6 +1095,7 @@ def _r_child_initiated(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
         "run_timeout": _from_dur(a, "workflow_run_timeout"),
         "retry_policy": _from_retry(a.retry_policy) if a.HasField("retry_policy") else None,
         "cancellation_type": _extras(a.header).get("cancellation_type", 0),
+        "memo": {k: _from_payload(v) for k, v in a.memo.fields.items()},
     }
 
 
@@ -1145,10 +1152,14 @@ def _r_child_timed_out(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
 
 def _r_cancel_external(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.request_cancel_external_workflow_execution_initiated_event_attributes
-    return {
+    d: dict[str, Any] = {
         "workflow_id": a.workflow_execution.workflow_id,
         "child_workflow_only": a.child_workflow_only,
     }
+    initiated = r.children.get(a.workflow_execution.workflow_id)
+    if a.child_workflow_only and initiated is not None:
+        d["initiated_event_id"] = initiated
+    return d
 
 
 def _r_completed(r: _Reader, te: HistoryEvent) -> dict[str, Any]:

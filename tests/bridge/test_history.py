@@ -272,7 +272,63 @@ class ExtCancelWf:
         await workflow.get_external_workflow_handle(target).cancel()
 
 
+@workflow.defn
+class SleepyChild:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.sleep(100)
+
+
+@workflow.defn
+class CancelChildParent:
+    @workflow.run
+    async def run(self) -> str:
+        h = await workflow.start_child_workflow(
+            SleepyChild.run, id=workflow.info().workflow_id + "-c"
+        )
+        await workflow.sleep(0.3)
+        h.cancel()
+        try:
+            await h
+        except TChildWorkflowError as e:
+            return f"caught {e.cause!r}"
+        return "no"
+
+
+@workflow.defn
+class DupChildParent:
+    @workflow.run
+    async def run(self, existing: str) -> str:
+        try:
+            await workflow.start_child_workflow(SleepyChild.run, id=existing)
+        except Exception as e:
+            return f"caught {type(e).__name__}"
+        return "no"
+
+
+@workflow.defn
+class UpdFail:
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.update
+    async def bad(self, x: int) -> int:
+        raise TApplicationError("nope", type="Bad")
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self.done)
+
+
 WORKFLOWS = [
+    SleepyChild,
+    CancelChildParent,
+    DupChildParent,
+    UpdFail,
     ThreeActivities,
     TimerWf,
     SignalWf,
@@ -491,6 +547,7 @@ def h_child() -> H:
             run_timeout=None,
             retry_policy=None,
             cancellation_type=1,
+            memo={},
         )
         st = h.add(
             E.CHILD_WORKFLOW_EXECUTION_STARTED,
@@ -652,7 +709,83 @@ def h_ext_cancel_target() -> H:
     return h
 
 
+def _initiate_child(h: H, wid: str, workflow_type: str, *args: Any, **kw: Any) -> int:
+    attrs: dict[str, Any] = {
+        "parent_close_policy": 1,
+        "execution_timeout": None,
+        "run_timeout": None,
+        "retry_policy": None,
+        "cancellation_type": 2,
+        "memo": {},
+    }
+    attrs.update(kw)
+    return h.add(
+        E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        workflow_id=wid,
+        workflow_type=workflow_type,
+        input=[p(a) for a in args],
+        **attrs,
+    )
+
+
+def h_child_cancel() -> H:
+    h = H("CancelChildParent", workflow_id="ccp")
+    i = _initiate_child(h, "ccp-c", "SleepyChild", memo={"m": p(1)})
+    st = h.add(
+        E.CHILD_WORKFLOW_EXECUTION_STARTED,
+        initiated_event_id=i,
+        workflow_id="ccp-c",
+        run_id="ccp-c-run",
+        workflow_type="SleepyChild",
+    )
+    t = h.timer("1", 0.3)
+    h.add(E.TIMER_FIRED, timer_id="1", started_event_id=t)
+    h.add(
+        E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        workflow_id="ccp-c",
+        child_workflow_only=True,
+        initiated_event_id=i,
+    )
+    h.add(
+        E.CHILD_WORKFLOW_EXECUTION_CANCELED, initiated_event_id=i, started_event_id=st, details=[]
+    )
+    h.complete("caught CancelledError('Cancelled')")
+    return h
+
+
+def h_child_start_failed() -> H:
+    h = H("DupChildParent", "existing-1")
+    i = _initiate_child(h, "existing-1", "SleepyChild")
+    h.add(
+        E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
+        initiated_event_id=i,
+        workflow_id="existing-1",
+        workflow_type="SleepyChild",
+        cause=1,  # WORKFLOW_ALREADY_EXISTS
+    )
+    h.complete("caught WorkflowAlreadyStartedError")
+    return h
+
+
+def h_update_fail() -> H:
+    h = H("UpdFail")
+    a = h.add(E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED, update_id="u1", name="bad", input=[p(1)])
+    h.add(
+        E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        update_id="u1",
+        accepted_event_id=a,
+        result=None,
+        failure=_app_failure("nope", "Bad"),
+    )
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[], with_start=False)
+    h.complete(None)
+    return h
+
+
 SCENARIOS: dict[str, Callable[[], H]] = {
+    "child_cancel": h_child_cancel,
+    "child_start_failed": h_child_start_failed,
+    "update_fail": h_update_fail,
     "three_activities": h_three_activities,
     "timer": h_timer,
     "signal": h_signal,
@@ -685,6 +818,35 @@ _PATCH = ["MARKER_RECORDED", "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"]
 _START = ["WORKFLOW_EXECUTION_STARTED", *_WFT]
 _CHILD = ["START_CHILD_WORKFLOW_EXECUTION_INITIATED", "CHILD_WORKFLOW_EXECUTION_STARTED", *_WFT]
 TEMPORAL_SHAPES: dict[str, list[str]] = {
+    "child_cancel": [
+        *_START,
+        *_CHILD,
+        "TIMER_STARTED",
+        "TIMER_FIRED",
+        *_WFT,
+        "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",
+        "EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED",
+        *_WFT,
+        "CHILD_WORKFLOW_EXECUTION_CANCELED",
+        *_WFT,
+        "WORKFLOW_EXECUTION_COMPLETED",
+    ],
+    "child_start_failed": [
+        *_START,
+        "START_CHILD_WORKFLOW_EXECUTION_INITIATED",
+        "START_CHILD_WORKFLOW_EXECUTION_FAILED",
+        *_WFT,
+        "WORKFLOW_EXECUTION_COMPLETED",
+    ],
+    "update_fail": [
+        *_START,
+        *_WFT,
+        "WORKFLOW_EXECUTION_UPDATE_ACCEPTED",
+        "WORKFLOW_EXECUTION_UPDATE_COMPLETED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        *_WFT,
+        "WORKFLOW_EXECUTION_COMPLETED",
+    ],
     "three_activities": [*_START, *(_ACT + _WFT) * 3, "WORKFLOW_EXECUTION_COMPLETED"],
     "timer": [*_START, "TIMER_STARTED", "TIMER_FIRED", *_WFT, "WORKFLOW_EXECUTION_COMPLETED"],
     "signal": [*_START, "WORKFLOW_EXECUTION_SIGNALED", *_WFT, "WORKFLOW_EXECUTION_COMPLETED"],
@@ -825,6 +987,12 @@ async def test_temporal_replayer_accepts_update_shape(replayer: Replayer) -> Non
         ("timer", lambda h: h.events.pop(1) and None),
         ("patch", lambda h: h.events[1].attributes["details"].update(patch_id="zz")),
         ("child", lambda h: h.events[1].attributes.update(workflow_type="Other")),
+        (
+            "timer",
+            lambda h: h.events.__setitem__(
+                -1, Event(0, E.WORKFLOW_EXECUTION_FAILED, 0.0, {"failure": _app_failure("x", "X")})
+            ),
+        ),
     ],
 )
 async def test_temporal_replayer_rejects_a_different_history(
@@ -837,7 +1005,7 @@ async def test_temporal_replayer_rejects_a_different_history(
         Event(i + 1, e.event_type, e.timestamp, e.attributes) for i, e in enumerate(h.events)
     ]
     result = await replayer.replay_workflow(to_temporal(h.events), raise_on_replay_failure=False)
-    assert result.replay_failure is not None
+    assert isinstance(result.replay_failure, workflow.NondeterminismError)
 
 
 # ---------------------------------------------------------------------------------------------
