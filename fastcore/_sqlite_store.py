@@ -178,13 +178,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX runs_by_start ON runs (start_time, workflow_id, run_id)",
         "CREATE INDEX runs_by_status ON runs (status, start_time, workflow_id, run_id)",
         "CREATE INDEX runs_by_close ON runs (close_time) WHERE close_time IS NOT NULL",
-        # data is event_to_json's dict as JSON text, readable with sqlite3's json functions
+        # data is event_to_json's dict as JSON text, readable with sqlite3's json functions.
+        # A rowid table: rows go to the end of the table in commit order (~2 us an event);
+        # clustered by (run, event_id), WITHOUT ROWID, inserts land all over the tree (~15 us).
         """CREATE TABLE events (
             run INTEGER NOT NULL,
             event_id INTEGER NOT NULL,
             data TEXT NOT NULL,
             PRIMARY KEY (run, event_id)
-        ) WITHOUT ROWID""",
+        )""",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
