@@ -9,6 +9,7 @@ loop. A plain ``def`` runs in the engine's thread pool and learns of cancellatio
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,8 +36,15 @@ _set_ctx = _activity._current.set
 _reset_ctx = _activity._current.reset
 
 
-class _Resume:
-    """Lets an asyncio task carry on a coroutine that was already started by hand."""
+_DONE = object()
+
+
+class _Resume(collections.abc.Coroutine):  # type: ignore[type-arg]
+    """Lets an asyncio task carry on a coroutine that was already started by hand.
+
+    A coroutine object of its own (not an ``async def``), so a cancellation that arrives
+    before the task's first step still reaches the activity at its await.
+    """
 
     __slots__ = ("coro", "first")
 
@@ -44,26 +52,24 @@ class _Resume:
         self.coro = coro
         self.first = first
 
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro = self.coro
-        value = self.first
-        while True:
-            try:
-                sent = yield value
-            except BaseException as err:  # deliver cancellation and errors into the coroutine
-                try:
-                    value = coro.throw(err)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    value = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
+    def send(self, value: Any) -> Any:
+        first = self.first
+        if first is not _DONE:
+            self.first = _DONE
+            return first
+        return self.coro.send(value)
 
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        self.first = _DONE
+        if val is None and tb is None:
+            return self.coro.throw(typ)
+        return self.coro.throw(typ, val, tb)  # pragma: no cover - old-style call
 
-async def _continue(coro: Any, first: Any) -> Any:
-    return await _Resume(coro, first)
+    def close(self) -> None:
+        self.coro.close()
+
+    def __await__(self) -> Generator[Any, Any, Any]:  # pragma: no cover - never awaited
+        raise TypeError("not awaitable")
 
 
 def _td(seconds: float | None) -> timedelta | None:
@@ -85,7 +91,8 @@ class ActivityTask:
         "finished",
         "heartbeat_details",
         "last_heartbeat",
-        "policy",
+        "_policy",
+        "_started_at",
         "run",
         "schedule_deadline",
         "timed_out",
@@ -97,7 +104,7 @@ class ActivityTask:
         self.event = event
         self.defn = defn
         a = event.attributes
-        self.policy = RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else RetryPolicy()
+        self._policy: RetryPolicy | None = None
         s2c = a.get("schedule_to_close_timeout")
         self.schedule_deadline = event.timestamp + s2c if s2c else None
         self.attempt = 0
@@ -109,6 +116,33 @@ class ActivityTask:
         self._attempt_id = 0
         self._task: Any = None
         self._deadline_entries: list[Any] = []
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The retry policy, read from the scheduled event when first needed."""
+        if self._policy is None:
+            rp = self.event.attributes.get("retry_policy")
+            self._policy = RetryPolicy.from_dict(rp) if rp else RetryPolicy()
+        return self._policy
+
+    def info(self) -> _activity.Info:
+        """The running attempt's ``activity.info()`` (built on demand: most never ask)."""
+        a = self.event.attributes
+        rec = self.run.record
+        return _activity.Info(
+            activity_id=a["activity_id"],
+            activity_type=a["activity_type"],
+            attempt=self.attempt,
+            heartbeat_details=tuple(self.heartbeat_details),
+            heartbeat_timeout=_td(a.get("heartbeat_timeout")),
+            schedule_to_close_timeout=_td(a.get("schedule_to_close_timeout")),
+            start_to_close_timeout=_td(a.get("start_to_close_timeout")),
+            scheduled_time=datetime.fromtimestamp(self.event.timestamp, UTC),
+            started_time=datetime.fromtimestamp(self._started_at, UTC),
+            workflow_id=rec.workflow_id,
+            workflow_run_id=rec.run_id,
+            workflow_type=rec.workflow_type,
+        )
 
     # ---------------------------------------------------------------- attempts
 
@@ -131,26 +165,8 @@ class ActivityTask:
         a = self.event.attributes
         now = engine.clock.now()
         self.last_heartbeat = now
-        s2c = a.get("start_to_close_timeout")
-        hb = a.get("heartbeat_timeout")
-        if s2c or hb:
-            self._arm_attempt_timers(attempt_id, now, s2c, hb)
-        rec = self.run.record
-        info = _activity.Info(
-            activity_id=a["activity_id"],
-            activity_type=a["activity_type"],
-            attempt=self.attempt,
-            heartbeat_details=tuple(self.heartbeat_details),
-            heartbeat_timeout=_td(hb),
-            schedule_to_close_timeout=_td(a.get("schedule_to_close_timeout")),
-            start_to_close_timeout=_td(s2c),
-            scheduled_time=datetime.fromtimestamp(self.event.timestamp, UTC),
-            started_time=datetime.fromtimestamp(now, UTC),
-            workflow_id=rec.workflow_id,
-            workflow_run_id=rec.run_id,
-            workflow_type=rec.workflow_type,
-        )
-        ctx = _activity._Context(info, self)
+        self._started_at = now
+        ctx = _activity._Context(self)
         defn = self.defn
         engine._activity_started(self)
         try:
@@ -174,14 +190,16 @@ class ActivityTask:
                     self._attempt_failed(attempt_id, err)
                     return
                 # It awaits real I/O: carry on as a task (it inherits the activity context).
-                task = asyncio.get_running_loop().create_task(_continue(coro, first))
+                task = asyncio.get_running_loop().create_task(_Resume(coro, first))
             finally:
                 _reset_ctx(token)
+            self._arm_attempt_timers(attempt_id, now)
             self._task = task
             task.add_done_callback(lambda t: self._task_done(attempt_id, t))
         else:
             loop = asyncio.get_running_loop()
             fut = loop.run_in_executor(engine.executor, self._call_sync, ctx, args)
+            self._arm_attempt_timers(attempt_id, now)
             self._task = fut
             fut.add_done_callback(lambda f: self._task_done(attempt_id, f))
 
@@ -203,7 +221,12 @@ class ActivityTask:
             err = exc
         self._attempt_failed(attempt_id, err)
 
-    def _arm_attempt_timers(self, attempt_id: int, now: float, s2c: float | None, hb: float | None) -> None:
+    def _arm_attempt_timers(self, attempt_id: int, now: float) -> None:
+        a = self.event.attributes
+        s2c = a.get("start_to_close_timeout")
+        hb = a.get("heartbeat_timeout")
+        if not s2c and not hb:
+            return
         timers = self.engine.timers
         if s2c:
             self._deadline_entries.append(

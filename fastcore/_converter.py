@@ -95,9 +95,14 @@ else:  # pragma: no cover
     _loads = json.loads
 
 
+_PLAIN = frozenset({int, float, str, bool, dict, list, object, Any, type(None)})
+
+
 def _from_jsonable(value: Any, hint: Any) -> Any:
     """Turn decoded JSON into the type a hint names (dataclass, pydantic model, containers)."""
-    if hint is None or hint is Any or value is None:
+    if hint is None or value is None or hint in _PLAIN:
+        if hint is float and type(value) is int:
+            return float(value)
         return value
     validate = getattr(hint, "model_validate", None)
     if validate is not None:
@@ -174,7 +179,9 @@ class DataConverter:
             value = _loads(payload.data)
         except ValueError as err:
             raise InvalidArgumentError(f"payload is not valid JSON: {err}") from None
-        if hint is None:
+        if hint is None or hint in _PLAIN:
+            if hint is float and type(value) is int:
+                return float(value)
             return value
         try:
             return _from_jsonable(value, hint)

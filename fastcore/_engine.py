@@ -1326,7 +1326,7 @@ class Engine:
                 id=r.workflow_id, run_id=r.run_id, workflow_type=r.workflow_type, status=r.status,
                 start_time=datetime.fromtimestamp(r.start_time, UTC),
                 close_time=datetime.fromtimestamp(r.close_time, UTC) if r.close_time is not None else None,
-                history_length=len(r.history),
+                history_length=r.length,
             ))
         token = None
         if more and records:

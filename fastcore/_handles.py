@@ -93,19 +93,23 @@ class WorkflowHandle:
             result_type=result_type if result_type is not None else self._result_type,
         )
 
-    async def signal(self, signal: Any, arg: Any = ..., *, args: Any = ()) -> None:
+    async def signal(self, signal: Any, arg: Any = ..., *more: Any, args: Any = ()) -> None:
         """Send a signal (a ``@workflow.signal`` method or its name)."""
-        await self._engine._signal(self._id, self._run_id, signal, _args(arg, args))
+        await self._engine._signal(self._id, self._run_id, signal, _args(arg, more, args))
 
-    async def query(self, query: Any, arg: Any = ..., *, args: Any = (), result_type: Any = None) -> Any:
+    async def query(
+        self, query: Any, arg: Any = ..., *more: Any, args: Any = (), result_type: Any = None
+    ) -> Any:
         """Ask a query (a ``@workflow.query`` method or its name); answered from live state."""
-        return await self._engine._query(self._id, self._run_id, query, _args(arg, args), result_type)
+        return await self._engine._query(
+            self._id, self._run_id, query, _args(arg, more, args), result_type
+        )
 
     async def execute_update(
         self,
         update: Any,
         arg: Any = ...,
-        *,
+        *more: Any,
         args: Any = (),
         id: str | None = None,
         result_type: Any = None,
@@ -113,7 +117,7 @@ class WorkflowHandle:
         """Run an update and return its result; rejection or failure raises
         ``WorkflowUpdateFailedError``."""
         return await self._engine._update(
-            self._id, self._run_id, update, _args(arg, args), id, result_type
+            self._id, self._run_id, update, _args(arg, more, args), id, result_type
         )
 
     async def cancel(self) -> None:
@@ -137,7 +141,8 @@ class WorkflowHandle:
         return self._engine._watch(self._id, self._run_id, from_event_id)
 
 
-def _args(arg: Any, args: Any) -> list[Any]:
+def _args(arg: Any, more: tuple[Any, ...], args: Any) -> list[Any]:
     out = [] if arg is ... else [arg]
+    out.extend(more)
     out.extend(args)
     return out

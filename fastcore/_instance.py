@@ -258,7 +258,7 @@ class WorkflowInstance:
                 raise InvalidArgumentError("a dynamic activity must be called by name")
             name = defn.name
             registered = self.engine.activity_definition(name)
-            if registered is not None:
+            if registered is not None or self.engine.strict_registry:
                 defn = registered
         if defn is None and self.engine.strict_registry:
             raise InvalidArgumentError(

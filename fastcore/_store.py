@@ -34,6 +34,13 @@ class RunRecord:
     status: WorkflowExecutionStatus = WorkflowExecutionStatus.RUNNING
     close_time: float | None = None
     history: list[Event] = field(default_factory=list)
+    #: Events in the run; set by stores that return runs without their history.
+    history_length: int = 0
+
+    @property
+    def length(self) -> int:
+        """Events in the run, whether or not ``history`` was loaded."""
+        return len(self.history) or self.history_length
 
 
 class Store(ABC):

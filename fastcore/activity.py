@@ -88,11 +88,17 @@ class Info:
 class _Context:
     """The running attempt's context: its info, heartbeat sink and cancel flag."""
 
-    __slots__ = ("_attempt", "info")
+    __slots__ = ("_attempt", "_info")
 
-    def __init__(self, info: Info, attempt: Any) -> None:
-        self.info = info
+    def __init__(self, attempt: Any) -> None:
         self._attempt = attempt
+        self._info: Info | None = None
+
+    @property
+    def info(self) -> Info:
+        if self._info is None:
+            self._info = self._attempt.info()
+        return self._info
 
 
 _current: contextvars.ContextVar[_Context | None] = contextvars.ContextVar(

@@ -396,7 +396,7 @@ async def execute_activity(
 ) -> Any:
     """Run an activity and return its result; failures raise ``ActivityError``."""
     del task_queue, summary
-    return await _runtime.current().execute_activity(
+    return await _runtime.current().start_activity(
         activity,
         _args(arg, args, more),
         activity_id=activity_id,
