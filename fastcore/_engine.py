@@ -953,6 +953,22 @@ class Engine:
                 inst.deferred.extend(deferred)
                 return
 
+    def _resume_pending(self, run: _Run) -> None:
+        """After a replay: restart what the history says is in flight."""
+        inst = run.instance
+        assert inst is not None
+        history = run.record.history
+        for seq in list(inst._activities):
+            if seq not in run.activities:
+                self._dispatch_activity(run, history[seq - 1])
+        for seq in list(inst._timers):
+            if seq not in run.timers:
+                a = history[seq - 1].attributes
+                run.timers[seq] = self.timers.call_at(a["fire_at"], self._timer_fired, run, seq, a["timer_id"])
+        for seq, (started, _handle) in list(inst._children.items()):
+            if not started.done() and seq not in run.children:
+                self._start_child(run, history[seq - 1])
+
     # ------------------------------------------------------------------ recovery
 
     async def _recover(self) -> None:
@@ -983,6 +999,50 @@ class Engine:
             deadline = started.get("execution_deadline")
             if deadline:
                 run.timeout_entry = self.timers.call_at(deadline, self._workflow_timed_out, run)
+
+    async def import_history(self, events: Sequence[Event]) -> WorkflowHandle:
+        """Resume a run from a history recorded elsewhere (a checkpoint): replay it, then go on.
+
+        Completed activities are not run again; activities and timers that were in flight
+        are restarted. The run keeps its workflow id and run id. Raises
+        ``WorkflowAlreadyStartedError`` if a run with that id is open here.
+        """
+        await self._ensure_started()
+        events = list(events)
+        if not events or events[0].event_type is not E.WORKFLOW_EXECUTION_STARTED:
+            raise InvalidArgumentError("a history starts with WORKFLOW_EXECUTION_STARTED")
+        a = events[0].attributes
+        defn = self.workflow_definition(a["workflow_type"])
+        if defn is None:
+            raise InvalidArgumentError(f"workflow {a['workflow_type']!r} is not registered with this engine")
+        existing = await self._latest_run(a["workflow_id"])
+        if existing is not None and existing.open:
+            raise WorkflowAlreadyStartedError(a["workflow_id"], a["workflow_type"], run_id=existing.record.run_id)
+        record = RunRecord(a["workflow_id"], a["run_id"], a["workflow_type"], events[0].timestamp)
+        record.history.extend(
+            Event(i + 1, ev.event_type, ev.timestamp, ev.attributes) for i, ev in enumerate(events)
+        )
+        last = record.history[-1]
+        if last.event_type in CLOSE_EVENTS:
+            record.status = _CLOSE_STATUS[last.event_type]
+            record.close_time = last.timestamp
+        run = _Run(record, defn)
+        if a.get("parent"):
+            p = a["parent"]
+            run.parent = (p["workflow_id"], p["run_id"], p["initiated_event_id"])
+        self._runs[record.workflow_id] = run
+        self._by_run_id[record.run_id] = run
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._commit(run, list(record.history), waiter, [])
+        if not waiter.done():
+            await waiter
+        if run.open:
+            self.telemetry.suppress_replay(run)
+            self._rebuild(run)
+            deadline = a.get("execution_deadline")
+            if deadline:
+                run.timeout_entry = self.timers.call_at(deadline, self._workflow_timed_out, run)
+        return self._handle(run)
 
     # ------------------------------------------------------------------ lookups
 
