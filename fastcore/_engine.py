@@ -81,6 +81,7 @@ class _Run:
     __slots__ = (
         "activities",
         "children",
+        "children_closed",
         "close_waiters",
         "defn",
         "instance",
@@ -100,6 +101,7 @@ class _Run:
         self.activities: dict[int, ActivityTask] = {}
         self.timers: dict[int, Any] = {}
         self.children: dict[int, tuple[str, str]] = {}
+        self.children_closed: set[int] = set()
         self.close_waiters: list[asyncio.Future[None]] = []
         self.update_waiters: dict[str, asyncio.Future[Event]] = {}
         self.watchers: list[asyncio.Future[None]] = []
@@ -787,8 +789,9 @@ class Engine:
         assert run.parent is not None
         parent_id, parent_run_id, initiated = run.parent
         parent = self._by_run_id.get(parent_run_id)
-        if parent is None or not parent.open:
+        if parent is None or not parent.open or initiated in parent.children_closed:
             return
+        parent.children_closed.add(initiated)
         started_id = 0
         for pe in parent.record.history:
             if pe.event_type is E.CHILD_WORKFLOW_EXECUTION_STARTED and pe.attributes.get("initiated_event_id") == initiated:
@@ -1016,8 +1019,12 @@ class Engine:
         if defn is None:
             raise InvalidArgumentError(f"workflow {a['workflow_type']!r} is not registered with this engine")
         existing = await self._latest_run(a["workflow_id"])
+        if existing is not None and existing.record.run_id == a["run_id"]:
+            return self._handle(existing)  # already here (a retry on the same engine)
         if existing is not None and existing.open:
             raise WorkflowAlreadyStartedError(a["workflow_id"], a["workflow_type"], run_id=existing.record.run_id)
+        if await self.store.load_run(a["workflow_id"], a["run_id"]) is not None:
+            raise WorkflowAlreadyStartedError(a["workflow_id"], a["workflow_type"], run_id=a["run_id"])
         record = RunRecord(a["workflow_id"], a["run_id"], a["workflow_type"], events[0].timestamp)
         record.history.extend(
             Event(i + 1, ev.event_type, ev.timestamp, ev.attributes) for i, ev in enumerate(events)

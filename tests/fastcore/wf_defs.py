@@ -240,7 +240,7 @@ class Sleeper:
     async def run(self, hours: float) -> str:
         start = workflow.now()
         await workflow.sleep(timedelta(hours=hours))
-        return str(workflow.now() - start)
+        return str(timedelta(seconds=round((workflow.now() - start).total_seconds())))
 
 
 @workflow.defn
