@@ -480,24 +480,28 @@ async def test_message_size_limit(engine: Engine, unique_id: str) -> None:
 async def test_concurrent_call_and_watch_limits(engine: Engine, unique_id: str) -> None:
     await engine.start_workflow(Account.run, 0, id=unique_id)
     request = pb.WatchWorkflowRequest(workflow_id=unique_id)
-    async with BridgeServer(engine, max_watch_streams=1) as server:
-        async with grpc.aio.insecure_channel(server.address) as channel:
-            stub = pb_grpc.BridgeServiceStub(channel)
-            first = stub.WatchWorkflow(request)
-            assert (await first.read()).events[0].event_id == 1  # the stream is open
-            code, message = await status_of(stub.WatchWorkflow(request).read())
-            assert code is grpc.StatusCode.RESOURCE_EXHAUSTED and "watch streams" in message
-            first.cancel()
-    async with BridgeServer(engine, max_concurrent_rpcs=1) as server:
-        async with grpc.aio.insecure_channel(server.address) as channel:
-            stub = pb_grpc.BridgeServiceStub(channel)
-            held = stub.WatchWorkflow(request)
-            await held.read()
-            code, _ = await status_of(
-                stub.DescribeWorkflow(pb.DescribeWorkflowRequest(workflow_id=unique_id))
-            )
-            assert code is grpc.StatusCode.RESOURCE_EXHAUSTED
-            held.cancel()
+    async with (
+        BridgeServer(engine, max_watch_streams=1) as server,
+        grpc.aio.insecure_channel(server.address) as channel,
+    ):
+        stub = pb_grpc.BridgeServiceStub(channel)
+        first = stub.WatchWorkflow(request)
+        assert (await first.read()).events[0].event_id == 1  # the stream is open
+        code, message = await status_of(stub.WatchWorkflow(request).read())
+        assert code is grpc.StatusCode.RESOURCE_EXHAUSTED and "watch streams" in message
+        first.cancel()
+    async with (
+        BridgeServer(engine, max_concurrent_rpcs=1) as server,
+        grpc.aio.insecure_channel(server.address) as channel,
+    ):
+        stub = pb_grpc.BridgeServiceStub(channel)
+        held = stub.WatchWorkflow(request)
+        await held.read()
+        code, _ = await status_of(
+            stub.DescribeWorkflow(pb.DescribeWorkflowRequest(workflow_id=unique_id))
+        )
+        assert code is grpc.StatusCode.RESOURCE_EXHAUSTED
+        held.cancel()
 
 
 # -- watch --------------------------------------------------------------------------------
