@@ -1440,7 +1440,7 @@ REAL_TASK_FAILURE_JSON = """{"events": [
 {"eventId":"14","eventTime":"2026-11-28T02:35:35.119922834Z","eventType":"EVENT_TYPE_WORKFLOW_TASK_STARTED","workflowTaskStartedEventAttributes":{"scheduledEventId":"13"}},
 {"eventId":"15","eventTime":"2026-11-28T02:35:35.128699479Z","eventType":"EVENT_TYPE_WORKFLOW_TASK_COMPLETED","workflowTaskCompletedEventAttributes":{"scheduledEventId":"13","startedEventId":"14","sdkMetadata":{}}},
 {"eventId":"16","eventTime":"2026-11-28T02:35:35.128754962Z","eventType":"EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED","workflowExecutionCompletedEventAttributes":{"result":{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"WyJhIiwiYiJd"}]},"workflowTaskCompletedEventId":"15"}}
-]}"""  # noqa: E501 - one recorded event per line
+]}"""
 
 
 async def test_real_task_failure_history(replayer: Replayer) -> None:

@@ -31,7 +31,7 @@ def log(name: str, line: str) -> None:
 async def work(key: str, i: int) -> str:
     info = activity.info()
     log("executions", f"{info.workflow_id} {info.activity_id}")
-    await asyncio.sleep(random.uniform(0, 0.02))  # real I/O: activities are in flight at the kill
+    await asyncio.sleep(random.uniform(0.02, 0.1))  # real I/O: activities are in flight at the kill
     return f"{key}-{i}"
 
 
