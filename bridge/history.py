@@ -46,6 +46,7 @@ from temporalio.api.enums.v1 import (
     StartChildWorkflowExecutionFailedCause,
     TaskQueueKind,
     WorkflowIdReusePolicy,
+    WorkflowTaskFailedCause,
 )
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import History, HistoryEvent
@@ -86,10 +87,7 @@ _ACTIVITY_RESULTS = frozenset(
 )
 _DROPPED = frozenset(
     {
-        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
         EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
         EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
         EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
         EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
@@ -374,16 +372,33 @@ class _Writer:
         tq.name = self.task_queue
         tq.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
 
-    def workflow_task(self, ts: float, end_ts: float) -> None:
+    def workflow_task(
+        self,
+        ts: float,
+        end_ts: float,
+        *,
+        attempt: int = 1,
+        failure: dict[str, Any] | None = None,
+    ) -> int:
+        """Write a task's scheduled/started/completed (or failed) events; the scheduled id."""
         sched = self.add("WORKFLOW_TASK_SCHEDULED", ts)
         a = sched.workflow_task_scheduled_event_attributes
         self.task_queue_into(a.task_queue)
         _set_dur(a.start_to_close_timeout, _WFT_TIMEOUT)
-        a.attempt = 1
+        a.attempt = attempt
         started = self.add("WORKFLOW_TASK_STARTED", ts)
         s = started.workflow_task_started_event_attributes
         s.scheduled_event_id = sched.event_id
         s.identity = _IDENTITY
+        if failure is not None:
+            failed = self.add("WORKFLOW_TASK_FAILED", end_ts)
+            f = failed.workflow_task_failed_event_attributes
+            f.scheduled_event_id = sched.event_id
+            f.started_event_id = started.event_id
+            f.cause = _task_failed_cause(failure)
+            f.failure.CopyFrom(self.failure(failure))
+            f.identity = _IDENTITY
+            return sched.event_id
         done = self.add("WORKFLOW_TASK_COMPLETED", end_ts)
         c = done.workflow_task_completed_event_attributes
         c.scheduled_event_id = sched.event_id
@@ -395,6 +410,14 @@ class _Writer:
             c.sdk_metadata.core_used_flags.extend(CORE_FLAGS)
             c.sdk_metadata.sdk_name = "fastcore"
         self.wft_completed = done.event_id
+        return sched.event_id
+
+
+def _task_failed_cause(failure: dict[str, Any]) -> Any:
+    info = failure.get("application_failure_info") or {}
+    if info.get("type") == "NondeterminismError":
+        return WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
+    return WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE
 
 
 def to_temporal(
@@ -421,44 +444,163 @@ def to_temporal(
     if not events or events[0].event_type is not E.WORKFLOW_EXECUTION_STARTED:
         raise ValueError("a fastcore history starts with WORKFLOW_EXECUTION_STARTED")
     w = _Writer(namespace, task_queue)
-    i, n = 0, len(events)
-    while i < n:
-        ev = events[i]
-        i += 1
-        if ev.event_type in _NO_TASK:
-            _write(w, ev)
-            continue
-        if ev.event_type in COMMAND_EVENTS:
-            raise ValueError(f"event {ev.event_id} ({ev.event_type.value}) follows no input")
-        inputs = [ev]
-        if ev.event_type is E.WORKFLOW_EXECUTION_STARTED:
-            while (
-                i < n
-                and events[i].event_type is E.WORKFLOW_EXECUTION_SIGNALED
-                and events[i].attributes.get("with_start")
-            ):
-                inputs.append(events[i])
-                i += 1
-        commands: list[Event] = []
-        while i < n and events[i].event_type in COMMAND_EVENTS:
-            commands.append(events[i])
-            i += 1
-        accepted = [e for e in inputs if e.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
-        for e in inputs:
-            if e.event_type is not E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-                _write(w, e)
-        end_ts = commands[0].timestamp if commands else inputs[-1].timestamp
-        w.workflow_task(inputs[-1].timestamp, end_ts)
-        sequencing = w.wft_completed - 2  # the scheduled event of this task
-        for e in accepted:
-            _write(w, e, sequencing=sequencing)
-        for c in commands:
-            _write(w, c)
-            if c.event_type is E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-                _external_cancel_ack(w, c)
+    _Framer(w, events).run()
     return WorkflowHistory(
         workflow_id or events[0].attributes.get("workflow_id") or "", list(w.events)
     )
+
+
+class _Framer:
+    """Frames fastcore activations as Temporal workflow tasks.
+
+    A failed activation (``WORKFLOW_TASK_FAILED``) becomes a failed workflow task; inputs
+    that arrive while the run is blocked are written when fastcore delivers them (at their
+    ``WORKFLOW_TASK_RETRIED``), each in its own task, so that Temporal's replay delivers
+    exactly what fastcore delivered in each activation.
+    """
+
+    def __init__(self, w: _Writer, events: Sequence[Event]) -> None:
+        self.w = w
+        self.events = events
+        self.i = 0
+        # Inputs fastcore held back (a failed task blocked the run) and delivered later.
+        self.retried = {
+            int(e.attributes["input_event_id"])
+            for e in events
+            if e.event_type is E.WORKFLOW_TASK_RETRIED
+        }
+        self.held: dict[int, list[Event]] = {}  # held inputs not yet written to Temporal
+        self.attempts: dict[int, int] = {}  # input id -> failed attempts so far
+        self.first_sched: dict[int, int] = {}  # input id -> scheduled id of its first task
+        self.retry_ts: float | None = None  # when a retry that failed again began
+        self.blocked = False  # a task failed and fastcore holds inputs back
+        self.deferred: list[int] = []  # inputs awaiting a retry, in delivery order
+
+    def run(self) -> None:
+        events, n = self.events, len(self.events)
+        while self.i < n:
+            ev = events[self.i]
+            self.i += 1
+            t = ev.event_type
+            if t in _NO_TASK:
+                self.flush_held()
+                _write(self.w, ev)
+            elif t is E.WORKFLOW_TASK_FAILED:
+                self.task_failed(ev)
+            elif t is E.WORKFLOW_TASK_RETRIED:
+                self.retry(ev)
+            elif t in COMMAND_EVENTS:
+                raise ValueError(f"event {ev.event_id} ({t.value}) follows no input")
+            else:
+                self.input(ev)
+        self.flush_held()
+
+    def group(self, ev: Event) -> list[Event]:
+        """An input and the signals-with-start that share its activation."""
+        inputs = [ev]
+        if ev.event_type is E.WORKFLOW_EXECUTION_STARTED:
+            while (
+                self.i < len(self.events)
+                and self.events[self.i].event_type is E.WORKFLOW_EXECUTION_SIGNALED
+                and self.events[self.i].attributes.get("with_start")
+            ):
+                inputs.append(self.events[self.i])
+                self.i += 1
+        return inputs
+
+    def commands(self) -> list[Event]:
+        out: list[Event] = []
+        while self.i < len(self.events) and self.events[self.i].event_type in COMMAND_EVENTS:
+            out.append(self.events[self.i])
+            self.i += 1
+        return out
+
+    def next_fails(self, x: int) -> bool:
+        """Whether the next event records that the activation of input ``x`` failed."""
+        if self.i >= len(self.events):
+            return False
+        nxt = self.events[self.i]
+        return (
+            nxt.event_type is E.WORKFLOW_TASK_FAILED and nxt.attributes.get("input_event_id") == x
+        )
+
+    def input(self, ev: Event) -> None:
+        inputs = self.group(ev)
+        x = ev.event_id
+        if self.next_fails(x):  # its activation failed: a failed task follows
+            self.write_inputs(inputs)
+        elif x in self.retried:  # held back while blocked: written when delivered
+            self.held[x] = inputs
+            self.deferred.append(x)
+        elif self.blocked and not self.next_is_command():  # held back, never delivered
+            self.write_inputs(inputs)
+            self.deferred.append(x)
+        else:
+            self.blocked = False
+            self.write_inputs(inputs)
+            self.complete(inputs, ev.timestamp)
+
+    def next_is_command(self) -> bool:
+        return self.i < len(self.events) and self.events[self.i].event_type in COMMAND_EVENTS
+
+    def write_inputs(self, inputs: list[Event]) -> None:
+        # An update is accepted (and written) only by a task that completes.
+        for e in inputs:
+            if e.event_type is not E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                _write(self.w, e)
+
+    def complete(self, inputs: list[Event], ts: float, attempt: int = 1) -> None:
+        """A completed task for ``inputs`` (already written), then the commands after it."""
+        commands = self.commands()
+        end_ts = commands[0].timestamp if commands else ts
+        sched = self.w.workflow_task(ts, end_ts, attempt=attempt)
+        for e in inputs:
+            if e.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                _write(self.w, e, sequencing=self.first_sched.get(e.event_id, sched))
+        for c in commands:
+            _write(self.w, c)
+            if c.event_type is E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+                _external_cancel_ack(self.w, c)
+
+    def task_failed(self, ev: Event) -> None:
+        x = ev.attributes.get("input_event_id")
+        attempt = 1
+        if x is not None:
+            attempt = self.attempts.get(x, 0) + 1
+            self.attempts[x] = attempt
+            if x not in self.deferred:
+                self.deferred.insert(0, x)
+        self.blocked = True
+        start_ts = self.retry_ts if self.retry_ts is not None else ev.timestamp
+        self.retry_ts = None
+        sched = self.w.workflow_task(
+            start_ts, ev.timestamp, attempt=attempt, failure=ev.attributes.get("failure") or {}
+        )
+        if x is not None:
+            self.first_sched.setdefault(x, sched)
+
+    def retry(self, ev: Event) -> None:
+        x = int(ev.attributes["input_event_id"])
+        inputs = self.held.pop(x, None)
+        if inputs is not None:
+            self.write_inputs(inputs)
+        else:
+            inputs = [e for e in self.events if e.event_id == x]
+        if self.next_fails(x):
+            self.retry_ts = ev.timestamp  # the retry failed too; task_failed writes its task
+            return
+        if x in self.deferred:
+            self.deferred.remove(x)
+        self.blocked = bool(self.deferred)
+        self.complete(inputs, ev.timestamp, attempt=self.attempts.get(x, 0) + 1)
+
+    def flush_held(self) -> None:
+        """Inputs still held back when the history ends (or the run is closed from outside)."""
+        for x in list(self.held):
+            for e in self.held.pop(x):
+                if e.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                    continue  # never accepted by a completed task: Temporal has no event
+                _write(self.w, e)
 
 
 def to_temporal_json(
@@ -892,37 +1034,103 @@ def from_temporal(
         tevents: Sequence[HistoryEvent] = WorkflowHistory.from_json("", history).events
     else:
         tevents = history.events
-    r = _Reader({e.event_id: e for e in tevents})
-    out: list[Event] = []
-    seen_task = False
+    r = _Reader(tevents)
     for te in tevents:
-        t = te.event_type
-        if t == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
-            seen_task = True
-        if t in _DROPPED:
-            continue
-        if t == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-            fields = te.upsert_workflow_search_attributes_event_attributes.search_attributes
-            if set(fields.indexed_fields) <= {_CHANGE_VERSION}:
-                continue
-        name = EventType.Name(t).removeprefix("EVENT_TYPE_")
-        reader = _READERS.get(name)
-        if reader is None:
-            raise ValueError(f"fastcore has no event for Temporal event {te.event_id} ({name})")
-        fc_id = len(out) + 1
-        r.ids[te.event_id] = fc_id
-        attrs = reader(r, te)
-        if t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            attrs["with_start"] = not seen_task
-        out.append(Event(fc_id, E(name), _from_ts(te.event_time), attrs))
-    return out
+        r.read(te)
+    return r.out
 
 
 class _Reader:
-    def __init__(self, by_id: dict[int, HistoryEvent]) -> None:
-        self.by_id = by_id
+    """Reads Temporal events in order into fastcore events, tracking workflow tasks."""
+
+    def __init__(self, tevents: Sequence[HistoryEvent]) -> None:
+        self.by_id = {e.event_id: e for e in tevents}
+        self.out: list[Event] = []
         self.ids: dict[int, int] = {}  # Temporal id -> fastcore id
         self.children: dict[str, int] = {}  # child workflow id -> its initiated event
+        self.seen_task = False
+        self.sched: HistoryEvent | None = None  # the current task's scheduled event
+        self.group: list[int] = []  # inputs since the last task ended
+        self.blocked = False  # a task failed and no task has completed since
+        self.pending: list[int] = []  # inputs held back while blocked, in delivery order
+        # An update whose first task failed is accepted later, naming that task's scheduled
+        # event: fastcore records it as the failed activation's input.
+        self.early_updates: dict[int, HistoryEvent] = {}
+        for e in tevents:
+            if e.HasField("workflow_execution_update_accepted_event_attributes"):
+                a = e.workflow_execution_update_accepted_event_attributes
+                self.early_updates[a.accepted_request_sequencing_event_id] = e
+
+    def emit(self, etype: E, ts: float, attrs: dict[str, Any], tid: int | None = None) -> int:
+        fc_id = len(self.out) + 1
+        if tid is not None:
+            self.ids[tid] = fc_id
+        self.out.append(Event(fc_id, etype, ts, attrs))
+        return fc_id
+
+    def read(self, te: HistoryEvent) -> None:
+        t = te.event_type
+        ts = _from_ts(te.event_time)
+        if t == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            self.seen_task = True
+            self.sched = te
+        elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            self.task_failed(te, ts)
+        elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            if self.blocked:
+                when = _from_ts(self.sched.event_time) if self.sched is not None else ts
+                for x in self.pending:
+                    self.emit(E.WORKFLOW_TASK_RETRIED, when, {"input_event_id": x})
+                self.pending = []
+                self.blocked = False
+            self.group = []
+        elif not self.skipped(te):
+            self.event(te, ts)
+
+    def skipped(self, te: HistoryEvent) -> bool:
+        """Events fastcore does not record (Temporal's bookkeeping around its own events)."""
+        t = te.event_type
+        if t in _DROPPED:
+            return True
+        if t == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            sa = te.upsert_workflow_search_attributes_event_attributes.search_attributes
+            return set(sa.indexed_fields) <= {_CHANGE_VERSION}  # sdk-core's patch upserts
+        # already read: an update accepted after its first task failed is that task's input
+        return te.event_id in self.ids
+
+    def event(self, te: HistoryEvent, ts: float) -> None:
+        name = EventType.Name(te.event_type).removeprefix("EVENT_TYPE_")
+        reader = _READERS.get(name)
+        if reader is None:
+            raise ValueError(f"fastcore has no event for Temporal event {te.event_id} ({name})")
+        etype = E(name)
+        fc_id = len(self.out) + 1
+        self.ids[te.event_id] = fc_id
+        attrs = reader(self, te)
+        if etype is E.WORKFLOW_EXECUTION_SIGNALED:
+            attrs["with_start"] = not self.seen_task
+        self.out.append(Event(fc_id, etype, ts, attrs))
+        if etype not in COMMAND_EVENTS and etype not in _NO_TASK:  # an input
+            self.group.append(fc_id)
+            if self.blocked:
+                self.pending.append(fc_id)
+
+    def task_failed(self, te: HistoryEvent, ts: float) -> None:
+        a = te.workflow_task_failed_event_attributes
+        early = self.early_updates.get(self.sched.event_id) if self.sched is not None else None
+        if early is not None and early.event_id not in self.ids:
+            self.event(early, _from_ts(early.event_time))
+        failure = self.failure(a.failure)
+        if self.blocked and self.pending:  # a retry that failed again
+            x: int | None = self.pending[0]
+            when = _from_ts(self.sched.event_time) if self.sched is not None else ts
+            self.emit(E.WORKFLOW_TASK_RETRIED, when, {"input_event_id": x})
+        else:
+            x = self.group[0] if self.group else None
+            self.pending = [x] if x is not None else []
+        self.emit(E.WORKFLOW_TASK_FAILED, ts, {"input_event_id": x, "failure": failure})
+        self.blocked = True
+        self.group = []
 
     def map(self, tid: int) -> int:
         return self.ids.get(tid, tid)
