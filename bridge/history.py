@@ -74,6 +74,7 @@ _CHANGE_VERSION = "TemporalChangeVersion"
 _EXTRAS = "fastcore"  # header field for attributes Temporal has no place for
 _JSON = b"json/plain"
 _IDENTITY = "fastcore"
+_CHILD_CAUSE = "START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_"
 _WFT_TIMEOUT = 10.0  # Temporal's default workflow task timeout
 
 _NO_TASK = frozenset({E.WORKFLOW_EXECUTION_TERMINATED, E.WORKFLOW_EXECUTION_TIMED_OUT})
@@ -379,14 +380,19 @@ class _Writer:
         *,
         attempt: int = 1,
         failure: dict[str, Any] | None = None,
+        now: float | None = None,
     ) -> int:
-        """Write a task's scheduled/started/completed (or failed) events; the scheduled id."""
+        """Write a task's scheduled/started/completed (or failed) events; the scheduled id.
+
+        ``now`` is the activation's time (fastcore's ``workflow.now()``, the input's time),
+        which Temporal's ``workflow.now()`` takes from the started event.
+        """
         sched = self.add("WORKFLOW_TASK_SCHEDULED", ts)
         a = sched.workflow_task_scheduled_event_attributes
         self.task_queue_into(a.task_queue)
         _set_dur(a.start_to_close_timeout, _WFT_TIMEOUT)
         a.attempt = attempt
-        started = self.add("WORKFLOW_TASK_STARTED", ts)
+        started = self.add("WORKFLOW_TASK_STARTED", ts if now is None else now)
         s = started.workflow_task_started_event_attributes
         s.scheduled_event_id = sched.event_id
         s.identity = _IDENTITY
@@ -553,7 +559,8 @@ class _Framer:
         """A completed task for ``inputs`` (already written), then the commands after it."""
         commands = self.commands()
         end_ts = commands[0].timestamp if commands else ts
-        sched = self.w.workflow_task(ts, end_ts, attempt=attempt)
+        now = inputs[0].timestamp if inputs else ts
+        sched = self.w.workflow_task(ts, end_ts, attempt=attempt, now=now)
         for e in inputs:
             if e.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
                 _write(self.w, e, sequencing=self.first_sched.get(e.event_id, sched))
@@ -658,6 +665,8 @@ def _w_started(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> Non
     _set_dur(a.workflow_execution_timeout, at.get("execution_timeout"))
     _set_dur(a.workflow_run_timeout, at.get("run_timeout"))
     _set_dur(a.workflow_task_timeout, _WFT_TIMEOUT)
+    if at.get("execution_deadline") is not None:
+        a.workflow_execution_expiration_time.CopyFrom(_ts(at["execution_deadline"]))
     run_id = at.get("run_id") or ""
     a.original_execution_run_id = run_id
     a.first_execution_run_id = at.get("first_run_id") or run_id
@@ -853,14 +862,13 @@ def _w_child_start_failed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: 
     a.namespace = w.namespace
     a.workflow_id = at.get("workflow_id") or ""
     a.workflow_type.name = at.get("workflow_type") or ""
-    cause = at.get("cause") or 0
+    cause: Any = at.get("cause") or 0
     if isinstance(cause, str):
-        name = (
-            cause
-            if cause.startswith("START_CHILD")
-            else "START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_" + cause
-        )
-        cause = StartChildWorkflowExecutionFailedCause.Value(name)
+        try:
+            cause = StartChildWorkflowExecutionFailedCause.Value(_CHILD_CAUSE + cause)
+        except ValueError:  # a cause Temporal does not have (WORKFLOW_TYPE_NOT_REGISTERED)
+            a.control = cause
+            cause = 0
     a.cause = _enum(cause)
     a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
 
@@ -1050,6 +1058,7 @@ class _Reader:
         self.children: dict[str, int] = {}  # child workflow id -> its initiated event
         self.seen_task = False
         self.sched: HistoryEvent | None = None  # the current task's scheduled event
+        self.now: float | None = None  # the current task's started time
         self.group: list[int] = []  # inputs since the last task ended
         self.blocked = False  # a task failed and no task has completed since
         self.pending: list[int] = []  # inputs held back while blocked, in delivery order
@@ -1074,6 +1083,8 @@ class _Reader:
         if t == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
             self.seen_task = True
             self.sched = te
+        elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            self.now = ts  # the task's workflow.now()
         elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
             self.task_failed(te, ts)
         elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
@@ -1166,6 +1177,9 @@ def _r_started(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
         "first_run_id": a.first_execution_run_id or a.original_execution_run_id,
         "execution_timeout": _from_dur(a, "workflow_execution_timeout"),
         "run_timeout": _from_dur(a, "workflow_run_timeout"),
+        "execution_deadline": _from_ts(a.workflow_execution_expiration_time)
+        if a.HasField("workflow_execution_expiration_time")
+        else None,
         "memo": {k: _from_payload(v) for k, v in a.memo.fields.items()},
         "retry_policy": _from_retry(a.retry_policy) if a.HasField("retry_policy") else None,
         "seed": extras.get("seed", 0),
@@ -1259,11 +1273,8 @@ def _r_activity_canceled(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
 def _r_timer_started(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.timer_started_event_attributes
     timeout = _from_dur(a, "start_to_fire_timeout") or 0.0
-    return {
-        "timer_id": a.timer_id,
-        "start_to_fire_timeout": timeout,
-        "fire_at": _from_ts(te.event_time) + timeout,
-    }
+    now = r.now if r.now is not None else _from_ts(te.event_time)
+    return {"timer_id": a.timer_id, "start_to_fire_timeout": timeout, "fire_at": now + timeout}
 
 
 def _r_timer_fired(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
@@ -1313,7 +1324,9 @@ def _r_child_start_failed(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
         "initiated_event_id": r.map(a.initiated_event_id),
         "workflow_id": a.workflow_id,
         "workflow_type": a.workflow_type.name,
-        "cause": int(a.cause),
+        "cause": StartChildWorkflowExecutionFailedCause.Name(a.cause).removeprefix(_CHILD_CAUSE)
+        if a.cause
+        else a.control or "UNSPECIFIED",
     }
 
 
@@ -1331,6 +1344,8 @@ def _child_ids(r: _Reader, a: Any) -> dict[str, Any]:
     return {
         "initiated_event_id": r.map(a.initiated_event_id),
         "started_event_id": r.map(a.started_event_id),
+        "workflow_id": a.workflow_execution.workflow_id,
+        "run_id": a.workflow_execution.run_id,
     }
 
 

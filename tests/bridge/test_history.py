@@ -44,7 +44,7 @@ from fastcore.errors import (
     TimeoutError,
     TimeoutType,
 )
-from fastcore.history import Event, EventType
+from fastcore.history import COMMAND_EVENTS, Event, EventType
 
 REFERENCE = Path("/work/shared/reference/temporal-history-3-activities.json")
 E = EventType
@@ -396,6 +396,7 @@ class H:
             first_run_id="run-1",
             execution_timeout=None,
             run_timeout=None,
+            execution_deadline=None,
             memo={},
             retry_policy=None,
             seed=1234,
@@ -404,6 +405,10 @@ class H:
     def add(self, event_type: EventType, **attrs: Any) -> int:
         eid = len(self.events) + 1
         self.events.append(Event(eid, event_type, self.t, attrs))
+        if event_type is E.WORKFLOW_TASK_RETRIED:  # the engine's now: the input's time
+            self.now = self.events[attrs["input_event_id"] - 1].timestamp
+        elif event_type not in COMMAND_EVENTS and event_type is not E.WORKFLOW_TASK_FAILED:
+            self.now = self.t
         self.t += 0.0015
         return eid
 
@@ -436,7 +441,7 @@ class H:
             E.TIMER_STARTED,
             timer_id=timer_id,
             start_to_fire_timeout=seconds,
-            fire_at=self.t + seconds,
+            fire_at=self.now + seconds,  # as the engine: the activation's time + duration
         )
 
     def complete(self, result: Any) -> int:
@@ -589,6 +594,8 @@ def h_child() -> H:
         E.CHILD_WORKFLOW_EXECUTION_COMPLETED,
         initiated_event_id=i,
         started_event_id=st,
+        workflow_id="parent-child",
+        run_id="parent-child-run",
         result=p(6),
     )
     i, st = child("parent-child2", -1)
@@ -596,6 +603,8 @@ def h_child() -> H:
         E.CHILD_WORKFLOW_EXECUTION_FAILED,
         initiated_event_id=i,
         started_event_id=st,
+        workflow_id="parent-child2",
+        run_id="parent-child2-run",
         failure=_app_failure("neg", "Neg"),
         retry_state=int(RetryState.RETRY_POLICY_NOT_SET),
     )
@@ -773,7 +782,12 @@ def h_child_cancel() -> H:
         initiated_event_id=i,
     )
     h.add(
-        E.CHILD_WORKFLOW_EXECUTION_CANCELED, initiated_event_id=i, started_event_id=st, details=[]
+        E.CHILD_WORKFLOW_EXECUTION_CANCELED,
+        initiated_event_id=i,
+        started_event_id=st,
+        workflow_id="ccp-c",
+        run_id="ccp-c-run",
+        details=[],
     )
     h.complete("caught CancelledError('Cancelled')")
     return h
@@ -787,7 +801,7 @@ def h_child_start_failed() -> H:
         initiated_event_id=i,
         workflow_id="existing-1",
         workflow_type="SleepyChild",
-        cause=1,  # WORKFLOW_ALREADY_EXISTS
+        cause="WORKFLOW_ALREADY_EXISTS",
     )
     h.complete("caught WorkflowAlreadyStartedError")
     return h
