@@ -1118,8 +1118,8 @@ class _Reader:
         fc_id = len(self.out) + 1
         self.ids[te.event_id] = fc_id
         attrs = reader(self, te)
-        if etype is E.WORKFLOW_EXECUTION_SIGNALED:
-            attrs["with_start"] = not self.seen_task
+        if etype is E.WORKFLOW_EXECUTION_SIGNALED and not self.seen_task:
+            attrs["with_start"] = True  # the engine marks only signals-with-start
         self.out.append(Event(fc_id, etype, ts, attrs))
         if etype not in COMMAND_EVENTS and etype not in _NO_TASK:  # an input
             self.group.append(fc_id)

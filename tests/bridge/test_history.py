@@ -475,7 +475,7 @@ def h_timer() -> H:
 
 def h_signal() -> H:
     h = H("SignalWf")
-    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="go", input=[p("a")], with_start=False)
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="go", input=[p("a")])
     h.complete(["a"])
     return h
 
@@ -632,7 +632,7 @@ def h_update() -> H:
         result=p(2),
         failure=None,
     )
-    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[], with_start=False)
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[])
     h.complete(["x", "y"])
     return h
 
@@ -690,7 +690,7 @@ def h_fail() -> H:
 def h_wait_timeout() -> H:
     h = H("WaitTimeoutWf")
     t = h.timer("1", 60.0)
-    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[], with_start=False)
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[])
     h.add(E.TIMER_CANCELED, timer_id="1", started_event_id=t)
     h.complete(True)
     return h
@@ -817,7 +817,7 @@ def h_update_fail() -> H:
         result=None,
         failure=_app_failure("nope", "Bad"),
     )
-    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[], with_start=False)
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[])
     h.complete(None)
     return h
 
@@ -830,7 +830,7 @@ def h_task_failed_start_signal_held() -> H:
     """The first task fails (a bug); a signal arrives while blocked; the fixed code retries."""
     h = H("SignalWf")
     h.add(E.WORKFLOW_TASK_FAILED, input_event_id=1, failure=_task_failure(RuntimeError("bug")))
-    sig = h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="go", input=[p("a")], with_start=False)
+    sig = h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="go", input=[p("a")])
     h.add(E.WORKFLOW_TASK_RETRIED, input_event_id=1)
     h.add(E.WORKFLOW_TASK_RETRIED, input_event_id=sig)
     h.complete(["a"])
@@ -868,7 +868,7 @@ def h_task_failed_update() -> H:
         result=p(1),
         failure=None,
     )
-    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[], with_start=False)
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="finish", input=[])
     h.complete(["x"])
     return h
 
@@ -885,7 +885,7 @@ def h_task_failed_then_terminated() -> H:
     h = H("SignalWf")
     bug = _task_failure(RuntimeError("bug"))
     h.add(E.WORKFLOW_TASK_FAILED, input_event_id=1, failure=bug)
-    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="go", input=[p("a")], with_start=False)
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="go", input=[p("a")])
     h.add(E.WORKFLOW_TASK_RETRIED, input_event_id=1)
     h.add(E.WORKFLOW_TASK_FAILED, input_event_id=1, failure=bug)
     h.add(E.WORKFLOW_EXECUTION_TERMINATED, reason="stuck", details=[])
