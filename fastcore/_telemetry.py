@@ -1,53 +1,702 @@
 """Hooks the engine calls at each step; OpenTelemetry spans and metrics hang off them.
 
-With no tracer or meter provider (the default) every hook is a no-op, so an untraced engine
-pays one attribute lookup per step.
+``Telemetry(tracer_provider, meter_provider)`` is what ``Engine.__init__`` makes. With no
+provider given and none set globally it is this module's no-op base class: every hook is an
+empty method, no span or instrument exists, and ``opentelemetry`` is not even imported unless
+something else already did. With a provider (given, or the global one when none is given) it
+is ``_OtelTelemetry``, which uses only the ``opentelemetry-api`` package.
+
+Spans, named as ``temporalio.contrib.opentelemetry`` names them, so the same workflow on
+each runtime can be compared span by span::
+
+    StartWorkflow:<type>        CLIENT  the start call; parent: the caller's current span
+      RunWorkflow:<type>        SERVER  start to close of the run
+        StartActivity:<type>    CLIENT  the activity is scheduled (once, not per attempt)
+          RunActivity:<type>    SERVER  one per attempt
+        StartChildWorkflow:<type> CLIENT  a child is started
+          RunWorkflow:<type>    SERVER  the child's run
+    HandleSignal:<name> / HandleQuery:<name> / HandleUpdate:<name>   SERVER
+        parent: the caller's current span when there is one, else the run's RunWorkflow
+
+A continued-as-new run's ``RunWorkflow`` is a child of the previous run's (as Temporal, where
+the new run carries the old run's context); a retried run's is a sibling of the first one.
+Attributes: ``temporalWorkflowID``, ``temporalRunID`` (and ``temporalActivityID`` on activity
+spans) as Temporal's plugin sets them, plus ``fastcore.attempt`` and ``fastcore.outcome``
+(``completed``, ``failed``, ``timed_out``, ``canceled``, ``terminated``, ``continued_as_new``;
+``abandoned`` for an attempt stopped because its run closed or the engine shut down).
+Failures are recorded on the span (an ``exception`` event and an ERROR status).
+
+Replay never emits a span twice. The started event keeps the trace context of the run's
+``RunWorkflow`` parent (``trace_context``: W3C ``traceparent`` strings and the start time), as
+Temporal keeps it in the started event's header. A run rebuilt by replay after a crash or an
+``import_history`` gets one ``RunWorkflow`` span, under that same parent, starting at the
+original start time, linked to the span that was lost with the process. Activities that were
+scheduled before the replay do not get a second ``StartActivity``; their new attempts get
+their own ``RunActivity``. A workflow task failure is recorded once, not on every retry.
+Spans of runs still open when the engine shuts down are left open: the engine that recovers
+the run emits them.
+
+Metrics (a meter named ``fastcore``)::
+
+    fastcore.workflow.started           counter        workflow_type
+    fastcore.workflow.completed         counter        workflow_type
+    fastcore.workflow.failed            counter        workflow_type
+    fastcore.workflow.closed            counter        workflow_type, status (every close)
+    fastcore.workflow.task_failed       counter        workflow_type
+    fastcore.workflow.open              updowncounter  workflow_type
+    fastcore.activity.attempts          counter        activity_type, outcome
+    fastcore.activity.duration          histogram (s)  activity_type, outcome
+    fastcore.signal.received            counter        workflow_type, signal_name
+    fastcore.journal.commit.duration    histogram (s)  (stores that commit asynchronously)
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
+from .common import WorkflowExecutionStatus
+from .errors import CancelledError as FcCancelledError
+from .errors import TimeoutError as FcTimeoutError
+from .history import EventType
+
 __all__ = ["Telemetry"]
+
+_RUNNING = WorkflowExecutionStatus.RUNNING
+_TASK_FAILED = EventType.WORKFLOW_TASK_FAILED
+_CLOSED_KEEP = 4096  # contexts of closed runs kept for their continued-as-new / retried runs
+_SECONDS_BUCKETS = (
+    0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)  # fmt: skip
 
 
 class Telemetry:
-    """No-op telemetry; replaced by real spans when providers are given."""
+    """The engine's telemetry hooks; this base class does nothing (no provider is set).
+
+    ``Telemetry(tracer_provider, meter_provider)`` returns the OpenTelemetry implementation
+    instead when a provider is given, or, when none is, when a global provider was set through
+    ``opentelemetry.trace.set_tracer_provider`` / ``opentelemetry.metrics.set_meter_provider``.
+
+    Args:
+        tracer_provider: An OpenTelemetry ``TracerProvider``; the global one when None.
+        meter_provider: An OpenTelemetry ``MeterProvider``; the global one when None.
+    """
+
+    enabled = False
+    """Whether any span or metric is recorded."""
+
+    def __new__(cls, tracer_provider: Any = None, meter_provider: Any = None) -> Telemetry:
+        if cls is Telemetry:
+            tracer, meter = _resolve(tracer_provider, meter_provider)
+            if tracer is not None or meter is not None:
+                inst: Telemetry = object.__new__(_OtelTelemetry)
+                inst._resolved = (tracer, meter)  # type: ignore[attr-defined]
+                return inst
+        return object.__new__(cls)
 
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
 
     def workflow_started(self, run: Any) -> None:
-        pass
+        """A new run's started event is in its history (not yet committed)."""
 
     def workflow_closed(self, run: Any, event: Any) -> None:
-        pass
+        """A run's close event is committed."""
 
     def workflow_task_failed(self, run: Any, err: BaseException | None) -> None:
-        pass
+        """A workflow task failed (the run stays open and blocked)."""
 
     def activity_attempt_started(self, task: Any) -> None:
-        pass
+        """An activity attempt begins."""
 
-    def activity_attempt_ended(self, task: Any) -> None:
-        pass
+    def activity_attempt_ended(self, task: Any, error: BaseException | None = None) -> None:
+        """An activity attempt ended: returned (``error`` None) or raised/timed out."""
+
+    def enter_activity(self, task: Any) -> Any:
+        """Make the attempt's span current for the activity's code; a token for ``exit``."""
+        return None
+
+    def exit_activity(self, token: Any) -> None:
+        """Undo ``enter_activity``."""
 
     def signal_received(self, run: Any, name: str) -> None:
-        pass
+        """A signal is about to be delivered to a run."""
 
     @contextlib.contextmanager
     def query_span(self, run: Any, name: str) -> Iterator[None]:
+        """Around a query handler."""
         yield
 
     @contextlib.contextmanager
     def update_span(self, run: Any, name: str) -> Iterator[None]:
+        """Around an update: validation, then until its handler completes."""
         yield
 
     def suppress_replay(self, run: Any) -> None:
-        pass
+        """A run is about to be rebuilt by replaying its history (recovery, import, query)."""
+
+    def journal_commit_started(self) -> Any:
+        """A store commit the engine waits for begins; a token for ``journal_committed``."""
+        return None
+
+    def journal_committed(self, token: Any) -> None:
+        """The commit begun with ``token`` is durable."""
 
     def shutdown(self) -> None:
-        pass
+        """The engine shut down."""
+
+
+# ---------------------------------------------------------------------- resolving providers
+
+
+def _resolve(tracer_provider: Any, meter_provider: Any) -> tuple[Any, Any]:
+    """The tracer and meter to use; None for each that is not configured anywhere."""
+    if tracer_provider is None and meter_provider is None and "opentelemetry" not in sys.modules:
+        return None, None  # nobody imported opentelemetry, so nobody set a global provider
+    try:
+        from opentelemetry import metrics, trace
+    except ImportError:
+        if tracer_provider is not None or meter_provider is not None:
+            raise
+        return None, None
+    tracer = None
+    tp = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+    if not isinstance(tp, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        tracer = tp.get_tracer("fastcore")
+    meter = None
+    mp = meter_provider if meter_provider is not None else metrics.get_meter_provider()
+    proxy = getattr(getattr(metrics, "_internal", None), "_ProxyMeterProvider", None)
+    noop_types: tuple[type, ...] = (metrics.NoOpMeterProvider,)
+    if isinstance(proxy, type):
+        noop_types += (proxy,)
+    if not isinstance(mp, noop_types):
+        meter = mp.get_meter("fastcore")
+    return tracer, meter
+
+
+# ---------------------------------------------------------------------- the real thing
+
+
+class _Otel:
+    """The opentelemetry-api names this module uses, imported on first need."""
+
+    def __init__(self) -> None:
+        from opentelemetry import context, trace
+
+        self.context = context
+        self.trace = trace
+        self.set_span_in_context = trace.set_span_in_context
+        self.get_current_span = trace.get_current_span
+        self.CLIENT = trace.SpanKind.CLIENT
+        self.SERVER = trace.SpanKind.SERVER
+        self.Status = trace.Status
+        self.ERROR = trace.StatusCode.ERROR
+        self.Link = trace.Link
+        self.SpanContext = trace.SpanContext
+        self.NonRecordingSpan = trace.NonRecordingSpan
+        self.TraceFlags = trace.TraceFlags
+
+
+class _RunState:
+    """What telemetry keeps for one open run."""
+
+    __slots__ = ("acts", "ctx", "parent_ctx", "span", "sweep_at", "wtype")
+
+    def __init__(self, wtype: str, span: Any, ctx: Any, parent_ctx: Any) -> None:
+        self.wtype = wtype
+        self.span = span
+        self.ctx = ctx
+        self.parent_ctx = parent_ctx
+        self.acts: dict[Any, _ActState] = {}
+        self.sweep_at = 64
+
+
+class _ActState:
+    """One scheduled activity: its ``StartActivity`` context and the running attempt."""
+
+    __slots__ = ("attrs", "parent", "span", "t0")
+
+    def __init__(self, parent: Any, attrs: dict[str, Any]) -> None:
+        self.parent = parent
+        self.attrs = attrs
+        self.span: Any = None
+        self.t0 = 0.0
+
+
+class _Metrics:
+    """The instruments, made once per engine."""
+
+    def __init__(self, meter: Any) -> None:
+        c = meter.create_counter
+        self.started = c("fastcore.workflow.started", "{workflow}", "Workflow runs started")
+        self.completed = c("fastcore.workflow.completed", "{workflow}", "Workflow runs completed")
+        self.failed = c("fastcore.workflow.failed", "{workflow}", "Workflow runs failed")
+        self.closed = c("fastcore.workflow.closed", "{workflow}", "Workflow runs closed, by status")
+        self.task_failed = c(
+            "fastcore.workflow.task_failed", "{task}", "Workflow tasks failed (run left open)"
+        )
+        self.open = meter.create_up_down_counter(
+            "fastcore.workflow.open", "{workflow}", "Workflow runs open in this engine"
+        )
+        self.attempts = c(
+            "fastcore.activity.attempts", "{attempt}", "Activity attempts, by outcome"
+        )
+        self.duration = meter.create_histogram(
+            "fastcore.activity.duration",
+            "s",
+            "Activity attempt duration",
+            explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
+        )
+        self.signals = c("fastcore.signal.received", "{signal}", "Signals delivered")
+        self.commit = meter.create_histogram(
+            "fastcore.journal.commit.duration",
+            "s",
+            "Time from appending events to the store until they are committed",
+            explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
+        )
+
+
+def _traceparent(sc: Any) -> str | None:
+    """A W3C ``traceparent`` for a span context (None for an invalid one)."""
+    if not sc.is_valid:
+        return None
+    return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
+
+
+def _outcome(task: Any, error: BaseException | None) -> str:
+    if error is None:
+        return "abandoned" if task.finished else "completed"
+    if isinstance(error, FcTimeoutError):
+        return "timed_out"
+    if isinstance(error, asyncio.CancelledError | FcCancelledError):
+        return "canceled"
+    return "failed"
+
+
+def _close_outcome(event: Any) -> str:
+    return str(event.event_type.value).removeprefix("WORKFLOW_EXECUTION_").lower()
+
+
+class _OtelTelemetry(Telemetry):
+    """Spans and metrics through opentelemetry-api (see the module docstring)."""
+
+    enabled = True
+
+    def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        super().__init__(tracer_provider, meter_provider)
+        tracer, meter = getattr(self, "_resolved", None) or _resolve(
+            tracer_provider, meter_provider
+        )
+        self._tracer: Any = tracer
+        self._o = _Otel() if tracer is not None else None
+        self._m = _Metrics(meter) if meter is not None else None
+        self._runs: dict[str, _RunState] = {}  # open runs
+        self._closed: dict[str, _RunState] = {}  # recently closed, for their next runs
+        self._resumable: dict[str, Any] = {}  # rebuilt by replay; span made on first need
+        self._replayed: dict[str, int] = {}  # history length when replayed
+        self._task_failures: dict[str, int] = {}  # last WORKFLOW_TASK_FAILED recorded
+        self._wattrs: dict[str, dict[str, str]] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _wtype_attrs(self, wtype: str) -> dict[str, str]:
+        a = self._wattrs.get(wtype)
+        if a is None:
+            a = self._wattrs[wtype] = {"workflow_type": wtype}
+        return a
+
+    def _state(self, run: Any) -> _RunState | None:
+        rid = run.record.run_id
+        state = self._runs.get(rid)
+        if state is None and rid in self._resumable:
+            state = self._resume(self._resumable.pop(rid))
+        return state
+
+    def _has_current_span(self) -> bool:
+        assert self._o is not None
+        return bool(self._o.get_current_span().get_span_context().is_valid)
+
+    def _ctx_from_traceparent(self, value: Any) -> Any:
+        o = self._o
+        assert o is not None
+        try:
+            _version, trace_id, span_id, flags = str(value).split("-")
+            sc = o.SpanContext(
+                int(trace_id, 16), int(span_id, 16), True, o.TraceFlags(int(flags, 16))
+            )
+        except (ValueError, TypeError):
+            return None
+        if not sc.is_valid:
+            return None
+        return o.set_span_in_context(o.NonRecordingSpan(sc))
+
+    def _ids(self, run: Any) -> dict[str, Any]:
+        rec = run.record
+        return {"temporalWorkflowID": rec.workflow_id, "temporalRunID": rec.run_id}
+
+    def _start_parent(
+        self, run: Any, started: dict[str, Any]
+    ) -> tuple[Any, str | None, dict[str, Any]]:
+        """The context the run's spans hang under, and the start span to make, if any."""
+        wtype = run.record.workflow_type
+        prev_id = started.get("continued_run_id")
+        if prev_id:
+            prev = self._closed.get(prev_id) or self._runs.get(prev_id)
+            if prev is not None:
+                # a retry is another try of the same start; a continue-as-new comes from the run
+                return (
+                    (prev.parent_ctx if (started.get("attempt") or 1) > 1 else prev.ctx),
+                    None,
+                    {},
+                )
+            return None, None, {}
+        parent = started.get("parent")
+        if parent:
+            pstate = self._runs.get(parent["run_id"])
+            if pstate is None and parent["run_id"] in self._resumable:
+                pstate = self._resume(self._resumable.pop(parent["run_id"]))
+            attrs = {
+                "temporalWorkflowID": parent["workflow_id"],
+                "temporalRunID": parent["run_id"],
+                "fastcore.child_workflow_id": run.record.workflow_id,
+            }
+            return (
+                (pstate.ctx if pstate is not None else None),
+                f"StartChildWorkflow:{wtype}",
+                attrs,
+            )
+        return None, f"StartWorkflow:{wtype}", self._ids(run)
+
+    def _resume(self, run: Any) -> _RunState:
+        """The one RunWorkflow span of a run rebuilt by replay (its first was lost)."""
+        rec = run.record
+        wtype = rec.workflow_type
+        started = rec.history[0].attributes if rec.history else {}
+        span = ctx = parent_ctx = None
+        if self._tracer is not None:
+            o = self._o
+            assert o is not None
+            tc = started.get("trace_context") or {}
+            parent_ctx = self._ctx_from_traceparent(tc.get("traceparent"))
+            links = []
+            lost = self._ctx_from_traceparent(tc.get("run_span"))
+            if lost is not None:
+                links.append(
+                    o.Link(
+                        o.get_current_span(lost).get_span_context(),
+                        {"fastcore.link": "run span before replay"},
+                    )
+                )
+            if self._has_current_span():
+                links.append(
+                    o.Link(o.get_current_span().get_span_context(), {"fastcore.link": "resumed by"})
+                )
+            attrs = self._ids(run)
+            attrs["fastcore.attempt"] = started.get("attempt") or 1
+            attrs["fastcore.resumed"] = True
+            start_ns = tc.get("start_ns")
+            span = self._tracer.start_span(
+                f"RunWorkflow:{wtype}",
+                context=parent_ctx,
+                kind=o.SERVER,
+                attributes=attrs,
+                links=links,
+                start_time=int(start_ns) if start_ns else None,
+            )
+            ctx = o.set_span_in_context(span)
+        state = _RunState(wtype, span, ctx, parent_ctx)
+        self._runs[rec.run_id] = state
+        return state
+
+    def _forget(self, rid: str, state: _RunState) -> None:
+        state.acts.clear()
+        self._replayed.pop(rid, None)
+        self._task_failures.pop(rid, None)
+        closed = self._closed
+        closed[rid] = state
+        if len(closed) > _CLOSED_KEEP:
+            del closed[next(iter(closed))]
+
+    # ------------------------------------------------------------------ workflows
+
+    def workflow_started(self, run: Any) -> None:
+        rec = run.record
+        wtype = rec.workflow_type
+        span = ctx = parent_ctx = None
+        tracer = self._tracer
+        if tracer is not None:
+            o = self._o
+            assert o is not None
+            started = rec.history[0].attributes
+            parent_ctx, start_name, start_attrs = self._start_parent(run, started)
+            if start_name is not None:
+                start = tracer.start_span(
+                    start_name, context=parent_ctx, kind=o.CLIENT, attributes=start_attrs
+                )
+                parent_ctx = o.set_span_in_context(start)
+                start.end()
+            attrs = self._ids(run)
+            attrs["fastcore.attempt"] = started.get("attempt") or 1
+            start_ns = time.time_ns()
+            span = tracer.start_span(
+                f"RunWorkflow:{wtype}",
+                context=parent_ctx,
+                kind=o.SERVER,
+                attributes=attrs,
+                start_time=start_ns,
+            )
+            ctx = o.set_span_in_context(span)
+            parent_sc = o.get_current_span(parent_ctx).get_span_context()
+            tc: dict[str, Any] = {
+                "run_span": _traceparent(span.get_span_context()),
+                "start_ns": start_ns,
+            }
+            tp = _traceparent(parent_sc)
+            if tp is not None:
+                tc["traceparent"] = tp
+            started["trace_context"] = tc
+        self._runs[rec.run_id] = _RunState(wtype, span, ctx, parent_ctx)
+        m = self._m
+        if m is not None:
+            a = self._wtype_attrs(wtype)
+            m.started.add(1, a)
+            m.open.add(1, a)
+
+    def workflow_closed(self, run: Any, event: Any) -> None:
+        rid = run.record.run_id
+        state = self._runs.pop(rid, None)
+        if state is None:
+            if rid not in self._resumable:
+                return  # not a run this engine had open
+            state = self._resume(self._resumable.pop(rid))
+            del self._runs[rid]
+        outcome = _close_outcome(event)
+        span = state.span
+        if span is not None:
+            o = self._o
+            assert o is not None
+            span.set_attribute("fastcore.outcome", outcome)
+            if outcome == "failed":
+                failure = event.attributes.get("failure") or {}
+                etype = (failure.get("application_failure_info") or {}).get(
+                    "type"
+                ) or "ApplicationError"
+                message = failure.get("message") or ""
+                span.add_event(
+                    "exception",
+                    {
+                        "exception.type": etype,
+                        "exception.message": message,
+                        "exception.stacktrace": failure.get("stack_trace") or "",
+                    },
+                )
+                span.set_status(o.Status(o.ERROR, f"{etype}: {message}"))
+            elif outcome == "timed_out":
+                span.set_status(o.Status(o.ERROR, "workflow execution timed out"))
+            span.end()
+        self._forget(rid, state)
+        m = self._m
+        if m is not None:
+            a = self._wtype_attrs(state.wtype)
+            m.open.add(-1, a)
+            m.closed.add(1, {"workflow_type": state.wtype, "status": outcome})
+            if outcome == "completed":
+                m.completed.add(1, a)
+            elif outcome == "failed":
+                m.failed.add(1, a)
+
+    def workflow_task_failed(self, run: Any, err: BaseException | None) -> None:
+        rid = run.record.run_id
+        history = run.record.history
+        last = history[-1] if history else None
+        if last is not None and last.event_type is _TASK_FAILED:
+            if last.event_id <= self._task_failures.get(rid, 0):
+                return  # recorded already: this is the same failure, met again by a retry
+            self._task_failures[rid] = last.event_id
+        state = self._state(run)
+        if state is None:
+            return
+        if state.span is not None and err is not None:
+            state.span.record_exception(err, {"fastcore.workflow_task_failed": True})
+        m = self._m
+        if m is not None:
+            m.task_failed.add(1, self._wtype_attrs(state.wtype))
+
+    def suppress_replay(self, run: Any) -> None:
+        rec = run.record
+        rid = rec.run_id
+        if rec.status is not _RUNNING or rid in self._runs or rid in self._resumable:
+            return  # a closed run replayed for a query, or one that is live already
+        history = rec.history
+        self._replayed[rid] = len(history)
+        for ev in reversed(history):
+            if ev.event_type is _TASK_FAILED:
+                self._task_failures[rid] = ev.event_id
+                break
+        self._resumable[rid] = run
+        m = self._m
+        if m is not None:
+            m.open.add(1, self._wtype_attrs(rec.workflow_type))
+
+    # ------------------------------------------------------------------ activities
+
+    def activity_attempt_started(self, task: Any) -> None:
+        run = task.run
+        state = self._state(run)
+        if state is None:
+            return
+        acts = state.acts
+        act = acts.get(task)
+        if act is None:
+            if len(acts) >= state.sweep_at:
+                for t in [t for t in acts if t.finished]:
+                    del acts[t]
+                state.sweep_at = max(64, 2 * len(acts))
+            a = task.event.attributes
+            attrs = self._ids(run)
+            attrs["temporalActivityID"] = a["activity_id"]
+            parent = state.ctx
+            if self._tracer is not None and task.event.event_id > self._replayed.get(
+                run.record.run_id, 0
+            ):
+                o = self._o
+                assert o is not None
+                s = self._tracer.start_span(
+                    f"StartActivity:{a['activity_type']}",
+                    context=parent,
+                    kind=o.CLIENT,
+                    attributes=attrs,
+                )
+                parent = o.set_span_in_context(s)
+                s.end()
+            act = acts[task] = _ActState(parent, attrs)
+        if self._tracer is not None:
+            o = self._o
+            assert o is not None
+            attrs = dict(act.attrs)
+            attrs["fastcore.attempt"] = task.attempt
+            act.span = self._tracer.start_span(
+                f"RunActivity:{task.event.attributes['activity_type']}",
+                context=act.parent,
+                kind=o.SERVER,
+                attributes=attrs,
+            )
+        act.t0 = time.perf_counter()
+
+    def activity_attempt_ended(self, task: Any, error: BaseException | None = None) -> None:
+        state = self._runs.get(task.run.record.run_id)
+        act = state.acts.get(task) if state is not None else None
+        if act is None or act.t0 == 0.0:
+            return
+        elapsed = time.perf_counter() - act.t0
+        act.t0 = 0.0
+        outcome = _outcome(task, error)
+        span = act.span
+        if span is not None:
+            act.span = None
+            span.set_attribute("fastcore.outcome", outcome)
+            if error is not None and outcome != "canceled":
+                o = self._o
+                assert o is not None
+                span.record_exception(error)
+                span.set_status(o.Status(o.ERROR, f"{type(error).__name__}: {error}"))
+            span.end()
+        m = self._m
+        if m is not None:
+            attrs = {"activity_type": task.event.attributes["activity_type"], "outcome": outcome}
+            m.attempts.add(1, attrs)
+            m.duration.record(elapsed, attrs)
+        if task.finished:
+            assert state is not None
+            state.acts.pop(task, None)
+
+    def enter_activity(self, task: Any) -> Any:
+        state = self._runs.get(task.run.record.run_id)
+        act = state.acts.get(task) if state is not None else None
+        if act is None or act.span is None:
+            return None
+        o = self._o
+        assert o is not None
+        return o.context.attach(o.set_span_in_context(act.span))
+
+    def exit_activity(self, token: Any) -> None:
+        if token is not None:
+            o = self._o
+            assert o is not None
+            o.context.detach(token)
+
+    # ------------------------------------------------------------------ handlers
+
+    def _handler_parent(self, run: Any) -> Any:
+        if self._has_current_span():
+            return None  # the caller's span (a gRPC call, a client span) is the cause
+        state = self._state(run)
+        return state.ctx if state is not None else None
+
+    def signal_received(self, run: Any, name: str) -> None:
+        if self._tracer is not None:
+            o = self._o
+            assert o is not None
+            self._tracer.start_span(
+                f"HandleSignal:{name}",
+                context=self._handler_parent(run),
+                kind=o.SERVER,
+                attributes=self._ids(run),
+            ).end()
+        m = self._m
+        if m is not None:
+            m.signals.add(1, {"workflow_type": run.record.workflow_type, "signal_name": name})
+
+    @contextlib.contextmanager
+    def _handler_span(self, kind: str, run: Any, name: str) -> Iterator[None]:
+        if self._tracer is None:
+            yield
+            return
+        o = self._o
+        assert o is not None
+        with self._tracer.start_as_current_span(
+            f"{kind}:{name}",
+            context=self._handler_parent(run),
+            kind=o.SERVER,
+            attributes=self._ids(run),
+        ):
+            yield
+
+    @contextlib.contextmanager
+    def query_span(self, run: Any, name: str) -> Iterator[None]:
+        with self._handler_span("HandleQuery", run, name):
+            yield
+
+    @contextlib.contextmanager
+    def update_span(self, run: Any, name: str) -> Iterator[None]:
+        with self._handler_span("HandleUpdate", run, name):
+            yield
+
+    # ------------------------------------------------------------------ store and lifecycle
+
+    def journal_commit_started(self) -> Any:
+        return time.perf_counter() if self._m is not None else None
+
+    def journal_committed(self, token: Any) -> None:
+        if token is not None and self._m is not None:
+            self._m.commit.record(time.perf_counter() - token)
+
+    def shutdown(self) -> None:
+        m = self._m
+        if m is not None:
+            # the runs still open leave this engine (the one that recovers them counts them)
+            for state in self._runs.values():
+                m.open.add(-1, self._wtype_attrs(state.wtype))
+            for run in self._resumable.values():
+                m.open.add(-1, self._wtype_attrs(run.record.workflow_type))
+        self._runs.clear()
+        self._resumable.clear()
+        self._closed.clear()
+        self._replayed.clear()
+        self._task_failures.clear()
