@@ -179,6 +179,7 @@ class ActivityTask:
             return
         if defn.is_async:
             token = _set_ctx(ctx)
+            trace_token = engine.telemetry.enter_activity(self)
             try:
                 coro = defn.fn(*args)
                 try:
@@ -193,6 +194,8 @@ class ActivityTask:
                 task = asyncio.get_running_loop().create_task(_Resume(coro, first))
             finally:
                 _reset_ctx(token)
+                if trace_token is not None:
+                    engine.telemetry.exit_activity(trace_token)
             self._arm_attempt_timers(attempt_id, now)
             self._task = task
             task.add_done_callback(lambda t: self._task_done(attempt_id, t))
@@ -205,10 +208,13 @@ class ActivityTask:
 
     def _call_sync(self, ctx: Any, args: list[Any]) -> Any:
         token = _set_ctx(ctx)
+        trace_token = self.engine.telemetry.enter_activity(self)
         try:
             return self.defn.fn(*args)
         finally:
             _reset_ctx(token)
+            if trace_token is not None:
+                self.engine.telemetry.exit_activity(trace_token)
 
     def _task_done(self, attempt_id: int, fut: Any) -> None:
         if fut.cancelled():
@@ -247,43 +253,43 @@ class ActivityTask:
     def _attempt_timed_out(self, attempt_id: int, kind: TimeoutType) -> None:
         if attempt_id != self._attempt_id or self.finished:
             return
-        self._abandon_attempt()
         err = FcTimeoutError(
             f"activity {kind.name} timeout", type=kind, last_heartbeat_details=tuple(self.heartbeat_details)
         )
+        self._abandon_attempt(err)
         self._attempt_failed(attempt_id, err, timed_out=True)
 
     def _schedule_to_close_fired(self) -> None:
         if self.finished:
             return
-        self._abandon_attempt()
         err = FcTimeoutError(
             "activity SCHEDULE_TO_CLOSE timeout",
             type=TimeoutType.SCHEDULE_TO_CLOSE,
             last_heartbeat_details=tuple(self.heartbeat_details),
         )
+        self._abandon_attempt(err)
         self._finish_failed(err, RetryState.TIMEOUT)
 
-    def _abandon_attempt(self) -> None:
-        """Stop the running attempt: its outcome no longer counts."""
+    def _abandon_attempt(self, err: BaseException | None = None) -> None:
+        """Stop the running attempt: its outcome no longer counts (``err`` says why)."""
         self._attempt_id += 1
         task = self._task
         self._task = None
         if task is not None and not task.done():
             task.cancel()
-            self.engine._activity_ended(self)
+            self.engine._activity_ended(self, err)
 
     # ---------------------------------------------------------------- outcomes
 
     def _attempt_succeeded(self, attempt_id: int, value: Any) -> None:
         if attempt_id != self._attempt_id or self.finished:
             return
-        self.engine._activity_ended(self)
         try:
             payload = self.engine.converter.encode_one(value)
         except BaseException as err:
-            self._attempt_failed(attempt_id, err, already_ended=True)
+            self._attempt_failed(attempt_id, err)
             return
+        self.engine._activity_ended(self)
         self._finish()
         self.engine._activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
 
@@ -295,7 +301,7 @@ class ActivityTask:
         if self.finished:
             return
         if not timed_out and not already_ended:
-            self.engine._activity_ended(self)
+            self.engine._activity_ended(self, err)
         if self.cancel_requested:
             self._finish()
             self.engine._activity_resolved(self, "canceled", {"details": []})

@@ -622,9 +622,11 @@ class Engine:
                 waiter.set_result(None)
             return
         self._pending_commits += 1
+        commit_started = self.telemetry.journal_commit_started()
 
         def committed(_: Any) -> None:
             self._pending_commits -= 1
+            self.telemetry.journal_committed(commit_started)
             exc = None
             try:
                 _.result()
@@ -697,9 +699,9 @@ class Engine:
         self._inflight += 1
         self.telemetry.activity_attempt_started(task)
 
-    def _activity_ended(self, task: ActivityTask) -> None:
+    def _activity_ended(self, task: ActivityTask, err: BaseException | None = None) -> None:
         self._inflight -= 1
-        self.telemetry.activity_attempt_ended(task)
+        self.telemetry.activity_attempt_ended(task, err)
         if self._inflight == 0:
             self._schedule_skip_check()
 
