@@ -27,14 +27,22 @@ ENCODING_JSON = b"json/plain"
 ENCODING_NULL = b"binary/null"
 
 
+_UNSET: Any = object()
+
+
 class Payload:
-    """One encoded value: ``metadata`` (``encoding`` at least) and ``data`` bytes."""
+    """One encoded value: ``metadata`` (``encoding`` at least) and ``data`` bytes.
 
-    __slots__ = ("data", "metadata")
+    A payload made here from an immutable scalar (int, str, bool, finite float) remembers
+    that value, so decoding it again skips the JSON parser: the result is identical.
+    """
 
-    def __init__(self, metadata: dict[str, bytes], data: bytes) -> None:
+    __slots__ = ("_value", "data", "metadata")
+
+    def __init__(self, metadata: dict[str, bytes], data: bytes, value: Any = _UNSET) -> None:
         self.metadata = metadata
         self.data = data
+        self._value = value
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -150,7 +158,10 @@ class DataConverter:
         """Encode a single value."""
         if value is None:
             return _NULL
+        t = type(value)
         try:
+            if t is int or t is str or t is bool or (t is float and value - value == 0.0):
+                return Payload(_JSON_META, _dumps(value), value)
             return Payload(_JSON_META, _dumps(value))
         except (TypeError, ValueError) as err:
             raise InvalidArgumentError(
@@ -168,6 +179,11 @@ class DataConverter:
 
     def decode_one(self, payload: Payload, hint: Any = None) -> Any:
         """Decode one payload."""
+        cached = payload._value
+        if cached is not _UNSET and (hint is None or hint in _PLAIN):
+            if hint is float and type(cached) is int:
+                return float(cached)
+            return cached
         enc = payload.metadata.get("encoding")
         if enc == ENCODING_NULL:
             return None

@@ -753,6 +753,10 @@ class Engine:
         if run.retry_entry is not None:
             run.retry_entry.cancel()
         self.telemetry.workflow_closed(run, ev)
+        if run.instance is not None:
+            # A closed run keeps its history only; a query rebuilds its state by replay.
+            run.instance.dispose()
+            run.instance = None
         # children, by their parent close policy
         for initiated_id, (child_id, child_run_id) in list(run.children.items()):
             child = self._by_run_id.get(child_run_id)

@@ -159,6 +159,16 @@ class WorkflowInstance:
         self.blocked = False
         self.deferred: list[Event] = []
 
+    def dispose(self) -> None:
+        """Drop the code's state once the run is closed (keeps memory and GC work small)."""
+        self.closed = True
+        self._activities.clear()
+        self._timers.clear()
+        self._children.clear()
+        self._conditions.clear()
+        self.main_task = None
+        self.loop._ready.clear()
+
     # ------------------------------------------------------------------ runtime API
 
     def is_replaying(self) -> bool:
