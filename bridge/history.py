@@ -19,14 +19,25 @@ does not:
   Temporal writes the accepted protocol message.
 
 A signal-with-start (``with_start=True`` right after the start) shares the first task;
-terminated and timed-out events get no task. The first task records the sdk-core flags a
-current Temporal Python worker records (1-4), so Temporal's ``Replayer`` runs with its
-strict checks: activity and child ids and types, and patch upserts, must match.
+terminated and timed-out events get no task. Each task's started event carries the
+activation's time (the input's), which is what ``workflow.now()`` returns on both sides. The
+first task records the sdk-core flags a current Temporal Python worker records (1-4), so
+Temporal's ``Replayer`` runs with its strict checks: activity and child ids and types, and
+patch upserts, must match.
+
+Workflow task failures: ``WORKFLOW_TASK_FAILED`` becomes a failed task (cause
+non-determinism or unhandled failure) and ``WORKFLOW_TASK_RETRIED`` the completed retry,
+with ``attempt`` counting the failures. An input fastcore held back while the run was
+blocked is written where fastcore delivered it (at its retry), in a task of its own, so
+Temporal's replay sees the same activations; read back, it is an ordinary input there. An
+update whose task failed is accepted by the task that completes it (Temporal writes no event
+for an update that was never accepted, so one held back until the history ends is dropped).
 
 Attributes Temporal has no place for (the start's ``seed``, activities' and children's
-``cancellation_type``) travel as JSON in a ``fastcore`` header field so that
-``from_temporal(to_temporal(h)) == h``. A timer's ``fire_at`` is read back as its start time
-plus its duration.
+``cancellation_type``) travel as JSON in a ``fastcore`` header field, and a child start
+failure cause Temporal lacks in ``control``, so that ``from_temporal(to_temporal(h)) == h``.
+A timer's ``fire_at`` is read back as its task's time plus its duration, as the engine
+computes it.
 """
 
 from __future__ import annotations
@@ -68,7 +79,7 @@ __all__ = [
 CORE_FLAGS = (1, 2, 3, 4)
 """sdk-core internal flags written on the first workflow task, as temporalio 1.35 does."""
 
-PATCH_MARKER = "core_patch"
+_PATCH_MARKER = "core_patch"
 _PATCH_DETAILS = "patch-data"  # sdk-core's details key for a patch marker
 _CHANGE_VERSION = "TemporalChangeVersion"
 _EXTRAS = "fastcore"  # header field for attributes Temporal has no place for
@@ -812,7 +823,7 @@ def _w_marker(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None
     a.marker_name = name
     a.workflow_task_completed_event_id = w.wft_completed
     details = at.get("details") or {}
-    if name != PATCH_MARKER:
+    if name != _PATCH_MARKER:
         for k, v in details.items():
             vals = v if isinstance(v, list) else [v]
             a.details[k].CopyFrom(
@@ -1289,11 +1300,11 @@ def _r_timer_canceled(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
 
 def _r_marker(r: _Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.marker_recorded_event_attributes
-    if a.marker_name == PATCH_MARKER:
+    if a.marker_name == _PATCH_MARKER:
         ps = a.details.get(_PATCH_DETAILS) or a.details.get("patch_data")
         data = json.loads(ps.payloads[0].data) if ps is not None and ps.payloads else {}
         return {
-            "marker_name": PATCH_MARKER,
+            "marker_name": _PATCH_MARKER,
             "details": {"patch_id": data.get("id", ""), "deprecated": bool(data.get("deprecated"))},
         }
     return {

@@ -1673,3 +1673,30 @@ async def test_engine_history_replays_in_temporal(name: str, replayer: Replayer)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, _types(history)
     assert from_temporal(history) == list(events)
+
+
+def test_other_markers_and_unknown_child_causes_round_trip() -> None:
+    h = h_child_start_failed()
+    h.events[2].attributes["cause"] = "WORKFLOW_TYPE_NOT_REGISTERED"  # no Temporal equivalent
+    h.events.insert(
+        2,
+        Event(
+            3,
+            E.MARKER_RECORDED,
+            h.events[1].timestamp,
+            {"marker_name": "side_effect", "details": {"data": [p(1), p("x")]}},
+        ),
+    )
+    h.events = [
+        Event(i + 1, e.event_type, e.timestamp, e.attributes) for i, e in enumerate(h.events)
+    ]
+    h.events[3].attributes["initiated_event_id"] = 2
+    history = to_temporal(h.events)
+    failed = next(
+        e.start_child_workflow_execution_failed_event_attributes
+        for e in history.events
+        if e.HasField("start_child_workflow_execution_failed_event_attributes")
+    )
+    assert failed.cause == 0
+    assert failed.control == "WORKFLOW_TYPE_NOT_REGISTERED"
+    assert from_temporal(history) == h.events
