@@ -615,8 +615,13 @@ class Engine:
     def _commit(self, run: _Run, new: list[Event], waiter: asyncio.Future[None] | None,
                 effects: list[Event]) -> None:
         fut = self.store.append(run.record, new)
+        # Internal effects (start activities, arm timers, start children) need not wait for
+        # the commit: activities are at-least-once, and a crash before the commit replays
+        # and issues them again. What a caller is told (start, signal and update acks,
+        # results, watched events) waits until the events are durable.
+        self._effects(run, effects)
         if fut is None:
-            self._effects(run, effects)
+            self._acknowledge(run, effects)
             self._notify_watchers(run)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
@@ -633,7 +638,7 @@ class Engine:
             except BaseException as err:
                 exc = err
             if exc is None:
-                self._effects(run, effects)
+                self._acknowledge(run, effects)
                 self._notify_watchers(run)
                 self._drain()
             if waiter is not None and not waiter.done():
@@ -662,10 +667,6 @@ class Engine:
                 act = run.activities.get(ev.attributes["scheduled_event_id"])
                 if act is not None:
                     act.cancel()
-            elif et is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-                w = run.update_waiters.pop(ev.attributes["update_id"], None)
-                if w is not None and not w.done():
-                    w.set_result(ev)
             elif et is E.START_CHILD_WORKFLOW_EXECUTION_INITIATED:
                 self._start_child(run, ev)
             elif et is E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
@@ -777,19 +778,27 @@ class Engine:
             nxt = self._continue(run, ev)
         elif ev.event_type is E.WORKFLOW_EXECUTION_FAILED:
             nxt = self._maybe_retry(run, ev)
-        for w in list(run.update_waiters.values()):
-            if not w.done():
-                w.set_exception(WorkflowUpdateFailedError(
-                    ApplicationError("the workflow closed before the update completed",
-                                     type="WorkflowClosed")))
-        run.update_waiters.clear()
-        for w in run.close_waiters:
-            if not w.done():
-                w.set_result(None)
-        run.close_waiters.clear()
-        if nxt is None and record.status is not S.RUNNING and self.store.durable:
-            # closed runs live in the store; keep memory bounded
-            self._by_run_id.pop(record.run_id, None)
+        del nxt, record
+
+    def _acknowledge(self, run: _Run, events: list[Event]) -> None:
+        """Tell waiting callers what these (now durable) events mean."""
+        for ev in events:
+            et = ev.event_type
+            if et is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+                w = run.update_waiters.pop(ev.attributes["update_id"], None)
+                if w is not None and not w.done():
+                    w.set_result(ev)
+            elif et in CLOSE_EVENTS:
+                for w in list(run.update_waiters.values()):
+                    if not w.done():
+                        w.set_exception(WorkflowUpdateFailedError(
+                            ApplicationError("the workflow closed before the update completed",
+                                             type="WorkflowClosed")))
+                run.update_waiters.clear()
+                for w in run.close_waiters:
+                    if not w.done():
+                        w.set_result(None)
+                run.close_waiters.clear()
 
     def _notify_parent(self, run: _Run, ev: Event) -> None:
         assert run.parent is not None
@@ -1103,7 +1112,7 @@ class Engine:
                 f"({run.record.status.name})",
                 workflow_id=run.record.workflow_id,
             )
-            err.closed_status = run.record.status  # type: ignore[attr-defined]
+            err.closed_status = run.record.status
             raise err
 
     # ------------------------------------------------------------------ handle operations
@@ -1258,7 +1267,7 @@ class Engine:
             try:
                 inst.validate_update(name, decoded)
             except Exception as err:
-                raise WorkflowUpdateFailedError(err) from err
+                raise WorkflowUpdateFailedError(err, rejected=True) from err
             uid = update_id or str(uuid.uuid4())
             waiter: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
             run.update_waiters[uid] = waiter

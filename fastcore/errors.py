@@ -317,19 +317,30 @@ class WorkflowAlreadyStartedError(FastcoreError):
 
 
 class WorkflowNotFoundError(FastcoreError):
-    """No workflow with this id (or, for signal/update/terminate, no open one)."""
+    """No workflow with this id (or, for signal/update/terminate, no open one).
 
-    def __init__(self, message: str, *, workflow_id: str | None = None) -> None:
+    ``closed_status`` is set when the workflow exists but is closed (a
+    ``WorkflowExecutionStatus``), None when the id is unknown.
+    """
+
+    def __init__(
+        self, message: str, *, workflow_id: str | None = None, closed_status: Any = None
+    ) -> None:
         super().__init__(message)
         self.workflow_id = workflow_id
+        self.closed_status = closed_status
 
 
 class WorkflowUpdateFailedError(FastcoreError):
-    """An update was rejected by its validator or its handler failed; see ``__cause__``."""
+    """An update was rejected by its validator or its handler failed; see ``__cause__``.
 
-    def __init__(self, cause: BaseException) -> None:
+    ``rejected`` is True when the validator refused it (nothing was recorded).
+    """
+
+    def __init__(self, cause: BaseException, *, rejected: bool = False) -> None:
         super().__init__("Workflow update failed")
         self.__cause__ = cause
+        self.rejected = rejected
 
 
 class WorkflowQueryFailedError(FastcoreError):
