@@ -32,7 +32,9 @@ Temporal keeps it in the started event's header. A run rebuilt by replay after a
 ``import_history`` gets one ``RunWorkflow`` span, under that same parent, starting at the
 original start time, linked to the span that was lost with the process. Activities that were
 scheduled before the replay do not get a second ``StartActivity``; their new attempts get
-their own ``RunActivity``. A workflow task failure is recorded once, not on every retry.
+their own ``RunActivity``. A workflow task failure is recorded on the span once, not again when a retry of the task
+fails the same way or when replay meets the recorded failure; the metric counts every failed
+task execution, as Temporal's ``workflow_task_execution_failed`` does.
 Spans of runs still open when the engine shuts down are left open: the engine that recovers
 the run emits them.
 
@@ -42,7 +44,7 @@ Metrics (a meter named ``fastcore``)::
     fastcore.workflow.completed         counter        workflow_type
     fastcore.workflow.failed            counter        workflow_type
     fastcore.workflow.closed            counter        workflow_type, status (every close)
-    fastcore.workflow.task_failed       counter        workflow_type
+    fastcore.workflow.task_failed       counter        workflow_type (each failed execution)
     fastcore.workflow.open              updowncounter  workflow_type
     fastcore.activity.attempts          counter        activity_type, outcome
     fastcore.activity.duration          histogram (s)  activity_type, outcome
@@ -206,7 +208,7 @@ class _Otel:
 class _RunState:
     """What telemetry keeps for one open run."""
 
-    __slots__ = ("acts", "ctx", "parent_ctx", "span", "sweep_at", "wtype")
+    __slots__ = ("acts", "ctx", "last_task_failure", "parent_ctx", "span", "sweep_at", "wtype")
 
     def __init__(self, wtype: str, span: Any, ctx: Any, parent_ctx: Any) -> None:
         self.wtype = wtype
@@ -215,6 +217,7 @@ class _RunState:
         self.parent_ctx = parent_ctx
         self.acts: dict[Any, _ActState] = {}
         self.sweep_at = 64
+        self.last_task_failure: tuple[str, str] | None = None
 
 
 class _ActState:
@@ -523,7 +526,11 @@ class _OtelTelemetry(Telemetry):
         if state is None:
             return
         if state.span is not None and err is not None:
-            state.span.record_exception(err, {"fastcore.workflow_task_failed": True})
+            # a retry that fails the same way adds nothing to the span (the metric counts it)
+            key = (type(err).__name__, str(err))
+            if state.last_task_failure != key:
+                state.last_task_failure = key
+                state.span.record_exception(err, {"fastcore.workflow_task_failed": True})
         m = self._m
         if m is not None:
             m.task_failed.add(1, self._wtype_attrs(state.wtype))
@@ -636,7 +643,7 @@ class _OtelTelemetry(Telemetry):
     def _handler_parent(self, run: Any) -> Any:
         if self._has_current_span():
             return None  # the caller's span (a gRPC call, a client span) is the cause
-        state = self._state(run)
+        state = self._state(run) or self._closed.get(run.record.run_id)
         return state.ctx if state is not None else None
 
     def signal_received(self, run: Any, name: str) -> None:
