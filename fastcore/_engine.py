@@ -63,6 +63,10 @@ _CLOSE_STATUS = {
     E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW: S.CONTINUED_AS_NEW,
 }
 
+_ACTIVITY_DONE = frozenset({
+    E.ACTIVITY_TASK_COMPLETED, E.ACTIVITY_TASK_FAILED, E.ACTIVITY_TASK_TIMED_OUT, E.ACTIVITY_TASK_CANCELED,
+})
+
 _ACTIVITY_OUTCOME = {
     "completed": E.ACTIVITY_TASK_COMPLETED,
     "failed": E.ACTIVITY_TASK_FAILED,
@@ -932,7 +936,8 @@ class Engine:
             return
         self._rebuild(run)
         inst = run.instance
-        assert inst is not None
+        if inst is None:
+            return
         if inst.blocked and inst.task_failure is not None and run.retry_entry is None:
             delay = min(self.workflow_task_retry_interval * (2 ** attempt), 600.0)
             run.retry_entry = self.timers.call_later(delay, self._retry_task, run, attempt + 1)
@@ -972,19 +977,34 @@ class Engine:
                 return
 
     def _resume_pending(self, run: _Run) -> None:
-        """After a replay: restart what the history says is in flight."""
+        """After a replay: restart what the history says is in flight.
+
+        Work whose outcome is already recorded (an input held back by a failed workflow task
+        and not yet re-delivered) is not started again.
+        """
         inst = run.instance
-        assert inst is not None
+        if inst is None:
+            return
         history = run.record.history
+        resolved: set[int] = set()
+        for ev in history:
+            et = ev.event_type
+            a = ev.attributes
+            if et in _ACTIVITY_DONE:
+                resolved.add(a["scheduled_event_id"])
+            elif et is E.TIMER_FIRED or et is E.TIMER_CANCELED:
+                resolved.add(a["started_event_id"])
+            elif et is E.CHILD_WORKFLOW_EXECUTION_STARTED or et is E.START_CHILD_WORKFLOW_EXECUTION_FAILED:
+                resolved.add(a["initiated_event_id"])
         for seq in list(inst._activities):
-            if seq not in run.activities:
+            if seq not in run.activities and seq not in resolved:
                 self._dispatch_activity(run, history[seq - 1])
         for seq in list(inst._timers):
-            if seq not in run.timers:
+            if seq not in run.timers and seq not in resolved:
                 a = history[seq - 1].attributes
                 run.timers[seq] = self.timers.call_at(a["fire_at"], self._timer_fired, run, seq, a["timer_id"])
         for seq, (started, _handle) in list(inst._children.items()):
-            if not started.done() and seq not in run.children:
+            if not started.done() and seq not in run.children and seq not in resolved:
                 self._start_child(run, history[seq - 1])
 
     # ------------------------------------------------------------------ recovery

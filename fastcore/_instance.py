@@ -148,6 +148,7 @@ class WorkflowInstance:
         self._random: _random.Random | None = None
         self._timers: dict[int, Callable[[], None]] = {}
         self._timer_counter = 0
+        self._activity_seq = 0
         self._activities: dict[int, _ActivityFuture] = {}
         self._children: dict[int, tuple[asyncio.Future[Any], _ChildHandle]] = {}
         self._conditions: list[tuple[asyncio.Future[Any], Callable[[], bool]]] = []
@@ -299,11 +300,11 @@ class WorkflowInstance:
         if defn is not None and not defn.dynamic:
             defn.checker.check(f"activity {name!r}", args)
         payloads = self.converter.encode(args) if args else []
-        seq = len(self.history) + 1 if self.cursor >= len(self.history) else None
+        self._activity_seq += 1  # Temporal numbers activities 1, 2, 3... per run
         ev = self._command(
             E.ACTIVITY_TASK_SCHEDULED,
             {
-                "activity_id": activity_id or str(seq if seq is not None else self.cursor + 1),
+                "activity_id": activity_id or str(self._activity_seq),
                 "activity_type": name,
                 "input": payloads,
                 "start_to_close_timeout": _seconds(start_to_close_timeout),
