@@ -16,8 +16,10 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     WORKFLOW_EXECUTION_STARTED   workflow_type, workflow_id, run_id, input[], attempt, parent
                                  ({workflow_id, run_id, initiated_event_id} | None),
                                  continued_run_id, first_run_id, execution_timeout, run_timeout,
-                                 memo{str: Payload}, retry_policy(dict|None), seed(int)
-    WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start(bool)
+                                 execution_deadline(epoch s|None), memo{str: Payload},
+                                 retry_policy(dict|None), seed(int)
+    WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
+                                 signal sent with the start)
     WORKFLOW_EXECUTION_UPDATE_ACCEPTED   update_id, name, input[]
     WORKFLOW_EXECUTION_UPDATE_COMPLETED  update_id, accepted_event_id, result(Payload|None),
                                          failure(dict|None)
@@ -36,16 +38,19 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     MARKER_RECORDED              marker_name ("core_patch"), details {patch_id, deprecated}
     START_CHILD_WORKFLOW_EXECUTION_INITIATED  workflow_id, workflow_type, input[],
                                  parent_close_policy(int), execution_timeout, run_timeout,
-                                 retry_policy(dict|None), cancellation_type(int)
-    START_CHILD_WORKFLOW_EXECUTION_FAILED     initiated_event_id, workflow_id, workflow_type, cause
+                                 retry_policy(dict|None), cancellation_type(int), memo{str: Payload}
+    START_CHILD_WORKFLOW_EXECUTION_FAILED     initiated_event_id, workflow_id, workflow_type,
+                                              cause ("WORKFLOW_ALREADY_EXISTS" | ...)
     CHILD_WORKFLOW_EXECUTION_STARTED          initiated_event_id, workflow_id, run_id, workflow_type
+    (every CHILD_WORKFLOW_EXECUTION_<close> also carries the child's workflow_id and run_id)
     CHILD_WORKFLOW_EXECUTION_COMPLETED        initiated_event_id, started_event_id, result(Payload)
     CHILD_WORKFLOW_EXECUTION_FAILED           initiated_event_id, started_event_id, failure,
                                               retry_state(int)
     CHILD_WORKFLOW_EXECUTION_CANCELED         initiated_event_id, started_event_id, details[]
     CHILD_WORKFLOW_EXECUTION_TERMINATED       initiated_event_id, started_event_id
     CHILD_WORKFLOW_EXECUTION_TIMED_OUT        initiated_event_id, started_event_id, retry_state
-    REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED  workflow_id, child_workflow_only
+    REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED  workflow_id, child_workflow_only,
+                                 initiated_event_id (of the child being cancelled)
     WORKFLOW_EXECUTION_COMPLETED     result(Payload)
     WORKFLOW_EXECUTION_FAILED        failure
     WORKFLOW_EXECUTION_CANCELED      details[]
