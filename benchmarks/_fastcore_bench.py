@@ -70,8 +70,15 @@ WORKFLOWS = [Noop, ThreeActivities, WaitForSignal]
 ACTIVITIES = [increment]
 
 
-def result(label: str, benchmark: str, samples: Sequence[float], *, wall: float | None = None,
-           count: int | None = None, **extra: Any) -> Result:
+def result(
+    label: str,
+    benchmark: str,
+    samples: Sequence[float],
+    *,
+    wall: float | None = None,
+    count: int | None = None,
+    **extra: Any,
+) -> Result:
     """A result row in the shape ``_temporal_bench`` uses (seconds in, milliseconds out)."""
     ms = [s * 1000 for s in samples]
     row: Result = {
@@ -102,8 +109,14 @@ async def _timed(once: Callable[[int], Awaitable[object]], n: int, warmup: int) 
     return out
 
 
-async def bench_engine(engine: Engine, label: str, *, samples: int = 2000, warmup: int = 200,
-                       throughput_n: int = 10_000) -> list[Result]:
+async def bench_engine(
+    engine: Engine,
+    label: str,
+    *,
+    samples: int = 2000,
+    warmup: int = 200,
+    throughput_n: int = 10_000,
+) -> list[Result]:
     """The five latency/throughput shapes on one engine."""
     run = uuid.uuid4().hex[:6]
     rows: list[Result] = []
@@ -143,7 +156,9 @@ async def bench_engine(engine: Engine, label: str, *, samples: int = 2000, warmu
     t0 = time.perf_counter()
     lat = await asyncio.gather(*(one(i) for i in range(throughput_n)))
     wall = time.perf_counter() - t0
-    rows.append(result(label, "throughput", lat, wall=wall, count=throughput_n, concurrency=throughput_n))
+    rows.append(
+        result(label, "throughput", lat, wall=wall, count=throughput_n, concurrency=throughput_n)
+    )
     return rows
 
 
@@ -160,15 +175,24 @@ async def bench_memory(n: int = 10_000) -> Result:
         after = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
         per = (after - before) / n
-    return {"runtime": "fastcore", "server": "memory", "runner": "in-process",
-            "benchmark": "memory_per_waiting_workflow", "n": n, "bytes_per_workflow": per}
+    return {
+        "runtime": "fastcore",
+        "server": "memory",
+        "runner": "in-process",
+        "benchmark": "memory_per_waiting_workflow",
+        "n": n,
+        "bytes_per_workflow": per,
+    }
 
 
-async def run_fastcore_benchmarks(*, samples: int = 2000, warmup: int = 200,
-                                  throughput_n: int = 10_000) -> list[Result]:
+async def run_fastcore_benchmarks(
+    *, samples: int = 2000, warmup: int = 200, throughput_n: int = 10_000
+) -> list[Result]:
     """Everything above on the memory store."""
     async with Engine(workflows=WORKFLOWS, activities=ACTIVITIES, retention=None) as engine:
-        rows = await bench_engine(engine, "memory", samples=samples, warmup=warmup, throughput_n=throughput_n)
+        rows = await bench_engine(
+            engine, "memory", samples=samples, warmup=warmup, throughput_n=throughput_n
+        )
     rows.append(await bench_memory())
     return rows
 

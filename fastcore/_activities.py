@@ -82,6 +82,8 @@ class ActivityTask:
     __slots__ = (
         "_attempt_id",
         "_deadline_entries",
+        "_policy",
+        "_started_at",
         "_task",
         "attempt",
         "cancel_requested",
@@ -91,8 +93,6 @@ class ActivityTask:
         "finished",
         "heartbeat_details",
         "last_heartbeat",
-        "_policy",
-        "_started_at",
         "run",
         "schedule_deadline",
         "timed_out",
@@ -236,10 +236,14 @@ class ActivityTask:
         timers = self.engine.timers
         if s2c:
             self._deadline_entries.append(
-                timers.call_at(now + s2c, self._attempt_timed_out, attempt_id, TimeoutType.START_TO_CLOSE)
+                timers.call_at(
+                    now + s2c, self._attempt_timed_out, attempt_id, TimeoutType.START_TO_CLOSE
+                )
             )
         if hb:
-            self._deadline_entries.append(timers.call_at(now + hb, self._heartbeat_check, attempt_id, hb))
+            self._deadline_entries.append(
+                timers.call_at(now + hb, self._heartbeat_check, attempt_id, hb)
+            )
 
     def _heartbeat_check(self, attempt_id: int, hb: float) -> None:
         if attempt_id != self._attempt_id or self.finished:
@@ -248,13 +252,17 @@ class ActivityTask:
         if self.engine.clock.now() >= due:
             self._attempt_timed_out(attempt_id, TimeoutType.HEARTBEAT)
         else:
-            self._deadline_entries.append(self.engine.timers.call_at(due, self._heartbeat_check, attempt_id, hb))
+            self._deadline_entries.append(
+                self.engine.timers.call_at(due, self._heartbeat_check, attempt_id, hb)
+            )
 
     def _attempt_timed_out(self, attempt_id: int, kind: TimeoutType) -> None:
         if attempt_id != self._attempt_id or self.finished:
             return
         err = FcTimeoutError(
-            f"activity {kind.name} timeout", type=kind, last_heartbeat_details=tuple(self.heartbeat_details)
+            f"activity {kind.name} timeout",
+            type=kind,
+            last_heartbeat_details=tuple(self.heartbeat_details),
         )
         self._abandon_attempt(err)
         self._attempt_failed(attempt_id, err, timed_out=True)
@@ -291,10 +299,17 @@ class ActivityTask:
             return
         self.engine._activity_ended(self)
         self._finish()
-        self.engine._activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
+        self.engine._activity_resolved(
+            self, "completed", {"result": payload, "attempt": self.attempt}
+        )
 
     def _attempt_failed(
-        self, attempt_id: int, err: BaseException, *, timed_out: bool = False, already_ended: bool = False
+        self,
+        attempt_id: int,
+        err: BaseException,
+        *,
+        timed_out: bool = False,
+        already_ended: bool = False,
     ) -> None:
         if attempt_id != self._attempt_id and not timed_out:
             return

@@ -35,9 +35,7 @@ def _hints(fn: Callable[..., Any], skip_self: bool) -> tuple[list[Any], Any]:
     if skip_self and params:
         params = params[1:]
     arg_hints = [
-        hints.get(p.name)
-        for p in params
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        hints.get(p.name) for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     ret = hints.get("return")
     return arg_hints, ret
@@ -66,9 +64,7 @@ class _ArgChecker:
                 want = f"{self.min_args}"
             else:
                 want = f"{self.min_args} to {self.max_args}"
-            raise InvalidArgumentError(
-                f"{what} takes {want} argument(s) {self._sig}, got {n}"
-            )
+            raise InvalidArgumentError(f"{what} takes {want} argument(s) {self._sig}, got {n}")
 
 
 @dataclass
@@ -144,7 +140,9 @@ class WorkflowDefinition:
 
     def handler(self, kind: str, name: str) -> HandlerDefinition | None:
         """The handler of ``kind`` for ``name``, or the dynamic one, or None."""
-        table = self.signals if kind == "signal" else self.queries if kind == "query" else self.updates
+        table = (
+            self.signals if kind == "signal" else self.queries if kind == "query" else self.updates
+        )
         h = table.get(name)
         if h is not None:
             return h

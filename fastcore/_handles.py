@@ -137,7 +137,7 @@ class WorkflowHandle:
         return await self._engine._fetch_history(self._id, self._run_id)
 
     def watch(self, from_event_id: int = 1) -> AsyncIterator[Event]:
-        """Events from ``from_event_id`` on, then live as they are appended, until the run closes."""
+        """Events from ``from_event_id`` on, then live as appended, until the run closes."""
         return self._engine._watch(self._id, self._run_id, from_event_id)
 
 

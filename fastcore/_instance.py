@@ -70,8 +70,15 @@ def is_cancellation(err: BaseException) -> bool:
 class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
     """An activity's handle: awaitable; ``cancel()`` requests cancellation as temporalio does."""
 
-    def __init__(self, instance: WorkflowInstance, seq: int, defn_name: str, activity_id: str,
-                 cancellation_type: ActivityCancellationType, hint: Any) -> None:
+    def __init__(
+        self,
+        instance: WorkflowInstance,
+        seq: int,
+        defn_name: str,
+        activity_id: str,
+        cancellation_type: ActivityCancellationType,
+        hint: Any,
+    ) -> None:
         super().__init__(loop=instance.loop)
         self._instance = instance
         self._seq = seq
@@ -95,9 +102,15 @@ class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
 class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
     """A started child workflow: await it for the result; ``cancel()`` asks it to cancel."""
 
-    def __init__(self, instance: WorkflowInstance, seq: int, workflow_id: str,
-                 workflow_type: str, cancellation_type: ChildWorkflowCancellationType,
-                 hint: Any) -> None:
+    def __init__(
+        self,
+        instance: WorkflowInstance,
+        seq: int,
+        workflow_id: str,
+        workflow_type: str,
+        cancellation_type: ChildWorkflowCancellationType,
+        hint: Any,
+    ) -> None:
         super().__init__(loop=instance.loop)
         self._instance = instance
         self._seq = seq
@@ -159,6 +172,11 @@ class WorkflowInstance:
         self._read_only = False
         self.blocked = False
         self.deferred: list[Event] = []
+        self._failure_types: tuple[type[BaseException], ...] = (
+            FailureError,
+            *defn.failure_exception_types,
+            *getattr(engine, "failure_exception_types", ()),
+        )
 
     def dispose(self) -> None:
         """Drop the code's state once the run is closed (keeps memory and GC work small)."""
@@ -240,9 +258,12 @@ class WorkflowInstance:
             detail = attrs.get("details", {}).get("patch_id", "")
         return f"{etype.value}({detail})" if detail else etype.value
 
-    def _nondeterministic(self, recorded: Event | None, etype: EventType | None,
-                          attrs: dict[str, Any] | None) -> None:
-        expected = self._describe(recorded.event_type, recorded.attributes) if recorded else "nothing"
+    def _nondeterministic(
+        self, recorded: Event | None, etype: EventType | None, attrs: dict[str, Any] | None
+    ) -> None:
+        expected = (
+            self._describe(recorded.event_type, recorded.attributes) if recorded else "nothing"
+        )
         found = self._describe(etype, attrs or {}) if etype is not None else "nothing"
         index = recorded.event_id if recorded else len(self.history) + 1
         err = NondeterminismError(
@@ -319,8 +340,9 @@ class WorkflowInstance:
             "activity_type",
         )
         hint = result_type if result_type is not None else (defn.ret_hint if defn else None)
-        fut = _ActivityFuture(self, ev.event_id, name, ev.attributes["activity_id"],
-                              cancellation_type, hint)
+        fut = _ActivityFuture(
+            self, ev.event_id, name, ev.attributes["activity_id"], cancellation_type, hint
+        )
         self._activities[ev.event_id] = fut
         return fut
 
@@ -385,7 +407,8 @@ class WorkflowInstance:
             await fut
             return
         seq = self.start_timer(
-            timeout, lambda: fut.done() or fut.set_exception(TimeoutError("wait_condition timed out"))
+            timeout,
+            lambda: fut.done() or fut.set_exception(TimeoutError("wait_condition timed out")),
         )
         try:
             await fut
@@ -437,7 +460,10 @@ class WorkflowInstance:
             return True
         self._command(
             E.MARKER_RECORDED,
-            {"marker_name": _PATCH_MARKER, "details": {"patch_id": patch_id, "deprecated": deprecated}},
+            {
+                "marker_name": _PATCH_MARKER,
+                "details": {"patch_id": patch_id, "deprecated": deprecated},
+            },
         )
         self._patches[patch_id] = True
         return True
@@ -502,7 +528,11 @@ class WorkflowInstance:
             return
         self._command(
             E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-            {"workflow_id": handle.id, "child_workflow_only": True, "initiated_event_id": handle._seq},
+            {
+                "workflow_id": handle.id,
+                "child_workflow_only": True,
+                "initiated_event_id": handle._seq,
+            },
         )
         if handle._cancellation_type in (
             ChildWorkflowCancellationType.TRY_CANCEL,
@@ -520,7 +550,9 @@ class WorkflowInstance:
         if started is not None and not started.done():
             started.set_exception(err)
 
-    def _child_error(self, handle: _ChildHandle, retry_state: RetryState | None) -> ChildWorkflowError:
+    def _child_error(
+        self, handle: _ChildHandle, retry_state: RetryState | None
+    ) -> ChildWorkflowError:
         return ChildWorkflowError(
             "Child Workflow execution failed",
             workflow_id=handle.id,
@@ -577,16 +609,24 @@ class WorkflowInstance:
         elif et is E.ACTIVITY_TASK_COMPLETED:
             fut = self._activities.pop(a["scheduled_event_id"], None)
             if fut is not None and not fut.done():
-                fut.set_result(self.converter.decode_one(a["result"], fut._hint) if a.get("result") is not None else None)
+                fut.set_result(
+                    self.converter.decode_one(a["result"], fut._hint)
+                    if a.get("result") is not None
+                    else None
+                )
         elif et is E.ACTIVITY_TASK_FAILED or et is E.ACTIVITY_TASK_TIMED_OUT:
             fut = self._activities.pop(a["scheduled_event_id"], None)
             if fut is not None and not fut.done():
                 err = ActivityError(
-                    "Activity task failed" if et is E.ACTIVITY_TASK_FAILED else "Activity task timed out",
+                    "Activity task failed"
+                    if et is E.ACTIVITY_TASK_FAILED
+                    else "Activity task timed out",
                     scheduled_event_id=fut._seq,
                     activity_type=fut.activity_type,
                     activity_id=fut.activity_id,
-                    retry_state=RetryState(a.get("retry_state") or RetryState.NON_RETRYABLE_FAILURE),
+                    retry_state=RetryState(
+                        a.get("retry_state") or RetryState.NON_RETRYABLE_FAILURE
+                    ),
                 )
                 err.__cause__ = from_failure(a["failure"], self.converter)
                 fut.set_exception(err)
@@ -621,7 +661,9 @@ class WorkflowInstance:
                 started, handle = entry
                 if not started.done():
                     started.set_exception(
-                        WorkflowAlreadyStartedError(a.get("workflow_id", ""), a.get("workflow_type", ""))
+                        WorkflowAlreadyStartedError(
+                            a.get("workflow_id", ""), a.get("workflow_type", "")
+                        )
                     )
                 if not handle.done():
                     handle.cancel = lambda msg=None: False  # type: ignore[method-assign]
@@ -634,9 +676,13 @@ class WorkflowInstance:
                 return
             if et is E.CHILD_WORKFLOW_EXECUTION_COMPLETED:
                 r = a.get("result")
-                handle.set_result(self.converter.decode_one(r, handle._hint) if r is not None else None)
+                handle.set_result(
+                    self.converter.decode_one(r, handle._hint) if r is not None else None
+                )
             else:
-                err = self._child_error(handle, RetryState(a["retry_state"]) if a.get("retry_state") else None)
+                err = self._child_error(
+                    handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
+                )
                 if et is E.CHILD_WORKFLOW_EXECUTION_FAILED:
                     err.__cause__ = from_failure(a["failure"], self.converter)
                 elif et is E.CHILD_WORKFLOW_EXECUTION_CANCELED:
@@ -649,7 +695,9 @@ class WorkflowInstance:
                     from .errors import TimeoutError as FcTimeoutError
                     from .errors import TimeoutType
 
-                    err.__cause__ = FcTimeoutError("Child workflow timed out", type=TimeoutType.START_TO_CLOSE)
+                    err.__cause__ = FcTimeoutError(
+                        "Child workflow timed out", type=TimeoutType.START_TO_CLOSE
+                    )
                 handle.set_exception(err)
                 if not started.done():
                     started.set_exception(err)
@@ -673,10 +721,14 @@ class WorkflowInstance:
             execution_timeout=(
                 timedelta(seconds=a["execution_timeout"]) if a.get("execution_timeout") else None
             ),
-            parent=ParentInfo("default", parent["workflow_id"], parent["run_id"]) if parent else None,
+            parent=ParentInfo("default", parent["workflow_id"], parent["run_id"])
+            if parent
+            else None,
             continued_run_id=a.get("continued_run_id"),
             first_execution_run_id=a.get("first_run_id") or run.run_id,
-            retry_policy=RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else None,
+            retry_policy=RetryPolicy.from_dict(a["retry_policy"])
+            if a.get("retry_policy")
+            else None,
             _history_length=lambda: self.cursor,
         )
         defn = self.defn
@@ -729,17 +781,19 @@ class WorkflowInstance:
             else:
                 self._fail_task(err)
         except BaseException as err:
-            if isinstance(err, FailureError) or isinstance(err, defn.failure_exception_types) or isinstance(
-                err, self.engine.failure_exception_types
-            ):
+            if isinstance(err, self._failure_types):
                 if self.cancel_requested and is_cancellation(err):
                     self._close(E.WORKFLOW_EXECUTION_CANCELED, {"details": []})
                 else:
-                    self._close(E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, self.converter)})
+                    self._close(
+                        E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, self.converter)}
+                    )
             else:
                 self._fail_task(err)
         else:
-            self._close(E.WORKFLOW_EXECUTION_COMPLETED, {"result": self.converter.encode_one(result)})
+            self._close(
+                E.WORKFLOW_EXECUTION_COMPLETED, {"result": self.converter.encode_one(result)}
+            )
 
     def _close(self, etype: EventType, attrs: dict[str, Any]) -> None:
         self._command(etype, attrs)
@@ -747,7 +801,9 @@ class WorkflowInstance:
 
     # ------------------------------------------------------------------ signals, updates
 
-    def _handler_args(self, h: HandlerDefinition, name: str, payloads: Sequence[Payload]) -> list[Any]:
+    def _handler_args(
+        self, h: HandlerDefinition, name: str, payloads: Sequence[Payload]
+    ) -> list[Any]:
         if h.dynamic:
             return [name, self.converter.decode(payloads)]
         return self.converter.decode(payloads, h.arg_hints)
@@ -782,9 +838,11 @@ class WorkflowInstance:
     def _handler_failed(self, err: BaseException) -> None:
         if isinstance(err, _Abort):
             raise err
-        if isinstance(err, FailureError) or isinstance(err, self.defn.failure_exception_types):
+        if isinstance(err, self._failure_types):
             if not self.closed:
-                self._close(E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, self.converter)})
+                self._close(
+                    E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, self.converter)}
+                )
                 if self.main_task is not None and not self.main_task.done():
                     self.main_task.cancel()
         else:
@@ -806,7 +864,9 @@ class WorkflowInstance:
             self._read_only = False
             self.loop.leave(token)
 
-    def _accept_update(self, update_id: str, name: str, payloads: Sequence[Payload], accepted_id: int) -> None:
+    def _accept_update(
+        self, update_id: str, name: str, payloads: Sequence[Payload], accepted_id: int
+    ) -> None:
         h = self.defn.handler("update", name)
         if h is None:
             return
@@ -814,7 +874,9 @@ class WorkflowInstance:
         self._running_handlers += 1
         self.loop.create_task(self._run_update(h, update_id, accepted_id, args))
 
-    async def _run_update(self, h: HandlerDefinition, update_id: str, accepted_id: int, args: list[Any]) -> None:
+    async def _run_update(
+        self, h: HandlerDefinition, update_id: str, accepted_id: int, args: list[Any]
+    ) -> None:
         try:
             if h.is_async:
                 result = await h.fn(self.obj, *args)
@@ -823,9 +885,11 @@ class WorkflowInstance:
         except _Abort:
             raise
         except asyncio.CancelledError as err:
-            self._update_done(update_id, accepted_id, None, CancelledError("Update cancelled") if err else None)
+            self._update_done(
+                update_id, accepted_id, None, CancelledError("Update cancelled") if err else None
+            )
         except BaseException as err:
-            if isinstance(err, FailureError) or isinstance(err, self.defn.failure_exception_types):
+            if isinstance(err, self._failure_types):
                 self._update_done(update_id, accepted_id, None, err)
             else:
                 self._fail_task(err)
@@ -834,7 +898,9 @@ class WorkflowInstance:
         finally:
             self._running_handlers -= 1
 
-    def _update_done(self, update_id: str, accepted_id: int, result: Any, err: BaseException | None) -> None:
+    def _update_done(
+        self, update_id: str, accepted_id: int, result: Any, err: BaseException | None
+    ) -> None:
         if self.closed:
             return
         self._command(
@@ -908,9 +974,11 @@ class WorkflowInstance:
                 # an input
                 j = i + 1
                 if et is E.WORKFLOW_EXECUTION_STARTED:
-                    while j < n and history[j].event_type is E.WORKFLOW_EXECUTION_SIGNALED and history[
-                        j
-                    ].attributes.get("with_start"):
+                    while (
+                        j < n
+                        and history[j].event_type is E.WORKFLOW_EXECUTION_SIGNALED
+                        and history[j].attributes.get("with_start")
+                    ):
                         j += 1
                 if blocked or (j < n and history[j].event_type is E.WORKFLOW_TASK_FAILED):
                     deferred.append(ev)

@@ -29,7 +29,10 @@ class _Handle:
     __slots__ = ("_args", "_callback", "_cancelled", "_context")
 
     def __init__(
-        self, callback: Callable[..., Any], args: tuple[Any, ...], context: contextvars.Context | None
+        self,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+        context: contextvars.Context | None,
     ) -> None:
         self._callback = callback
         self._args = args

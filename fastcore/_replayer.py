@@ -29,7 +29,11 @@ class _ReplayEngine:
 
     strict_registry = False
 
-    def __init__(self, workflows: dict[str, WorkflowDefinition], failure_types: tuple[type[BaseException], ...]) -> None:
+    def __init__(
+        self,
+        workflows: dict[str, WorkflowDefinition],
+        failure_types: tuple[type[BaseException], ...],
+    ) -> None:
         self._workflows = workflows
         self.failure_exception_types = failure_types
 
@@ -84,18 +88,28 @@ class Replayer:
         defn = self._workflows.get(wf_type)
         if defn is None:
             raise InvalidArgumentError(
-                f"workflow type {wf_type!r} is not among the replayer's workflows ({sorted(self._workflows)})"
+                f"workflow type {wf_type!r} is not among the replayer's workflows "
+                f"({sorted(self._workflows)})"
             )
-        record = RunRecord(a.get("workflow_id", ""), a.get("run_id", ""), wf_type, events[0].timestamp,
-                           history=list(events))
-        inst = WorkflowInstance(engine=self._engine, run=record, defn=defn, converter=self._converter)
+        record = RunRecord(
+            a.get("workflow_id", ""),
+            a.get("run_id", ""),
+            wf_type,
+            events[0].timestamp,
+            history=list(events),
+        )
+        inst = WorkflowInstance(
+            engine=self._engine, run=record, defn=defn, converter=self._converter
+        )
         inst.replay()
         failure: BaseException | None = inst.nondeterminism or inst.task_failure
         if failure is None and len(record.history) != len(events):
             failure = NondeterminismError(
                 f"workflow {wf_type!r}: replay issued commands past the end of the history",
-                workflow_id=record.workflow_id, workflow_type=wf_type,
-                event_index=len(events) + 1, expected="nothing",
+                workflow_id=record.workflow_id,
+                workflow_type=wf_type,
+                event_index=len(events) + 1,
+                expected="nothing",
                 found=record.history[len(events)].event_type.value,
             )
         if failure is not None and raise_on_replay_failure:

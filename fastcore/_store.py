@@ -25,7 +25,7 @@ __all__ = ["MemoryStore", "RunRecord", "Store", "open_store"]
 
 @dataclass(eq=False)
 class RunRecord:
-    """One workflow run: identity, status and its full history (``history`` is shared, not copied)."""
+    """One workflow run: identity, status and its full history (shared, not copied)."""
 
     workflow_id: str
     run_id: str

@@ -16,7 +16,9 @@ __all__ = ["TimerService"]
 class _Entry:
     __slots__ = ("args", "callback", "cancelled", "deadline")
 
-    def __init__(self, deadline: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def __init__(
+        self, deadline: float, callback: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
         self.deadline = deadline
         self.callback = callback
         self.args = args

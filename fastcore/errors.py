@@ -4,20 +4,20 @@ The tree::
 
     FastcoreError
     ├── FailureError                       a failure that travels in a history
-    │   ├── ApplicationError               raised by user code; ``type``, ``details``, ``non_retryable``
+    │   ├── ApplicationError               raised by user code (type, details, non_retryable)
     │   ├── CancelledError                 cancellation reached workflow or activity
     │   ├── TerminatedError                the workflow was terminated
-    │   ├── TimeoutError                   an activity/workflow timeout; ``type`` is a ``TimeoutType``
-    │   ├── ActivityError                  wraps an activity's failure (``__cause__``); ``retry_state``
-    │   └── ChildWorkflowError             wraps a child workflow's failure (``__cause__``)
-    ├── WorkflowFailureError               ``handle.result()`` of a failed workflow; the reason is ``__cause__``
+    │   ├── TimeoutError                   a timeout; ``type`` is a ``TimeoutType``
+    │   ├── ActivityError                  an activity's failure (``__cause__``), ``retry_state``
+    │   └── ChildWorkflowError             a child workflow's failure (``__cause__``)
+    ├── WorkflowFailureError               ``result()`` of a failed workflow; see ``__cause__``
     ├── WorkflowAlreadyStartedError        a start with the id of a running workflow
-    ├── WorkflowNotFoundError              an unknown id, or a signal/update/terminate to a closed one
+    ├── WorkflowNotFoundError              unknown id; or signal/update/terminate to a closed one
     ├── WorkflowUpdateFailedError          an update whose validator or handler failed
     ├── WorkflowQueryFailedError           a query whose handler raised
     ├── NondeterminismError                the code no longer matches its history
     ├── InvalidArgumentError               bad input at a call (unknown name, wrong arguments, ...)
-    └── StoreError                         the store cannot be opened or used (corrupt, newer schema, locked)
+    └── StoreError                         the store is unusable (corrupt, newer schema, locked)
 
 ``fastcore.errors.CancelledError`` is not ``asyncio.CancelledError``: workflow code sees
 the asyncio one at the await it is parked on (as in temporalio); the fastcore one is the
@@ -148,7 +148,7 @@ class TimeoutType(IntEnum):
     HEARTBEAT = 4
 
 
-class TimeoutError(FailureError):  # noqa: A001 - the name mirrors temporalio.exceptions
+class TimeoutError(FailureError):
     """A timeout; ``type`` says which, ``last_heartbeat_details`` what was last reported."""
 
     def __init__(

@@ -71,7 +71,7 @@ input's commands follow it.
 from __future__ import annotations
 
 import base64
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ._converter import Payload
@@ -87,7 +87,7 @@ __all__ = [
 ]
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     """The kind of an event; names are Temporal's without the ``EVENT_TYPE_`` prefix."""
 
     WORKFLOW_EXECUTION_STARTED = "WORKFLOW_EXECUTION_STARTED"
@@ -196,7 +196,9 @@ def _enc(value: Any) -> Any:
         try:
             return {"_payload": {"metadata": meta, "data": value.data.decode("utf-8")}}
         except UnicodeDecodeError:
-            return {"_payload": {"metadata": meta, "data_b64": base64.b64encode(value.data).decode()}}
+            return {
+                "_payload": {"metadata": meta, "data_b64": base64.b64encode(value.data).decode()}
+            }
     if isinstance(value, dict):
         return {k: _enc(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -45,7 +45,11 @@ class _Step:
 
     @property
     def name(self) -> str:
-        return self.activity if isinstance(self.activity, str) else getattr(self.activity, "__name__", "?")
+        return (
+            self.activity
+            if isinstance(self.activity, str)
+            else getattr(self.activity, "__name__", "?")
+        )
 
 
 class Saga:
@@ -56,13 +60,17 @@ class Saga:
         continue_on_error: keep compensating after a compensation fails (default True).
     """
 
-    def __init__(self, *, parallel_compensation: bool = False, continue_on_error: bool = True) -> None:
+    def __init__(
+        self, *, parallel_compensation: bool = False, continue_on_error: bool = True
+    ) -> None:
         self._steps: list[_Step] = []
         self.parallel_compensation = parallel_compensation
         self.continue_on_error = continue_on_error
         self.compensated: list[str] = []
 
-    def add_compensation(self, activity: Callable[..., Any] | str, *args: Any, **options: Any) -> None:
+    def add_compensation(
+        self, activity: Callable[..., Any] | str, *args: Any, **options: Any
+    ) -> None:
         """Register the activity that undoes the step just completed (options as for
         ``workflow.execute_activity``; ``start_to_close_timeout`` defaults to 30 s)."""
         options.setdefault("start_to_close_timeout", timedelta(seconds=30))

@@ -639,7 +639,7 @@ def all_handlers_finished() -> bool:
     return bool(_runtime.current().all_handlers_finished())
 
 
-class unsafe:  # noqa: N801 - mirrors temporalio.workflow.unsafe
+class unsafe:
     """Calls that are only safe when used with care."""
 
     @staticmethod
@@ -651,7 +651,7 @@ class unsafe:  # noqa: N801 - mirrors temporalio.workflow.unsafe
 class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """``workflow.logger``: adds the workflow's ids and stays quiet during replay."""
 
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging API
+    def isEnabledFor(self, level: int) -> bool:
         rt = _runtime._lookup()
         if rt is not None and rt.is_replaying():
             return False
@@ -661,7 +661,11 @@ class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         rt = _runtime._lookup()
         if rt is not None:
             i = rt.info()
-            extra = {"workflow_id": i.workflow_id, "run_id": i.run_id, "workflow_type": i.workflow_type}
+            extra = {
+                "workflow_id": i.workflow_id,
+                "run_id": i.run_id,
+                "workflow_type": i.workflow_type,
+            }
             kwargs.setdefault("extra", {}).update(extra)
             msg = f"{msg} ({extra})"
         return msg, kwargs

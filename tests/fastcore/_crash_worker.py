@@ -90,7 +90,9 @@ async def recover(db: str) -> None:
         histories = {}
         for wid in ids:
             hist = await engine.get_workflow_handle(wid).fetch_history()
-            histories[wid] = [[e.event_type.value, e.timestamp, e.attributes.get("fire_at")] for e in hist]
+            histories[wid] = [
+                [e.event_type.value, e.timestamp, e.attributes.get("fire_at")] for e in hist
+            ]
         print(json.dumps({"results": results, "histories": histories}))
 
 

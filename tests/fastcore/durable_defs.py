@@ -54,7 +54,11 @@ class Parent:
         out: list[object] = []
         for x in xs:
             try:
-                out.append(await workflow.execute_child_workflow(Child.run, x, id=f"{workflow.info().workflow_id}-c{x}"))
+                out.append(
+                    await workflow.execute_child_workflow(
+                        Child.run, x, id=f"{workflow.info().workflow_id}-c{x}"
+                    )
+                )
             except Exception as err:  # ChildWorkflowError
                 out.append(f"{type(err).__name__}:{type(err.__cause__).__name__}:{err.__cause__}")
         return out
@@ -67,7 +71,8 @@ class ParentOfLong:
     @workflow.run
     async def run(self, policy: int, cancel_child: bool) -> str:
         handle = await workflow.start_child_workflow(
-            LongChild.run, id=f"{workflow.info().workflow_id}-long",
+            LongChild.run,
+            id=f"{workflow.info().workflow_id}-long",
             parent_close_policy=workflow.ParentClosePolicy(policy),
         )
         if cancel_child:
@@ -101,7 +106,9 @@ class Booking:
         async with Saga(parallel_compensation=parallel) as saga:
             for item in ("car", "hotel", "flight"):
                 if item == fail_at:
-                    await workflow.execute_activity(failing_step, f"book-{item}", start_to_close_timeout=T)
+                    await workflow.execute_activity(
+                        failing_step, f"book-{item}", start_to_close_timeout=T
+                    )
                 else:
                     await workflow.execute_activity(step, f"book-{item}", start_to_close_timeout=T)
                 saga.add_compensation(step, f"release-{item}", start_to_close_timeout=T)

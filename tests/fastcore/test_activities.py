@@ -37,7 +37,9 @@ def key() -> str:
     return uuid.uuid4().hex
 
 
-async def failure_of(engine: Engine, name: str, args: list[object], opts: dict[str, object]) -> ActivityError:
+async def failure_of(
+    engine: Engine, name: str, args: list[object], opts: dict[str, object]
+) -> ActivityError:
     with pytest.raises(WorkflowFailureError) as info:
         await engine.execute_workflow(CallActivity.run, name, args, opts, id=key())
     err = info.value.__cause__
@@ -51,12 +53,16 @@ async def test_retries_with_exponential_backoff(store_url: str) -> None:
         k = key()
         t0 = clock.now()
         rp = {"initial_interval": 10, "backoff_coefficient": 2.0}
-        h = await engine.start_workflow(CallActivity.run, "flaky", [k, 3, "Transient"], {"retry": rp}, id=k)
+        h = await engine.start_workflow(
+            CallActivity.run, "flaky", [k, 3, "Transient"], {"retry": rp}, id=k
+        )
         assert await h.result() == 4
         assert CALLS[k] == [1, 2, 3, 4]
         # backoff 10 + 20 + 40 seconds of (virtual) time passed between the attempts
         assert 70 <= clock.now() - t0 < 75
-        done = [e for e in await h.fetch_history() if e.event_type is EventType.ACTIVITY_TASK_COMPLETED]
+        done = [
+            e for e in await h.fetch_history() if e.event_type is EventType.ACTIVITY_TASK_COMPLETED
+        ]
         assert done[0].attributes["attempt"] == 4
 
 
@@ -65,14 +71,15 @@ async def test_maximum_interval_caps_backoff(store_url: str) -> None:
     async with Engine(store_url, workflows=[CallActivity], activities=ACTS, clock=clock) as engine:
         k = key()
         t0 = clock.now()
-        rp = {"initial_interval": 10, "backoff_coefficient": 10.0,
-              "maximum_interval": 15}
+        rp = {"initial_interval": 10, "backoff_coefficient": 10.0, "maximum_interval": 15}
         await engine.execute_workflow(CallActivity.run, "flaky", [k, 3, "T"], {"retry": rp}, id=k)
         assert 40 <= clock.now() - t0 < 45  # 10 + 15 + 15
 
 
 async def test_maximum_attempts_reached(store_url: str) -> None:
-    async with Engine(store_url, workflows=[CallActivity], activities=ACTS, clock=VirtualClock()) as engine:
+    async with Engine(
+        store_url, workflows=[CallActivity], activities=ACTS, clock=VirtualClock()
+    ) as engine:
         k = key()
         rp = {"initial_interval": 1, "maximum_attempts": 3}
         err = await failure_of(engine, "flaky", [k, 99, "Transient"], {"retry": rp})
@@ -83,21 +90,27 @@ async def test_maximum_attempts_reached(store_url: str) -> None:
 
 
 async def test_non_retryable_error_types_match_type_or_class_name(store_url: str) -> None:
-    async with Engine(store_url, workflows=[CallActivity], activities=ACTS, clock=VirtualClock()) as engine:
+    async with Engine(
+        store_url, workflows=[CallActivity], activities=ACTS, clock=VirtualClock()
+    ) as engine:
         k = key()
         rp = {"non_retryable_error_types": ["Invalid"]}
         err = await failure_of(engine, "flaky", [k, 5, "Invalid"], {"retry": rp})
         assert err.retry_state is RetryState.NON_RETRYABLE_FAILURE
         assert CALLS[k] == [1]
         k2 = key()
-        err = await failure_of(engine, "plain_error", [k2], {"retry": {"non_retryable_error_types": ["ValueError"]}})
+        err = await failure_of(
+            engine, "plain_error", [k2], {"retry": {"non_retryable_error_types": ["ValueError"]}}
+        )
         assert err.retry_state is RetryState.NON_RETRYABLE_FAILURE
         assert isinstance(err.__cause__, ApplicationError) and err.__cause__.type == "ValueError"
         assert CALLS[k2] == [1]
 
 
 async def test_application_error_non_retryable_never_retries(store_url: str) -> None:
-    async with Engine(store_url, workflows=[CallActivity], activities=ACTS, clock=VirtualClock()) as engine:
+    async with Engine(
+        store_url, workflows=[CallActivity], activities=ACTS, clock=VirtualClock()
+    ) as engine:
         k = key()
         err = await failure_of(engine, "never_retry", [k], {"retry": {"maximum_attempts": 0}})
         assert CALLS[k] == [1]
@@ -155,7 +168,9 @@ async def test_heartbeat_timeout_retries_with_last_details(store_url: str) -> No
 async def test_heartbeat_timeout_error_carries_details(store_url: str) -> None:
     async with Engine(store_url, workflows=[CallActivity], activities=ACTS) as engine:
         k = key()
-        err = await failure_of(engine, "heartbeater", [k], {"hb": 0.1, "s2c": 30, "retry": {"maximum_attempts": 1}})
+        err = await failure_of(
+            engine, "heartbeater", [k], {"hb": 0.1, "s2c": 30, "retry": {"maximum_attempts": 1}}
+        )
         assert isinstance(err.__cause__, TimeoutError)
         assert err.__cause__.type is TimeoutType.HEARTBEAT
         assert list(err.__cause__.last_heartbeat_details) == [2]

@@ -35,8 +35,11 @@ def _completed_activities(db: Path) -> set[tuple[str, str]]:
             for run in await store.list_runs(limit=100_000):
                 full = await store.load_run(run.workflow_id, run.run_id)
                 assert full is not None
-                sched = {e.event_id: e.attributes["activity_id"] for e in full.history
-                         if e.event_type is EventType.ACTIVITY_TASK_SCHEDULED}
+                sched = {
+                    e.event_id: e.attributes["activity_id"]
+                    for e in full.history
+                    if e.event_type is EventType.ACTIVITY_TASK_SCHEDULED
+                }
                 for e in full.history:
                     if e.event_type is EventType.ACTIVITY_TASK_COMPLETED:
                         done.add((run.workflow_id, sched[e.attributes["scheduled_event_id"]]))
@@ -53,8 +56,13 @@ def test_kill_9_mid_load_then_recover(tmp_path: Path) -> None:
     logs.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     errlog = open(tmp_path / "worker.err", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([*WORKER, "run", str(db), str(logs), str(N)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=errlog)
+    proc = subprocess.Popen(
+        [*WORKER, "run", str(db), str(logs), str(N)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=errlog,
+    )
     try:
         deadline = time.monotonic() + 60
         # wait for a mixed state: some activities done, signals accepted, work still running
@@ -76,8 +84,14 @@ def test_kill_9_mid_load_then_recover(tmp_path: Path) -> None:
     # the kill landed mid-load: some activities were committed, not all of them
     assert 0 < len(committed) < 3 * N, len(committed)
 
-    out = subprocess.run([*WORKER, "recover", str(db), str(logs)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*WORKER, "recover", str(db), str(logs)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout.strip().splitlines()[-1])
     results = data["results"]
@@ -88,7 +102,7 @@ def test_kill_9_mid_load_then_recover(tmp_path: Path) -> None:
         assert r["steps"] == [f"{wid}-0", f"{wid}-1", f"{wid}-2"]
     # no completed activity ran twice: those committed before the kill never ran again
     all_execs = _lines(logs / "executions")
-    after_restart = all_execs[len(executions_at_kill):]
+    after_restart = all_execs[len(executions_at_kill) :]
     rerun = [line for line in after_restart if tuple(line.split()) in committed]
     assert rerun == [], rerun
     for key in committed:

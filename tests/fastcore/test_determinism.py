@@ -59,11 +59,18 @@ async def test_virtual_clock_advance_by_hand(store_url: str) -> None:
 
 
 async def test_asyncio_primitives_work_in_workflows(store_url: str) -> None:
-    async with Engine(store_url, workflows=[AsyncioFeatures], activities=[inc], clock=VirtualClock()) as engine:
+    async with Engine(
+        store_url, workflows=[AsyncioFeatures], activities=[inc], clock=VirtualClock()
+    ) as engine:
         h = await engine.start_workflow(AsyncioFeatures.run, id=wid())
         out = await h.result()
-        assert out == {"gather": [2, 11], "queue": [0, 1, 2], "wait_for": "timeout", "shield": 42,
-                       "order": ["producer"]}
+        assert out == {
+            "gather": [2, 11],
+            "queue": [0, 1, 2],
+            "wait_for": "timeout",
+            "shield": 42,
+            "order": ["producer"],
+        }
         history = await h.fetch_history()
         kinds = [e.event_type for e in history]
         assert E.TIMER_STARTED in kinds and E.TIMER_FIRED in kinds and E.TIMER_CANCELED in kinds
@@ -73,8 +80,12 @@ async def test_asyncio_primitives_work_in_workflows(store_url: str) -> None:
 async def test_a_bug_fails_the_task_not_the_workflow(store_url: str) -> None:
     from datetime import timedelta
 
-    async with Engine(store_url, workflows=[Buggy], activities=[inc],
-                      workflow_task_retry_interval=timedelta(milliseconds=20)) as engine:
+    async with Engine(
+        store_url,
+        workflows=[Buggy],
+        activities=[inc],
+        workflow_task_retry_interval=timedelta(milliseconds=20),
+    ) as engine:
         h = await engine.start_workflow(Buggy.run, id=wid())
         d = None
         for _ in range(500):
@@ -86,7 +97,9 @@ async def test_a_bug_fails_the_task_not_the_workflow(store_url: str) -> None:
         assert isinstance(d.pending_task_failure, RuntimeError)
         kinds = [e.event_type for e in await h.fetch_history()]
         assert E.WORKFLOW_TASK_FAILED in kinds
-        assert kinds.count(E.ACTIVITY_TASK_SCHEDULED) == 1  # the retry did not run the activity again
+        assert (
+            kinds.count(E.ACTIVITY_TASK_SCHEDULED) == 1
+        )  # the retry did not run the activity again
 
 
 async def test_failure_exception_types_fail_the_workflow(store_url: str) -> None:

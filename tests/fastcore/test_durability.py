@@ -55,7 +55,9 @@ async def test_child_workflows_results_and_failures(store_url: str) -> None:
         (ParentClosePolicy.ABANDON, WorkflowExecutionStatus.RUNNING),
     ],
 )
-async def test_parent_close_policy(store_url: str, policy: ParentClosePolicy, expected: WorkflowExecutionStatus) -> None:
+async def test_parent_close_policy(
+    store_url: str, policy: ParentClosePolicy, expected: WorkflowExecutionStatus
+) -> None:
     async with Engine(store_url, workflows=WFS, activities=ACTS) as engine:
         i = wid()
         child_id = await engine.execute_workflow(ParentOfLong.run, int(policy), False, id=i)
@@ -70,9 +72,14 @@ async def test_parent_close_policy(store_url: str, policy: ParentClosePolicy, ex
 async def test_cancel_propagates_to_child(store_url: str) -> None:
     async with Engine(store_url, workflows=WFS, activities=ACTS) as engine:
         i = wid()
-        assert await engine.execute_workflow(ParentOfLong.run, 1, True, id=i) == "ChildWorkflowError:CancelledError"
+        assert (
+            await engine.execute_workflow(ParentOfLong.run, 1, True, id=i)
+            == "ChildWorkflowError:CancelledError"
+        )
         assert "long-child-cleanup" in LOG
-        assert (await engine.get_workflow_handle(f"{i}-long").describe()).status is WorkflowExecutionStatus.CANCELED
+        assert (
+            await engine.get_workflow_handle(f"{i}-long").describe()
+        ).status is WorkflowExecutionStatus.CANCELED
 
 
 async def test_continue_as_new_follows_the_chain_with_bounded_history(store_url: str) -> None:
@@ -117,13 +124,17 @@ async def test_failed_compensation_does_not_hide_the_original_error(store_url: s
         assert isinstance(err, ApplicationError) and err.type == "CompensationError"
         assert "release-a" in str(err) or any("failing_step" in str(d) for d in err.details)
         # the original failure is still there, as the cause
-        assert err.__cause__ is not None and "book-b failed" in repr(err.__cause__) + str(err.__cause__.__cause__)
+        assert err.__cause__ is not None and "book-b failed" in repr(err.__cause__) + str(
+            err.__cause__.__cause__
+        )
     assert CompensationError.__mro__[1] is ApplicationError
 
 
 async def test_retention_purges_closed_histories(store_url: str) -> None:
     clock = VirtualClock()
-    async with Engine(store_url, workflows=WFS, activities=ACTS, clock=clock, retention=timedelta(hours=1)) as engine:
+    async with Engine(
+        store_url, workflows=WFS, activities=ACTS, clock=clock, retention=timedelta(hours=1)
+    ) as engine:
         done = await engine.start_workflow(Child.run, 1, id=wid())
         await done.result()
         running = await engine.start_workflow(LongChild.run, id=wid())

@@ -32,9 +32,12 @@ async def test_three_activities_result_and_history(store_url: str) -> None:
         kinds = [e.event_type for e in await h.fetch_history()]
         assert kinds == [
             E.WORKFLOW_EXECUTION_STARTED,
-            E.ACTIVITY_TASK_SCHEDULED, E.ACTIVITY_TASK_COMPLETED,
-            E.ACTIVITY_TASK_SCHEDULED, E.ACTIVITY_TASK_COMPLETED,
-            E.ACTIVITY_TASK_SCHEDULED, E.ACTIVITY_TASK_COMPLETED,
+            E.ACTIVITY_TASK_SCHEDULED,
+            E.ACTIVITY_TASK_COMPLETED,
+            E.ACTIVITY_TASK_SCHEDULED,
+            E.ACTIVITY_TASK_COMPLETED,
+            E.ACTIVITY_TASK_SCHEDULED,
+            E.ACTIVITY_TASK_COMPLETED,
             E.WORKFLOW_EXECUTION_COMPLETED,
         ]
         d = await h.describe()
@@ -46,7 +49,9 @@ async def test_three_activities_result_and_history(store_url: str) -> None:
 
 
 async def test_plain_def_activity_runs_in_thread_pool(store_url: str) -> None:
-    async with Engine(store_url, workflows=[SyncSteps], activities=[inc_sync], max_activity_threads=2) as engine:
+    async with Engine(
+        store_url, workflows=[SyncSteps], activities=[inc_sync], max_activity_threads=2
+    ) as engine:
         assert await engine.execute_workflow(SyncSteps.run, 5, id=wid()) == 7
 
 
@@ -81,8 +86,15 @@ async def test_duplicate_id_while_running(store_url: str) -> None:
 async def test_unknown_id_raises_not_found(store_url: str) -> None:
     async with Engine(store_url, workflows=[Waiter]) as engine:
         h = engine.get_workflow_handle("no-such-workflow")
-        for call in (h.describe(), h.result(), h.signal("approve", "x"), h.query("status"),
-                     h.fetch_history(), h.cancel(), h.terminate()):
+        for call in (
+            h.describe(),
+            h.result(),
+            h.signal("approve", "x"),
+            h.query("status"),
+            h.fetch_history(),
+            h.cancel(),
+            h.terminate(),
+        ):
             with pytest.raises(WorkflowNotFoundError):
                 await call
 
@@ -122,6 +134,7 @@ async def test_bad_input_is_refused_and_changes_nothing(store_url: str) -> None:
 
 async def test_unregistered_activity_fails_the_task_not_the_engine(store_url: str) -> None:
     from fastcore import workflow
+
     from .wf_defs import T1
 
     async with Engine(store_url, workflows=[ThreeSteps], activities=[]) as engine:
@@ -151,6 +164,8 @@ async def test_workflow_failure_carries_application_error(store_url: str) -> Non
 
 async def test_many_concurrent_workflows(store_url: str) -> None:
     async with Engine(store_url, workflows=[ThreeSteps], activities=[inc]) as engine:
-        handles = await asyncio.gather(*(engine.start_workflow(ThreeSteps.run, i, id=wid()) for i in range(200)))
+        handles = await asyncio.gather(
+            *(engine.start_workflow(ThreeSteps.run, i, id=wid()) for i in range(200))
+        )
         results = await asyncio.gather(*(h.result() for h in handles))
         assert results == [i + 3 for i in range(200)]

@@ -47,13 +47,18 @@ async def test_signal_after_the_wait_began(store_url: str) -> None:
         result = await h.result()
         assert result == {"approved_by": "ann", "items": [], "signals": ["ann"]}
         kinds = [e.event_type for e in await h.fetch_history()]
-        assert kinds == [E.WORKFLOW_EXECUTION_STARTED, E.WORKFLOW_EXECUTION_SIGNALED,
-                         E.WORKFLOW_EXECUTION_COMPLETED]
+        assert kinds == [
+            E.WORKFLOW_EXECUTION_STARTED,
+            E.WORKFLOW_EXECUTION_SIGNALED,
+            E.WORKFLOW_EXECUTION_COMPLETED,
+        ]
 
 
 async def test_signal_before_the_wait_with_start_signal(store_url: str) -> None:
     async with Engine(store_url, workflows=[Waiter]) as engine:
-        h = await engine.start_workflow(Waiter.run, id=wid(), start_signal="approve", start_signal_args=["early"])
+        h = await engine.start_workflow(
+            Waiter.run, id=wid(), start_signal="approve", start_signal_args=["early"]
+        )
         assert (await h.result())["approved_by"] == "early"
 
 
@@ -112,7 +117,9 @@ async def test_update_accepted_and_rejected_by_validator(store_url: str) -> None
 
 
 async def test_cancel_runs_cleanup_activity(store_url: str) -> None:
-    async with Engine(store_url, workflows=[CancelWithCleanup], activities=[wait_forever_async, cleanup]) as engine:
+    async with Engine(
+        store_url, workflows=[CancelWithCleanup], activities=[wait_forever_async, cleanup]
+    ) as engine:
         k = uuid.uuid4().hex
         h = await engine.start_workflow(CancelWithCleanup.run, k, id=wid())
         await wait_until(lambda: len(engine._runs[h.id].activities) == 1)
@@ -121,7 +128,9 @@ async def test_cancel_runs_cleanup_activity(store_url: str) -> None:
             await h.result()
         assert isinstance(info.value.__cause__, CancelledError)
         assert k in CLEANUPS
-        await wait_until(lambda: CANCELLED.get(k) == "async")  # the activity received CancelledError
+        await wait_until(
+            lambda: CANCELLED.get(k) == "async"
+        )  # the activity received CancelledError
         d = await h.describe()
         assert d.status is WorkflowExecutionStatus.CANCELED
         kinds = [e.event_type for e in await h.fetch_history()]
@@ -145,6 +154,7 @@ async def test_cancel_while_sleeping_raises_cancelled_error_at_the_await(store_u
 
 async def test_awaited_activity_cancel_surfaces_as_activity_error(store_url: str) -> None:
     from fastcore import workflow
+
     from .wf_defs import T1
 
     @workflow.defn
@@ -176,7 +186,9 @@ async def test_awaited_activity_cancel_surfaces_as_activity_error(store_url: str
             self.go = True
 
     del CancelMine
-    async with Engine(store_url, workflows=[CancelAfterStart], activities=[wait_forever_sync]) as engine:
+    async with Engine(
+        store_url, workflows=[CancelAfterStart], activities=[wait_forever_sync]
+    ) as engine:
         k = uuid.uuid4().hex
         h = await engine.start_workflow(CancelAfterStart.run, k, id=wid())
         await wait_until(lambda: k in STARTED_EVENTS and STARTED_EVENTS[k].is_set())

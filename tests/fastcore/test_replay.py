@@ -123,7 +123,9 @@ async def test_arguments_and_durations_may_change() -> None:
         (Reordered, 2, "ACTIVITY_TASK_SCHEDULED(a)", "TIMER_STARTED"),
     ],
 )
-async def test_changed_code_raises_nondeterminism(changed: type, index: int, expected: str, found: str) -> None:
+async def test_changed_code_raises_nondeterminism(
+    changed: type, index: int, expected: str, found: str
+) -> None:
     history = await record(V1)
     with pytest.raises(NondeterminismError) as info:
         await Replayer(workflows=[changed]).replay_workflow(history)
@@ -138,7 +140,9 @@ async def test_patched_code_replays_old_histories_and_takes_new_branch_for_new_r
     old = await record(V1)
     await Replayer(workflows=[PatchedAll]).replay_workflow(old)
     new = await record(PatchedAll)
-    markers = [e.attributes["details"]["patch_id"] for e in new if e.event_type.value == "MARKER_RECORDED"]
+    markers = [
+        e.attributes["details"]["patch_id"] for e in new if e.event_type.value == "MARKER_RECORDED"
+    ]
     assert markers == ["reorder", "use-b"]
     kinds = [e.event_type.value for e in new]
     assert kinds[1:4] == ["MARKER_RECORDED", "TIMER_STARTED", "TIMER_FIRED"]
@@ -200,8 +204,12 @@ async def test_nondeterminism_listed_in_failure_types_fails_the_workflow(tmp_pat
     url = f"sqlite:///{tmp_path}/v.db"
     async with Engine(url, workflows=[V1], activities=[a, b]) as engine:
         await engine.start_workflow(V1.run, id="v")
-    async with Engine(url, workflows=[ChangedActivity], activities=[a, b],
-                      failure_exception_types=[NondeterminismError]) as engine:
+    async with Engine(
+        url,
+        workflows=[ChangedActivity],
+        activities=[a, b],
+        failure_exception_types=[NondeterminismError],
+    ) as engine:
         h = engine.get_workflow_handle("v")
         from fastcore.errors import WorkflowFailureError
 

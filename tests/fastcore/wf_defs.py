@@ -215,7 +215,9 @@ class CancelWithCleanup:
     @workflow.run
     async def run(self, key: str) -> str:
         try:
-            await workflow.execute_activity(wait_forever_async, key, start_to_close_timeout=timedelta(seconds=120))
+            await workflow.execute_activity(
+                wait_forever_async, key, start_to_close_timeout=timedelta(seconds=120)
+            )
             return "finished"
         except BaseException:
             await workflow.execute_activity(cleanup, key, start_to_close_timeout=T1)
@@ -318,8 +320,10 @@ class AsyncioFeatures:
         try:
             await asyncio.wait_for(asyncio.sleep(3600), timeout=60)
             out["wait_for"] = "no timeout"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             out["wait_for"] = "timeout"
-        out["shield"] = await asyncio.shield(workflow.execute_activity(inc, 41, start_to_close_timeout=T1))
+        out["shield"] = await asyncio.shield(
+            workflow.execute_activity(inc, 41, start_to_close_timeout=T1)
+        )
         out["order"] = order
         return out
