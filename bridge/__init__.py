@@ -3,18 +3,38 @@
 The gRPC bridge serves a fastcore engine's workflows (``BridgeServer``) to clients in this
 or any other process or language (``BridgeClient``, or any gRPC client of
 ``proto/fastcore/bridge/v1/bridge.proto``).
+
+fastcore workflows run inside Temporal activities: a worker registers
+``fastcore_activities(engine, workflows=[...])`` and Temporal workflow code calls
+``await execute_fastcore_workflow(Checkout.run, order, ...)``.
 """
 
+from ._activity import FastcoreCheckpoint, fastcore_activities, to_temporal_error
 from ._auth import ServerTLSConfig, TLSConfig
 from ._client import BridgeClient, BridgeWorkflowHandle, RPCError, RPCStatusCode
 from ._server import BridgeServer
+from ._workflow_side import (
+    FASTCORE_ACTIVITY_NAME,
+    FastcoreWorkflowInput,
+    execute_fastcore_workflow,
+    fastcore_workflow_name,
+    start_fastcore_workflow,
+)
 
 __all__ = [
+    "FASTCORE_ACTIVITY_NAME",
     "BridgeClient",
     "BridgeServer",
     "BridgeWorkflowHandle",
+    "FastcoreCheckpoint",
+    "FastcoreWorkflowInput",
     "RPCError",
     "RPCStatusCode",
     "ServerTLSConfig",
     "TLSConfig",
+    "execute_fastcore_workflow",
+    "fastcore_activities",
+    "fastcore_workflow_name",
+    "start_fastcore_workflow",
+    "to_temporal_error",
 ]

@@ -1,0 +1,247 @@
+"""Temporal workflow code's side of the activity bridge: ``execute_fastcore_workflow``.
+
+Temporal workflow code calls ``await bridge.execute_fastcore_workflow(Checkout.run, order,
+...)``; that schedules the generic activity ``fastcore.run_workflow`` (registered by
+``bridge.fastcore_activities``), which runs the fastcore sub-workflow in the worker's
+engine and returns its result.
+
+This module runs inside Temporal's workflow sandbox, so it imports only the standard
+library and ``temporalio.workflow``/``temporalio.common``: neither the fastcore engine nor
+gRPC. A fastcore workflow is recognised by the definition its ``@workflow.defn`` attached
+(read by attribute name, without importing fastcore).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+__all__ = [
+    "FASTCORE_ACTIVITY_NAME",
+    "FastcoreWorkflowInput",
+    "execute_fastcore_workflow",
+    "fastcore_workflow_name",
+    "start_fastcore_workflow",
+]
+
+FASTCORE_ACTIVITY_NAME = "fastcore.run_workflow"
+"""The name of the generic activity ``fastcore_activities`` registers by default."""
+
+_WF_ATTR = "__fastcore_workflow_definition__"  # fastcore._definitions._WF_ATTR
+_UNSET: Any = object()
+
+
+@dataclass
+class FastcoreWorkflowInput:
+    """What the workflow side sends the activity: the sub-workflow to run and how.
+
+    Attributes:
+        workflow: The fastcore workflow type name.
+        args: Its arguments, as JSON-able values (Temporal's data converter carries them).
+        id: The fastcore workflow id; None lets the activity derive one from the Temporal
+            workflow id, run id and activity id (unique per scheduled activity).
+        execution_timeout: The sub-workflow's fastcore execution timeout, in seconds.
+        memo: Extra memo for the fastcore run.
+    """
+
+    workflow: str
+    args: list[Any] = field(default_factory=list)
+    id: str | None = None
+    execution_timeout: float | None = None
+    memo: dict[str, Any] | None = None
+
+
+def _definition(workflow_ref: Any) -> Any:
+    """The fastcore definition of a workflow class or its ``@workflow.run`` method."""
+    if isinstance(workflow_ref, type):
+        return workflow_ref.__dict__.get(_WF_ATTR)
+    qualname = getattr(workflow_ref, "__qualname__", "")
+    module = sys.modules.get(getattr(workflow_ref, "__module__", "") or "")
+    if module is None or "." not in qualname:
+        return None
+    owner: Any = module
+    for part in qualname.split(".")[:-1]:
+        owner = getattr(owner, part, None)
+        if owner is None:
+            return None
+    defn = owner.__dict__.get(_WF_ATTR) if isinstance(owner, type) else None
+    if defn is None or getattr(defn, "run_fn", None) is not workflow_ref:
+        return None
+    return defn
+
+
+def fastcore_workflow_name(workflow_ref: Any) -> str:
+    """The fastcore type name of a workflow given as its class, run method or name.
+
+    Raises:
+        TypeError: ``workflow_ref`` is no fastcore workflow (nor a string).
+    """
+    if isinstance(workflow_ref, str):
+        return workflow_ref
+    defn = _definition(workflow_ref)
+    name = getattr(defn, "name", None)
+    if not isinstance(name, str):
+        label = getattr(workflow_ref, "__qualname__", repr(workflow_ref))
+        raise TypeError(
+            f"{label} is not a fastcore workflow: pass a @fastcore.workflow.defn class, its "
+            "@workflow.run method, or the workflow type name"
+        )
+    return name
+
+
+def start_fastcore_workflow(
+    workflow_ref: Any,
+    arg: Any = _UNSET,
+    *,
+    args: Sequence[Any] = (),
+    id: str | None = None,
+    execution_timeout: timedelta | None = None,
+    memo: dict[str, Any] | None = None,
+    local: bool = False,
+    task_queue: str | None = None,
+    result_type: type | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: workflow.ActivityCancellationType = (
+        workflow.ActivityCancellationType.TRY_CANCEL
+    ),
+    activity_id: str | None = None,
+    local_retry_threshold: timedelta | None = None,
+    summary: str | None = None,
+    activity_name: str = FASTCORE_ACTIVITY_NAME,
+) -> workflow.ActivityHandle[Any]:
+    """Schedule a fastcore sub-workflow as an activity (or a local one) and return its handle.
+
+    The options are ``workflow.start_activity``'s; see ``execute_fastcore_workflow``.
+    """
+    name = fastcore_workflow_name(workflow_ref)
+    call_args = [] if arg is _UNSET else [arg]
+    call_args.extend(args)
+    if result_type is None and not isinstance(workflow_ref, str):
+        result_type = getattr(_definition(workflow_ref), "run_ret_hint", None)
+    payload = FastcoreWorkflowInput(
+        workflow=name,
+        args=call_args,
+        id=id,
+        execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
+        memo=memo,
+    )
+    if local:
+        if heartbeat_timeout is not None or task_queue is not None:
+            raise ValueError("a local activity takes neither heartbeat_timeout nor task_queue")
+        return workflow.start_local_activity(
+            activity_name,
+            payload,
+            result_type=result_type,
+            start_to_close_timeout=start_to_close_timeout,
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            schedule_to_start_timeout=schedule_to_start_timeout,
+            retry_policy=retry_policy,
+            local_retry_threshold=local_retry_threshold,
+            cancellation_type=cancellation_type,
+            activity_id=activity_id,
+            summary=summary,
+        )
+    return workflow.start_activity(
+        activity_name,
+        payload,
+        task_queue=task_queue,
+        result_type=result_type,
+        start_to_close_timeout=start_to_close_timeout,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
+        cancellation_type=cancellation_type,
+        activity_id=activity_id,
+        summary=summary,
+    )
+
+
+async def execute_fastcore_workflow(
+    workflow_ref: Any,
+    arg: Any = _UNSET,
+    *,
+    args: Sequence[Any] = (),
+    id: str | None = None,
+    execution_timeout: timedelta | None = None,
+    memo: dict[str, Any] | None = None,
+    local: bool = False,
+    task_queue: str | None = None,
+    result_type: type | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: workflow.ActivityCancellationType = (
+        workflow.ActivityCancellationType.TRY_CANCEL
+    ),
+    activity_id: str | None = None,
+    local_retry_threshold: timedelta | None = None,
+    summary: str | None = None,
+    activity_name: str = FASTCORE_ACTIVITY_NAME,
+) -> Any:
+    """Run a fastcore sub-workflow in an activity worker's engine and return its result.
+
+    Call it from Temporal workflow code (sandboxed or not). The activity checkpoints the
+    sub-workflow in its heartbeats, so a retry on any worker resumes it; give a
+    ``heartbeat_timeout`` so a dead worker is noticed and cancellation arrives promptly.
+
+    Args:
+        workflow_ref: The fastcore workflow: its ``@workflow.run`` method, class or type name.
+        arg: A single argument (or use ``args``).
+        args: The arguments, JSON-able through Temporal's data converter.
+        id: The fastcore workflow id (default: derived from the Temporal activity).
+        execution_timeout: The sub-workflow's own fastcore execution timeout.
+        memo: Memo for the fastcore run.
+        local: Run as a local activity (no heartbeats, so no checkpoint: a retry after a
+            worker crash starts the sub-workflow again). For short sub-workflows.
+        task_queue: The activity's task queue (default: the workflow's).
+        result_type: The result's type (default: the run method's return annotation).
+        start_to_close_timeout: As ``workflow.execute_activity``.
+        schedule_to_close_timeout: As ``workflow.execute_activity``.
+        schedule_to_start_timeout: As ``workflow.execute_activity``.
+        heartbeat_timeout: As ``workflow.execute_activity`` (not for local activities).
+        retry_policy: Temporal's retry policy for the whole sub-workflow.
+        cancellation_type: As ``workflow.execute_activity``; ``WAIT_CANCELLATION_COMPLETED``
+            waits until the sub-workflow's cancellation handling has run.
+        activity_id: The Temporal activity id.
+        local_retry_threshold: As ``workflow.execute_local_activity`` (``local=True`` only).
+        summary: The activity's summary in the Temporal UI.
+        activity_name: The activity's name, if ``fastcore_activities`` was given another.
+
+    Raises:
+        temporalio.exceptions.ActivityError: The sub-workflow failed; ``cause`` is the
+            mapped fastcore failure (see ``bridge.fastcore_activities``).
+    """
+    return await start_fastcore_workflow(
+        workflow_ref,
+        arg,
+        args=args,
+        id=id,
+        execution_timeout=execution_timeout,
+        memo=memo,
+        local=local,
+        task_queue=task_queue,
+        result_type=result_type,
+        start_to_close_timeout=start_to_close_timeout,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
+        cancellation_type=cancellation_type,
+        activity_id=activity_id,
+        local_retry_threshold=local_retry_threshold,
+        summary=summary,
+        activity_name=activity_name,
+    )
