@@ -75,6 +75,11 @@ _ACTIVITY_OUTCOME = {
 }
 
 
+def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
 def etype_is_start(event: Event) -> bool:
     return event.event_type is E.WORKFLOW_EXECUTION_STARTED
 
@@ -492,7 +497,7 @@ class Engine:
                       {"signal_name": signal[0], "input": signal[1], "with_start": True})
             )
         self.telemetry.workflow_started(run)
-        deadline = attrs["execution_deadline"]
+        deadline: float | None = attrs["execution_deadline"]  # type: ignore[assignment]
         if run_timeout:
             deadline = min(deadline or now + run_timeout, now + run_timeout)
         if deadline:
@@ -799,9 +804,9 @@ class Engine:
                             ApplicationError("the workflow closed before the update completed",
                                              type="WorkflowClosed")))
                 run.update_waiters.clear()
-                for w in run.close_waiters:
-                    if not w.done():
-                        w.set_result(None)
+                for cw in run.close_waiters:
+                    if not cw.done():
+                        cw.set_result(None)
                 run.close_waiters.clear()
 
     def _notify_parent(self, run: _Run, ev: Event) -> None:
@@ -1183,7 +1188,7 @@ class Engine:
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._result_waiters += 1
             self._schedule_skip_check()
-            handle = self.timers.call_later(0.01, lambda: fut.done() or fut.set_result(None))
+            handle = self.timers.call_later(0.01, _resolve, fut, None)
             try:
                 await fut
             finally:

@@ -50,6 +50,16 @@ _PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 
 
+def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+def _fail(fut: asyncio.Future[Any], err: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(err)
+
+
 class _Abort(BaseException):
     """Unwinds workflow code after a nondeterminism; not catchable by ``except Exception``."""
 
@@ -148,7 +158,7 @@ class WorkflowInstance:
         self.history = run.history
         self.defn = defn
         self.converter = converter
-        self.loop = WorkflowLoop(self)
+        self.loop = WorkflowLoop(self)  # type: ignore[abstract]
         self.cursor = 0  # index of the next history event to process or match
         self.replay_end = 0  # events below this index were recorded before this instance
         self.obj: Any = None
@@ -391,7 +401,7 @@ class WorkflowInstance:
         if seconds <= 0:
             return
         fut = self.loop.create_future()
-        seq = self.start_timer(seconds, lambda: fut.done() or fut.set_result(None))
+        seq = self.start_timer(seconds, lambda: _resolve(fut, None))
         try:
             await fut
         except asyncio.CancelledError:
@@ -408,7 +418,7 @@ class WorkflowInstance:
             return
         seq = self.start_timer(
             timeout,
-            lambda: fut.done() or fut.set_exception(TimeoutError("wait_condition timed out")),
+            lambda: _fail(fut, TimeoutError("wait_condition timed out")),
         )
         try:
             await fut
@@ -680,27 +690,27 @@ class WorkflowInstance:
                     self.converter.decode_one(r, handle._hint) if r is not None else None
                 )
             else:
-                err = self._child_error(
+                cerr = self._child_error(
                     handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
                 )
                 if et is E.CHILD_WORKFLOW_EXECUTION_FAILED:
-                    err.__cause__ = from_failure(a["failure"], self.converter)
+                    cerr.__cause__ = from_failure(a["failure"], self.converter)
                 elif et is E.CHILD_WORKFLOW_EXECUTION_CANCELED:
-                    err.__cause__ = CancelledError("Child workflow cancelled")
+                    cerr.__cause__ = CancelledError("Child workflow cancelled")
                 elif et is E.CHILD_WORKFLOW_EXECUTION_TERMINATED:
                     from .errors import TerminatedError
 
-                    err.__cause__ = TerminatedError("Child workflow terminated")
+                    cerr.__cause__ = TerminatedError("Child workflow terminated")
                 else:
                     from .errors import TimeoutError as FcTimeoutError
                     from .errors import TimeoutType
 
-                    err.__cause__ = FcTimeoutError(
+                    cerr.__cause__ = FcTimeoutError(
                         "Child workflow timed out", type=TimeoutType.START_TO_CLOSE
                     )
-                handle.set_exception(err)
+                handle.set_exception(cerr)
                 if not started.done():
-                    started.set_exception(err)
+                    started.set_exception(cerr)
 
     # ------------------------------------------------------------------ start & main
 

@@ -101,10 +101,10 @@ class Saga:
         if failures:
             names = ", ".join(f["compensation"] for f in failures)
             what = f" after: {_describe(cause)}" if cause is not None else ""
-            err = CompensationError(f"compensation failed ({names}){what}", failures)
+            error = CompensationError(f"compensation failed ({names}){what}", failures)
             if cause is not None:
-                raise err from cause
-            raise err
+                raise error from cause
+            raise error
 
     async def __aenter__(self) -> Saga:
         return self

@@ -655,7 +655,7 @@ class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         rt = _runtime._lookup()
         if rt is not None and rt.is_replaying():
             return False
-        return self.logger.isEnabledFor(level)
+        return bool(self.logger.isEnabledFor(level))
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         rt = _runtime._lookup()
