@@ -1,0 +1,266 @@
+"""Workflows and activities that run unchanged on a fastcore Engine and on a Temporal worker.
+
+Only ``fastcore`` is imported here: ``bridge.as_temporal_workflow`` and
+``bridge.as_temporal_activities`` make the Temporal versions. Temporal's sandbox re-imports
+this module for every workflow run, so it keeps no state of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from fastcore import RetryPolicy, activity, workflow
+from fastcore.errors import ActivityError, ApplicationError, ChildWorkflowError
+
+T = timedelta(seconds=10)
+FAST_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=20), maximum_attempts=5)
+
+
+# ---------------------------------------------------------------- activities
+
+
+@activity.defn
+async def reserve(sku: str, qty: int) -> str:
+    """Reserves stock; an unknown sku fails for good."""
+    if sku == "unobtainium":
+        raise ApplicationError("no such sku", {"sku": sku}, type="UnknownSku", non_retryable=True)
+    return f"res-{sku}-{qty}"
+
+
+@activity.defn
+async def charge(order_id: str, fail_times: int) -> int:
+    """Fails ``fail_times`` attempts with a retryable error, then returns the attempt."""
+    attempt = activity.info().attempt
+    if attempt <= fail_times:
+        raise ApplicationError(f"card declined on attempt {attempt}", type="Declined")
+    return attempt
+
+
+@activity.defn
+def pack(order_id: str, items: list[str]) -> dict[str, Any]:
+    """A plain ``def`` activity (runs in a thread) that heartbeats."""
+    for i, _ in enumerate(items):
+        activity.heartbeat(i)
+    info = activity.info()
+    return {
+        "box": f"box-{order_id}",
+        "items": sorted(items),
+        "thread": threading.current_thread() is not threading.main_thread(),
+        "activity_type": info.activity_type,
+        "attempt": info.attempt,
+    }
+
+
+@activity.defn
+async def out_of_stock(sku: str) -> None:
+    raise ApplicationError("out of stock", {"sku": sku}, 3, type="OutOfStock", non_retryable=True)
+
+
+@activity.defn
+async def wait_for_cancel(seconds: float) -> str:
+    """Heartbeats until cancelled (async activities get ``asyncio.CancelledError``)."""
+    for _ in range(int(seconds * 50)):
+        activity.heartbeat()
+        await asyncio.sleep(0.02)
+    return "not cancelled"
+
+
+@activity.defn
+async def render(order_id: str, total: int) -> str:
+    return f"receipt {order_id}: {total}"
+
+
+# ---------------------------------------------------------------- workflows
+
+
+@dataclass
+class Order:
+    id: str
+    sku: str
+    qty: int
+    fail_times: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReceiptRequest:
+    order_id: str
+    total: int
+
+
+@workflow.defn
+class Receipt:
+    """A child workflow: a timer, an activity, and what it knows of its parent."""
+
+    @workflow.run
+    async def run(self, req: ReceiptRequest) -> dict[str, Any]:
+        start = workflow.now()
+        await workflow.sleep(timedelta(minutes=10))
+        text = await workflow.execute_activity(
+            render, req.order_id, req.total, start_to_close_timeout=T
+        )
+        parent = workflow.info().parent
+        return {
+            "text": text,
+            "parent": parent.workflow_id if parent else None,
+            "slept": workflow.now() - start >= timedelta(minutes=10),
+        }
+
+
+@workflow.defn(name="Checkout")
+class Checkout:
+    """Activities with retries, a timer, a signal + wait_condition, a query, an update
+    with a validator, a child workflow, ``patched()``, a caught activity failure, an
+    activity cancellation and an ``ApplicationError`` failure."""
+
+    def __init__(self) -> None:
+        self.status = "new"
+        self.items: list[str] = []
+        self.approved_by: str | None = None
+        self.log: list[str] = []
+
+    @workflow.run
+    async def run(self, order: Order) -> dict[str, Any]:
+        out: dict[str, Any] = {"order": order.id, "type": workflow.info().workflow_type}
+        self.status = "reserving"
+        out["reservation"] = await workflow.execute_activity(
+            reserve, order.sku, order.qty, start_to_close_timeout=T, retry_policy=FAST_RETRY
+        )
+        out["charge_attempt"] = await workflow.execute_activity(
+            charge,
+            order.id,
+            order.fail_times,
+            start_to_close_timeout=T,
+            retry_policy=FAST_RETRY,
+        )
+        out["discount"] = 10 if workflow.patched("discount-v2") else 0
+        if order.qty > 100:
+            raise ApplicationError(
+                "order too large",
+                {"qty": order.qty, "max": 100},
+                type="TooLarge",
+                non_retryable=True,
+            )
+
+        self.status = "awaiting-approval"
+        await workflow.wait_condition(lambda: self.approved_by is not None)
+        out["approved_by"] = self.approved_by
+        self.status = "approved"
+
+        try:
+            await workflow.wait_condition(
+                lambda: self.status == "never", timeout=timedelta(hours=2)
+            )
+            out["second_wait"] = "condition"
+        except TimeoutError:
+            out["second_wait"] = "timed out"
+        start = workflow.now()
+        await workflow.sleep(timedelta(hours=1))
+        out["slept_an_hour"] = workflow.now() - start >= timedelta(hours=1)
+
+        out["packed"] = await workflow.execute_activity(
+            pack, order.id, self.items, start_to_close_timeout=T, heartbeat_timeout=T
+        )
+        try:
+            await workflow.execute_activity(out_of_stock, order.sku, start_to_close_timeout=T)
+        except ActivityError as err:
+            cause = err.cause
+            assert isinstance(cause, ApplicationError)
+            out["caught"] = {
+                "error": type(err).__name__,
+                "activity_type": err.activity_type,
+                "retry_state": err.retry_state.name if err.retry_state else None,
+                "cause": type(cause).__name__,
+                "type": cause.type,
+                "message": cause.message,
+                "details": list(cause.details),
+                "non_retryable": cause.non_retryable,
+            }
+        handle = workflow.start_activity(
+            wait_for_cancel,
+            30.0,
+            start_to_close_timeout=timedelta(minutes=1),
+            heartbeat_timeout=timedelta(seconds=5),
+        )
+        await workflow.sleep(timedelta(seconds=1))
+        handle.cancel()
+        try:
+            await handle
+            out["cancelled"] = "no"
+        except ActivityError as err:
+            out["cancelled"] = type(err.cause).__name__
+
+        total = order.qty * 10 - out["discount"]
+        out["receipt"] = await workflow.execute_child_workflow(
+            Receipt.run,
+            ReceiptRequest(order.id, total),
+            id=f"{workflow.info().workflow_id}-receipt",
+        )
+        self.status = "done"
+        return out
+
+    @workflow.signal
+    def approve(self, who: str) -> None:
+        self.log.append(f"approved by {who}")
+        self.approved_by = who
+
+    @workflow.query
+    def get_status(self) -> str:
+        return self.status
+
+    @workflow.query(name="summary")
+    def summary_query(self, prefix: str) -> str:
+        return f"{prefix}: {self.status}, {len(self.items)} item(s)"
+
+    @workflow.update
+    async def add_item(self, item: str) -> int:
+        self.items.append(item)
+        self.log.append(f"added {item}")
+        return len(self.items)
+
+    @add_item.validator
+    def _check_item(self, item: str) -> None:
+        if not item:
+            raise ApplicationError("an item needs a name", type="InvalidItem")
+        if item in self.items:
+            raise ApplicationError(f"{item} is already in the order", item, type="Duplicate")
+
+    @workflow.update
+    def fail_update(self, why: str) -> None:
+        raise ApplicationError(why, type="UpdateFailed")
+
+
+@workflow.defn
+class FailsInChild:
+    """A child's failure arrives as ``ChildWorkflowError``, its cause kept, on both runtimes."""
+
+    @workflow.run
+    async def run(self, order: Order) -> dict[str, Any]:
+        try:
+            await workflow.execute_child_workflow(Checkout.run, order, id=f"{order.id}-child")
+        except ChildWorkflowError as err:
+            cause = err.cause
+            assert isinstance(cause, ApplicationError)
+            return {
+                "error": type(err).__name__,
+                "workflow_type": err.workflow_type,
+                "cause": type(cause).__name__,
+                "type": cause.type,
+                "message": cause.message,
+                "details": list(cause.details),
+            }
+        return {"error": None}
+
+
+@workflow.defn(failure_exception_types=[Exception])
+class ReadsTheClock:
+    """Non-deterministic code: Temporal's sandbox must refuse it (fastcore has no sandbox)."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return _dt.datetime.now().isoformat()
