@@ -264,3 +264,29 @@ class ReadsTheClock:
     @workflow.run
     async def run(self) -> str:
         return _dt.datetime.now().isoformat()
+
+
+@workflow.defn
+class Countdown:
+    """``continue_as_new`` and the calls that read workflow state."""
+
+    @workflow.run
+    async def run(self, n: int, trail: list[int]) -> dict[str, Any]:
+        trail = [*trail, n]
+        if n > 0:
+            workflow.continue_as_new(n - 1, trail)
+        info = workflow.info()
+        workflow.logger.info("countdown reached zero")
+        return {
+            "trail": trail,
+            "type": info.workflow_type,
+            "continued": info.continued_run_id is not None,
+            "attempt": info.attempt,
+            "instance": workflow.instance() is self,
+            "handlers_finished": workflow.all_handlers_finished(),
+            "replaying": workflow.unsafe.is_replaying(),
+            "uuid_version": workflow.uuid4().version,
+            "random_in_range": 0 <= workflow.random().random() < 1,
+            "time_matches_now": abs(workflow.time() - workflow.now().timestamp()) < 1,
+            "history_length_known": info.get_current_history_length() > 0,
+        }

@@ -25,7 +25,7 @@ import temporalio.workflow
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing._timeskipping import TimeSkipper, TimeSkippingConfig
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from bridge._temporal_activity import (
@@ -53,7 +53,7 @@ from fastcore.errors import (
 from fastcore.testing import VirtualClock
 from tests.bridge import both_defs as d
 
-WORKFLOWS: list[type] = [d.Checkout, d.Receipt, d.FailsInChild, d.ReadsTheClock]
+WORKFLOWS: list[type] = [d.Checkout, d.Receipt, d.FailsInChild, d.ReadsTheClock, d.Countdown]
 ACTIVITIES: list[Callable[..., Any]] = [
     d.reserve,
     d.charge,
@@ -116,7 +116,7 @@ class FastcoreSide(Side):
         self.engine = engine
 
     async def start(self, workflow: Any, arg: Any, *, id: str) -> Any:
-        args = [] if arg is None else [arg]
+        args = arg if isinstance(arg, tuple) else [] if arg is None else [arg]
         return await self.engine.start_workflow(workflow, *args, id=id)
 
     async def result(self, handle: Any) -> Any:
@@ -129,12 +129,15 @@ class TemporalSide(Side):
     def __init__(self, skipper: TimeSkipper, task_queue: str) -> None:
         self.skipper = skipper
         self.task_queue = task_queue
+        self.handles: list[temporalio.client.WorkflowHandle[Any, Any]] = []
 
     async def start(self, workflow: Any, arg: Any, *, id: str) -> Any:
-        args = [] if arg is None else [arg]
-        return await self.skipper.client.start_workflow(
-            workflow, args=args, id=id, task_queue=self.task_queue
+        args = arg if isinstance(arg, tuple) else [] if arg is None else [arg]
+        handle = await self.skipper.client.start_workflow(
+            workflow, args=list(args), id=id, task_queue=self.task_queue
         )
+        self.handles.append(handle)
+        return handle
 
     async def result(self, handle: Any) -> Any:
         # Skip time until the workflow closes, as the VirtualClock does while awaiting.
@@ -227,7 +230,15 @@ async def test_checkout_same_on_both_runtimes(
         expected = await checkout_transcript(fc, unique_id)
     async with temporal_side(temporal_client, unique_id, RUNNERS[runner]()) as tm:
         got = await asyncio.wait_for(checkout_transcript(tm, unique_id), 60)
+        history = await tm.handles[0].fetch_history()
     assert got == expected
+    # Temporal's own Replayer finds the adapter deterministic (same sandbox, no worker)
+    replayer = Replayer(
+        workflows=[as_temporal_workflow(c) for c in WORKFLOWS],
+        **({} if RUNNERS[runner]() is None else {"workflow_runner": RUNNERS[runner]()}),
+    )
+    replay = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert replay.replay_failure is None
     # and it is the run we meant
     r = expected["result"]
     assert r["type"] == "Checkout"
@@ -244,6 +255,31 @@ async def test_checkout_same_on_both_runtimes(
     assert expected["rejected_apple"][-1]["details"] == ["apple"]
     assert expected["update_failed"][-1]["type"] == "UpdateFailed"
     assert expected["status_done"] == "done"
+
+
+async def test_continue_as_new_and_workflow_state_on_both(
+    temporal_client: Client, unique_id: str
+) -> None:
+    async with fastcore_side() as fc:
+        expected = await failure_transcript(fc, unique_id, d.Countdown.run, (2, []))
+    async with temporal_side(temporal_client, unique_id, RUNNERS["passthrough-sandbox"]()) as tm:
+        got = await asyncio.wait_for(
+            failure_transcript(tm, unique_id, d.Countdown.run, (2, [])), 30
+        )
+    assert got == expected
+    assert expected["result"] == {
+        "trail": [2, 1, 0],
+        "type": "Countdown",
+        "continued": True,
+        "attempt": 1,
+        "instance": True,
+        "handlers_finished": True,
+        "replaying": False,
+        "uuid_version": 4,
+        "random_in_range": True,
+        "time_matches_now": True,
+        "history_length_known": True,
+    }
 
 
 FAILURES = {
