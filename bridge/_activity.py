@@ -62,6 +62,7 @@ import asyncio
 import math
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -384,15 +385,26 @@ class _Runner:
         workflows: Mapping[str, Any] | None,
         bridge_address: str | None,
         checkpoint_interval: float,
+        on_timing: Callable[[float, float], None] | None,
     ) -> None:
         self.engine = engine
         self.workflows = workflows
         self.bridge_address = bridge_address
         self.checkpoint_interval = checkpoint_interval
+        self.on_timing = on_timing
         self.host = socket.gethostname()
         self.pid = os.getpid()
 
     async def run(self, inp: FastcoreWorkflowInput) -> Any:
+        if self.on_timing is None:
+            return await self._run(inp, None)
+        spent = [0.0]  # seconds awaiting the engine (start or import, then the result)
+        start = time.perf_counter()
+        result = await self._run(inp, spent)
+        self.on_timing(time.perf_counter() - start, spent[0])
+        return result
+
+    async def _run(self, inp: FastcoreWorkflowInput, spent: list[float] | None) -> Any:
         info = activity.info()
         name = inp.workflow
         if self.workflows is not None and name not in self.workflows:
@@ -407,6 +419,7 @@ class _Runner:
             "run_id": info.workflow_run_id,
             "activity_id": info.activity_id,
         }
+        t0 = time.perf_counter() if spent is not None else 0.0
         try:
             if info.attempt == 1 and not info.heartbeat_details:
                 handle = await self._start(name, inp, wid, owner)
@@ -414,6 +427,8 @@ class _Runner:
                 handle = await self._attach(name, inp, wid, owner, info)
         except fc.FastcoreError as err:
             raise _start_error(err) from None
+        if spent is not None:
+            spent[0] += time.perf_counter() - t0
         checkpointer: list[_Checkpointer] = []
         follow = None
         if not info.is_local:
@@ -423,7 +438,12 @@ class _Runner:
                 lambda: checkpointer.append(self._checkpointer(handle, name, info))
             )
         try:
-            return await handle.result(result_type=object)
+            if spent is None:
+                return await handle.result(result_type=object)
+            t0 = time.perf_counter()
+            result = await handle.result(result_type=object)
+            spent[0] += time.perf_counter() - t0
+            return result
         except fc.WorkflowFailureError as err:
             raise to_temporal_error(err.cause or err)  # noqa: B904 - the mapped chain is the cause
         except asyncio.CancelledError:
@@ -530,6 +550,7 @@ def fastcore_activities(
     bridge_address: str | None = None,
     activity_name: str = FASTCORE_ACTIVITY_NAME,
     checkpoint_interval: timedelta = timedelta(milliseconds=50),
+    on_timing: Callable[[float, float], None] | None = None,
 ) -> list[Callable[[FastcoreWorkflowInput], Awaitable[Any]]]:
     """Temporal activities that run fastcore workflows in ``engine``; register them on a Worker.
 
@@ -545,6 +566,9 @@ def fastcore_activities(
             other processes can reach the sub-workflow (signals, queries) where it runs.
         activity_name: The activity's name (one per worker; the workflow side's default).
         checkpoint_interval: The shortest time between two checkpoint heartbeats.
+        on_timing: Called after each successful attempt with the seconds spent in the
+            activity and the part of them spent awaiting the engine (start or import, and
+            the result): the difference is the bridge's own cost. For benchmarks.
 
     Returns:
         A list with the one generic activity.
@@ -561,7 +585,7 @@ def fastcore_activities(
                 label = ref if isinstance(ref, str) else getattr(ref, "__qualname__", repr(ref))
                 raise ValueError(f"fastcore workflow {label!r} is not registered with the engine")
             hosted[defn.name] = defn
-    runner = _Runner(engine, hosted, bridge_address, checkpoint_interval.total_seconds())
+    runner = _Runner(engine, hosted, bridge_address, checkpoint_interval.total_seconds(), on_timing)
 
     async def run_fastcore_workflow(input: FastcoreWorkflowInput) -> Any:
         return await runner.run(input)
