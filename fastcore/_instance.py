@@ -60,6 +60,9 @@ def _fail(fut: asyncio.Future[Any], err: BaseException) -> None:
         fut.set_exception(err)
 
 
+_FAILURE_ONLY: tuple[type[BaseException], ...] = (FailureError,)
+
+
 class _Abort(BaseException):
     """Unwinds workflow code after a nondeterminism; not catchable by ``except Exception``."""
 
@@ -145,6 +148,14 @@ class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
 class WorkflowInstance:
     """The live state of one workflow run and the runtime its code calls into."""
 
+    __slots__ = (
+        "_activities", "_activity_seq", "_children", "_conditions", "_failure_types", "_info",
+        "_now", "_patches", "_random", "_read_only", "_running_handlers", "_started_attrs",
+        "_timer_counter", "_timers", "blocked", "cancel_requested", "closed", "converter",
+        "cursor", "deferred", "defn", "engine", "history", "loop", "main_task",
+        "nondeterminism", "obj", "replay_end", "run", "task_failure",
+    )
+
     def __init__(
         self,
         *,
@@ -183,9 +194,9 @@ class WorkflowInstance:
         self.blocked = False
         self.deferred: list[Event] = []
         self._failure_types: tuple[type[BaseException], ...] = (
-            FailureError,
-            *defn.failure_exception_types,
-            *getattr(engine, "failure_exception_types", ()),
+            (FailureError, *defn.failure_exception_types, *engine.failure_exception_types)
+            if defn.failure_exception_types or engine.failure_exception_types
+            else _FAILURE_ONLY
         )
 
     def dispose(self) -> None:
@@ -215,8 +226,37 @@ class WorkflowInstance:
         return self._random
 
     def info(self) -> Info:
-        assert self._info is not None
+        if self._info is None:
+            self._info = self._make_info()
         return self._info
+
+    def _make_info(self) -> Info:
+        a = self._started_attrs
+        parent = a.get("parent")
+        run = self.run
+        started = self.history[0].timestamp if self.history else self._now
+        return Info(
+            workflow_id=run.workflow_id,
+            run_id=run.run_id,
+            workflow_type=run.workflow_type,
+            attempt=int(a.get("attempt") or 1),
+            namespace="default",
+            task_queue="fastcore",
+            start_time=datetime.fromtimestamp(started, UTC),
+            run_timeout=timedelta(seconds=a["run_timeout"]) if a.get("run_timeout") else None,
+            execution_timeout=(
+                timedelta(seconds=a["execution_timeout"]) if a.get("execution_timeout") else None
+            ),
+            parent=(
+                ParentInfo("default", parent["workflow_id"], parent["run_id"]) if parent else None
+            ),
+            continued_run_id=a.get("continued_run_id"),
+            first_execution_run_id=a.get("first_run_id") or run.run_id,
+            retry_policy=(
+                RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else None
+            ),
+            _history_length=lambda: self.cursor,
+        )
 
     def memo(self) -> Mapping[str, Any]:
         memo = self._started_attrs.get("memo") or {}
@@ -717,30 +757,6 @@ class WorkflowInstance:
     def _start(self, event: Event) -> None:
         a = event.attributes
         self._started_attrs = a
-        parent = a.get("parent")
-        run = self.run
-        self._info = Info(
-            workflow_id=run.workflow_id,
-            run_id=run.run_id,
-            workflow_type=run.workflow_type,
-            attempt=int(a.get("attempt") or 1),
-            namespace="default",
-            task_queue="fastcore",
-            start_time=datetime.fromtimestamp(event.timestamp, UTC),
-            run_timeout=timedelta(seconds=a["run_timeout"]) if a.get("run_timeout") else None,
-            execution_timeout=(
-                timedelta(seconds=a["execution_timeout"]) if a.get("execution_timeout") else None
-            ),
-            parent=ParentInfo("default", parent["workflow_id"], parent["run_id"])
-            if parent
-            else None,
-            continued_run_id=a.get("continued_run_id"),
-            first_execution_run_id=a.get("first_run_id") or run.run_id,
-            retry_policy=RetryPolicy.from_dict(a["retry_policy"])
-            if a.get("retry_policy")
-            else None,
-            _history_length=lambda: self.cursor,
-        )
         defn = self.defn
         if defn.dynamic:
             args: list[Any] = [self.converter.decode(a.get("input") or [])]
@@ -765,7 +781,7 @@ class WorkflowInstance:
                     self.cursor = i
             else:
                 break
-        self.main_task = self.loop.create_task(self._main(args), name="run")
+        self.main_task = self.loop.create_task(self._main(args))
 
     async def _main(self, args: list[Any]) -> None:
         defn = self.defn

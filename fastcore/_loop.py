@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -82,7 +81,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     """The loop workflow code sees as ``asyncio.get_running_loop()``."""
 
     def __init__(self, instance: WorkflowInstance) -> None:
-        self._ready: deque[_Handle] = deque()
+        self._ready: list[_Handle] = []
         self._fastcore_runtime = instance
         self._instance = instance
         self.errors: list[BaseException] = []
@@ -176,18 +175,19 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         prev = _get_running_loop()
         _set_running_loop(self)
         try:
-            ready = self._ready
-            while ready:
-                h = ready.popleft()
-                if h._cancelled:
-                    continue
-                try:
-                    if h._context is None:
-                        h._callback(*h._args)
-                    else:
-                        h._context.run(h._callback, *h._args)
-                except BaseException as err:  # a callback's failure fails the workflow task
-                    self.errors.append(err)
+            while self._ready:
+                batch = self._ready
+                self._ready = []
+                for h in batch:  # FIFO: callbacks queued meanwhile run in the next batch
+                    if h._cancelled:
+                        continue
+                    try:
+                        if h._context is None:
+                            h._callback(*h._args)
+                        else:
+                            h._context.run(h._callback, *h._args)
+                    except BaseException as err:  # a callback's failure fails the workflow task
+                        self.errors.append(err)
         finally:
             _set_running_loop(prev)
 
