@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -26,9 +27,15 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from temporalio import activity as tactivity
+from temporalio import workflow as tworkflow
+from temporalio.contrib.opentelemetry import OpenTelemetryPlugin, create_tracer_provider
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+import bridge as bridge_pkg
 import bridge._server
 from bridge import BridgeClient, BridgeServer
+from bridge._devserver import DevServer
 from bridge._tracing import (
     TRACERESPONSE_KEY,
     client_interceptors,
@@ -351,3 +358,124 @@ async def test_without_any_provider_the_context_still_travels() -> None:
     assert s.parent.trace_id == caller.get_span_context().trace_id
     server_side.provider.shutdown()
     caller_side.provider.shutdown()
+
+
+# ---------------------------------------------------------------------- Temporal end to end
+
+
+@tactivity.defn
+async def release_over_grpc(address: str, workflow_id: str) -> None:
+    """A Temporal activity that signals a fastcore workflow through the gRPC bridge."""
+    client = traced_client(address, None)  # the global (replay-safe) provider
+    try:
+        handle = client.get_workflow_handle(workflow_id)
+        for _ in range(500):  # the sub-workflow's activity may not have started it yet
+            try:
+                await handle.describe()
+                break
+            except WorkflowNotFoundError:
+                await asyncio.sleep(0.02)
+        await handle.signal(Gated.release)
+    finally:
+        await client.close()
+
+
+@tworkflow.defn(sandboxed=False)
+class Outer:
+    """A Temporal workflow: a fastcore sub-workflow, released by a signal over gRPC."""
+
+    @tworkflow.run
+    async def run(self, address: str, sub_id: str) -> int:
+        sub = bridge_pkg.start_fastcore_workflow(
+            Gated.run, 1, id=sub_id, start_to_close_timeout=timedelta(seconds=30)
+        )
+        await tworkflow.execute_activity(
+            release_over_grpc, args=[address, sub_id], start_to_close_timeout=timedelta(seconds=30)
+        )
+        return int(await sub)
+
+
+@pytest.fixture
+def global_tracing() -> Iterator[Traced]:
+    """Temporal's replay-safe provider as the global one for this test only, then reset."""
+    import opentelemetry.trace as ot
+    from opentelemetry.util._once import Once
+
+    saved = (ot._TRACER_PROVIDER, ot._TRACER_PROVIDER_SET_ONCE)
+    ot._TRACER_PROVIDER_SET_ONCE = Once()
+    ot._TRACER_PROVIDER = None
+    t = Traced()
+    provider = create_tracer_provider()
+    provider.add_span_processor(SimpleSpanProcessor(t.exporter))
+    ot.set_tracer_provider(provider)
+    t.provider = provider  # type: ignore[assignment]
+    t.tracer = provider.get_tracer("test")
+    try:
+        yield t
+    finally:
+        provider.shutdown()
+        ot._TRACER_PROVIDER, ot._TRACER_PROVIDER_SET_ONCE = saved
+
+
+async def test_one_trace_from_a_temporal_client_to_fastcore_activities_and_grpc(
+    temporal_server: DevServer, global_tracing: Traced, unique_id: str
+) -> None:
+    traced = global_tracing
+    client = await temporal_server.connect(plugins=[OpenTelemetryPlugin(add_temporal_spans=True)])
+    sub_id = f"{unique_id}-sub"
+    async with (
+        Engine(workflows=[Gated], activities=[increment], tracer_provider=traced.provider) as e,
+        serving(e, server_interceptor(tracer_provider=traced.provider)) as server,
+        Worker(
+            client,
+            task_queue=unique_id,
+            workflows=[Outer],
+            activities=[*bridge_pkg.fastcore_activities(e, workflows=[Gated]), release_over_grpc],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ),
+    ):
+        with traced.tracer.start_as_current_span("client") as root:
+            result = await client.execute_workflow(
+                Outer.run, args=[server.address, sub_id], id=unique_id, task_queue=unique_id
+            )
+    assert result == 2
+    spans = traced.spans
+    assert len({s.context.trace_id for s in spans if s.context}) == 1, sorted(s.name for s in spans)
+    act = bridge_pkg.FASTCORE_ACTIVITY_NAME
+
+    def chain(*names: str) -> None:
+        """Each span is the only one of its name and the parent of the next."""
+        spans_ = [traced.one(n) for n in names]
+        for parent, child in itertools.pairwise(spans_):
+            assert pid(child) == sid(parent), f"{child.name} is not under {parent.name}"
+
+    assert pid(traced.one("StartWorkflow:Outer")) == root.get_span_context().span_id
+    # Temporal client -> Temporal workflow -> bridge activity -> fastcore workflow -> activity
+    chain(
+        "StartWorkflow:Outer",
+        "RunWorkflow:Outer",
+        f"StartActivity:{act}",
+        f"RunActivity:{act}",
+        "StartWorkflow:Gated",
+        "RunWorkflow:Gated",
+        "StartActivity:increment",
+        "RunActivity:increment",
+    )
+    # Temporal workflow -> Temporal activity -> gRPC client -> gRPC server -> fastcore handler
+    chain("RunWorkflow:Outer", "StartActivity:release_over_grpc", "RunActivity:release_over_grpc")
+    signal_client = traced.one(f"{SERVICE}/SignalWorkflow", SpanKind.CLIENT)
+    signal_server = traced.one(f"{SERVICE}/SignalWorkflow", SpanKind.SERVER)
+    assert pid(signal_client) == sid(traced.one("RunActivity:release_over_grpc"))
+    assert pid(signal_server) == sid(signal_client)
+    assert pid(traced.one("HandleSignal:release")) == sid(signal_server)
+    for s in traced.named(f"{SERVICE}/DescribeWorkflow"):
+        if s.kind is SpanKind.CLIENT:
+            assert pid(s) == sid(traced.one("RunActivity:release_over_grpc"))
+    # the fastcore spans carry the ids Temporal's plugin uses
+    fc_run = traced.one("RunWorkflow:Gated")
+    assert fc_run.attributes is not None
+    assert fc_run.attributes["temporalWorkflowID"] == sub_id
+    assert fc_run.attributes["fastcore.outcome"] == "completed"
+    temporal_run = traced.one(f"RunActivity:{act}")
+    assert temporal_run.attributes is not None
+    assert temporal_run.attributes["temporalWorkflowID"] == unique_id
