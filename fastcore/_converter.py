@@ -28,21 +28,39 @@ ENCODING_NULL = b"binary/null"
 
 
 _UNSET: Any = object()
+_I64 = 2**63
+_U64 = 2**64
 
 
 class Payload:
     """One encoded value: ``metadata`` (``encoding`` at least) and ``data`` bytes.
 
     A payload made here from an immutable scalar (int, str, bool, finite float) remembers
-    that value, so decoding it again skips the JSON parser: the result is identical.
+    that value and writes its JSON bytes only when someone reads ``data`` (a durable store,
+    the bridge): decoding it again gives the identical value without the JSON parser.
     """
 
-    __slots__ = ("_value", "data", "metadata")
+    __slots__ = ("_data", "_value", "metadata")
 
-    def __init__(self, metadata: dict[str, bytes], data: bytes, value: Any = _UNSET) -> None:
+    def __init__(
+        self, metadata: dict[str, bytes], data: bytes | None, value: Any = _UNSET
+    ) -> None:
         self.metadata = metadata
-        self.data = data
+        self._data = data
         self._value = value
+
+    @property
+    def data(self) -> bytes:
+        """The encoded bytes."""
+        d = self._data
+        if d is None:
+            d = self._data = _dumps(self._value)
+        return d
+
+    @data.setter
+    def data(self, value: bytes) -> None:
+        self._data = value
+        self._value = _UNSET
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -160,8 +178,13 @@ class DataConverter:
             return _NULL
         t = type(value)
         try:
-            if t is int or t is str or t is bool or (t is float and value - value == 0.0):
-                return Payload(_JSON_META, _dumps(value), value)
+            if (
+                (t is int and -_I64 <= value < _U64)
+                or t is bool
+                or (t is str and value.isascii())
+                or (t is float and value - value == 0.0)
+            ):
+                return Payload(_JSON_META, None, value)  # JSON bytes made when first read
             return Payload(_JSON_META, _dumps(value))
         except (TypeError, ValueError) as err:
             raise InvalidArgumentError(

@@ -1640,11 +1640,6 @@ ENGINE_RUNS: dict[str, tuple[Any, list[Any], Callable[[Any], Any] | None]] = {
 
 @pytest.mark.parametrize("name", sorted(ENGINE_RUNS))
 async def test_engine_history_replays_in_temporal(name: str, replayer: Replayer) -> None:
-    if name == "three_activities":
-        pytest.xfail(
-            "the engine's default activity_id is the scheduled event's id ('2', '4', ...); "
-            "Temporal's is a per-run counter ('1', '2', ...), which sdk-core checks on replay"
-        )
     run, args, drive = ENGINE_RUNS[name]
     async with Engine(
         workflows=[
