@@ -185,9 +185,9 @@ class Checkout:
             wait_for_cancel,
             30.0,
             start_to_close_timeout=timedelta(minutes=1),
-            heartbeat_timeout=timedelta(seconds=5),
+            heartbeat_timeout=timedelta(seconds=2),
         )
-        await workflow.sleep(timedelta(seconds=1))
+        await workflow.sleep(timedelta(milliseconds=200))
         handle.cancel()
         try:
             await handle
