@@ -28,7 +28,8 @@ from .errors import TimeoutError as FcTimeoutError
 from .history import Event
 
 if TYPE_CHECKING:
-    from ._engine import Engine, _Run
+    from ._engine import Engine
+    from ._run_state import _Run
 
 __all__ = ["ActivityTask"]
 
