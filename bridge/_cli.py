@@ -36,7 +36,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ._settings import Settings
 
@@ -304,7 +304,21 @@ def _dialable(address: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run the command line ``argv`` and return the exit status.
+
+    With ``argv`` None (the program's own command line: the ``fastcore-bridge`` script,
+    ``python -m bridge``) the process ends here, with ``os._exit`` once output is flushed:
+    the Temporal SDK's native threads can crash the interpreter's finalization (seen on
+    Python 3.11 as ``PyGILState_Release ... finalizing``), and by then nothing is left to
+    clean up. Called with a list (tests, other programs), it returns.
+    """
+    status = _run(argv)
+    if argv is None:
+        _exit_now(status)
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -319,6 +333,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.status
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+
+
+def _exit_now(status: int) -> NoReturn:
+    """End the process with ``status`` after flushing output, skipping finalization."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
 
 
 # --------------------------------------------------------------------------- helpers

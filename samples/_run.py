@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
@@ -17,6 +19,7 @@ from ._common import format_table
 
 __all__ = [
     "RunSample",
+    "exit_now",
     "fast_forward",
     "new_prefix",
     "poll_until",
@@ -59,21 +62,25 @@ async def fast_forward(
     client: Client, handle: WorkflowHandle[Any, Any], duration: timedelta
 ) -> bool:
     """Skip a running workflow's clock ahead by ``duration`` (Temporal's per-workflow time
-    skipping, ``temporalio.testing.TimeSkipper``).
+    skipping, ``temporalio.testing.TimeSkipper``) and wait until the skip is done or the
+    workflow has closed.
 
     Returns:
-        True once the skip is done; False when the server does not allow time skipping
-        (it needs the dynamic config ``frontend.WorkflowTimeSkippingEnabled=true``, which
+        True when the server skipped time; False when it does not allow time skipping (it
+        needs the dynamic config ``frontend.WorkflowTimeSkippingEnabled=true``, which
         ``DevServer(time_skipping=True)`` and ``fastcore-bridge dev/demo`` set).
     """
     from temporalio.testing import TimeSkipper
 
     try:
-        return await TimeSkipper(client).fast_forward(handle, duration)
+        # False from TimeSkipper means the workflow closed before the whole duration
+        # passed: time was still skipped.
+        await TimeSkipper(client).fast_forward(handle, duration)
     except RPCError as err:
         if _unsupported(err):
             return False
         raise
+    return True
 
 
 def time_skipping_client(client: Client) -> Client:
@@ -105,6 +112,14 @@ async def start_skipping(
         if not _unsupported(err):
             raise
     return await client.start_workflow(workflow, fallback_arg, **kwargs), False
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process with ``status`` once output is flushed, skipping interpreter
+    finalization, where the Temporal SDK's native threads can crash Python 3.11."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(status)
 
 
 def run_standalone(run_sample: RunSample, argv: Sequence[str] | None = None) -> int:

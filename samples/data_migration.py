@@ -21,7 +21,7 @@ from temporalio.client import Client
 from fastcore import Engine
 
 from ._common import human_duration
-from ._run import new_prefix, run_standalone, start_skipping
+from ._run import exit_now, new_prefix, run_standalone, start_skipping
 from .temporal_workflows import DataMigrationWorkflow
 
 __all__ = ["SCENARIO", "main", "run_sample"]
@@ -88,7 +88,7 @@ async def run_sample(
 
 def main() -> None:
     """Start a dev server and a worker, run the scenario, print its table."""
-    raise SystemExit(run_standalone(run_sample))
+    exit_now(run_standalone(run_sample))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from temporalio.client import Client
 from fastcore import Engine
 
 from ._common import human_duration
-from ._run import fast_forward, new_prefix, poll_until, run_standalone
+from ._run import exit_now, fast_forward, new_prefix, poll_until, run_standalone
 from .temporal_workflows import LoanApprovalWorkflow
 
 __all__ = ["SCENARIO", "main", "run_sample"]
@@ -94,7 +94,7 @@ async def run_sample(
 
 def main() -> None:
     """Start a dev server and a worker, run the scenario, print its table."""
-    raise SystemExit(run_standalone(run_sample))
+    exit_now(run_standalone(run_sample))
 
 
 if __name__ == "__main__":

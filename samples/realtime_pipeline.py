@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from fastcore import Engine
 
-from ._run import new_prefix, run_standalone
+from ._run import exit_now, new_prefix, run_standalone
 from .temporal_workflows import EventPipelineWorkflow
 
 __all__ = ["SCENARIO", "main", "make_events", "run_sample"]
@@ -91,7 +91,7 @@ async def run_sample(
 
 def main() -> None:
     """Start a dev server and a worker, run the scenario, print its table."""
-    raise SystemExit(run_standalone(run_sample))
+    exit_now(run_standalone(run_sample))
 
 
 if __name__ == "__main__":

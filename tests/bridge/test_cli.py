@@ -1,0 +1,469 @@
+"""The ``fastcore-bridge`` command line: help, settings, the demo, ``dev``, ``workflow ...``.
+
+``workflow`` commands run ``main()`` in a thread against a real ``BridgeServer`` on this
+test's loop; ``demo`` and ``dev`` run as ``python -m bridge`` subprocesses, as a user
+runs them. Every process a test starts, it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client, WorkflowHistory
+
+from bridge import BridgeClient, BridgeServer
+from bridge._cli import READY_PREFIX, SCENARIOS, build_parser, main
+from bridge._devserver import DevServer
+from fastcore import Engine, WorkflowExecutionStatus
+from samples import trading_preflight
+from tests.fastcore.wf_defs import ThreeSteps, Waiter, inc
+
+REPO = Path(__file__).resolve().parents[2]
+WAIT = 30.0  # seconds a condition may take before a test fails (never a sleep)
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"}
+    for name in ("TEMPORAL_ADDRESS", "FASTCORE_BRIDGE_ADDRESS", "FASTCORE_TASK_QUEUE"):
+        env.pop(name, None)
+    return env
+
+
+def _stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    """Stop a process this test started, by its id; kill it if it does not exit in time."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+# --------------------------------------------------------------------------- parser, help
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["demo"],
+        ["dev"],
+        ["worker"],
+        ["workflow"],
+        ["workflow", "list"],
+        ["workflow", "describe"],
+        ["workflow", "show"],
+        ["workflow", "signal"],
+        ["workflow", "query"],
+        ["compare-traces"],
+    ],
+    ids=lambda a: "-".join(a) or "top",
+)
+def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: fastcore-bridge")
+
+
+def test_python_dash_m_bridge_help() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "--help"],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for command in ("demo", "dev", "worker", "workflow", "compare-traces"):
+        assert command in proc.stdout
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    assert "required" in capsys.readouterr().err
+
+
+def test_worker_defaults_come_from_the_environment_and_flags_override(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal:7233")
+    monkeypatch.setenv("FASTCORE_BRIDGE_ADDRESS", "0.0.0.0:7600")
+    monkeypatch.setenv("FASTCORE_STORE", "sqlite:////var/lib/fastcore/fastcore.db")
+    monkeypatch.setenv("FASTCORE_TASK_QUEUE", "orders")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4317")
+    args = build_parser().parse_args(["worker"])
+    assert args.temporal_address == "temporal:7233"
+    assert args.bridge_address == "0.0.0.0:7600"
+    assert args.store == "sqlite:////var/lib/fastcore/fastcore.db"
+    assert args.task_queue == "orders"
+    assert args.otlp_endpoint == "http://jaeger:4317"
+    args = build_parser().parse_args(
+        ["worker", "--temporal-address", "10.0.0.5:7233", "--task-queue", "q2", "--store", "memory"]
+    )
+    assert (args.temporal_address, args.task_queue, args.store) == ("10.0.0.5:7233", "q2", "memory")
+    # The client commands dial the bridge the environment names (a wildcard bind is here).
+    args = build_parser().parse_args(["workflow", "list"])
+    assert args.address == "127.0.0.1:7600"
+
+
+def test_worker_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TEMPORAL_ADDRESS", "FASTCORE_BRIDGE_ADDRESS", "FASTCORE_STORE"):
+        monkeypatch.delenv(name, raising=False)
+    args = build_parser().parse_args(["worker"])
+    assert args.temporal_address == "127.0.0.1:7233"
+    assert args.bridge_address == "127.0.0.1:7600"
+    assert args.store == "memory"
+    assert args.insecure is False
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--token", "t0k3n"]],
+    ids=["no-tls-no-token", "token-only"],
+)
+def test_worker_refuses_a_public_bridge_without_tls_and_token(
+    extra: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused before anything connects or binds (the Temporal address is a dead port)."""
+    code = main(
+        [
+            "worker",
+            "--temporal-address",
+            "127.0.0.1:1",
+            "--bridge-address",
+            "0.0.0.0:0",
+            "--connect-timeout",
+            "0",
+            *extra,
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "refusing to serve the bridge on 0.0.0.0:0" in err
+    assert "--insecure" in err
+
+
+def test_worker_tls_flags_must_come_in_pairs(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["worker", "--tls-cert", "cert.pem", "--temporal-address", "127.0.0.1:1"])
+    assert code == 2
+    assert "--tls-cert and --tls-key" in capsys.readouterr().err
+
+
+def test_demo_rejects_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--temporal-address", "127.0.0.1:1", "--scenario", "nope"])
+    assert code == 2
+    assert "unknown scenario" in capsys.readouterr().err
+
+
+def test_compare_traces(capsys: pytest.CaptureFixture[str]) -> None:
+    if importlib.util.find_spec("bridge._compare") is None:
+        assert main(["compare-traces"]) == 1
+        assert "not available" in capsys.readouterr().err
+    else:
+        with pytest.raises(SystemExit) as exited:
+            main(["compare-traces", "--help"])
+        assert exited.value.code == 0
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_runs_every_scenario_and_prints_the_table(temporal_server: DevServer) -> None:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "demo", "--temporal-address", temporal_server.target],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    header = next(line for line in out.splitlines() if line.startswith("scenario"))
+    assert header.split() == ["scenario", "step", "ran", "on", "latency", "note"]
+    for scenario in SCENARIOS:
+        assert re.search(rf"^{scenario}\s", out, re.MULTILINE), scenario
+    assert out.count("=> ") == len(SCENARIOS)  # an outcome row per scenario
+    assert re.search(r"\sfastcore\s+[\d.,]+ (us|ms)", out)
+    assert re.search(r"\stemporal\s+[\d.,]+ ms", out)
+    assert "rejected (Rejected, non-retryable=True)" in out
+    assert "rolled back in reverse order" in out
+    assert f"{len(SCENARIOS)}/{len(SCENARIOS)} scenarios ran" in out
+    assert "median fastcore step" in out
+    assert "Traceback" not in proc.stderr
+    assert time.monotonic() - started < 100
+
+
+# --------------------------------------------------------------------------- dev
+
+
+class _Lines:
+    """A process's stdout, read by a thread, so a test can wait for a line."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_for(self, prefix: str, timeout: float = WAIT) -> str:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines:
+                    if line.startswith(prefix):
+                        return line
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no line {prefix!r} within {timeout}s: {self.lines}")
+                self._cond.wait(remaining)
+
+
+def _field(line: str, name: str) -> str:
+    match = re.search(rf"\b{name}=(\S+)", line)
+    assert match, (name, line)
+    return match.group(1)
+
+
+def _port_open(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def dev_process() -> Iterator[tuple[subprocess.Popen[str], _Lines]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "dev", "--bridge-address", "127.0.0.1:0"],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc, _Lines(proc)
+    finally:
+        _stop(proc, signal.SIGINT)
+
+
+async def test_dev_serves_temporal_worker_and_bridge_until_ctrl_c(
+    dev_process: tuple[subprocess.Popen[str], _Lines], unique_id: str
+) -> None:
+    proc, lines = dev_process
+    ready = await asyncio.to_thread(lines.wait_for, READY_PREFIX, 60)
+    temporal = _field(ready, "temporal")
+    bridge_address = _field(ready, "bridge")
+    task_queue = _field(ready, "task_queue")
+    assert temporal.startswith("127.0.0.1:") and bridge_address.startswith("127.0.0.1:")
+    assert any(line.startswith("Temporal frontend:") for line in lines.lines)
+
+    # The dev stack runs a sample, and the bridge shows the fastcore sub-workflow it ran.
+    client = await Client.connect(temporal)
+    report = await trading_preflight.run_sample(client, task_queue, prefix=unique_id)
+    assert report["results"][0]["status"] == "filled"
+    async with await BridgeClient.connect(bridge_address) as bridge:
+        desc = await bridge.get_workflow_handle(f"{unique_id}-1/preflight").describe()
+        assert desc.status is WorkflowExecutionStatus.COMPLETED
+        assert desc.workflow_type == "TradePreflight"
+
+    # Ctrl-C stops everything it started: the worker, the bridge, the dev server.
+    assert await asyncio.to_thread(_stop, proc, signal.SIGINT) == 0
+    assert not _port_open(bridge_address)
+    assert not _port_open(temporal)
+
+
+# --------------------------------------------------------------------------- workflow ...
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def served() -> AsyncIterator[tuple[Engine, str]]:
+    async with Engine(workflows=[Waiter, ThreeSteps], activities=[inc]) as engine:
+        async with BridgeServer(engine, address="127.0.0.1:0") as server:
+            yield engine, server.address
+
+
+async def _cli(*argv: str) -> int:
+    return await asyncio.to_thread(main, list(argv))
+
+
+async def test_workflow_list_describe_query_signal(
+    served: tuple[Engine, str], capsys: pytest.CaptureFixture[str], unique_id: str
+) -> None:
+    engine, address = served
+    waiter = await engine.start_workflow(Waiter.run, id=f"{unique_id}-waiter")
+    assert await engine.execute_workflow(ThreeSteps.run, 1, id=f"{unique_id}-steps") == 4
+    capsys.readouterr()
+
+    assert await _cli("workflow", "list", "--address", address) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == [
+        "WORKFLOW",
+        "ID",
+        "TYPE",
+        "STATUS",
+        "STARTED",
+        "CLOSED",
+        "EVENTS",
+    ]
+    assert re.search(rf"^{unique_id}-waiter\s+Waiter\s+RUNNING\s", out, re.MULTILINE)
+    assert re.search(rf"^{unique_id}-steps\s+ThreeSteps\s+COMPLETED\s", out, re.MULTILINE)
+
+    assert (
+        await _cli(
+            "workflow", "list", "--address", address, "--status", "RUNNING", "--output", "json"
+        )
+        == 0
+    )
+    listed = json.loads(capsys.readouterr().out)
+    assert [w["workflow_id"] for w in listed] == [f"{unique_id}-waiter"]
+
+    assert await _cli("workflow", "describe", f"{unique_id}-steps", "--address", address) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^status\s+COMPLETED$", out, re.MULTILINE)
+    assert re.search(r"^workflow_type\s+ThreeSteps$", out, re.MULTILINE)
+
+    assert (
+        await _cli("workflow", "query", f"{unique_id}-waiter", "status", "--address", address) == 0
+    )
+    assert json.loads(capsys.readouterr().out) == "waiting"
+
+    assert (
+        await _cli(
+            "workflow",
+            "signal",
+            f"{unique_id}-waiter",
+            "approve",
+            "--input",
+            '"alice"',
+            "--address",
+            address,
+        )
+        == 0
+    )
+    assert "signal 'approve' sent" in capsys.readouterr().out
+    result = await waiter.result()
+    assert result["approved_by"] == "alice"
+    assert (
+        await _cli("workflow", "query", f"{unique_id}-waiter", "status", "--address", address) == 0
+    )
+    assert json.loads(capsys.readouterr().out) == "approved"
+
+
+async def test_workflow_show_in_three_formats(
+    served: tuple[Engine, str],
+    capsys: pytest.CaptureFixture[str],
+    unique_id: str,
+    tmp_path: Path,
+) -> None:
+    engine, address = served
+    await engine.execute_workflow(ThreeSteps.run, 1, id=unique_id)
+    events = await engine.get_workflow_handle(unique_id).fetch_history()
+    capsys.readouterr()
+
+    assert await _cli("workflow", "show", unique_id, "--address", address) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert len(text) == len(events)
+    assert "WORKFLOW_EXECUTION_STARTED" in text[0] and '"ThreeSteps"' in text[0]
+    assert "WORKFLOW_EXECUTION_COMPLETED" in text[-1]
+
+    assert await _cli("workflow", "show", unique_id, "--address", address, "--output", "json") == 0
+    own = json.loads(capsys.readouterr().out)
+    assert [e["event_type"] for e in own] == [e.event_type.value for e in events]
+
+    target = tmp_path / "history.json"
+    code = await _cli(
+        "workflow",
+        "show",
+        unique_id,
+        "--address",
+        address,
+        "--output",
+        "temporal-json",
+        "--file",
+        str(target),
+    )
+    assert code == 0
+    assert "wrote" in capsys.readouterr().err
+    history = WorkflowHistory.from_json(unique_id, target.read_text())
+    kinds = [e.event_type for e in history.events]
+    assert kinds[0] == 1  # EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+    assert kinds[-1] == 2  # EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    assert history.events[0].workflow_execution_started_event_attributes.workflow_type.name == (
+        "ThreeSteps"
+    )
+
+
+async def test_workflow_errors_are_one_line(
+    served: tuple[Engine, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, address = served
+    assert await _cli("workflow", "describe", "no-such-workflow", "--address", address) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fastcore-bridge: error: WorkflowNotFoundError")
+    assert "Traceback" not in err
+
+    assert (
+        await _cli("workflow", "signal", "x", "approve", "--input", "{bad", "--address", address)
+        == 2
+    )
+    assert "is not JSON" in capsys.readouterr().err
+
+    # Nothing listens on port 1.
+    assert await _cli("workflow", "list", "--address", "127.0.0.1:1", "--timeout", "1") == 1
+    assert "cannot reach the bridge" in capsys.readouterr().err
+
+
+async def test_workflow_commands_with_a_token(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    async with Engine(workflows=[Waiter]) as engine:
+        async with BridgeServer(engine, address="127.0.0.1:0", token="s3cret-t0ken") as server:
+            assert await _cli("workflow", "list", "--address", server.address) == 1
+            assert "UNAUTHENTICATED" in capsys.readouterr().err.upper()
+            assert (
+                await _cli(
+                    "workflow", "list", "--address", server.address, "--token", "s3cret-t0ken"
+                )
+                == 0
+            )
+            token_file = tmp_path / "token"
+            token_file.write_text("s3cret-t0ken\n")
+            assert (
+                await _cli(
+                    "workflow", "list", "--address", server.address, "--token-file", str(token_file)
+                )
+                == 0
+            )
