@@ -14,9 +14,11 @@ worker with the unsandboxed runner (so no shape pays for the sandbox), samples i
 shape by shape so drift hits all four alike. Rows:
 
 - latency: ``client.execute_workflow`` start to result, one at a time, p50/p95 ms;
-- throughput: ``concurrency`` workflows at once, workflows per second over the wall time;
+- throughput: ``concurrency`` workflows at once, workflows per second over the wall time,
+  ``rounds`` times per shape in alternating order, the median rate reported;
 - ``fastcore_engine_only``: the sub-workflow alone in the engine
-  (``engine.execute_workflow``), microseconds;
+  (``engine.execute_workflow``) back to back, microseconds; ``_spaced`` with 20 ms idle
+  between runs, as in a worker, where caches are cold (this is what the activity pays);
 - ``bridge_overhead``: inside the bridged activity, per call, the time in the activity
   minus the time awaiting the engine (``fastcore_activities(on_timing=...)``): the wrapper,
   its bookkeeping and the heartbeat machinery, microseconds; ``_local`` for (d);
@@ -153,9 +155,11 @@ def _row(name: str, samples_s: Sequence[float], unit: str = "ms", **extra: Any) 
     }
 
 
-async def _engine_only(engine: Engine, n: int) -> list[float]:
+async def _engine_only(engine: Engine, n: int, gap: float = 0.0) -> list[float]:
     samples = []
     for i in range(n):
+        if gap:
+            await asyncio.sleep(gap)  # idle in between, as a worker between activity tasks
         start = time.perf_counter()
         await engine.execute_workflow(FastcoreThree.run, i, id=f"engine-only-{uuid.uuid4().hex}")
         samples.append(time.perf_counter() - start)
@@ -174,6 +178,7 @@ async def run_hybrid_benchmarks(
     samples: int = 50,
     warmup: int = 5,
     concurrency: int = 100,
+    rounds: int = 3,
     engine_samples: int = 2000,
 ) -> list[Result]:
     """Run the four shapes, the engine alone and the bridge overhead; return result rows.
@@ -182,7 +187,8 @@ async def run_hybrid_benchmarks(
         target: A running Temporal frontend; None starts a tuned dev server for the run.
         samples: Timed latency samples per shape.
         warmup: Untimed runs per shape first.
-        concurrency: Workflows started at once in each throughput row.
+        concurrency: Workflows started at once in each throughput round.
+        rounds: Throughput rounds per shape (the row reports the median rate).
         engine_samples: Samples of the engine-only row.
 
     Returns:
@@ -196,6 +202,7 @@ async def run_hybrid_benchmarks(
                 samples=samples,
                 warmup=warmup,
                 concurrency=concurrency,
+                rounds=rounds,
                 engine_samples=engine_samples,
             )
     client = await Client.connect(target)
@@ -240,29 +247,40 @@ async def run_hybrid_benchmarks(
             results.append(_row(name, xs))
         in_worker = {k: list(v[warmup:]) for k, v in timing.samples.items()}
         own = {k: list(v[warmup:]) for k, v in overhead.items()}
-        for name, wf in SHAPES.items():
+        taken_by: dict[str, list[float]] = {name: [] for name in SHAPES}
+        rates: dict[str, list[float]] = {name: [] for name in SHAPES}
+        walls: dict[str, float] = {name: 0.0 for name in SHAPES}
+        order = list(SHAPES.items())
+        for rnd in range(rounds):
+            # a, b, c, d then d, c, b, a: load from elsewhere hits every shape alike
+            for name, wf in order if rnd % 2 == 0 else order[::-1]:
 
-            async def one(i: int, wf: Any = wf) -> float:
+                async def one(i: int, wf: Any = wf, rnd: int = rnd) -> float:
+                    start = time.perf_counter()
+                    result = await client.execute_workflow(
+                        wf.run, i, id=f"{queue}-tput{rnd}-{wf.__name__}-{i}", task_queue=queue
+                    )
+                    assert result == i + 3
+                    return time.perf_counter() - start
+
                 start = time.perf_counter()
-                result = await client.execute_workflow(
-                    wf.run, i, id=f"{queue}-tput-{wf.__name__}-{i}", task_queue=queue
-                )
-                assert result == i + 3
-                return time.perf_counter() - start
-
-            start = time.perf_counter()
-            taken_all = await asyncio.gather(*(one(i) for i in range(concurrency)))
-            wall = time.perf_counter() - start
+                taken_by[name] += await asyncio.gather(*(one(i) for i in range(concurrency)))
+                wall = time.perf_counter() - start
+                walls[name] += wall
+                rates[name].append(concurrency / wall)
+        for name in SHAPES:
             results.append(
                 _row(
                     f"{name}_throughput",
-                    taken_all,
-                    wall_s=wall,
-                    throughput_per_s=len(taken_all) / wall,
+                    taken_by[name],
+                    wall_s=walls[name],
+                    throughput_per_s=statistics.median(rates[name]),
                 )
             )
         engine_only = await _engine_only(engine, engine_samples)
+        engine_spaced = await _engine_only(engine, min(engine_samples, 100), gap=0.02)
     results.append(_row("fastcore_engine_only", engine_only, unit="us"))
+    results.append(_row("fastcore_engine_only_spaced", engine_spaced, unit="us"))
     for local in (False, True):
         tag = "_local" if local else ""
         results.append(_row(f"bridge_overhead{tag}", own[local], unit="us"))
@@ -309,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--engine-samples", type=int, default=2000)
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -317,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             samples=args.samples,
             warmup=args.warmup,
             concurrency=args.concurrency,
+            rounds=args.rounds,
             engine_samples=args.engine_samples,
         )
     )
