@@ -310,9 +310,9 @@ async def test_dev_serves_temporal_worker_and_bridge_until_ctrl_c(
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def served() -> AsyncIterator[tuple[Engine, str]]:
-    async with Engine(workflows=[Waiter, ThreeSteps], activities=[inc]) as engine:
-        async with BridgeServer(engine, address="127.0.0.1:0") as server:
-            yield engine, server.address
+    engine = Engine(workflows=[Waiter, ThreeSteps], activities=[inc])
+    async with engine, BridgeServer(engine, address="127.0.0.1:0") as server:
+        yield engine, server.address
 
 
 async def _cli(*argv: str) -> int:
@@ -449,21 +449,13 @@ async def test_workflow_errors_are_one_line(
 async def test_workflow_commands_with_a_token(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    async with Engine(workflows=[Waiter]) as engine:
-        async with BridgeServer(engine, address="127.0.0.1:0", token="s3cret-t0ken") as server:
-            assert await _cli("workflow", "list", "--address", server.address) == 1
-            assert "UNAUTHENTICATED" in capsys.readouterr().err.upper()
-            assert (
-                await _cli(
-                    "workflow", "list", "--address", server.address, "--token", "s3cret-t0ken"
-                )
-                == 0
-            )
-            token_file = tmp_path / "token"
-            token_file.write_text("s3cret-t0ken\n")
-            assert (
-                await _cli(
-                    "workflow", "list", "--address", server.address, "--token-file", str(token_file)
-                )
-                == 0
-            )
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-t0ken\n")
+    engine = Engine(workflows=[Waiter])
+    async with engine, BridgeServer(engine, address="127.0.0.1:0", token="s3cret-t0ken") as server:
+        listing = ("workflow", "list", "--address", server.address)
+        assert await _cli(*listing) == 1
+        assert "UNAUTHENTICATED" in capsys.readouterr().err
+        assert await _cli(*listing, "--token", "s3cret-t0ken") == 0
+        assert await _cli(*listing, "--token-file", str(token_file)) == 0
+        assert await _cli(*listing, "--token", "x", "--token-file", str(token_file)) == 2
