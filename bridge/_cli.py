@@ -232,10 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser(
         "compare-traces",
         help="compare one workflow's spans on Temporal and on fastcore",
-        description="Compare the OpenTelemetry spans of the same workflow run on each runtime, "
-        "span by span (the logic lives in bridge._compare).",
+        description="Compare the OpenTelemetry spans of the same workflow on each runtime, "
+        "span by span (`fastcore-bridge compare-traces --help` for its options).",
+        add_help=False,  # its own parser (bridge._compare) answers --help
     )
-    compare.add_argument("args", nargs=argparse.REMAINDER, help="passed to the comparison")
     compare.set_defaults(handler=_cmd_compare_traces)
     return parser
 
@@ -320,7 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # compare-traces parses its own options (bridge._compare); everything else is ours.
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "compare-traces":
+        args.rest = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(
         level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -948,18 +953,10 @@ async def _cmd_compare_traces(args: argparse.Namespace) -> int:
     import importlib
 
     try:
-        _compare = importlib.import_module("bridge._compare")
-    except ImportError:
-        raise CommandError(
-            "compare-traces is not available in this build: bridge._compare is missing"
-        ) from None
-    run: Any = getattr(_compare, "main", None)
-    if run is None:
-        raise CommandError("compare-traces is not available: bridge._compare has no main()")
-    rest = list(args.args)
-    if rest[:1] == ["--"]:
-        rest = rest[1:]
-    result = run(rest)
+        compare = importlib.import_module("bridge._compare")
+    except ImportError as err:
+        raise CommandError(f"compare-traces is not available: {err}") from None
+    result = compare.main(list(args.rest))
     if asyncio.iscoroutine(result):
         result = await result
     return int(result or 0)

@@ -8,7 +8,6 @@ runs them. Every process a test starts, it stops.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import re
@@ -176,14 +175,44 @@ def test_demo_rejects_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) ->
     assert "unknown scenario" in capsys.readouterr().err
 
 
-def test_compare_traces(capsys: pytest.CaptureFixture[str]) -> None:
-    if importlib.util.find_spec("bridge._compare") is None:
-        assert main(["compare-traces"]) == 1
-        assert "not available" in capsys.readouterr().err
-    else:
-        with pytest.raises(SystemExit) as exited:
-            main(["compare-traces", "--help"])
-        assert exited.value.code == 0
+def test_compare_traces_is_delegated(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``compare-traces`` hands its arguments to ``bridge._compare`` (its own parser)."""
+    from bridge._compare import Span, write_trace_file
+
+    def spans(activity_ns: int) -> list[Span]:
+        run = Span("RunWorkflow:W", "a" * 32, "b" * 16, None, 0, 10 * activity_ns)
+        act = Span("RunActivity:step", "a" * 32, "c" * 16, "b" * 16, 1, 1 + activity_ns)
+        return [run, act]
+
+    write_trace_file(tmp_path / "t.json", spans(20_000_000), runtime="temporal", workflow="W")
+    write_trace_file(tmp_path / "f.json", spans(20_000), runtime="fastcore", workflow="W")
+    page = tmp_path / "page.html"
+    code = main(
+        [
+            "compare-traces",
+            "--traces",
+            str(tmp_path / "t.json"),
+            str(tmp_path / "f.json"),
+            "--html",
+            str(page),
+            "--no-otlp",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^RunActivity:step\s+20\.00 ms\s+20\.0 µs\s+1,000x$", out, re.MULTILINE)
+    assert page.exists()
+    with pytest.raises(SystemExit) as exited:
+        main(["compare-traces", "--help"])
+    assert exited.value.code == 0
+    assert "--traces" in capsys.readouterr().out
+
+
+def test_unknown_options_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--bogus"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- demo
