@@ -82,6 +82,7 @@ _OBJ_ATTR = "_fastcore_obj"  # on a twin instance: the fastcore workflow object
 _MARK = "_Temporal_"  # separates a twin's name from its encoded origin
 _ESCAPE = re.compile(r"_([0-9a-f]+)_")
 _FC_FAILURES = (FailureError, WorkflowAlreadyStartedError)
+_SANDBOX_MAIN = "__temporal_main__"  # what Temporal's sandbox calls a script's ``__main__``
 
 
 # ---------------------------------------------------------------- the twin class
@@ -140,7 +141,9 @@ def _decode(text: str) -> str:
 
 
 def _twin_name(cls: type) -> str:
-    return f"{cls.__name__}{_MARK}{_encode(f'{cls.__module__}:{cls.__qualname__}')}"
+    # The sandbox loads a script's ``__main__`` as ``__temporal_main__``: same class, same name.
+    module = "__main__" if cls.__module__ == _SANDBOX_MAIN else cls.__module__
+    return f"{cls.__name__}{_MARK}{_encode(f'{module}:{cls.__qualname__}')}"
 
 
 def __getattr__(name: str) -> Any:
@@ -153,6 +156,8 @@ def __getattr__(name: str) -> Any:
     if _MARK not in name:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module_name, _, qualname = _decode(name.rsplit(_MARK, 1)[1]).partition(":")
+    if module_name == "__main__" and temporalio.workflow.unsafe.in_sandbox():
+        module_name = _SANDBOX_MAIN  # the sandbox re-runs the script under this name
     # builtins.__import__ is what the sandbox replaces: this goes through its importer.
     obj: Any = builtins.__import__(module_name, fromlist=["__name__"])
     for part in qualname.split("."):
@@ -216,13 +221,10 @@ def _build_twin(defn: WorkflowDefinition) -> type:
         taken.add(attr)
         ns[attr] = _handler(h, name, attr)
     twin = type(name, (), ns)
-    if defn.dynamic:
-        temporalio.workflow.defn(dynamic=True)(twin)
-    else:
-        temporalio.workflow.defn(
-            name=defn.name,
-            failure_exception_types=_failure_types(defn.failure_exception_types),
-        )(twin)
+    options: dict[str, Any] = {"dynamic": True} if defn.dynamic else {"name": defn.name}
+    options["failure_exception_types"] = _failure_types(defn.failure_exception_types)
+    decorate: Any = temporalio.workflow.defn
+    decorate(**options)(twin)
     return twin
 
 

@@ -13,9 +13,12 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import importlib.util
+import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -358,6 +361,70 @@ async def test_unsandboxed_runner_works_too(temporal_client: Client, unique_id: 
             30,
         )
     assert got == expected
+
+
+MAIN_SCRIPT = """
+import asyncio, os, sys
+from datetime import timedelta
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from bridge._temporal_activity import as_temporal_activities
+from bridge._temporal_workflow import as_temporal_workflow, sandbox_restrictions
+from fastcore import activity, workflow
+
+@activity.defn
+async def shout(text: str) -> str:
+    return text.upper()
+
+@workflow.defn
+class Hello:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            shout, f"hello {name}", start_to_close_timeout=timedelta(seconds=10)
+        )
+
+async def main(target: str, queue: str) -> None:
+    client = await Client.connect(target)
+    runners = [SandboxedWorkflowRunner(),
+               SandboxedWorkflowRunner(restrictions=sandbox_restrictions())]
+    for i, runner in enumerate(runners):
+        async with Worker(client, task_queue=f"{queue}-{i}", workflow_runner=runner,
+                          workflows=[as_temporal_workflow(Hello)],
+                          activities=as_temporal_activities([shout])):
+            print(await client.execute_workflow(
+                Hello.run, "world", id=f"{queue}-{i}", task_queue=f"{queue}-{i}"))
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    sys.stdout.flush()
+    # Interpreter shutdown after temporalio's core sometimes aborts (plain temporalio
+    # scripts too, nothing of ours involved): leave without it.
+    os._exit(0)
+"""
+
+
+async def test_workflow_defined_in_a_script(
+    temporal_server: Any, unique_id: str, tmp_path: Path
+) -> None:
+    """A fastcore class in ``__main__`` runs in the sandbox, which loads the script anew."""
+    script = tmp_path / "hello.py"
+    script.write_text(MAIN_SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        temporal_server.target,
+        unique_id,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().split() == ["HELLO", "WORLD", "HELLO", "WORLD"]
 
 
 # ---------------------------------------------------------------- the generated definitions
