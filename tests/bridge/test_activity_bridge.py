@@ -355,6 +355,52 @@ async def test_retry_resumes_from_checkpoint_without_rerunning_steps() -> None:
     assert defs.CALLS[key] == ["started", "cleanup"]  # "started" ran once in total
 
 
+async def test_retry_on_the_same_worker_reuses_the_open_run() -> None:
+    """An attempt that finds its run still open in this engine waits for it; no restart."""
+    key = f"reuse-{time.monotonic_ns()}"
+    async with Engine(
+        workflows=defs.FASTCORE_WORKFLOWS, activities=defs.FASTCORE_ACTIVITIES
+    ) as engine:
+        (act,) = bridge.fastcore_activities(engine)
+        inp = bridge.FastcoreWorkflowInput("WaitsForever", [key])
+        first = asyncio.ensure_future(ActivityEnvironment().run(act, inp))
+        await eventually(lambda: defs.CALLS.get(key), "the first attempt to start")
+        first.cancel()  # the attempt is lost (e.g. its heartbeat timed out); the run stays
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, attempt=2)
+        second = asyncio.ensure_future(env.run(act, inp))
+        runs, _ = await engine.list_workflows()
+        assert len(runs) == 1
+        for _ in range(5):  # let the attempt reach its wait on the run (no I/O on the way)
+            await asyncio.sleep(0)
+        env.cancel()  # now Temporal cancels: the fastcore cleanup runs
+        with pytest.raises(asyncio.CancelledError):
+            await second
+    assert defs.CALLS[key] == ["started", "cleanup"]
+
+
+async def test_worker_shutdown_leaves_the_run_for_a_retry() -> None:
+    key = f"shutdown-{time.monotonic_ns()}"
+    async with Engine(
+        workflows=defs.FASTCORE_WORKFLOWS, activities=defs.FASTCORE_ACTIVITIES
+    ) as engine:
+        (act,) = bridge.fastcore_activities(engine)
+        env = ActivityEnvironment()
+        attempt = asyncio.ensure_future(
+            env.run(act, bridge.FastcoreWorkflowInput("WaitsForever", [key], id=key))
+        )
+        await eventually(lambda: defs.CALLS.get(key), "the sub-workflow to start")
+        env.cancel(tactivity.ActivityCancellationDetails(worker_shutdown=True))
+        with pytest.raises(ApplicationError) as info:
+            await attempt
+        desc = await engine.get_workflow_handle(key).describe()
+    assert info.value.type == "WorkerShutdown" and not info.value.non_retryable
+    assert desc.status.name == "RUNNING"  # not cancelled: the retry resumes it
+    assert defs.CALLS[key] == ["started"]
+
+
 def _checkpoint(details: Any) -> bridge.FastcoreCheckpoint:
     cp = bridge.FastcoreCheckpoint.from_heartbeat_details(details)
     assert cp is not None
