@@ -324,6 +324,25 @@ async def test_failures_same_on_both_runtimes(temporal_client: Client, unique_id
     assert expected["child-error"]["result"]["type"] == "TooLarge"
 
 
+async def cancel_transcript(side: Side, wf_id: str) -> dict[str, Any]:
+    h = await side.start(d.Checkout.run, d.Order(id="c", sku="s", qty=1), id=wf_id)
+    status = await eventually(lambda: h.query(d.Checkout.get_status), "awaiting-approval")
+    await h.cancel()
+    try:
+        return {"status": status, "result": await side.result(h)}
+    except Exception as err:
+        return {"status": status, "failure": error_chain(err)}
+
+
+async def test_cancellation_same_on_both_runtimes(temporal_client: Client, unique_id: str) -> None:
+    async with fastcore_side() as fc:
+        expected = await cancel_transcript(fc, unique_id)
+    async with temporal_side(temporal_client, unique_id, RUNNERS["passthrough-sandbox"]()) as tm:
+        got = await asyncio.wait_for(cancel_transcript(tm, unique_id), 30)
+    assert got == expected
+    assert [c["class"] for c in expected["failure"]] == ["WorkflowFailureError", "CancelledError"]
+
+
 async def test_sandbox_still_guards_fastcore_code(temporal_client: Client, unique_id: str) -> None:
     """The fastcore code runs inside the sandbox: a wall-clock read is refused there."""
     async with fastcore_side() as fc:
