@@ -75,7 +75,8 @@ def as_temporal_activity(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     ``async def`` activities stay async and run on the worker's event loop. Plain ``def``
     activities run in the worker's thread pool, so the ``Worker`` needs
-    ``activity_executor=concurrent.futures.ThreadPoolExecutor(...)``; as in fastcore they
+    ``activity_executor=concurrent.futures.ThreadPoolExecutor(...)`` (a thread pool: a
+    process pool cannot pickle the wrapper); as in fastcore they
     learn of cancellation through ``activity.is_cancelled()`` (the wrapper is declared with
     temporalio's ``no_thread_cancel_exception=True``) rather than an exception thrown into
     the thread. Dynamic activities get the decoded argument list, as in fastcore.

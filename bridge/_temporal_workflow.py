@@ -18,6 +18,20 @@ module's ``__getattr__`` rebuilds it there from the sandbox's own import of the 
 module, so workflow code runs under the sandbox's restrictions with the default
 ``SandboxedWorkflowRunner`` as well as with :func:`sandbox_restrictions` (which passes
 fastcore and bridge through instead of re-importing them for every run).
+
+What does not carry over, and why:
+
+- Options ``fastcore.workflow`` drops before calling its runtime cannot reach Temporal:
+  ``task_queue`` and ``summary`` of activities, ``task_queue`` of child workflows,
+  ``task_queue``/``run_timeout``/``memo``/``retry_policy`` of ``continue_as_new``, and the
+  decorators' ``sandboxed`` and ``unfinished_policy`` (the twin is sandboxed, handlers use
+  temporalio's default policy).
+- ``execute_local_activity`` reaches the runtime as ``start_activity``, so on Temporal it
+  is a regular activity.
+- Each runtime keeps its own registry rules: fastcore refuses an unknown signal at the
+  call, Temporal buffers it; query failures carry each runtime's wording.
+- Temporal-only features (search attributes, cron, versioning, Nexus,
+  ``ApplicationError.category``) have no fastcore spelling.
 """
 
 from __future__ import annotations
