@@ -160,6 +160,14 @@ class Engine(_Operations, _Closing, _Pipeline):
             return self._workflows.get(ref) or self._dynamic_workflow
         cls = ref if isinstance(ref, type) else None
         if cls is None:
+            attached = getattr(ref, "__fastcore_workflow_definition__", None)
+            if isinstance(attached, WorkflowDefinition) and attached.run_fn is ref:
+                if attached.name is None:
+                    return self._dynamic_workflow
+                found = self._workflows.get(attached.name)
+                if found is not None and found.run_fn is ref:
+                    return found
+            # a run method shared by several registered classes (subclasses)
             for d in self._workflows.values():
                 if d.run_fn is ref:
                     return d

@@ -167,6 +167,9 @@ def defn(
             dynamic=dynamic,
         )
         setattr(c, _WF_ATTR, definition)
+        # the run method points back to its definition too (as temporalio's does), so
+        # ``Cls.run`` alone names the workflow
+        setattr(run_fn, _WF_ATTR, definition)
         return c
 
     if cls is not None:
