@@ -420,6 +420,7 @@ class DataMigrationWorkflow:
         rejected = 0
         checksums: list[int] = []
         workers: set[str] = set()
+        batch_workers: list[str] = []  # which worker's engine transformed each batch
         for batch in range(batches):
             t = workflow.now()
             rows = await workflow.execute_activity(
@@ -440,6 +441,7 @@ class DataMigrationWorkflow:
             timings["hop"].append(_us(t))
             timings["engine"].append(float(transformed["engine_us"]))
             workers.add(transformed["worker"])
+            batch_workers.append(transformed["worker"])
             t = workflow.now()
             loaded = await workflow.execute_activity(
                 ta.load_batch,
@@ -490,6 +492,8 @@ class DataMigrationWorkflow:
             "rows_loaded": self._rows,
             "rows_rejected": rejected,
             "checksums": checksums,
+            "workers": sorted(workers),
+            "batch_workers": batch_workers,
             "elapsed_seconds": (workflow.now() - t0).total_seconds(),
             "steps": steps,
         }
