@@ -20,6 +20,7 @@ from typing import Any
 
 from fastcore import RetryPolicy, activity, workflow
 from fastcore.errors import ActivityError, ApplicationError
+from fastcore.saga import Saga
 
 from ._common import FASTCORE, step, worker_marker
 
@@ -35,6 +36,7 @@ __all__ = [
 
 STEP_TIMEOUT = timedelta(seconds=5)
 QUICK_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=3)
+UNDO_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=10)
 
 
 def _us(t0: float) -> float:
@@ -173,36 +175,6 @@ async def rollback_config(rollout_id: str, device: str, previous: str) -> str:
     return device
 
 
-class _Saga:
-    """Compensations registered as steps succeed, run last-in first-out on failure.
-
-    Written out here so the sample runs on any fastcore; ``fastcore.saga.Saga`` is the
-    library's version of the same idea.
-    """
-
-    def __init__(self) -> None:
-        self._undo: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-
-    def add_compensation(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._undo.append((fn, args))
-
-    async def compensate(self) -> list[Any]:
-        done: list[Any] = []
-        while self._undo:
-            fn, args = self._undo.pop()
-            done.append(
-                await workflow.execute_activity(
-                    fn,
-                    args=list(args),
-                    start_to_close_timeout=STEP_TIMEOUT,
-                    retry_policy=RetryPolicy(
-                        initial_interval=timedelta(milliseconds=10), maximum_attempts=10
-                    ),
-                )
-            )
-        return done
-
-
 @workflow.defn
 class DeviceRollout:
     """Push a config to every device at once; if any device fails, roll back the others."""
@@ -213,7 +185,7 @@ class DeviceRollout:
         rollout_id: str = req["rollout_id"]
         version: str = req["version"]
         offline: list[str] = list(req.get("offline", []))
-        saga = _Saga()
+        saga = Saga()
         configured: list[str] = []
         workers: set[str] = set()
 
@@ -226,7 +198,14 @@ class DeviceRollout:
             )
             configured.append(device)
             workers.add(pushed["worker"])
-            saga.add_compensation(rollback_config, rollout_id, device, pushed["previous"])
+            saga.add_compensation(
+                rollback_config,
+                rollout_id,
+                device,
+                pushed["previous"],
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=UNDO_RETRY,
+            )
             return pushed["previous"]
 
         devices: list[str] = list(req["devices"])
@@ -248,7 +227,9 @@ class DeviceRollout:
         compensated: list[str] = []
         if failed:
             t = workflow.time()
-            compensated = await saga.compensate()
+            # Last configured, first rolled back; raises CompensationError if one fails.
+            await saga.compensate()
+            compensated = list(reversed(configured))
             steps.append(
                 step(
                     f"rollout: saga rollback x{len(compensated)}",
