@@ -9,10 +9,13 @@ fastcore workflows run inside Temporal activities: a worker registers
 ``await execute_fastcore_workflow(Checkout.run, order, ...)``.
 """
 
+from . import history
 from ._activity import FastcoreCheckpoint, fastcore_activities, to_temporal_error
 from ._auth import ServerTLSConfig, TLSConfig
 from ._client import BridgeClient, BridgeWorkflowHandle, RPCError, RPCStatusCode
 from ._server import BridgeServer
+from ._temporal_activity import as_temporal_activities, as_temporal_activity
+from ._temporal_workflow import as_temporal_workflow, sandbox_restrictions
 from ._workflow_side import (
     FASTCORE_ACTIVITY_NAME,
     FastcoreWorkflowInput,
@@ -32,9 +35,14 @@ __all__ = [
     "RPCStatusCode",
     "ServerTLSConfig",
     "TLSConfig",
+    "as_temporal_activities",
+    "as_temporal_activity",
+    "as_temporal_workflow",
     "execute_fastcore_workflow",
     "fastcore_activities",
     "fastcore_workflow_name",
+    "history",
+    "sandbox_restrictions",
     "start_fastcore_workflow",
     "to_temporal_error",
 ]

@@ -62,6 +62,16 @@ class Payload:
         self._data = value
         self._value = _UNSET
 
+    # A payload is a value: copies share it, and pickling keeps only what it encodes.
+    def __copy__(self) -> Payload:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Payload:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Payload, (self.metadata, self.data))
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Payload)
