@@ -441,7 +441,7 @@ async def _dev_server(
 
 
 async def _connect_temporal(
-    address: str, namespace: str, *, timeout: float, interceptors: Sequence[Any] = ()
+    address: str, namespace: str, *, timeout: float, plugins: Sequence[Any] = ()
 ) -> Client:
     """Connect to Temporal, retrying until ``timeout`` (a compose stack starts in any order)."""
     from temporalio.client import Client
@@ -450,9 +450,7 @@ async def _connect_temporal(
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return await Client.connect(
-                address, namespace=namespace, interceptors=list(interceptors)
-            )
+            return await Client.connect(address, namespace=namespace, plugins=list(plugins))
         except (RPCError, RuntimeError, OSError) as err:
             if time.monotonic() >= deadline:
                 raise CommandError(f"cannot connect to Temporal at {address}: {err}") from None
@@ -473,15 +471,21 @@ def _stop_event() -> asyncio.Event:
 @dataclass
 class _Tracing:
     provider: Any
-    interceptors: list[Any]
+    plugins: list[Any]
 
     def shutdown(self) -> None:
         if self.provider is not None:
-            self.provider.shutdown()
+            self.provider.shutdown()  # flushes the batch exporter
 
 
 def _tracing(endpoint: str | None, service_name: str) -> _Tracing:
-    """OTLP trace export, when an endpoint is set and the exporter is installed."""
+    """One trace across Temporal and fastcore, exported over OTLP, when an endpoint is set.
+
+    Temporal's ``OpenTelemetryPlugin`` spans the client, workflows and activities; it needs
+    the global tracer provider to be its replay-safe one, which the engine (its
+    ``RunWorkflow:``/``RunActivity:`` spans) shares, so a fastcore sub-workflow's spans
+    hang under the Temporal activity that ran it.
+    """
     if not endpoint:
         return _Tracing(None, [])
     try:
@@ -493,16 +497,19 @@ def _tracing(endpoint: str | None, service_name: str) -> _Tracing:
             file=sys.stderr,
         )
         return _Tracing(None, [])
+    from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from temporalio.contrib.opentelemetry import TracingInterceptor
+    from temporalio.contrib.opentelemetry import OpenTelemetryPlugin, create_tracer_provider
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider = create_tracer_provider(
+        resource=Resource.create({"service.name": service_name}), shutdown_on_exit=False
+    )
     provider.add_span_processor(
         BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=_plaintext(endpoint)))
     )
-    return _Tracing(provider, [TracingInterceptor(provider.get_tracer("temporalio"))])
+    trace.set_tracer_provider(provider)
+    return _Tracing(provider, [OpenTelemetryPlugin(add_temporal_spans=True)])
 
 
 def _plaintext(endpoint: str) -> bool:
@@ -554,7 +561,7 @@ async def _serve_worker(
             config.temporal_address,
             config.namespace,
             timeout=config.connect_timeout,
-            interceptors=tracing.interceptors,
+            plugins=tracing.plugins,
         )
         engine_options: dict[str, Any] = {"identity": config.identity}
         if tracing.provider is not None:

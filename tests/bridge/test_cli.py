@@ -19,9 +19,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import grpc
+import grpc.aio
 import pytest
 import pytest_asyncio
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from temporalio.client import Client, WorkflowHistory
 
 from bridge import BridgeClient, BridgeServer
@@ -488,3 +492,81 @@ async def test_workflow_commands_with_a_token(
         assert await _cli(*listing, "--token", "s3cret-t0ken") == 0
         assert await _cli(*listing, "--token-file", str(token_file)) == 0
         assert await _cli(*listing, "--token", "x", "--token-file", str(token_file)) == 2
+
+
+# --------------------------------------------------------------------------- worker tracing
+
+
+class _Collector(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+    """An OTLP/gRPC trace collector that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.spans: list[Any] = []
+
+    async def Export(self, request: Any, context: Any) -> Any:
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                self.spans.extend(scope_spans.spans)
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+async def test_worker_exports_one_trace_across_both_runtimes(
+    temporal_server: DevServer, temporal_client: Client, unique_id: str
+) -> None:
+    collector = _Collector()
+    server = grpc.aio.server()
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    task_queue = f"traced-{unique_id}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "worker",
+            "--temporal-address",
+            temporal_server.target,
+            "--task-queue",
+            task_queue,
+            "--bridge-address",
+            "off",
+            "--otlp-endpoint",
+            f"http://127.0.0.1:{port}",
+        ],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _Lines(proc)
+        ready = await asyncio.to_thread(lines.wait_for, READY_PREFIX, 60)
+        assert _field(ready, "bridge") == "off"
+        report = await trading_preflight.run_sample(temporal_client, task_queue, prefix=unique_id)
+        assert report["results"][0]["status"] == "filled"
+        # SIGTERM: a clean shutdown, which flushes the spans still batched.
+        assert await asyncio.to_thread(_stop, proc) == 0
+    finally:
+        _stop(proc, signal.SIGKILL)
+        await server.stop(0)
+
+    by_name: dict[str, list[Any]] = {}
+    for span in collector.spans:
+        by_name.setdefault(span.name, []).append(span)
+    (route,) = by_name["RunActivity:route_order"]  # only the filled order routes
+    trace_id = route.trace_id
+    in_trace = {s.name: s for s in collector.spans if s.trace_id == trace_id}
+    # Temporal's workflow, its activity, the fastcore run inside it and its steps: one trace.
+    for name in (
+        "RunWorkflow:TradingOrderWorkflow",
+        "RunActivity:fastcore.run_workflow",
+        "RunWorkflow:TradePreflight",
+        "RunActivity:check_limits",
+        "RunActivity:book_fill",
+    ):
+        assert name in in_trace, (name, sorted(in_trace))
+    started = in_trace["StartWorkflow:TradePreflight"]
+    assert started.parent_span_id == in_trace["RunActivity:fastcore.run_workflow"].span_id
+    assert in_trace["RunWorkflow:TradePreflight"].parent_span_id == started.span_id
