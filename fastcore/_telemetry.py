@@ -32,13 +32,15 @@ Temporal keeps it in the started event's header. A run rebuilt by replay after a
 ``import_history`` gets one ``RunWorkflow`` span, under that same parent, starting at the
 original start time, linked to the span that was lost with the process. Activities that were
 scheduled before the replay do not get a second ``StartActivity``; their new attempts get
-their own ``RunActivity``. A workflow task failure is recorded on the span once, not again when a retry of the task
-fails the same way or when replay meets the recorded failure; the metric counts every failed
-task execution, as Temporal's ``workflow_task_execution_failed`` does.
+their own ``RunActivity``. A workflow task failure is recorded on the span once, not again
+when a retry of the task fails the same way or when replay meets the recorded failure (the
+metric counts every failed task execution, as Temporal's ``workflow_task_execution_failed``).
 Spans of runs still open when the engine shuts down are left open: the engine that recovers
 the run emits them.
 
-Metrics (a meter named ``fastcore``)::
+Metrics (a meter named ``fastcore``; engines sharing a meter provider share the values).
+The counters are observable instruments over in-process tallies, so counting costs a dict
+update and the reader collects the totals; the histograms are recorded as they happen::
 
     fastcore.workflow.started           counter        workflow_type
     fastcore.workflow.completed         counter        workflow_type
@@ -58,6 +60,7 @@ import asyncio
 import contextlib
 import sys
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -232,23 +235,72 @@ class _ActState:
         self.t0 = 0.0
 
 
+class _Tally:
+    """Cumulative values per attribute set, handed to the reader when it collects.
+
+    Counting in a dict costs nanoseconds where a synchronous instrument's ``add`` costs
+    microseconds; the observable instrument reports the totals.
+    """
+
+    __slots__ = ("keys", "observation", "values")
+
+    def __init__(self, keys: tuple[str, ...], observation: Any) -> None:
+        self.keys = keys
+        self.observation = observation
+        self.values: dict[tuple[str, ...], int] = {}
+
+    def add(self, amount: int, *key: str) -> None:
+        values = self.values
+        values[key] = values.get(key, 0) + amount
+
+    def observe(self, options: Any = None) -> list[Any]:
+        keys, make = self.keys, self.observation
+        return [make(v, dict(zip(keys, k, strict=True))) for k, v in tuple(self.values.items())]
+
+
 class _Metrics:
-    """The instruments, made once per engine."""
+    """The instruments of one meter, shared by every engine that uses it."""
 
     def __init__(self, meter: Any) -> None:
-        c = meter.create_counter
-        self.started = c("fastcore.workflow.started", "{workflow}", "Workflow runs started")
-        self.completed = c("fastcore.workflow.completed", "{workflow}", "Workflow runs completed")
-        self.failed = c("fastcore.workflow.failed", "{workflow}", "Workflow runs failed")
-        self.closed = c("fastcore.workflow.closed", "{workflow}", "Workflow runs closed, by status")
-        self.task_failed = c(
-            "fastcore.workflow.task_failed", "{task}", "Workflow tasks failed (run left open)"
+        from opentelemetry.metrics import Observation
+
+        def tally(
+            name: str, unit: str, description: str, *keys: str, up_down: bool = False
+        ) -> _Tally:
+            t = _Tally(keys, Observation)
+            create = (
+                meter.create_observable_up_down_counter
+                if up_down
+                else meter.create_observable_counter
+            )
+            create(name, callbacks=[t.observe], unit=unit, description=description)
+            return t
+
+        wt = "workflow_type"
+        self.started = tally("fastcore.workflow.started", "{workflow}", "Workflow runs started", wt)
+        self.completed = tally(
+            "fastcore.workflow.completed", "{workflow}", "Workflow runs completed", wt
         )
-        self.open = meter.create_up_down_counter(
-            "fastcore.workflow.open", "{workflow}", "Workflow runs open in this engine"
+        self.failed = tally("fastcore.workflow.failed", "{workflow}", "Workflow runs failed", wt)
+        self.closed = tally(
+            "fastcore.workflow.closed",
+            "{workflow}",
+            "Workflow runs closed, by status",
+            wt,
+            "status",
         )
-        self.attempts = c(
-            "fastcore.activity.attempts", "{attempt}", "Activity attempts, by outcome"
+        self.task_failed = tally(
+            "fastcore.workflow.task_failed", "{task}", "Workflow task executions that failed", wt
+        )
+        self.open = tally(
+            "fastcore.workflow.open", "{workflow}", "Workflow runs open", wt, up_down=True
+        )
+        self.attempts = tally(
+            "fastcore.activity.attempts",
+            "{attempt}",
+            "Activity attempts, by outcome",
+            "activity_type",
+            "outcome",
         )
         self.duration = meter.create_histogram(
             "fastcore.activity.duration",
@@ -256,13 +308,29 @@ class _Metrics:
             "Activity attempt duration",
             explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
         )
-        self.signals = c("fastcore.signal.received", "{signal}", "Signals delivered")
+        self.signals = tally(
+            "fastcore.signal.received", "{signal}", "Signals delivered", wt, "signal_name"
+        )
         self.commit = meter.create_histogram(
             "fastcore.journal.commit.duration",
             "s",
             "Time from appending events to the store until they are committed",
             explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
         )
+
+
+_METRICS: weakref.WeakKeyDictionary[Any, _Metrics] = weakref.WeakKeyDictionary()
+
+
+def _metrics_for(meter: Any) -> _Metrics:
+    """The instruments of ``meter``, made on first use (a meter can create each only once)."""
+    try:
+        m = _METRICS.get(meter)
+    except TypeError:  # a meter that cannot be weakly referenced: instruments of its own
+        return _Metrics(meter)
+    if m is None:
+        m = _METRICS[meter] = _Metrics(meter)
+    return m
 
 
 def _traceparent(sc: Any) -> str | None:
@@ -298,21 +366,14 @@ class _OtelTelemetry(Telemetry):
         )
         self._tracer: Any = tracer
         self._o = _Otel() if tracer is not None else None
-        self._m = _Metrics(meter) if meter is not None else None
+        self._m = _metrics_for(meter) if meter is not None else None
         self._runs: dict[str, _RunState] = {}  # open runs
         self._closed: dict[str, _RunState] = {}  # recently closed, for their next runs
         self._resumable: dict[str, Any] = {}  # rebuilt by replay; span made on first need
         self._replayed: dict[str, int] = {}  # history length when replayed
         self._task_failures: dict[str, int] = {}  # last WORKFLOW_TASK_FAILED recorded
-        self._wattrs: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ helpers
-
-    def _wtype_attrs(self, wtype: str) -> dict[str, str]:
-        a = self._wattrs.get(wtype)
-        if a is None:
-            a = self._wattrs[wtype] = {"workflow_type": wtype}
-        return a
 
     def _state(self, run: Any) -> _RunState | None:
         rid = run.record.run_id
@@ -467,9 +528,8 @@ class _OtelTelemetry(Telemetry):
         self._runs[rec.run_id] = _RunState(wtype, span, ctx, parent_ctx)
         m = self._m
         if m is not None:
-            a = self._wtype_attrs(wtype)
-            m.started.add(1, a)
-            m.open.add(1, a)
+            m.started.add(1, wtype)
+            m.open.add(1, wtype)
 
     def workflow_closed(self, run: Any, event: Any) -> None:
         rid = run.record.run_id
@@ -506,13 +566,12 @@ class _OtelTelemetry(Telemetry):
         self._forget(rid, state)
         m = self._m
         if m is not None:
-            a = self._wtype_attrs(state.wtype)
-            m.open.add(-1, a)
-            m.closed.add(1, {"workflow_type": state.wtype, "status": outcome})
+            m.open.add(-1, state.wtype)
+            m.closed.add(1, state.wtype, outcome)
             if outcome == "completed":
-                m.completed.add(1, a)
+                m.completed.add(1, state.wtype)
             elif outcome == "failed":
-                m.failed.add(1, a)
+                m.failed.add(1, state.wtype)
 
     def workflow_task_failed(self, run: Any, err: BaseException | None) -> None:
         rid = run.record.run_id
@@ -533,7 +592,7 @@ class _OtelTelemetry(Telemetry):
                 state.span.record_exception(err, {"fastcore.workflow_task_failed": True})
         m = self._m
         if m is not None:
-            m.task_failed.add(1, self._wtype_attrs(state.wtype))
+            m.task_failed.add(1, state.wtype)
 
     def suppress_replay(self, run: Any) -> None:
         rec = run.record
@@ -549,7 +608,7 @@ class _OtelTelemetry(Telemetry):
         self._resumable[rid] = run
         m = self._m
         if m is not None:
-            m.open.add(1, self._wtype_attrs(rec.workflow_type))
+            m.open.add(1, rec.workflow_type)
 
     # ------------------------------------------------------------------ activities
 
@@ -616,9 +675,9 @@ class _OtelTelemetry(Telemetry):
             span.end()
         m = self._m
         if m is not None:
-            attrs = {"activity_type": task.event.attributes["activity_type"], "outcome": outcome}
-            m.attempts.add(1, attrs)
-            m.duration.record(elapsed, attrs)
+            atype = task.event.attributes["activity_type"]
+            m.attempts.add(1, atype, outcome)
+            m.duration.record(elapsed, {"activity_type": atype, "outcome": outcome})
         if task.finished:
             assert state is not None
             state.acts.pop(task, None)
@@ -658,7 +717,7 @@ class _OtelTelemetry(Telemetry):
             ).end()
         m = self._m
         if m is not None:
-            m.signals.add(1, {"workflow_type": run.record.workflow_type, "signal_name": name})
+            m.signals.add(1, run.record.workflow_type, name)
 
     @contextlib.contextmanager
     def _handler_span(self, kind: str, run: Any, name: str) -> Iterator[None]:
@@ -699,9 +758,9 @@ class _OtelTelemetry(Telemetry):
         if m is not None:
             # the runs still open leave this engine (the one that recovers them counts them)
             for state in self._runs.values():
-                m.open.add(-1, self._wtype_attrs(state.wtype))
+                m.open.add(-1, state.wtype)
             for run in self._resumable.values():
-                m.open.add(-1, self._wtype_attrs(run.record.workflow_type))
+                m.open.add(-1, run.record.workflow_type)
         self._runs.clear()
         self._resumable.clear()
         self._closed.clear()
