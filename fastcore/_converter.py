@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -119,10 +120,22 @@ def _default(value: Any) -> Any:
 if _orjson is not None:
     _OPTS = _orjson.OPT_SERIALIZE_NUMPY | _orjson.OPT_NON_STR_KEYS
 
-    def _dumps(value: Any) -> bytes:
-        return _orjson.dumps(value, default=_default, option=_OPTS)
+    _BIG_INT = re.compile(rb"(?<![.\deE])-?\d{19,}(?![.\deE])")
 
-    _loads = _orjson.loads
+    def _dumps(value: Any) -> bytes:
+        try:
+            return _orjson.dumps(value, default=_default, option=_OPTS)
+        except TypeError as err:
+            if "64-bit" not in str(err):
+                raise
+            # integers beyond 64 bits: the standard library writes them exactly
+            return json.dumps(value, default=_default, separators=(",", ":")).encode()
+
+    def _loads(data: bytes) -> Any:
+        # orjson reads integers beyond 64 bits as floats; the standard library keeps them
+        if len(data) >= 19 and _BIG_INT.search(data):
+            return json.loads(data)
+        return _orjson.loads(data)
 else:  # pragma: no cover
 
     def _dumps(value: Any) -> bytes:
