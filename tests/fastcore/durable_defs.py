@@ -124,3 +124,25 @@ class BookingBadCompensation:
             saga.add_compensation(failing_step, "release-a", start_to_close_timeout=T)
             await workflow.execute_activity(failing_step, "book-b", start_to_close_timeout=T)
         return "booked"
+
+
+@workflow.defn
+class GatedBooking:
+    """Books two things, waits for a signal, then the third booking fails."""
+
+    def __init__(self) -> None:
+        self.released = False
+
+    @workflow.run
+    async def run(self) -> str:
+        async with Saga() as saga:
+            for item in ("car", "hotel"):
+                await workflow.execute_activity(step, f"book-{item}", start_to_close_timeout=T)
+                saga.add_compensation(step, f"release-{item}", start_to_close_timeout=T)
+            await workflow.wait_condition(lambda: self.released)
+            await workflow.execute_activity(failing_step, "book-flight", start_to_close_timeout=T)
+        return "booked"
+
+    @workflow.signal
+    def go(self) -> None:
+        self.released = True

@@ -149,3 +149,21 @@ async def test_retention_purges_closed_histories(store_url: str) -> None:
         assert (await running.describe()).status is WorkflowExecutionStatus.RUNNING
         listed, _ = await engine.list_workflows()
         assert [d.id for d in listed] == [running.id]
+
+
+async def test_saga_works_the_same_after_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A saga parked mid-way survives a restart; the failure after it compensates once each."""
+    from .durable_defs import GatedBooking
+
+    url = f"sqlite:///{tmp_path}/saga.db"
+    LOG.clear()
+    async with Engine(url, workflows=[GatedBooking], activities=ACTS) as engine:
+        await engine.start_workflow(GatedBooking.run, id="saga")
+    assert LOG == ["book-car", "book-hotel"]
+    async with Engine(url, workflows=[GatedBooking], activities=ACTS) as engine:
+        h = engine.get_workflow_handle("saga")
+        await h.signal("go")
+        with pytest.raises(WorkflowFailureError):
+            await h.result()
+    # booked steps did not run again; each compensation ran once, in reverse order
+    assert LOG == ["book-car", "book-hotel", "book-flight", "release-hotel", "release-car"]

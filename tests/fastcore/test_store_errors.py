@@ -31,7 +31,7 @@ async def test_newer_schema(tmp_path: Path) -> None:
     con.execute(f"pragma user_version = {version + 100}")
     con.commit()
     con.close()
-    with pytest.raises(StoreError, match="newer|schema"):
+    with pytest.raises(StoreError, match=r"newer|schema"):
         async with Engine(f"sqlite:///{db}", workflows=[Waiter]):
             pass
 
