@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from ._settings import Settings
+from ._settings import DEFAULT_BRIDGE_ADDRESS, Settings
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -131,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--task-queue", default=env.task_queue, help="task queue (%(default)s)")
     dev.add_argument(
         "--bridge-address",
-        default="127.0.0.1:0",
-        help="host:port for the gRPC bridge; port 0 picks a free port (%(default)s)",
+        default=DEFAULT_BRIDGE_ADDRESS,
+        help="host:port for the gRPC bridge, loopback only; port 0 picks a free port "
+        "(%(default)s, where `workflow` commands look by default)",
     )
     dev.add_argument("--store", default="memory", help="fastcore store URL (%(default)s)")
     dev.add_argument("--ui", action="store_true", help="serve the Temporal Web UI too")
@@ -535,7 +536,10 @@ class _WorkerConfig:
 
 
 async def _serve_worker(
-    config: _WorkerConfig, *, banner: Sequence[str] = (), out: TextIO | None = None
+    config: _WorkerConfig,
+    *,
+    banner: Callable[[str | None], Sequence[str]] | None = None,
+    out: TextIO | None = None,
 ) -> int:
     """Run a worker (engine + bridge + Temporal worker) until SIGINT/SIGTERM."""
     out = out or sys.stdout
@@ -590,7 +594,7 @@ async def _serve_worker(
                     identity=config.identity,
                 )
                 async with worker:
-                    for line in banner:
+                    for line in banner(server.address if server else None) if banner else ():
                         print(line, file=out)
                     print(
                         f"{READY_PREFIX} temporal={config.temporal_address} "
@@ -650,14 +654,38 @@ async def _cmd_dev(args: argparse.Namespace) -> int:
             store=args.store,
             identity=_identity(),
         )
-        banner = [
-            f"Temporal frontend:  {target}",
-            *([f"Temporal Web UI:    {ui_url}"] if ui_url else []),
-            f"task queue:         {args.task_queue}",
-            "Press Ctrl-C to stop.",
-        ]
+
+        def banner(bridge_address: str | None) -> list[str]:
+            return [
+                f"Temporal frontend:  {target}",
+                *([f"Temporal Web UI:    {ui_url}"] if ui_url else []),
+                f"fastcore bridge:    {bridge_address}",
+                f"task queue:         {args.task_queue}",
+                "",
+                "Try, in another terminal (the sample workflows run on this worker):",
+                f"  temporal workflow execute --address {target} "
+                f"--task-queue {args.task_queue} --type TradingOrderWorkflow "
+                f"--workflow-id order-1 --input '{_EXAMPLE_ORDER}'",
+                f"  {PROG} workflow list --address {bridge_address}",
+                f"  {PROG} workflow show order-1/preflight --address {bridge_address}",
+                "",
+                "Press Ctrl-C to stop.",
+            ]
+
         return await _serve_worker(config, banner=banner)
 
+
+_EXAMPLE_ORDER = json.dumps(
+    {
+        "order_id": "order-1",
+        "account": "acct-pro",
+        "symbol": "ACME",
+        "side": "buy",
+        "qty": 100,
+        "price": 182.25,
+    },
+    separators=(",", ":"),
+)
 
 # --------------------------------------------------------------------------- demo
 

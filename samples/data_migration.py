@@ -38,7 +38,7 @@ async def run_sample(
     batches: int = 4,
     batch_size: int = 50,
     pause_seconds: float = 3600.0,
-    fallback_pause_seconds: float = 0.2,
+    fallback_pause_seconds: float = 1.0,
 ) -> dict[str, Any]:
     """Migrate ``batches`` batches of ``batch_size`` rows with pauses between them.
 
