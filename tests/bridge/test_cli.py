@@ -167,6 +167,14 @@ def test_worker_refuses_a_public_bridge_without_tls_and_token(
     assert "--insecure" in err
 
 
+def test_worker_reports_an_unreachable_temporal(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["worker", "--temporal-address", "127.0.0.1:1", "--bridge-address", "127.0.0.1:0"]
+    assert main([*argv, "--connect-timeout", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fastcore-bridge: error: cannot connect to Temporal at 127.0.0.1:1")
+    assert "Traceback" not in err
+
+
 def test_worker_tls_flags_must_come_in_pairs(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["worker", "--tls-cert", "cert.pem", "--temporal-address", "127.0.0.1:1"])
     assert code == 2
