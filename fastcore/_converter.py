@@ -43,9 +43,7 @@ class Payload:
 
     __slots__ = ("_data", "_value", "metadata")
 
-    def __init__(
-        self, metadata: dict[str, bytes], data: bytes | None, value: Any = _UNSET
-    ) -> None:
+    def __init__(self, metadata: dict[str, bytes], data: bytes | None, value: Any = _UNSET) -> None:
         self.metadata = metadata
         self._data = data
         self._value = value

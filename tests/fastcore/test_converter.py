@@ -42,8 +42,9 @@ class Pack:
 
 async def test_pydantic_and_dataclass_values_cross_every_boundary(store_url: str) -> None:
     async with Engine(store_url, workflows=[Pack], activities=[total]) as engine:
-        out = await engine.execute_workflow(Pack.run, [Item(sku="a", qty=2), Item(sku="b", qty=3)],
-                                            id=uuid.uuid4().hex)
+        out = await engine.execute_workflow(
+            Pack.run, [Item(sku="a", qty=2), Item(sku="b", qty=3)], id=uuid.uuid4().hex
+        )
         assert out == Item(sku="sum", qty=5)
 
 

@@ -11,11 +11,23 @@ import fastcore.testing
 def test_fastcore_exports() -> None:
     assert sorted(fastcore.__all__) == sorted(
         [
-            "ActivityCancellationType", "DataConverter", "Engine", "Event", "EventType",
-            "ParentClosePolicy", "Payload", "Replayer", "RetryPolicy",
-            "WorkflowExecutionDescription", "WorkflowExecutionStatus", "WorkflowHandle",
-            "WorkflowIDConflictPolicy", "WorkflowIDReusePolicy", "WorkflowReplayResult",
-            "activity", "workflow",
+            "ActivityCancellationType",
+            "DataConverter",
+            "Engine",
+            "Event",
+            "EventType",
+            "ParentClosePolicy",
+            "Payload",
+            "Replayer",
+            "RetryPolicy",
+            "WorkflowExecutionDescription",
+            "WorkflowExecutionStatus",
+            "WorkflowHandle",
+            "WorkflowIDConflictPolicy",
+            "WorkflowIDReusePolicy",
+            "WorkflowReplayResult",
+            "activity",
+            "workflow",
         ]
     )
     for name in fastcore.__all__:
@@ -24,10 +36,20 @@ def test_fastcore_exports() -> None:
 
 def test_error_names_of_the_design() -> None:
     for name in (
-        "ApplicationError", "ActivityError", "ChildWorkflowError", "CancelledError",
-        "TerminatedError", "TimeoutError", "NondeterminismError", "WorkflowAlreadyStartedError",
-        "WorkflowNotFoundError", "WorkflowFailureError", "WorkflowUpdateFailedError",
-        "WorkflowQueryFailedError", "RetryState", "TimeoutType",
+        "ApplicationError",
+        "ActivityError",
+        "ChildWorkflowError",
+        "CancelledError",
+        "TerminatedError",
+        "TimeoutError",
+        "NondeterminismError",
+        "WorkflowAlreadyStartedError",
+        "WorkflowNotFoundError",
+        "WorkflowFailureError",
+        "WorkflowUpdateFailedError",
+        "WorkflowQueryFailedError",
+        "RetryState",
+        "TimeoutType",
     ):
         assert name in fastcore.errors.__all__, name
         assert hasattr(fastcore.errors, name)
@@ -35,11 +57,31 @@ def test_error_names_of_the_design() -> None:
 
 def test_workflow_and_activity_api_names() -> None:
     for name in (
-        "defn", "run", "init", "signal", "query", "update", "execute_activity", "start_activity",
-        "execute_local_activity", "start_local_activity", "sleep", "wait_condition",
-        "execute_child_workflow", "start_child_workflow", "patched", "deprecate_patch",
-        "continue_as_new", "now", "random", "uuid4", "info", "logger", "ParentClosePolicy",
-        "ActivityCancellationType", "unsafe",
+        "defn",
+        "run",
+        "init",
+        "signal",
+        "query",
+        "update",
+        "execute_activity",
+        "start_activity",
+        "execute_local_activity",
+        "start_local_activity",
+        "sleep",
+        "wait_condition",
+        "execute_child_workflow",
+        "start_child_workflow",
+        "patched",
+        "deprecate_patch",
+        "continue_as_new",
+        "now",
+        "random",
+        "uuid4",
+        "info",
+        "logger",
+        "ParentClosePolicy",
+        "ActivityCancellationType",
+        "unsafe",
     ):
         assert hasattr(fastcore.workflow, name), name
     for name in ("defn", "heartbeat", "info", "is_cancelled"):

@@ -158,14 +158,6 @@ async def test_awaited_activity_cancel_surfaces_as_activity_error(store_url: str
     from .wf_defs import T1
 
     @workflow.defn
-    class CancelMine:
-        @workflow.run
-        async def run(self, key: str) -> str:
-            handle = workflow.start_activity(wait_forever_sync, key, start_to_close_timeout=T1 * 10)
-            await workflow.wait_condition(lambda: False, timeout=0.05)
-            return "unreachable"
-
-    @workflow.defn
     class CancelAfterStart:
         @workflow.run
         async def run(self, key: str) -> str:
@@ -185,7 +177,6 @@ async def test_awaited_activity_cancel_surfaces_as_activity_error(store_url: str
         def go_now(self) -> None:
             self.go = True
 
-    del CancelMine
     async with Engine(
         store_url, workflows=[CancelAfterStart], activities=[wait_forever_sync]
     ) as engine:
@@ -221,7 +212,8 @@ async def test_wait_condition_timeout_raises_builtin_timeout_error(store_url: st
             try:
                 await workflow.wait_condition(lambda: False, timeout=3600)
             except TimeoutError:
-                return f"timed out at +{(workflow.now() - workflow.info().start_time).total_seconds():.0f}s"
+                waited = workflow.now() - workflow.info().start_time
+                return f"timed out at +{waited.total_seconds():.0f}s"
             return "no"
 
     async with Engine(store_url, workflows=[TimesOut], clock=VirtualClock()) as engine:

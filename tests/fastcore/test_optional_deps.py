@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import sys, importlib.abc
 
 BLOCKED = ("temporalio", "grpc", "google.protobuf", "orjson", "bridge")
@@ -45,12 +45,17 @@ async def main():
     print("loaded:", loaded)
 
 asyncio.run(main())
-'''
+"""
 
 
 def test_fastcore_runs_without_temporal_grpc_protobuf_orjson(tmp_path: Path) -> None:
     for store in ("memory", f"sqlite:///{tmp_path}/x.db"):
-        out = subprocess.run([sys.executable, "-c", SCRIPT, store], capture_output=True, text=True,
-                             cwd=ROOT, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT, store],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         assert out.stdout.splitlines() == ["4", "loaded: []"]

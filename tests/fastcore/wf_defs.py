@@ -34,7 +34,7 @@ CALLS: dict[str, list[int]] = {}
 
 @activity.defn
 async def flaky(key: str, fail_times: int, error_type: str) -> int:
-    """Fails ``fail_times`` times with ApplicationError(type=error_type), then returns the attempt."""
+    """Fails ``fail_times`` times with ApplicationError(type=error_type), then returns."""
     attempt = activity.info().attempt
     CALLS.setdefault(key, []).append(attempt)
     if attempt <= fail_times:
