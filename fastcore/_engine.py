@@ -308,9 +308,12 @@ class Engine(_Operations, _Closing, _Pipeline):
             if not h.dynamic:
                 h.checker.check(f"signal {start_signal!r}", start_signal_args)
             signal_payloads = self.converter.encode(list(start_signal_args))
-        existing = await self._latest_run(id)
-        if existing is not None:
-            if existing.open:
+        existing = self._runs.get(id)  # every open run is in memory
+        prior = existing.record if existing is not None else None
+        if prior is None and self.store.durable:
+            prior = await self.store.latest_run_info(id)  # a closed run from earlier
+        if existing is not None or prior is not None:
+            if existing is not None and existing.open:
                 policy = id_conflict_policy
                 if policy == WorkflowIDConflictPolicy.USE_EXISTING:
                     return self._handle(existing, result_type)
@@ -322,13 +325,13 @@ class Engine(_Operations, _Closing, _Pipeline):
                     )
                 else:
                     raise WorkflowAlreadyStartedError(id, name, run_id=existing.record.run_id)
-            else:
-                st = existing.record.status
+            elif prior is not None:
+                st = prior.status
                 if id_reuse_policy == WorkflowIDReusePolicy.REJECT_DUPLICATE or (
                     id_reuse_policy == WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
                     and st in (S.COMPLETED, S.CONTINUED_AS_NEW)
                 ):
-                    raise WorkflowAlreadyStartedError(id, name, run_id=existing.record.run_id)
+                    raise WorkflowAlreadyStartedError(id, name, run_id=prior.run_id)
         run, fut = self._new_run(
             defn,
             name,

@@ -208,14 +208,19 @@ _EventRow = tuple[str, str, int, str]
 class _Batch:
     """What one transaction writes, and who waits for it."""
 
-    __slots__ = ("events", "rows", "waiters")
+    __slots__ = ("events", "latest", "rows", "waiters")
 
     def __init__(
-        self, rows: list[_RunRow], events: list[_EventRow], waiters: list[asyncio.Future[None]]
+        self,
+        rows: list[_RunRow],
+        events: list[_EventRow],
+        waiters: list[asyncio.Future[None]],
+        latest: dict[str, _RunRow] | None = None,
     ) -> None:
         self.rows = rows
         self.events = events
         self.waiters = waiters
+        self.latest = latest or {}
 
 
 class SqliteStore(Store):
@@ -273,6 +278,8 @@ class SqliteStore(Store):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._rows: dict[tuple[str, str], _RunRow] = {}
+        self._pending_latest: dict[str, _RunRow] = {}  # newest pending row per workflow id
+        self._reader: sqlite3.Connection | None = None  # lookups that need no flush
         self._events: list[_EventRow] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._handle: asyncio.Handle | None = None
@@ -312,6 +319,9 @@ class SqliteStore(Store):
                 self._executor = None
             self._conn.close()
             self._conn = None
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             self._release_lock()
         if self._error is not None:
             raise self._error
@@ -373,7 +383,7 @@ class SqliteStore(Store):
         wid, rid = run.workflow_id, run.run_id
         # Serialize now: a bad value fails this call, and later mutation cannot leak in.
         self._events.extend([(wid, rid, e.event_id, _dump_event(e)) for e in events])
-        self._rows[(wid, rid)] = (
+        row = (
             wid,
             rid,
             run.workflow_type,
@@ -382,6 +392,10 @@ class SqliteStore(Store):
             run.close_time,
             len(run.history),
         )
+        self._rows[(wid, rid)] = row
+        prev = self._pending_latest.get(wid)
+        if prev is None or prev[1] == rid or prev[4] <= row[4]:
+            self._pending_latest[wid] = row
         if self._sync:
             fut: asyncio.Future[None] = loop.create_future()
             self._waiters.append(fut)
@@ -411,8 +425,8 @@ class SqliteStore(Store):
     def _take(self) -> _Batch | None:
         if not self._rows and not self._waiters:
             return None
-        batch = _Batch(list(self._rows.values()), self._events, self._waiters)
-        self._rows, self._events, self._waiters = {}, [], []
+        batch = _Batch(list(self._rows.values()), self._events, self._waiters, self._pending_latest)
+        self._rows, self._events, self._waiters, self._pending_latest = {}, [], [], {}
         return batch
 
     def _kick(self) -> None:
@@ -516,6 +530,43 @@ class SqliteStore(Store):
 
     async def load_run(self, workflow_id: str, run_id: str | None = None) -> RunRecord | None:
         return await self._read(_load_run, workflow_id, run_id)
+
+    async def latest_run_info(self, workflow_id: str) -> RunRecord | None:
+        """The newest run of ``workflow_id``, without its history and without a flush.
+
+        Pending and in-flight appends are answered from memory; the rest from a second,
+        read-only connection, so a start with a new id costs a lookup, not a commit.
+        """
+        row = self._pending_latest.get(workflow_id)
+        if row is None and self._inflight is not None:
+            row = self._inflight.latest.get(workflow_id)
+        if row is not None:
+            return RunRecord(
+                workflow_id=row[0], run_id=row[1], workflow_type=row[2],
+                status=WorkflowExecutionStatus(row[3]), start_time=row[4], close_time=row[5],
+                history_length=row[6],
+            )
+        if self.path == ":memory:":
+            return await self.load_run(workflow_id)
+        reader = self._reader
+        if reader is None:
+            try:
+                reader = self._reader = sqlite3.connect(
+                    f"file:{self.path}?mode=ro",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                reader.execute("PRAGMA busy_timeout = 5000")
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+        try:
+            sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE workflow_id = ? "
+            sql += "ORDER BY start_time DESC, id DESC LIMIT 1"
+            found = reader.execute(sql, (workflow_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+        return _record(found) if found is not None else None
 
     async def open_runs(self) -> list[RunRecord]:
         return await self._read(_open_runs)

@@ -67,6 +67,10 @@ class Store(ABC):
     async def load_run(self, workflow_id: str, run_id: str | None = None) -> RunRecord | None:
         """A run with its history; the latest run of ``workflow_id`` when ``run_id`` is None."""
 
+    async def latest_run_info(self, workflow_id: str) -> RunRecord | None:
+        """The newest run of ``workflow_id`` (its history may be left empty); cheap if it can."""
+        return await self.load_run(workflow_id)
+
     @abstractmethod
     async def open_runs(self) -> list[RunRecord]:
         """Every run whose status is RUNNING, with its history (for recovery)."""
