@@ -409,6 +409,12 @@ def _samples_worker() -> Any:
     try:
         import samples.worker
     except ImportError as err:
+        # An editable install from a clone has the samples beside the bridge package even
+        # when the distribution does not list them: use them from there.
+        root = Path(__file__).resolve().parent.parent
+        if (root / "samples" / "worker.py").is_file() and str(root) not in sys.path:
+            sys.path.append(str(root))
+            return _samples_worker()
         raise CommandError(
             f"cannot import the samples ({err}); install the project (`pip install -e .`) "
             "or run from the repository root"
