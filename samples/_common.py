@@ -71,7 +71,8 @@ def human_duration(seconds: float) -> str:
 
 
 def format_table(reports: Iterable[Mapping[str, Any]]) -> str:
-    """The results table the demo prints: one row per step of every scenario.
+    """The results table the demo prints: one row per step of every scenario, then the
+    scenario's end-to-end time and outcome.
 
     Args:
         reports: ``run_sample`` results: ``scenario``, ``outcome``, ``steps``, ``elapsed_ms``.
@@ -96,13 +97,15 @@ def format_table(reports: Iterable[Mapping[str, Any]]) -> str:
         rows.append(
             (
                 scenario,
-                f"=> {report.get('outcome', '')}",
-                "end to end",
-                _latency(float(report.get("elapsed_ms", 0.0)) * 1000),
+                "end to end, seen by the client",
                 "",
+                _latency(float(report.get("elapsed_ms", 0.0)) * 1000),
+                f"=> {report.get('outcome', '')}",
             )
         )
     widths = [max([len(header[i]), *(len(r[i]) for r in rows)]) for i in range(len(header))]
+    # The last column is not padded; its rule need not reach past the step notes.
+    widths[-1] = max([len(header[-1]), *(len(r[-1]) for r in rows if not r[-1].startswith("=>"))])
 
     def line(cells: Sequence[str]) -> str:
         # Right-align the latency column so magnitudes line up.
