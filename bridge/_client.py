@@ -113,7 +113,7 @@ def _from_rpc_error(err: grpc.aio.AioRpcError, converter: DataConverter) -> Exce
         exc = WorkflowNotFoundError(message, workflow_id=detail.workflow_id or None)
         closed = cv.status_from_proto(detail.closed_status)
         if closed is not None:
-            exc.closed_status = closed  # type: ignore[attr-defined]
+            exc.closed_status = closed
     elif detail is not None and kind == "WorkflowAlreadyStartedError":
         exc = WorkflowAlreadyStartedError(
             detail.workflow_id, detail.workflow_type, run_id=detail.run_id or None
@@ -514,6 +514,8 @@ class BridgeClient:
         data_converter: DataConverter | None = None,
         max_message_bytes: int = 4 * 1024 * 1024,
         connect_timeout: timedelta = timedelta(seconds=10),
+        interceptors: Sequence[Any] = (),
+        tracer_provider: Any = None,
     ) -> BridgeClient:
         """Connect to a bridge and check that it serves.
 
@@ -524,6 +526,9 @@ class BridgeClient:
             data_converter: Encodes arguments and decodes results (JSON by default).
             max_message_bytes: Largest message this client sends or receives.
             connect_timeout: How long to wait for the bridge to answer its health check.
+            interceptors: More ``grpc.aio`` client interceptors.
+            tracer_provider: OpenTelemetry provider for the client's spans (the global one
+                when None); the W3C trace context travels either way.
 
         Raises:
             RPCError: The bridge cannot be reached, the TLS handshake failed, or the bridge
@@ -537,13 +542,19 @@ class BridgeClient:
             ("grpc.min_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 2000),
         ]
+        from ._tracing import client_interceptors
+
+        chain = [*client_interceptors(tracer_provider=tracer_provider), *interceptors]
         if tls:
             config = tls if isinstance(tls, TLSConfig) else TLSConfig()
             channel = grpc.aio.secure_channel(
-                address, config.credentials(), options + config.channel_options()
+                address,
+                config.credentials(),
+                options + config.channel_options(),
+                interceptors=chain,
             )
         else:
-            channel = grpc.aio.insecure_channel(address, options)
+            channel = grpc.aio.insecure_channel(address, options, interceptors=chain)
         client = cls(channel, token=token, data_converter=data_converter)
         try:
             resp = await health_pb2_grpc.HealthStub(channel).Check(

@@ -12,7 +12,7 @@ import asyncio
 import builtins
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, NoReturn
@@ -480,6 +480,8 @@ class BridgeServer:
         max_concurrent_rpcs: int | None = 1000,
         max_watch_streams: int = 100,
         shutdown_grace: timedelta = timedelta(seconds=2),
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+        tracer_provider: Any = None,
     ) -> None:
         check_bind(address, tls=tls is not None, token=bool(token), insecure=insecure)
         if max_message_bytes <= 0 or max_concurrent_streams <= 0 or max_watch_streams <= 0:
@@ -492,6 +494,16 @@ class BridgeServer:
         self._max_concurrent_streams = max_concurrent_streams
         self._max_concurrent_rpcs = max_concurrent_rpcs
         self._grace = shutdown_grace.total_seconds()
+        extra = list(interceptors)
+        telemetry = getattr(engine, "telemetry", None)
+        from ._tracing import TracingServerInterceptor, server_interceptor
+
+        traced = any(isinstance(i, TracingServerInterceptor) for i in extra)
+        if not traced and (tracer_provider is not None or getattr(telemetry, "enabled", False)):
+            # W3C trace context from the caller's metadata: one trace across processes
+            provider = tracer_provider or getattr(telemetry, "tracer_provider", None)
+            extra.append(server_interceptor(tracer_provider=provider))
+        self._interceptors = extra
         self._servicer = _Servicer(engine, _Limits(max_message_bytes, max_watch_streams))
         self._server: grpc.aio.Server | None = None
         self._health: Any = None
@@ -524,7 +536,8 @@ class BridgeServer:
             # A second server on a bound port must fail, not silently share its traffic.
             ("grpc.so_reuseport", 0),
         ]
-        interceptors = [TokenAuthInterceptor(self._token)] if self._token else []
+        interceptors: list[Any] = [TokenAuthInterceptor(self._token)] if self._token else []
+        interceptors += self._interceptors  # after auth: a refused call gets no span
         server = grpc.aio.server(
             interceptors=interceptors,
             options=options,

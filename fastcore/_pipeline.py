@@ -165,8 +165,11 @@ class _Pipeline:
         inst.blocked = True
         self.telemetry.workflow_task_failed(run, err)
         if run.retry_entry is None and not isinstance(err, NondeterminismError):
+            # exponential backoff over consecutive failures, capped at ten minutes
+            run.task_attempts += 1
+            delay = min(self.workflow_task_retry_interval * 2 ** (run.task_attempts - 1), 600.0)
             run.retry_entry = self.timers.call_later(
-                self.workflow_task_retry_interval, self._retry_task, run, 1
+                delay, self._retry_task, run, run.task_attempts
             )
 
     def _commit(
@@ -308,13 +311,19 @@ class _Pipeline:
         run.retry_entry = None
         if not run.open:
             return
+        del attempt  # the backoff counts run.task_attempts
         self._rebuild(run)
         inst = run.instance
         if inst is None:
             return
-        if inst.blocked and inst.task_failure is not None and run.retry_entry is None:
-            delay = min(self.workflow_task_retry_interval * (2**attempt), 600.0)
-            run.retry_entry = self.timers.call_later(delay, self._retry_task, run, attempt + 1)
+        if not inst.blocked:
+            run.task_attempts = 0  # the task went through
+        elif inst.task_failure is not None and run.retry_entry is None:
+            run.task_attempts += 1
+            delay = min(self.workflow_task_retry_interval * 2 ** (run.task_attempts - 1), 600.0)
+            run.retry_entry = self.timers.call_later(
+                delay, self._retry_task, run, run.task_attempts
+            )
 
     def _rebuild(self: Engine, run: _Run) -> None:
         """Replay the run's history into a fresh instance, then deliver held-back inputs live."""

@@ -63,6 +63,7 @@ class _Run:
         "parent",
         "record",
         "retry_entry",
+        "task_attempts",
         "timeout_entry",
         "timers",
         "update_waiters",
@@ -82,6 +83,7 @@ class _Run:
         self.watchers: list[asyncio.Future[None]] = []
         self.parent: tuple[str, str, int] | None = None
         self.retry_entry: Any = None
+        self.task_attempts = 0  # consecutive failed workflow tasks (for the retry backoff)
         self.timeout_entry: Any = None
 
     @property

@@ -17,7 +17,8 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  ({workflow_id, run_id, initiated_event_id} | None),
                                  continued_run_id, first_run_id, execution_timeout, run_timeout,
                                  execution_deadline(epoch s|None), memo{str: Payload},
-                                 retry_policy(dict|None), seed(int)
+                                 retry_policy(dict|None), seed(int),
+                                 trace_context (W3C traceparents; only when tracing)
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
                                  signal sent with the start)
     WORKFLOW_EXECUTION_UPDATE_ACCEPTED   update_id, name, input[]
