@@ -97,9 +97,17 @@ async def test_a_bug_fails_the_task_not_the_workflow(store_url: str) -> None:
         assert isinstance(d.pending_task_failure, RuntimeError)
         kinds = [e.event_type for e in await h.fetch_history()]
         assert E.WORKFLOW_TASK_FAILED in kinds
-        assert (
-            kinds.count(E.ACTIVITY_TASK_SCHEDULED) == 1
-        )  # the retry did not run the activity again
+        # the retry did not run the activity again
+        assert kinds.count(E.ACTIVITY_TASK_SCHEDULED) == 1
+        # retries back off exponentially: 3 more failures take at least 20 + 40 + 80 ms
+        run = engine._runs[h.id]
+        start, first = time.monotonic(), run.task_attempts
+        for _ in range(2000):
+            if run.task_attempts >= first + 3:
+                break
+            await _tick()
+        assert run.task_attempts >= first + 3
+        assert time.monotonic() - start >= 0.02 * (2**first) * 0.9
 
 
 async def test_failure_exception_types_fail_the_workflow(store_url: str) -> None:
