@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -53,3 +55,25 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.config.getoption("--store") == "sqlite":
         return f"sqlite:///{tmp_path}/fastcore.db"
     return "memory"
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter finalization once temporalio's runtime threads exist.
+
+    temporalio's Rust runtime keeps native threads that can abort CPython's finalization
+    ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning a green run
+    into exit code -6. Everything is reported and flushed by now, so exit with pytest's own
+    status directly.
+    """
+    if "temporalio.bridge.runtime" in sys.modules and _EXIT_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
