@@ -542,8 +542,12 @@ class SqliteStore(Store):
             row = self._inflight.latest.get(workflow_id)
         if row is not None:
             return RunRecord(
-                workflow_id=row[0], run_id=row[1], workflow_type=row[2],
-                status=WorkflowExecutionStatus(row[3]), start_time=row[4], close_time=row[5],
+                workflow_id=row[0],
+                run_id=row[1],
+                workflow_type=row[2],
+                status=WorkflowExecutionStatus(row[3]),
+                start_time=row[4],
+                close_time=row[5],
                 history_length=row[6],
             )
         if self.path == ":memory:":

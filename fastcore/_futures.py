@@ -1,0 +1,108 @@
+"""The futures workflow code awaits for activities and child workflows, and helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from .common import ActivityCancellationType, ChildWorkflowCancellationType
+from .errors import ActivityError, CancelledError, ChildWorkflowError, FailureError
+
+if TYPE_CHECKING:
+    from ._instance import WorkflowInstance
+
+
+def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+def _fail(fut: asyncio.Future[Any], err: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(err)
+
+
+FAILURE_ONLY: tuple[type[BaseException], ...] = (FailureError,)
+
+
+class _Abort(BaseException):
+    """Unwinds workflow code after a nondeterminism; not catchable by ``except Exception``."""
+
+
+def _seconds(td: timedelta | None) -> float | None:
+    return td.total_seconds() if td is not None else None
+
+
+def is_cancellation(err: BaseException) -> bool:
+    """Temporal's ``is_cancelled_exception``: a cancellation, or a failure caused by one."""
+    if isinstance(err, asyncio.CancelledError | CancelledError):
+        return True
+    return isinstance(err, ActivityError | ChildWorkflowError) and isinstance(
+        err.__cause__, CancelledError
+    )
+
+
+class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
+    """An activity's handle: awaitable; ``cancel()`` requests cancellation as temporalio does."""
+
+    def __init__(
+        self,
+        instance: WorkflowInstance,
+        seq: int,
+        defn_name: str,
+        activity_id: str,
+        cancellation_type: ActivityCancellationType,
+        hint: Any,
+    ) -> None:
+        super().__init__(loop=instance.loop)
+        self._instance = instance
+        self._seq = seq
+        self.activity_type = defn_name
+        self.activity_id = activity_id
+        self._cancellation_type = cancellation_type
+        self._hint = hint
+        self._cancel_requested = False
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.done():
+            return False
+        if not self._cancel_requested:
+            self._cancel_requested = True
+            self._instance.request_cancel_activity(self)
+        # The future stays pending until the cancellation resolves it (immediately for
+        # TRY_CANCEL/ABANDON): the awaiting task sees ActivityError(CancelledError).
+        return True
+
+
+class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
+    """A started child workflow: await it for the result; ``cancel()`` asks it to cancel."""
+
+    def __init__(
+        self,
+        instance: WorkflowInstance,
+        seq: int,
+        workflow_id: str,
+        workflow_type: str,
+        cancellation_type: ChildWorkflowCancellationType,
+        hint: Any,
+    ) -> None:
+        super().__init__(loop=instance.loop)
+        self._instance = instance
+        self._seq = seq
+        self.id = workflow_id
+        self.run_id: str | None = None
+        self.first_execution_run_id: str | None = None
+        self.workflow_type = workflow_type
+        self._cancellation_type = cancellation_type
+        self._hint = hint
+        self._cancel_requested = False
+        self._started = False
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.done():
+            return False
+        if not self._cancel_requested:
+            self._cancel_requested = True
+            self._instance.request_cancel_child(self)
+        return True
