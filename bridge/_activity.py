@@ -77,6 +77,7 @@ import fastcore.errors as fc
 from fastcore import Engine, Payload, WorkflowExecutionStatus, WorkflowHandle
 from fastcore.history import CLOSE_EVENTS, Event, EventType, event_from_json, event_to_json
 
+from ._mirror_stream import MIRROR_FLUSH_TIMEOUT, MirrorStream, mirror_target
 from ._workflow_side import FASTCORE_ACTIVITY_NAME, FastcoreWorkflowInput
 
 __all__ = ["FastcoreCheckpoint", "fastcore_activities", "to_temporal_error"]
@@ -430,13 +431,21 @@ class _Runner:
         if spent is not None:
             spent[0] += time.perf_counter() - t0
         checkpointer: list[_Checkpointer] = []
+        mirrors: list[MirrorStream] = []
         follow = None
-        if not info.is_local:
-            # Only runs that do not finish at once are checkpointed: the callback fires
-            # only if result() below has to wait.
-            follow = asyncio.get_running_loop().call_soon(
-                lambda: checkpointer.append(self._checkpointer(handle, name, info))
-            )
+        if not info.is_local or inp.mirror:
+            # Only runs that do not finish at once are checkpointed (and mirrored): the
+            # callback fires only if result() below has to wait.
+            def follow_run() -> None:
+                if not info.is_local:
+                    checkpointer.append(self._checkpointer(handle, name, info))
+                if inp.mirror:
+                    stream = self._mirror(handle, name, info, inp.state_query)
+                    if stream is not None:
+                        mirrors.append(stream)
+
+            follow = asyncio.get_running_loop().call_soon(follow_run)
+        flush = MIRROR_FLUSH_TIMEOUT.total_seconds()
         try:
             if spent is None:
                 return await handle.result(result_type=object)
@@ -450,6 +459,7 @@ class _Runner:
             details = activity.cancellation_details()
             if details is not None and details.cancel_requested:
                 return await self._cancel(handle)
+            flush = 0.0  # the run stays open: leave at once; a retry's mirror resends it
             if details is not None and details.worker_shutdown:
                 raise texc.ApplicationError(
                     "the worker is shutting down; a retry resumes the fastcore workflow "
@@ -462,6 +472,30 @@ class _Runner:
                 follow.cancel()
             for c in checkpointer:
                 c.stop()
+            for m in mirrors:
+                # The last batch (the closing event) before the result: a whole mirror.
+                await m.close(flush)
+
+    def _mirror(
+        self, handle: WorkflowHandle, name: str, info: activity.Info, state_query: str | None
+    ) -> MirrorStream | None:
+        target = mirror_target(info)
+        if target is None:
+            return None
+        location = {
+            "workflow_id": handle.id,
+            "run_id": handle.run_id or "",
+            "workflow_type": name,
+            "bridge_address": self.bridge_address or "",
+            "identity": self.engine.identity,
+            "host": self.host,
+            "pid": self.pid,
+            "activity_id": info.activity_id,
+            "attempt": info.attempt,
+        }
+        return MirrorStream(
+            handle, location, target, state_query=state_query, gap=self.checkpoint_interval
+        )
 
     def _checkpointer(
         self, handle: WorkflowHandle, name: str, info: activity.Info

@@ -22,6 +22,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from ._mirror import _handler_name
+
 __all__ = [
     "FASTCORE_ACTIVITY_NAME",
     "FastcoreWorkflowInput",
@@ -48,6 +50,9 @@ class FastcoreWorkflowInput:
             workflow id, run id and activity id (unique per scheduled activity).
         execution_timeout: The sub-workflow's fastcore execution timeout, in seconds.
         memo: Extra memo for the fastcore run.
+        mirror: Signal the Temporal workflow where the run is and its history events
+            (``bridge.FastcoreMirror``).
+        state_query: The fastcore query whose answer goes with each mirrored batch.
     """
 
     workflow: str
@@ -55,6 +60,8 @@ class FastcoreWorkflowInput:
     id: str | None = None
     execution_timeout: float | None = None
     memo: dict[str, Any] | None = None
+    mirror: bool = False
+    state_query: str | None = None
 
 
 def _definition(workflow_ref: Any) -> Any:
@@ -103,6 +110,8 @@ def start_fastcore_workflow(
     id: str | None = None,
     execution_timeout: timedelta | None = None,
     memo: dict[str, Any] | None = None,
+    mirror: bool = False,
+    state_query: Any = None,
     local: bool = False,
     task_queue: str | None = None,
     result_type: type | None = None,
@@ -134,6 +143,8 @@ def start_fastcore_workflow(
         id=id,
         execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
         memo=memo,
+        mirror=mirror,
+        state_query=_handler_name("query", state_query)[0] if state_query is not None else None,
     )
     if local:
         if heartbeat_timeout is not None or task_queue is not None:
@@ -175,6 +186,8 @@ async def execute_fastcore_workflow(
     id: str | None = None,
     execution_timeout: timedelta | None = None,
     memo: dict[str, Any] | None = None,
+    mirror: bool = False,
+    state_query: Any = None,
     local: bool = False,
     task_queue: str | None = None,
     result_type: type | None = None,
@@ -204,6 +217,13 @@ async def execute_fastcore_workflow(
         id: The fastcore workflow id (default: derived from the Temporal activity).
         execution_timeout: The sub-workflow's own fastcore execution timeout.
         memo: Memo for the fastcore run.
+        mirror: Keep the calling workflow informed (``bridge.FastcoreMirror``): once the
+            sub-workflow does not finish at once, the activity signals the workflow
+            (``bridge.MIRROR_SIGNAL``) with where it runs and its history events, batched,
+            the last batch before the result. Give an ``id`` to find it in the mirror.
+        state_query: With ``mirror``: a ``@fastcore.workflow.query`` (method or name) taking
+            no arguments, run after each burst of events; the mirror keeps its latest answer
+            (``FastcoreMirror.state``).
         local: Run as a local activity (no heartbeats, so no checkpoint: a retry after a
             worker crash starts the sub-workflow again). For short sub-workflows.
         task_queue: The activity's task queue (default: the workflow's).
@@ -231,6 +251,8 @@ async def execute_fastcore_workflow(
         id=id,
         execution_timeout=execution_timeout,
         memo=memo,
+        mirror=mirror,
+        state_query=state_query,
         local=local,
         task_queue=task_queue,
         result_type=result_type,

@@ -1,0 +1,402 @@
+"""(d') Loan approval across runtimes: the underwriter's signal reaches the fastcore scoring.
+
+The Temporal ``ForwardedLoanWorkflow`` runs ``ReviewedCreditScoring`` (fastcore) through the
+bridge with ``mirror=True``; the scoring fetches the credit report, computes the score and
+then waits, inside fastcore, for an underwriter's ``approve``/``decline`` (applications the
+score rules out are declined at once). The underwriter talks to the *Temporal* workflow
+only:
+
+- ``approve``/``decline`` signals to the Temporal workflow are forwarded to the scoring
+  sub-workflow where it runs (a local activity calls that worker's bridge endpoint, which
+  the workflow learned from the mirror), on whichever worker process that is;
+- the ``add_condition`` update is forwarded likewise and answers with the sub-workflow's
+  result;
+- the ``scoring`` query answers with the sub-workflow's latest state, kept fresh by its
+  mirrored history events (``scoring_events``, ``scoring_location``).
+
+Two workers split the work, as in production: the workflow worker (Temporal workflows, the
+forwarding activity) and the fastcore worker (an engine, its bridge endpoint, the bridge
+activity), each polling its own task queue. ``python -m samples.loan_approval_forwarding``
+runs both in one process against a dev server; ``tests/bridge/test_forwarding.py`` runs them
+as two processes.
+
+Temporal's sandbox imports this module for the workflow: fastcore, bridge and the sample
+activities pass through, and nothing here holds workflow state at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow as tworkflow
+from temporalio.common import RetryPolicy as TRetryPolicy
+from temporalio.exceptions import ActivityError
+
+with tworkflow.unsafe.imports_passed_through():
+    import bridge
+    from bridge._forwarding import BridgeForwarder  # exported as bridge.BridgeForwarder
+    from bridge._mirror import FastcoreMirror  # exported as bridge.FastcoreMirror
+    from fastcore import workflow
+    from samples.fastcore_defs import (
+        QUICK_RETRY,
+        STEP_TIMEOUT,
+        compute_score,
+        fetch_credit_report,
+    )
+
+__all__ = [
+    "FASTCORE_ACTIVITIES",
+    "FASTCORE_WORKFLOWS",
+    "SCENARIO",
+    "TEMPORAL_WORKFLOWS",
+    "ForwardedLoanWorkflow",
+    "ReviewedCreditScoring",
+    "fastcore_worker",
+    "main",
+    "run_sample",
+    "workflow_worker",
+]
+
+SCENARIO = "loan_approval_forwarding"
+
+
+# --------------------------------------------------------------------------- fastcore
+
+
+@workflow.defn
+class ReviewedCreditScoring:
+    """Score a loan application, then wait for an underwriter's decision (in fastcore)."""
+
+    def __init__(self) -> None:
+        self.stage = "scoring"
+        self.scored: dict[str, Any] = {}
+        self.decision: str | None = None
+        self.decided_by: str | None = None
+        self.conditions: list[str] = []
+
+    @workflow.run
+    async def run(self, application: dict[str, Any]) -> dict[str, Any]:
+        report = await workflow.execute_activity(
+            fetch_credit_report,
+            application,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=QUICK_RETRY,
+        )
+        self.scored = await workflow.execute_activity(
+            compute_score,
+            args=[report, float(application["amount"])],
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=QUICK_RETRY,
+        )
+        if self.scored["recommendation"] == "decline":
+            self.decision, self.decided_by = "declined", "auto (score)"
+        else:
+            self.stage = "awaiting_approval"
+            days = float(application.get("approval_timeout_days", 7))
+            try:
+                await workflow.wait_condition(
+                    lambda: self.decision is not None, timeout=timedelta(days=days)
+                )
+            except TimeoutError:  # wait_condition timed out
+                self.decision, self.decided_by = "expired", f"nobody within {days:g} days"
+        self.stage = "decided"
+        return {**self.status(), "worker": self.scored["worker"]}
+
+    @workflow.signal
+    def approve(self, by: str) -> None:
+        """An underwriter approves the loan."""
+        if self.decision is None:
+            self.decision, self.decided_by = "approved", by
+
+    @workflow.signal
+    def decline(self, by: str) -> None:
+        """An underwriter declines the loan."""
+        if self.decision is None:
+            self.decision, self.decided_by = "declined", by
+
+    @workflow.update
+    def add_condition(self, condition: str) -> list[str]:
+        """Attach a condition to the offer; returns every condition so far."""
+        self.conditions.append(condition)
+        return list(self.conditions)
+
+    @add_condition.validator
+    def _check_condition(self, condition: str) -> None:
+        if not condition.strip():
+            raise ValueError("a condition must say something")
+        if self.decision is not None:
+            raise ValueError(f"the application is already {self.decision}")
+
+    @workflow.query
+    def status(self) -> dict[str, Any]:
+        """Where the scoring is: stage, score, decision, conditions."""
+        return {
+            "stage": self.stage,
+            "score": self.scored.get("score"),
+            "recommendation": self.scored.get("recommendation"),
+            "decision": self.decision,
+            "decided_by": self.decided_by,
+            "conditions": list(self.conditions),
+        }
+
+
+FASTCORE_WORKFLOWS: list[type] = [ReviewedCreditScoring]
+FASTCORE_ACTIVITIES: list[Any] = [fetch_credit_report, compute_score]
+
+
+# --------------------------------------------------------------------------- Temporal
+
+
+@tworkflow.defn
+class ForwardedLoanWorkflow:
+    """A loan application on Temporal whose decision is made in the fastcore scoring."""
+
+    def __init__(self) -> None:
+        self.mirror = FastcoreMirror()
+        self.forwarded: list[dict[str, Any]] = []
+
+    @property
+    def scoring_id(self) -> str:
+        """The fastcore sub-workflow's id."""
+        return f"{tworkflow.info().workflow_id}/scoring"
+
+    @tworkflow.run
+    async def run(self, application: dict[str, Any]) -> dict[str, Any]:
+        days = float(application.get("approval_timeout_days", 7))
+        scoring: dict[str, Any] = await bridge.execute_fastcore_workflow(
+            ReviewedCreditScoring.run,
+            application,
+            id=self.scoring_id,
+            mirror=True,
+            state_query=ReviewedCreditScoring.status,
+            task_queue=application.get("fastcore_task_queue"),
+            # the scoring waits for a human: the attempt may last as long as the wait
+            start_to_close_timeout=timedelta(days=days + 1),
+            heartbeat_timeout=timedelta(seconds=10),
+            retry_policy=TRetryPolicy(
+                initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5)
+            ),
+        )
+        await tworkflow.wait_condition(tworkflow.all_handlers_finished)
+        location = self.mirror.location(self.scoring_id)
+        return {
+            "application_id": application["application_id"],
+            "scoring": scoring,
+            "scoring_location": location.to_json() if location else None,
+            "mirrored_events": len(self.mirror.events(self.scoring_id)),
+            "forwarded": self.forwarded,
+        }
+
+    async def _forward(self, signal: Any, by: str) -> None:
+        name = getattr(signal, "__name__", str(signal))
+        try:
+            await self.mirror.signal(self.scoring_id, signal, by)
+            self.forwarded.append({"signal": name, "by": by, "ok": True})
+        except ActivityError as err:  # e.g. the scoring already decided and closed
+            self.forwarded.append({"signal": name, "by": by, "ok": False, "error": str(err.cause)})
+
+    @tworkflow.signal
+    async def approve(self, by: str) -> None:
+        """An underwriter approves: forwarded to the scoring sub-workflow."""
+        await self._forward(ReviewedCreditScoring.approve, by)
+
+    @tworkflow.signal
+    async def decline(self, by: str) -> None:
+        """An underwriter declines: forwarded to the scoring sub-workflow."""
+        await self._forward(ReviewedCreditScoring.decline, by)
+
+    @tworkflow.update
+    async def add_condition(self, condition: str) -> list[str]:
+        """Attach a condition to the offer, in the scoring sub-workflow (forwarded)."""
+        result: list[str] = await self.mirror.execute_update(
+            self.scoring_id, ReviewedCreditScoring.add_condition, condition
+        )
+        return result
+
+    @tworkflow.query
+    def scoring(self) -> Any:
+        """The scoring sub-workflow's latest state (its ``status``), from the mirror."""
+        return self.mirror.state(self.scoring_id)
+
+    @tworkflow.query
+    def scoring_events(self) -> list[dict[str, Any]]:
+        """The scoring sub-workflow's history so far, from the mirror."""
+        return self.mirror.events(self.scoring_id)
+
+    @tworkflow.query
+    def scoring_location(self) -> dict[str, Any] | None:
+        """Where the scoring sub-workflow runs (bridge endpoint, ids, host, pid)."""
+        location = self.mirror.location(self.scoring_id)
+        return location.to_json() if location else None
+
+
+TEMPORAL_WORKFLOWS: list[type] = [ForwardedLoanWorkflow]
+
+
+# --------------------------------------------------------------------------- workers
+
+
+@asynccontextmanager
+async def workflow_worker(
+    client: Any, *, task_queue: str, identity: str | None = None, **options: Any
+) -> AsyncIterator[Any]:
+    """Run the workflow worker: the Temporal workflow and the forwarding local activity.
+
+    Yields:
+        The running ``temporalio.worker.Worker``.
+    """
+    from temporalio.worker import Worker
+
+    if identity is not None:
+        options["identity"] = identity
+    async with BridgeForwarder() as forwarder:
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            workflows=TEMPORAL_WORKFLOWS,
+            activities=forwarder.activities,
+            **options,
+        )
+        async with worker:
+            yield worker
+
+
+@asynccontextmanager
+async def fastcore_worker(
+    client: Any,
+    *,
+    task_queue: str,
+    bridge_address: str = "127.0.0.1:0",
+    identity: str | None = None,
+    **options: Any,
+) -> AsyncIterator[tuple[Any, Any]]:
+    """Run the fastcore worker: an engine, its bridge endpoint and the bridge activity.
+
+    Yields:
+        The bridge server (``.address`` is where it listens) and the running worker.
+    """
+    from temporalio.worker import Worker
+
+    from fastcore import Engine
+
+    if identity is not None:
+        options["identity"] = identity
+    async with (
+        Engine(workflows=FASTCORE_WORKFLOWS, activities=FASTCORE_ACTIVITIES) as engine,
+        bridge.BridgeServer(engine, address=bridge_address) as server,
+    ):
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            activities=bridge.fastcore_activities(
+                engine, workflows=FASTCORE_WORKFLOWS, bridge_address=server.address
+            ),
+            **options,
+        )
+        async with worker:
+            yield server, worker
+
+
+# --------------------------------------------------------------------------- the client
+
+
+async def run_sample(
+    client: Any,
+    task_queue: str,
+    *,
+    fastcore_task_queue: str,
+    prefix: str | None = None,
+    applicant: str = "erin",
+    condition: str = "proof of income",
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    """Apply, wait (via the mirror) for the scoring to await approval, add a condition and
+    approve, both through the Temporal workflow; return the result and what the mirror saw.
+
+    Args:
+        client: A Temporal client.
+        task_queue: The workflow worker's task queue.
+        fastcore_task_queue: The fastcore worker's task queue.
+        prefix: The workflow id (unique by default).
+        applicant: Who applies (``"erin"`` is reviewed, ``"carol"`` declined at once).
+        condition: The condition the underwriter adds before approving.
+        timeout: Seconds the scoring may take to reach the underwriter.
+    """
+    import time
+
+    from ._run import new_prefix, poll_until
+
+    wf_id = prefix or new_prefix(SCENARIO)
+    t0 = time.perf_counter()
+    handle = await client.start_workflow(
+        ForwardedLoanWorkflow.run,
+        {
+            "application_id": wf_id,
+            "applicant": applicant,
+            "amount": 20_000,
+            "income": 90_000,
+            "approval_timeout_days": 7,
+            "fastcore_task_queue": fastcore_task_queue,
+        },
+        id=wf_id,
+        task_queue=task_queue,
+    )
+
+    async def scored() -> bool:
+        state = await handle.query(ForwardedLoanWorkflow.scoring)
+        return state is not None and state["stage"] != "scoring"
+
+    await poll_until(scored, timeout=timeout, what="the scoring to finish")
+    waiting = await handle.query(ForwardedLoanWorkflow.scoring)
+    conditions: list[str] = []
+    if waiting["stage"] == "awaiting_approval":
+        conditions = await handle.execute_update(ForwardedLoanWorkflow.add_condition, condition)
+        await handle.signal(ForwardedLoanWorkflow.approve, "underwriter-7")
+    result: dict[str, Any] = await handle.result()
+    return {
+        "scenario": SCENARIO,
+        "workflow_id": wf_id,
+        "waiting_state": waiting,
+        "conditions": conditions,
+        "result": result,
+        "final_state": await handle.query(ForwardedLoanWorkflow.scoring),
+        "elapsed_ms": (time.perf_counter() - t0) * 1000,
+    }
+
+
+def main() -> None:
+    """Start a dev server, both workers in this process, run the scenario, print it."""
+    import asyncio
+    import json
+    import uuid
+
+    from temporalio.client import Client
+
+    from bridge._devserver import DevServer
+
+    from ._run import exit_now
+
+    async def go() -> int:
+        server = DevServer()
+        await asyncio.to_thread(server.start)
+        try:
+            client = await Client.connect(server.target)
+            queue = f"{SCENARIO}-{uuid.uuid4().hex[:8]}"
+            async with (
+                workflow_worker(client, task_queue=queue),
+                fastcore_worker(client, task_queue=f"{queue}-fastcore"),
+            ):
+                report = await run_sample(client, queue, fastcore_task_queue=f"{queue}-fastcore")
+            print(json.dumps(report, indent=2, default=str))
+            return 0
+        finally:
+            await asyncio.to_thread(server.stop)
+
+    exit_now(asyncio.run(go()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""Across runtimes: a Temporal workflow mirrors its fastcore sub-workflow and forwards to it.
+
+The loan-approval scenario (``samples.loan_approval_forwarding``): the Temporal
+``ForwardedLoanWorkflow`` runs the fastcore ``ReviewedCreditScoring`` through the bridge
+with ``mirror=True``. The underwriter's ``approve`` signal and ``add_condition`` update go to
+the Temporal workflow, which forwards them (a local activity with a ``BridgeClient``) to the
+sub-workflow where it runs; the ``scoring`` query answers from the mirror, which the
+sub-workflow's events keep fresh; the mirrored events are the sub-workflow's history.
+
+The main test runs the two workers as two processes (``tests/bridge/_forwarding_worker.py``)
+on two task queues, so the Temporal workflow's tasks run in one and the fastcore
+sub-workflow in the other. Workers use Temporal's default sandboxed runner. Every process a
+test starts, it stops; waits poll conditions with deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType as TEventType
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from bridge import BridgeClient
+from fastcore.history import event_to_json
+from samples import loan_approval_forwarding as sample
+
+REPO = Path(__file__).resolve().parents[2]
+WAIT = 30.0  # seconds a condition may take before a test fails (never a sleep)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def eventually(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
+    """Poll ``check`` (sync or async) until it returns something truthy, or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def application(wf_id: str, fastcore_queue: str, applicant: str = "erin") -> dict[str, Any]:
+    return {
+        "application_id": wf_id,
+        "applicant": applicant,
+        "amount": 20_000,
+        "income": 90_000,
+        "approval_timeout_days": 7,
+        "fastcore_task_queue": fastcore_queue,
+    }
+
+
+async def test_in_process_forwarding(temporal_client: Client, unique_id: str) -> None:
+    """Both workers in this process: signal, update, query and mirror, end to end."""
+    queue, fc_queue = unique_id, f"{unique_id}-fastcore"
+    async with (
+        sample.workflow_worker(temporal_client, task_queue=queue),
+        sample.fastcore_worker(temporal_client, task_queue=fc_queue) as (server, _),
+    ):
+        handle = await temporal_client.start_workflow(
+            sample.ForwardedLoanWorkflow.run,
+            application(unique_id, fc_queue),
+            id=unique_id,
+            task_queue=queue,
+        )
+
+        async def waiting() -> Any:
+            state = await handle.query(sample.ForwardedLoanWorkflow.scoring)
+            return state if state and state["stage"] == "awaiting_approval" else None
+
+        state = await eventually(waiting, "the scoring to await approval")
+        assert state["decision"] is None and state["recommendation"] == "review"
+        location = await handle.query(sample.ForwardedLoanWorkflow.scoring_location)
+        assert location["bridge_address"] == server.address
+        assert location["workflow_id"] == f"{unique_id}/scoring"
+        assert await handle.execute_update(
+            sample.ForwardedLoanWorkflow.add_condition, "proof of income"
+        ) == ["proof of income"]
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(sample.ForwardedLoanWorkflow.add_condition, " ")
+        await handle.signal(sample.ForwardedLoanWorkflow.approve, "underwriter-7")
+        result = await asyncio.wait_for(handle.result(), WAIT)
+        assert result["scoring"]["decision"] == "approved"
+        assert result["scoring"]["decided_by"] == "underwriter-7"
+        assert result["scoring"]["conditions"] == ["proof of income"]
+        final = await handle.query(sample.ForwardedLoanWorkflow.scoring)
+        assert final["stage"] == "decided" and final["decision"] == "approved"
+        mirrored = await handle.query(sample.ForwardedLoanWorkflow.scoring_events)
+        async with await BridgeClient.connect(server.address) as bc:
+            history = await bc.get_workflow_handle(f"{unique_id}/scoring").fetch_history()
+        assert [e["event_id"] for e in mirrored] == [e.event_id for e in history]
+        assert mirrored == [event_to_json(e) for e in history]
+        assert result["mirrored_events"] == len(history)
+
+
+# ---------------------------------------------------------------- two processes
+
+
+class WorkerProcess:
+    """``python -m tests.bridge._forwarding_worker``, its output read by a thread."""
+
+    def __init__(self, role: str, target: str, task_queue: str, identity: str) -> None:
+        self.identity = identity
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.bridge._forwarding_worker",
+                role,
+                target,
+                task_queue,
+                identity,
+            ],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.pid = 0
+        self.bridge = ""
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            match = re.match(r"READY pid=(\d+) bridge=(\S+)", line)
+            if match:
+                self.pid, self.bridge = int(match.group(1)), match.group(2)
+                self._ready.set()
+
+    def wait_ready(self) -> None:
+        if not self._ready.wait(WAIT):
+            raise AssertionError(f"worker {self.identity} not ready in {WAIT}s: {self.lines}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(5)
+
+
+@pytest.fixture
+def two_workers(
+    temporal_server: Any, unique_id: str
+) -> Iterator[tuple[str, str, WorkerProcess, WorkerProcess]]:
+    """The workflow worker and the fastcore worker, each a process with its own queue."""
+    queue, fc_queue = f"{unique_id}-wf", f"{unique_id}-fc"
+    wf = WorkerProcess("workflow", temporal_server.target, queue, f"wf-worker-{unique_id}")
+    fc = WorkerProcess("fastcore", temporal_server.target, fc_queue, f"fc-worker-{unique_id}")
+    try:
+        wf.wait_ready()
+        fc.wait_ready()
+        yield queue, fc_queue, wf, fc
+    finally:
+        wf.stop()
+        fc.stop()
+
+
+async def test_approval_reaches_the_sub_workflow_in_another_process(
+    temporal_client: Client,
+    unique_id: str,
+    two_workers: tuple[str, str, WorkerProcess, WorkerProcess],
+) -> None:
+    """The sample, run as the user runs it, on two worker processes."""
+    queue, fc_queue, wf_worker, fc_worker = two_workers
+    assert wf_worker.pid != fc_worker.pid
+    report = await asyncio.wait_for(
+        sample.run_sample(
+            temporal_client, queue, fastcore_task_queue=fc_queue, prefix=unique_id, timeout=WAIT
+        ),
+        2 * WAIT,
+    )
+    result = report["result"]
+    sub_id = f"{unique_id}/scoring"
+
+    # The scoring awaited a human; the query on the Temporal workflow said so, from the mirror.
+    assert report["waiting_state"]["stage"] == "awaiting_approval"
+    assert report["waiting_state"]["decision"] is None
+    # The update and the signal went to the Temporal workflow and reached the sub-workflow,
+    # which ran in the fastcore worker's process.
+    assert report["conditions"] == ["proof of income"]
+    scoring = result["scoring"]
+    assert scoring["decision"] == "approved" and scoring["decided_by"] == "underwriter-7"
+    assert scoring["conditions"] == ["proof of income"]
+    assert scoring["worker"] == f"{socket.gethostname()}:{fc_worker.pid}"
+    assert result["forwarded"] == [{"signal": "approve", "by": "underwriter-7", "ok": True}]
+    location = result["scoring_location"]
+    assert location["pid"] == fc_worker.pid
+    assert location["bridge_address"] == fc_worker.bridge
+    assert location["workflow_id"] == sub_id
+    # The latest state after the decision, from the mirror.
+    assert report["final_state"]["stage"] == "decided"
+    assert report["final_state"]["decision"] == "approved"
+
+    # The Temporal workflow's tasks ran in one process, the bridge activity in the other.
+    handle = temporal_client.get_workflow_handle(unique_id)
+    history = await handle.fetch_history()
+    wf_identities = {
+        e.workflow_task_completed_event_attributes.identity
+        for e in history.events
+        if e.event_type == TEventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    }
+    activity_identities = {
+        e.activity_task_started_event_attributes.identity
+        for e in history.events
+        if e.event_type == TEventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+    }
+    assert wf_identities == {wf_worker.identity}
+    assert activity_identities == {fc_worker.identity}
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.event_type == TEventType.EVENT_TYPE_MARKER_RECORDED
+    ]
+    assert markers.count("core_local_activity") == 2  # the forwarded update and signal
+
+    # The mirrored events are the sub-workflow's history, event for event.
+    mirrored = await handle.query(sample.ForwardedLoanWorkflow.scoring_events)
+    async with await BridgeClient.connect(fc_worker.bridge) as bc:
+        sub_history = await bc.get_workflow_handle(sub_id).fetch_history()
+    assert mirrored == [event_to_json(e) for e in sub_history]
+    assert result["mirrored_events"] == len(sub_history)
+    kinds = [e["event_type"] for e in mirrored]
+    assert "WORKFLOW_EXECUTION_SIGNALED" in kinds
+    assert "WORKFLOW_EXECUTION_UPDATE_COMPLETED" in kinds
+    assert kinds[-1] == "WORKFLOW_EXECUTION_COMPLETED"
