@@ -20,8 +20,9 @@ activity), each polling its own task queue. ``python -m samples.loan_approval_fo
 runs both in one process against a dev server; ``tests/bridge/test_forwarding.py`` runs them
 as two processes.
 
-Temporal's sandbox imports this module for the workflow: fastcore, bridge and the sample
-activities pass through, and nothing here holds workflow state at import time.
+The fastcore side lives in ``samples.forwarding_defs``. Temporal's sandbox imports this
+module for the workflow: bridge and the fastcore definitions pass through, and nothing here
+holds workflow state at import time.
 """
 
 from __future__ import annotations
@@ -31,20 +32,18 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from temporalio import workflow as tworkflow
+from temporalio import workflow
 from temporalio.common import RetryPolicy as TRetryPolicy
 from temporalio.exceptions import ActivityError
 
-with tworkflow.unsafe.imports_passed_through():
+with workflow.unsafe.imports_passed_through():
     import bridge
     from bridge._forwarding import BridgeForwarder  # exported as bridge.BridgeForwarder
     from bridge._mirror import FastcoreMirror  # exported as bridge.FastcoreMirror
-    from fastcore import workflow
-    from samples.fastcore_defs import (
-        QUICK_RETRY,
-        STEP_TIMEOUT,
-        compute_score,
-        fetch_credit_report,
+    from samples.forwarding_defs import (
+        FASTCORE_ACTIVITIES,
+        FASTCORE_WORKFLOWS,
+        ReviewedCreditScoring,
     )
 
 __all__ = [
@@ -63,94 +62,10 @@ __all__ = [
 SCENARIO = "loan_approval_forwarding"
 
 
-# --------------------------------------------------------------------------- fastcore
-
-
-@workflow.defn
-class ReviewedCreditScoring:
-    """Score a loan application, then wait for an underwriter's decision (in fastcore)."""
-
-    def __init__(self) -> None:
-        self.stage = "scoring"
-        self.scored: dict[str, Any] = {}
-        self.decision: str | None = None
-        self.decided_by: str | None = None
-        self.conditions: list[str] = []
-
-    @workflow.run
-    async def run(self, application: dict[str, Any]) -> dict[str, Any]:
-        report = await workflow.execute_activity(
-            fetch_credit_report,
-            application,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=QUICK_RETRY,
-        )
-        self.scored = await workflow.execute_activity(
-            compute_score,
-            args=[report, float(application["amount"])],
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=QUICK_RETRY,
-        )
-        if self.scored["recommendation"] == "decline":
-            self.decision, self.decided_by = "declined", "auto (score)"
-        else:
-            self.stage = "awaiting_approval"
-            days = float(application.get("approval_timeout_days", 7))
-            try:
-                await workflow.wait_condition(
-                    lambda: self.decision is not None, timeout=timedelta(days=days)
-                )
-            except TimeoutError:  # wait_condition timed out
-                self.decision, self.decided_by = "expired", f"nobody within {days:g} days"
-        self.stage = "decided"
-        return {**self.status(), "worker": self.scored["worker"]}
-
-    @workflow.signal
-    def approve(self, by: str) -> None:
-        """An underwriter approves the loan."""
-        if self.decision is None:
-            self.decision, self.decided_by = "approved", by
-
-    @workflow.signal
-    def decline(self, by: str) -> None:
-        """An underwriter declines the loan."""
-        if self.decision is None:
-            self.decision, self.decided_by = "declined", by
-
-    @workflow.update
-    def add_condition(self, condition: str) -> list[str]:
-        """Attach a condition to the offer; returns every condition so far."""
-        self.conditions.append(condition)
-        return list(self.conditions)
-
-    @add_condition.validator
-    def _check_condition(self, condition: str) -> None:
-        if not condition.strip():
-            raise ValueError("a condition must say something")
-        if self.decision is not None:
-            raise ValueError(f"the application is already {self.decision}")
-
-    @workflow.query
-    def status(self) -> dict[str, Any]:
-        """Where the scoring is: stage, score, decision, conditions."""
-        return {
-            "stage": self.stage,
-            "score": self.scored.get("score"),
-            "recommendation": self.scored.get("recommendation"),
-            "decision": self.decision,
-            "decided_by": self.decided_by,
-            "conditions": list(self.conditions),
-        }
-
-
-FASTCORE_WORKFLOWS: list[type] = [ReviewedCreditScoring]
-FASTCORE_ACTIVITIES: list[Any] = [fetch_credit_report, compute_score]
-
-
 # --------------------------------------------------------------------------- Temporal
 
 
-@tworkflow.defn
+@workflow.defn
 class ForwardedLoanWorkflow:
     """A loan application on Temporal whose decision is made in the fastcore scoring."""
 
@@ -161,9 +76,9 @@ class ForwardedLoanWorkflow:
     @property
     def scoring_id(self) -> str:
         """The fastcore sub-workflow's id."""
-        return f"{tworkflow.info().workflow_id}/scoring"
+        return f"{workflow.info().workflow_id}/scoring"
 
-    @tworkflow.run
+    @workflow.run
     async def run(self, application: dict[str, Any]) -> dict[str, Any]:
         days = float(application.get("approval_timeout_days", 7))
         scoring: dict[str, Any] = await bridge.execute_fastcore_workflow(
@@ -180,7 +95,7 @@ class ForwardedLoanWorkflow:
                 initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5)
             ),
         )
-        await tworkflow.wait_condition(tworkflow.all_handlers_finished)
+        await workflow.wait_condition(workflow.all_handlers_finished)
         location = self.mirror.location(self.scoring_id)
         return {
             "application_id": application["application_id"],
@@ -198,17 +113,17 @@ class ForwardedLoanWorkflow:
         except ActivityError as err:  # e.g. the scoring already decided and closed
             self.forwarded.append({"signal": name, "by": by, "ok": False, "error": str(err.cause)})
 
-    @tworkflow.signal
+    @workflow.signal
     async def approve(self, by: str) -> None:
         """An underwriter approves: forwarded to the scoring sub-workflow."""
         await self._forward(ReviewedCreditScoring.approve, by)
 
-    @tworkflow.signal
+    @workflow.signal
     async def decline(self, by: str) -> None:
         """An underwriter declines: forwarded to the scoring sub-workflow."""
         await self._forward(ReviewedCreditScoring.decline, by)
 
-    @tworkflow.update
+    @workflow.update
     async def add_condition(self, condition: str) -> list[str]:
         """Attach a condition to the offer, in the scoring sub-workflow (forwarded)."""
         result: list[str] = await self.mirror.execute_update(
@@ -216,17 +131,17 @@ class ForwardedLoanWorkflow:
         )
         return result
 
-    @tworkflow.query
+    @workflow.query
     def scoring(self) -> Any:
         """The scoring sub-workflow's latest state (its ``status``), from the mirror."""
         return self.mirror.state(self.scoring_id)
 
-    @tworkflow.query
+    @workflow.query
     def scoring_events(self) -> list[dict[str, Any]]:
         """The scoring sub-workflow's history so far, from the mirror."""
         return self.mirror.events(self.scoring_id)
 
-    @tworkflow.query
+    @workflow.query
     def scoring_location(self) -> dict[str, Any] | None:
         """Where the scoring sub-workflow runs (bridge endpoint, ids, host, pid)."""
         location = self.mirror.location(self.scoring_id)
@@ -376,8 +291,10 @@ def main() -> None:
     from temporalio.client import Client
 
     from bridge._devserver import DevServer
+    from samples._run import exit_now
 
-    from ._run import exit_now
+    # The importable module, not ``__main__``: Temporal's sandbox imports the workflow by name.
+    from samples.loan_approval_forwarding import fastcore_worker, run_sample, workflow_worker
 
     async def go() -> int:
         server = DevServer()
