@@ -759,6 +759,7 @@ async def _crash_child(db: str, spans: str, marker: str) -> None:
     ) as e:
         with tp.get_tracer("test").start_as_current_span("caller"):
             await e.start_workflow(Crashy.run, 1, id="crashy")
+        Path(marker + ".caller-done").write_text("done")  # the caller span is exported
         await asyncio.sleep(3600)
 
 
@@ -773,7 +774,8 @@ def test_kill_9_then_recover_emits_no_span_twice(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 60
-        while not marker.exists():
+        caller_done = marker.with_name(marker.name + ".caller-done")
+        while not (marker.exists() and caller_done.exists()):
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() < deadline, "the child did not reach the hanging activity"
             time.sleep(0.01)
