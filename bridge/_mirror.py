@@ -59,7 +59,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 __all__ = [
     "FORWARD_ACTIVITY_NAME",
@@ -250,8 +250,11 @@ class FastcoreMirror:
     def apply(self, batch: dict[str, Any]) -> None:
         """Take one batch the bridge activity sent: location, next events, latest state.
 
-        Events already mirrored are skipped (a retried attempt sends the run's history from
-        its start again); a batch of another run of the same workflow id starts over.
+        Events already mirrored are skipped. A later attempt of the activity (a retry,
+        perhaps on another worker, resuming the run from its checkpoint) sends the run's
+        history from its start again and replaces what earlier attempts sent, whose steps
+        past the checkpoint it may have run again; batches of an earlier attempt arriving
+        after that are dropped. A batch of another run of the same workflow id starts over.
         """
         if not isinstance(batch, Mapping) or batch.get("fastcore_mirror") != MIRROR_VERSION:
             workflow.logger.warning("ignoring a malformed fastcore mirror batch")
@@ -260,6 +263,10 @@ class FastcoreMirror:
         run = self._runs.get(location.workflow_id)
         if run is None or run.location.run_id != location.run_id:
             run = self._runs[location.workflow_id] = _Run(location)
+        elif location.attempt < run.location.attempt:
+            return  # a late batch of an attempt a retry has replaced
+        elif location.attempt > run.location.attempt:
+            run.events = []  # the retry resends the history from its start
         run.location = location
         run.batches += 1
         added: list[dict[str, Any]] = []
@@ -404,16 +411,15 @@ class FastcoreMirror:
         while True:
             try:
                 return await call(location)
-            except ActivityError as err:
+            except FailureError as err:
                 current = self.location(workflow_id)
                 if current is None or current == location or not _retryable(err):
                     raise
                 location = current  # the run moved to another worker meanwhile
 
 
-def _retryable(err: ActivityError) -> bool:
-    cause = err.cause
-    return not (isinstance(cause, ApplicationError) and cause.non_retryable)
+def _retryable(err: FailureError) -> bool:
+    return not (isinstance(err, ApplicationError) and err.non_retryable)
 
 
 def _trace_events(location: FastcoreLocation, events: Sequence[Mapping[str, Any]]) -> None:
@@ -480,15 +486,22 @@ async def _run_forward(
     activity_name: str,
     summary: str | None,
 ) -> Any:
-    return await workflow.execute_local_activity(
-        activity_name,
-        payload,
-        result_type=result_type,
-        start_to_close_timeout=start_to_close_timeout,
-        schedule_to_close_timeout=schedule_to_close_timeout,
-        retry_policy=retry_policy or _FORWARD_RETRY,
-        summary=summary or f"{payload.kind} {payload.name} -> {payload.workflow_id}",
-    )
+    try:
+        return await workflow.execute_local_activity(
+            activity_name,
+            payload,
+            result_type=result_type,
+            start_to_close_timeout=start_to_close_timeout,
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            retry_policy=retry_policy or _FORWARD_RETRY,
+            summary=summary or f"{payload.kind} {payload.name} -> {payload.workflow_id}",
+        )
+    except ActivityError as err:
+        # temporalio reports some local activity failures unwrapped (1.35: all of them);
+        # the helpers report them the same way whichever it does.
+        if isinstance(err.cause, FailureError):
+            raise err.cause  # noqa: B904 - keeps the cause's own chain
+        raise
 
 
 async def signal_fastcore_workflow(
@@ -525,10 +538,12 @@ async def signal_fastcore_workflow(
         summary: The local activity's summary.
 
     Raises:
-        temporalio.exceptions.ActivityError: The forward failed; its cause is an
-            ``ApplicationError`` whose ``type`` names the fastcore error
-            (``WorkflowNotFoundError`` when the run has closed, ``InvalidArgumentError``,
-            ``RPCError:UNAVAILABLE``, ...).
+        temporalio.exceptions.ApplicationError: The forward failed; its ``type`` names the
+            fastcore error (``WorkflowNotFoundError`` when the run has closed,
+            ``InvalidArgumentError`` for an unknown name or arguments that do not fit,
+            ``RPCError:UNAVAILABLE`` when the endpoint could not be reached, ...).
+        temporalio.exceptions.TimeoutError: The forward ran out of time (the local
+            activity's timeouts).
     """
     location = _target(target)
     name, _ = _handler_name("signal", signal)
@@ -582,9 +597,10 @@ async def execute_fastcore_update(
         summary: The local activity's summary.
 
     Raises:
-        temporalio.exceptions.ActivityError: The forward failed; a rejected or failed
-            update is an ``ApplicationError`` of type ``WorkflowUpdateFailedError`` whose
-            cause is the update's own failure.
+        temporalio.exceptions.ApplicationError: The forward failed (see
+            :func:`signal_fastcore_workflow`); a rejected or failed update is of type
+            ``WorkflowUpdateFailedError`` and caused by the update's own failure.
+        temporalio.exceptions.TimeoutError: The forward ran out of time.
     """
     location = _target(target)
     name, hint = _handler_name("update", update)
@@ -636,6 +652,12 @@ async def query_fastcore_workflow(
         retry_policy: The local activity's retry policy.
         activity_name: The forwarding activity's name.
         summary: The local activity's summary.
+
+    Raises:
+        temporalio.exceptions.ApplicationError: The forward failed (see
+            :func:`signal_fastcore_workflow`); a failed query handler is of type
+            ``WorkflowQueryFailedError``.
+        temporalio.exceptions.TimeoutError: The forward ran out of time.
     """
     location = _target(target)
     name, hint = _handler_name("query", query)

@@ -118,6 +118,7 @@ class Engine(_Operations, _Closing, _Pipeline):
         self._draining: bool = False
         self._started = False
         self._closed = False
+        self._ready = False  # started and not shut down: the fast check before every call
         self._inflight = 0
         self._result_waiters = 0
         self._pending_commits = 0
@@ -232,12 +233,14 @@ class Engine(_Operations, _Closing, _Pipeline):
             raise
         if self.retention is not None:
             self._retention_task = asyncio.get_running_loop().create_task(self._retention_loop())
+        self._ready = True
 
     async def shutdown(self) -> None:
         """Stop timers and activities, flush the store. Open workflows stay open in it."""
         if self._closed:
             return
         self._closed = True
+        self._ready = False
         if self._retention_task is not None:
             self._retention_task.cancel()
         self.timers.close()
@@ -289,7 +292,8 @@ class Engine(_Operations, _Closing, _Pipeline):
     ) -> WorkflowHandle:
         """Start a workflow (its run method, class or type name) and return its handle."""
         del task_queue
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         call_args = [] if arg is ... else [arg]
         call_args.extend(more)
         call_args.extend(args)
@@ -504,7 +508,8 @@ class Engine(_Operations, _Closing, _Pipeline):
         are restarted. The run keeps its workflow id and run id. Raises
         ``WorkflowAlreadyStartedError`` if a run with that id is open here.
         """
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         events = list(events)
         if not events or events[0].event_type is not E.WORKFLOW_EXECUTION_STARTED:
             raise InvalidArgumentError("a history starts with WORKFLOW_EXECUTION_STARTED")

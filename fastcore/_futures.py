@@ -46,6 +46,16 @@ def is_cancellation(err: BaseException) -> bool:
 class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
     """An activity's handle: awaitable; ``cancel()`` requests cancellation as temporalio does."""
 
+    __slots__ = (
+        "_cancel_requested",
+        "_cancellation_type",
+        "_hint",
+        "_instance",
+        "_seq",
+        "activity_id",
+        "activity_type",
+    )
+
     def __init__(
         self,
         instance: WorkflowInstance,

@@ -102,7 +102,8 @@ class _Operations:
     async def _result(
         self: Engine, workflow_id: str, run_id: str | None, *, follow_runs: bool, result_type: Any
     ) -> Any:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         while True:
             if run.open:
@@ -180,7 +181,8 @@ class _Operations:
     async def _signal(
         self: Engine, workflow_id: str, run_id: str | None, signal: Any, args: list[Any]
     ) -> None:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         name = handler_name("signal", signal)
         self._require_open(run, f"signal {name!r} to")
@@ -211,7 +213,8 @@ class _Operations:
         args: list[Any],
         result_type: Any,
     ) -> Any:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         name = handler_name("query", query)
         h = (
@@ -277,7 +280,8 @@ class _Operations:
         update_id: str | None,
         result_type: Any,
     ) -> Any:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         name = handler_name("update", update)
         self._require_open(run, f"update {name!r} on")
@@ -332,7 +336,8 @@ class _Operations:
         )
 
     async def _cancel(self: Engine, workflow_id: str, run_id: str | None) -> None:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         if not run.open:
             return  # a cancel to a closed workflow is a no-op
@@ -343,7 +348,8 @@ class _Operations:
     async def _terminate(
         self: Engine, workflow_id: str, run_id: str | None, reason: str | None, details: list[Any]
     ) -> None:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         self._require_open(run, "terminate")
         await self._terminate_run(run, reason, details)
@@ -362,7 +368,8 @@ class _Operations:
     async def _describe(
         self: Engine, workflow_id: str, run_id: str | None
     ) -> WorkflowExecutionDescription:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         r = run.record
         started = r.history[0].attributes if r.history else {}
@@ -389,14 +396,16 @@ class _Operations:
         )
 
     async def _fetch_history(self: Engine, workflow_id: str, run_id: str | None) -> list[Event]:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         return list(run.record.history)
 
     async def _watch(
         self: Engine, workflow_id: str, run_id: str | None, from_event_id: int
     ) -> AsyncIterator[Event]:
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         run = await self._get_run(workflow_id, run_id)
         if from_event_id < 1:
             raise InvalidArgumentError("from_event_id starts at 1")
@@ -432,7 +441,8 @@ class _Operations:
         next_page_token: bytes | None = None,
     ) -> tuple[list[WorkflowExecutionDescription], bytes | None]:
         """One page of runs (oldest first), optionally only those with ``status``."""
-        await self._ensure_started()
+        if not self._ready:
+            await self._ensure_started()
         if page_size < 1:
             raise InvalidArgumentError("page_size must be at least 1")
         after = None

@@ -34,7 +34,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy as TRetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     import bridge
@@ -110,8 +110,8 @@ class ForwardedLoanWorkflow:
         try:
             await self.mirror.signal(self.scoring_id, signal, by)
             self.forwarded.append({"signal": name, "by": by, "ok": True})
-        except ActivityError as err:  # e.g. the scoring already decided and closed
-            self.forwarded.append({"signal": name, "by": by, "ok": False, "error": str(err.cause)})
+        except FailureError as err:  # e.g. the scoring already decided and closed
+            self.forwarded.append({"signal": name, "by": by, "ok": False, "error": str(err)})
 
     @workflow.signal
     async def approve(self, by: str) -> None:

@@ -249,3 +249,59 @@ async def test_approval_reaches_the_sub_workflow_in_another_process(
     assert "WORKFLOW_EXECUTION_SIGNALED" in kinds
     assert "WORKFLOW_EXECUTION_UPDATE_COMPLETED" in kinds
     assert kinds[-1] == "WORKFLOW_EXECUTION_COMPLETED"
+
+
+# ---------------------------------------------------------------- the helpers' edge cases
+
+
+async def test_forwarding_edge_cases(temporal_client: Client, unique_id: str) -> None:
+    """Live query, updates (and their rejection), unknown names, an unreachable endpoint, a
+    closed run, and a state query that fails: each as the module docs say."""
+    from temporalio.worker import Worker
+
+    from bridge._forwarding import BridgeForwarder
+    from tests.bridge._forwarding_worker import ForwardingProbe
+
+    queue, fc_queue = unique_id, f"{unique_id}-fastcore"
+    async with (
+        BridgeForwarder() as forwarder,
+        Worker(
+            temporal_client,
+            task_queue=queue,
+            workflows=[ForwardingProbe],
+            activities=forwarder.activities,
+        ),
+        sample.fastcore_worker(temporal_client, task_queue=fc_queue),
+    ):
+        try:
+          out = await asyncio.wait_for(
+            temporal_client.execute_workflow(
+                ForwardingProbe.run,
+                {"fastcore_task_queue": fc_queue},
+                id=unique_id,
+                task_queue=queue,
+            ),
+            WAIT,
+          )
+        except Exception as e:
+            c = e
+            while c is not None:
+                print("CHAIN", type(c).__name__, c)
+                c = c.__cause__
+            raise
+    print(out)
+    assert out["live"]["stage"] == "awaiting_approval"
+    assert out["update"] == ["collateral"]
+    assert out["rejected"]["type"] == "WorkflowUpdateFailedError"
+    assert out["rejected"]["non_retryable"] is True
+    assert out["rejected"]["chain"][1:] == ["ApplicationError:ValueError"]
+    assert out["unknown_signal"]["type"] == "InvalidArgumentError"
+    assert out["closed"]["type"] == "WorkflowNotFoundError"
+    assert out["result"]["decided_by"] == "probe"
+    assert out["result"]["conditions"] == ["collateral"]
+    assert "InvalidArgumentError" in out["state_error"]
+    assert out["statuses"] == {
+        f"{unique_id}/scoring": "COMPLETED",
+        f"{unique_id}/no-state": "COMPLETED",
+    }
+    assert out["unreachable"] == {}
