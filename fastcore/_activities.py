@@ -169,28 +169,41 @@ class ActivityTask:
         self._started_at = now
         ctx = _activity._Context(self)
         defn = self.defn
-        engine._activity_started(self)
+        # With no telemetry, an async attempt that returns without awaiting real I/O is
+        # recorded without the in-flight bookkeeping: it was never in flight.
+        quiet = defn.is_async and not engine.telemetry.enabled
+        if not quiet:
+            engine._activity_started(self)
         try:
             if defn.dynamic:
                 args: list[Any] = [engine.converter.decode(a.get("input") or [])]
             else:
                 args = engine.converter.decode(a.get("input") or [], defn.arg_hints)
         except BaseException as err:
+            if quiet:
+                engine._activity_started(self)
             self._attempt_failed(attempt_id, err)
             return
         if defn.is_async:
             token = _set_ctx(ctx)
-            trace_token = engine.telemetry.enter_activity(self)
+            trace_token = None if quiet else engine.telemetry.enter_activity(self)
             try:
                 coro = defn.fn(*args)
                 try:
                     first = coro.send(None)
                 except StopIteration as stop:
-                    self._attempt_succeeded(attempt_id, stop.value)
+                    if quiet:
+                        self._succeeded_at_once(stop.value)
+                    else:
+                        self._attempt_succeeded(attempt_id, stop.value)
                     return
                 except BaseException as err:
+                    if quiet:
+                        engine._activity_started(self)
                     self._attempt_failed(attempt_id, err)
                     return
+                if quiet:
+                    engine._activity_started(self)
                 # It awaits real I/O: carry on as a task (it inherits the activity context).
                 task = asyncio.get_running_loop().create_task(_Resume(coro, first))
             finally:
@@ -206,6 +219,20 @@ class ActivityTask:
             self._arm_attempt_timers(attempt_id, now)
             self._task = fut
             fut.add_done_callback(lambda f: self._task_done(attempt_id, f))
+
+    def _succeeded_at_once(self, value: Any) -> None:
+        """An attempt that completed inside ``_run_attempt`` (no telemetry, no I/O)."""
+        engine = self.engine
+        try:
+            payload = engine.converter.encode_one(value)
+        except BaseException as err:
+            engine._activity_started(self)
+            self._attempt_failed(self._attempt_id, err)
+            return
+        self.finished = True
+        if self._deadline_entries:
+            self._finish()
+        engine._activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
 
     def _call_sync(self, ctx: Any, args: list[Any]) -> Any:
         token = _set_ctx(ctx)

@@ -90,6 +90,8 @@ class _Closing:
 
     def _acknowledge(self: Engine, run: _Run, events: list[Event]) -> None:
         """Tell waiting callers what these (now durable) events mean."""
+        if not run.update_waiters and not run.close_waiters:
+            return
         for ev in events:
             et = ev.event_type
             if et is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:

@@ -37,8 +37,14 @@ def _lookup() -> Any | None:
     return None
 
 
+_running_loop = asyncio.events._get_running_loop
+
+
 def current() -> Any:
     """The runtime of the workflow whose code is running; raises outside workflow code."""
+    rt = getattr(_running_loop(), "_fastcore_runtime", None)  # the fast path: fastcore's loop
+    if rt is not None:
+        return rt
     rt = _lookup()
     if rt is None:
         raise RuntimeError("Not in workflow code: this call is only valid inside a workflow")
