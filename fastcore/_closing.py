@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from ._run_state import (
     _CLOSE_STATUS,
     E,
     _Run,
+    new_id,
 )
 from .common import (
     ParentClosePolicy,
@@ -202,7 +202,7 @@ class _Closing:
             return None
         if policy.maximum_attempts and attempt >= policy.maximum_attempts:
             return None
-        new_run_id = str(uuid.uuid4())
+        new_run_id = new_id()
         ev.attributes["new_execution_run_id"] = new_run_id
         delay = policy.backoff(attempt)
 

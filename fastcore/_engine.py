@@ -49,6 +49,7 @@ from ._run_state import (
     E,
     S,
     _Run,
+    new_id,
 )
 
 
@@ -412,7 +413,7 @@ class Engine(_Operations, _Closing, _Pipeline):
         execution_deadline: float | None = None,
     ) -> tuple[_Run, asyncio.Future[None] | None]:
         now = self.clock.now()
-        run_id = run_id or str(uuid.uuid4())
+        run_id = run_id or new_id()
         record = RunRecord(workflow_id, run_id, name, now)
         run = _Run(record, defn)
         if parent is not None:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from ._run_state import (
     E,
     _resolve,
     _Run,
+    new_id,
 )
 from ._store import RunRecord
 from .common import (
@@ -302,7 +302,7 @@ class _Operations:
                 inst.validate_update(name, decoded)
             except Exception as err:
                 raise WorkflowUpdateFailedError(err, rejected=True) from err
-            uid = update_id or str(uuid.uuid4())
+            uid = update_id or new_id()
             waiter: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
             run.update_waiters[uid] = waiter
             self._submit(
