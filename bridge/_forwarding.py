@@ -133,9 +133,9 @@ class BridgeForwarder:
             if input.kind == "query":
                 return await handle.query(input.name, args=input.args, result_type=object)
         except fc.WorkflowUpdateFailedError as err:
-            raise _error(err, "update failed", err.cause) from None
+            raise _error(err, "update failed", err.cause)  # noqa: B904 - _error sets the cause
         except (fc.FastcoreError, RPCError) as err:
-            raise _error(err, str(err), None) from None
+            raise _error(err, str(err), None)  # noqa: B904 - _error suppresses the context
         raise texc.ApplicationError(
             f"unknown forward kind {input.kind!r}", type="InvalidArgumentError", non_retryable=True
         )

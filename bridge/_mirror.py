@@ -51,6 +51,7 @@ and ``temporalio``, never the fastcore engine or gRPC.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -96,10 +97,12 @@ _CLOSE_STATUS = {
     "WORKFLOW_EXECUTION_CONTINUED_AS_NEW": "CONTINUED_AS_NEW",
 }
 _FORWARD_TIMEOUT = timedelta(seconds=10)
-_FORWARD_DEADLINE = timedelta(seconds=60)
+# temporalio 1.35 does not end a local activity's retries at its schedule_to_close_timeout,
+# so the default policy bounds them by attempts: about 12 s of an unreachable endpoint.
 _FORWARD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     maximum_interval=timedelta(seconds=2),
+    maximum_attempts=10,
     non_retryable_error_types=[
         "WorkflowNotFoundError",
         "InvalidArgumentError",
@@ -257,7 +260,7 @@ class FastcoreMirror:
         after that are dropped. A batch of another run of the same workflow id starts over.
         """
         if not isinstance(batch, Mapping) or batch.get("fastcore_mirror") != MIRROR_VERSION:
-            workflow.logger.warning("ignoring a malformed fastcore mirror batch")
+            _warn("ignoring a malformed fastcore mirror batch")
             return
         location = FastcoreLocation.from_json(batch)
         run = self._runs.get(location.workflow_id)
@@ -276,7 +279,7 @@ class FastcoreMirror:
                 run.events.append(event)
                 added.append(event)
             elif event_id > len(run.events) + 1:
-                workflow.logger.warning(
+                _warn(
                     "fastcore mirror of %s: event %d after %d; waiting for the gap to fill",
                     location.workflow_id,
                     event_id,
@@ -418,6 +421,12 @@ class FastcoreMirror:
                 location = current  # the run moved to another worker meanwhile
 
 
+def _warn(message: str, *args: Any) -> None:
+    """Log through the workflow's logger (quiet on replay), or this module's outside one."""
+    log = workflow.logger if workflow.in_workflow() else logging.getLogger(__name__)
+    log.warning(message, *args)
+
+
 def _retryable(err: FailureError) -> bool:
     return not (isinstance(err, ApplicationError) and err.non_retryable)
 
@@ -511,7 +520,7 @@ async def signal_fastcore_workflow(
     *,
     args: Sequence[Any] = (),
     start_to_close_timeout: timedelta = _FORWARD_TIMEOUT,
-    schedule_to_close_timeout: timedelta | None = _FORWARD_DEADLINE,
+    schedule_to_close_timeout: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
     activity_name: str = FORWARD_ACTIVITY_NAME,
     summary: str | None = None,
@@ -521,7 +530,7 @@ async def signal_fastcore_workflow(
     Runs the local activity ``activity_name`` (``bridge.forwarding_activities``), which calls
     the workflow's bridge endpoint. The call addresses the workflow id's latest run there
     (as Temporal's signal by workflow id does). Retried while the endpoint is unreachable,
-    until ``schedule_to_close_timeout``; delivery is at least once.
+    by default 10 attempts over about 12 seconds; delivery is at least once.
 
     Args:
         target: Where the workflow runs (``FastcoreMirror.location``, or a
@@ -530,10 +539,11 @@ async def signal_fastcore_workflow(
         arg: A single argument (or use ``args``).
         args: The arguments, JSON-able through Temporal's data converter.
         start_to_close_timeout: Limit on one attempt.
-        schedule_to_close_timeout: Limit on all attempts.
-        retry_policy: The local activity's retry policy; by default retried with backoff,
-            except for the errors no retry can change (no such workflow, signal or update,
-            bad arguments, a failed update or query).
+        schedule_to_close_timeout: Limit on all attempts (passed on; temporalio 1.35 does
+            not enforce it for local activities, so bound retries with ``retry_policy``).
+        retry_policy: The local activity's retry policy; by default up to 10 attempts with
+            backoff from 100 ms to 2 s, none for the errors no retry can change (no such
+            workflow, signal or update, bad arguments, a failed update or query).
         activity_name: The forwarding activity's name, if it was registered under another.
         summary: The local activity's summary.
 
@@ -573,7 +583,7 @@ async def execute_fastcore_update(
     id: str | None = None,
     result_type: type | None = None,
     start_to_close_timeout: timedelta = _FORWARD_TIMEOUT,
-    schedule_to_close_timeout: timedelta | None = _FORWARD_DEADLINE,
+    schedule_to_close_timeout: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
     activity_name: str = FORWARD_ACTIVITY_NAME,
     summary: str | None = None,
@@ -630,7 +640,7 @@ async def query_fastcore_workflow(
     args: Sequence[Any] = (),
     result_type: type | None = None,
     start_to_close_timeout: timedelta = _FORWARD_TIMEOUT,
-    schedule_to_close_timeout: timedelta | None = _FORWARD_DEADLINE,
+    schedule_to_close_timeout: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
     activity_name: str = FORWARD_ACTIVITY_NAME,
     summary: str | None = None,

@@ -186,9 +186,18 @@ async def fastcore_worker(
     task_queue: str,
     bridge_address: str = "127.0.0.1:0",
     identity: str | None = None,
+    engine_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> AsyncIterator[tuple[Any, Any]]:
     """Run the fastcore worker: an engine, its bridge endpoint and the bridge activity.
+
+    Args:
+        client: A connected Temporal client.
+        task_queue: The task queue of the bridge activity.
+        bridge_address: Where the bridge endpoint listens (a free loopback port by default).
+        identity: The Temporal worker's identity.
+        engine_options: More ``Engine`` options (``tracer_provider``, ``store``, ...).
+        **options: More ``temporalio.worker.Worker`` options.
 
     Yields:
         The bridge server (``.address`` is where it listens) and the running worker.
@@ -200,7 +209,9 @@ async def fastcore_worker(
     if identity is not None:
         options["identity"] = identity
     async with (
-        Engine(workflows=FASTCORE_WORKFLOWS, activities=FASTCORE_ACTIVITIES) as engine,
+        Engine(
+            workflows=FASTCORE_WORKFLOWS, activities=FASTCORE_ACTIVITIES, **(engine_options or {})
+        ) as engine,
         bridge.BridgeServer(engine, address=bridge_address) as server,
     ):
         worker = Worker(

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -95,7 +96,9 @@ class ForwardingProbe:
                 FastcoreLocation(bridge_address="127.0.0.1:1", workflow_id=sub),
                 "approve",
                 "nobody",
-                schedule_to_close_timeout=timedelta(seconds=1),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(milliseconds=50), maximum_attempts=2
+                ),
             ),
         }
         for key, call in attempts.items():

@@ -36,6 +36,7 @@ from fastcore.history import event_to_json
 from samples import loan_approval_forwarding as sample
 
 REPO = Path(__file__).resolve().parents[2]
+SERVICE = "fastcore.bridge.v1.BridgeService"
 WAIT = 30.0  # seconds a condition may take before a test fails (never a sleep)
 
 pytestmark = pytest.mark.timeout(120)
@@ -273,8 +274,7 @@ async def test_forwarding_edge_cases(temporal_client: Client, unique_id: str) ->
         ),
         sample.fastcore_worker(temporal_client, task_queue=fc_queue),
     ):
-        try:
-          out = await asyncio.wait_for(
+        out = await asyncio.wait_for(
             temporal_client.execute_workflow(
                 ForwardingProbe.run,
                 {"fastcore_task_queue": fc_queue},
@@ -282,14 +282,7 @@ async def test_forwarding_edge_cases(temporal_client: Client, unique_id: str) ->
                 task_queue=queue,
             ),
             WAIT,
-          )
-        except Exception as e:
-            c = e
-            while c is not None:
-                print("CHAIN", type(c).__name__, c)
-                c = c.__cause__
-            raise
-    print(out)
+        )
     assert out["live"]["stage"] == "awaiting_approval"
     assert out["update"] == ["collateral"]
     assert out["rejected"]["type"] == "WorkflowUpdateFailedError"
@@ -304,4 +297,197 @@ async def test_forwarding_edge_cases(temporal_client: Client, unique_id: str) ->
         f"{unique_id}/scoring": "COMPLETED",
         f"{unique_id}/no-state": "COMPLETED",
     }
-    assert out["unreachable"] == {}
+    assert out["unreachable"]["type"] == "RPCError:UNAVAILABLE"
+    assert out["unreachable"]["non_retryable"] is False  # retried, then given up
+
+
+# ---------------------------------------------------------------- the mirror's rules
+
+
+def _batch(events: range, *, run_id: str = "r1", attempt: int = 1, **extra: Any) -> dict[str, Any]:
+    return {
+        "fastcore_mirror": 1,
+        "workflow_id": "sub",
+        "run_id": run_id,
+        "workflow_type": "T",
+        "bridge_address": f"127.0.0.1:{7000 + attempt}",
+        "attempt": attempt,
+        "events": [
+            {"event_id": i, "event_type": "ACTIVITY_TASK_SCHEDULED", "timestamp": float(i)}
+            for i in events
+        ],
+        **extra,
+    }
+
+
+def test_mirror_keeps_each_event_once_in_order() -> None:
+    from bridge._mirror import FastcoreMirror
+
+    m = FastcoreMirror(register=False, trace=False)
+    assert m.location("sub") is None and m.events("sub") == [] and m.status("sub") is None
+    m.apply(_batch(range(1, 4), state={"n": 3}))
+    m.apply(_batch(range(2, 6)))  # overlaps: 2 and 3 are not added again
+    assert [e["event_id"] for e in m.events("sub")] == [1, 2, 3, 4, 5]
+    assert m.state("sub") == {"n": 3}  # a batch without a state keeps the last one
+    m.apply(_batch(range(8, 9)))  # a gap: nothing past it is taken
+    assert len(m.events("sub")) == 5
+    m.apply(_batch(range(6, 7), state_error="InvalidArgumentError: no such query"))
+    assert m.to_json()["sub"]["state_error"] == "InvalidArgumentError: no such query"
+    assert m.status("sub") == "RUNNING"
+    closing = _batch(range(7, 8))
+    closing["events"][0]["event_type"] = "WORKFLOW_EXECUTION_COMPLETED"
+    m.apply(closing)
+    assert m.status("sub") == "COMPLETED" and m.workflow_ids() == ["sub"]
+    m.apply({"not": "a batch"})  # ignored, with a warning
+    assert len(m.events("sub")) == 7
+
+
+def test_mirror_follows_retries_and_new_runs() -> None:
+    from bridge._mirror import FastcoreLocation, FastcoreMirror
+
+    m = FastcoreMirror(register=False, trace=False)
+    m.apply(_batch(range(1, 6), attempt=1))
+    # A retry resumes the run elsewhere: it resends the history and its location wins.
+    m.apply(_batch(range(1, 4), attempt=2))
+    assert [e["event_id"] for e in m.events("sub")] == [1, 2, 3]
+    assert m.location("sub") == FastcoreLocation.from_json(_batch(range(0), attempt=2))
+    m.apply(_batch(range(4, 9), attempt=1))  # late news from the replaced attempt
+    assert len(m.events("sub")) == 3 and m.location("sub").bridge_address == "127.0.0.1:7002"
+    # Another run of the same workflow id starts over.
+    m.apply(_batch(range(1, 2), run_id="r2", attempt=1))
+    assert len(m.events("sub")) == 1 and m.location("sub").run_id == "r2"
+
+
+async def test_forwarding_follows_the_run_to_another_worker(
+    temporal_client: Client, temporal_server: Any, unique_id: str
+) -> None:
+    """The fastcore worker process running the scoring stops (SIGTERM); the retry resumes it
+    in the other one, whose location the mirror learns, and the approval goes there."""
+    queue, fc_queue = unique_id, f"{unique_id}-fastcore"
+    procs = [
+        WorkerProcess("fastcore", temporal_server.target, fc_queue, f"fc-{n}-{unique_id}")
+        for n in (1, 2)
+    ]
+    try:
+        for p in procs:
+            p.wait_ready()
+        async with sample.workflow_worker(temporal_client, task_queue=queue):
+            handle = await temporal_client.start_workflow(
+                sample.ForwardedLoanWorkflow.run,
+                application(unique_id, fc_queue),
+                id=unique_id,
+                task_queue=queue,
+            )
+
+            async def located(attempt: int) -> Any:
+                loc = await handle.query(sample.ForwardedLoanWorkflow.scoring_location)
+                state = await handle.query(sample.ForwardedLoanWorkflow.scoring)
+                waiting = state is not None and state["stage"] == "awaiting_approval"
+                return loc if waiting and loc["attempt"] == attempt else None
+
+            first = await eventually(lambda: located(1), "the scoring on its first worker")
+            (gone,) = [p for p in procs if p.pid == first["pid"]]
+            (other,) = [p for p in procs if p is not gone]
+            assert first["bridge_address"] == gone.bridge
+            await asyncio.to_thread(gone.stop)  # its worker, engine and bridge stop
+            moved = await eventually(lambda: located(2), "the scoring resumed elsewhere")
+            assert moved["pid"] == other.pid and moved["bridge_address"] == other.bridge
+            assert moved["run_id"] == first["run_id"]  # the same run, resumed
+
+            await handle.signal(sample.ForwardedLoanWorkflow.approve, "underwriter-9")
+            result = await asyncio.wait_for(handle.result(), WAIT)
+            assert result["scoring"]["decided_by"] == "underwriter-9"
+            assert result["forwarded"] == [{"signal": "approve", "by": "underwriter-9", "ok": True}]
+            mirrored = await handle.query(sample.ForwardedLoanWorkflow.scoring_events)
+        async with await BridgeClient.connect(other.bridge) as bc:
+            history = await bc.get_workflow_handle(f"{unique_id}/scoring").fetch_history()
+        assert mirrored == [event_to_json(e) for e in history]
+    finally:
+        for p in procs:
+            p.stop()
+
+
+# ---------------------------------------------------------------- one trace
+
+
+@pytest.fixture
+def global_tracing() -> Iterator[Any]:
+    """Temporal's replay-safe tracer provider as the global one for this test only."""
+    import opentelemetry.trace as ot
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.util._once import Once
+    from temporalio.contrib.opentelemetry import create_tracer_provider
+
+    saved = (ot._TRACER_PROVIDER, ot._TRACER_PROVIDER_SET_ONCE)
+    ot._TRACER_PROVIDER_SET_ONCE = Once()
+    ot._TRACER_PROVIDER = None
+    exporter = InMemorySpanExporter()
+    provider = create_tracer_provider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    ot.set_tracer_provider(provider)
+    try:
+        yield provider, exporter
+    finally:
+        provider.shutdown()
+        ot._TRACER_PROVIDER, ot._TRACER_PROVIDER_SET_ONCE = saved
+
+
+async def test_the_trace_sees_each_step_and_each_forward(
+    temporal_server: Any, global_tracing: Any, unique_id: str
+) -> None:
+    """With Temporal's OpenTelemetry plugin: every mirrored event is an event on the span of
+    the mirror signal that brought it, and a forwarded signal is one trace from the Temporal
+    workflow's handler through the forwarding activity and gRPC into the fastcore handler."""
+    from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
+
+    provider, exporter = global_tracing
+    client = await temporal_server.connect(plugins=[OpenTelemetryPlugin(add_temporal_spans=True)])
+    queue, fc_queue = unique_id, f"{unique_id}-fastcore"
+    async with (
+        sample.workflow_worker(client, task_queue=queue),
+        sample.fastcore_worker(
+            client, task_queue=fc_queue, engine_options={"tracer_provider": provider}
+        ),
+    ):
+        with provider.get_tracer("test").start_as_current_span("client"):
+            report = await sample.run_sample(
+                client, queue, fastcore_task_queue=fc_queue, prefix=unique_id, timeout=WAIT
+            )
+    assert report["result"]["scoring"]["decided_by"] == "underwriter-7"
+    spans = list(exporter.get_finished_spans())
+    by_id = {s.context.span_id: s for s in spans}
+
+    def ancestors(span: Any) -> list[str]:
+        out = []
+        while span.parent is not None and span.parent.span_id in by_id:
+            span = by_id[span.parent.span_id]
+            out.append(span.name)
+        return out
+
+    mirror_spans = [s for s in spans if s.name == "HandleSignal:__fastcore_mirror"]
+    assert mirror_spans, sorted({s.name for s in spans})
+    mirrored = [e for s in mirror_spans for e in s.events]
+    assert [e.attributes["fastcore.event_id"] for e in mirrored] == list(
+        range(1, report["result"]["mirrored_events"] + 1)
+    )
+    assert mirrored[0].name == "fastcore:WORKFLOW_EXECUTION_STARTED"
+    assert mirrored[-1].name == "fastcore:WORKFLOW_EXECUTION_COMPLETED"
+    assert "fastcore:WORKFLOW_EXECUTION_SIGNALED" in [e.name for e in mirrored]
+    # The forwarded approval: Temporal handler -> local activity -> gRPC -> fastcore handler.
+    sub_id = f"{unique_id}/scoring"
+    (fc_signal,) = [
+        s
+        for s in spans
+        if s.name == "HandleSignal:approve" and s.attributes["temporalWorkflowID"] == sub_id
+    ]
+    assert ancestors(fc_signal) == [
+        f"{SERVICE}/SignalWorkflow",  # the bridge's server span
+        f"{SERVICE}/SignalWorkflow",  # the forwarding activity's client span
+        "RunActivity:fastcore.forward",
+        "StartActivity:fastcore.forward",
+        "HandleSignal:approve",  # the Temporal workflow's handler
+        "SignalWorkflow:approve",  # the underwriter's client
+        "client",
+    ]
+    assert len({s.context.trace_id for s in spans}) == 1
