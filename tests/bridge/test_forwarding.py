@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType as TEventType
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.worker import Replayer
 
 from bridge import BridgeClient
 from fastcore.history import event_to_json
@@ -108,6 +109,11 @@ async def test_in_process_forwarding(temporal_client: Client, unique_id: str) ->
         assert [e["event_id"] for e in mirrored] == [e.event_id for e in history]
         assert mirrored == [event_to_json(e) for e in history]
         assert result["mirrored_events"] == len(history)
+        # The mirror and the forwarding are deterministic workflow code: the run replays.
+        replay = await Replayer(workflows=sample.TEMPORAL_WORKFLOWS).replay_workflow(
+            await handle.fetch_history()
+        )
+        assert replay.replay_failure is None
 
 
 # ---------------------------------------------------------------- two processes
