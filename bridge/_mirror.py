@@ -33,12 +33,17 @@ Forwarding (:func:`signal_fastcore_workflow`, :func:`execute_fastcore_update`,
 activity, ``FORWARD_ACTIVITY_NAME``, which ``bridge.forwarding_activities()`` (or a
 ``bridge.BridgeForwarder``) registers on the workflow's worker; it calls the sub-workflow's
 bridge endpoint with a ``BridgeClient``. Delivery is at least once: a retried attempt whose
-first call reached the sub-workflow delivers the signal (or update) again.
+first call reached the sub-workflow delivers the signal (or update) again. A failed forward
+raises an ``ApplicationError`` typed after the fastcore error (``WorkflowNotFoundError`` once
+the sub-workflow has closed, ...); as any ``ApplicationError`` that escapes workflow code, it
+fails the workflow (or the update) unless the handler catches it.
 
 The mirror is the history as the activity sent it: when ``execute_fastcore_workflow``
 returns, every event of the run, up to the one that closed it, is in the mirror (the
-activity sends its last batch before it reports the result). A retry of the activity on
-another worker moves the run there; its first batch carries the new location.
+activity waits, up to 5 s, until it has sent its last batch, before it reports the result).
+A retry of the activity on another worker moves the run there: its first batch carries the
+new location and the history from the start. Each batch is a signal, so an event in the
+Temporal workflow's history: mirror the sub-workflows whose steps matter to it.
 
 With OpenTelemetry's ``OpenTelemetryPlugin`` (which passes ``opentelemetry`` through the
 sandbox), each mirrored event also becomes an event on the span of the signal that brought
