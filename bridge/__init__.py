@@ -13,6 +13,18 @@ from . import history
 from ._activity import FastcoreCheckpoint, fastcore_activities, to_temporal_error
 from ._auth import ServerTLSConfig, TLSConfig
 from ._client import BridgeClient, BridgeWorkflowHandle, RPCError, RPCStatusCode
+from ._forwarding import BridgeForwarder, forwarding_activities
+from ._mirror import (
+    FORWARD_ACTIVITY_NAME,
+    MIRROR_QUERY,
+    MIRROR_SIGNAL,
+    FastcoreForwardInput,
+    FastcoreLocation,
+    FastcoreMirror,
+    execute_fastcore_update,
+    query_fastcore_workflow,
+    signal_fastcore_workflow,
+)
 from ._server import BridgeServer
 from ._temporal_activity import as_temporal_activities, as_temporal_activity
 from ._temporal_workflow import as_temporal_workflow, sandbox_restrictions
@@ -26,10 +38,17 @@ from ._workflow_side import (
 
 __all__ = [
     "FASTCORE_ACTIVITY_NAME",
+    "FORWARD_ACTIVITY_NAME",
+    "MIRROR_QUERY",
+    "MIRROR_SIGNAL",
     "BridgeClient",
+    "BridgeForwarder",
     "BridgeServer",
     "BridgeWorkflowHandle",
     "FastcoreCheckpoint",
+    "FastcoreForwardInput",
+    "FastcoreLocation",
+    "FastcoreMirror",
     "FastcoreWorkflowInput",
     "RPCError",
     "RPCStatusCode",
@@ -38,11 +57,15 @@ __all__ = [
     "as_temporal_activities",
     "as_temporal_activity",
     "as_temporal_workflow",
+    "execute_fastcore_update",
     "execute_fastcore_workflow",
     "fastcore_activities",
     "fastcore_workflow_name",
+    "forwarding_activities",
     "history",
+    "query_fastcore_workflow",
     "sandbox_restrictions",
+    "signal_fastcore_workflow",
     "start_fastcore_workflow",
     "to_temporal_error",
 ]
