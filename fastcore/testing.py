@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ._clock import Clock
 
@@ -16,12 +16,14 @@ class VirtualClock(Clock):
     As with Temporal's time-skipping test environment, the engine skips to the next timer
     while a caller awaits a workflow's ``result()`` and no activity is running, so a test of
     a one-hour timer finishes in milliseconds. ``advance()`` moves time by hand (timers that
-    fall due fire at once); ``start`` fixes the starting time (epoch seconds).
+    fall due fire at once); ``start`` fixes the starting time (a datetime or epoch seconds).
     """
 
     skips = True
 
-    def __init__(self, start: float | None = None) -> None:
+    def __init__(self, start: float | datetime | None = None) -> None:
+        if isinstance(start, datetime):
+            start = start.timestamp()
         self._offset = 0.0 if start is None else start - time.time()
         self._engines: list[object] = []
 
