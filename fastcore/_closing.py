@@ -119,7 +119,11 @@ class _Closing:
         assert run.parent is not None
         _parent_id, parent_run_id, initiated = run.parent
         parent = self._by_run_id.get(parent_run_id)
-        if parent is None or not parent.open or initiated in parent.children_closed:
+        if parent is None or not parent.open:
+            return
+        if parent.children_closed is None:
+            parent.children_closed = set()
+        elif initiated in parent.children_closed:
             return
         parent.children_closed.add(initiated)
         started_id = 0

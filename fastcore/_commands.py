@@ -206,6 +206,11 @@ class _Commands:
 
     # ------------------------------------------------------------------ patches
 
+    def _patch_memo(self: WorkflowInstance) -> dict[str, bool]:
+        if not self._patches:
+            self._patches = dict[str, bool]()  # the first patch (the empty one is shared)
+        return self._patches
+
     def patched(self: WorkflowInstance, patch_id: str, *, deprecated: bool) -> bool:
         memo = self._patches.get(patch_id)
         if memo is not None:
@@ -219,12 +224,12 @@ class _Commands:
                 and recorded.attributes.get("details", {}).get("patch_id") == patch_id
             ):
                 self.cursor += 1
-                self._patches[patch_id] = True
+                self._patch_memo()[patch_id] = True
                 return True
             if not deprecated:
-                self._patches[patch_id] = False
+                self._patch_memo()[patch_id] = False
                 return False
-            self._patches[patch_id] = True
+            self._patch_memo()[patch_id] = True
             return True
         self._command(
             E.MARKER_RECORDED,
@@ -233,7 +238,7 @@ class _Commands:
                 "details": {"patch_id": patch_id, "deprecated": deprecated},
             },
         )
-        self._patches[patch_id] = True
+        self._patch_memo()[patch_id] = True
         return True
 
     # ------------------------------------------------------------------ children
@@ -277,6 +282,8 @@ class _Commands:
         hint = result_type if result_type is not None else (defn.run_ret_hint if defn else None)
         handle = _ChildHandle(self, ev.event_id, child_id, wf_type, cancellation_type, hint)
         started: asyncio.Future[Any] = self.loop.create_future()
+        if not self._children:
+            self._children = {}  # the first child (the empty dict is shared)
         self._children[ev.event_id] = (started, handle)
         try:
             await asyncio.shield(started)

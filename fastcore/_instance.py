@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["WorkflowInstance"]
 
+_NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
+
 E = EventType
 _PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
@@ -111,9 +113,9 @@ class WorkflowInstance(_Commands, _Handlers):
         self._timer_counter = 0
         self._activity_seq = 0
         self._activities: dict[int, _ActivityFuture] = {}
-        self._children: dict[int, tuple[asyncio.Future[Any], _ChildHandle]] = {}
+        self._children: dict[int, tuple[asyncio.Future[Any], _ChildHandle]] = _NONE
         self._conditions: list[tuple[asyncio.Future[Any], Callable[[], bool]]] = []
-        self._patches: dict[str, bool] = {}
+        self._patches: dict[str, bool] = _NONE
         self._running_handlers = 0
         self._info: Info | None = None
         self._started_attrs: dict[str, Any] = {}
@@ -277,8 +279,8 @@ class WorkflowInstance(_Commands, _Handlers):
         while True:
             loop.run_once()
             if loop.errors:
-                err = loop.errors.pop(0)
-                loop.errors.clear()
+                err = loop.errors[0]
+                loop.errors = None
                 if isinstance(err, _Abort):
                     return
                 self._fail_task(err)
@@ -424,45 +426,46 @@ class WorkflowInstance(_Commands, _Handlers):
                     self.cursor = i
             else:
                 break
-        self.main_task = self.loop.create_task(self._main(args))
+        # the run method is the task itself; its outcome closes the run (no wrapper frame)
+        task = self.loop.create_task(defn.run_fn(self.obj, *args))
+        task.add_done_callback(self._main_done)
+        self.main_task = task
 
-    async def _main(self, args: list[Any]) -> None:
-        defn = self.defn
-        try:
-            if defn.dynamic:
-                result = await defn.run_fn(self.obj, *args)
+    def _main_done(self, task: asyncio.Task[Any]) -> None:
+        """The run method returned or raised: issue the command that closes the run."""
+        if self.closed:
+            return
+        if task.cancelled():
+            if self.cancel_requested:
+                self._close(E.WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
-                result = await defn.run_fn(self.obj, *args)
-        except ContinueAsNewError as can:
+                self._fail_task(asyncio.CancelledError())
+            return
+        err = task.exception()
+        if err is None:
+            self._close(
+                E.WORKFLOW_EXECUTION_COMPLETED, {"result": self.converter.encode_one(task.result())}
+            )
+        elif isinstance(err, ContinueAsNewError):
             self._close(
                 E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
                 {
                     "new_execution_run_id": str(self.uuid4()),
-                    "workflow_type": can.workflow or self.run.workflow_type,
-                    "input": self.converter.encode(can.input_args),
+                    "workflow_type": err.workflow or self.run.workflow_type,
+                    "input": self.converter.encode(err.input_args),
                 },
             )
-        except _Abort:
-            raise
-        except asyncio.CancelledError as err:
-            if self.cancel_requested:
+        elif isinstance(err, _Abort):
+            return
+        elif isinstance(err, self._failure_types):
+            if self.cancel_requested and is_cancellation(err):
                 self._close(E.WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
-                self._fail_task(err)
-        except BaseException as err:
-            if isinstance(err, self._failure_types):
-                if self.cancel_requested and is_cancellation(err):
-                    self._close(E.WORKFLOW_EXECUTION_CANCELED, {"details": []})
-                else:
-                    self._close(
-                        E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, self.converter)}
-                    )
-            else:
-                self._fail_task(err)
+                self._close(
+                    E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, self.converter)}
+                )
         else:
-            self._close(
-                E.WORKFLOW_EXECUTION_COMPLETED, {"result": self.converter.encode_one(result)}
-            )
+            self._fail_task(err)
 
     def _close(self, etype: EventType, attrs: dict[str, Any]) -> None:
         self._command(etype, attrs)

@@ -84,7 +84,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         self._ready: list[_Handle] = []
         self._fastcore_runtime = instance
         self._instance = instance
-        self.errors: list[BaseException] = []
+        self.errors: list[BaseException] | None = None  # made on the first error
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -151,7 +151,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     def call_exception_handler(self, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         if isinstance(exc, BaseException) and not isinstance(exc, asyncio.CancelledError):
-            self.errors.append(exc)
+            self._error(exc)
 
     def default_exception_handler(self, context: dict[str, Any]) -> None:
         self.call_exception_handler(context)
@@ -167,6 +167,11 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
 
     def run_in_executor(self, executor: Any, func: Any, *args: Any) -> Any:  # type: ignore[override]
         raise RuntimeError("workflow code must not use executors; use an activity")
+
+    def _error(self, err: BaseException) -> None:
+        if self.errors is None:
+            self.errors = []
+        self.errors.append(err)
 
     # -- running ----------------------------------------------------------------------
 
@@ -187,7 +192,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
                         else:
                             h._context.run(h._callback, *h._args)
                     except BaseException as err:  # a callback's failure fails the workflow task
-                        self.errors.append(err)
+                        self._error(err)
         finally:
             _set_running_loop(prev)
 

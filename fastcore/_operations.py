@@ -304,6 +304,8 @@ class _Operations:
                 raise WorkflowUpdateFailedError(err, rejected=True) from err
             uid = update_id or new_id()
             waiter: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+            if not run.update_waiters:
+                run.update_waiters = {}
             run.update_waiters[uid] = waiter
             self._submit(
                 run,
@@ -418,6 +420,8 @@ class _Operations:
             if not run.open:
                 return
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if not run.watchers:
+                run.watchers = []
             run.watchers.append(fut)
             try:
                 await fut

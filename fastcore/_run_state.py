@@ -52,6 +52,10 @@ def etype_is_start(event: Event) -> bool:
     return event.event_type is E.WORKFLOW_EXECUTION_STARTED
 
 
+_EMPTY_DICT: dict[Any, Any] = {}  # never written: replaced on first use
+_EMPTY_LIST: list[Any] = []  # never written: replaced on first use
+
+
 class _Run:
     """Engine-side state of one run: its record, code instance and what is in flight."""
 
@@ -79,10 +83,11 @@ class _Run:
         self.activities: dict[int, ActivityTask] = {}
         self.timers: dict[int, Any] = {}
         self.children: dict[int, tuple[str, str]] = {}
-        self.children_closed: set[int] = set()
+        self.children_closed: set[int] | None = None  # made when a child first closes
         self.close_waiters: list[asyncio.Future[None]] = []
-        self.update_waiters: dict[str, asyncio.Future[Event]] = {}
-        self.watchers: list[asyncio.Future[None]] = []
+        # shared empty containers until first used: a parked run stays small
+        self.update_waiters: dict[str, asyncio.Future[Event]] = _EMPTY_DICT
+        self.watchers: list[asyncio.Future[None]] = _EMPTY_LIST
         self.parent: tuple[str, str, int] | None = None
         self.retry_entry: Any = None
         self.task_attempts = 0  # consecutive failed workflow tasks (for the retry backoff)

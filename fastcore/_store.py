@@ -23,7 +23,7 @@ from .history import Event
 __all__ = ["MemoryStore", "RunRecord", "Store", "open_store"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class RunRecord:
     """One workflow run: identity, status and its full history (shared, not copied)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid as _uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
@@ -473,23 +473,30 @@ async def execute_local_activity(
     )
 
 
-async def sleep(duration: float | timedelta, *, summary: str | None = None) -> None:
-    """A durable timer: survives restarts, fires at its original deadline."""
+def sleep(duration: float | timedelta, *, summary: str | None = None) -> Coroutine[Any, Any, None]:
+    """A durable timer: survives restarts, fires at its original deadline.
+
+    Returns the runtime's coroutine itself (no wrapper frame): ``await`` it as usual.
+    """
     del summary
     seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
-    await _runtime.current().sleep(seconds)
+    return _runtime.current().sleep(seconds)  # type: ignore[no-any-return]
 
 
-async def wait_condition(
+def wait_condition(
     fn: Callable[[], bool],
     *,
     timeout: timedelta | float | None = None,
     timeout_summary: str | None = None,
-) -> None:
-    """Wait until ``fn()`` is true; raises the built-in ``TimeoutError`` after ``timeout``."""
+) -> Coroutine[Any, Any, None]:
+    """Wait until ``fn()`` is true; raises the built-in ``TimeoutError`` after ``timeout``.
+
+    Returns the runtime's coroutine itself (no wrapper frame, so a parked workflow stays
+    small): ``await`` it as usual.
+    """
     del timeout_summary
     seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-    await _runtime.current().wait_condition(fn, seconds)
+    return _runtime.current().wait_condition(fn, seconds)  # type: ignore[no-any-return]
 
 
 def start_child_workflow(
