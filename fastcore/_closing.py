@@ -277,6 +277,8 @@ class _Closing:
                     "initiated_event_id": ev.event_id,
                 },
             )
+        if not parent.children:
+            parent.children = {}
         parent.children[ev.event_id] = (child.record.workflow_id, child.record.run_id)
         self._submit(
             parent,

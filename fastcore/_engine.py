@@ -490,6 +490,8 @@ class Engine(_Operations, _Closing, _Pipeline):
             # children recorded as started in the parent
             for ev in run.record.history:
                 if ev.event_type is E.CHILD_WORKFLOW_EXECUTION_STARTED:
+                    if not run.children:
+                        run.children = {}
                     run.children[ev.attributes["initiated_event_id"]] = (
                         ev.attributes["workflow_id"],
                         ev.attributes["run_id"],

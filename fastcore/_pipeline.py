@@ -221,6 +221,8 @@ class _Pipeline:
             if et is E.ACTIVITY_TASK_SCHEDULED:
                 self._dispatch_activity(run, ev)
             elif et is E.TIMER_STARTED:
+                if not run.timers:
+                    run.timers = {}
                 run.timers[ev.event_id] = self.timers.call_at(
                     ev.attributes["fire_at"],
                     self._timer_fired,
@@ -269,6 +271,8 @@ class _Pipeline:
             )
             return
         task = ActivityTask(self, run, ev, defn)
+        if not run.activities:
+            run.activities = {}
         run.activities[ev.event_id] = task
         task.start()
 
@@ -390,6 +394,8 @@ class _Pipeline:
         for seq in list(inst._timers):
             if seq not in run.timers and seq not in resolved:
                 a = history[seq - 1].attributes
+                if not run.timers:
+                    run.timers = {}
                 run.timers[seq] = self.timers.call_at(
                     a["fire_at"], self._timer_fired, run, seq, a["timer_id"]
                 )

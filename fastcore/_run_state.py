@@ -80,9 +80,9 @@ class _Run:
         self.record = record
         self.defn = defn
         self.instance: WorkflowInstance | None = None
-        self.activities: dict[int, ActivityTask] = {}
-        self.timers: dict[int, Any] = {}
-        self.children: dict[int, tuple[str, str]] = {}
+        self.activities: dict[int, ActivityTask] = _EMPTY_DICT
+        self.timers: dict[int, Any] = _EMPTY_DICT
+        self.children: dict[int, tuple[str, str]] = _EMPTY_DICT
         self.children_closed: set[int] | None = None  # made when a child first closes
         self.close_waiters: list[asyncio.Future[None]] = []
         # shared empty containers until first used: a parked run stays small
