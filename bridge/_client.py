@@ -337,7 +337,7 @@ class BridgeWorkflowHandle:
         )
 
     async def terminate(
-        self, reason: str | None = None, *details: Any, rpc_timeout: timedelta | None = None
+        self, *details: Any, reason: str | None = None, rpc_timeout: timedelta | None = None
     ) -> None:
         """Terminate the workflow at once; ``details`` are recorded with the reason.
 

@@ -267,7 +267,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         try:
             details = cv.decode_args(request.details, self._converter, "terminate details")
             handle = self._handle(request.workflow_id, request.run_id)
-            await handle.terminate(request.reason or None, *details)
+            await handle.terminate(*details, reason=request.reason or None)
         except Exception as err:
             await _fail(context, err)
         return pb.TerminateWorkflowResponse()

@@ -124,8 +124,9 @@ class WorkflowHandle:
         """Request cancellation: workflow code sees ``asyncio.CancelledError`` at its await."""
         await self._engine._cancel(self._id, self._run_id)
 
-    async def terminate(self, reason: str | None = None, *args: Any) -> None:
-        """End the workflow at once; no workflow code runs."""
+    async def terminate(self, *args: Any, reason: str | None = None) -> None:
+        """End the workflow at once; no workflow code runs (temporalio's signature: ``args``
+        are details recorded with the ``reason``)."""
         await self._engine._terminate(self._id, self._run_id, reason, list(args))
 
     async def describe(self) -> WorkflowExecutionDescription:

@@ -222,7 +222,7 @@ async def test_cancel_and_terminate(client: BridgeClient, unique_id: str) -> Non
     assert (await a.describe()).status is WorkflowExecutionStatus.CANCELED
 
     b = await client.start_workflow(Account.run, 0, id=f"{unique_id}-b")
-    await b.terminate("operator says so", {"ticket": 12})
+    await b.terminate({"ticket": 12}, reason="operator says so")
     with pytest.raises(WorkflowFailureError) as terminated:
         await b.result()
     assert isinstance(terminated.value.__cause__, TerminatedError)

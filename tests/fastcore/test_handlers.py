@@ -192,7 +192,7 @@ async def test_awaited_activity_cancel_surfaces_as_activity_error(store_url: str
 async def test_terminate(store_url: str) -> None:
     async with Engine(store_url, workflows=[Waiter]) as engine:
         h = await engine.start_workflow(Waiter.run, id=wid())
-        await h.terminate("operator said so")
+        await h.terminate(reason="operator said so")
         with pytest.raises(WorkflowFailureError) as info:
             await h.result()
         assert isinstance(info.value.__cause__, TerminatedError)
