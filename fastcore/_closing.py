@@ -190,11 +190,12 @@ class _Closing:
                 if crid == old.record.run_id:
                     parent.children[k] = (cid, new.record.run_id)
 
-    def _maybe_retry(self: Engine, run: _Run, ev: Event) -> _Run | None:
+    def _plan_retry(self: Engine, run: _Run, ev: Event) -> None:
+        """Before a failed run's close event is written: name its retry run, if any."""
         started = run.record.history[0].attributes
         rp = started.get("retry_policy")
         if not rp:
-            return None
+            return
         policy = RetryPolicy.from_dict(rp)
         attempt = int(started.get("attempt") or 1)
         failure = ev.attributes.get("failure") or {}
@@ -203,35 +204,42 @@ class _Closing:
         if info.get("non_retryable") or (
             policy.non_retryable_error_types and etype in policy.non_retryable_error_types
         ):
-            return None
+            return
         if policy.maximum_attempts and attempt >= policy.maximum_attempts:
+            return
+        ev.attributes["new_execution_run_id"] = new_id()
+
+    def _maybe_retry(self: Engine, run: _Run, ev: Event) -> _Run | None:
+        """Start the retry run that ``_plan_retry`` named, after the policy's backoff."""
+        new_run_id = ev.attributes.get("new_execution_run_id")
+        if not new_run_id:
             return None
-        new_run_id = new_id()
-        ev.attributes["new_execution_run_id"] = new_run_id
-        delay = policy.backoff(attempt)
+        started = run.record.history[0].attributes
+        rp = started.get("retry_policy")
+        assert rp is not None
+        attempt = int(started.get("attempt") or 1)
+        delay = RetryPolicy.from_dict(rp).backoff(attempt)
 
-        def begin() -> None:
-            nxt, _ = self._new_run(
-                run.defn,
-                run.record.workflow_type,
-                run.record.workflow_id,
-                started.get("input") or [],
-                execution_timeout=started.get("execution_timeout"),
-                run_timeout=started.get("run_timeout"),
-                retry_policy=rp,
-                memo=started.get("memo"),
-                parent=started.get("parent"),
-                continued_run_id=run.record.run_id,
-                first_run_id=started.get("first_run_id"),
-                attempt=attempt + 1,
-                run_id=new_run_id,
-                execution_deadline=started.get("execution_deadline"),
-            )
-            nxt.parent = run.parent
-            self._move_children_link(run, nxt)
-
-        self.timers.call_later(delay, begin)
-        return run
+        nxt, _ = self._new_run(
+            run.defn,
+            run.record.workflow_type,
+            run.record.workflow_id,
+            started.get("input") or [],
+            execution_timeout=started.get("execution_timeout"),
+            run_timeout=started.get("run_timeout"),
+            retry_policy=rp,
+            memo=started.get("memo"),
+            parent=started.get("parent"),
+            continued_run_id=run.record.run_id,
+            first_run_id=started.get("first_run_id"),
+            attempt=attempt + 1,
+            run_id=new_run_id,
+            execution_deadline=started.get("execution_deadline"),
+            first_task_backoff=max(delay, 1e-6),
+        )
+        nxt.parent = run.parent
+        self._move_children_link(run, nxt)
+        return nxt
 
     # ------------------------------------------------------------------ children
 

@@ -411,6 +411,7 @@ class Engine(_Operations, _Closing, _Pipeline):
         attempt: int = 1,
         run_id: str | None = None,
         execution_deadline: float | None = None,
+        first_task_backoff: float | None = None,
     ) -> tuple[_Run, asyncio.Future[None] | None]:
         now = self.clock.now()
         run_id = run_id or new_id()
@@ -435,6 +436,8 @@ class Engine(_Operations, _Closing, _Pipeline):
             "retry_policy": retry_policy,
             "seed": self._rng.getrandbits(63),
         }
+        if first_task_backoff:
+            attrs["first_task_backoff"] = first_task_backoff
         prev = self._runs.get(workflow_id)
         self._runs[workflow_id] = run
         self._by_run_id[run_id] = run
@@ -460,6 +463,16 @@ class Engine(_Operations, _Closing, _Pipeline):
         run.instance = WorkflowInstance(
             engine=self, run=record, defn=defn, converter=self.converter
         )
+        if first_task_backoff:
+            # A retry run: recorded now (durable), its code first runs after the backoff;
+            # inputs meanwhile wait, as for a blocked run (Temporal's first task backoff).
+            run.instance.blocked = True
+            run.instance.deferred = [started]
+            self._commit(run, list(record.history), None, [])
+            run.retry_entry = self.timers.call_at(
+                now + first_task_backoff, self._retry_task, run, 0
+            )
+            return run, None
         waiter: asyncio.Future[None] | None = None
         if self.store.durable:
             waiter = asyncio.get_running_loop().create_future()

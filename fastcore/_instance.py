@@ -523,7 +523,14 @@ class WorkflowInstance(_Commands, _Handlers):
                         and history[j].attributes.get("with_start")
                     ):
                         j += 1
-                if blocked or (j < n and history[j].event_type is E.WORKFLOW_TASK_FAILED):
+                if (
+                    blocked
+                    or (j < n and history[j].event_type is E.WORKFLOW_TASK_FAILED)
+                    or (
+                        et is E.WORKFLOW_EXECUTION_STARTED
+                        and ev.attributes.get("first_task_backoff")
+                    )
+                ):
                     deferred.append(ev)
                     blocked = True
                     i = j

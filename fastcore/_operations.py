@@ -15,7 +15,6 @@ from ._handles import WorkflowExecutionDescription
 from ._instance import WorkflowInstance
 from ._run_state import (
     E,
-    _resolve,
     _Run,
     new_id,
 )
@@ -57,11 +56,12 @@ class _Operations:
             return None
         return self._closed_run_from_record(record)
 
-    def _closed_run_from_record(self: Engine, record: RunRecord) -> _Run | None:
+    def _closed_run_from_record(self: Engine, record: RunRecord) -> _Run:
         defn = self.workflow_definition(record.workflow_type)
         if defn is None:
-            run = _Run(record, WorkflowDefinition.__new__(WorkflowDefinition))
-            return run
+            # its workflow is not registered here any more: the history still answers
+            # describe/result/fetch_history; handler lookups find nothing
+            return _Run(record, WorkflowDefinition.__new__(WorkflowDefinition))
         return _Run(record, defn)
 
     async def _get_run(self: Engine, workflow_id: str, run_id: str | None) -> _Run:
@@ -139,30 +139,21 @@ class _Operations:
             raise WorkflowFailureError(cause=self._close_cause(close))
 
     async def _wait_for_run(self: Engine, workflow_id: str, run_id: str) -> _Run:
-        deadline_loops = 0
-        while True:
-            run = self._by_run_id.get(run_id)
-            if run is not None:
-                return run
-            record = await self.store.load_run(workflow_id, run_id)
-            if record is not None:
-                cur = self._runs.get(workflow_id)
-                if cur is not None and cur.record.run_id == run_id:
-                    return cur
-                r = self._closed_run_from_record(record)
-                if r is not None:
-                    return r
-            # a retry run that is waiting for its backoff timer
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._result_waiters += 1
-            self._schedule_skip_check()
-            handle = self.timers.call_later(0.01, _resolve, fut, None)
-            try:
-                await fut
-            finally:
-                self._result_waiters -= 1
-                handle.cancel()
-            deadline_loops += 1
+        """The next run of a chain (continue-as-new, retry): it exists as soon as its
+        predecessor closed, in memory or in the store."""
+        run = self._by_run_id.get(run_id)
+        if run is not None:
+            return run
+        cur = self._runs.get(workflow_id)
+        if cur is not None and cur.record.run_id == run_id:
+            return cur
+        record = await self.store.load_run(workflow_id, run_id)
+        if record is None:
+            raise WorkflowNotFoundError(
+                f"the next run {run_id!r} of workflow {workflow_id!r} is gone (purged?)",
+                workflow_id=workflow_id,
+            )
+        return self._closed_run_from_record(record)
 
     def _close_cause(self: Engine, close: Event) -> BaseException:
         et = close.event_type

@@ -116,13 +116,17 @@ class _Pipeline:
                     keep += 1
             del history[keep:]
             self._block(run, inst, event)
-            self._commit(run, history[start:], waiter, [])
+            new = history[start:]
+            # a failure type listed in failure_exception_types closed the run instead
+            self._commit(run, new, waiter, new if inst.closed else [])
             return False
         new = history[start:]
         if inst.closed:
             close = new[-1]
             record.status = _CLOSE_STATUS[close.event_type]
             record.close_time = close.timestamp
+            if close.event_type is E.WORKFLOW_EXECUTION_FAILED:
+                self._plan_retry(run, close)
         self._commit(run, new, waiter, new)
         return True
 
@@ -148,6 +152,7 @@ class _Pipeline:
             record.status = S.FAILED
             record.close_time = ev.timestamp
             inst.closed = True
+            self._plan_retry(run, ev)
             return
         record.history.append(
             Event(
@@ -343,10 +348,21 @@ class _Pipeline:
             if last is None or last.event_type is not E.WORKFLOW_TASK_FAILED:
                 start = len(record.history)
                 self._block(run, inst, None)
-                self._commit(run, record.history[start:], None, [])
+                new = record.history[start:]
+                self._commit(run, new, None, new if inst.closed else [])
             else:
                 self.telemetry.workflow_task_failed(run, inst.nondeterminism or inst.task_failure)
             return
+        first = deferred[0] if deferred else None
+        if first is not None and first.event_type is E.WORKFLOW_EXECUTION_STARTED:
+            due = first.timestamp + float(first.attributes.get("first_task_backoff") or 0)
+            if due > self.clock.now():
+                # a retry run still in its first-task backoff (after a restart): wait for it
+                inst.blocked = True
+                inst.deferred = deferred
+                if run.retry_entry is None:
+                    run.retry_entry = self.timers.call_at(due, self._retry_task, run, 0)
+                return
         if record.status is S.RUNNING and inst.closed:
             close = record.history[-1]
             record.status = _CLOSE_STATUS.get(close.event_type, S.RUNNING)

@@ -178,3 +178,19 @@ async def test_activity_cancellation_types(
         assert (seen[2] == "cleaned") is expect_cleaned
         if kind is ActivityCancellationType.ABANDON:
             assert RELEASED.get(key) is None  # an abandoned activity is not even told
+
+
+async def test_workflow_retry_survives_a_restart_during_its_backoff(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path}/retry.db"
+    key = wid()
+    policy = RetryPolicy(initial_interval=timedelta(hours=1), maximum_attempts=5)
+    async with Engine(url, workflows=[FlakyWorkflow], clock=VirtualClock()) as engine:
+        h = await engine.start_workflow(FlakyWorkflow.run, key, id=key, retry_policy=policy)
+        # attempt 1 failed; attempt 2 is recorded, waiting out its one-hour backoff
+        assert ATTEMPTS[key] == 1
+        d = await engine.get_workflow_handle(key).describe()
+        assert d.status is WorkflowExecutionStatus.RUNNING and d.run_id != h.run_id
+    async with Engine(url, workflows=[FlakyWorkflow], clock=VirtualClock()) as engine:
+        # the new engine re-arms the backoff and the chain runs to its end
+        assert await engine.get_workflow_handle(key, run_id=h.run_id).result() == "ok on attempt 3"
+        assert ATTEMPTS[key] == 3
