@@ -645,6 +645,8 @@ class TemporalRuntime:
         heartbeat_timeout: timedelta | None,
         retry_policy: RetryPolicy | None,
         cancellation_type: ActivityCancellationType,
+        task_queue: str | None = None,
+        summary: str | None = None,
     ) -> _ActivityHandle:
         if start_to_close_timeout is None and schedule_to_close_timeout is None:
             raise ValueError(
@@ -666,6 +668,8 @@ class TemporalRuntime:
             cancellation_type=_enum(
                 temporalio.workflow.ActivityCancellationType, cancellation_type
             ),
+            task_queue=task_queue,
+            summary=summary,
         )
         return _ActivityHandle(handle, name, activity_id)
 

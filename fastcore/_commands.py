@@ -76,7 +76,10 @@ class _Commands:
         heartbeat_timeout: timedelta | None,
         retry_policy: RetryPolicy | None,
         cancellation_type: ActivityCancellationType,
+        task_queue: str | None = None,
+        summary: str | None = None,
     ) -> _ActivityFuture:
+        del task_queue, summary  # one engine, one queue; no UI to show a summary
         if start_to_close_timeout is None and schedule_to_close_timeout is None:
             raise ValueError(
                 "Activity must have start_to_close_timeout or schedule_to_close_timeout"

@@ -366,7 +366,6 @@ def start_activity(
     summary: str | None = None,
 ) -> Any:
     """Schedule an activity and return a handle (an awaitable, cancellable task)."""
-    del task_queue, summary
     return _runtime.current().start_activity(
         activity,
         _args(arg, args, more),
@@ -378,6 +377,8 @@ def start_activity(
         heartbeat_timeout=heartbeat_timeout,
         retry_policy=retry_policy,
         cancellation_type=cancellation_type,
+        task_queue=task_queue,
+        summary=summary,
     )
 
 
@@ -398,7 +399,6 @@ async def execute_activity(
     summary: str | None = None,
 ) -> Any:
     """Run an activity and return its result; failures raise ``ActivityError``."""
-    del task_queue, summary
     return await _runtime.current().start_activity(
         activity,
         _args(arg, args, more),
@@ -410,6 +410,8 @@ async def execute_activity(
         heartbeat_timeout=heartbeat_timeout,
         retry_policy=retry_policy,
         cancellation_type=cancellation_type,
+        task_queue=task_queue,
+        summary=summary,
     )
 
 
