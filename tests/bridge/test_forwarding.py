@@ -389,7 +389,9 @@ async def test_forwarding_follows_the_run_to_another_worker(
                 loc = await handle.query(sample.ForwardedLoanWorkflow.scoring_location)
                 state = await handle.query(sample.ForwardedLoanWorkflow.scoring)
                 waiting = state is not None and state["stage"] == "awaiting_approval"
-                return loc if waiting and loc["attempt"] == attempt else None
+                # two queries, read one after the other: the location may arrive between
+                found = waiting and loc is not None and loc["attempt"] == attempt
+                return loc if found else None
 
             first = await eventually(lambda: located(1), "the scoring on its first worker")
             (gone,) = [p for p in procs if p.pid == first["pid"]]
