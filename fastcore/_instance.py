@@ -27,7 +27,6 @@ from .common import (
 )
 from .errors import (
     ActivityError,
-    ApplicationError,
     CancelledError,
     FailureError,
     NondeterminismError,
@@ -569,5 +568,3 @@ _CHILD_CLOSE = frozenset(
         E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
     }
 )
-
-_ = ApplicationError

@@ -17,7 +17,6 @@ from typing import Any, TypeVar, overload
 
 from . import _runtime
 from ._definitions import (
-    _ACT_ATTR,
     _HANDLER_ATTR,
     _WF_ATTR,
     HandlerDefinition,
@@ -685,6 +684,3 @@ class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 logger = _ReplaySafeLogger(logging.getLogger("fastcore.workflow"), {})
 """A logger for workflow code that does not repeat itself on replay."""
-
-# Silence "imported but unused" for names kept for re-export symmetry.
-_ = _ACT_ATTR

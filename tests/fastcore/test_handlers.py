@@ -23,7 +23,6 @@ from .wf_defs import (
     CANCELLED,
     CLEANUPS,
     STARTED_EVENTS,
-    CallActivity,
     CancelWithCleanup,
     SleepThenCleanup,
     Waiter,
@@ -227,6 +226,3 @@ async def wait_until(cond, timeout: float = 10.0) -> None:  # type: ignore[no-un
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.002)
-
-
-_ = CallActivity
