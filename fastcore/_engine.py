@@ -512,10 +512,7 @@ class Engine(_Operations, _Closing, _Pipeline):
         for run in runs:
             self.telemetry.suppress_replay(run)
             self._rebuild(run)
-            started = run.record.history[0].attributes
-            deadline = started.get("execution_deadline")
-            if deadline:
-                run.timeout_entry = self.timers.call_at(deadline, self._workflow_timed_out, run)
+            self._arm_run_deadline(run)
 
     async def import_history(self, events: Sequence[Event]) -> WorkflowHandle:
         """Resume a run from a history recorded elsewhere (a checkpoint): replay it, then go on.
@@ -567,10 +564,21 @@ class Engine(_Operations, _Closing, _Pipeline):
         if run.open:
             self.telemetry.suppress_replay(run)
             self._rebuild(run)
-            deadline = a.get("execution_deadline")
-            if deadline:
-                run.timeout_entry = self.timers.call_at(deadline, self._workflow_timed_out, run)
+            self._arm_run_deadline(run)
         return self._handle(run)
+
+    def _arm_run_deadline(self, run: _Run) -> None:
+        """Re-arm a rebuilt run's execution/run timeout at its original deadline."""
+        if not run.open or run.timeout_entry is not None:
+            return
+        first = run.record.history[0]
+        deadline: float | None = first.attributes.get("execution_deadline")
+        run_timeout = first.attributes.get("run_timeout")
+        if run_timeout:
+            end = first.timestamp + float(run_timeout)
+            deadline = min(deadline, end) if deadline else end
+        if deadline:
+            run.timeout_entry = self.timers.call_at(deadline, self._workflow_timed_out, run)
 
     # ------------------------------------------------------------------ virtual time
 

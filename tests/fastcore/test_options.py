@@ -194,3 +194,16 @@ async def test_workflow_retry_survives_a_restart_during_its_backoff(tmp_path) ->
         # the new engine re-arms the backoff and the chain runs to its end
         assert await engine.get_workflow_handle(key, run_id=h.run_id).result() == "ok on attempt 3"
         assert ATTEMPTS[key] == 3
+
+
+async def test_run_timeout_survives_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path}/timeout.db"
+    i = wid()
+    async with Engine(url, workflows=[Sleeper], clock=VirtualClock()) as engine:
+        await engine.start_workflow(Sleeper.run, 2.0, id=i, run_timeout=timedelta(hours=1))
+    async with Engine(url, workflows=[Sleeper], clock=VirtualClock()) as engine:
+        h = engine.get_workflow_handle(i)
+        with pytest.raises(WorkflowFailureError) as info:
+            await h.result()
+        assert isinstance(info.value.__cause__, TimeoutError)
+        assert (await h.describe()).status is WorkflowExecutionStatus.TIMED_OUT
