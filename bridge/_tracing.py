@@ -144,9 +144,17 @@ def _record_traceresponse(span: trace.Span, value: str) -> None:
         span.add_link(server, {"fastcore.link": "server span"})
 
 
-class _UnaryUnary(_ClientBase, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    async def intercept_unary_unary(
-        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+class _Intercept(_ClientBase):
+    """One client call in a CLIENT span; a streamed response ends the span when it is done."""
+
+    async def _around(
+        self,
+        continuation: Callable[..., Any],
+        client_call_details: Any,
+        request: Any,
+        *,
+        streaming: bool,
+        record_error: bool = False,
     ) -> Any:
         started = self._start(client_call_details)
         if started is None:
@@ -155,33 +163,15 @@ class _UnaryUnary(_ClientBase, grpc.aio.UnaryUnaryClientInterceptor):  # type: i
         try:
             call = await continuation(details, request)
         except BaseException as err:
-            span.record_exception(err)
-            span.set_status(Status(StatusCode.ERROR, f"{type(err).__name__}: {err}"))
+            if record_error:
+                span.record_exception(err)
+                span.set_status(Status(StatusCode.ERROR, f"{type(err).__name__}: {err}"))
             span.end()
             raise
+        if streaming:
+            return self._watch(span, call)
         await self._finish(span, call)
         return call
-
-
-class _StreamUnary(_ClientBase, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
-    async def intercept_stream_unary(
-        self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any
-    ) -> Any:
-        started = self._start(client_call_details)
-        if started is None:
-            return await continuation(client_call_details, request_iterator)
-        span, details = started
-        try:
-            call = await continuation(details, request_iterator)
-        except BaseException:
-            span.end()
-            raise
-        await self._finish(span, call)
-        return call
-
-
-class _StreamingResponse(_ClientBase):
-    """For calls whose response is a stream: the span ends when the call is done."""
 
     def _watch(self, span: trace.Span, call: Any) -> Any:
         def done(_: Any) -> None:
@@ -196,36 +186,38 @@ class _StreamingResponse(_ClientBase):
 _PENDING: set[asyncio.Future[None]] = set()  # keeps span-finishing tasks alive
 
 
-class _UnaryStream(_StreamingResponse, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+class _UnaryUnary(_Intercept, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+    ) -> Any:
+        return await self._around(
+            continuation, client_call_details, request, streaming=False, record_error=True
+        )
+
+
+class _StreamUnary(_Intercept, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_unary(
+        self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any
+    ) -> Any:
+        return await self._around(
+            continuation, client_call_details, request_iterator, streaming=False
+        )
+
+
+class _UnaryStream(_Intercept, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
     async def intercept_unary_stream(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        started = self._start(client_call_details)
-        if started is None:
-            return await continuation(client_call_details, request)
-        span, details = started
-        try:
-            call = await continuation(details, request)
-        except BaseException:
-            span.end()
-            raise
-        return self._watch(span, call)
+        return await self._around(continuation, client_call_details, request, streaming=True)
 
 
-class _StreamStream(_StreamingResponse, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
+class _StreamStream(_Intercept, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
     async def intercept_stream_stream(
         self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any
     ) -> Any:
-        started = self._start(client_call_details)
-        if started is None:
-            return await continuation(client_call_details, request_iterator)
-        span, details = started
-        try:
-            call = await continuation(details, request_iterator)
-        except BaseException:
-            span.end()
-            raise
-        return self._watch(span, call)
+        return await self._around(
+            continuation, client_call_details, request_iterator, streaming=True
+        )
 
 
 def client_interceptors(
