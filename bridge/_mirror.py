@@ -491,8 +491,12 @@ def _target(target: FastcoreLocation | Mapping[str, Any]) -> FastcoreLocation:
 
 
 async def _run_forward(
-    payload: FastcoreForwardInput,
+    kind: str,
+    target: FastcoreLocation | Mapping[str, Any],
+    ref: Any,
+    args: list[Any],
     *,
+    update_id: str | None = None,
     result_type: Any,
     start_to_close_timeout: timedelta,
     schedule_to_close_timeout: timedelta | None,
@@ -500,6 +504,19 @@ async def _run_forward(
     activity_name: str,
     summary: str | None,
 ) -> Any:
+    """Forward one signal, update or query through the local forwarding activity."""
+    location = _target(target)
+    name, hint = _handler_name(kind, ref)
+    payload = FastcoreForwardInput(
+        bridge_address=location.bridge_address,
+        workflow_id=location.workflow_id,
+        kind=kind,
+        name=name,
+        args=args,
+        update_id=update_id,
+    )
+    if result_type is None:
+        result_type = hint
     try:
         return await workflow.execute_local_activity(
             activity_name,
@@ -560,16 +577,11 @@ async def signal_fastcore_workflow(
         temporalio.exceptions.TimeoutError: The forward ran out of time (the local
             activity's timeouts).
     """
-    location = _target(target)
-    name, _ = _handler_name("signal", signal)
     await _run_forward(
-        FastcoreForwardInput(
-            bridge_address=location.bridge_address,
-            workflow_id=location.workflow_id,
-            kind="signal",
-            name=name,
-            args=_args(arg, args),
-        ),
+        "signal",
+        target,
+        signal,
+        _args(arg, args),
         result_type=None,
         start_to_close_timeout=start_to_close_timeout,
         schedule_to_close_timeout=schedule_to_close_timeout,
@@ -617,18 +629,13 @@ async def execute_fastcore_update(
             ``WorkflowUpdateFailedError`` and caused by the update's own failure.
         temporalio.exceptions.TimeoutError: The forward ran out of time.
     """
-    location = _target(target)
-    name, hint = _handler_name("update", update)
     return await _run_forward(
-        FastcoreForwardInput(
-            bridge_address=location.bridge_address,
-            workflow_id=location.workflow_id,
-            kind="update",
-            name=name,
-            args=_args(arg, args),
-            update_id=id or str(workflow.uuid4()),
-        ),
-        result_type=result_type if result_type is not None else hint,
+        "update",
+        target,
+        update,
+        _args(arg, args),
+        update_id=id or str(workflow.uuid4()),
+        result_type=result_type,
         start_to_close_timeout=start_to_close_timeout,
         schedule_to_close_timeout=schedule_to_close_timeout,
         retry_policy=retry_policy,
@@ -674,17 +681,12 @@ async def query_fastcore_workflow(
             ``WorkflowQueryFailedError``.
         temporalio.exceptions.TimeoutError: The forward ran out of time.
     """
-    location = _target(target)
-    name, hint = _handler_name("query", query)
     return await _run_forward(
-        FastcoreForwardInput(
-            bridge_address=location.bridge_address,
-            workflow_id=location.workflow_id,
-            kind="query",
-            name=name,
-            args=_args(arg, args),
-        ),
-        result_type=result_type if result_type is not None else hint,
+        "query",
+        target,
+        query,
+        _args(arg, args),
+        result_type=result_type,
         start_to_close_timeout=start_to_close_timeout,
         schedule_to_close_timeout=schedule_to_close_timeout,
         retry_policy=retry_policy,
