@@ -1,0 +1,70 @@
+"""The contract fastcore keeps for integrations (bridge): what they may rely on, and nothing else.
+
+Integrations need more than a user does: the metadata the decorators attach, the converter
+and payload types, fastcore's failure format, the description type and a hook so workflow
+code can run on another runtime. They import it from here, never from a private module, so
+fastcore's internals can move freely; a test pins these names and fails when bridge imports
+any other private fastcore module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._converter import DataConverter, Payload, default_converter
+from ._definitions import (
+    _ACT_ATTR,
+    _HANDLER_ATTR,
+    _WF_ATTR,
+    ActivityDefinition,
+    HandlerDefinition,
+    WorkflowDefinition,
+    handler_name,
+)
+from ._failure import from_failure, to_failure
+from ._handles import WorkflowExecutionDescription
+from ._runtime import current as current_runtime
+from ._runtime import in_workflow, register_resolver
+
+__all__ = [
+    "ActivityDefinition",
+    "DataConverter",
+    "HandlerDefinition",
+    "Payload",
+    "WorkflowDefinition",
+    "WorkflowExecutionDescription",
+    "activity_definition_of",
+    "current_runtime",
+    "default_converter",
+    "from_failure",
+    "handler_definition_of",
+    "handler_name",
+    "in_workflow",
+    "register_resolver",
+    "to_failure",
+    "workflow_definition_of",
+]
+
+
+def workflow_definition_of(obj: Any) -> WorkflowDefinition | None:
+    """The definition ``@workflow.defn`` attached to a class (not inherited), or its run method.
+
+    Reads only attributes, so it is safe inside Temporal's workflow sandbox.
+    """
+    if isinstance(obj, type):
+        defn = obj.__dict__.get(_WF_ATTR)
+    else:
+        defn = getattr(obj, _WF_ATTR, None)
+    return defn if isinstance(defn, WorkflowDefinition) else None
+
+
+def activity_definition_of(fn: Any) -> ActivityDefinition | None:
+    """The definition ``@activity.defn`` attached to a function or method, or None."""
+    defn = getattr(fn, _ACT_ATTR, None)
+    return defn if isinstance(defn, ActivityDefinition) else None
+
+
+def handler_definition_of(fn: Any) -> HandlerDefinition | None:
+    """The definition a ``@workflow.signal/query/update`` decorator attached, or None."""
+    defn = getattr(fn, _HANDLER_ATTR, None)
+    return defn if isinstance(defn, HandlerDefinition) else None
