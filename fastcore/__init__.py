@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from . import activity, workflow
 from ._converter import DataConverter, Payload
+from ._description import WorkflowExecutionDescription
 from ._engine import Engine
-from ._handles import WorkflowExecutionDescription, WorkflowHandle
+from ._handles import WorkflowHandle
 from ._replayer import Replayer, WorkflowReplayResult
 from .common import (
     ActivityCancellationType,

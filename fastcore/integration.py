@@ -21,8 +21,8 @@ from ._definitions import (
     WorkflowDefinition,
     handler_name,
 )
+from ._description import WorkflowExecutionDescription
 from ._failure import from_failure, to_failure
-from ._handles import WorkflowExecutionDescription
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
 
@@ -51,10 +51,7 @@ def workflow_definition_of(obj: Any) -> WorkflowDefinition | None:
 
     Reads only attributes, so it is safe inside Temporal's workflow sandbox.
     """
-    if isinstance(obj, type):
-        defn = obj.__dict__.get(_WF_ATTR)
-    else:
-        defn = getattr(obj, _WF_ATTR, None)
+    defn = obj.__dict__.get(_WF_ATTR) if isinstance(obj, type) else getattr(obj, _WF_ATTR, None)
     return defn if isinstance(defn, WorkflowDefinition) else None
 
 
