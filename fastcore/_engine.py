@@ -106,31 +106,34 @@ class Engine:
         self.converter = converter or default_converter
         self.identity = identity or f"fastcore@{uuid.uuid4().hex[:8]}"
         self.retention = retention
-        self.workflow_task_retry_interval = workflow_task_retry_interval.total_seconds()
-        self.failure_exception_types = tuple(failure_exception_types)
-        self.strict_registry = True
-        self._registry = Registry(workflows, activities)
+        self._registry = registry = Registry(workflows, activities)
+        self._env = WorkflowEnvironment(
+            clock_now=self.clock.now,
+            activity_definition=registry.activity_definition,
+            workflow_definition=registry.workflow_definition,
+            failure_exception_types=tuple(failure_exception_types),
+            strict_registry=True,
+        )
         self.timers = TimerService(self.clock)
         self._life = Lifecycle(self.start)
         self._retention_task: asyncio.Task[None] | None = None
         self._telemetry = Telemetry(tracer_provider, meter_provider)
-        self._connect_parts(activity_executor, max_activity_threads)
+        self._connect_parts(
+            activity_executor, max_activity_threads, workflow_task_retry_interval.total_seconds()
+        )
 
     def _connect_parts(
-        self, executor: concurrent.futures.Executor | None, max_threads: int | None
+        self,
+        executor: concurrent.futures.Executor | None,
+        max_threads: int | None,
+        retry_interval: float,
     ) -> None:
         """Make the engine's parts and hand each what it needs from the others."""
         store, clock, timers, converter = self.store, self.clock, self.timers, self.converter
         telemetry = self._telemetry
         registry = self._registry
         durable = store.durable
-        env = WorkflowEnvironment(
-            clock_now=clock.now,
-            activity_definition=registry.activity_definition,
-            workflow_definition=registry.workflow_definition,
-            failure_exception_types=self.failure_exception_types,
-            strict_registry=self.strict_registry,
-        )
+        env = self._env
         self._table = table = RunTable(store, registry.workflow_definition)
         #: the latest run per workflow id (tests and tools read it)
         self._runs = table.by_workflow_id
@@ -189,8 +192,7 @@ class Engine:
             children=children,
             timed_out=closing.workflow_timed_out,
             plan_retry=closing.plan_retry,
-            failure_exception_types=self.failure_exception_types,
-            retry_interval=self.workflow_task_retry_interval,
+            retry_interval=retry_interval,
         )
         pipeline.connect(
             block=recovery.block,
@@ -216,6 +218,34 @@ class Engine:
             close_from_outside=closing.close_from_outside,
             request_cancel=closing.request_cancel,
         )
+
+    @property
+    def failure_exception_types(self) -> tuple[type[BaseException], ...]:
+        """Exception types that fail any workflow instead of its workflow task."""
+        return self._env.failure_exception_types
+
+    @failure_exception_types.setter
+    def failure_exception_types(self, value: Sequence[type[BaseException]]) -> None:
+        self._env.failure_exception_types = tuple(value)
+
+    @property
+    def workflow_task_retry_interval(self) -> float:
+        """Seconds before a failed workflow task is first retried (doubling after that)."""
+        return self._recovery.retry_interval
+
+    @workflow_task_retry_interval.setter
+    def workflow_task_retry_interval(self, value: float) -> None:
+        self._recovery.retry_interval = value
+
+    @property
+    def strict_registry(self) -> bool:
+        """Whether workflow code may only schedule activities registered here (always, by
+        default: an embedded engine knows its registry)."""
+        return self._env.strict_registry
+
+    @strict_registry.setter
+    def strict_registry(self, value: bool) -> None:
+        self._env.strict_registry = value
 
     @property
     def telemetry(self) -> Telemetry:

@@ -1,7 +1,8 @@
 """What a workflow run needs from whoever hosts it: time and the registered definitions.
 
-The engine hands each run one ``WorkflowEnvironment`` built from its clock and registry; the
-``Replayer`` builds one of its own. Its fields are bound once, so a run's code reaches the
+The engine hands all its runs one ``WorkflowEnvironment`` built from its clock and registry
+(the engine's ``strict_registry`` and ``failure_exception_types`` are this object's); the
+``Replayer`` builds one of its own. Its callables are bound once, so a run's code reaches the
 clock or the registry in one call.
 """
 
@@ -16,7 +17,7 @@ from ._definitions import ActivityDefinition, WorkflowDefinition
 __all__ = ["WorkflowEnvironment"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WorkflowEnvironment:
     """The host of workflow runs, as the runs see it."""
 

@@ -1,10 +1,15 @@
-"""One workflow run's code, state and command/event matching (the replay machine).
+"""One workflow run's code and its activations: command/event matching (the replay machine).
 
 The engine appends an input event, calls ``activate``; the instance delivers it to the code
 and runs the private loop until everything is parked. Every command the code issues either
 appends a new event (live) or must match the next recorded event (replay); a mismatch raises
 ``NondeterminismError`` naming the event. A run rebuilt after a crash replays its whole
 history and then continues live from where it was, without running activities again.
+
+The instance is composed of parts that own their state: ``Commands`` (the runtime workflow
+code calls, and what the code waits on), ``Handlers`` (signals, updates, queries) and the
+``WorkflowLoop``; they reach the instance through small protocols (``CommandIssuer``,
+``HandlerHost``), never by importing it.
 """
 
 from __future__ import annotations

@@ -65,7 +65,6 @@ class Recovery:
         children: Children,
         timed_out: Callable[[Run], None],
         plan_retry: Callable[[Run, Event], None],
-        failure_exception_types: tuple[type[BaseException], ...],
         retry_interval: float,
     ) -> None:
         self._workflow_definition = workflow_definition
@@ -82,8 +81,7 @@ class Recovery:
         self._children = children
         self._timed_out = timed_out
         self._plan_retry = plan_retry
-        self._failure_exception_types = failure_exception_types
-        self._retry_interval = retry_interval
+        self.retry_interval = retry_interval  # seconds; doubles per consecutive failure
 
     # ------------------------------------------------------------------ whole runs
 
@@ -188,7 +186,7 @@ class Recovery:
         err = inst.nondeterminism or inst.task_failure
         assert err is not None
         record = run.record
-        fail_types = run.defn.failure_exception_types + self._failure_exception_types
+        fail_types = run.defn.failure_exception_types + self._env.failure_exception_types
         if fail_types and isinstance(err, fail_types):
             # listed in failure_exception_types: the workflow fails instead
             inst.nondeterminism = None
@@ -226,7 +224,7 @@ class Recovery:
     def _schedule_retry(self, run: Run) -> None:
         # exponential backoff over consecutive failures, capped at ten minutes
         run.task_attempts += 1
-        delay = min(self._retry_interval * 2 ** (run.task_attempts - 1), 600.0)
+        delay = min(self.retry_interval * 2 ** (run.task_attempts - 1), 600.0)
         run.retry_entry = self._timers.call_later(delay, self.retry_task, run, run.task_attempts)
 
     def retry_task(self, run: Run, attempt: int) -> None:
