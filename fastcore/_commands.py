@@ -123,23 +123,29 @@ class Commands:
     # ------------------------------------------------------------------ read-only questions
 
     def is_replaying(self) -> bool:
+        """Whether the code is re-running against recorded history."""
         return self._run.replay_end > 0
 
     def time(self) -> float:
+        """The workflow time of the event being processed, epoch seconds."""
         return self._run.now
 
     def now(self) -> datetime:
+        """``time()`` as an aware UTC datetime."""
         return datetime.fromtimestamp(self._run.now, UTC)
 
     def random(self) -> _random.Random:
+        """A generator seeded per run (recorded at start), so replay draws the same numbers."""
         if self._random is None:
             self._random = _random.Random(self._run.started_attrs.get("seed", 0))
         return self._random
 
     def uuid4(self) -> uuid.UUID:
+        """A deterministic UUID4 drawn from ``random()``."""
         return uuid.UUID(int=self.random().getrandbits(128), version=4)
 
     def info(self) -> Info:
+        """What the workflow knows about itself (built on first use)."""
         if self._info is None:
             self._info = self._make_info()
         return self._info
@@ -174,13 +180,16 @@ class Commands:
         )
 
     def memo(self) -> Mapping[str, Any]:
+        """The memo the run was started with, decoded."""
         memo = self._run.started_attrs.get("memo") or {}
         return {k: self._run.converter.decode_one(v) for k, v in memo.items()}
 
     def instance(self) -> Any:
+        """The workflow object whose code runs."""
         return self._run.obj
 
     def all_handlers_finished(self) -> bool:
+        """Whether no signal or update handler is still running."""
         return self._run.all_handlers_finished()
 
     # ------------------------------------------------------------------ activities
@@ -221,6 +230,7 @@ class Commands:
         task_queue: str | None = None,
         summary: str | None = None,
     ) -> _ActivityFuture:
+        """Schedule an activity; returns its awaitable, cancellable future."""
         del task_queue, summary  # one engine, one queue; no UI to show a summary
         if start_to_close_timeout is None and schedule_to_close_timeout is None:
             raise ValueError(
@@ -262,9 +272,11 @@ class Commands:
         return fut
 
     async def execute_activity(self, activity: Any, args: Sequence[Any], **kw: Any) -> Any:
+        """Schedule an activity and wait for its result."""
         return await self.start_activity(activity, args, **kw)
 
     def request_cancel_activity(self, fut: _ActivityFuture) -> None:
+        """Cancel the activity behind ``fut`` as its cancellation type says."""
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
             self._run.command(E.ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
         if fut._cancellation_type != ActivityCancellationType.WAIT_CANCELLATION_COMPLETED:
@@ -317,6 +329,7 @@ class Commands:
     # ------------------------------------------------------------------ timers
 
     def start_timer(self, seconds: float, callback: Callable[[], None]) -> int:
+        """Start a durable timer that calls ``callback`` when fired; returns its event id."""
         self._timer_counter += 1
         ev = self._run.command(
             E.TIMER_STARTED,
@@ -330,6 +343,7 @@ class Commands:
         return ev.event_id
 
     def cancel_timer(self, seq: int) -> None:
+        """Cancel the timer started by event ``seq`` if it has not fired."""
         run = self._run
         if self.timers.pop(seq, None) is not None and not run.closed:
             timer_id = run.history[seq - 1].attributes.get("timer_id")
@@ -342,6 +356,7 @@ class Commands:
             cb()
 
     async def sleep(self, seconds: float) -> None:
+        """Wait on a durable timer (``workflow.sleep``)."""
         if seconds <= 0:
             return
         fut = self.loop.create_future()
@@ -353,6 +368,8 @@ class Commands:
             raise
 
     async def wait_condition(self, fn: Callable[[], bool], timeout: float | None) -> None:
+        """Wait until ``fn()`` holds, checked after every activation; built-in
+        ``TimeoutError`` after ``timeout`` seconds."""
         if fn():
             return
         fut = self.loop.create_future()
@@ -399,6 +416,7 @@ class Commands:
         return self.patches
 
     def patched(self, patch_id: str, *, deprecated: bool) -> bool:
+        """Whether to take the new branch of patch ``patch_id`` (a marker in the history)."""
         memo = self.patches.get(patch_id)
         if memo is not None:
             return memo
@@ -446,6 +464,7 @@ class Commands:
         retry_policy: RetryPolicy | None,
         memo: Mapping[str, Any] | None,
     ) -> _ChildHandle:
+        """Start a child workflow; returns its handle once the child has started."""
         del id_reuse_policy
         run = self._run
         converter = run.converter
@@ -485,6 +504,7 @@ class Commands:
         return handle
 
     def request_cancel_child(self, handle: _ChildHandle) -> None:
+        """Cancel the child behind ``handle`` as its cancellation type says."""
         if handle._cancellation_type == ChildWorkflowCancellationType.ABANDON:
             self._resolve_child_cancelled(handle)
             return

@@ -112,10 +112,12 @@ class Dispatcher:
             act.cancel()
 
     def activity_started(self, task: ActivityTask[Run]) -> None:
+        """An attempt is in flight: time cannot skip, telemetry starts its span."""
         self._skipper.inflight += 1
         self.telemetry.activity_attempt_started(task)
 
     def activity_ended(self, task: ActivityTask[Run], err: BaseException | None = None) -> None:
+        """An attempt that was in flight ended (``err`` if it failed)."""
         skipper = self._skipper
         skipper.inflight -= 1
         self.telemetry.activity_attempt_ended(task, err)
@@ -125,6 +127,7 @@ class Dispatcher:
     def activity_resolved(
         self, task: ActivityTask[Run], outcome: str, attrs: dict[str, Any]
     ) -> None:
+        """The activity is done: its outcome becomes the run's next input."""
         run = task.run
         sched = task.event.event_id
         if run.activities.pop(sched, None) is None or not run.open:
