@@ -453,10 +453,14 @@ class ActivityTask(Generic[R]):
             task.cancel()
         # a thread sees activity.is_cancelled(); its outcome reports the cancellation
 
-    def abandon(self) -> None:
-        """The run closed: stop without reporting anything."""
+    def abandon(self) -> Any:
+        """The run closed: stop without reporting anything.
+
+        Returns what ran the attempt (an asyncio task, or an executor future), if any, so
+        a shutdown can wait for it to unwind.
+        """
         if self.finished:
-            return
+            return None
         self.cancel_requested = True
         task = self._task
         self._finish()
@@ -464,3 +468,4 @@ class ActivityTask(Generic[R]):
             if self.defn.is_async:
                 task.cancel()
             self.host.activity_ended(self)
+        return task

@@ -140,8 +140,7 @@ class Dispatcher:
         tasks = []
         for run in runs:
             for act in list(run.activities.values()):
-                t = act._task
-                act.abandon()
+                t = act.abandon()
                 if isinstance(t, asyncio.Task):
                     tasks.append(t)
         return tasks
