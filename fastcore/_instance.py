@@ -43,7 +43,6 @@ class WorkflowInstance:
     """
 
     __slots__ = (
-        "_handlers",
         "blocked",
         "cancel_requested",
         "closed",
@@ -54,6 +53,7 @@ class WorkflowInstance:
         "defn",
         "env",
         "failure_types",
+        "handlers",
         "history",
         "loop",
         "main_task",
@@ -100,18 +100,20 @@ class WorkflowInstance:
         )
         self.commands = Commands(self)
         self.loop: WorkflowLoop = self.commands.loop
-        self._handlers: Handlers | None = None
+        #: the run's signal/update/query handlers; ``make_handlers`` makes them on first use
+        #: (most runs never get a signal, so a parked run does not carry them)
+        self.handlers: Handlers | None = None
 
-    def handlers(self) -> Handlers:
-        """The run's signal/update/query handlers (made on first use: most runs get none)."""
-        h = self._handlers
+    def make_handlers(self) -> Handlers:
+        """The run's handlers, made now if they were not yet."""
+        h = self.handlers
         if h is None:
-            h = self._handlers = Handlers(self)
+            h = self.handlers = Handlers(self)
         return h
 
     def all_handlers_finished(self) -> bool:
         """Whether no signal or update handler is still running."""
-        h = self._handlers
+        h = self.handlers
         return h is None or h.running == 0
 
     def dispose(self) -> None:
@@ -235,9 +237,9 @@ class WorkflowInstance:
         elif et is E.TIMER_FIRED:
             self.commands.timer_fired(a)
         elif et is E.WORKFLOW_EXECUTION_SIGNALED:
-            self.handlers().signal(a["signal_name"], a.get("input") or [])
+            (self.handlers or self.make_handlers()).signal(a["signal_name"], a.get("input") or [])
         elif et is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            self.handlers().accept_update(
+            (self.handlers or self.make_handlers()).accept_update(
                 a["update_id"], a["name"], a.get("input") or [], event.event_id
             )
         elif et is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
@@ -274,7 +276,7 @@ class WorkflowInstance:
         while i < len(self.history):
             nxt = self.history[i]
             if nxt.event_type is E.WORKFLOW_EXECUTION_SIGNALED and nxt.attributes.get("with_start"):
-                self.handlers().signal(
+                (self.handlers or self.make_handlers()).signal(
                     nxt.attributes["signal_name"], nxt.attributes.get("input") or []
                 )
                 i += 1

@@ -201,7 +201,7 @@ class HandleOperations:
         decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
         with self.telemetry.query_span(run, name):
             try:
-                value = inst.handlers().query(name, decoded)
+                value = (inst.handlers or inst.make_handlers()).query(name, decoded)
             except InvalidArgumentError:
                 raise
             except Exception as err:
@@ -259,7 +259,7 @@ class HandleOperations:
         assert inst is not None
         with self.telemetry.update_span(run, name):
             try:
-                inst.handlers().validate_update(name, decoded)
+                (inst.handlers or inst.make_handlers()).validate_update(name, decoded)
             except Exception as err:
                 raise WorkflowUpdateFailedError(err, rejected=True) from err
             uid = update_id or new_id()
