@@ -49,7 +49,11 @@ E = EventType
 
 
 class HandleOperations:
-    """The engine side of ``WorkflowHandle``: one method per handle call."""
+    """The engine side of ``WorkflowHandle``: one method per handle call.
+
+    Each call checks ``Lifecycle.ready`` and finds its run itself, not through a helper
+    coroutine: one coroutine less per call on the hot path.
+    """
 
     def __init__(
         self,
@@ -76,12 +80,6 @@ class HandleOperations:
         self._close_from_outside = close_from_outside
         self._request_cancel = request_cancel
 
-    async def _find(self, workflow_id: str, run_id: str | None) -> Run:
-        """The run a call targets, the engine started first if needed."""
-        if not self._life.ready:
-            await self._life.ensure_started()
-        return await self._runs.find(workflow_id, run_id)
-
     @staticmethod
     def _require_open(run: Run, what: str) -> None:
         if not run.open:
@@ -99,7 +97,9 @@ class HandleOperations:
         self, workflow_id: str, run_id: str | None, *, follow_runs: bool, result_type: Any
     ) -> Any:
         """Wait for the run's close; its result, or ``WorkflowFailureError`` with the cause."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         while True:
             if run.open:
                 await self._notifier.closed(run)
@@ -144,7 +144,9 @@ class HandleOperations:
         self, workflow_id: str, run_id: str | None, signal: Any, args: list[Any]
     ) -> None:
         """Deliver a signal; returns once it is durable."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         name = handler_name("signal", signal)
         self._require_open(run, f"signal {name!r} to")
         h = run.defn.handler("signal", name)
@@ -175,7 +177,9 @@ class HandleOperations:
         result_type: Any,
     ) -> Any:
         """Answer a query from the run's state (a closed run's is rebuilt by replay)."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         name = handler_name("query", query)
         h = (
             run.defn.handler("query", name)
@@ -241,7 +245,9 @@ class HandleOperations:
         result_type: Any,
     ) -> Any:
         """Validate an update, deliver it and wait for its result (durable)."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         name = handler_name("update", update)
         self._require_open(run, f"update {name!r} on")
         h = run.defn.handler("update", name)
@@ -282,7 +288,9 @@ class HandleOperations:
 
     async def cancel(self, workflow_id: str, run_id: str | None) -> None:
         """Request cancellation; a no-op on a closed workflow (as Temporal)."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         if not run.open:
             return  # a cancel to a closed workflow is a no-op
         fut = self._request_cancel(run)
@@ -293,7 +301,9 @@ class HandleOperations:
         self, workflow_id: str, run_id: str | None, reason: str | None, details: list[Any]
     ) -> None:
         """End the run at once; ``WorkflowNotFoundError`` if it is closed."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         self._require_open(run, "terminate")
         await self.terminate_run(run, reason, details)
 
@@ -311,7 +321,9 @@ class HandleOperations:
 
     async def describe(self, workflow_id: str, run_id: str | None) -> WorkflowExecutionDescription:
         """Status, type, times, history length, memo, parent and pending work of the run."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         r = run.record
         started = r.history[0].attributes if r.history else {}
         parent = started.get("parent") or {}
@@ -338,14 +350,18 @@ class HandleOperations:
 
     async def fetch_history(self, workflow_id: str, run_id: str | None) -> list[Event]:
         """A copy of the run's events."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         return list(run.record.history)
 
     async def watch(
         self, workflow_id: str, run_id: str | None, from_event_id: int
     ) -> AsyncIterator[Event]:
         """The run's events from ``from_event_id`` on, then live, until it closes."""
-        run = await self._find(workflow_id, run_id)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        run = await self._runs.find(workflow_id, run_id)
         if from_event_id < 1:
             raise InvalidArgumentError("from_event_id starts at 1")
         next_id = from_event_id
