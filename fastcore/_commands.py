@@ -99,10 +99,12 @@ class Commands:
         self._run = run
         # (asyncio's loop ABC marks what a workflow loop never offers, I/O, as abstract)
         self.loop = WorkflowLoop(self)  # type: ignore[abstract]
+        # the dicts start as one shared empty dict, replaced on first write: a run parked on
+        # a signal or a condition carries none of its own
         #: activity futures by the event id that scheduled them
-        self.activities: dict[int, _ActivityFuture] = {}
+        self.activities: dict[int, _ActivityFuture] = _NONE
         #: timer callbacks by the event id that started them
-        self.timers: dict[int, Callable[[], None]] = {}
+        self.timers: dict[int, Callable[[], None]] = _NONE
         #: (started future, handle) of child workflows by their initiated event id
         self.children: dict[int, tuple[asyncio.Future[Any], _ChildHandle]] = _NONE
         self.conditions: list[tuple[asyncio.Future[Any], Callable[[], bool]]] = []
@@ -268,6 +270,8 @@ class Commands:
             cancellation_type,
             hint,
         )
+        if self.activities is _NONE:
+            self.activities = {}
         self.activities[ev.event_id] = fut
         return fut
 
@@ -339,6 +343,8 @@ class Commands:
                 "fire_at": self._run.now + seconds,
             },
         )
+        if self.timers is _NONE:
+            self.timers = {}
         self.timers[ev.event_id] = callback
         return ev.event_id
 
