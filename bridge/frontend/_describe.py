@@ -80,7 +80,7 @@ def execution_info(run: RunHistory, notes: RunNotes) -> WorkflowExecutionInfo:
         execution_time=timestamp(started.timestamp + float(attrs.get("first_task_backoff") or 0)),
         status=int(status),  # type: ignore[arg-type]  # fastcore's values are Temporal's
         history_length=len(run.events),
-        history_size_bytes=sum(e.ByteSize() for e in run.events),
+        history_size_bytes=run.size_bytes,
         memo=memo_of(attrs.get("memo")),
         search_attributes=SearchAttributes(indexed_fields=notes.search_attributes),
         task_queue=notes.task_queue,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import grpc.aio
@@ -42,14 +42,38 @@ DEFAULT_PAGE_SIZE = 1000
 _CLOSE_FILTER = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
 
 
-@dataclass(frozen=True)
 class RunHistory:
-    """One run's history: the engine's events and their Temporal translation."""
+    """One run's history: the engine's events, and their Temporal translation (made on
+    first use: queries, signals and updates in flight need only the engine's events)."""
 
-    workflow_id: str
-    run_id: str
-    source: list[Event]
-    events: list[HistoryEvent]
+    __slots__ = ("_events", "_size", "_translate", "run_id", "source", "workflow_id")
+
+    def __init__(
+        self,
+        workflow_id: str,
+        run_id: str,
+        source: list[Event],
+        translate: Callable[[str, str, list[Event]], tuple[list[HistoryEvent], int]],
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.source = source
+        self._translate = translate
+        self._events: list[HistoryEvent] | None = None
+        self._size = 0
+
+    @property
+    def events(self) -> list[HistoryEvent]:
+        """The Temporal events of the run (translated once, cached per run and length)."""
+        if self._events is None:
+            self._events, self._size = self._translate(self.workflow_id, self.run_id, self.source)
+        return self._events
+
+    @property
+    def size_bytes(self) -> int:
+        """The encoded size of the Temporal events (``history_size_bytes``)."""
+        _ = self.events
+        return self._size
 
     @property
     def closed(self) -> bool:
@@ -92,7 +116,7 @@ class HistoryReader:
         self._closing = closing
         self._namespace = namespace
         self._cap = long_poll_cap
-        self._cache: OrderedDict[tuple[str, int], list[HistoryEvent]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], tuple[list[HistoryEvent], int]] = OrderedDict()
         self._cache_size = cache_size
 
     async def read(self, workflow_id: str, run_id: str | None) -> RunHistory:
@@ -104,10 +128,12 @@ class HistoryReader:
         handle = self._engine.get_workflow_handle(workflow_id, run_id=run_id or None)
         source: list[Event] = await handle.fetch_history()
         rid = str(source[0].attributes.get("run_id") or run_id or "")
-        return RunHistory(workflow_id, rid, source, self.translate(workflow_id, rid, source))
+        return RunHistory(workflow_id, rid, source, self.translate)
 
-    def translate(self, workflow_id: str, run_id: str, source: list[Event]) -> list[HistoryEvent]:
-        """The Temporal events of ``source`` (cached per run and length)."""
+    def translate(
+        self, workflow_id: str, run_id: str, source: list[Event]
+    ) -> tuple[list[HistoryEvent], int]:
+        """The Temporal events of ``source`` and their size (cached per run and length)."""
         key = (run_id, len(source))
         cached = self._cache.get(key)
         if cached is not None:
@@ -119,10 +145,11 @@ class HistoryReader:
                 source, workflow_id=workflow_id, namespace=self._namespace, task_queue=task_queue
             ).events
         )
-        self._cache[key] = events
+        translated = (events, sum(e.ByteSize() for e in events))
+        self._cache[key] = translated
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return events
+        return translated
 
     async def serve(
         self, request: GetWorkflowExecutionHistoryRequest, context: grpc.aio.ServicerContext

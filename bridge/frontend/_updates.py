@@ -42,7 +42,7 @@ from fastcore.integration import to_failure
 from ..history import failure_to_temporal
 from ._errors import FrontendError, invalid, multi_operation_failure, not_found, status_of
 from ._history import HistoryReader, RunHistory
-from ._payloads import decode
+from ._payloads import decode, to_payloads
 from ._start import Starter
 from ._waiting import Budget, wait_for_event
 
@@ -66,17 +66,20 @@ def _recorded(run: RunHistory, update_id: str) -> _Progress | None:
     """The update's stage and outcome as the run's history records them."""
     accepted = False
     for ev in run.source:
-        if ev.attributes.get("update_id") != update_id:
+        a = ev.attributes
+        if a.get("update_id") != update_id:
             continue
         if ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             accepted = True
         elif ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-            for out in reversed(run.events):
-                if out.HasField("workflow_execution_update_completed_event_attributes"):
-                    done = out.workflow_execution_update_completed_event_attributes
-                    if done.meta.update_id == update_id:
-                        return _Progress(_COMPLETED, done.outcome)
-            accepted = True  # recorded, not yet in the translation (cannot happen; be safe)
+            # As the translated history writes the completion (``bridge.history``).
+            outcome = Outcome()
+            if a.get("failure") is not None:
+                outcome.failure.CopyFrom(failure_to_temporal(a["failure"]))
+            else:
+                result = a.get("result")
+                outcome.success.CopyFrom(to_payloads([result] if result is not None else []))
+            return _Progress(_COMPLETED, outcome)
     return _Progress(_ACCEPTED) if accepted else None
 
 

@@ -53,6 +53,8 @@ class Cart:
 
     @workflow.update
     async def add_many(self, items: list[str]) -> int:
+        if "bomb" in items:
+            raise ApplicationError("refusing a bomb", type="Bomb")  # fails the update only
         self.items.extend(items)
         return len(self.items)
 

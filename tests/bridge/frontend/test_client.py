@@ -157,6 +157,13 @@ async def test_signal_query_update_result(bridge: Bridge, unique_id: str) -> Non
     assert cause.type == "ValueError" and cause.message == "nothing to add"
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update("no_such_update", 1)
+    with pytest.raises(WorkflowUpdateFailedError) as failed_update:
+        await handle.execute_update("add_many", ["bomb"], id="bomb")
+    cause = failed_update.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert (cause.type, cause.message) == ("Bomb", "refusing a bomb")
+    with pytest.raises(WorkflowUpdateFailedError):  # its recorded outcome, not a second run
+        await handle.get_update_handle("bomb").result()
 
     # An update retried with its id runs once; its outcome is the first one.
     assert await handle.execute_update("add_many", ["kiwi"], id="once") == 4
