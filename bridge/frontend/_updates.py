@@ -116,18 +116,23 @@ class Updates:
         task.add_done_callback(done)
 
     def _rejection(self, task: asyncio.Task[Any]) -> _Progress | None:
-        """The outcome of an update the engine refused before accepting it, or None."""
-        if not task.done() or task.cancelled():
+        """The outcome of an update the engine refused before accepting it; None when it
+        was accepted (its outcome is in the history).
+
+        Raises:
+            Exception: What the engine raised otherwise (e.g. the run closed meanwhile).
+        """
+        if task.cancelled():
             return None
         err = task.exception()
         if isinstance(err, WorkflowUpdateFailedError) and err.rejected:
             cause = err.__cause__ or err
         elif isinstance(err, InvalidArgumentError):  # no such update, wrong arguments
             cause = err
-        elif err is not None:
-            raise err
+        elif err is None or isinstance(err, WorkflowUpdateFailedError):
+            return None  # completed, or its handler failed: recorded either way
         else:
-            return None
+            raise err
         failure = failure_to_temporal(to_failure(cause, self._converter))
         return _Progress(_COMPLETED, Outcome(failure=failure))
 
@@ -137,16 +142,24 @@ class Updates:
         """Wait until the update reaches ``wanted`` (or is rejected) or the budget is spent."""
         key = (run.workflow_id, run.run_id, update_id)
         task = self._inflight.get(key)
+        read_after_done = False
         while True:
             progress = _recorded(run, update_id)
-            task = self._inflight.get(key) or task  # kept: a rejection's task leaves the map
-            if progress is None and task is not None:
+            task = self._inflight.get(key) or task  # kept: a finished task leaves the map
+            if progress is None and task is not None and task.done():
                 progress = self._rejection(task)
+                if progress is None:  # accepted: the history has it once read again
+                    if read_after_done:
+                        raise FrontendError(
+                            grpc.StatusCode.INTERNAL,
+                            f"update {update_id!r} finished but the run's history has no record",
+                        )
+                    read_after_done = True
+                    run = await self._histories.read(run.workflow_id, run.run_id)
+                    continue
             if progress is not None and progress.stage >= wanted:
                 return run, progress
-            if progress is None and task is None:
-                return run, None
-            if run.closed:
+            if (progress is None and task is None) or run.closed:
                 return run, progress
             if not await wait_for_event(
                 self._engine.get_workflow_handle(run.workflow_id, run_id=run.run_id),
