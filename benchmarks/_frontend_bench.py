@@ -28,12 +28,12 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from benchmarks._bridge_bench import _timed, percentile
+from benchmarks._bridge_bench import BridgeCounter, _timed, percentile
 from bridge import BridgeServer, as_temporal_workflow
 from bridge._devserver import DevServer
 from fastcore import Engine, workflow
 
-__all__ = ["BENCHMARKS", "FrontendCounter", "FrontendNoop", "format_table", "run_frontend"]
+__all__ = ["BENCHMARKS", "FrontendNoop", "format_table", "run_frontend"]
 
 Result = dict[str, Any]
 BENCHMARKS = ("start_result", "signal", "query", "update", "describe")
@@ -48,37 +48,6 @@ class FrontendNoop:
         return 1
 
 
-@workflow.defn
-class FrontendCounter:
-    """A counter that signals, queries and updates touch until ``finish``."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.done = False
-
-    @workflow.run
-    async def run(self) -> int:
-        await workflow.wait_condition(lambda: self.done)
-        return self.n
-
-    @workflow.signal
-    def add(self, k: int) -> None:
-        self.n += k
-
-    @workflow.signal
-    def finish(self) -> None:
-        self.done = True
-
-    @workflow.query
-    def value(self) -> int:
-        return self.n
-
-    @workflow.update
-    def set(self, v: int) -> int:
-        old, self.n = self.n, v
-        return old
-
-
 async def _client_calls(
     client: Client, task_queue: str, target: str, samples: int, warmup: int
 ) -> list[Result]:
@@ -91,7 +60,7 @@ async def _client_calls(
         )
 
     counter = await client.start_workflow(
-        "FrontendCounter", id=f"bench-{uuid.uuid4().hex}", task_queue=task_queue
+        "BridgeCounter", id=f"bench-{uuid.uuid4().hex}", task_queue=task_queue
     )
     await counter.query("value")  # the first workflow task ran: the workflow is parked
     calls: dict[str, Callable[[], Awaitable[Any]]] = {
@@ -129,7 +98,7 @@ async def run_frontend(*, samples: int = 200, warmup: int = 20) -> list[Result]:
         One row per target and benchmark.
     """
     rows: list[Result] = []
-    workflows = [FrontendNoop, FrontendCounter]
+    workflows = [FrontendNoop, BridgeCounter]  # the counter the bridge section times too
     async with Engine(workflows=workflows) as engine, BridgeServer(engine) as server:
         client = await Client.connect(server.address)
         rows += await _client_calls(client, "bench", "fastcore via bridge", samples, warmup)

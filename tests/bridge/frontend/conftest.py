@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -90,12 +91,14 @@ class Cli:
         self.address = address
         self.path = find_temporal_cli()
 
-    async def start(self, *args: str) -> asyncio.subprocess.Process:
-        """Start a CLI call; the caller awaits it with ``finish``."""
+    async def start(self, line: str, *args: str) -> asyncio.subprocess.Process:
+        """Start a CLI call (``line`` split as a shell would, then ``args``); the caller
+        awaits it with ``finish``."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
         env["TEMPORAL_CONFIG_FILE"] = os.devnull  # no user profile changes what we test
         return await asyncio.create_subprocess_exec(
             self.path,
+            *shlex.split(line),
             *args,
             "--address",
             self.address,
@@ -117,9 +120,9 @@ class Cli:
             raise AssertionError(f"the temporal CLI did not finish in {CLI_TIMEOUT}s") from None
         return CliResult(proc.returncode or 0, out.decode(), err.decode())
 
-    async def __call__(self, *args: str) -> CliResult:
+    async def __call__(self, line: str, *args: str) -> CliResult:
         """Run one CLI call to the end."""
-        return await self.finish(await self.start(*args))
+        return await self.finish(await self.start(line, *args))
 
 
 @pytest_asyncio.fixture(loop_scope="function")
