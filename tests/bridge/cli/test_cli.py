@@ -568,6 +568,8 @@ async def test_worker_exports_one_trace_across_both_runtimes(
             "-m",
             "bridge",
             "worker",
+            "--workflows",
+            "samples.worker",
             "--temporal-address",
             temporal_server.target,
             "--task-queue",

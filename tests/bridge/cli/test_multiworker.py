@@ -50,6 +50,8 @@ class WorkerProcess:
                 "-m",
                 "bridge",
                 "worker",
+                "--workflows",
+                "samples.worker",
                 "--temporal-address",
                 target,
                 "--task-queue",
