@@ -37,7 +37,10 @@ Built on those:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from types import ModuleType
 from typing import Any
 
 import temporalio.api.common.v1
@@ -116,58 +119,6 @@ def _details(values: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _temporal_retry_state(value: fc.RetryState | None) -> texc.RetryState | None:
-    return texc.RetryState(int(value)) if value else None
-
-
-def _temporal_one(err: fc.FailureError | fc.WorkflowAlreadyStartedError) -> BaseException:
-    """The temporalio exception of one fastcore failure (its cause not converted)."""
-    if isinstance(err, fc.ApplicationError):
-        return texc.ApplicationError(
-            err.message,
-            *_details(err.details),
-            type=err.type,
-            non_retryable=err.non_retryable,
-            next_retry_delay=err.next_retry_delay,
-        )
-    if isinstance(err, fc.CancelledError):
-        return texc.CancelledError(err.message, *_details(err.details))
-    if isinstance(err, fc.TerminatedError):
-        return texc.TerminatedError(err.message, *_details(err.details))
-    if isinstance(err, fc.TimeoutError):
-        return texc.TimeoutError(
-            err.message,
-            type=texc.TimeoutType(int(err.type)) if err.type else None,
-            last_heartbeat_details=_details(err.last_heartbeat_details),
-        )
-    if isinstance(err, fc.ActivityError):
-        return texc.ActivityError(
-            err.message,
-            scheduled_event_id=err.scheduled_event_id,
-            started_event_id=err.started_event_id,
-            identity=err.identity,
-            activity_type=err.activity_type,
-            activity_id=err.activity_id,
-            retry_state=_temporal_retry_state(err.retry_state),
-        )
-    if isinstance(err, fc.ChildWorkflowError):
-        return texc.ChildWorkflowError(
-            err.message,
-            namespace=err.namespace,
-            workflow_id=err.workflow_id,
-            run_id=err.run_id,
-            workflow_type=err.workflow_type,
-            initiated_event_id=err.initiated_event_id,
-            started_event_id=err.started_event_id,
-            retry_state=_temporal_retry_state(err.retry_state),
-        )
-    if isinstance(err, fc.WorkflowAlreadyStartedError):
-        return texc.WorkflowAlreadyStartedError(
-            err.workflow_id, err.workflow_type, run_id=err.run_id
-        )
-    return texc.ApplicationError(err.message, type=type(err).__name__)
-
-
 # ---------------------------------------------------------------- temporalio -> fastcore
 
 
@@ -195,54 +146,102 @@ def fastcore_error(err: BaseException, _depth: int = 0) -> BaseException:
     return out
 
 
-def _fastcore_retry_state(value: texc.RetryState | None) -> fc.RetryState | None:
-    return fc.RetryState(int(value)) if value else None
+# ---------------------------------------------------------------- one kind, both ways
 
 
-def _fastcore_one(err: texc.FailureError) -> BaseException:
+@dataclass(frozen=True)
+class _Side:
+    """What an exception is made of on one side: its module, enums and details."""
+
+    errors: ModuleType
+    timeout_type: type[IntEnum]
+    retry_state: type[IntEnum]
+    details: Callable[[Sequence[Any]], Sequence[Any]]
+    other: Callable[[Any], BaseException]  # a failure of a kind the other side lacks
+
+
+_TEMPORAL = _Side(
+    texc,
+    texc.TimeoutType,
+    texc.RetryState,
+    _details,
+    lambda err: texc.ApplicationError(err.message, type=type(err).__name__),
+)
+_FASTCORE = _Side(
+    fc, fc.TimeoutType, fc.RetryState, tuple, lambda err: fc.FailureError(err.message)
+)
+
+_Arguments = tuple[Sequence[Any], dict[str, Any]]
+
+
+def _enum(kind: type[IntEnum], value: int | None) -> Any:
+    return kind(int(value)) if value else None
+
+
+# The kinds both SDKs have, under the same class names and with the same constructor
+# arguments: one table of fields serves both directions.
+_FIELDS: dict[str, Callable[[Any, _Side], _Arguments]] = {
+    "ApplicationError": lambda e, to: (
+        [e.message, *to.details(e.details)],
+        {"type": e.type, "non_retryable": e.non_retryable, "next_retry_delay": e.next_retry_delay},
+    ),
+    "CancelledError": lambda e, to: ([e.message, *to.details(e.details)], {}),
+    "TerminatedError": lambda e, to: ([e.message, *to.details(e.details)], {}),
+    "TimeoutError": lambda e, to: (
+        [e.message],
+        {
+            "type": _enum(to.timeout_type, e.type),
+            "last_heartbeat_details": to.details(e.last_heartbeat_details),
+        },
+    ),
+    "ActivityError": lambda e, to: (
+        [e.message],
+        {
+            "scheduled_event_id": e.scheduled_event_id,
+            "started_event_id": e.started_event_id,
+            "identity": e.identity,
+            "activity_type": e.activity_type,
+            "activity_id": e.activity_id,
+            "retry_state": _enum(to.retry_state, e.retry_state),
+        },
+    ),
+    "ChildWorkflowError": lambda e, to: (
+        [e.message],
+        {
+            "namespace": e.namespace,
+            "workflow_id": e.workflow_id,
+            "run_id": e.run_id,
+            "workflow_type": e.workflow_type,
+            "initiated_event_id": e.initiated_event_id,
+            "started_event_id": e.started_event_id,
+            "retry_state": _enum(to.retry_state, e.retry_state),
+        },
+    ),
+    "WorkflowAlreadyStartedError": lambda e, to: (
+        [e.workflow_id, e.workflow_type],
+        {"run_id": e.run_id},
+    ),
+}
+
+
+def _convert_one(err: BaseException, source: _Side, target: _Side) -> BaseException:
+    """The ``target`` exception of one ``source`` failure (its cause not converted)."""
+    for name, fields in _FIELDS.items():
+        if isinstance(err, getattr(source.errors, name)):
+            args, kwargs = fields(err, target)
+            made: BaseException = getattr(target.errors, name)(*args, **kwargs)
+            return made
+    return target.other(err)
+
+
+def _temporal_one(err: BaseException) -> BaseException:
+    """The temporalio exception of one fastcore failure (its cause not converted)."""
+    return _convert_one(err, _FASTCORE, _TEMPORAL)
+
+
+def _fastcore_one(err: BaseException) -> BaseException:
     """The fastcore exception of one temporalio failure (its cause not converted)."""
-    if isinstance(err, texc.ApplicationError):
-        return fc.ApplicationError(
-            err.message,
-            *err.details,
-            type=err.type,
-            non_retryable=err.non_retryable,
-            next_retry_delay=err.next_retry_delay,
-        )
-    if isinstance(err, texc.CancelledError):
-        return fc.CancelledError(err.message, *err.details)
-    if isinstance(err, texc.TerminatedError):
-        return fc.TerminatedError(err.message, *err.details)
-    if isinstance(err, texc.TimeoutError):
-        return fc.TimeoutError(
-            err.message,
-            type=fc.TimeoutType(int(err.type)) if err.type else None,
-            last_heartbeat_details=tuple(err.last_heartbeat_details),
-        )
-    if isinstance(err, texc.ActivityError):
-        return fc.ActivityError(
-            err.message,
-            scheduled_event_id=err.scheduled_event_id,
-            started_event_id=err.started_event_id,
-            identity=err.identity,
-            activity_type=err.activity_type,
-            activity_id=err.activity_id,
-            retry_state=_fastcore_retry_state(err.retry_state),
-        )
-    if isinstance(err, texc.ChildWorkflowError):
-        return fc.ChildWorkflowError(
-            err.message,
-            namespace=err.namespace,
-            workflow_id=err.workflow_id,
-            run_id=err.run_id,
-            workflow_type=err.workflow_type,
-            initiated_event_id=err.initiated_event_id,
-            started_event_id=err.started_event_id,
-            retry_state=_fastcore_retry_state(err.retry_state),
-        )
-    if isinstance(err, texc.WorkflowAlreadyStartedError):
-        return fc.WorkflowAlreadyStartedError(err.workflow_id, err.workflow_type, run_id=err.run_id)
-    return fc.FailureError(err.message)
+    return _convert_one(err, _TEMPORAL, _FASTCORE)
 
 
 # ---------------------------------------------------------------- activity failures

@@ -136,24 +136,19 @@ def _r_activity_completed(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     }
 
 
-def _r_activity_failed(r: Reader, te: HistoryEvent) -> dict[str, Any]:
-    a = te.activity_task_failed_event_attributes
-    return {
-        "scheduled_event_id": r.map(a.scheduled_event_id),
-        "failure": r.failure(a.failure),
-        "attempt": r.attempt(a.started_event_id),
-        "retry_state": int(a.retry_state),
-    }
+def _activity_failure(attributes: str) -> _Read:
+    """The reader of a failed or timed-out activity (the same fields under two names)."""
 
+    def read(r: Reader, te: HistoryEvent) -> dict[str, Any]:
+        a = getattr(te, attributes)
+        return {
+            "scheduled_event_id": r.map(a.scheduled_event_id),
+            "failure": r.failure(a.failure),
+            "attempt": r.attempt(a.started_event_id),
+            "retry_state": int(a.retry_state),
+        }
 
-def _r_activity_timed_out(r: Reader, te: HistoryEvent) -> dict[str, Any]:
-    a = te.activity_task_timed_out_event_attributes
-    return {
-        "scheduled_event_id": r.map(a.scheduled_event_id),
-        "failure": r.failure(a.failure),
-        "attempt": r.attempt(a.started_event_id),
-        "retry_state": int(a.retry_state),
-    }
+    return read
 
 
 def _r_activity_cancel_requested(r: Reader, te: HistoryEvent) -> dict[str, Any]:
@@ -319,8 +314,8 @@ _READERS: dict[str, _Read] = {
     E.WORKFLOW_EXECUTION_CANCEL_REQUESTED.value: _r_cancel_requested,
     E.ACTIVITY_TASK_SCHEDULED.value: _r_activity_scheduled,
     E.ACTIVITY_TASK_COMPLETED.value: _r_activity_completed,
-    E.ACTIVITY_TASK_FAILED.value: _r_activity_failed,
-    E.ACTIVITY_TASK_TIMED_OUT.value: _r_activity_timed_out,
+    E.ACTIVITY_TASK_FAILED.value: _activity_failure("activity_task_failed_event_attributes"),
+    E.ACTIVITY_TASK_TIMED_OUT.value: _activity_failure("activity_task_timed_out_event_attributes"),
     E.ACTIVITY_TASK_CANCEL_REQUESTED.value: _r_activity_cancel_requested,
     E.ACTIVITY_TASK_CANCELED.value: _r_activity_canceled,
     E.TIMER_STARTED.value: _r_timer_started,

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from random import Random
-from typing import Any
+from typing import Any, TypeVar
 
 import temporalio.common
 import temporalio.exceptions
@@ -53,13 +53,16 @@ OBJ_ATTR = "_fastcore_obj"
 """Where a twin instance keeps the fastcore workflow object it runs."""
 
 
-def _to_temporal_retry_policy(
-    policy: RetryPolicy | None,
-) -> temporalio.common.RetryPolicy | None:
-    """temporalio's ``RetryPolicy`` with the same fields (``None`` stays ``None``)."""
+_P = TypeVar("_P", RetryPolicy, temporalio.common.RetryPolicy)
+
+
+def _retry_policy(
+    policy: RetryPolicy | temporalio.common.RetryPolicy | None, kind: type[_P]
+) -> _P | None:
+    """The same retry policy as the other SDK's ``kind`` (fields one to one; None stays None)."""
     if policy is None:
         return None
-    return temporalio.common.RetryPolicy(
+    return kind(
         initial_interval=policy.initial_interval,
         backoff_coefficient=policy.backoff_coefficient,
         maximum_interval=policy.maximum_interval,
@@ -72,110 +75,96 @@ def _to_temporal_retry_policy(
     )
 
 
-def _from_temporal_retry_policy(
-    policy: temporalio.common.RetryPolicy | None,
-) -> RetryPolicy | None:
-    """fastcore's ``RetryPolicy`` with the same fields (``None`` stays ``None``)."""
-    if policy is None:
-        return None
-    return RetryPolicy(
-        initial_interval=policy.initial_interval,
-        backoff_coefficient=policy.backoff_coefficient,
-        maximum_interval=policy.maximum_interval,
-        maximum_attempts=policy.maximum_attempts,
-        non_retryable_error_types=(
-            list(policy.non_retryable_error_types)
-            if policy.non_retryable_error_types is not None
-            else None
-        ),
-    )
+class _Handle(asyncio.Future[Any]):
+    """A temporalio task seen as fastcore sees its own: awaitable, cancellable, fastcore errors.
+
+    Like fastcore's own handles, ``cancel()`` asks for the cancellation and the handle stays
+    pending until that resolves; a failure arrives as a ``fastcore.errors`` exception.
+    """
+
+    def __init__(self, handle: asyncio.Future[Any]) -> None:
+        super().__init__(loop=asyncio.get_running_loop())
+        self._handle = handle
+
+    def _follow(self) -> None:
+        self._handle.add_done_callback(self._resolve)
+
+    def _cancelled(self) -> BaseException:
+        """What fastcore reports when the task was cancelled before it started."""
+        raise NotImplementedError
+
+    def _resolve(self, handle: asyncio.Future[Any]) -> None:
+        if self.done():
+            return
+        if handle.cancelled():
+            self.set_exception(self._cancelled())
+            return
+        exc = handle.exception()
+        if exc is None:
+            self.set_result(handle.result())
+        else:
+            self.set_exception(fastcore_error(exc))
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.done():
+            return False
+        self._handle.cancel(msg)
+        return True
 
 
-class _ActivityHandle(asyncio.Future[Any]):
-    """``workflow.start_activity``'s handle on Temporal: awaitable, cancellable, fastcore errors.
+class _ActivityHandle(_Handle):
+    """``workflow.start_activity``'s handle on Temporal.
 
-    Like fastcore's own handle, ``cancel()`` asks for the activity's cancellation and the
-    handle stays pending until that resolves: the awaiting code then sees
-    ``fastcore.errors.ActivityError`` caused by ``fastcore.errors.CancelledError``.
+    An activity cancelled this way surfaces as ``fastcore.errors.ActivityError`` caused by
+    ``fastcore.errors.CancelledError``, as on fastcore.
     """
 
     def __init__(
         self, handle: asyncio.Task[Any], activity_type: str, activity_id: str | None
     ) -> None:
-        super().__init__(loop=asyncio.get_running_loop())
-        self._handle = handle
+        super().__init__(handle)
         self.activity_type = activity_type
         self.activity_id = activity_id or ""
-        handle.add_done_callback(self._resolve)
+        self._follow()
 
-    def _resolve(self, handle: asyncio.Task[Any]) -> None:
-        if self.done():
-            return
-        if handle.cancelled():
-            # cancelled before it was scheduled: what fastcore reports for a cancellation
-            err = ActivityError(
-                "Activity cancelled",
-                activity_type=self.activity_type,
-                activity_id=self.activity_id,
-                retry_state=RetryState.CANCEL_REQUESTED,
-            )
-            err.__cause__ = CancelledError("Activity cancelled")
-            self.set_exception(err)
-            return
-        exc = handle.exception()
-        if exc is None:
-            self.set_result(handle.result())
-        else:
-            self.set_exception(fastcore_error(exc))
-
-    def cancel(self, msg: Any = None) -> bool:
-        if self.done():
-            return False
-        self._handle.cancel(msg)
-        return True
+    def _cancelled(self) -> BaseException:
+        # cancelled before it was scheduled: what fastcore reports for a cancellation
+        err = ActivityError(
+            "Activity cancelled",
+            activity_type=self.activity_type,
+            activity_id=self.activity_id,
+            retry_state=RetryState.CANCEL_REQUESTED,
+        )
+        err.__cause__ = CancelledError("Activity cancelled")
+        return err
 
 
-class _ChildWorkflowHandle(asyncio.Future[Any]):
+class _ChildWorkflowHandle(_Handle):
     """A started child on Temporal: await it for the result; ``.id``, ``.run_id``, ``cancel()``."""
 
     def __init__(self, handle: Any, workflow_type: str) -> None:
-        super().__init__(loop=asyncio.get_running_loop())
-        self._handle = handle
+        super().__init__(handle)
+        self._child: Any = handle  # temporalio's ChildWorkflowHandle
         self.id: str = handle.id
         self.first_execution_run_id: str | None = handle.first_execution_run_id
         self.run_id: str | None = handle.first_execution_run_id
         self.workflow_type = workflow_type
-        handle.add_done_callback(self._resolve)
+        self._follow()
 
-    def _resolve(self, handle: asyncio.Task[Any]) -> None:
-        if self.done():
-            return
-        if handle.cancelled():
-            err = ChildWorkflowError(
-                "Child Workflow execution failed",
-                workflow_id=self.id,
-                run_id=self.run_id or "",
-                workflow_type=self.workflow_type,
-                retry_state=RetryState.CANCEL_REQUESTED,
-            )
-            err.__cause__ = CancelledError("Child workflow cancelled")
-            self.set_exception(err)
-            return
-        exc = handle.exception()
-        if exc is None:
-            self.set_result(handle.result())
-        else:
-            self.set_exception(fastcore_error(exc))
-
-    def cancel(self, msg: Any = None) -> bool:
-        if self.done():
-            return False
-        self._handle.cancel(msg)
-        return True
+    def _cancelled(self) -> BaseException:
+        err = ChildWorkflowError(
+            "Child Workflow execution failed",
+            workflow_id=self.id,
+            run_id=self.run_id or "",
+            workflow_type=self.workflow_type,
+            retry_state=RetryState.CANCEL_REQUESTED,
+        )
+        err.__cause__ = CancelledError("Child workflow cancelled")
+        return err
 
     async def signal(self, signal: Any, *args: Any) -> None:
         """Send a signal to the child (by name or by handler method)."""
-        await self._handle.signal(_signal_name(signal), args=list(args))
+        await self._child.signal(_signal_name(signal), args=list(args))
 
 
 def _signal_name(ref: Any) -> Any:
@@ -272,7 +261,7 @@ class TemporalRuntime:
             parent=fc_workflow.ParentInfo(p.namespace, p.workflow_id, p.run_id) if p else None,
             continued_run_id=i.continued_run_id,
             first_execution_run_id=i.first_execution_run_id,
-            retry_policy=_from_temporal_retry_policy(i.retry_policy),
+            retry_policy=_retry_policy(i.retry_policy, RetryPolicy),
             _history_length=i.get_current_history_length,
         )
 
@@ -326,7 +315,7 @@ class TemporalRuntime:
             schedule_to_start_timeout=schedule_to_start_timeout,
             start_to_close_timeout=start_to_close_timeout,
             heartbeat_timeout=heartbeat_timeout,
-            retry_policy=_to_temporal_retry_policy(retry_policy),
+            retry_policy=_retry_policy(retry_policy, temporalio.common.RetryPolicy),
             cancellation_type=_enum(
                 temporalio.workflow.ActivityCancellationType, cancellation_type
             ),
@@ -379,7 +368,7 @@ class TemporalRuntime:
                 execution_timeout=execution_timeout,
                 run_timeout=run_timeout,
                 id_reuse_policy=_enum(temporalio.common.WorkflowIDReusePolicy, id_reuse_policy),
-                retry_policy=_to_temporal_retry_policy(retry_policy),
+                retry_policy=_retry_policy(retry_policy, temporalio.common.RetryPolicy),
                 memo=memo,
             )
         except temporalio.exceptions.FailureError as err:
