@@ -38,8 +38,6 @@ from bridge.history import (
 from fastcore import Engine
 from fastcore import activity as fc_activity
 from fastcore import workflow as fc_workflow
-from fastcore._converter import Payload, default_converter
-from fastcore._failure import from_failure, to_failure
 from fastcore.errors import (
     ActivityError,
     ApplicationError,
@@ -51,6 +49,7 @@ from fastcore.errors import (
     WorkflowFailureError,
 )
 from fastcore.history import COMMAND_EVENTS, Event, EventType
+from fastcore.integration import Payload, default_converter, from_failure, to_failure
 from fastcore.testing import VirtualClock
 
 REFERENCE = Path("/work/shared/reference/temporal-history-3-activities.json")
