@@ -44,6 +44,7 @@ from fastcore.integration import (
     WorkflowDefinition,
     WorkflowExecutionDescription,
     default_converter,
+    handler_definition_of,
     handler_name,
 )
 
@@ -184,8 +185,8 @@ def _args(arg: Any, args: Sequence[Any]) -> list[Any]:
 def _handler(kind: str, ref: Any) -> tuple[str, Any]:
     """A handler's registered name and its result type hint."""
     name = handler_name(kind, ref)
-    defn = getattr(ref, "__fastcore_handler__", None)
-    return name, getattr(defn, "ret_hint", None)
+    defn = handler_definition_of(ref)
+    return name, defn.ret_hint if defn is not None else None
 
 
 class BridgeWorkflowHandle:
