@@ -9,9 +9,7 @@ from ._description import WorkflowExecutionDescription
 from ._operations import HandleOperations
 from .history import Event
 
-# WorkflowExecutionDescription is defined in ._description; it is re-exported here for
-# integrations that still import it from this module.
-__all__ = ["WorkflowExecutionDescription", "WorkflowHandle"]
+__all__ = ["WorkflowHandle"]
 
 
 class WorkflowHandle:
