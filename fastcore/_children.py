@@ -21,8 +21,6 @@ from .history import Event, EventType
 
 __all__ = ["Children"]
 
-E = EventType
-
 
 class Children:
     """Starts child runs and reports their outcome to their parent."""
@@ -55,7 +53,7 @@ class Children:
             else:
                 self._submit(
                     parent,
-                    E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
+                    EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED,
                     {
                         "initiated_event_id": ev.event_id,
                         "workflow_id": a["workflow_id"],
@@ -87,7 +85,7 @@ class Children:
         parent.children[ev.event_id] = (child.record.workflow_id, child.record.run_id)
         self._submit(
             parent,
-            E.CHILD_WORKFLOW_EXECUTION_STARTED,
+            EventType.CHILD_WORKFLOW_EXECUTION_STARTED,
             {
                 "initiated_event_id": ev.event_id,
                 "workflow_id": child.record.workflow_id,
@@ -115,7 +113,7 @@ class Children:
         started_id = 0
         for pe in parent.record.history:
             if (
-                pe.event_type is E.CHILD_WORKFLOW_EXECUTION_STARTED
+                pe.event_type is EventType.CHILD_WORKFLOW_EXECUTION_STARTED
                 and pe.attributes.get("initiated_event_id") == initiated
             ):
                 started_id = pe.event_id
@@ -127,22 +125,28 @@ class Children:
         }
         et = ev.event_type
         a = ev.attributes
-        if et is E.WORKFLOW_EXECUTION_COMPLETED:
-            self._submit(
-                parent, E.CHILD_WORKFLOW_EXECUTION_COMPLETED, {**base, "result": a.get("result")}
-            )
-        elif et is E.WORKFLOW_EXECUTION_FAILED:
+        if et is EventType.WORKFLOW_EXECUTION_COMPLETED:
             self._submit(
                 parent,
-                E.CHILD_WORKFLOW_EXECUTION_FAILED,
+                EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED,
+                {**base, "result": a.get("result")},
+            )
+        elif et is EventType.WORKFLOW_EXECUTION_FAILED:
+            self._submit(
+                parent,
+                EventType.CHILD_WORKFLOW_EXECUTION_FAILED,
                 {**base, "failure": a.get("failure"), "retry_state": 2},
             )
-        elif et is E.WORKFLOW_EXECUTION_CANCELED:
-            self._submit(parent, E.CHILD_WORKFLOW_EXECUTION_CANCELED, {**base, "details": []})
-        elif et is E.WORKFLOW_EXECUTION_TERMINATED:
-            self._submit(parent, E.CHILD_WORKFLOW_EXECUTION_TERMINATED, base)
-        elif et is E.WORKFLOW_EXECUTION_TIMED_OUT:
-            self._submit(parent, E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT, {**base, "retry_state": 3})
+        elif et is EventType.WORKFLOW_EXECUTION_CANCELED:
+            self._submit(
+                parent, EventType.CHILD_WORKFLOW_EXECUTION_CANCELED, {**base, "details": []}
+            )
+        elif et is EventType.WORKFLOW_EXECUTION_TERMINATED:
+            self._submit(parent, EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED, base)
+        elif et is EventType.WORKFLOW_EXECUTION_TIMED_OUT:
+            self._submit(
+                parent, EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT, {**base, "retry_state": 3}
+            )
 
     def move_link(self, old: Run, new: Run) -> None:
         """The child ``old`` goes on as ``new`` (continue-as-new, retry): its parent follows."""

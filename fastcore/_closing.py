@@ -26,8 +26,6 @@ from .history import Event, EventType
 
 __all__ = ["Closing"]
 
-E = EventType
-
 
 class Closing:
     """Closes runs from outside and carries out what a close implies."""
@@ -75,7 +73,7 @@ class Closing:
         """The run's execution or run timeout fired."""
         if not run.open:
             return
-        self.close_from_outside(run, E.WORKFLOW_EXECUTION_TIMED_OUT, {"retry_state": 3})
+        self.close_from_outside(run, EventType.WORKFLOW_EXECUTION_TIMED_OUT, {"retry_state": 3})
 
     def request_cancel(self, run: Run) -> asyncio.Future[None] | None:
         """Ask the run to cancel (once); a future until the request is durable."""
@@ -83,10 +81,10 @@ class Closing:
         if inst is not None and inst.cancel_requested:
             return None
         for ev in run.record.history:
-            if ev.event_type is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            if ev.event_type is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
                 return None
         return self._submit(
-            run, E.WORKFLOW_EXECUTION_CANCEL_REQUESTED, {"reason": ""}, wait=self._durable
+            run, EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED, {"reason": ""}, wait=self._durable
         )
 
     def cancel_child(self, run: Run, ev: Event) -> None:
@@ -119,18 +117,21 @@ class Closing:
             if policy in (ParentClosePolicy.TERMINATE, ParentClosePolicy.UNSPECIFIED):
                 self.close_from_outside(
                     child,
-                    E.WORKFLOW_EXECUTION_TERMINATED,
+                    EventType.WORKFLOW_EXECUTION_TERMINATED,
                     {"reason": "by parent close policy", "details": []},
                 )
             elif policy == ParentClosePolicy.REQUEST_CANCEL:
                 self.request_cancel(child)
         # the parent learns how the child ended
-        if run.parent is not None and ev.event_type is not E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if (
+            run.parent is not None
+            and ev.event_type is not EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        ):
             self._children.notify_parent(run, ev)
         # a next run: continue-as-new, or a workflow retry
-        if ev.event_type is E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if ev.event_type is EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._continue(run, ev)
-        elif ev.event_type is E.WORKFLOW_EXECUTION_FAILED:
+        elif ev.event_type is EventType.WORKFLOW_EXECUTION_FAILED:
             self._retry(run, ev)
 
     def _continue(self, run: Run, ev: Event) -> None:

@@ -46,7 +46,6 @@ from .workflow import Info, ParentInfo
 
 __all__ = ["PATCH_MARKER", "CommandIssuer", "Commands"]
 
-E = EventType
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
@@ -244,7 +243,7 @@ class Commands:
         payloads = self._run.converter.encode(args) if args else []
         self._activity_seq += 1  # Temporal numbers activities 1, 2, 3... per run
         ev = self._run.command(
-            E.ACTIVITY_TASK_SCHEDULED,
+            EventType.ACTIVITY_TASK_SCHEDULED,
             {
                 "activity_id": activity_id or str(self._activity_seq),
                 "activity_type": name,
@@ -282,7 +281,9 @@ class Commands:
     def request_cancel_activity(self, fut: _ActivityFuture) -> None:
         """Cancel the activity behind ``fut`` as its cancellation type says."""
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
-            self._run.command(E.ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
+            self._run.command(
+                EventType.ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq}
+            )
         if fut._cancellation_type != ActivityCancellationType.WAIT_CANCELLATION_COMPLETED:
             self.activities.pop(fut._seq, None)
             fut.set_exception(self._activity_cancelled(fut))
@@ -314,7 +315,7 @@ class Commands:
         if fut is not None and not fut.done():
             err = ActivityError(
                 "Activity task failed"
-                if et is E.ACTIVITY_TASK_FAILED
+                if et is EventType.ACTIVITY_TASK_FAILED
                 else "Activity task timed out",
                 scheduled_event_id=fut._seq,
                 activity_type=fut.activity_type,
@@ -336,7 +337,7 @@ class Commands:
         """Start a durable timer that calls ``callback`` when fired; returns its event id."""
         self._timer_counter += 1
         ev = self._run.command(
-            E.TIMER_STARTED,
+            EventType.TIMER_STARTED,
             {
                 "timer_id": str(self._timer_counter),
                 "start_to_fire_timeout": seconds,
@@ -353,7 +354,7 @@ class Commands:
         run = self._run
         if self.timers.pop(seq, None) is not None and not run.closed:
             timer_id = run.history[seq - 1].attributes.get("timer_id")
-            run.command(E.TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
+            run.command(EventType.TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
 
     def timer_fired(self, a: dict[str, Any]) -> None:
         """Deliver TIMER_FIRED to the timer's callback."""
@@ -431,7 +432,7 @@ class Commands:
             # Replaying: the new branch only if the recorded history has this marker here.
             recorded = run.history[run.cursor]
             if (
-                recorded.event_type is E.MARKER_RECORDED
+                recorded.event_type is EventType.MARKER_RECORDED
                 and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("patch_id") == patch_id
             ):
@@ -444,7 +445,7 @@ class Commands:
             self._patch_memo()[patch_id] = True
             return True
         run.command(
-            E.MARKER_RECORDED,
+            EventType.MARKER_RECORDED,
             {
                 "marker_name": PATCH_MARKER,
                 "details": {"patch_id": patch_id, "deprecated": deprecated},
@@ -480,7 +481,7 @@ class Commands:
         wf_type = defn.name if defn is not None and defn.name else str(workflow)
         child_id = id if id is not None else str(self.uuid4())
         ev = run.command(
-            E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+            EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": child_id,
                 "workflow_type": wf_type,
@@ -515,7 +516,7 @@ class Commands:
             self._resolve_child_cancelled(handle)
             return
         self._run.command(
-            E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": handle.id,
                 "child_workflow_only": True,
@@ -583,7 +584,7 @@ class Commands:
         started, handle = entry
         if handle.done():
             return
-        if et is E.CHILD_WORKFLOW_EXECUTION_COMPLETED:
+        if et is EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED:
             r = a.get("result")
             handle.set_result(
                 self._run.converter.decode_one(r, handle._hint) if r is not None else None
@@ -592,11 +593,11 @@ class Commands:
         cerr = self._child_error(
             handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
         )
-        if et is E.CHILD_WORKFLOW_EXECUTION_FAILED:
+        if et is EventType.CHILD_WORKFLOW_EXECUTION_FAILED:
             cerr.__cause__ = from_failure(a["failure"], self._run.converter)
-        elif et is E.CHILD_WORKFLOW_EXECUTION_CANCELED:
+        elif et is EventType.CHILD_WORKFLOW_EXECUTION_CANCELED:
             cerr.__cause__ = CancelledError("Child workflow cancelled")
-        elif et is E.CHILD_WORKFLOW_EXECUTION_TERMINATED:
+        elif et is EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED:
             cerr.__cause__ = TerminatedError("Child workflow terminated")
         else:
             cerr.__cause__ = FcTimeoutError(

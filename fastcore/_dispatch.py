@@ -29,13 +29,12 @@ from .history import Event, EventType
 
 __all__ = ["Dispatcher"]
 
-E = EventType
 
 _ACTIVITY_OUTCOME = {
-    "completed": E.ACTIVITY_TASK_COMPLETED,
-    "failed": E.ACTIVITY_TASK_FAILED,
-    "timed_out": E.ACTIVITY_TASK_TIMED_OUT,
-    "canceled": E.ACTIVITY_TASK_CANCELED,
+    "completed": EventType.ACTIVITY_TASK_COMPLETED,
+    "failed": EventType.ACTIVITY_TASK_FAILED,
+    "timed_out": EventType.ACTIVITY_TASK_TIMED_OUT,
+    "canceled": EventType.ACTIVITY_TASK_CANCELED,
 }
 
 
@@ -90,7 +89,7 @@ class Dispatcher:
             )
             self._submit(
                 run,
-                E.ACTIVITY_TASK_FAILED,
+                EventType.ACTIVITY_TASK_FAILED,
                 {
                     "scheduled_event_id": ev.event_id,
                     "failure": to_failure(err, self.converter),
@@ -173,5 +172,7 @@ class Dispatcher:
     def _timer_fired(self, run: Run, started_id: int, timer_id: str) -> None:
         if run.timers.pop(started_id, None) is None or not run.open:
             return
-        self._submit(run, E.TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id})
+        self._submit(
+            run, EventType.TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id}
+        )
         self._skipper.schedule()

@@ -22,8 +22,6 @@ from .history import Event, EventType
 
 __all__ = ["HandlerHost", "Handlers"]
 
-E = EventType
-
 
 class HandlerHost(Protocol):
     """The run whose handlers run (``WorkflowInstance``)."""
@@ -103,7 +101,9 @@ class Handlers:
         run = self._run
         if isinstance(err, run.failure_types):
             if not run.closed:
-                run.close(E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, run.converter)})
+                run.close(
+                    EventType.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, run.converter)}
+                )
                 if run.main_task is not None and not run.main_task.done():
                     run.main_task.cancel()
         else:
@@ -171,7 +171,7 @@ class Handlers:
         if run.closed:
             return
         run.command(
-            E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+            EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
             {
                 "update_id": update_id,
                 "accepted_event_id": accepted_id,

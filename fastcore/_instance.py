@@ -32,8 +32,6 @@ from .workflow import ContinueAsNewError
 
 __all__ = ["WorkflowInstance"]
 
-E = EventType
-
 
 class WorkflowInstance:
     """One workflow run's code and its activation state: the replay machine.
@@ -137,7 +135,7 @@ class WorkflowInstance:
                 self.cursor += 1
                 return recorded
             if (
-                recorded.event_type is E.MARKER_RECORDED
+                recorded.event_type is EventType.MARKER_RECORDED
                 and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("deprecated")
             ):
@@ -158,7 +156,7 @@ class WorkflowInstance:
 
     def _describe(self, etype: EventType, attrs: dict[str, Any]) -> str:
         detail = attrs.get("activity_type") or attrs.get("workflow_type") or ""
-        if etype is E.MARKER_RECORDED:
+        if etype is EventType.MARKER_RECORDED:
             detail = attrs.get("details", {}).get("patch_id", "")
         return f"{etype.value}({detail})" if detail else etype.value
 
@@ -226,29 +224,29 @@ class WorkflowInstance:
     def _deliver(self, event: Event) -> None:
         et = event.event_type
         a = event.attributes
-        if et is E.ACTIVITY_TASK_COMPLETED:
+        if et is EventType.ACTIVITY_TASK_COMPLETED:
             self.commands.activity_completed(a)
-        elif et is E.WORKFLOW_EXECUTION_STARTED:
+        elif et is EventType.WORKFLOW_EXECUTION_STARTED:
             self._start(event)
-        elif et is E.ACTIVITY_TASK_FAILED or et is E.ACTIVITY_TASK_TIMED_OUT:
+        elif et is EventType.ACTIVITY_TASK_FAILED or et is EventType.ACTIVITY_TASK_TIMED_OUT:
             self.commands.activity_failed(et, a)
-        elif et is E.ACTIVITY_TASK_CANCELED:
+        elif et is EventType.ACTIVITY_TASK_CANCELED:
             self.commands.activity_canceled(a)
-        elif et is E.TIMER_FIRED:
+        elif et is EventType.TIMER_FIRED:
             self.commands.timer_fired(a)
-        elif et is E.WORKFLOW_EXECUTION_SIGNALED:
+        elif et is EventType.WORKFLOW_EXECUTION_SIGNALED:
             (self.handlers or self.make_handlers()).signal(a["signal_name"], a.get("input") or [])
-        elif et is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        elif et is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             (self.handlers or self.make_handlers()).accept_update(
                 a["update_id"], a["name"], a.get("input") or [], event.event_id
             )
-        elif et is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+        elif et is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             self.cancel_requested = True
             if self.main_task is not None and not self.main_task.done():
                 self.main_task.cancel()
-        elif et is E.CHILD_WORKFLOW_EXECUTION_STARTED:
+        elif et is EventType.CHILD_WORKFLOW_EXECUTION_STARTED:
             self.commands.child_started(a)
-        elif et is E.START_CHILD_WORKFLOW_EXECUTION_FAILED:
+        elif et is EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED:
             self.commands.child_start_failed(a)
         elif et in _CHILD_CLOSE:
             self.commands.child_closed(et, a)
@@ -275,7 +273,9 @@ class WorkflowInstance:
         i = event.event_id
         while i < len(self.history):
             nxt = self.history[i]
-            if nxt.event_type is E.WORKFLOW_EXECUTION_SIGNALED and nxt.attributes.get("with_start"):
+            if nxt.event_type is EventType.WORKFLOW_EXECUTION_SIGNALED and nxt.attributes.get(
+                "with_start"
+            ):
                 (self.handlers or self.make_handlers()).signal(
                     nxt.attributes["signal_name"], nxt.attributes.get("input") or []
                 )
@@ -295,18 +295,19 @@ class WorkflowInstance:
             return
         if task.cancelled():
             if self.cancel_requested:
-                self.close(E.WORKFLOW_EXECUTION_CANCELED, {"details": []})
+                self.close(EventType.WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
                 self.fail_task(asyncio.CancelledError())
             return
         err = task.exception()
         if err is None:
             self.close(
-                E.WORKFLOW_EXECUTION_COMPLETED, {"result": self.converter.encode_one(task.result())}
+                EventType.WORKFLOW_EXECUTION_COMPLETED,
+                {"result": self.converter.encode_one(task.result())},
             )
         elif isinstance(err, ContinueAsNewError):
             self.close(
-                E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+                EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
                 {
                     "new_execution_run_id": str(self.commands.uuid4()),
                     "workflow_type": err.workflow or self.run.workflow_type,
@@ -317,10 +318,11 @@ class WorkflowInstance:
             return
         elif isinstance(err, self.failure_types):
             if self.cancel_requested and is_cancellation(err):
-                self.close(E.WORKFLOW_EXECUTION_CANCELED, {"details": []})
+                self.close(EventType.WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
                 self.close(
-                    E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, self.converter)}
+                    EventType.WORKFLOW_EXECUTION_FAILED,
+                    {"failure": to_failure(err, self.converter)},
                 )
         else:
             self.fail_task(err)
@@ -353,12 +355,12 @@ class WorkflowInstance:
                     self._skip_or_fail(ev)
                     i = self.cursor
                     continue
-                if et is E.WORKFLOW_TASK_FAILED:
+                if et is EventType.WORKFLOW_TASK_FAILED:
                     blocked = True
                     i += 1
                     continue
-                if et is E.WORKFLOW_TASK_RETRIED:
-                    if i + 1 < n and history[i + 1].event_type is E.WORKFLOW_TASK_FAILED:
+                if et is EventType.WORKFLOW_TASK_RETRIED:
+                    if i + 1 < n and history[i + 1].event_type is EventType.WORKFLOW_TASK_FAILED:
                         i += 2  # the retry failed too: still held back
                         continue
                     target = ev.attributes["input_event_id"]
@@ -369,24 +371,27 @@ class WorkflowInstance:
                     self.activate(x, after=ev.event_id)
                     i = self.cursor
                     continue
-                if et in (E.WORKFLOW_EXECUTION_TERMINATED, E.WORKFLOW_EXECUTION_TIMED_OUT):
+                if et in (
+                    EventType.WORKFLOW_EXECUTION_TERMINATED,
+                    EventType.WORKFLOW_EXECUTION_TIMED_OUT,
+                ):
                     self.closed = True
                     self.cursor = i + 1
                     break
                 # an input
                 j = i + 1
-                if et is E.WORKFLOW_EXECUTION_STARTED:
+                if et is EventType.WORKFLOW_EXECUTION_STARTED:
                     while (
                         j < n
-                        and history[j].event_type is E.WORKFLOW_EXECUTION_SIGNALED
+                        and history[j].event_type is EventType.WORKFLOW_EXECUTION_SIGNALED
                         and history[j].attributes.get("with_start")
                     ):
                         j += 1
                 if (
                     blocked
-                    or (j < n and history[j].event_type is E.WORKFLOW_TASK_FAILED)
+                    or (j < n and history[j].event_type is EventType.WORKFLOW_TASK_FAILED)
                     or (
-                        et is E.WORKFLOW_EXECUTION_STARTED
+                        et is EventType.WORKFLOW_EXECUTION_STARTED
                         and ev.attributes.get("first_task_backoff")
                     )
                 ):
@@ -403,13 +408,13 @@ class WorkflowInstance:
 
     def _skip_or_fail(self, ev: Event) -> None:
         if (
-            ev.event_type is E.MARKER_RECORDED
+            ev.event_type is EventType.MARKER_RECORDED
             and ev.attributes.get("marker_name") == PATCH_MARKER
             and ev.attributes.get("details", {}).get("deprecated")
         ):
             self.cursor = ev.event_id
             return
-        if self.closed and ev.event_type is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        if self.closed and ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             self.cursor = ev.event_id
             return
         try:
@@ -421,10 +426,10 @@ class WorkflowInstance:
 
 _CHILD_CLOSE = frozenset(
     {
-        E.CHILD_WORKFLOW_EXECUTION_COMPLETED,
-        E.CHILD_WORKFLOW_EXECUTION_FAILED,
-        E.CHILD_WORKFLOW_EXECUTION_CANCELED,
-        E.CHILD_WORKFLOW_EXECUTION_TERMINATED,
-        E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.CHILD_WORKFLOW_EXECUTION_FAILED,
+        EventType.CHILD_WORKFLOW_EXECUTION_CANCELED,
+        EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
     }
 )

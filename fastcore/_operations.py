@@ -45,8 +45,6 @@ from .history import Event, EventType
 
 __all__ = ["HandleOperations"]
 
-E = EventType
-
 
 class HandleOperations:
     """The engine side of ``WorkflowHandle``: one method per handle call.
@@ -106,7 +104,7 @@ class HandleOperations:
             close = run.record.history[-1]
             et = close.event_type
             a = close.attributes
-            if et is E.WORKFLOW_EXECUTION_COMPLETED:
+            if et is EventType.WORKFLOW_EXECUTION_COMPLETED:
                 hint = (
                     result_type
                     if result_type is not None
@@ -118,7 +116,11 @@ class HandleOperations:
             if (
                 follow_runs
                 and nxt_id
-                and et in (E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW, E.WORKFLOW_EXECUTION_FAILED)
+                and et
+                in (
+                    EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+                    EventType.WORKFLOW_EXECUTION_FAILED,
+                )
             ):
                 run = await self._runs.next_run(workflow_id, nxt_id)
                 continue
@@ -127,14 +129,14 @@ class HandleOperations:
     def _close_cause(self, close: Event) -> BaseException:
         et = close.event_type
         a = close.attributes
-        if et is E.WORKFLOW_EXECUTION_FAILED:
+        if et is EventType.WORKFLOW_EXECUTION_FAILED:
             return from_failure(a["failure"], self._converter)
-        if et is E.WORKFLOW_EXECUTION_CANCELED:
+        if et is EventType.WORKFLOW_EXECUTION_CANCELED:
             return CancelledError("Workflow cancelled")
-        if et is E.WORKFLOW_EXECUTION_TERMINATED:
+        if et is EventType.WORKFLOW_EXECUTION_TERMINATED:
             details = self._converter.decode(a.get("details") or [])
             return TerminatedError(a.get("reason") or "Workflow terminated", *details)
-        if et is E.WORKFLOW_EXECUTION_TIMED_OUT:
+        if et is EventType.WORKFLOW_EXECUTION_TIMED_OUT:
             return FcTimeoutError("Workflow execution timed out", type=TimeoutType.START_TO_CLOSE)
         return ApplicationError(f"workflow closed: {et.value}")
 
@@ -161,7 +163,7 @@ class HandleOperations:
         self.telemetry.signal_received(run, name)
         fut = self._submit(
             run,
-            E.WORKFLOW_EXECUTION_SIGNALED,
+            EventType.WORKFLOW_EXECUTION_SIGNALED,
             {"signal_name": name, "input": payloads},
             wait=self._store.durable,
         )
@@ -272,7 +274,7 @@ class HandleOperations:
             waiter = self._notifier.expect_update(run, uid)
             self._submit(
                 run,
-                E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+                EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
                 {"update_id": uid, "name": name, "input": payloads},
             )
             ev = await self._notifier.update_completed(waiter)
@@ -311,7 +313,7 @@ class HandleOperations:
         """Terminate the open ``run``; returns once that is durable."""
         fut = self._close_from_outside(
             run,
-            E.WORKFLOW_EXECUTION_TERMINATED,
+            EventType.WORKFLOW_EXECUTION_TERMINATED,
             {"reason": reason or "", "details": self._converter.encode(details)},
         )
         if fut is not None:

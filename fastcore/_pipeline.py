@@ -29,9 +29,8 @@ from .history import CLOSE_EVENTS, Event, EventType
 
 __all__ = ["Pipeline", "RunEffect"]
 
-E = EventType
-_STARTED = E.WORKFLOW_EXECUTION_STARTED
-_SIGNALED = E.WORKFLOW_EXECUTION_SIGNALED
+_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
@@ -198,7 +197,7 @@ class Pipeline:
             close = new[-1]
             record.status = CLOSE_STATUS[close.event_type]
             record.close_time = close.timestamp
-            if close.event_type is E.WORKFLOW_EXECUTION_FAILED:
+            if close.event_type is EventType.WORKFLOW_EXECUTION_FAILED:
                 self._plan_retry(run, close)
         self.commit(run, new, waiter, new)
         return True
@@ -251,17 +250,17 @@ class Pipeline:
     def _effects(self, run: Run, events: list[Event]) -> None:
         for ev in events:
             et = ev.event_type
-            if et is E.ACTIVITY_TASK_SCHEDULED:
+            if et is EventType.ACTIVITY_TASK_SCHEDULED:
                 self._schedule_activity(run, ev)
-            elif et is E.TIMER_STARTED:
+            elif et is EventType.TIMER_STARTED:
                 self._start_timer(run, ev)
-            elif et is E.TIMER_CANCELED:
+            elif et is EventType.TIMER_CANCELED:
                 self._cancel_timer(run, ev)
-            elif et is E.ACTIVITY_TASK_CANCEL_REQUESTED:
+            elif et is EventType.ACTIVITY_TASK_CANCEL_REQUESTED:
                 self._cancel_activity(run, ev)
-            elif et is E.START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            elif et is EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED:
                 self._start_child(run, ev)
-            elif et is E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            elif et is EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
                 self._cancel_child(run, ev)
             elif et in CLOSE_EVENTS:
                 self._closed(run, ev)

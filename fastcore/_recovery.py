@@ -33,15 +33,13 @@ from .history import CLOSE_EVENTS, Event, EventType
 
 __all__ = ["Recovery"]
 
-E = EventType
-S = WorkflowExecutionStatus
 
 _ACTIVITY_DONE = frozenset(
     {
-        E.ACTIVITY_TASK_COMPLETED,
-        E.ACTIVITY_TASK_FAILED,
-        E.ACTIVITY_TASK_TIMED_OUT,
-        E.ACTIVITY_TASK_CANCELED,
+        EventType.ACTIVITY_TASK_COMPLETED,
+        EventType.ACTIVITY_TASK_FAILED,
+        EventType.ACTIVITY_TASK_TIMED_OUT,
+        EventType.ACTIVITY_TASK_CANCELED,
     }
 )
 
@@ -103,7 +101,7 @@ class Recovery:
         for run in runs:
             # children recorded as started in the parent
             for ev in run.record.history:
-                if ev.event_type is E.CHILD_WORKFLOW_EXECUTION_STARTED:
+                if ev.event_type is EventType.CHILD_WORKFLOW_EXECUTION_STARTED:
                     if not run.children:
                         run.children = {}
                     run.children[ev.attributes["initiated_event_id"]] = (
@@ -124,7 +122,7 @@ class Recovery:
                 already exists in the store.
         """
         events = list(events)
-        if not events or events[0].event_type is not E.WORKFLOW_EXECUTION_STARTED:
+        if not events or events[0].event_type is not EventType.WORKFLOW_EXECUTION_STARTED:
             raise InvalidArgumentError("a history starts with WORKFLOW_EXECUTION_STARTED")
         a = events[0].attributes
         defn = self._workflow_definition(a["workflow_type"])
@@ -193,12 +191,12 @@ class Recovery:
             inst.task_failure = None
             ev = Event(
                 len(record.history) + 1,
-                E.WORKFLOW_EXECUTION_FAILED,
+                EventType.WORKFLOW_EXECUTION_FAILED,
                 self._clock.now(),
                 {"failure": to_failure(err, self._converter)},
             )
             record.history.append(ev)
-            record.status = S.FAILED
+            record.status = WorkflowExecutionStatus.FAILED
             record.close_time = ev.timestamp
             inst.closed = True
             self._plan_retry(run, ev)
@@ -206,7 +204,7 @@ class Recovery:
         record.history.append(
             Event(
                 len(record.history) + 1,
-                E.WORKFLOW_TASK_FAILED,
+                EventType.WORKFLOW_TASK_FAILED,
                 self._clock.now(),
                 {
                     "input_event_id": event.event_id if event is not None else None,
@@ -255,7 +253,7 @@ class Recovery:
             inst.blocked = True
             inst.deferred = deferred
             last = record.history[-1] if record.history else None
-            if last is None or last.event_type is not E.WORKFLOW_TASK_FAILED:
+            if last is None or last.event_type is not EventType.WORKFLOW_TASK_FAILED:
                 start = len(record.history)
                 self.block(run, inst, None)
                 new = record.history[start:]
@@ -264,7 +262,7 @@ class Recovery:
                 self.telemetry.workflow_task_failed(run, inst.nondeterminism or inst.task_failure)
             return
         first = deferred[0] if deferred else None
-        if first is not None and first.event_type is E.WORKFLOW_EXECUTION_STARTED:
+        if first is not None and first.event_type is EventType.WORKFLOW_EXECUTION_STARTED:
             due = first.timestamp + float(first.attributes.get("first_task_backoff") or 0)
             if due > self._clock.now():
                 # a retry run still in its first-task backoff (after a restart): wait for it
@@ -273,9 +271,9 @@ class Recovery:
                 if run.retry_entry is None:
                     run.retry_entry = self._timers.call_at(due, self.retry_task, run, 0)
                 return
-        if record.status is S.RUNNING and inst.closed:
+        if record.status is WorkflowExecutionStatus.RUNNING and inst.closed:
             close = record.history[-1]
-            record.status = CLOSE_STATUS.get(close.event_type, S.RUNNING)
+            record.status = CLOSE_STATUS.get(close.event_type, WorkflowExecutionStatus.RUNNING)
             record.close_time = close.timestamp
         inst.deferred = []
         inst.blocked = False
@@ -285,7 +283,7 @@ class Recovery:
             start = len(record.history)
             marker = Event(
                 start + 1,
-                E.WORKFLOW_TASK_RETRIED,
+                EventType.WORKFLOW_TASK_RETRIED,
                 self._clock.now(),
                 {"input_event_id": x.event_id},
             )
@@ -307,11 +305,11 @@ class Recovery:
             a = ev.attributes
             if et in _ACTIVITY_DONE:
                 resolved.add(a["scheduled_event_id"])
-            elif et is E.TIMER_FIRED or et is E.TIMER_CANCELED:
+            elif et is EventType.TIMER_FIRED or et is EventType.TIMER_CANCELED:
                 resolved.add(a["started_event_id"])
             elif (
-                et is E.CHILD_WORKFLOW_EXECUTION_STARTED
-                or et is E.START_CHILD_WORKFLOW_EXECUTION_FAILED
+                et is EventType.CHILD_WORKFLOW_EXECUTION_STARTED
+                or et is EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED
             ):
                 resolved.add(a["initiated_event_id"])
         commands = inst.commands

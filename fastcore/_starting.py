@@ -27,8 +27,6 @@ from .history import Event, EventType
 
 __all__ = ["RunStarter"]
 
-E = EventType
-
 
 def _unconnected(*_: Any) -> None:
     raise RuntimeError("the engine's run starter was used before its parts were connected")
@@ -120,13 +118,13 @@ class RunStarter:
         if first_task_backoff:
             attrs["first_task_backoff"] = first_task_backoff
         self._runs.add(run)
-        started = Event(1, E.WORKFLOW_EXECUTION_STARTED, now, attrs)
+        started = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, now, attrs)
         record.history.append(started)
         if signal is not None:
             record.history.append(
                 Event(
                     2,
-                    E.WORKFLOW_EXECUTION_SIGNALED,
+                    EventType.WORKFLOW_EXECUTION_SIGNALED,
                     now,
                     {"signal_name": signal[0], "input": signal[1], "with_start": True},
                 )
@@ -150,4 +148,4 @@ class RunStarter:
                 now + first_task_backoff, self._retry_task, run, 0
             )
             return run, None
-        return run, self._submit(run, E.WORKFLOW_EXECUTION_STARTED, {}, self._durable)
+        return run, self._submit(run, EventType.WORKFLOW_EXECUTION_STARTED, {}, self._durable)
