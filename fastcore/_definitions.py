@@ -41,6 +41,23 @@ def _hints(fn: Callable[..., Any], skip_self: bool) -> tuple[list[Any], Any]:
     return arg_hints, ret
 
 
+def _is_method(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is a function defined in a class body taking ``self`` (a method).
+
+    ``@activity.defn`` on a method: the engine is given the bound method later.
+    """
+    if inspect.ismethod(fn):
+        return False  # already bound: called as it is
+    parts = getattr(fn, "__qualname__", "").split(".")
+    if len(parts) < 2 or parts[-2] == "<locals>":
+        return False
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and params[0] == "self"
+
+
 class _ArgChecker:
     """Checks a call's positional arguments against a signature, cheaply."""
 
@@ -78,6 +95,10 @@ class ActivityDefinition:
     ret_hint: Any
     checker: _ArgChecker
     dynamic: bool = False
+    #: decorated as a method of a class: registered as a bound method (``obj.method``)
+    is_method: bool = False
+    #: a plain ``def`` activity is not interrupted by ``CancelledError`` in its thread
+    no_thread_cancel_exception: bool = False
 
     @staticmethod
     def from_fn(fn: Any) -> ActivityDefinition:

@@ -21,6 +21,7 @@ from ._definitions import ActivityDefinition
 from ._failure import to_failure
 from ._pipeline import Pipeline
 from ._run import Run
+from ._signal import Signal
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
@@ -64,6 +65,8 @@ class Dispatcher:
         self._own_executor = executor is None
         self._executor_size = max_threads
         self._executor = executor
+        #: set when the engine begins to shut down: no new activity or attempt starts
+        self.shutdown_signal = Signal()
 
     @property
     def executor(self) -> concurrent.futures.Executor:
@@ -78,6 +81,8 @@ class Dispatcher:
 
     def schedule_activity(self, run: Run, ev: Event) -> None:
         """Start the activity an ``ACTIVITY_TASK_SCHEDULED`` event asks for."""
+        if self.shutdown_signal.is_set():
+            return  # shutting down: a recovery starts it (the event is in the history)
         name = ev.attributes["activity_type"]
         defn = self._activity_definition(name)
         if defn is None:
@@ -132,17 +137,31 @@ class Dispatcher:
         if run.activities.pop(sched, None) is None or not run.open:
             return
         attrs["scheduled_event_id"] = sched
-        self._submit(run, _ACTIVITY_OUTCOME[outcome], attrs)
+        # an outcome reported through an AsyncActivityHandle returns once it is durable
+        task.external_waiter = self._submit(
+            run, _ACTIVITY_OUTCOME[outcome], attrs, wait=task.wait_durable
+        )
 
-    def abandon_all(self, runs: Iterable[Run]) -> list[asyncio.Task[Any]]:
-        """Stop every running activity (the engine shuts down); returns the tasks to await."""
-        tasks = []
+    def running_attempts(self, runs: Iterable[Run]) -> list[asyncio.Future[Any]]:
+        """What runs every attempt in flight (to wait for them during a graceful shutdown)."""
+        out = []
+        for run in runs:
+            for act in run.activities.values():
+                t = act._task
+                if isinstance(t, asyncio.Future) and not t.done():
+                    out.append(t)
+        return out
+
+    def abandon_all(self, runs: Iterable[Run]) -> dict[asyncio.Future[Any], ActivityTask[Run]]:
+        """Cancel every running activity (the engine shuts down; nothing is reported, the
+        runs stay open); returns what ran each attempt, to wait for it to unwind."""
+        running: dict[asyncio.Future[Any], ActivityTask[Run]] = {}
         for run in runs:
             for act in list(run.activities.values()):
-                t = act.abandon()
-                if isinstance(t, asyncio.Task):
-                    tasks.append(t)
-        return tasks
+                t = act.abandon(shutdown=True)
+                if isinstance(t, asyncio.Future):
+                    running[t] = act
+        return running
 
     def shutdown_executor(self) -> None:
         """Shut the thread pool down if this part made it."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
@@ -59,6 +60,8 @@ from .history import Event
 
 __all__ = ["Engine"]
 
+_log = logging.getLogger("fastcore.worker")
+_CANCEL_WAIT = 1.0  # seconds shutdown waits for cancelled activities to unwind
 _COMPLETED = WorkflowExecutionStatus.COMPLETED
 _CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
 
@@ -73,7 +76,10 @@ class Engine:
         clock: where time comes from; ``fastcore.testing.VirtualClock()`` for tests.
         converter: the data converter (JSON by default).
         max_activity_threads: size of the thread pool for plain ``def`` activities.
-        activity_executor: a pool of your own instead (not shut down by the engine).
+        activity_executor: a thread pool of your own instead (not shut down by the engine);
+            a ``ProcessPoolExecutor`` is refused (see the README's deviations).
+        graceful_shutdown_timeout: how long ``shutdown()`` lets running activities finish
+            (their outcomes are recorded) before it cancels them, as temporalio's ``Worker``.
         durability: for sqlite, ``"sync"`` (default) or ``"batch"``.
         retention: how long closed runs' histories are kept (None: forever).
         workflow_task_retry_interval: first delay before a failed workflow task is retried.
@@ -92,6 +98,7 @@ class Engine:
         converter: DataConverter | None = None,
         max_activity_threads: int | None = None,
         activity_executor: concurrent.futures.Executor | None = None,
+        graceful_shutdown_timeout: timedelta = timedelta(),
         durability: str | None = None,
         retention: timedelta | None = timedelta(days=7),
         workflow_task_retry_interval: timedelta = timedelta(seconds=1),
@@ -100,12 +107,21 @@ class Engine:
         tracer_provider: Any = None,
         meter_provider: Any = None,
     ) -> None:
+        if isinstance(activity_executor, concurrent.futures.ProcessPoolExecutor):
+            raise InvalidArgumentError(
+                "Engine(activity_executor=ProcessPoolExecutor(...)) is not supported: plain def "
+                "activities run in the engine's process, where activity.heartbeat(), "
+                "is_cancelled() and their cancellation reach them. Pass a ThreadPoolExecutor "
+                "(or none), and send CPU-bound work to your process pool from inside the "
+                "activity (await loop.run_in_executor(pool, fn, ...))."
+            )
         opts = {"durability": durability} if durability is not None else {}
         self.store: Store = open_store(store, **opts)
         self.clock: Clock = clock or SystemClock()
         self.converter = converter or default_converter
         self.identity = identity or f"fastcore@{uuid.uuid4().hex[:8]}"
         self.retention = retention
+        self.graceful_shutdown_timeout = graceful_shutdown_timeout
         self._registry = registry = Registry(workflows, activities)
         self._env = WorkflowEnvironment(
             clock_now=self.clock.now,
@@ -315,7 +331,13 @@ class Engine:
         life.ready = True
 
     async def shutdown(self) -> None:
-        """Stop timers and activities, flush the store. Open workflows stay open in it."""
+        """Stop timers and activities, flush the store. Open workflows stay open in it.
+
+        Running activities get ``graceful_shutdown_timeout`` to finish (their outcomes are
+        recorded; no new activity or attempt starts), then are cancelled: an async one at its
+        await, a plain ``def`` one by ``CancelledError`` in its thread. One that has not
+        stopped a moment later is named in a WARNING (a thread cannot be killed).
+        """
         life = self._life
         if life.closed:
             return
@@ -323,10 +345,34 @@ class Engine:
         life.ready = False
         if self._retention_task is not None:
             self._retention_task.cancel()
+        dispatcher = self._dispatcher
+        dispatcher.shutdown_signal.set()
+        grace = self.graceful_shutdown_timeout.total_seconds()
+        if grace > 0:
+            running = dispatcher.running_attempts(list(self._runs.values()))
+            if running:
+                await asyncio.wait(running, timeout=grace)
         self.timers.close()
-        tasks = self._dispatcher.abandon_all(list(self._runs.values()))
-        if tasks:
-            await asyncio.wait(tasks, timeout=1.0)
+        abandoned = dispatcher.abandon_all(list(self._runs.values()))
+        if abandoned:
+            _, stuck = await asyncio.wait(abandoned, timeout=_CANCEL_WAIT)
+            for fut in stuck:
+                act = abandoned[fut]
+                a = act.event.attributes
+                _log.warning(
+                    "activity %r (id %r of workflow %r) did not stop within %.1f s of its "
+                    "cancellation at engine shutdown%s",
+                    a["activity_type"],
+                    a["activity_id"],
+                    act.run.record.workflow_id,
+                    _CANCEL_WAIT,
+                    ""
+                    if act.defn.is_async
+                    else (
+                        "; its thread still runs and delays interpreter exit "
+                        "(no_thread_cancel_exception=True, or a blocking call)"
+                    ),
+                )
         self._notifier.cancel_all(list(self._runs.values()))
         if hasattr(self.clock, "_engines") and self in self.clock._engines:
             self.clock._engines.remove(self)

@@ -26,7 +26,7 @@ from ._futures import FAILURE_ONLY, _Abort, is_cancellation
 from ._handlers import Handlers
 from ._loop import WorkflowLoop
 from ._store import RunRecord
-from .errors import FailureError, NondeterminismError
+from .errors import NondeterminismError
 from .history import COMMAND_EVENTS, Event, EventType
 from .workflow import ContinueAsNewError
 
@@ -92,7 +92,7 @@ class WorkflowInstance:
         self.blocked = False
         self.deferred: list[Event] = []
         self.failure_types: tuple[type[BaseException], ...] = (
-            (FailureError, *defn.failure_exception_types, *env.failure_exception_types)
+            (*FAILURE_ONLY, *defn.failure_exception_types, *env.failure_exception_types)
             if defn.failure_exception_types or env.failure_exception_types
             else FAILURE_ONLY
         )
