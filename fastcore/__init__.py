@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from . import activity, workflow
 from ._converter import DataConverter, Payload
-from ._description import WorkflowExecutionDescription
+from ._description import PendingActivityInfo, PendingActivityState, WorkflowExecutionDescription
 from ._engine import Engine
 from ._handles import WorkflowHandle
 from ._replayer import Replayer, WorkflowReplayResult
@@ -38,6 +38,8 @@ __all__ = [
     "EventType",
     "ParentClosePolicy",
     "Payload",
+    "PendingActivityInfo",
+    "PendingActivityState",
     "Replayer",
     "RetryPolicy",
     "WorkflowExecutionDescription",

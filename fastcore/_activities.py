@@ -26,7 +26,8 @@ from . import activity as _activity
 from ._clock import Clock
 from ._converter import DataConverter, Payload
 from ._definitions import ActivityDefinition
-from ._failure import to_failure
+from ._description import PendingActivityInfo, PendingActivityState
+from ._failure import from_failure, to_failure
 from ._failure_logs import activity_attempt_cancelled, activity_attempt_failed
 from ._signal import Signal
 from ._store import RunRecord
@@ -89,6 +90,10 @@ class _Resume(collections.abc.Coroutine):  # type: ignore[type-arg]
 
     def __await__(self) -> Generator[Any, Any, Any]:  # pragma: no cover - never awaited
         raise TypeError("not awaitable")
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _td(seconds: float | None) -> timedelta | None:
@@ -232,6 +237,40 @@ class ActivityTask(Generic[R]):
         """What names this activity to ``Engine.get_async_activity_handle``."""
         rec = self.run.record
         return make_token(rec.workflow_id, rec.run_id, self.event.event_id)
+
+    def pending_info(self, identity: str) -> PendingActivityInfo:
+        """What ``describe()`` shows of this activity (Temporal's ``PendingActivityInfo``)."""
+        a = self.event.attributes
+        running = self.in_progress
+        if self.cancel_requested:
+            state = PendingActivityState.CANCEL_REQUESTED
+        elif running:
+            state = PendingActivityState.STARTED
+        else:
+            state = PendingActivityState.SCHEDULED
+        started = self.attempt > 0
+        failure = self.last_failure
+        conv = self.host.converter
+        rp = a.get("retry_policy") or {}
+        return PendingActivityInfo(
+            activity_id=a["activity_id"],
+            activity_type=a["activity_type"],
+            state=state,
+            attempt=max(self.attempt if running or not started else self.attempt + 1, 1),
+            maximum_attempts=int(rp.get("maximum_attempts") or 0),
+            scheduled_time=_utc(self.event.timestamp),
+            last_started_time=_utc(self._started_at) if started else None,
+            last_heartbeat_time=_utc(self.last_heartbeat) if started else None,
+            heartbeat_details=tuple(self.heartbeat_details),
+            last_failure=from_failure(failure, conv) if failure is not None else None,
+            next_attempt_schedule_time=(
+                _utc(self._attempt_scheduled) if started and not running else None
+            ),
+            expiration_time=(
+                _utc(self.schedule_deadline) if self.schedule_deadline is not None else None
+            ),
+            last_worker_identity=identity if started else "",
+        )
 
     # ---------------------------------------------------------------- what activity code asks
 

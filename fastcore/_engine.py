@@ -233,6 +233,7 @@ class Engine:
             notifier=notifier,
             close_from_outside=closing.close_from_outside,
             request_cancel=closing.request_cancel,
+            identity=self.identity,
         )
 
     @property

@@ -66,7 +66,9 @@ class HandleOperations:
         notifier: Notifier,
         close_from_outside: Callable[[Run, EventType, dict[str, Any]], asyncio.Future[None] | None],
         request_cancel: Callable[[Run], asyncio.Future[None] | None],
+        identity: str = "",
     ) -> None:
+        self.identity = identity
         self._life = lifecycle
         self._runs = runs
         self._store = store
@@ -346,7 +348,7 @@ class HandleOperations:
             memo={k: self._converter.decode_one(v) for k, v in (started.get("memo") or {}).items()},
             parent_id=parent.get("workflow_id"),
             parent_run_id=parent.get("run_id"),
-            pending_activities=len(run.activities),
+            pending_activities=[t.pending_info(self.identity) for t in run.activities.values()],
             pending_task_failure=failure,
         )
 

@@ -20,6 +20,7 @@ from ._definitions import WorkflowDefinition
 from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
 from ._failure import to_failure
+from ._failure_logs import workflow_task_failed
 from ._instance import WorkflowInstance
 from ._pipeline import Pipeline
 from ._run import CLOSE_STATUS, Run
@@ -215,6 +216,7 @@ class Recovery:
         if event is not None and (not inst.deferred or inst.deferred[0] is not event):
             inst.deferred.insert(0, event)
         inst.blocked = True
+        workflow_task_failed(_logger_details(run), err)
         self.telemetry.workflow_task_failed(run, err)
         if run.retry_entry is None and not isinstance(err, NondeterminismError):
             self._schedule_retry(run)
@@ -259,7 +261,10 @@ class Recovery:
                 new = record.history[start:]
                 self._commit(run, new, None, new if inst.closed else [])
             else:
-                self.telemetry.workflow_task_failed(run, inst.nondeterminism or inst.task_failure)
+                err = inst.nondeterminism or inst.task_failure
+                assert err is not None
+                workflow_task_failed(_logger_details(run), err)
+                self.telemetry.workflow_task_failed(run, err)
             return
         first = deferred[0] if deferred else None
         if first is not None and first.event_type is EventType.WORKFLOW_EXECUTION_STARTED:
@@ -322,3 +327,17 @@ class Recovery:
         for seq, (started, _handle) in list(commands.children.items()):
             if not started.done() and seq not in run.children and seq not in resolved:
                 self._children.start(run, history[seq - 1])
+
+
+def _logger_details(run: Run) -> dict[str, Any]:
+    """The run's details as temporalio's ``workflow.Info._logger_details`` names them."""
+    r = run.record
+    started = r.history[0].attributes if r.history else {}
+    return {
+        "attempt": int(started.get("attempt") or 1),
+        "namespace": "default",
+        "run_id": r.run_id,
+        "task_queue": started.get("task_queue") or "fastcore",
+        "workflow_id": r.workflow_id,
+        "workflow_type": r.workflow_type,
+    }

@@ -123,11 +123,26 @@ def _describe_json(desc: WorkflowExecutionDescription) -> dict[str, Any]:
         "start_time": desc.start_time.isoformat() if desc.start_time else None,
         "close_time": desc.close_time.isoformat() if desc.close_time else None,
         "history_length": desc.history_length,
-        "pending_activities": desc.pending_activities,
+        "pending_activities": [_pending_json(p) for p in desc.pending_activities],
         "parent_id": desc.parent_id,
         "memo": _json_value(dict(desc.memo)),
         "pending_task_failure": (
             None if desc.pending_task_failure is None else _json_default(desc.pending_task_failure)
+        ),
+    }
+
+
+def _pending_json(p: Any) -> dict[str, Any]:
+    return {
+        "activity_id": p.activity_id,
+        "activity_type": p.activity_type,
+        "state": p.state.name,
+        "attempt": p.attempt,
+        "maximum_attempts": p.maximum_attempts,
+        "last_failure": None if p.last_failure is None else _json_default(p.last_failure),
+        "heartbeat_details": _json_value(list(p.heartbeat_details)),
+        "next_attempt_schedule_time": (
+            p.next_attempt_schedule_time.isoformat() if p.next_attempt_schedule_time else None
         ),
     }
 

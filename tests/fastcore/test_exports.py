@@ -18,6 +18,8 @@ def test_fastcore_exports() -> None:
             "EventType",
             "ParentClosePolicy",
             "Payload",
+            "PendingActivityInfo",
+            "PendingActivityState",
             "Replayer",
             "RetryPolicy",
             "WorkflowExecutionDescription",
