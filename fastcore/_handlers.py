@@ -17,6 +17,7 @@ from ._failure import to_failure
 from ._futures import _Abort
 from ._loop import WorkflowLoop
 from ._store import RunRecord
+from ._workflow_logger import UpdateInfo, set_update_info
 from .errors import CancelledError, InvalidArgumentError
 from .history import Event, EventType
 
@@ -143,6 +144,7 @@ class Handlers:
         self, h: HandlerDefinition, update_id: str, accepted_id: int, args: list[Any]
     ) -> None:
         run = self._run
+        set_update_info(UpdateInfo(update_id, h.name or ""))  # this task's own context
         try:
             if h.is_async:
                 result = await h.fn(run.obj, *args)

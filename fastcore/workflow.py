@@ -7,7 +7,6 @@ the same answer it gave the first time.
 from __future__ import annotations
 
 import inspect
-import logging
 import uuid as _uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from ._definitions import (
     _ArgChecker,
     _hints,
 )
+from ._unsafe import SandboxImportNotificationPolicy, unsafe
+from ._workflow_logger import LoggerAdapter, UpdateInfo, current_update_info, logger
 from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
@@ -39,10 +40,14 @@ __all__ = [
     "ChildWorkflowHandle",
     "ContinueAsNewError",
     "Info",
+    "LoggerAdapter",
     "ParentClosePolicy",
     "ParentInfo",
+    "SandboxImportNotificationPolicy",
+    "UpdateInfo",
     "all_handlers_finished",
     "continue_as_new",
+    "current_update_info",
     "defn",
     "deprecate_patch",
     "execute_activity",
@@ -307,6 +312,16 @@ class Info:
     def get_current_history_length(self) -> int:
         """Events in this run's history so far."""
         return self._history_length()
+
+    def _logger_details(self) -> Mapping[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "namespace": self.namespace,
+            "run_id": self.run_id,
+            "task_queue": self.task_queue,
+            "workflow_id": self.workflow_id,
+            "workflow_type": self.workflow_type,
+        }
 
 
 class ContinueAsNewError(BaseException):
@@ -648,39 +663,3 @@ def in_workflow() -> bool:
 def all_handlers_finished() -> bool:
     """Whether no signal or update handler is still running."""
     return bool(_runtime.current().all_handlers_finished())
-
-
-class unsafe:
-    """Calls that are only safe when used with care."""
-
-    @staticmethod
-    def is_replaying() -> bool:
-        """Whether the code is re-running against recorded history."""
-        return bool(_runtime.current().is_replaying())
-
-
-class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """``workflow.logger``: adds the workflow's ids and stays quiet during replay."""
-
-    def isEnabledFor(self, level: int) -> bool:
-        rt = _runtime._lookup()
-        if rt is not None and rt.is_replaying():
-            return False
-        return bool(self.logger.isEnabledFor(level))
-
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        rt = _runtime._lookup()
-        if rt is not None:
-            i = rt.info()
-            extra = {
-                "workflow_id": i.workflow_id,
-                "run_id": i.run_id,
-                "workflow_type": i.workflow_type,
-            }
-            kwargs.setdefault("extra", {}).update(extra)
-            msg = f"{msg} ({extra})"
-        return msg, kwargs
-
-
-logger = _ReplaySafeLogger(logging.getLogger("fastcore.workflow"), {})
-"""A logger for workflow code that does not repeat itself on replay."""

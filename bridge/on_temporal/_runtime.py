@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, TypeVar
@@ -41,6 +42,7 @@ from fastcore.integration import (
     activity_definition_of,
     handler_name,
     register_resolver,
+    register_sandbox,
     registered_resolvers,
     workflow_definition_of,
 )
@@ -233,6 +235,15 @@ class TemporalRuntime:
     def is_replaying(self) -> bool:
         return temporalio.workflow.unsafe.is_replaying()
 
+    def is_replaying_history_events(self) -> bool:
+        return temporalio.workflow.unsafe.is_replaying_history_events()
+
+    def is_read_only(self) -> bool:
+        return temporalio.workflow.unsafe.is_read_only()
+
+    def current_update_info(self) -> Any:
+        return temporalio.workflow.current_update_info()
+
     def time(self) -> float:
         return temporalio.workflow.time()
 
@@ -388,11 +399,40 @@ def _resolve_runtime() -> TemporalRuntime | None:
 _resolve_runtime.__fastcore_temporal__ = True  # type: ignore[attr-defined]
 
 
+class _TemporalSandbox:
+    """``fastcore.workflow.unsafe`` inside Temporal's sandbox: temporalio's own calls."""
+
+    __slots__ = ()
+
+    def in_sandbox(self) -> bool:
+        return temporalio.workflow.unsafe.in_sandbox()
+
+    def is_sandbox_unrestricted(self) -> bool:
+        return temporalio.workflow.unsafe.is_sandbox_unrestricted()
+
+    def sandbox_unrestricted(self) -> AbstractContextManager[None]:
+        return temporalio.workflow.unsafe.sandbox_unrestricted()
+
+    def is_imports_passed_through(self) -> bool:
+        return temporalio.workflow.unsafe.is_imports_passed_through()
+
+    def imports_passed_through(self) -> AbstractContextManager[None]:
+        return temporalio.workflow.unsafe.imports_passed_through()
+
+    def sandbox_import_notification_policy(self, policy: Any) -> AbstractContextManager[None]:
+        theirs = temporalio.workflow.SandboxImportNotificationPolicy(0)
+        for member in type(policy):
+            if member in policy and member.name is not None:
+                theirs |= temporalio.workflow.SandboxImportNotificationPolicy[member.name]
+        return temporalio.workflow.unsafe.sandbox_import_notification_policy(theirs)
+
+
 def _install_resolver() -> None:
     # One resolver per fastcore: when fastcore is passed through the sandbox but bridge is
     # not, every sandbox re-imports this module, and must not add one more each time.
     if not any(getattr(r, "__fastcore_temporal__", False) for r in registered_resolvers()):
         register_resolver(_resolve_runtime)
+    register_sandbox(_TemporalSandbox())
 
 
 _install_resolver()
