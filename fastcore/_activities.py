@@ -150,6 +150,7 @@ class ActivityTask(Generic[R]):
         "_raiser",
         "_started_at",
         "_task",
+        "_thread_future",
         "async_pending",
         "attempt",
         "cancel_details",
@@ -190,6 +191,7 @@ class ActivityTask(Generic[R]):
         self._deadline_entries: list[TimerEntry] = []
         self._attempt_scheduled = event.timestamp  # when the current attempt was due
         self._raiser: ThreadCancel | None = None  # the running sync attempt's thread
+        self._thread_future: concurrent.futures.Future[Any] | None = None
         self._cancel_signal: Signal | None = None  # made when activity code waits on it
         #: why the activity was cancelled (``activity.cancellation_details()``)
         self.cancel_details: _activity.ActivityCancellationDetails | None = None
@@ -383,8 +385,9 @@ class ActivityTask(Generic[R]):
         else:
             raiser = None if defn.no_thread_cancel_exception else ThreadCancel()
             self._raiser = raiser
-            loop = asyncio.get_running_loop()
-            fut = loop.run_in_executor(host.executor, self._call_sync, ctx, args, raiser)
+            thread_future = host.executor.submit(self._call_sync, ctx, args, raiser)
+            self._thread_future = thread_future
+            fut = asyncio.wrap_future(thread_future)
             self._arm_attempt_timers(attempt_id, now)
             self._task = fut
             fut.add_done_callback(lambda f: self._task_done(attempt_id, f))
@@ -488,24 +491,28 @@ class ActivityTask(Generic[R]):
     ) -> Any:
         """Stop the running attempt: its outcome no longer counts (``err`` says why).
 
-        Returns what ran the attempt when it was still running (to wait for it to unwind).
+        Returns an awaitable that completes when the attempt's code has stopped, when it was
+        still running (a shutdown waits for it to unwind).
         """
         self._attempt_id += 1
         task = self._task
         self._task = None
         raiser = self._raiser
         self._raiser = None
+        thread_future = self._thread_future
+        self._thread_future = None
         if task is not None and not task.done():
             if why is not None and self.cancel_details is None:
                 self.cancel_details = why
+            self.host.activity_ended(self, err)
             if self.defn.is_async:
                 task.cancel()
-            elif raiser is not None:
+                return task
+            if raiser is not None:
                 raiser.cancel()  # CancelledError in its thread, as temporalio's
-            else:
-                task.cancel()  # not started yet: it never will
-            self.host.activity_ended(self, err)
-            return task
+            if thread_future is None or thread_future.cancel():
+                return None  # it had not started: it never will
+            return asyncio.wrap_future(thread_future)  # done when the thread lets go
         return None
 
     # ---------------------------------------------------------------- outcomes
