@@ -261,6 +261,8 @@ async def test_an_activity_that_cannot_stop_is_named_at_shutdown(
 def test_a_process_pool_is_refused_at_construction() -> None:
     import concurrent.futures
 
-    with concurrent.futures.ProcessPoolExecutor(1) as pool:
-        with pytest.raises(InvalidArgumentError, match="ProcessPoolExecutor"):
-            Engine(activities=ACTS, activity_executor=pool)
+    with (
+        concurrent.futures.ProcessPoolExecutor(1) as pool,
+        pytest.raises(InvalidArgumentError, match="ProcessPoolExecutor"),
+    ):
+        Engine(activities=ACTS, activity_executor=pool)
