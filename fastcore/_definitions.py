@@ -126,6 +126,40 @@ class HandlerDefinition:
     dynamic: bool = False
     validator: Callable[..., Any] | None = None
     description: str | None = None
+    #: a method of the workflow class (called with the workflow object first); False for a
+    #: plain callable set at run time with ``workflow.set_signal_handler`` and the like
+    method: bool = True
+
+    @staticmethod
+    def of_callable(
+        kind: str, name: str | None, fn: Callable[..., Any], validator: Callable[..., Any] | None
+    ) -> HandlerDefinition:
+        """A handler set at run time (``workflow.set_*_handler``): ``fn`` is not a method."""
+        arg_hints, ret_hint = _hints(fn, skip_self=False)
+        return HandlerDefinition(
+            kind=kind,
+            name=name,
+            fn=fn,
+            is_async=inspect.iscoroutinefunction(fn),
+            arg_hints=arg_hints,
+            ret_hint=ret_hint,
+            checker=_ArgChecker(fn, skip_self=False),
+            dynamic=name is None,
+            validator=validator,
+            method=False,
+        )
+
+    def call(self, obj: Any, *args: Any) -> Any:
+        """Call the handler for workflow object ``obj``."""
+        return self.fn(obj, *args) if self.method else self.fn(*args)
+
+    def validate(self, obj: Any, *args: Any) -> None:
+        """Call the validator (there is one) for workflow object ``obj``."""
+        assert self.validator is not None
+        if self.method:
+            self.validator(obj, *args)
+        else:
+            self.validator(*args)
 
 
 @dataclass

@@ -34,6 +34,7 @@ from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._description import WorkflowExecutionDescription
 from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
+from ._external import ExternalRequests
 from ._handles import WorkflowHandle
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
@@ -194,6 +195,13 @@ class Engine:
             children=children,
             durable=durable,
         )
+        self._external = external = ExternalRequests(
+            runs=table,
+            pipeline=pipeline,
+            telemetry=telemetry,
+            request_cancel=closing.request_cancel,
+            cancel_child=closing.cancel_child,
+        )
         self._recovery = recovery = Recovery(
             workflow_definition=registry.workflow_definition,
             runs=table,
@@ -206,6 +214,7 @@ class Engine:
             pipeline=pipeline,
             dispatcher=dispatcher,
             children=children,
+            external=external,
             timed_out=closing.workflow_timed_out,
             plan_retry=closing.plan_retry,
             retry_interval=retry_interval,
@@ -218,7 +227,8 @@ class Engine:
             start_timer=dispatcher.start_timer,
             cancel_timer=dispatcher.cancel_timer,
             start_child=children.start,
-            cancel_child=closing.cancel_child,
+            cancel_child=external.request_cancel,
+            signal_external=external.signal,
             closed=closing.closed,
         )
         starter.connect(timed_out=closing.workflow_timed_out, retry_task=recovery.retry_task)
@@ -276,6 +286,7 @@ class Engine:
         self._dispatcher.telemetry = value
         self._starter.telemetry = value
         self._closing.telemetry = value
+        self._external.telemetry = value
         self._recovery.telemetry = value
         self._ops.telemetry = value
 
@@ -401,8 +412,11 @@ class Engine:
         start_signal_args: Sequence[Any] = (),
         result_type: Any = None,
     ) -> WorkflowHandle:
-        """Start a workflow (its run method, class or type name) and return its handle."""
-        del task_queue
+        """Start a workflow (its run method, class or type name) and return its handle.
+
+        ``task_queue`` is recorded (``workflow.info().task_queue``), not used for routing:
+        one engine runs every workflow it registered.
+        """
         if not self._life.ready:
             await self._life.ensure_started()
         call_args = [] if arg is ... else [arg]
@@ -457,6 +471,7 @@ class Engine:
             retry_policy=retry_policy.to_dict() if retry_policy else None,
             memo=memo_p,
             signal=(start_signal, signal_payloads) if start_signal is not None else None,
+            task_queue=task_queue,
         )
         if fut is not None:
             await fut

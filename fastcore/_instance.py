@@ -19,7 +19,7 @@ from typing import Any
 
 from ._commands import PATCH_MARKER, Commands
 from ._converter import DataConverter
-from ._definitions import WorkflowDefinition
+from ._definitions import HandlerDefinition, WorkflowDefinition
 from ._environment import WorkflowEnvironment
 from ._failure import to_failure
 from ._futures import FAILURE_ONLY, _Abort, is_cancellation
@@ -108,6 +108,15 @@ class WorkflowInstance:
         if h is None:
             h = self.handlers = Handlers(self)
         return h
+
+    def handler(self, kind: str, name: str) -> HandlerDefinition | None:
+        """The handler of ``kind`` for ``name`` now (run-time ones first), or None."""
+        h = self.handlers
+        return h.handler(kind, name) if h is not None else self.defn.handler(kind, name)
+
+    def handler_names(self, kind: str) -> list[str]:
+        """The names with a handler of ``kind`` now, sorted."""
+        return self.make_handlers().names(kind)
 
     def all_handlers_finished(self) -> bool:
         """Whether no signal or update handler is still running."""
@@ -250,6 +259,8 @@ class WorkflowInstance:
             self.commands.child_start_failed(a)
         elif et in _CHILD_CLOSE:
             self.commands.child_closed(et, a)
+        elif et in _EXTERNAL_RESOLVED:
+            self.commands.external_resolved(et, a)
 
     # ------------------------------------------------------------------ start & main
 
@@ -306,14 +317,7 @@ class WorkflowInstance:
                 {"result": self.converter.encode_one(task.result())},
             )
         elif isinstance(err, ContinueAsNewError):
-            self.close(
-                EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-                {
-                    "new_execution_run_id": str(self.commands.uuid4()),
-                    "workflow_type": err.workflow or self.run.workflow_type,
-                    "input": self.converter.encode(err.input_args),
-                },
-            )
+            self.close(EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW, self._continued(err))
         elif isinstance(err, _Abort):
             return
         elif isinstance(err, self.failure_types):
@@ -326,6 +330,26 @@ class WorkflowInstance:
                 )
         else:
             self.fail_task(err)
+
+    def _continued(self, err: ContinueAsNewError) -> dict[str, Any]:
+        """The continue-as-new event's attributes: the next run's input and its options (an
+        option left out is not recorded: the next run keeps this run's)."""
+        attrs: dict[str, Any] = {
+            "new_execution_run_id": str(self.commands.uuid4()),
+            "workflow_type": err.workflow or self.run.workflow_type,
+            "input": self.converter.encode(err.input_args),
+        }
+        if err.task_queue is not None:
+            attrs["task_queue"] = err.task_queue
+        if err.run_timeout is not None:
+            attrs["run_timeout"] = err.run_timeout.total_seconds()
+        if err.memo is not None:
+            attrs["memo"] = {k: self.converter.encode_one(v) for k, v in err.memo.items()}
+        if err.retry_policy is not None:
+            attrs["retry_policy"] = err.retry_policy.to_dict()
+        if err.search_attributes is not None:
+            attrs["search_attributes"] = dict(err.search_attributes)
+        return attrs
 
     def close(self, etype: EventType, attrs: dict[str, Any]) -> None:
         """Issue the command that closes the run."""
@@ -424,6 +448,14 @@ class WorkflowInstance:
             raise
 
 
+_EXTERNAL_RESOLVED = frozenset(
+    {
+        EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    }
+)
 _CHILD_CLOSE = frozenset(
     {
         EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED,

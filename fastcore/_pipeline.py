@@ -74,6 +74,7 @@ class Pipeline:
         self._cancel_timer: RunEffect = _unconnected
         self._start_child: RunEffect = _unconnected
         self._cancel_child: RunEffect = _unconnected
+        self._signal_external: RunEffect = _unconnected
         self._closed: RunEffect = _unconnected
 
     def connect(
@@ -87,6 +88,7 @@ class Pipeline:
         cancel_timer: RunEffect,
         start_child: RunEffect,
         cancel_child: RunEffect,
+        signal_external: RunEffect,
         closed: RunEffect,
     ) -> None:
         """Hand the pipeline the parts that act on what an activation produced."""
@@ -98,6 +100,7 @@ class Pipeline:
         self._cancel_timer = cancel_timer
         self._start_child = start_child
         self._cancel_child = cancel_child
+        self._signal_external = signal_external
         self._closed = closed
 
     # ------------------------------------------------------------------ the activation loop
@@ -262,5 +265,7 @@ class Pipeline:
                 self._start_child(run, ev)
             elif et is EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
                 self._cancel_child(run, ev)
+            elif et is EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+                self._signal_external(run, ev)
             elif et in CLOSE_EVENTS:
                 self._closed(run, ev)

@@ -18,7 +18,9 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  continued_run_id, first_run_id, execution_timeout, run_timeout,
                                  execution_deadline(epoch s|None), memo{str: Payload},
                                  retry_policy(dict|None), seed(int),
-                                 trace_context (W3C traceparents; only when tracing)
+                                 trace_context (W3C traceparents; only when tracing),
+                                 task_queue (only when given), search_attributes ({name: JSON
+                                 value}; only when given, or kept from a continued run)
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
                                  signal sent with the start), external ({workflow_id, run_id,
                                  initiated_event_id}: present only for a signal sent by a
@@ -69,7 +71,10 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     WORKFLOW_EXECUTION_CANCELED      details[]
     WORKFLOW_EXECUTION_TERMINATED    reason, details[]
     WORKFLOW_EXECUTION_TIMED_OUT     retry_state(int)
-    WORKFLOW_EXECUTION_CONTINUED_AS_NEW  new_execution_run_id, workflow_type, input[]
+    WORKFLOW_EXECUTION_CONTINUED_AS_NEW  new_execution_run_id, workflow_type, input[], and
+                                 the options continue_as_new set (others are kept): task_queue,
+                                 run_timeout, memo{str: Payload}, retry_policy(dict),
+                                 search_attributes
     WORKFLOW_TASK_FAILED         input_event_id(int|None), failure
     WORKFLOW_TASK_RETRIED        input_event_id
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
-from typing import Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 from . import _runtime
 from ._definitions import (
@@ -23,7 +23,27 @@ from ._definitions import (
     _ArgChecker,
     _hints,
 )
+from ._external_handle import (
+    ExternalWorkflowHandle,
+    get_external_workflow_handle,
+    get_external_workflow_handle_for,
+)
+from ._handler_calls import (
+    get_dynamic_query_handler,
+    get_dynamic_signal_handler,
+    get_dynamic_update_handler,
+    get_query_handler,
+    get_signal_handler,
+    get_update_handler,
+    set_dynamic_query_handler,
+    set_dynamic_signal_handler,
+    set_dynamic_update_handler,
+    set_query_handler,
+    set_signal_handler,
+    set_update_handler,
+)
 from ._unsafe import SandboxImportNotificationPolicy, unsafe
+from ._wait import as_completed, wait
 from ._workflow_logger import LoggerAdapter, UpdateInfo, current_update_info, logger
 from .common import (
     ActivityCancellationType,
@@ -32,6 +52,7 @@ from .common import (
     RetryPolicy,
     WorkflowIDReusePolicy,
 )
+from .errors import InvalidArgumentError
 
 __all__ = [
     "ActivityCancellationType",
@@ -39,6 +60,7 @@ __all__ = [
     "ChildWorkflowCancellationType",
     "ChildWorkflowHandle",
     "ContinueAsNewError",
+    "ExternalWorkflowHandle",
     "Info",
     "LoggerAdapter",
     "ParentClosePolicy",
@@ -46,33 +68,55 @@ __all__ = [
     "SandboxImportNotificationPolicy",
     "UpdateInfo",
     "all_handlers_finished",
+    "as_completed",
     "continue_as_new",
     "current_update_info",
     "defn",
     "deprecate_patch",
     "execute_activity",
+    "execute_activity_method",
     "execute_child_workflow",
     "execute_local_activity",
+    "execute_local_activity_method",
+    "get_dynamic_query_handler",
+    "get_dynamic_signal_handler",
+    "get_dynamic_update_handler",
+    "get_external_workflow_handle",
+    "get_external_workflow_handle_for",
+    "get_query_handler",
+    "get_signal_handler",
+    "get_update_handler",
     "in_workflow",
     "info",
     "init",
     "instance",
     "logger",
     "memo",
+    "memo_value",
     "now",
     "patched",
     "query",
     "random",
     "run",
+    "set_dynamic_query_handler",
+    "set_dynamic_signal_handler",
+    "set_dynamic_update_handler",
+    "set_query_handler",
+    "set_signal_handler",
+    "set_update_handler",
     "signal",
     "sleep",
     "start_activity",
+    "start_activity_method",
     "start_child_workflow",
     "start_local_activity",
+    "start_local_activity_method",
     "time",
     "unsafe",
     "update",
+    "upsert_memo",
     "uuid4",
+    "wait",
     "wait_condition",
 ]
 
@@ -330,10 +374,26 @@ class ContinueAsNewError(BaseException):
     A ``BaseException`` (as in temporalio) so ``except Exception`` does not swallow it.
     """
 
-    def __init__(self, args: Sequence[Any], workflow: str | None = None) -> None:
+    def __init__(
+        self,
+        args: Sequence[Any],
+        workflow: str | None = None,
+        *,
+        task_queue: str | None = None,
+        run_timeout: timedelta | None = None,
+        memo: Mapping[str, Any] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__("Continue as new")
         self.input_args = list(args)
         self.workflow = workflow
+        # None: the next run keeps this run's value, as Temporal's continue-as-new does
+        self.task_queue = task_queue
+        self.run_timeout = run_timeout
+        self.memo = memo
+        self.retry_policy = retry_policy
+        self.search_attributes = search_attributes
 
 
 ActivityHandle = Any
@@ -489,6 +549,14 @@ async def execute_local_activity(
     )
 
 
+# Activities that are methods (``@activity.defn`` on a method, registered as ``obj.method``)
+# are called through the same functions; temporalio spells them apart for its typing.
+start_activity_method = start_activity
+execute_activity_method = execute_activity
+start_local_activity_method = start_local_activity
+execute_local_activity_method = execute_local_activity
+
+
 def sleep(duration: float | timedelta, *, summary: str | None = None) -> Coroutine[Any, Any, None]:
     """A durable timer: survives restarts, fires at its original deadline.
 
@@ -603,21 +671,64 @@ def continue_as_new(
     workflow: Any = None,
     task_queue: str | None = None,
     run_timeout: timedelta | None = None,
-    memo: Mapping[str, Any] | None = None,
+    task_timeout: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
-) -> Any:
-    """End this run and start a new one with the same id, a fresh history and these args."""
-    del task_queue, run_timeout, memo, retry_policy
+    memo: Mapping[str, Any] | None = None,
+    search_attributes: Any = None,
+) -> NoReturn:
+    """End this run and start a new one with the same id, a fresh history and these args.
+
+    The options are Temporal's: each one given replaces this run's value for the next run
+    (``task_queue`` is recorded and shown by ``info().task_queue``; ``search_attributes``, a
+    mapping of name to value or a typed collection, is recorded in the started event), each
+    one left out is kept. ``task_timeout`` is accepted so code ports: fastcore has no
+    workflow task timeout.
+    """
+    del task_timeout
     _runtime.current()  # only valid in workflow code
     wf_name: str | None = None
     if workflow is not None:
         if isinstance(workflow, str):
             wf_name = workflow
+        elif isinstance(workflow, type):
+            wf_name = WorkflowDefinition.from_class(workflow).name
         else:
-            cls = workflow if isinstance(workflow, type) else None
-            if cls is not None:
-                wf_name = WorkflowDefinition.from_class(cls).name
-    raise ContinueAsNewError(_args(arg, args, more), wf_name)
+            attached = getattr(workflow, _WF_ATTR, None)  # a run method
+            if not isinstance(attached, WorkflowDefinition):
+                raise InvalidArgumentError(
+                    f"continue_as_new(workflow={workflow!r}): pass a workflow class, its run "
+                    "method or a workflow type name"
+                )
+            wf_name = attached.name
+    raise ContinueAsNewError(
+        _args(arg, args, more),
+        wf_name,
+        task_queue=task_queue,
+        run_timeout=run_timeout,
+        memo=memo,
+        retry_policy=retry_policy,
+        search_attributes=_search_attributes(search_attributes),
+    )
+
+
+def _search_attributes(value: Any) -> dict[str, Any] | None:
+    """Search attributes as JSON values by name (from a mapping or a typed collection)."""
+    if value is None:
+        return None
+    pairs: Any = getattr(value, "search_attributes", value)
+    items = (
+        pairs.items()
+        if isinstance(pairs, Mapping)
+        else ((p.key.name, p.value) for p in pairs)  # typed pairs: key.name, value
+    )
+    out: dict[str, Any] = {}
+    for name, v in items:
+        if isinstance(v, datetime):
+            v = v.isoformat()
+        elif isinstance(v, list | tuple):
+            v = [x.isoformat() if isinstance(x, datetime) else x for x in v]
+        out[str(name)] = v
+    return out
 
 
 def now() -> datetime:
@@ -646,8 +757,29 @@ def info() -> Info:
 
 
 def memo() -> Mapping[str, Any]:
-    """The memo the workflow was started with."""
+    """The workflow's memo: as started, with ``upsert_memo``'s changes."""
     return _runtime.current().memo()  # type: ignore[no-any-return]
+
+
+def memo_value(key: str, default: Any = _MISSING, *, type_hint: Any = None) -> Any:
+    """One memo value (converted to ``type_hint`` when given); ``KeyError`` if it is missing
+    and no ``default`` is given."""
+    values = memo()
+    if key not in values:
+        if default is _MISSING:
+            raise KeyError(f"Memo does not have a value for key {key}")
+        return default
+    value = values[key]
+    if type_hint is not None:
+        from ._converter import _from_jsonable
+
+        value = _from_jsonable(value, type_hint)
+    return value
+
+
+def upsert_memo(updates: Mapping[str, Any]) -> None:
+    """Set memo keys (a None value removes the key); recorded, shown by ``describe()``."""
+    _runtime.current().upsert_memo(updates)
 
 
 def instance() -> Any:

@@ -29,7 +29,7 @@ from temporalio.api.workflow.v1 import (
 )
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 
-from fastcore import DataConverter, EventType, WorkflowExecutionStatus
+from fastcore import DataConverter, EventType, Payload, WorkflowExecutionStatus
 from fastcore import PendingActivityInfo as FastcorePending
 from fastcore.integration import default_converter, to_failure
 
@@ -72,6 +72,20 @@ def status_of_run(run: RunHistory) -> WorkflowExecutionStatus:
     return _CLOSE_STATUS.get(run.source[-1].event_type, WorkflowExecutionStatus.RUNNING)
 
 
+def _memo(run: RunHistory) -> dict[str, Payload]:
+    """The run's memo payloads: as started, with ``workflow.upsert_memo``'s changes (a
+    ``binary/null`` payload removes a key, as Temporal's)."""
+    memo = dict(run.source[0].attributes.get("memo") or {})
+    for ev in run.source:
+        if ev.event_type is EventType.WORKFLOW_PROPERTIES_MODIFIED:
+            for k, v in (ev.attributes.get("upserted_memo") or {}).items():
+                if v.metadata.get("encoding") == b"binary/null":
+                    memo.pop(k, None)
+                else:
+                    memo[k] = v
+    return memo
+
+
 def execution_info(run: RunHistory, notes: RunNotes) -> WorkflowExecutionInfo:
     """The row ``ListWorkflowExecutions`` and ``DescribeWorkflowExecution`` give for a run."""
     started = run.source[0]
@@ -85,7 +99,7 @@ def execution_info(run: RunHistory, notes: RunNotes) -> WorkflowExecutionInfo:
         status=int(status),  # type: ignore[arg-type]  # fastcore's values are Temporal's
         history_length=len(run.events),
         history_size_bytes=run.size_bytes,
-        memo=memo_of(attrs.get("memo")),
+        memo=memo_of(_memo(run)),
         search_attributes=SearchAttributes(indexed_fields=notes.search_attributes),
         task_queue=notes.task_queue,
         state_transition_count=len(run.source),
