@@ -508,13 +508,18 @@ class Engine:
         return self.get_workflow_handle(workflow_id, **kw)
 
     def _handle(self, run: Run, result_type: Any = None) -> WorkflowHandle:
+        """The handle a start returns, as temporalio's: no ``run_id``, so ``describe``,
+        ``signal``, ``query`` and the rest reach the latest run of the id (the chain goes on
+        through continue-as-new and retries); ``result()`` starts from this run and follows
+        the chain; ``cancel`` and ``terminate`` act only within this run's chain."""
         r = run.record
+        first = r.history[0].attributes.get("first_run_id") if r.history else None
         return WorkflowHandle(
             self._ops,
             r.workflow_id,
-            run_id=r.run_id,
+            run_id=None,
             result_run_id=r.run_id,
-            first_execution_run_id=r.run_id,
+            first_execution_run_id=first or r.run_id,
             result_type=result_type,
         )
 

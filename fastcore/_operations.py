@@ -288,11 +288,29 @@ class HandleOperations:
 
     # ------------------------------------------------------------------ cancel, terminate
 
-    async def cancel(self, workflow_id: str, run_id: str | None) -> None:
+    async def _find_in_chain(
+        self, workflow_id: str, run_id: str | None, first_run_id: str | None
+    ) -> Run:
+        """The run ``run_id`` names, or the latest, which must belong to ``first_run_id``'s
+        chain when one is given (temporalio's ``first_execution_run_id``)."""
+        run = await self._runs.find(workflow_id, run_id)
+        if run_id is None and first_run_id:
+            started = run.record.history[0].attributes if run.record.history else {}
+            if (started.get("first_run_id") or run.record.run_id) != first_run_id:
+                raise WorkflowNotFoundError(
+                    f"workflow {workflow_id!r}: its latest run {run.record.run_id!r} does not "
+                    f"belong to the chain started by run {first_run_id!r}",
+                    workflow_id=workflow_id,
+                )
+        return run
+
+    async def cancel(
+        self, workflow_id: str, run_id: str | None, first_run_id: str | None = None
+    ) -> None:
         """Request cancellation; a no-op on a closed workflow (as Temporal)."""
         if not self._life.ready:
             await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
+        run = await self._find_in_chain(workflow_id, run_id, first_run_id)
         if not run.open:
             return  # a cancel to a closed workflow is a no-op
         fut = self._request_cancel(run)
@@ -300,12 +318,17 @@ class HandleOperations:
             await fut
 
     async def terminate(
-        self, workflow_id: str, run_id: str | None, reason: str | None, details: list[Any]
+        self,
+        workflow_id: str,
+        run_id: str | None,
+        reason: str | None,
+        details: list[Any],
+        first_run_id: str | None = None,
     ) -> None:
         """End the run at once; ``WorkflowNotFoundError`` if it is closed."""
         if not self._life.ready:
             await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
+        run = await self._find_in_chain(workflow_id, run_id, first_run_id)
         self._require_open(run, "terminate")
         await self.terminate_run(run, reason, details)
 

@@ -12,6 +12,8 @@ workflow. Activities and child workflows started from it resolve to fastcore's e
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -47,7 +49,7 @@ from fastcore.integration import (
     workflow_definition_of,
 )
 
-from .._failures import fastcore_error
+from .._failures import FASTCORE_FAILURES, fastcore_error, temporal_failure
 
 __all__ = ["OBJ_ATTR", "TemporalRuntime"]
 
@@ -218,6 +220,64 @@ def _enum(target: Any, value: Any) -> Any:
     return target[value.name]
 
 
+_ORIGINAL = "_fastcore_handler"  # on a wrapper: the callable fastcore code set
+
+
+def _failures_cross(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A handler set at run time, raising temporalio's failure for a fastcore one."""
+    wrapper: Callable[..., Any]
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(*args: Any) -> Any:
+            try:
+                return await fn(*args)
+            except FASTCORE_FAILURES as err:
+                failure = temporal_failure(err)
+            raise failure
+
+        wrapper = call_async
+    else:
+
+        def call(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except FASTCORE_FAILURES as err:
+                failure = temporal_failure(err)
+            raise failure
+
+        wrapper = call
+    functools.update_wrapper(wrapper, fn)
+    setattr(wrapper, _ORIGINAL, fn)
+    return wrapper
+
+
+def _dynamic(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """A dynamic handler for temporalio (``(name, raw args)``) calling fastcore's shape
+    (``(name, decoded args)``)."""
+    if fn is None:
+        return None
+
+    def decode(args: Sequence[Any]) -> list[Any]:
+        conv = temporalio.workflow.payload_converter()
+        return [conv.from_payload(a.payload) for a in args]
+
+    wrapper: Callable[..., Any]
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(name: str, args: Sequence[Any]) -> Any:
+            return await fn(name, decode(args))
+
+        wrapper = call_async
+    else:
+
+        def call(name: str, args: Sequence[Any]) -> Any:
+            return fn(name, decode(args))
+
+        wrapper = call
+    setattr(wrapper, _ORIGINAL, getattr(fn, _ORIGINAL, fn))
+    return wrapper
+
+
 class TemporalRuntime:
     """fastcore's workflow runtime API answered by ``temporalio.workflow``.
 
@@ -285,6 +345,79 @@ class TemporalRuntime:
 
     def all_handlers_finished(self) -> bool:
         return temporalio.workflow.all_handlers_finished()
+
+    def upsert_memo(self, updates: Mapping[str, Any]) -> None:
+        temporalio.workflow.upsert_memo(updates)
+
+    # ---------------------------------------------------------------- handlers set at run time
+
+    def set_handler(
+        self,
+        kind: str,
+        name: str | None,
+        fn: Callable[..., Any] | None,
+        validator: Callable[..., Any] | None = None,
+    ) -> None:
+        handler = None if fn is None else _failures_cross(fn)
+        if kind == "signal":
+            if name is None:
+                temporalio.workflow.set_dynamic_signal_handler(_dynamic(handler))
+            else:
+                temporalio.workflow.set_signal_handler(name, handler)
+        elif kind == "query":
+            if name is None:
+                temporalio.workflow.set_dynamic_query_handler(_dynamic(handler))
+            else:
+                temporalio.workflow.set_query_handler(name, handler)
+        else:
+            check = None if validator is None else _failures_cross(validator)
+            if name is None:
+                temporalio.workflow.set_dynamic_update_handler(
+                    _dynamic(handler), validator=_dynamic(check)
+                )
+            else:
+                temporalio.workflow.set_update_handler(name, handler, validator=check)
+
+    def get_handler(self, kind: str, name: str | None) -> Any:
+        get: dict[tuple[str, bool], Callable[..., Any]] = {
+            ("signal", True): temporalio.workflow.get_dynamic_signal_handler,
+            ("query", True): temporalio.workflow.get_dynamic_query_handler,
+            ("update", True): temporalio.workflow.get_dynamic_update_handler,
+        }
+        if name is None:
+            found = get[(kind, True)]()
+        else:
+            getter = {
+                "signal": temporalio.workflow.get_signal_handler,
+                "query": temporalio.workflow.get_query_handler,
+                "update": temporalio.workflow.get_update_handler,
+            }[kind]
+            found = getter(name)
+        return getattr(found, _ORIGINAL, found)
+
+    # ---------------------------------------------------------------- other workflows
+
+    async def signal_external(
+        self, workflow_id: str, run_id: str | None, signal: str, args: Sequence[Any]
+    ) -> None:
+        handle = temporalio.workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
+        try:
+            await handle.signal(signal, args=list(args))
+        except temporalio.exceptions.FailureError as err:
+            failure = fastcore_error(err)
+        else:
+            return
+        raise failure
+
+    async def cancel_external(self, workflow_id: str, run_id: str | None) -> None:
+        handle = temporalio.workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
+        try:
+            await handle.cancel()
+        except temporalio.exceptions.FailureError as err:
+            failure = fastcore_error(err)
+        else:
+            return
+        raise failure
 
     def patched(self, patch_id: str, *, deprecated: bool) -> bool:
         if deprecated:

@@ -48,7 +48,7 @@ async def test_three_activities_result_and_history(store_url: str) -> None:
         assert d.workflow_type == "ThreeSteps"
         assert d.history_length == 8
         assert d.close_time is not None and d.start_time <= d.close_time
-        assert d.run_id == h.run_id
+        assert d.run_id == h.result_run_id
 
 
 async def test_plain_def_activity_runs_in_thread_pool(store_url: str) -> None:
