@@ -15,6 +15,7 @@ machine, composed of its commands, its handlers and a private event loop (see
 from __future__ import annotations
 
 from . import activity, workflow
+from ._async_activity import AsyncActivityHandle
 from ._converter import DataConverter, Payload
 from ._description import PendingActivityInfo, PendingActivityState, WorkflowExecutionDescription
 from ._engine import Engine
@@ -32,6 +33,7 @@ from .history import Event, EventType
 
 __all__ = [
     "ActivityCancellationType",
+    "AsyncActivityHandle",
     "DataConverter",
     "Engine",
     "Event",

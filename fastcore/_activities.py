@@ -626,8 +626,10 @@ class ActivityTask(Generic[R]):
         if self._cancel_signal is not None:
             self._cancel_signal.set()
         task = self._task
+        if task is None and self.async_pending:
+            return  # the completer learns it from heartbeat() and reports the outcome
         if task is None:
-            # between attempts (backoff), or completing asynchronously: cancelled now
+            # between attempts (backoff): nothing runs, so it is cancelled now
             self._attempt_id += 1
             self._finish()
             self.host.activity_resolved(self, "canceled", {"details": []})

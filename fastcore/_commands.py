@@ -432,10 +432,16 @@ class Commands:
             fut.set_exception(err)
 
     def activity_canceled(self, a: dict[str, Any]) -> None:
-        """Deliver ACTIVITY_TASK_CANCELED."""
+        """Deliver ACTIVITY_TASK_CANCELED (its details on the ``CancelledError`` cause)."""
         fut = self.activities.pop(a["scheduled_event_id"], None)
         if fut is not None and not fut.done():
-            fut.set_exception(self._activity_cancelled(fut))
+            err = self._activity_cancelled(fut)
+            details = a.get("details")
+            if details:
+                err.__cause__ = CancelledError(
+                    "Activity cancelled", *self._run.converter.decode(details)
+                )
+            fut.set_exception(err)
 
     # ------------------------------------------------------------------ timers
 

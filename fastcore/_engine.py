@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from ._async_activity import AsyncActivities, AsyncActivityHandle
 from ._children import Children
 from ._clock import Clock, SystemClock
 from ._closing import Closing
@@ -232,6 +233,9 @@ class Engine:
             closed=closing.closed,
         )
         starter.connect(timed_out=closing.workflow_timed_out, retry_task=recovery.retry_task)
+        self._async_activities = AsyncActivities(
+            lifecycle=self._life, runs=table, converter=converter
+        )
         self._ops = HandleOperations(
             lifecycle=self._life,
             runs=table,
@@ -521,6 +525,25 @@ class Engine:
             result_run_id=r.run_id,
             first_execution_run_id=first or r.run_id,
             result_type=result_type,
+        )
+
+    def get_async_activity_handle(
+        self,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        activity_id: str | None = None,
+        task_token: bytes | None = None,
+    ) -> AsyncActivityHandle:
+        """A handle to complete an activity that called ``activity.raise_complete_async()``:
+        by its ``activity.info().task_token``, or by workflow id (and run id) and activity id.
+        """
+        return AsyncActivityHandle(
+            self._async_activities,
+            task_token=task_token,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            activity_id=activity_id,
         )
 
     async def import_history(self, events: Sequence[Event]) -> WorkflowHandle:

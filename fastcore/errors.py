@@ -16,6 +16,8 @@ The tree::
     ├── WorkflowNotFoundError              unknown id; or signal/update/terminate to a closed one
     ├── WorkflowUpdateFailedError          an update whose validator or handler failed
     ├── WorkflowQueryFailedError           a query whose handler raised
+    ├── ActivityNotFoundError              an async activity handle's activity is not pending
+    ├── AsyncActivityCancelledError        an async activity handle's activity was cancelled
     ├── NondeterminismError                the code no longer matches its history
     ├── InvalidArgumentError               bad input at a call (unknown name, wrong arguments, ...)
     └── StoreError                         the store is unusable (corrupt, newer schema, locked)
@@ -37,8 +39,10 @@ from ._failure_view import Failure
 
 __all__ = [
     "ActivityError",
+    "ActivityNotFoundError",
     "ApplicationError",
     "ApplicationErrorCategory",
+    "AsyncActivityCancelledError",
     "CancelledError",
     "ChildWorkflowError",
     "Failure",
@@ -396,6 +400,20 @@ class WorkflowQueryFailedError(FastcoreError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ActivityNotFoundError(FastcoreError, LookupError):
+    """An ``AsyncActivityHandle`` names an activity that is not pending (it finished, its run
+    closed, or it never was); Temporal answers such a call with ``NOT_FOUND``."""
+
+
+class AsyncActivityCancelledError(FastcoreError):
+    """``AsyncActivityHandle.heartbeat`` on an activity whose cancellation was requested, as
+    ``temporalio.client.AsyncActivityCancelledError``."""
+
+    def __init__(self, details: Any = None) -> None:
+        super().__init__("Activity cancelled")
+        self.details = details
 
 
 class NondeterminismError(FastcoreError):

@@ -12,6 +12,7 @@ def test_fastcore_exports() -> None:
     assert sorted(fastcore.__all__) == sorted(
         [
             "ActivityCancellationType",
+            "AsyncActivityHandle",
             "DataConverter",
             "Engine",
             "Event",
