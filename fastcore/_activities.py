@@ -163,6 +163,7 @@ class ActivityTask(Generic[R]):
         "host",
         "last_failure",
         "last_heartbeat",
+        "local",
         "run",
         "schedule_deadline",
         "timed_out",
@@ -202,6 +203,8 @@ class ActivityTask(Generic[R]):
         #: an outcome reported through a handle waits until it is durable
         self.wait_durable = False
         self.external_waiter: asyncio.Future[None] | None = None
+        #: a local activity's sequence number (0: an activity with a scheduled event)
+        self.local = 0
 
     @property
     def policy(self) -> RetryPolicy:
@@ -541,6 +544,12 @@ class ActivityTask(Generic[R]):
             return
         if self.finished:
             return
+        if isinstance(err, _CompleteAsync) and self.local:
+            err = ApplicationError(
+                "a local activity cannot complete asynchronously (raise_complete_async)",
+                type="InvalidArgumentError",
+                non_retryable=True,
+            )
         if isinstance(err, _CompleteAsync):
             # the attempt ends without an outcome; a handle reports it (timeouts still run)
             self._task = None

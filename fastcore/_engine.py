@@ -230,6 +230,8 @@ class Engine:
             start_child=children.start,
             cancel_child=external.request_cancel,
             signal_external=external.signal,
+            start_local=dispatcher.start_local,
+            cancel_local=dispatcher.cancel_local,
             closed=closing.closed,
         )
         starter.connect(timed_out=closing.workflow_timed_out, retry_task=recovery.retry_task)

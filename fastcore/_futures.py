@@ -94,6 +94,12 @@ class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
         return True
 
 
+class _LocalActivityFuture(_ActivityFuture):
+    """A local activity's handle: as an activity's; its outcome arrives in a marker."""
+
+    __slots__ = ()
+
+
 class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
     """A started child workflow: await it for the result; ``cancel()`` asks it to cancel."""
 

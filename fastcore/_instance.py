@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ._commands import PATCH_MARKER, Commands
+from ._commands import LOCAL_ACTIVITY_MARKER, PATCH_MARKER, Commands
 from ._converter import DataConverter
 from ._definitions import HandlerDefinition, WorkflowDefinition
 from ._environment import WorkflowEnvironment
@@ -161,6 +161,11 @@ class WorkflowInstance:
         return ev
 
     def _same(self, recorded: Event, what: str, attrs: dict[str, Any]) -> bool:
+        if what == "seq":  # a local activity's marker: the same local activity
+            return bool(
+                recorded.attributes.get("marker_name") == LOCAL_ACTIVITY_MARKER
+                and (recorded.attributes.get("details") or {}).get("seq") == attrs["details"]["seq"]
+            )
         return bool(recorded.attributes.get(what) == attrs.get(what))
 
     def _describe(self, etype: EventType, attrs: dict[str, Any]) -> str:
@@ -261,6 +266,9 @@ class WorkflowInstance:
             self.commands.child_closed(et, a)
         elif et in _EXTERNAL_RESOLVED:
             self.commands.external_resolved(et, a)
+        elif et is EventType.MARKER_RECORDED and not self.commands.local_resolved(a):
+            # a local activity's outcome that no local activity of the code waits for
+            self._nondeterministic(event, None, None)
 
     # ------------------------------------------------------------------ start & main
 
@@ -375,7 +383,7 @@ class WorkflowInstance:
             while i < n and self.nondeterminism is None and self.task_failure is None:
                 ev = history[i]
                 et = ev.event_type
-                if et in COMMAND_EVENTS:
+                if et in COMMAND_EVENTS and not is_local_activity_marker(ev):
                     self._skip_or_fail(ev)
                     i = self.cursor
                     continue
@@ -446,6 +454,14 @@ class WorkflowInstance:
         except _Abort:
             self.cursor = ev.event_id
             raise
+
+
+def is_local_activity_marker(ev: Event) -> bool:
+    """Whether ``ev`` records a local activity's outcome: an input, though a marker."""
+    return (
+        ev.event_type is EventType.MARKER_RECORDED
+        and ev.attributes.get("marker_name") == LOCAL_ACTIVITY_MARKER
+    )
 
 
 _EXTERNAL_RESOLVED = frozenset(

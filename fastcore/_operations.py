@@ -369,7 +369,9 @@ class HandleOperations:
             memo=self._memo(r.history),
             parent_id=parent.get("workflow_id"),
             parent_run_id=parent.get("run_id"),
-            pending_activities=[t.pending_info(self.identity) for t in run.activities.values()],
+            pending_activities=[
+                t.pending_info(self.identity) for t in run.activities.values() if not t.local
+            ],
             pending_task_failure=failure,
         )
 

@@ -40,7 +40,12 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     TIMER_STARTED                timer_id, start_to_fire_timeout, fire_at
     TIMER_FIRED                  timer_id, started_event_id
     TIMER_CANCELED               timer_id, started_event_id
-    MARKER_RECORDED              marker_name ("core_patch"), details {patch_id, deprecated}
+    MARKER_RECORDED              marker_name ("core_patch"), details {patch_id, deprecated}; or
+                                 a local activity's outcome (an input, not a command, unless
+                                 the workflow cancelled it): marker_name "core_local_activity",
+                                 details {seq, attempt, activity_id, activity_type,
+                                 complete_time, original_schedule_time, result(Payload|None)},
+                                 failure(dict|None)
     START_CHILD_WORKFLOW_EXECUTION_INITIATED  workflow_id, workflow_type, input[],
                                  parent_close_policy(int), execution_timeout, run_timeout,
                                  retry_policy(dict|None), cancellation_type(int), memo{str: Payload}

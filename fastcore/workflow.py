@@ -504,18 +504,28 @@ def start_local_activity(
     cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
     summary: str | None = None,
 ) -> Any:
-    """Same as ``start_activity``: in fastcore every activity is local already."""
-    del local_retry_threshold, summary
-    return start_activity(
+    """Run a local activity and return its handle: no command when it starts; its outcome
+    is recorded as a ``core_local_activity`` marker, as Temporal records it.
+
+    When it fails for good, awaiting it raises the activity's own error (an
+    ``ApplicationError``, or a ``TimeoutError``), not an ``ActivityError``: what temporalio
+    raises for a local activity. Its retries run in the engine (``local_retry_threshold`` is
+    accepted so code ports: no retry turns into a timer). Cancelling it resolves it
+    (``ActivityError`` caused by ``CancelledError``) at once, whatever the
+    ``cancellation_type``.
+    """
+    return _runtime.current().start_local_activity(
         activity,
-        *_args(arg, args, more),
+        _args(arg, args, more),
         activity_id=activity_id,
         result_type=result_type,
         schedule_to_close_timeout=schedule_to_close_timeout,
         schedule_to_start_timeout=schedule_to_start_timeout,
         start_to_close_timeout=start_to_close_timeout,
         retry_policy=retry_policy,
+        local_retry_threshold=local_retry_threshold,
         cancellation_type=cancellation_type,
+        summary=summary,
     )
 
 
@@ -534,9 +544,8 @@ async def execute_local_activity(
     cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
     summary: str | None = None,
 ) -> Any:
-    """Same as ``execute_activity``: in fastcore every activity is local already."""
-    del local_retry_threshold, summary
-    return await execute_activity(
+    """Run a local activity and return its result (see ``start_local_activity``)."""
+    return await start_local_activity(
         activity,
         *_args(arg, args, more),
         activity_id=activity_id,
@@ -545,7 +554,9 @@ async def execute_local_activity(
         schedule_to_start_timeout=schedule_to_start_timeout,
         start_to_close_timeout=start_to_close_timeout,
         retry_policy=retry_policy,
+        local_retry_threshold=local_retry_threshold,
         cancellation_type=cancellation_type,
+        summary=summary,
     )
 
 

@@ -471,6 +471,45 @@ class TemporalRuntime:
     async def execute_activity(self, activity: Any, args: Sequence[Any], **kw: Any) -> Any:
         return await self.start_activity(activity, args, **kw)
 
+    def start_local_activity(
+        self,
+        activity: Any,
+        args: Sequence[Any],
+        *,
+        activity_id: str | None,
+        result_type: type | None,
+        schedule_to_close_timeout: timedelta | None,
+        schedule_to_start_timeout: timedelta | None,
+        start_to_close_timeout: timedelta | None,
+        retry_policy: RetryPolicy | None,
+        local_retry_threshold: timedelta | None,
+        cancellation_type: ActivityCancellationType,
+        summary: str | None = None,
+    ) -> _ActivityHandle:
+        if start_to_close_timeout is None and schedule_to_close_timeout is None:
+            raise ValueError(
+                "Activity must have start_to_close_timeout or schedule_to_close_timeout"
+            )
+        ref, name, fc = _activity_ref(activity)
+        if fc is not None and not fc.dynamic:
+            fc.checker.check(f"activity {name!r}", args)
+        handle = temporalio.workflow.start_local_activity(
+            ref,
+            args=list(args),
+            activity_id=activity_id,
+            result_type=result_type if result_type is not None else (fc.ret_hint if fc else None),
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            schedule_to_start_timeout=schedule_to_start_timeout,
+            start_to_close_timeout=start_to_close_timeout,
+            retry_policy=_retry_policy(retry_policy, temporalio.common.RetryPolicy),
+            local_retry_threshold=local_retry_threshold,
+            cancellation_type=_enum(
+                temporalio.workflow.ActivityCancellationType, cancellation_type
+            ),
+            summary=summary,
+        )
+        return _ActivityHandle(handle, name, activity_id)
+
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             return

@@ -26,8 +26,6 @@ What does not carry over, and why:
   ``search_attributes`` of ``continue_as_new`` (its other options carry over), and the
   decorators' ``sandboxed`` and ``unfinished_policy`` (the twin is sandboxed, handlers use
   temporalio's default policy).
-- ``execute_local_activity`` reaches the runtime as ``start_activity``, so on Temporal it
-  is a regular activity.
 - Each runtime keeps its own registry rules: fastcore refuses an unknown signal at the
   call, Temporal buffers it; query failures carry each runtime's wording.
 - Temporal-only features (search attributes, cron, versioning, Nexus,
