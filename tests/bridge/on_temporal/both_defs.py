@@ -290,3 +290,64 @@ class Countdown:
             "time_matches_now": abs(workflow.time() - workflow.now().timestamp()) < 1,
             "history_length_known": info.get_current_history_length() > 0,
         }
+
+
+# ---------------------------------------------------------------- Temporal's semantics
+
+
+@workflow.defn
+class Semantics:
+    """Update validation, unknown names, an uncaught wait timeout: Temporal's answers."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.done = False
+
+    @workflow.run
+    async def run(self, mode: str) -> list[str]:
+        if mode == "wait_times_out":
+            await workflow.wait_condition(lambda: self.done, timeout=timedelta(minutes=30))
+        await workflow.wait_condition(lambda: self.done)
+        return self.items
+
+    @workflow.update
+    def add(self, item: str) -> int:
+        self.items.append(item)
+        return len(self.items)
+
+    @add.validator
+    def check_add(self, item: str) -> None:
+        if not item:
+            raise ValueError("item must not be empty")
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def count(self) -> int:
+        return len(self.items)
+
+
+@workflow.defn
+class Generations:
+    """Continues as new after each signal: the start handle follows the chain."""
+
+    def __init__(self) -> None:
+        self.poked: list[str] = []
+
+    @workflow.run
+    async def run(self, generation: int, trail: list[str]) -> list[str]:
+        await workflow.wait_condition(lambda: bool(self.poked))
+        trail = [*trail, f"{generation}:{self.poked[0]}"]
+        if generation < 2:
+            workflow.continue_as_new(args=[generation + 1, trail])
+        return trail
+
+    @workflow.signal
+    def poke(self, value: str) -> None:
+        self.poked.append(value)
+
+    @workflow.query
+    def generation(self) -> int:
+        return len(self.poked)
