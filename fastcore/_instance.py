@@ -15,6 +15,7 @@ code calls, and what the code waits on), ``Handlers`` (signals, updates, queries
 from __future__ import annotations
 
 import asyncio
+import traceback
 from typing import Any
 
 from ._commands import LOCAL_ACTIVITY_MARKER, PATCH_MARKER, Commands
@@ -122,6 +123,21 @@ class WorkflowInstance:
         """Whether no signal or update handler is still running."""
         h = self.handlers
         return h is None or h.running == 0
+
+    def stack_trace(self) -> str:
+        """The run's coroutine stacks, one per unfinished task, as temporalio formats its
+        ``__stack_trace`` query (``temporal workflow stack`` shows it)."""
+        stacks = []
+        for task in asyncio.all_tasks(self.loop):
+            frames = [
+                traceback.FrameSummary(f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
+                for f in task.get_stack()
+            ]
+            stacks.append(
+                f"Stack for {task!r} (most recent call last):\n"
+                + "\n".join(traceback.format_list(frames))
+            )
+        return "\n\n".join(stacks)
 
     def dispose(self) -> None:
         """Drop the code's state once the run is closed (keeps memory and GC work small)."""

@@ -44,7 +44,10 @@ from .errors import (
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 
-__all__ = ["HandleOperations"]
+__all__ = ["STACK_TRACE_QUERY", "HandleOperations"]
+
+STACK_TRACE_QUERY = "__stack_trace"
+"""The query every run answers with its coroutine stacks (``temporal workflow stack``)."""
 
 
 class HandleOperations:
@@ -193,8 +196,10 @@ class HandleOperations:
         if inst is None:
             inst = self._replayed_instance(run)
         h = inst.handler("query", name)
+        if h is None and name == STACK_TRACE_QUERY and not args:
+            return inst.stack_trace()  # the built-in query, as temporalio's
         if h is None:
-            raise unknown_query(name, inst.handler_names("query"))
+            raise unknown_query(name, sorted([*inst.handler_names("query"), STACK_TRACE_QUERY]))
         if not h.dynamic:
             h.checker.check(f"query {name!r}", args)
         converter = self._converter

@@ -460,3 +460,15 @@ async def test_the_start_handle_follows_the_continue_as_new_chain(store_url: str
         await engine.start_workflow(Continues.run, args=[0, []], id=h.id)
         with pytest.raises(WorkflowNotFoundError, match="does not belong to the chain"):
             await h.cancel()
+
+
+async def test_stack_trace_query_shows_the_runs_coroutines() -> None:
+    async with Engine(workflows=[Inbox]) as engine:
+        h = await engine.start_workflow(Inbox.run, id=wid())
+        trace = await h.query("__stack_trace")
+        assert trace.startswith("Stack for <Task pending")
+        assert "test_workflow_api.py" in trace and "in run" in trace
+        assert "await workflow.wait_condition" in trace
+        await h.signal(Inbox.post, "stop")
+        await h.result()
+        assert await h.query("__stack_trace") == ""  # closed: nothing runs
