@@ -117,13 +117,13 @@ async def _dev_server(
 
     server = DevServer(time_skipping=True, ui=ui, db_filename=db_filename)
     try:
-        await asyncio.to_thread(server.start)
+        await server.start_async()
     except DevServerError as err:
         raise CommandError(f"cannot start a Temporal dev server: {err}") from None
     try:
         yield server.target, server.ui_url
     finally:
-        await asyncio.to_thread(server.stop)
+        await server.stop_async()
 
 
 async def _connect_temporal(

@@ -177,7 +177,7 @@ async def run_both(
     dev: DevServer | None = None
     if temporal_address is None:
         dev = DevServer()
-        dev.start()
+        await dev.start_async()
         temporal_address = dev.target
     try:
         client = await Client.connect(
@@ -210,7 +210,7 @@ async def run_both(
                     )
     finally:
         if dev is not None:
-            dev.stop()
+            await dev.stop_async()
 
     # ---- fastcore
     async with Engine(
