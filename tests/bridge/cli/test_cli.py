@@ -175,6 +175,30 @@ def test_worker_reports_an_unreachable_temporal(capsys: pytest.CaptureFixture[st
     assert "Traceback" not in err
 
 
+def test_a_taken_bridge_port_is_one_clear_line_without_grpc_noise(
+    temporal_server: DevServer,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["worker", "--workflows", "samples.worker", "--bridge-address", f"127.0.0.1:{port}"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "bridge", *argv, "--temporal-address", temporal_server.target],
+            cwd=REPO,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"fastcore-bridge: error: cannot bind the bridge to 127.0.0.1:{port}: port {port} is "
+        "already in use (another process listens there; choose another port, or 0 for any "
+        "free one)"
+    ], proc.stderr
+
+
 def test_worker_tls_flags_must_come_in_pairs(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["worker", "--tls-cert", "cert.pem", "--temporal-address", "127.0.0.1:1"])
     assert code == 2
