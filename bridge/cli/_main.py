@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connect to Temporal, host a fastcore engine and the workflows of "
         "--workflows in a Temporal worker and serve the gRPC bridge, until SIGINT/SIGTERM. "
         "Defaults come from the environment (TEMPORAL_ADDRESS, FASTCORE_TASK_QUEUE, "
-        "FASTCORE_BRIDGE_ADDRESS, FASTCORE_STORE, FASTCORE_WORKFLOWS, "
+        "FASTCORE_BRIDGE_ADDRESS, FASTCORE_ADVERTISE_ADDRESS, FASTCORE_STORE, FASTCORE_WORKFLOWS, "
         "OTEL_EXPORTER_OTLP_ENDPOINT); flags override them.",
     )
     worker.add_argument(
@@ -115,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--bridge-address",
         default=env.bridge_address,
         help="host:port the gRPC bridge binds; 'off' for no bridge (%(default)s)",
+    )
+    worker.add_argument(
+        "--advertise-address",
+        default=env.advertise_address,
+        metavar="HOST:PORT",
+        help="the address other workers and clients dial for this bridge (FASTCORE_ADVERTISE_"
+        "ADDRESS; default: the bound address, or this machine's hostname and the bound port "
+        "when bound to a wildcard such as 0.0.0.0)",
     )
     _add_workflows(worker, env)
     worker.add_argument("--store", default=env.store, help="fastcore store URL (%(default)s)")

@@ -219,6 +219,7 @@ class _WorkerConfig:
     tls: ServerTLSConfig | None = None
     otlp_endpoint: str | None = None
     connect_timeout: float = 60.0
+    advertise_address: str | None = None
 
 
 async def _serve_worker(
@@ -230,7 +231,7 @@ async def _serve_worker(
     """Run a worker (engine + bridge + Temporal worker) until SIGINT/SIGTERM."""
     out = out or sys.stdout
     from ..rpc import BridgeServer
-    from ..rpc._auth import check_bind
+    from ..rpc._auth import check_bind, split_address
 
     if config.bridge_address is not None:
         try:  # the bind rule first: refuse before connecting to anything
@@ -242,6 +243,11 @@ async def _serve_worker(
             )
         except ValueError as err:
             raise CommandError(str(err), EXIT_USAGE) from None
+    if config.advertise_address is not None:
+        try:
+            split_address(config.advertise_address)
+        except ValueError as err:
+            raise CommandError(f"--advertise-address: {err}", EXIT_USAGE) from None
     stop = _stop_event()
     workflows = _workflows_module(config.workflows)
     tracing = _tracing(config.otlp_endpoint, "fastcore-bridge")
@@ -270,12 +276,17 @@ async def _serve_worker(
                     await server.start()
                 except OSError as err:
                     raise CommandError(str(err)) from None
+            advertised = (
+                None
+                if server is None
+                else advertise_address(server.address, config.advertise_address)
+            )
             try:
                 worker = workflows.build_worker(
                     client,
                     engine,
                     task_queue=config.task_queue,
-                    bridge_address=server.address if server is not None else None,
+                    bridge_address=advertised,
                     identity=config.identity,
                 )
                 async with worker:
@@ -285,6 +296,7 @@ async def _serve_worker(
                         f"{READY_PREFIX} temporal={config.temporal_address} "
                         f"namespace={config.namespace} task_queue={config.task_queue} "
                         f"bridge={server.address if server is not None else 'off'} "
+                        f"advertise={advertised or 'off'} "
                         f"store={config.store} identity={config.identity} pid={os.getpid()}",
                         file=out,
                         flush=True,
@@ -297,6 +309,24 @@ async def _serve_worker(
     finally:
         tracing.shutdown()
     return EXIT_OK
+
+
+_WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
+
+
+def advertise_address(bound: str, given: str | None = None) -> str:
+    """The address others dial for a bridge bound at ``bound``.
+
+    ``given`` when set (``--advertise-address``); else ``bound`` itself, unless its host is
+    a wildcard, which no one can dial: then this machine's hostname with the bound port (in
+    a container, its hostname, which Docker's network DNS resolves for the others).
+    """
+    if given:
+        return given
+    host, sep, port = bound.rpartition(":")
+    if sep and host in _WILDCARD_HOSTS:
+        return f"{socket.gethostname()}:{port}"
+    return bound
 
 
 def _identity() -> str:
@@ -320,6 +350,7 @@ async def _cmd_worker(args: argparse.Namespace) -> int:
         tls=_server_tls(args),
         otlp_endpoint=args.otlp_endpoint,
         connect_timeout=args.connect_timeout,
+        advertise_address=args.advertise_address,
     )
     return await _serve_worker(config)
 

@@ -639,3 +639,35 @@ async def test_worker_exports_one_trace_across_both_runtimes(
     started = in_trace["StartWorkflow:TradePreflight"]
     assert started.parent_span_id == in_trace["RunActivity:fastcore.run_workflow"].span_id
     assert in_trace["RunWorkflow:TradePreflight"].parent_span_id == started.span_id
+
+
+def test_a_bad_advertise_address_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["worker", "--workflows", "samples.worker", "--temporal-address", "127.0.0.1:1"]
+    argv += ["--bridge-address", "127.0.0.1:0", "--advertise-address", "no-port"]
+    assert main(argv) == 2
+    assert "--advertise-address: bridge address 'no-port' must be host:port" in (
+        capsys.readouterr().err
+    )
+
+
+def test_worker_advertises_the_address_it_is_told(temporal_server: DevServer) -> None:
+    """What the worker hands its fastcore activities as their location (what other workers
+    dial to forward a signal) is the advertised address, not the bind address."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "bridge", "worker", "--workflows", "samples.worker"),
+            *("--temporal-address", temporal_server.target, "--bridge-address", "127.0.0.1:0"),
+            *("--advertise-address", "localhost:7601", "--task-queue", "advertise-test"),
+        ],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        ready = _Lines(proc).wait_for(READY_PREFIX)
+        assert _field(ready, "advertise") == "localhost:7601"
+        assert _field(ready, "bridge").startswith("127.0.0.1:")
+    finally:
+        assert _stop(proc) == 0
