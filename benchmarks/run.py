@@ -25,7 +25,7 @@ Result = dict[str, Any]
 OUT = Path(__file__).resolve().parent / "RESULTS.md"
 QUICK_OUT = OUT.with_name("RESULTS.quick.md")
 """Where ``--quick`` writes by default: smoke numbers never replace the tracked RESULTS.md."""
-SECTIONS = ("engine", "durability", "hybrid", "bridge", "tracing")
+SECTIONS = ("engine", "durability", "hybrid", "bridge", "tracing", "frontend")
 
 
 def _machine() -> str:
@@ -357,12 +357,29 @@ async def tracing_section(quick: bool) -> tuple[str, list[Result]]:
     return "\n".join(lines), rows
 
 
+async def frontend_section(quick: bool) -> tuple[str, list[Result]]:
+    from benchmarks._frontend_bench import format_table, run_frontend
+
+    rows = await run_frontend(samples=30 if quick else 200, warmup=5 if quick else 20)
+    lines = [
+        "## 6. Temporal's own client: fastcore through the bridge vs a Temporal dev server",
+        "",
+        "The same `temporalio.client.Client` code against the bridge's frontend API (a fastcore "
+        "engine in this process) and against the tuned dev server with an unsandboxed worker "
+        "in this process running the same workflow class (`bridge.as_temporal_workflow`).",
+        "",
+        format_table(rows),
+    ]
+    return "\n".join(lines), rows
+
+
 RUNNERS: dict[str, Callable[[bool], Awaitable[tuple[str, list[Result]]]]] = {
     "engine": engine_section,
     "durability": durability_section,
     "hybrid": hybrid_section,
     "bridge": bridge_section,
     "tracing": tracing_section,
+    "frontend": frontend_section,
 }
 
 

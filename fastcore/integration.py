@@ -2,9 +2,10 @@
 
 Integrations need more than a user does: the metadata the decorators attach, the converter
 and payload types, fastcore's failure format, the description type and a hook so workflow
-code can run on another runtime. They import it from here, never from a private module, so
-fastcore's internals can move freely; a test pins these names and fails when bridge imports
-any other private fastcore module.
+code can run on another runtime, and the visibility query language (``visibility``: parse,
+evaluate and compile Temporal's list filters). They import it from here, never from a
+private module, so fastcore's internals can move freely; a test pins these names and fails
+when bridge imports any other private fastcore module.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import _runtime
+from . import _visibility as visibility
 from . import activity as _activity
 from ._converter import DataConverter, Payload, default_converter
 from ._definitions import (
@@ -48,6 +50,7 @@ __all__ = [
     "register_resolver",
     "registered_resolvers",
     "to_failure",
+    "visibility",
     "workflow_definition_of",
 ]
 

@@ -37,6 +37,7 @@ from fastcore.errors import (
 )
 from fastcore.history import Event, EventType
 
+from .. import frontend
 from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
@@ -509,6 +510,7 @@ class BridgeServer:
         self._servicer = _Servicer(engine, _Limits(max_message_bytes, max_watch_streams))
         self._server: grpc.aio.Server | None = None
         self._health: Any = None
+        self._frontend: Any = None
         self._address: str | None = None
 
     @property
@@ -548,10 +550,13 @@ class BridgeServer:
             maximum_concurrent_rpcs=self._max_concurrent_rpcs,
         )
         pb_grpc.add_BridgeServiceServicer_to_server(self._servicer, server)  # type: ignore[no-untyped-call]
+        self._frontend = frontend.FrontendServicer(self._engine)  # Temporal's own API
+        self._frontend.add_to_server(server)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        services = [SERVICE_NAME, frontend.SERVICE_NAME]
         reflection.enable_server_reflection(
-            [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+            [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
         )
         try:
             if self._tls is not None:
@@ -565,7 +570,8 @@ class BridgeServer:
         await server.start()
         serving = health_pb2.HealthCheckResponse.SERVING
         await self._health.set("", serving)
-        await self._health.set(SERVICE_NAME, serving)
+        for name in services:
+            await self._health.set(name, serving)
         self._server = server
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         logger.info("bridge serving %s on %s", SERVICE_NAME, self._address)
@@ -578,6 +584,7 @@ class BridgeServer:
             return
         await self._health.enter_graceful_shutdown()
         self._servicer.close_watches()
+        self._frontend.close()
         await server.stop(grace.total_seconds() if grace is not None else self._grace)
 
     async def wait_for_termination(self) -> None:
