@@ -85,3 +85,70 @@ def test_a_quick_benchmark_run_does_not_overwrite_the_tracked_results() -> None:
     assert output_path(Path("x.md"), quick=True) == Path("x.md")
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert f"/benchmarks/{QUICK_OUT.name}" in ignored
+
+
+def _imported_modules(package: str) -> set[str]:
+    """Every module the package's own code imports by absolute name."""
+    import ast
+
+    found: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        if "_proto" in path.parts:
+            continue  # generated: it imports protobuf and grpc, which are checked anyway
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)
+    return found
+
+
+def _closure(requirements: list[str]) -> set[str]:
+    """The distributions a plain install pulls in: these and their own requirements."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        req = todo.pop()
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(req.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            todo.extend(Requirement(r) for r in requires(req.name) or [])
+        except PackageNotFoundError:
+            pass
+    return seen
+
+
+def test_the_library_imports_only_what_a_plain_install_brings(project: dict[str, Any]) -> None:
+    """``pip install fastcore-temporal`` (no extras) has every module the library imports
+    (by file, so a namespace package such as ``google`` is told apart by its subpackage)."""
+    from importlib.metadata import distribution
+
+    installed = _closure(project["dependencies"])
+    paths: set[str] = set()
+    for name in installed:
+        for f in distribution(name).files or []:
+            parts = f.parts
+            for depth in range(1, min(len(parts), 4)):
+                paths.add("/".join(parts[:depth]))
+            paths.add(str(f.with_suffix("")))
+    # imported only behind a clear error saying which extra to install
+    optional = ("opentelemetry.exporter",)
+    missing = []
+    for module in sorted(_imported_modules("bridge") | _imported_modules("fastcore")):
+        top = module.split(".")[0]
+        if top in sys.stdlib_module_names or top in ("bridge", "fastcore"):
+            continue
+        if module.startswith(optional):
+            continue
+        wanted = "/".join(module.split(".")[:3])
+        if wanted not in paths:
+            missing.append(module)
+    assert not missing, f"imported but not brought by the runtime dependencies: {missing}"
