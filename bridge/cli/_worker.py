@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
 
     from ..rpc import ServerTLSConfig
 
+
+DEV_WORKFLOWS = "bridge.cli.demo"
+"""What ``dev`` hosts when ``--workflows`` names nothing: ``Greeter`` (a signal, a query and
+an update), so ``fastcore-bridge dev`` runs with no options."""
 
 READY_PREFIX = "fastcore-bridge worker ready:"
 """The first word of the line ``dev`` and ``worker`` print once they serve (tests and
@@ -103,9 +108,19 @@ def _workflows_module(name: str | None) -> ModuleType:
 
 @contextlib.asynccontextmanager
 async def _dev_server(
-    temporal_address: str | None, *, ui: bool = False, db_filename: str | None = None
+    temporal_address: str | None,
+    *,
+    port: int = 0,
+    ui: bool = False,
+    db_filename: str | None = None,
 ) -> AsyncIterator[tuple[str, str | None]]:
     """The given Temporal address, or a dev server started (and stopped) for the block.
+
+    Args:
+        temporal_address: An existing Temporal frontend; None starts a dev server.
+        port: The dev server's frontend port; 0 for any free one.
+        ui: Serve the Web UI too.
+        db_filename: SQLite file for the dev server's state.
 
     Yields:
         The frontend address and the Web UI's URL (None when there is none).
@@ -115,7 +130,13 @@ async def _dev_server(
         return
     from .._devserver import DevServer, DevServerError
 
-    server = DevServer(time_skipping=True, ui=ui, db_filename=db_filename)
+    if port and not _port_free("127.0.0.1", port):
+        raise CommandError(
+            f"cannot start a Temporal dev server on 127.0.0.1:{port}: the port is taken. If "
+            f"a Temporal runs there, use it: --temporal-address 127.0.0.1:{port}; else pick "
+            "another port: --temporal-port PORT (0: any free one)"
+        )
+    server = DevServer(time_skipping=True, ui=ui, db_filename=db_filename, port=port or None)
     try:
         await server.start_async()
     except DevServerError as err:
@@ -124,6 +145,16 @@ async def _dev_server(
         yield server.target, server.ui_url
     finally:
         await server.stop_async()
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 async def _connect_temporal(
@@ -356,13 +387,15 @@ async def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _cmd_dev(args: argparse.Namespace) -> int:
-    _workflows_module(args.workflows)  # fail before starting a server
+    module = _workflows_module(args.workflows)  # fail before starting a server
     if args.temporal_address is None:
         print("starting a Temporal dev server ...", flush=True)
-    async with _dev_server(args.temporal_address, ui=args.ui, db_filename=args.db_filename) as (
-        target,
-        ui_url,
-    ):
+    async with _dev_server(
+        args.temporal_address,
+        port=args.temporal_port,
+        ui=args.ui,
+        db_filename=args.db_filename,
+    ) as (target, ui_url):
         config = _WorkerConfig(
             temporal_address=target,
             namespace=args.namespace,
@@ -374,17 +407,62 @@ async def _cmd_dev(args: argparse.Namespace) -> int:
         )
 
         def banner(bridge_address: str | None) -> list[str]:
-            return [
+            lines = [
                 f"Temporal frontend:  {target}",
                 *([f"Temporal Web UI:    {ui_url}"] if ui_url else []),
-                f"fastcore bridge:    {bridge_address}",
+                f"fastcore bridge:    {bridge_address}  (Temporal's API too: fastcore's workflows)",
                 f"task queue:         {args.task_queue}",
+                f"hosting:            {args.workflows}",
                 "",
-                f"Try, in another terminal (the workflows of {args.workflows} run on this worker):",
-                f"  temporal workflow list --address {target}",
-                f"  {PROG} workflow list --address {bridge_address}",
-                "",
-                "Press Ctrl-C to stop.",
             ]
+            if bridge_address is not None:
+                lines += _try_lines(module, args.workflows, bridge_address, target, args)
+            return [*lines, "Press Ctrl-C to stop.", ""]
 
         return await _serve_worker(config, banner=banner)
+
+
+def _try_lines(
+    module: ModuleType, name: str, bridge: str, temporal: str, args: argparse.Namespace
+) -> list[str]:
+    """Commands to try from another terminal, with full paths so a fresh shell runs them."""
+    from .._devserver import DevServerError, find_temporal_cli
+
+    try:
+        cli = find_temporal_cli()
+    except DevServerError:
+        cli = "temporal"
+    me = _own_command()
+    queue = args.task_queue
+    if name == DEV_WORKFLOWS:
+        wid = "greet-1"
+        return [
+            "Try, from any terminal (Greeter runs on fastcore through the bridge's address; "
+            f"with --address {temporal} the same commands run it on Temporal):",
+            f"  {cli} workflow start --address {bridge} --task-queue {queue} --type Greeter "
+            f"--workflow-id {wid} --input '\"world\"'",
+            f"  {cli} workflow update execute --address {bridge} --workflow-id {wid} "
+            "--name add_name --input '\"fastcore\"'",
+            f"  {cli} workflow query --address {bridge} --workflow-id {wid} --name names",
+            f"  {cli} workflow signal --address {bridge} --workflow-id {wid} --name finish",
+            f"  {cli} workflow result --address {bridge} --workflow-id {wid}",
+            f"  {cli} workflow list --address {bridge}",
+            f"  {me} workflow show {wid} --address {bridge}   # fastcore's own events",
+            "",
+        ]
+    return [
+        f"Try, from any terminal (the workflows of {name}):",
+        f"  {cli} workflow list --address {bridge}   # fastcore's workflows",
+        f"  {cli} workflow list --address {temporal}   # Temporal's",
+        f"  {cli} workflow start --address {bridge} --task-queue {queue} --type TYPE "
+        "--workflow-id ID --input JSON",
+        "",
+    ]
+
+
+def _own_command() -> str:
+    """How to run this CLI from a fresh shell: the venv's script, else ``python -m``."""
+    script = Path(sys.executable).parent / PROG
+    if script.is_file() and os.access(script, os.X_OK):
+        return str(script)
+    return f"{sys.executable} -m bridge"
