@@ -416,7 +416,7 @@ class HandleOperations:
                     if r.close_time is not None
                     else None,
                     history_length=r.length,
-                    memo={k: self.converter.decode_one(v) for k, v in memo.items()},
+                    memo={k: self._converter.decode_one(v) for k, v in memo.items()},
                 )
             )
         token = None
