@@ -81,6 +81,8 @@ class CommandIssuer(Protocol):
     closed: bool
     obj: Any
     started_attrs: dict[str, Any]
+    #: a query or an update validator runs: commands are refused
+    read_only: bool
 
     def command(self, etype: EventType, attrs: dict[str, Any], what: str = "") -> Event:
         """Append the command's event (live) or match the recorded one (replay)."""
@@ -157,6 +159,10 @@ class Commands:
     def is_replaying(self) -> bool:
         """Whether the code is re-running against recorded history."""
         return self._run.replay_end > 0
+
+    def is_read_only(self) -> bool:
+        """Whether a query or an update validator runs (``workflow.unsafe.is_read_only``)."""
+        return self._run.read_only
 
     def time(self) -> float:
         """The workflow time of the event being processed, epoch seconds."""

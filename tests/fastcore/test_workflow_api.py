@@ -472,3 +472,60 @@ async def test_stack_trace_query_shows_the_runs_coroutines() -> None:
         await h.signal(Inbox.post, "stop")
         await h.result()
         assert await h.query("__stack_trace") == ""  # closed: nothing runs
+
+
+# ---------------------------------------------------------------- workflow.unsafe
+
+with workflow.unsafe.imports_passed_through():  # at import time, as Temporal projects write it
+    import json as _passed_through_json
+
+    PASSED_AT_IMPORT = workflow.unsafe.is_imports_passed_through()
+
+
+@workflow.defn
+class Unsafe:
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> dict[str, Any]:
+        with workflow.unsafe.imports_passed_through():
+            inside = workflow.unsafe.is_imports_passed_through()
+        with workflow.unsafe.sandbox_unrestricted():
+            unrestricted = workflow.unsafe.is_sandbox_unrestricted()
+        await workflow.wait_condition(lambda: self.done)
+        return {
+            "in_sandbox": workflow.unsafe.in_sandbox(),
+            "passed_through": inside,
+            "after": workflow.unsafe.is_imports_passed_through(),
+            "unrestricted": unrestricted,
+            "replaying": workflow.unsafe.is_replaying_history_events(),
+            "read_only": workflow.unsafe.is_read_only(),
+            "json": _passed_through_json.dumps([1]),
+        }
+
+    @workflow.query
+    def read_only(self) -> bool:
+        return workflow.unsafe.is_read_only()
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+
+async def test_workflow_unsafe_is_meaningful_without_a_sandbox() -> None:
+    assert PASSED_AT_IMPORT is True
+    assert workflow.unsafe.is_imports_passed_through() is False
+    async with Engine(workflows=[Unsafe]) as engine:
+        h = await engine.start_workflow(Unsafe.run, id=wid())
+        assert await h.query(Unsafe.read_only) is True  # a query runs read-only
+        await h.signal(Unsafe.finish)
+        assert await h.result() == {
+            "in_sandbox": False,
+            "passed_through": True,
+            "after": False,
+            "unrestricted": True,
+            "replaying": False,
+            "read_only": False,
+            "json": "[1]",
+        }

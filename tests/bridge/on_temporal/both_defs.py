@@ -351,3 +351,23 @@ class Generations:
     @workflow.query
     def generation(self) -> int:
         return len(self.poked)
+
+
+with workflow.unsafe.imports_passed_through():  # as multi-file Temporal projects write it
+    import json as _json
+
+
+@workflow.defn
+class SandboxProbe:
+    """What ``workflow.unsafe`` says on each runtime (Temporal's sandbox, or none)."""
+
+    @workflow.run
+    async def run(self) -> dict[str, Any]:
+        with workflow.unsafe.imports_passed_through():
+            passed = workflow.unsafe.is_imports_passed_through()
+        return {
+            "in_sandbox": workflow.unsafe.in_sandbox(),
+            "passed_through": passed,
+            "replaying": workflow.unsafe.is_replaying_history_events(),
+            "json": _json.dumps({"ok": True}),
+        }

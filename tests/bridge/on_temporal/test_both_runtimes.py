@@ -62,6 +62,7 @@ WORKFLOWS: list[type] = [
     d.Countdown,
     d.Semantics,
     d.Generations,
+    d.SandboxProbe,
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     d.reserve,
@@ -423,6 +424,22 @@ async def test_temporals_semantics_on_both_runtimes(
     ]
     assert expected["chain"] == ["0:a", "1:b", "2:c"]
     assert expected["chain_describe_moved_on"] is True
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+async def test_workflow_unsafe_defers_to_temporals_sandbox(
+    temporal_client: Client, unique_id: str, runner: str
+) -> None:
+    async with fastcore_side() as fc:
+        h = await fc.start(d.SandboxProbe.run, None, id=unique_id)
+        on_fastcore = await fc.result(h)
+    async with temporal_side(temporal_client, unique_id, RUNNERS[runner]()) as tm:
+        h = await tm.start(d.SandboxProbe.run, None, id=unique_id)
+        on_temporal = await asyncio.wait_for(tm.result(h), 30)
+    same = {"passed_through": True, "replaying": False, "json": '{"ok": true}'}
+    assert on_fastcore == {"in_sandbox": False, **same}
+    # in Temporal's sandbox the calls are temporalio's own
+    assert on_temporal == {"in_sandbox": True, **same}
 
 
 async def test_sandbox_still_guards_fastcore_code(temporal_client: Client, unique_id: str) -> None:
