@@ -371,3 +371,34 @@ class SandboxProbe:
             "replaying": workflow.unsafe.is_replaying_history_events(),
             "json": _json.dumps({"ok": True}),
         }
+
+
+class Inventory:
+    """Activities that are methods of an object (the usual way to give them a client)."""
+
+    def __init__(self, stock: dict[str, int]) -> None:
+        self.stock = stock
+
+    @activity.defn
+    async def count(self, sku: str) -> int:
+        return self.stock.get(sku, 0)
+
+    @activity.defn(name="inventory_take")
+    def take(self, sku: str, qty: int) -> int:
+        return self.stock.get(sku, 0) - qty
+
+
+INVENTORY = Inventory({"apple": 5})
+
+
+@workflow.defn
+class UsesInventory:
+    @workflow.run
+    async def run(self, sku: str) -> list[int]:
+        have = await workflow.execute_activity_method(
+            Inventory.count, sku, start_to_close_timeout=T
+        )
+        left = await workflow.execute_local_activity_method(
+            Inventory.take, args=[sku, 2], start_to_close_timeout=T
+        )
+        return [have, left]

@@ -63,6 +63,7 @@ WORKFLOWS: list[type] = [
     d.Semantics,
     d.Generations,
     d.SandboxProbe,
+    d.UsesInventory,
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     d.reserve,
@@ -71,6 +72,8 @@ ACTIVITIES: list[Callable[..., Any]] = [
     d.out_of_stock,
     d.wait_for_cancel,
     d.render,
+    d.INVENTORY.count,
+    d.INVENTORY.take,
 ]
 
 Runner = Callable[[], Any]
@@ -424,6 +427,15 @@ async def test_temporals_semantics_on_both_runtimes(
     ]
     assert expected["chain"] == ["0:a", "1:b", "2:c"]
     assert expected["chain_describe_moved_on"] is True
+
+
+async def test_method_activities_on_both_runtimes(temporal_client: Client, unique_id: str) -> None:
+    async with fastcore_side() as fc:
+        expected = await fc.result(await fc.start(d.UsesInventory.run, "apple", id=unique_id))
+    async with temporal_side(temporal_client, unique_id, RUNNERS["passthrough-sandbox"]()) as tm:
+        h = await tm.start(d.UsesInventory.run, "apple", id=unique_id)
+        got = await asyncio.wait_for(tm.result(h), 30)
+    assert got == expected == [5, 3]
 
 
 @pytest.mark.parametrize("runner", list(RUNNERS))
