@@ -28,6 +28,7 @@ from ._futures import (
     _resolve,
     _seconds,
 )
+from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
 from ._store import RunRecord
 from .common import (
@@ -58,11 +59,8 @@ if TYPE_CHECKING:
 __all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 
 PATCH_MARKER = "core_patch"
-#: The marker that records a local activity's outcome (sdk-core's name for it).
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
-_NONE_LIST: list[Any] = []  # shared and never written: replaced by a list on first write
 
 
 class CommandIssuer(Protocol):
@@ -111,8 +109,7 @@ class Commands:
         "children",
         "conditions",
         "externals",
-        "local_requests",
-        "locals",
+        "local",
         "loop",
         "patches",
         "timers",
@@ -134,10 +131,8 @@ class Commands:
         self.patches: dict[str, bool] = _NONE
         #: futures of signals and cancellations sent to other workflows, by initiated event id
         self.externals: dict[int, asyncio.Future[None]] = _NONE
-        #: local activities not resolved yet: (future, what to run) by their sequence number
-        self.locals: dict[int, tuple[_LocalActivityFuture, dict[str, Any]]] = _NONE
-        #: local activities the live activation asked for; the engine starts them after it
-        self.local_requests: list[int] = _NONE_LIST
+        #: the run's local activities (made on the first one)
+        self.local: LocalActivities | None = None
         self._memo: dict[str, Any] | None = None  # the memo as upserted (made on first upsert)
         self._activity_seq = 0
         self._timer_counter = 0
@@ -150,7 +145,8 @@ class Commands:
         self.timers.clear()
         self.children.clear()
         self.externals.clear()
-        self.locals.clear()
+        if self.local is not None:
+            self.local.pending.clear()
         self.conditions.clear()
         self.loop.clear()
 
@@ -407,121 +403,24 @@ class Commands:
         """Schedule an activity and wait for its result."""
         return await self.start_activity(activity, args, **kw)
 
-    def start_local_activity(
-        self,
-        activity: Any,
-        args: Sequence[Any],
-        *,
-        activity_id: str | None,
-        result_type: type | None,
-        schedule_to_close_timeout: timedelta | None,
-        schedule_to_start_timeout: timedelta | None,
-        start_to_close_timeout: timedelta | None,
-        retry_policy: RetryPolicy | None,
-        local_retry_threshold: timedelta | None,
-        cancellation_type: ActivityCancellationType,
-        summary: str | None = None,
-    ) -> _LocalActivityFuture:
-        """Run a local activity: no command now; its outcome is recorded as a
-        ``core_local_activity`` marker, as Temporal records it, and replay reads it back."""
-        del schedule_to_start_timeout, local_retry_threshold, summary
-        if start_to_close_timeout is None and schedule_to_close_timeout is None:
-            raise ValueError(
-                "Activity must have start_to_close_timeout or schedule_to_close_timeout"
-            )
-        name, defn = self._resolve_activity(activity)
-        if defn is not None and not defn.dynamic:
-            defn.checker.check(f"activity {name!r}", args)
-        run = self._run
-        self._activity_seq += 1  # one sequence for activities and local activities (sdk-core)
-        seq = self._activity_seq
-        spec: dict[str, Any] = {
-            "seq": seq,
-            "activity_id": activity_id or str(seq),
-            "activity_type": name,
-            "input": run.converter.encode(args) if args else [],
-            "start_to_close_timeout": _seconds(start_to_close_timeout),
-            "schedule_to_close_timeout": _seconds(schedule_to_close_timeout),
-            "heartbeat_timeout": None,
-            "retry_policy": (
-                retry_policy.to_dict() if retry_policy is not None else _DEFAULT_ACTIVITY_RETRY
-            ),
-            "cancellation_type": int(cancellation_type),
-            "scheduled_at": run.now,
-        }
-        hint = result_type if result_type is not None else (defn.ret_hint if defn else None)
-        fut = _LocalActivityFuture(
-            self, self.loop, seq, name, spec["activity_id"], cancellation_type, hint
-        )
-        if self.locals is _NONE:
-            self.locals = {}
-        self.locals[seq] = (fut, spec)
-        if not run.replay_end:  # live: the engine starts it once this activation is done
-            if self.local_requests is _NONE_LIST:
-                self.local_requests = []
-            self.local_requests.append(seq)
-        return fut
+    def start_local_activity(self, activity: Any, args: Sequence[Any], **kw: Any) -> Any:
+        """Run a local activity (see ``LocalActivities.start``)."""
+        return self._locals().start(activity, args, **kw)
 
-    def _cancel_local(self, fut: _LocalActivityFuture) -> None:
-        """Cancel a local activity: resolved cancelled now, recorded in its marker."""
-        entry = self.locals.pop(fut._seq, None)
-        if entry is None:
-            return
-        _, spec = entry
-        self._run.command(
-            EventType.MARKER_RECORDED,
-            {
-                "marker_name": LOCAL_ACTIVITY_MARKER,
-                "details": {
-                    "seq": fut._seq,
-                    "attempt": 1,
-                    "activity_id": spec["activity_id"],
-                    "activity_type": spec["activity_type"],
-                    "complete_time": self._run.now,
-                    "original_schedule_time": spec["scheduled_at"],
-                    "result": None,
-                },
-                "failure": {
-                    "message": "Activity cancelled",
-                    "source": "fastcore",
-                    "stack_trace": "",
-                    "cause": None,
-                    "canceled_failure_info": {"details": []},
-                },
-            },
-            "seq",
-        )
-        fut.set_exception(self._activity_cancelled(fut))
+    def _locals(self) -> LocalActivities:
+        la = self.local
+        if la is None:
+            la = self.local = LocalActivities(self, self._run)
+        return la
 
     def local_resolved(self, a: dict[str, Any]) -> bool:
-        """Deliver a local activity's marker; False when no local activity of that sequence
-        number and type waits for it (the code no longer fits the history)."""
-        d = a.get("details") or {}
-        entry = self.locals.pop(int(d.get("seq") or 0), None)
-        if entry is None:
-            return False
-        fut, spec = entry
-        if d.get("activity_type") and d["activity_type"] != spec["activity_type"]:
-            self.locals[fut._seq] = entry
-            return False
-        if fut.done():
-            return True
-        failure = a.get("failure")
-        if failure is None:
-            r = d.get("result")
-            fut.set_result(self._run.converter.decode_one(r, fut._hint) if r is not None else None)
-        elif failure.get("canceled_failure_info") is not None:
-            fut.set_exception(self._activity_cancelled(fut))
-        else:
-            # as sdk-core resolves it: the activity's own failure, not wrapped in an
-            # ActivityError (temporalio raises the ApplicationError itself)
-            fut.set_exception(from_failure(failure, self._run.converter))
-        return True
+        """Deliver a local activity's marker (False: no local activity waits for it)."""
+        return self._locals().resolved(a)
 
     def request_cancel_activity(self, fut: _ActivityFuture) -> None:
         """Cancel the activity behind ``fut`` as its cancellation type says."""
         if isinstance(fut, _LocalActivityFuture):
-            self._cancel_local(fut)
+            self._locals().cancel(fut)
             return
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
             self._run.command(

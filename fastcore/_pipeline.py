@@ -185,10 +185,10 @@ class Pipeline:
         record = run.record
         history = record.history
         inst.activate(event, after)
-        commands = inst.commands
-        requests = commands.local_requests
-        if requests:
-            commands.local_requests = []
+        local = inst.commands.local
+        requests = None
+        if local is not None and local.requests:
+            requests, local.requests = local.requests, []
         if inst.nondeterminism is not None or inst.task_failure is not None:
             # Drop the activation's commands, keep its input, mark the failure (Temporal).
             keep = after if after is not None else event.event_id
@@ -213,10 +213,10 @@ class Pipeline:
             if close.event_type is EventType.WORKFLOW_EXECUTION_FAILED:
                 self._plan_retry(run, close)
         self.commit(run, new, waiter, new)
-        if requests and not inst.closed:
+        if requests and local is not None and not inst.closed:
             # local activities asked for by this activation (their outcome is its next input)
             for seq in requests:
-                entry = commands.locals.get(seq)
+                entry = local.pending.get(seq)
                 if entry is not None:
                     self._start_local(run, entry[1])
         return True

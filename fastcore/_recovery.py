@@ -349,8 +349,9 @@ class Recovery:
         for seq, (started, _handle) in list(commands.children.items()):
             if not started.done() and seq not in run.children and seq not in resolved:
                 self._children.start(run, history[seq - 1])
-        for _fut, spec in list(commands.locals.values()):
-            self._dispatcher.start_local(run, spec)  # local activities in flight at the crash
+        if commands.local is not None:
+            for _fut, spec in list(commands.local.pending.values()):
+                self._dispatcher.start_local(run, spec)  # in flight at the crash
         for seq in list(commands.externals):
             if seq not in resolved:
                 if self._held is not None:
