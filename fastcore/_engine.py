@@ -71,7 +71,9 @@ class Engine:
         workflows: ``@workflow.defn`` classes this engine runs.
         activities: ``@activity.defn`` functions this engine runs.
         clock: where time comes from; ``fastcore.testing.VirtualClock()`` for tests.
-        converter: the data converter (JSON by default).
+        data_converter: the data converter (``fastcore.converter``; JSON by default), as
+            ``temporalio.client.Client.connect(data_converter=...)``; ``converter`` is the
+            same option by fastcore's older name.
         max_activity_threads: size of the thread pool for plain ``def`` activities.
         activity_executor: a pool of your own instead (not shut down by the engine).
         durability: for sqlite, ``"sync"`` (default) or ``"batch"``.
@@ -89,6 +91,7 @@ class Engine:
         workflows: Sequence[type] = (),
         activities: Sequence[Callable[..., Any]] = (),
         clock: Clock | None = None,
+        data_converter: DataConverter | None = None,
         converter: DataConverter | None = None,
         max_activity_threads: int | None = None,
         activity_executor: concurrent.futures.Executor | None = None,
@@ -103,7 +106,9 @@ class Engine:
         opts = {"durability": durability} if durability is not None else {}
         self.store: Store = open_store(store, **opts)
         self.clock: Clock = clock or SystemClock()
-        self.converter = converter or default_converter
+        if data_converter is not None and converter is not None and data_converter is not converter:
+            raise InvalidArgumentError("pass data_converter or converter, not both")
+        self.converter: DataConverter = data_converter or converter or default_converter
         self.identity = identity or f"fastcore@{uuid.uuid4().hex[:8]}"
         self.retention = retention
         self._registry = registry = Registry(workflows, activities)
@@ -218,6 +223,11 @@ class Engine:
             close_from_outside=closing.close_from_outside,
             request_cancel=closing.request_cancel,
         )
+
+    @property
+    def data_converter(self) -> DataConverter:
+        """The data converter (``temporalio.client.Client.data_converter``)."""
+        return self.converter
 
     @property
     def failure_exception_types(self) -> tuple[type[BaseException], ...]:

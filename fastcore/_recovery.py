@@ -222,7 +222,8 @@ class Recovery:
     def _schedule_retry(self, run: Run) -> None:
         # exponential backoff over consecutive failures, capped at ten minutes
         run.task_attempts += 1
-        delay = min(self.retry_interval * 2 ** (run.task_attempts - 1), 600.0)
+        # (the exponent is bounded: 2.0 ** 30 already passes the cap, and never overflows)
+        delay = min(self.retry_interval * 2.0 ** min(run.task_attempts - 1, 30), 600.0)
         run.retry_entry = self._timers.call_later(delay, self.retry_task, run, run.task_attempts)
 
     def retry_task(self, run: Run, attempt: int) -> None:
