@@ -38,6 +38,10 @@ _ACTIVITY_OUTCOME = {
 }
 
 
+def _reraise(task: ActivityTask[Run], err: BaseException) -> None:
+    raise err
+
+
 class Dispatcher:
     """Starts the activities and timers runs schedule; their outcomes become inputs."""
 
@@ -64,6 +68,8 @@ class Dispatcher:
         self._own_executor = executor is None
         self._executor_size = max_threads
         self._executor = executor
+        #: what a fault while handling an activity does (the engine connects ``Faults``)
+        self.fault: Callable[[ActivityTask[Run], BaseException], None] = _reraise
 
     @property
     def executor(self) -> concurrent.futures.Executor:
@@ -102,7 +108,10 @@ class Dispatcher:
         if not run.activities:
             run.activities = {}
         run.activities[ev.event_id] = task
-        task.start()
+        try:
+            task.start()
+        except Exception as err:  # the engine's handling raised, not the activity
+            self.fault(task, err)
 
     def cancel_activity(self, run: Run, ev: Event) -> None:
         """Deliver an ``ACTIVITY_TASK_CANCEL_REQUESTED`` to the running activity."""
@@ -122,6 +131,10 @@ class Dispatcher:
         self.telemetry.activity_attempt_ended(task, err)
         if skipper.inflight == 0:
             skipper.schedule()
+
+    def activity_fault(self, task: ActivityTask[Run], err: BaseException) -> None:
+        """Handling an attempt raised inside the engine: the run's task fails (``fault``)."""
+        self.fault(task, err)
 
     def activity_resolved(
         self, task: ActivityTask[Run], outcome: str, attrs: dict[str, Any]

@@ -11,6 +11,7 @@ need from the others (bound methods, so the hot path pays no extra indirection):
 - ``Children``: child workflows and what their parents hear of them;
 - ``Closing``: closes from outside and what follows a close;
 - ``Recovery``: rebuilding runs by replay, and retries of failed workflow tasks;
+- ``Faults``: the engine's own exceptions while handling one run fail that run's task only;
 - ``Notifier``: telling callers what durable events mean;
 - ``TimeSkipper``: virtual time;
 - ``HandleOperations``: what ``WorkflowHandle`` methods do.
@@ -33,6 +34,7 @@ from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._description import WorkflowExecutionDescription
 from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
+from ._faults import Faults
 from ._handles import WorkflowHandle
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
@@ -199,7 +201,13 @@ class Engine:
             plan_retry=closing.plan_retry,
             retry_interval=retry_interval,
         )
+        faults = Faults(
+            block=recovery.block, commit=pipeline.commit, schedule_retry=recovery.schedule_retry
+        )
+        timers.on_error = faults.timer_failed
+        dispatcher.fault = faults.activity_failed
         pipeline.connect(
+            fault=faults.run_failed,
             block=recovery.block,
             plan_retry=closing.plan_retry,
             schedule_activity=dispatcher.schedule_activity,

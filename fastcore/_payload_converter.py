@@ -241,16 +241,25 @@ class JSONPlainPayloadConverter(EncodingPayloadConverter):
         return value_to_type(type_hint, value, self._custom)
 
 
-class _JSONProtoAsJSON(JSONPlainPayloadConverter):
+class _JSONProtoAsJSON(EncodingPayloadConverter):
     """Reads ``json/protobuf`` payloads (a temporalio client's protobuf messages) as the JSON
     they hold: fastcore has no protobuf, so the code gets a dict (or what a hint builds)."""
 
     def __init__(self) -> None:
-        super().__init__(encoding="json/protobuf")
+        self._json = JSONPlainPayloadConverter(encoding="json/protobuf")
+
+    @property
+    def encoding(self) -> str:
+        """``json/protobuf``."""
+        return "json/protobuf"
 
     def to_payload(self, value: Any) -> Payload | None:
         """Never: fastcore writes no protobuf messages."""
         return None
+
+    def from_payload(self, payload: Payload, type_hint: Any = None) -> Any:
+        """The message's JSON as a value."""
+        return self._json.from_payload(payload, type_hint)
 
 
 class DefaultPayloadConverter(CompositePayloadConverter):

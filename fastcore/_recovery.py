@@ -217,9 +217,10 @@ class Recovery:
         inst.blocked = True
         self.telemetry.workflow_task_failed(run, err)
         if run.retry_entry is None and not isinstance(err, NondeterminismError):
-            self._schedule_retry(run)
+            self.schedule_retry(run)
 
-    def _schedule_retry(self, run: Run) -> None:
+    def schedule_retry(self, run: Run) -> None:
+        """Retry the run's failed workflow task after a backoff that doubles per failure."""
         # exponential backoff over consecutive failures, capped at ten minutes
         run.task_attempts += 1
         # (the exponent is bounded: 2.0 ** 30 already passes the cap, and never overflows)
@@ -239,7 +240,7 @@ class Recovery:
         if not inst.blocked:
             run.task_attempts = 0  # the task went through
         elif inst.task_failure is not None and run.retry_entry is None:
-            self._schedule_retry(run)
+            self.schedule_retry(run)
 
     # ------------------------------------------------------------------ replay
 

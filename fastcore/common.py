@@ -9,10 +9,13 @@ from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
+from ._payload import RawValue
+
 __all__ = [
     "ActivityCancellationType",
     "ChildWorkflowCancellationType",
     "ParentClosePolicy",
+    "RawValue",
     "RetryPolicy",
     "WorkflowExecutionStatus",
     "WorkflowIDConflictPolicy",
