@@ -14,7 +14,8 @@ need from the others (bound methods, so the hot path pays no extra indirection):
 - ``Faults``: the engine's own exceptions while handling one run fail that run's task only;
 - ``Notifier``: telling callers what durable events mean;
 - ``TimeSkipper``: virtual time;
-- ``HandleOperations``: what ``WorkflowHandle`` methods do.
+- ``HandleOperations``: what ``WorkflowHandle`` methods do;
+- ``Updates``: updates sent once per id, found by id, followed to a stage.
 """
 
 from __future__ import annotations
@@ -50,19 +51,41 @@ from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
+from ._update_handle import WorkflowUpdateHandle
+from ._updates import Updates, WorkflowUpdateStage
+from ._with_start import StartUpdates, UpdateWithStart, WithStartWorkflowOperation
 from .common import (
     RetryPolicy,
     WorkflowExecutionStatus,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from .errors import InvalidArgumentError, WorkflowAlreadyStartedError
+from .errors import (
+    InvalidArgumentError,
+    WorkflowAlreadyStartedError,
+)
 from .history import Event
 
 __all__ = ["Engine"]
 
+_NO_METADATA: Mapping[str, str | bytes] = {}
 _COMPLETED = WorkflowExecutionStatus.COMPLETED
 _CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
+
+
+def _call_args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
+    out = [] if arg is ... else [arg]
+    out.extend(more)
+    out.extend(args)
+    return out
+
+
+def _refuse_versioning(versioning_override: Any) -> None:
+    if versioning_override is not None:
+        raise InvalidArgumentError(
+            "versioning_override is not supported: an embedded engine has no worker "
+            "versioning (one engine runs the code it was given)"
+        )
 
 
 class Engine:
@@ -219,7 +242,17 @@ class Engine:
             closed=closing.closed,
         )
         starter.connect(timed_out=closing.workflow_timed_out, retry_task=recovery.retry_task)
-        self._ops = HandleOperations(
+        self._updates = updates = Updates(
+            lifecycle=self._life,
+            runs=table,
+            store=store,
+            converter=converter,
+            telemetry=telemetry,
+            submit=pipeline.submit,
+            notifier=notifier,
+        )
+        self._ops = ops = HandleOperations(
+            updates=updates,
             lifecycle=self._life,
             runs=table,
             store=store,
@@ -230,6 +263,13 @@ class Engine:
             notifier=notifier,
             close_from_outside=closing.close_from_outside,
             request_cancel=closing.request_cancel,
+        )
+        self._with_start: UpdateWithStart = UpdateWithStart(
+            workflow_for_start=registry.workflow_for_start,
+            converter=converter,
+            start=self._start,
+            updates=updates,
+            operations=ops,
         )
 
     @property
@@ -279,6 +319,7 @@ class Engine:
         self._closing.telemetry = value
         self._recovery.telemetry = value
         self._ops.telemetry = value
+        self._updates.telemetry = value
 
     # ------------------------------------------------------------------ registry
 
@@ -362,23 +403,79 @@ class Engine:
         args: Sequence[Any] = (),
         id: str,
         task_queue: str | None = None,
+        result_type: Any = None,
+        execution_timeout: timedelta | None = None,
+        run_timeout: timedelta | None = None,
+        task_timeout: timedelta | None = None,
+        id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.UNSPECIFIED,
+        retry_policy: RetryPolicy | None = None,
+        memo: Mapping[str, Any] | None = None,
+        static_summary: str | None = None,
+        static_details: str | None = None,
+        start_delay: timedelta | None = None,
+        start_signal: str | None = None,
+        start_signal_args: Sequence[Any] = (),
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+        request_eager_start: bool = False,
+        priority: Any = None,
+        versioning_override: Any = None,
+    ) -> WorkflowHandle:
+        """Start a workflow (its run method, class or type name) and return its handle.
+
+        The arguments are ``temporalio.client.Client.start_workflow``'s. ``start_delay``
+        records the run now and runs its code after the delay (Temporal's first workflow
+        task backoff). What an embedded engine has no use for is accepted and changes
+        nothing: ``task_queue`` (one engine runs every workflow it registered),
+        ``task_timeout`` (a workflow task runs in-process), ``static_summary``/``_details``
+        (no UI), ``rpc_metadata``/``rpc_timeout`` (no RPC), ``request_eager_start`` (every
+        start is eager here), ``priority`` (one queue). ``versioning_override`` (worker
+        versioning) is refused.
+        """
+        _refuse_versioning(versioning_override)
+        call_args = [] if arg is ... else [arg]
+        call_args.extend(more)
+        call_args.extend(args)
+        run, _ = await self._start(
+            workflow,
+            call_args,
+            id=id,
+            execution_timeout=execution_timeout,
+            run_timeout=run_timeout,
+            id_reuse_policy=id_reuse_policy,
+            id_conflict_policy=id_conflict_policy,
+            retry_policy=retry_policy,
+            memo=memo,
+            start_delay=start_delay,
+            start_signal=start_signal,
+            start_signal_args=start_signal_args,
+        )
+        return self._handle(run, result_type)
+
+    async def _start(
+        self,
+        workflow: Any,
+        call_args: list[Any],
+        *,
+        id: str,
         execution_timeout: timedelta | None = None,
         run_timeout: timedelta | None = None,
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.UNSPECIFIED,
         retry_policy: RetryPolicy | None = None,
         memo: Mapping[str, Any] | None = None,
+        start_delay: timedelta | None = None,
         start_signal: str | None = None,
         start_signal_args: Sequence[Any] = (),
-        result_type: Any = None,
-    ) -> WorkflowHandle:
-        """Start a workflow (its run method, class or type name) and return its handle."""
-        del task_queue
+        start_updates: StartUpdates | None = None,
+    ) -> tuple[Run, bool]:
+        """Start a run, or find the running one the id policies send this start to.
+
+        Returns the run and whether this call started it.
+        """
         if not self._life.ready:
             await self._life.ensure_started()
-        call_args = [] if arg is ... else [arg]
-        call_args.extend(more)
-        call_args.extend(args)
         if not isinstance(id, str) or not id:
             raise InvalidArgumentError("a workflow id (a non-empty string) is required")
         defn, name = self._registry.workflow_for_start(workflow)
@@ -386,6 +483,9 @@ class Engine:
             defn.run_checker.check(f"workflow {name!r}", call_args)
         payloads = self.converter.encode(call_args)
         memo_p = {k: self.converter.encode_one(v) for k, v in (memo or {}).items()}
+        delay = start_delay.total_seconds() if start_delay is not None else None
+        if delay is not None and delay < 0:
+            raise InvalidArgumentError("start_delay must not be negative")
         signal_payloads = None
         if start_signal is not None:
             h = defn.handler("signal", start_signal)
@@ -402,7 +502,7 @@ class Engine:
             if existing is not None and existing.open:
                 policy = id_conflict_policy
                 if policy == WorkflowIDConflictPolicy.USE_EXISTING:
-                    return self._handle(existing, result_type)
+                    return existing, False
                 if policy == WorkflowIDConflictPolicy.TERMINATE_EXISTING or (
                     id_reuse_policy == WorkflowIDReusePolicy.TERMINATE_IF_RUNNING
                 ):
@@ -428,10 +528,12 @@ class Engine:
             retry_policy=retry_policy.to_dict() if retry_policy else None,
             memo=memo_p,
             signal=(start_signal, signal_payloads) if start_signal is not None else None,
+            first_task_backoff=delay or None,
+            start_updates=start_updates,
         )
         if fut is not None:
             await fut
-        return self._handle(run, result_type)
+        return run, True
 
     async def execute_workflow(
         self, workflow: Any, arg: Any = ..., *more: Any, **kwargs: Any
@@ -458,10 +560,112 @@ class Engine:
             result_type=result_type,
         )
 
-    def get_workflow_handle_for(self, workflow: Any, workflow_id: str, **kw: Any) -> WorkflowHandle:
-        """Same as ``get_workflow_handle``; the run method is for typing only (temporalio)."""
-        del workflow
-        return self.get_workflow_handle(workflow_id, **kw)
+    def get_workflow_handle_for(
+        self,
+        workflow: Any,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        first_execution_run_id: str | None = None,
+    ) -> WorkflowHandle:
+        """``get_workflow_handle`` typed by the workflow's run method (its result hint)."""
+        defn = self._registry.workflow_definition(workflow)
+        return self.get_workflow_handle(
+            workflow_id,
+            run_id=run_id,
+            first_execution_run_id=first_execution_run_id,
+            result_type=defn.run_ret_hint if defn is not None else None,
+        )
+
+    def get_workflow_update_handle(
+        self,
+        update_id: str,
+        workflow_id: str,
+        *,
+        workflow_run_id: str | None = None,
+        result_type: Any = None,
+    ) -> WorkflowUpdateHandle[Any]:
+        """A handle to update ``update_id`` of a workflow (also one sent before a restart);
+        ``get_workflow_handle(workflow_id).get_update_handle(update_id)`` in one call."""
+        return WorkflowUpdateHandle(
+            self._updates,
+            update_id,
+            workflow_id,
+            workflow_run_id=workflow_run_id,
+            result_type=result_type,
+        )
+
+    # ------------------------------------------------------------------ update-with-start
+
+    async def start_update_with_start_workflow(
+        self,
+        update: Any,
+        arg: Any = ...,
+        *more: Any,
+        start_workflow_operation: WithStartWorkflowOperation,
+        wait_for_stage: WorkflowUpdateStage,
+        args: Sequence[Any] = (),
+        id: str | None = None,
+        result_type: Any = None,
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowUpdateHandle[Any]:
+        """Send an update to the workflow the operation names, starting it unless it runs.
+
+        A new run gets the update in its first activation (validator, then handler, before
+        the run method); a running one (``USE_EXISTING``) gets it as any update. Returns the
+        update's handle once it reached ``wait_for_stage``; the operation's
+        ``workflow_handle()`` gives the workflow's handle.
+        """
+        if wait_for_stage == WorkflowUpdateStage.ADMITTED:
+            raise ValueError("ADMITTED wait stage not supported")
+        op = start_workflow_operation
+        op._mark_used()
+        try:
+            if not self._life.ready:
+                await self._life.ensure_started()
+            sent, run = await self._with_start.send(
+                op, update, _call_args(arg, more, args), id, WorkflowUpdateStage(wait_for_stage)
+            )
+        except BaseException as err:
+            if op._handle is None:
+                op._set_error(err)
+            raise
+        return WorkflowUpdateHandle(
+            self._updates,
+            sent.update_id,
+            run.record.workflow_id,
+            result_type=result_type,
+            known_outcome=sent.outcome,
+            target_run_id=sent.run_id,
+            name=sent.name,
+        )
+
+    async def execute_update_with_start_workflow(
+        self,
+        update: Any,
+        arg: Any = ...,
+        *more: Any,
+        start_workflow_operation: WithStartWorkflowOperation,
+        args: Sequence[Any] = (),
+        id: str | None = None,
+        result_type: Any = None,
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+    ) -> Any:
+        """``start_update_with_start_workflow`` up to ``COMPLETED``, then the update's result
+        (``WorkflowUpdateFailedError`` when it was rejected or failed)."""
+        handle = await self.start_update_with_start_workflow(
+            update,
+            arg,
+            *more,
+            start_workflow_operation=start_workflow_operation,
+            wait_for_stage=WorkflowUpdateStage.COMPLETED,
+            args=args,
+            id=id,
+            result_type=result_type,
+        )
+        return await handle.result()
 
     def _handle(self, run: Run, result_type: Any = None) -> WorkflowHandle:
         r = run.record

@@ -8,6 +8,7 @@ Queries and update validators run read-only: a command issued from one is refuse
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -21,6 +22,8 @@ from .errors import CancelledError, InvalidArgumentError
 from .history import Event, EventType
 
 __all__ = ["HandlerHost", "Handlers"]
+
+_log = logging.getLogger("fastcore.workflow")
 
 
 class HandlerHost(Protocol):
@@ -54,11 +57,14 @@ class HandlerHost(Protocol):
 class Handlers:
     """The handlers of one run: delivers signals and updates, answers queries."""
 
-    __slots__ = ("_run", "running")
+    __slots__ = ("_run", "pending_args", "running")
 
     def __init__(self, run: HandlerHost) -> None:
         self._run = run
         self.running = 0  # signal and update handlers not finished yet
+        #: arguments of accepted updates already decoded for their validator, by update id:
+        #: the handler gets the same values (decoded once), as temporalio's does
+        self.pending_args: dict[str, list[Any]] = {}
 
     def _args(self, h: HandlerDefinition, name: str, payloads: Sequence[Payload]) -> list[Any]:
         if h.dynamic:
@@ -72,7 +78,20 @@ class Handlers:
         h = self._run.defn.handler("signal", name)
         if h is None:
             return
-        args = self._args(h, name, payloads)
+        try:
+            args = self._args(h, name, payloads)
+        except InvalidArgumentError as err:
+            # as temporalio: a signal whose input cannot be read is dropped, with a warning
+            rec = self._run.run
+            _log.warning(
+                "Failed deserializing signal input for %s, dropping the signal "
+                "(workflow %r, run %s): %s",
+                name,
+                rec.workflow_id,
+                rec.run_id,
+                err,
+            )
+            return
         if h.is_async:
             self.running += 1
             self._run.loop.create_task(self._run_async_signal(h, args))
@@ -135,7 +154,13 @@ class Handlers:
         h = self._run.defn.handler("update", name)
         if h is None:
             return
-        args = self._args(h, name, payloads)
+        decoded = self.pending_args.pop(update_id, None)
+        if decoded is None:
+            args = self._args(h, name, payloads)
+        elif h.dynamic:
+            args = [name, decoded]
+        else:
+            args = decoded
         self.running += 1
         self._run.loop.create_task(self._run_update(h, update_id, accepted_id, args))
 

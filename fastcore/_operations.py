@@ -1,4 +1,4 @@
-"""What handles do: result, signal, query, update, cancel, terminate, describe, history, watch.
+"""What handles do: result, signal, query, cancel, terminate, describe, history, watch.
 
 Each operation finds its run (in memory, or closed in the store), checks the call against the
 workflow's definition and the run's state, and turns it into an input for the pipeline or an
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._converter import DataConverter
-from ._definitions import WorkflowDefinition, handler_name
+from ._definitions import _HANDLER_ATTR, HandlerDefinition, WorkflowDefinition, handler_name
 from ._description import WorkflowExecutionDescription
 from ._environment import WorkflowEnvironment
 from ._failure import from_failure
@@ -24,11 +24,12 @@ from ._instance import WorkflowInstance
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
 from ._pipeline import Pipeline
-from ._run import Run, new_id
+from ._run import Run
 from ._run_table import RunTable
 from ._store import RunRecord, Store
 from ._telemetry import Telemetry
-from .common import WorkflowExecutionStatus
+from ._updates import Updates
+from .common import QueryRejectCondition, WorkflowExecutionStatus
 from .errors import (
     ApplicationError,
     CancelledError,
@@ -38,7 +39,7 @@ from .errors import (
     WorkflowFailureError,
     WorkflowNotFoundError,
     WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
+    WorkflowQueryRejectedError,
 )
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
@@ -47,7 +48,8 @@ __all__ = ["HandleOperations"]
 
 
 class HandleOperations:
-    """The engine side of ``WorkflowHandle``: one method per handle call.
+    """The engine side of ``WorkflowHandle``: one method per handle call (updates are the
+    ``Updates`` part's, reached as ``updates``).
 
     Each call checks ``Lifecycle.ready`` and finds its run itself, not through a helper
     coroutine: one coroutine less per call on the hot path.
@@ -65,7 +67,8 @@ class HandleOperations:
         pipeline: Pipeline,
         notifier: Notifier,
         close_from_outside: Callable[[Run, EventType, dict[str, Any]], asyncio.Future[None] | None],
-        request_cancel: Callable[[Run], asyncio.Future[None] | None],
+        request_cancel: Callable[[Run, str], asyncio.Future[None] | None],
+        updates: Updates,
     ) -> None:
         self._life = lifecycle
         self._runs = runs
@@ -77,6 +80,8 @@ class HandleOperations:
         self._notifier = notifier
         self._close_from_outside = close_from_outside
         self._request_cancel = request_cancel
+        #: what ``start_update`` and update handles do (the ``Updates`` part)
+        self.updates = updates
 
     @staticmethod
     def _require_open(run: Run, what: str) -> None:
@@ -177,11 +182,26 @@ class HandleOperations:
         query: Any,
         args: list[Any],
         result_type: Any,
+        *,
+        reject_condition: QueryRejectCondition | None = None,
     ) -> Any:
-        """Answer a query from the run's state (a closed run's is rebuilt by replay)."""
+        """Answer a query from the run's state (a closed run's is rebuilt by replay).
+
+        Raises:
+            WorkflowQueryRejectedError: The run is closed and ``reject_condition`` says no.
+        """
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
+        status = run.record.status
+        if status is not WorkflowExecutionStatus.RUNNING and (
+            reject_condition == QueryRejectCondition.NOT_OPEN
+            or (
+                reject_condition == QueryRejectCondition.NOT_COMPLETED_CLEANLY
+                and status is not WorkflowExecutionStatus.COMPLETED
+            )
+        ):
+            raise WorkflowQueryRejectedError(status)
         name = handler_name("query", query)
         h = (
             run.defn.handler("query", name)
@@ -220,6 +240,11 @@ class HandleOperations:
             ) from err
         return converter.decode_one(payload, result_type if result_type is not None else h.ret_hint)
 
+    def update_ret_hint(self, update: Any) -> Any:
+        """The return hint of a ``@workflow.update`` method (None for a name)."""
+        h = handler_definition_of(update)
+        return h.ret_hint if h is not None and h.kind == "update" else None
+
     def _replayed_instance(self, run: Run) -> WorkflowInstance:
         """An instance for a run that is not in memory (closed, loaded from the store)."""
         r = run.record
@@ -237,65 +262,16 @@ class HandleOperations:
         inst.replay()
         return inst
 
-    async def update(
-        self,
-        workflow_id: str,
-        run_id: str | None,
-        update: Any,
-        args: list[Any],
-        update_id: str | None,
-        result_type: Any,
-    ) -> Any:
-        """Validate an update, deliver it and wait for its result (durable)."""
-        if not self._life.ready:
-            await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
-        name = handler_name("update", update)
-        self._require_open(run, f"update {name!r} on")
-        h = run.defn.handler("update", name)
-        if h is None:
-            raise InvalidArgumentError(
-                f"workflow {run.record.workflow_type!r} has no update {name!r} "
-                f"(updates: {sorted(run.defn.updates)})"
-            )
-        if not h.dynamic:
-            h.checker.check(f"update {name!r}", args)
-        converter = self._converter
-        payloads = converter.encode(args)
-        decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
-        inst = run.instance
-        assert inst is not None
-        with self.telemetry.update_span(run, name):
-            try:
-                (inst.handlers or inst.make_handlers()).validate_update(name, decoded)
-            except Exception as err:
-                raise WorkflowUpdateFailedError(err, rejected=True) from err
-            uid = update_id or new_id()
-            waiter = self._notifier.expect_update(run, uid)
-            self._submit(
-                run,
-                EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-                {"update_id": uid, "name": name, "input": payloads},
-            )
-            ev = await self._notifier.update_completed(waiter)
-        a = ev.attributes
-        if a.get("failure") is not None:
-            cause = from_failure(a["failure"], converter)
-            raise WorkflowUpdateFailedError(cause) from cause
-        r = a.get("result")
-        hint = result_type if result_type is not None else h.ret_hint
-        return converter.decode_one(r, hint) if r is not None else None
-
     # ------------------------------------------------------------------ cancel, terminate
 
-    async def cancel(self, workflow_id: str, run_id: str | None) -> None:
+    async def cancel(self, workflow_id: str, run_id: str | None, reason: str = "") -> None:
         """Request cancellation; a no-op on a closed workflow (as Temporal)."""
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
         if not run.open:
             return  # a cancel to a closed workflow is a no-op
-        fut = self._request_cancel(run)
+        fut = self._request_cancel(run, reason)
         if fut is not None:
             await fut
 
@@ -420,3 +396,9 @@ class HandleOperations:
             last = records[-1]
             token = json.dumps([last.start_time, last.workflow_id, last.run_id]).encode()
         return out, token
+
+
+def handler_definition_of(fn: Any) -> HandlerDefinition | None:
+    """The definition a ``@workflow.signal/query/update`` decorator attached, or None."""
+    defn = getattr(fn, _HANDLER_ATTR, None)
+    return defn if isinstance(defn, HandlerDefinition) else None

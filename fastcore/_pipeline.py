@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._clock import Clock
-from ._instance import WorkflowInstance
+from ._instance import WorkflowInstance, is_with_start
 from ._notify import Notifier
 from ._run import CLOSE_STATUS, Run
 from ._store import Store
@@ -34,7 +34,6 @@ __all__ = ["Pipeline", "RunEffect", "RunFault"]
 _log = logging.getLogger("fastcore.engine")
 
 _STARTED = EventType.WORKFLOW_EXECUTION_STARTED
-_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
@@ -201,11 +200,7 @@ class Pipeline:
             # Drop the activation's commands, keep its input, mark the failure (Temporal).
             keep = after if after is not None else event.event_id
             if event.event_type is _STARTED:
-                while (
-                    keep < len(history)
-                    and history[keep].event_type is _SIGNALED
-                    and history[keep].attributes.get("with_start")
-                ):
+                while keep < len(history) and is_with_start(history[keep]):
                     keep += 1
             del history[keep:]
             self._block(run, inst, event)

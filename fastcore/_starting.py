@@ -85,6 +85,7 @@ class RunStarter:
         run_id: str | None = None,
         execution_deadline: float | None = None,
         first_task_backoff: float | None = None,
+        start_updates: Any = None,
     ) -> tuple[Run, asyncio.Future[None] | None]:
         """Make a run and queue its first activation.
 
@@ -138,6 +139,8 @@ class RunStarter:
         run.instance = WorkflowInstance(
             env=self._env, run=record, defn=defn, converter=self._converter
         )
+        # updates sent with the start: validated and accepted by the first activation
+        run.instance.start_updates = start_updates
         if first_task_backoff:
             # A retry run: recorded now (durable), its code first runs after the backoff;
             # inputs meanwhile wait, as for a blocked run (Temporal's first task backoff).

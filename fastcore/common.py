@@ -15,6 +15,7 @@ __all__ = [
     "ActivityCancellationType",
     "ChildWorkflowCancellationType",
     "ParentClosePolicy",
+    "QueryRejectCondition",
     "RawValue",
     "RetryPolicy",
     "WorkflowExecutionStatus",
@@ -149,3 +150,11 @@ class ChildWorkflowCancellationType(IntEnum):
     TRY_CANCEL = 1
     WAIT_CANCELLATION_COMPLETED = 2
     WAIT_CANCELLATION_REQUESTED = 3
+
+
+class QueryRejectCondition(IntEnum):
+    """Whether a query is refused for a closed workflow (``handle.query(reject_condition=)``)."""
+
+    NONE = 1
+    NOT_OPEN = 2
+    NOT_COMPLETED_CLEANLY = 3

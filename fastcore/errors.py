@@ -15,6 +15,7 @@ The tree::
     ├── WorkflowNotFoundError              unknown id; or signal/update/terminate to a closed one
     ├── WorkflowUpdateFailedError          an update whose validator or handler failed
     ├── WorkflowQueryFailedError           a query whose handler raised
+    ├── WorkflowQueryRejectedError         a query refused by its ``reject_condition``
     ├── NondeterminismError                the code no longer matches its history
     ├── InvalidArgumentError               bad input at a call (unknown name, wrong arguments, ...)
     └── StoreError                         the store is unusable (corrupt, newer schema, locked)
@@ -49,6 +50,7 @@ __all__ = [
     "WorkflowFailureError",
     "WorkflowNotFoundError",
     "WorkflowQueryFailedError",
+    "WorkflowQueryRejectedError",
     "WorkflowUpdateFailedError",
 ]
 
@@ -349,6 +351,14 @@ class WorkflowQueryFailedError(FastcoreError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class WorkflowQueryRejectedError(FastcoreError):
+    """A query refused by its ``reject_condition``: ``status`` is the workflow's status."""
+
+    def __init__(self, status: Any) -> None:
+        super().__init__(f"Query rejected, status: {status}")
+        self.status = status
 
 
 class NondeterminismError(FastcoreError):

@@ -21,7 +21,8 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  trace_context (W3C traceparents; only when tracing)
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
                                  signal sent with the start)
-    WORKFLOW_EXECUTION_UPDATE_ACCEPTED   update_id, name, input[]
+    WORKFLOW_EXECUTION_UPDATE_ACCEPTED   update_id, name, input[], with_start (present, True,
+                                         only for an update sent with the start)
     WORKFLOW_EXECUTION_UPDATE_COMPLETED  update_id, accepted_event_id, result(Payload|None),
                                          failure(dict|None)
     WORKFLOW_EXECUTION_CANCEL_REQUESTED  reason
