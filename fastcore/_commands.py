@@ -22,6 +22,7 @@ from ._environment import WorkflowEnvironment
 from ._failure import from_failure
 from ._futures import _ActivityFuture, _ChildHandle, _fail, _resolve, _seconds
 from ._loop import WorkflowLoop
+from ._payload import Payload
 from ._store import RunRecord
 from .common import (
     ActivityCancellationType,
@@ -49,6 +50,25 @@ __all__ = ["PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
+
+
+_EVENT_OVERHEAD = 48  # bytes an event's id, type, time and framing take, serialized
+
+
+def _event_size(ev: Event) -> int:
+    return _EVENT_OVERHEAD + _value_size(ev.attributes)
+
+
+def _value_size(value: Any) -> int:
+    if isinstance(value, Payload):
+        return len(value.data) + sum(len(k) + len(v) for k, v in value.metadata.items())
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _value_size(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_value_size(v) for v in value)
+    return 8
 
 
 class CommandIssuer(Protocol):
@@ -85,6 +105,7 @@ class Commands:
         "_info",
         "_random",
         "_run",
+        "_size",
         "_timer_counter",
         "activities",
         "children",
@@ -112,6 +133,7 @@ class Commands:
         self._timer_counter = 0
         self._random: _random.Random | None = None
         self._info: Info | None = None
+        self._size = (0, 0)  # (events counted, their estimated bytes)
 
     def clear(self) -> None:
         """Drop everything the code waits on (the run closed)."""
@@ -178,6 +200,29 @@ class Commands:
                 RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else None
             ),
             _history_length=lambda: inst.cursor,
+            _history_size=self.history_size,
+            _continue_as_new_suggested=self.continue_as_new_suggested,
+        )
+
+    def history_size(self) -> int:
+        """The estimated bytes of the history so far (counted once per event)."""
+        run = self._run
+        counted, total = self._size
+        end = run.cursor
+        if end < counted:
+            counted, total = 0, 0
+        history = run.history
+        for i in range(counted, min(end, len(history))):
+            total += _event_size(history[i])
+        self._size = (end, total)
+        return total
+
+    def continue_as_new_suggested(self) -> bool:
+        """Whether the history passed the environment's continue-as-new thresholds."""
+        env = self._run.env
+        return (
+            self._run.cursor >= env.continue_as_new_suggested_events
+            or self.history_size() >= env.continue_as_new_suggested_bytes
         )
 
     def memo(self) -> Mapping[str, Any]:

@@ -105,6 +105,9 @@ class Engine:
         retention: how long closed runs' histories are kept (None: forever).
         workflow_task_retry_interval: first delay before a failed workflow task is retried.
         failure_exception_types: exception types that fail any workflow instead of its task.
+        continue_as_new_suggested_events, continue_as_new_suggested_bytes: from how many
+            events or bytes of history ``workflow.info().is_continue_as_new_suggested()`` is
+            True (Temporal's defaults: 4,096 events, 4 MiB).
         identity: a name for this engine in activity errors and traces.
         tracer_provider, meter_provider: OpenTelemetry providers (globals when None).
     """
@@ -124,6 +127,8 @@ class Engine:
         retention: timedelta | None = timedelta(days=7),
         workflow_task_retry_interval: timedelta = timedelta(seconds=1),
         failure_exception_types: Sequence[type[BaseException]] = (),
+        continue_as_new_suggested_events: int = 4096,
+        continue_as_new_suggested_bytes: int = 4 * 1024 * 1024,
         identity: str | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
@@ -143,6 +148,8 @@ class Engine:
             workflow_definition=registry.workflow_definition,
             failure_exception_types=tuple(failure_exception_types),
             strict_registry=True,
+            continue_as_new_suggested_events=continue_as_new_suggested_events,
+            continue_as_new_suggested_bytes=continue_as_new_suggested_bytes,
         )
         self.timers = TimerService(self.clock)
         self._life = Lifecycle(self.start)

@@ -303,10 +303,23 @@ class Info:
     first_execution_run_id: str
     retry_policy: RetryPolicy | None
     _history_length: Callable[[], int]
+    _history_size: Callable[[], int] = lambda: 0
+    _continue_as_new_suggested: Callable[[], bool] = lambda: False
 
     def get_current_history_length(self) -> int:
         """Events in this run's history so far."""
         return self._history_length()
+
+    def get_current_history_size(self) -> int:
+        """The size of this run's history so far, in bytes (an estimate: every payload's
+        bytes plus a fixed overhead per event, as Temporal counts its serialized events)."""
+        return self._history_size()
+
+    def is_continue_as_new_suggested(self) -> bool:
+        """Whether the history has grown enough to continue as new: at 4,096 events or
+        4 MiB (Temporal's defaults; ``Engine(continue_as_new_suggested_events=,
+        continue_as_new_suggested_bytes=)`` change them)."""
+        return self._continue_as_new_suggested()
 
 
 class ContinueAsNewError(BaseException):
