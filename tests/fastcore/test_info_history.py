@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -49,7 +50,7 @@ async def test_history_length_size_and_the_suggestion(store_url: str) -> None:
         assert lengths == sorted(lengths) and lengths[-1] >= 60 > lengths[-2]
         assert [s[2] for s in seen] == [False] * (len(seen) - 1) + [True]
         # each round adds two events carrying a 100-character payload
-        assert all(b - a >= 200 for a, b in zip(sizes, sizes[1:], strict=False))
+        assert all(b - a >= 200 for a, b in itertools.pairwise(sizes))
         assert len(await handle.fetch_history()) == lengths[-1] + 1  # + the completion
         first = await engine.get_workflow_handle(handle.id, run_id=handle.result_run_id).describe()
         assert first.status.name == "CONTINUED_AS_NEW"
