@@ -34,7 +34,7 @@ from ._payload_codec import PayloadCodec, run_codec
 from ._payload_converter import DefaultPayloadConverter, PayloadConverter
 from .errors import InvalidArgumentError
 
-__all__ = ["DataConverter", "Payload", "default", "default_converter"]
+__all__ = ["DataConverter", "Payload", "decode_arguments", "default", "default_converter"]
 
 _I64 = 2**63
 _U64 = 2**64
@@ -247,3 +247,24 @@ default_converter = DataConverter.default
 def default() -> DataConverter:
     """The default data converter (``DataConverter.default``), as ``temporalio.converter``."""
     return DataConverter.default
+
+
+def decode_arguments(
+    converter: DataConverter, payloads: Sequence[Payload], hints: Sequence[Any] | None, what: str
+) -> list[Any]:
+    """Decode a call's arguments; one that cannot be read raises ``InvalidArgumentError``
+    naming the call and the argument."""
+    try:
+        return converter.decode(payloads, hints)
+    except InvalidArgumentError:
+        pass
+    n = len(hints) if hints is not None else 0
+    out = []
+    for i, p in enumerate(payloads):
+        try:
+            out.append(converter.decode_one(p, hints[i] if hints is not None and i < n else None))
+        except InvalidArgumentError as err:
+            raise InvalidArgumentError(
+                f"{what}: argument {i + 1} cannot be decoded: {err}"
+            ) from None
+    return out

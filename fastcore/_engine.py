@@ -30,7 +30,7 @@ from typing import Any
 from ._children import Children
 from ._clock import Clock, SystemClock
 from ._closing import Closing
-from ._converter import DataConverter, default_converter
+from ._converter import DataConverter, decode_arguments, default_converter
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._description import WorkflowExecutionDescription
 from ._dispatch import Dispatcher
@@ -41,6 +41,7 @@ from ._lifecycle import Lifecycle
 from ._notify import Notifier
 from ._open_store import open_store
 from ._operations import HandleOperations
+from ._payload import EncodedValue
 from ._pipeline import Pipeline
 from ._recovery import Recovery
 from ._registry import Registry
@@ -488,19 +489,32 @@ class Engine:
         defn, name = self._registry.workflow_for_start(workflow)
         if not defn.dynamic:
             defn.run_checker.check(f"workflow {name!r}", call_args)
-        payloads = self.converter.encode(call_args)
-        memo_p = {k: self.converter.encode_one(v) for k, v in (memo or {}).items()}
+        converter = self.converter
+        payloads = converter.encode(call_args)
+        # decoded here, once: input the run method could not read is refused at the call
+        decoded = decode_arguments(
+            converter, payloads, None if defn.dynamic else defn.run_arg_hints, "start"
+        )
+        memo_p = {}
+        for k, v in (memo or {}).items():
+            memo_p[k] = p = converter.encode_one(v)
+            if type(v) is EncodedValue:
+                converter.decode_one(p)  # memo bytes from elsewhere must be readable
         delay = start_delay.total_seconds() if start_delay is not None else None
         if delay is not None and delay < 0:
             raise InvalidArgumentError("start_delay must not be negative")
         signal_payloads = None
+        signal_args: list[Any] = []
         if start_signal is not None:
             h = defn.handler("signal", start_signal)
             if h is None:
                 raise InvalidArgumentError(f"workflow {name!r} has no signal {start_signal!r}")
             if not h.dynamic:
                 h.checker.check(f"signal {start_signal!r}", start_signal_args)
-            signal_payloads = self.converter.encode(list(start_signal_args))
+            signal_payloads = converter.encode(list(start_signal_args))
+            signal_args = decode_arguments(
+                converter, signal_payloads, None if h.dynamic else h.arg_hints, "start_signal"
+            )
         existing = self._table.by_workflow_id.get(id)  # every open run is in memory
         prior = existing.record if existing is not None else None
         if prior is None and self.store.durable:
@@ -534,9 +548,12 @@ class Engine:
             run_timeout=run_timeout.total_seconds() if run_timeout else None,
             retry_policy=retry_policy.to_dict() if retry_policy else None,
             memo=memo_p,
-            signal=(start_signal, signal_payloads) if start_signal is not None else None,
+            signal=(start_signal, signal_payloads, signal_args)
+            if start_signal is not None
+            else None,
             first_task_backoff=delay or None,
             start_updates=start_updates,
+            start_args=decoded,
         )
         if fut is not None:
             await fut

@@ -57,7 +57,7 @@ class HandlerHost(Protocol):
 class Handlers:
     """The handlers of one run: delivers signals and updates, answers queries."""
 
-    __slots__ = ("_run", "pending_args", "running")
+    __slots__ = ("_run", "pending_args", "pending_signals", "running")
 
     def __init__(self, run: HandlerHost) -> None:
         self._run = run
@@ -65,6 +65,8 @@ class Handlers:
         #: arguments of accepted updates already decoded for their validator, by update id:
         #: the handler gets the same values (decoded once), as temporalio's does
         self.pending_args: dict[str, list[Any]] = {}
+        #: signals whose arguments the caller decoded: (their payloads, the values), in order
+        self.pending_signals: list[tuple[Sequence[Payload], list[Any]]] = []
 
     def _args(self, h: HandlerDefinition, name: str, payloads: Sequence[Payload]) -> list[Any]:
         if h.dynamic:
@@ -79,7 +81,7 @@ class Handlers:
         if h is None:
             return
         try:
-            args = self._args(h, name, payloads)
+            args = self._decoded_signal(h, name, payloads)
         except InvalidArgumentError as err:
             # as temporalio: a signal whose input cannot be read is dropped, with a warning
             rec = self._run.run
@@ -97,6 +99,18 @@ class Handlers:
             self._run.loop.create_task(self._run_async_signal(h, args))
         else:
             self._run.loop.call_soon(self._run_sync_signal, h, args)
+
+    def _decoded_signal(
+        self, h: HandlerDefinition, name: str, payloads: Sequence[Payload]
+    ) -> list[Any]:
+        """The signal's values: as the caller decoded them, else from its payloads."""
+        pending = self.pending_signals
+        if pending:
+            for i, (recorded, values) in enumerate(pending):
+                if recorded is payloads:
+                    del pending[i]
+                    return [name, values] if h.dynamic else values
+        return self._args(h, name, payloads)
 
     def _run_sync_signal(self, h: HandlerDefinition, args: list[Any]) -> None:
         try:

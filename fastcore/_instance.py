@@ -61,6 +61,7 @@ class WorkflowInstance:
         "read_only",
         "replay_end",
         "run",
+        "start_args",
         "start_updates",
         "started_attrs",
         "task_failure",
@@ -95,6 +96,8 @@ class WorkflowInstance:
         #: updates sent with the start (update-with-start), validated and accepted by the
         #: first activation (a ``StartUpdates``), or None
         self.start_updates: Any = None
+        #: the run method's arguments as the start decoded them (decoded once), or None
+        self.start_args: list[Any] | None = None
         self.failure_types: tuple[type[BaseException], ...] = (
             (FailureError, *defn.failure_exception_types, *env.failure_exception_types)
             if defn.failure_exception_types or env.failure_exception_types
@@ -261,8 +264,12 @@ class WorkflowInstance:
         a = event.attributes
         self.started_attrs = a
         defn = self.defn
-        if defn.dynamic:
-            args: list[Any] = [self.converter.decode(a.get("input") or [])]
+        given = self.start_args
+        if given is not None:  # decoded by the start (live): the same values, not decoded again
+            self.start_args = None
+            args: list[Any] = [given] if defn.dynamic else given
+        elif defn.dynamic:
+            args = [self.converter.decode(a.get("input") or [])]
         else:
             args = self.converter.decode(a.get("input") or [], defn.run_arg_hints)
         token = self.loop.enter()

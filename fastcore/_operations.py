@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ._converter import DataConverter
+from ._converter import DataConverter, decode_arguments
 from ._definitions import _HANDLER_ATTR, HandlerDefinition, WorkflowDefinition, handler_name
 from ._description import WorkflowExecutionDescription
 from ._environment import WorkflowEnvironment
@@ -164,7 +164,16 @@ class HandleOperations:
             )
         if not h.dynamic:
             h.checker.check(f"signal {name!r}", args)
-        payloads = self._converter.encode(args)
+        converter = self._converter
+        payloads = converter.encode(args)
+        # Decoded here, once: input a handler could not read is refused at the call, and the
+        # handler gets these values (a replay decodes the recorded payloads instead).
+        decoded = decode_arguments(
+            converter, payloads, None if h.dynamic else h.arg_hints, f"signal {name!r}"
+        )
+        inst = run.instance
+        if inst is not None:
+            (inst.handlers or inst.make_handlers()).pending_signals.append((payloads, decoded))
         self.telemetry.signal_received(run, name)
         fut = self._submit(
             run,
@@ -224,7 +233,9 @@ class HandleOperations:
         inst = run.instance
         if inst is None:
             inst = self._replayed_instance(run)
-        decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
+        decoded = decode_arguments(
+            converter, payloads, None if h.dynamic else h.arg_hints, f"query {name!r}"
+        )
         with self.telemetry.query_span(run, name):
             try:
                 value = (inst.handlers or inst.make_handlers()).query(name, decoded)

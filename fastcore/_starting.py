@@ -77,7 +77,7 @@ class RunStarter:
         run_timeout: float | None = None,
         retry_policy: dict[str, Any] | None = None,
         memo: dict[str, Any] | None = None,
-        signal: tuple[str, Any] | None = None,
+        signal: tuple[str, Any, list[Any]] | None = None,
         parent: dict[str, Any] | None = None,
         continued_run_id: str | None = None,
         first_run_id: str | None = None,
@@ -86,6 +86,7 @@ class RunStarter:
         execution_deadline: float | None = None,
         first_task_backoff: float | None = None,
         start_updates: Any = None,
+        start_args: list[Any] | None = None,
     ) -> tuple[Run, asyncio.Future[None] | None]:
         """Make a run and queue its first activation.
 
@@ -141,6 +142,10 @@ class RunStarter:
         )
         # updates sent with the start: validated and accepted by the first activation
         run.instance.start_updates = start_updates
+        # the arguments as the start decoded them (the first activation uses them as they are)
+        run.instance.start_args = start_args
+        if signal is not None and signal[2]:
+            run.instance.make_handlers().pending_signals.append((signal[1], signal[2]))
         if first_task_backoff:
             # A retry run: recorded now (durable), its code first runs after the backoff;
             # inputs meanwhile wait, as for a blocked run (Temporal's first task backoff).

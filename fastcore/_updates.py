@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from ._converter import DataConverter
+from ._converter import DataConverter, decode_arguments
 from ._definitions import handler_name
 from ._failure import from_failure
 from ._lifecycle import Lifecycle
@@ -191,7 +191,9 @@ class Updates:
             h.checker.check(f"update {name!r}", args)
         converter = self._converter
         payloads = converter.encode(args)
-        decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
+        decoded = decode_arguments(
+            converter, payloads, None if h.dynamic else h.arg_hints, f"update {name!r}"
+        )
         inst = run.instance
         assert inst is not None
         handlers = inst.handlers or inst.make_handlers()

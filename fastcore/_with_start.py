@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from ._converter import DataConverter
+from ._converter import DataConverter, decode_arguments
 from ._definitions import WorkflowDefinition, handler_name
 from ._handles import WorkflowHandle
 from ._operations import HandleOperations
@@ -187,7 +187,9 @@ class UpdateWithStart:
             h.checker.check(f"update {name!r}", update_args)
         converter = self._converter
         payloads = converter.encode(update_args)
-        decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
+        decoded = decode_arguments(
+            converter, payloads, None if h.dynamic else h.arg_hints, f"update {name!r}"
+        )
         uid = update_id or new_id()
         carried = StartUpdates([(uid, name, payloads, decoded)])
         run, started = await self._start(

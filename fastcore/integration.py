@@ -1,9 +1,11 @@
 """The contract fastcore keeps for integrations (bridge): what they may rely on, and nothing else.
 
 Integrations need more than a user does: the metadata the decorators attach, the converter
-and payload types, fastcore's failure format, the description type and a hook so workflow
-code can run on another runtime, and the visibility query language (``visibility``: parse,
-evaluate and compile Temporal's list filters). They import it from here, never from a
+and payload types (``EncodedValue``: payloads handed to the engine as they arrived, and
+asked back as they are recorded, so a bridge never decodes what it carries), fastcore's
+failure format, the description type and a hook so workflow code can run on another
+runtime, and the visibility query language (``visibility``: parse, evaluate and compile
+Temporal's list filters). They import it from here, never from a
 private module, so fastcore's internals can move freely; a test pins these names and fails
 when bridge imports any other private fastcore module.
 """
@@ -29,12 +31,14 @@ from ._definitions import (
 )
 from ._description import WorkflowExecutionDescription
 from ._failure import from_failure, to_failure
+from ._payload import EncodedValue
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
 
 __all__ = [
     "ActivityDefinition",
     "DataConverter",
+    "EncodedValue",
     "HandlerDefinition",
     "Payload",
     "WorkflowDefinition",

@@ -25,7 +25,12 @@ from fastcore.common import (
 )
 from fastcore.errors import InvalidArgumentError
 from fastcore.history import Event, EventType, event_from_json, event_to_json
-from fastcore.integration import DataConverter, Payload, WorkflowExecutionDescription
+from fastcore.integration import (
+    DataConverter,
+    EncodedValue,
+    Payload,
+    WorkflowExecutionDescription,
+)
 
 from .._failures import exception_from_record, failure_record
 from .._proto.v1 import bridge_pb2 as pb
@@ -35,6 +40,7 @@ __all__ = [
     "description_to_proto",
     "duration_from_proto",
     "duration_to_proto",
+    "encoded_args",
     "event_from_proto",
     "event_to_proto",
     "exception_from_proto",
@@ -73,6 +79,11 @@ def payloads_to_proto(payloads: Iterable[Payload]) -> list[pb.Payload]:
 def payloads_from_proto(msgs: Iterable[pb.Payload]) -> list[Payload]:
     """Several payloads from the wire."""
     return [Payload(dict(m.metadata), m.data) for m in msgs]
+
+
+def encoded_args(msgs: Iterable[pb.Payload]) -> list[EncodedValue]:
+    """Call arguments as they arrived, for the engine to record and decode once."""
+    return [EncodedValue(Payload(dict(m.metadata), m.data)) for m in msgs]
 
 
 def decode_args(msgs: Sequence[pb.Payload], converter: DataConverter, what: str) -> list[Any]:
