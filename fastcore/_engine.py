@@ -45,6 +45,7 @@ from ._payload import EncodedValue
 from ._pipeline import Pipeline
 from ._recovery import Recovery
 from ._registry import Registry
+from ._requests import current_request_id
 from ._run import Run
 from ._run_table import RunTable
 from ._starting import RunStarter
@@ -519,6 +520,11 @@ class Engine:
         prior = existing.record if existing is not None else None
         if prior is None and self.store.durable:
             prior = await self.store.latest_run_info(id)  # a closed run from earlier
+        request = current_request_id()
+        if request and prior is not None:
+            again = await self._table.started_by(id, request)
+            if again is not None:
+                return again, False  # a retry of the start that made this run
         if existing is not None or prior is not None:
             if existing is not None and existing.open:
                 policy = id_conflict_policy
@@ -554,6 +560,7 @@ class Engine:
             first_task_backoff=delay or None,
             start_updates=start_updates,
             start_args=decoded,
+            request_id=request or None,
         )
         if fut is not None:
             await fut

@@ -24,11 +24,12 @@ from ._instance import WorkflowInstance
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
 from ._pipeline import Pipeline
+from ._requests import current_request_id
 from ._run import Run
 from ._run_table import RunTable
 from ._store import RunRecord, Store
 from ._telemetry import Telemetry
-from ._updates import Updates
+from ._updates import Updates, signal_requests
 from .common import QueryRejectCondition, WorkflowExecutionStatus
 from .errors import (
     ApplicationError,
@@ -155,6 +156,9 @@ class HandleOperations:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
         name = handler_name("signal", signal)
+        request = current_request_id()
+        if request and request in signal_requests(run):
+            return  # a retry of a signal this run received: applied once
         self._require_open(run, f"signal {name!r} to")
         h = run.defn.handler("signal", name)
         if h is None:
@@ -175,11 +179,11 @@ class HandleOperations:
         if inst is not None:
             (inst.handlers or inst.make_handlers()).pending_signals.append((payloads, decoded))
         self.telemetry.signal_received(run, name)
+        attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
+        if request:
+            attrs["request_id"] = request
         fut = self._submit(
-            run,
-            EventType.WORKFLOW_EXECUTION_SIGNALED,
-            {"signal_name": name, "input": payloads},
-            wait=self._store.durable,
+            run, EventType.WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable
         )
         if fut is not None:
             await fut

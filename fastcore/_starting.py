@@ -87,6 +87,7 @@ class RunStarter:
         first_task_backoff: float | None = None,
         start_updates: Any = None,
         start_args: list[Any] | None = None,
+        request_id: str | None = None,
     ) -> tuple[Run, asyncio.Future[None] | None]:
         """Make a run and queue its first activation.
 
@@ -119,6 +120,8 @@ class RunStarter:
         }
         if first_task_backoff:
             attrs["first_task_backoff"] = first_task_backoff
+        if request_id:
+            attrs["request_id"] = request_id
         self._runs.add(run)
         started = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, now, attrs)
         record.history.append(started)

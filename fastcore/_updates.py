@@ -40,10 +40,12 @@ from .errors import (
 )
 from .history import Event, EventType
 
-__all__ = ["UpdateOutcome", "Updates", "WorkflowUpdateStage"]
+__all__ = ["UpdateOutcome", "Updates", "WorkflowUpdateStage", "signal_requests"]
 
 _ACCEPTED = EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
 _COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
+_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
+_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
 
 #: What an update came to: its ``UPDATE_COMPLETED`` event, or the error that rejected it.
 UpdateOutcome = Event | BaseException
@@ -77,13 +79,15 @@ class StartedUpdate:
 
 
 class UpdateIndex:
-    """A run's updates by id, read from its history as far as it has grown (incrementally)."""
+    """A run's updates by id (and its signals' request ids), read from its history as far as
+    it has grown (incrementally)."""
 
-    __slots__ = ("accepted", "completed", "last", "scanned")
+    __slots__ = ("accepted", "completed", "last", "scanned", "signal_requests")
 
     def __init__(self) -> None:
         self.accepted: dict[str, Event] = {}
         self.completed: dict[str, Event] = {}
+        self.signal_requests: set[str] = set()
         self.scanned = 0
         self.last: Event | None = None
 
@@ -93,6 +97,7 @@ class UpdateIndex:
         if n > len(history) or (n and history[n - 1] is not self.last):
             self.accepted.clear()
             self.completed.clear()
+            self.signal_requests.clear()
             n = 0
         for ev in history[n:]:
             et = ev.event_type
@@ -100,6 +105,9 @@ class UpdateIndex:
                 self.accepted[ev.attributes["update_id"]] = ev
             elif et is _COMPLETED:
                 self.completed[ev.attributes["update_id"]] = ev
+            elif (et is _SIGNALED or et is _STARTED) and "request_id" in ev.attributes:
+                # (a signal-with-start's request id is its start's)
+                self.signal_requests.add(ev.attributes["request_id"])
         self.scanned = len(history)
         self.last = history[-1] if history else None
 
@@ -110,6 +118,11 @@ def _index(run: Run) -> UpdateIndex:
         idx = run.update_index = UpdateIndex()
     idx.refresh(run.record.history)
     return idx
+
+
+def signal_requests(run: Run) -> set[str]:
+    """The request ids of the signals the run received (those that carried one)."""
+    return _index(run).signal_requests
 
 
 def _closed_before_completion() -> WorkflowUpdateFailedError:

@@ -18,9 +18,10 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  continued_run_id, first_run_id, execution_timeout, run_timeout,
                                  execution_deadline(epoch s|None), memo{str: Payload},
                                  retry_policy(dict|None), seed(int),
-                                 trace_context (W3C traceparents; only when tracing)
+                                 trace_context (W3C traceparents; only when tracing),
+                                 request_id (only for a start that carried Temporal's)
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
-                                 signal sent with the start)
+                                 signal sent with the start), request_id (only when carried)
     WORKFLOW_EXECUTION_UPDATE_ACCEPTED   update_id, name, input[], with_start (present, True,
                                          only for an update sent with the start)
     WORKFLOW_EXECUTION_UPDATE_COMPLETED  update_id, accepted_event_id, result(Payload|None),

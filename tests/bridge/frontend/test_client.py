@@ -397,9 +397,14 @@ async def test_payload_encodings(bridge: Bridge, unique_id: str) -> None:
     got = await client.execute_workflow("Echo", proto, id=f"{unique_id}-p", task_queue="q")
     assert got == json_format.MessageToDict(proto)  # the workflow received the JSON object
 
+    # recorded as the client sent it, byte for byte: the bridge decodes nothing
     history = await client.get_workflow_handle(f"{unique_id}-p").fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
-    assert started.input.payloads[0].metadata["encoding"] == b"json/plain"
+    sent = (await client.data_converter.encode([proto]))[0]
+    assert started.input.payloads[0] == sent
+    assert started.input.payloads[0].metadata["encoding"] == b"json/protobuf"
+    raw = await client.execute_workflow("Echo", b"\x00\xff", id=f"{unique_id}-b", task_queue="q")
+    assert raw == b"\x00\xff"  # binary/plain bytes pass through too
 
     request = StartWorkflowExecutionRequest(
         namespace="default",
