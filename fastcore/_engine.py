@@ -8,6 +8,7 @@ need from the others (bound methods, so the hot path pays no extra indirection):
 - ``Pipeline``: the one path every change to a run takes (queue, activate, commit, effects);
 - ``Dispatcher``: activity attempts and durable timers, whose outcomes become inputs;
 - ``RunStarter``: new runs (starts, children, continue-as-new, retries);
+- ``Starts``: what a client's start does (id policies, request ids, start options);
 - ``Children``: child workflows and what their parents hear of them;
 - ``Closing``: closes from outside and what follows a close;
 - ``Recovery``: rebuilding runs by replay, and retries of failed workflow tasks;
@@ -30,7 +31,7 @@ from typing import Any
 from ._children import Children
 from ._clock import Clock, SystemClock
 from ._closing import Closing
-from ._converter import DataConverter, decode_arguments, default_converter
+from ._converter import DataConverter, default_converter
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._description import WorkflowExecutionDescription
 from ._dispatch import Dispatcher
@@ -41,21 +42,20 @@ from ._lifecycle import Lifecycle
 from ._notify import Notifier
 from ._open_store import open_store
 from ._operations import HandleOperations
-from ._payload import EncodedValue
 from ._pipeline import Pipeline
 from ._recovery import Recovery
 from ._registry import Registry
-from ._requests import current_request_id
 from ._run import Run
 from ._run_table import RunTable
 from ._starting import RunStarter
+from ._starts import Starts
 from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
 from ._update_handle import WorkflowUpdateHandle
 from ._updates import Updates, WorkflowUpdateStage
-from ._with_start import StartUpdates, UpdateWithStart, WithStartWorkflowOperation
+from ._with_start import UpdateWithStart, WithStartWorkflowOperation
 from .common import (
     RetryPolicy,
     WorkflowExecutionStatus,
@@ -64,15 +64,12 @@ from .common import (
 )
 from .errors import (
     InvalidArgumentError,
-    WorkflowAlreadyStartedError,
 )
 from .history import Event
 
 __all__ = ["Engine"]
 
 _NO_METADATA: Mapping[str, str | bytes] = {}
-_COMPLETED = WorkflowExecutionStatus.COMPLETED
-_CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
 
 
 def _call_args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
@@ -273,10 +270,19 @@ class Engine:
             close_from_outside=closing.close_from_outside,
             request_cancel=closing.request_cancel,
         )
+        self._starts = Starts(
+            lifecycle=self._life,
+            workflow_for_start=registry.workflow_for_start,
+            converter=converter,
+            runs=table,
+            store=store,
+            new_run=starter.new_run,
+            terminate_run=ops.terminate_run,
+        )
         self._with_start: UpdateWithStart = UpdateWithStart(
             workflow_for_start=registry.workflow_for_start,
             converter=converter,
-            start=self._start,
+            start=self._starts.start,
             updates=updates,
             operations=ops,
         )
@@ -446,7 +452,7 @@ class Engine:
         call_args = [] if arg is ... else [arg]
         call_args.extend(more)
         call_args.extend(args)
-        run, _ = await self._start(
+        run, _ = await self._starts.start(
             workflow,
             call_args,
             id=id,
@@ -462,115 +468,52 @@ class Engine:
         )
         return self._handle(run, result_type)
 
-    async def _start(
+    async def execute_workflow(
         self,
         workflow: Any,
-        call_args: list[Any],
-        *,
+        arg: Any = ...,
+        *more: Any,
+        args: Sequence[Any] = (),
         id: str,
+        task_queue: str | None = None,
+        result_type: Any = None,
         execution_timeout: timedelta | None = None,
         run_timeout: timedelta | None = None,
+        task_timeout: timedelta | None = None,
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.UNSPECIFIED,
         retry_policy: RetryPolicy | None = None,
         memo: Mapping[str, Any] | None = None,
+        static_summary: str | None = None,
+        static_details: str | None = None,
         start_delay: timedelta | None = None,
         start_signal: str | None = None,
         start_signal_args: Sequence[Any] = (),
-        start_updates: StartUpdates | None = None,
-    ) -> tuple[Run, bool]:
-        """Start a run, or find the running one the id policies send this start to.
-
-        Returns the run and whether this call started it.
-        """
-        if not self._life.ready:
-            await self._life.ensure_started()
-        if not isinstance(id, str) or not id:
-            raise InvalidArgumentError("a workflow id (a non-empty string) is required")
-        defn, name = self._registry.workflow_for_start(workflow)
-        if not defn.dynamic:
-            defn.run_checker.check(f"workflow {name!r}", call_args)
-        converter = self.converter
-        payloads = converter.encode(call_args)
-        # decoded here, once: input the run method could not read is refused at the call
-        decoded = decode_arguments(
-            converter, payloads, None if defn.dynamic else defn.run_arg_hints, "start"
-        )
-        memo_p = {}
-        for k, v in (memo or {}).items():
-            memo_p[k] = p = converter.encode_one(v)
-            if type(v) is EncodedValue:
-                converter.decode_one(p)  # memo bytes from elsewhere must be readable
-        delay = start_delay.total_seconds() if start_delay is not None else None
-        if delay is not None and delay < 0:
-            raise InvalidArgumentError("start_delay must not be negative")
-        signal_payloads = None
-        signal_args: list[Any] = []
-        if start_signal is not None:
-            h = defn.handler("signal", start_signal)
-            if h is None:
-                raise InvalidArgumentError(f"workflow {name!r} has no signal {start_signal!r}")
-            if not h.dynamic:
-                h.checker.check(f"signal {start_signal!r}", start_signal_args)
-            signal_payloads = converter.encode(list(start_signal_args))
-            signal_args = decode_arguments(
-                converter, signal_payloads, None if h.dynamic else h.arg_hints, "start_signal"
-            )
-        existing = self._table.by_workflow_id.get(id)  # every open run is in memory
-        prior = existing.record if existing is not None else None
-        if prior is None and self.store.durable:
-            prior = await self.store.latest_run_info(id)  # a closed run from earlier
-        request = current_request_id()
-        if request and prior is not None:
-            again = await self._table.started_by(id, request)
-            if again is not None:
-                return again, False  # a retry of the start that made this run
-        if existing is not None or prior is not None:
-            if existing is not None and existing.open:
-                policy = id_conflict_policy
-                if policy == WorkflowIDConflictPolicy.USE_EXISTING:
-                    return existing, False
-                if policy == WorkflowIDConflictPolicy.TERMINATE_EXISTING or (
-                    id_reuse_policy == WorkflowIDReusePolicy.TERMINATE_IF_RUNNING
-                ):
-                    await self._ops.terminate_run(
-                        existing, "terminated by a start with the same id", []
-                    )
-                else:
-                    raise WorkflowAlreadyStartedError(id, name, run_id=existing.record.run_id)
-            elif prior is not None:
-                st = prior.status
-                if id_reuse_policy == WorkflowIDReusePolicy.REJECT_DUPLICATE or (
-                    id_reuse_policy == WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
-                    and st in (_COMPLETED, _CONTINUED_AS_NEW)
-                ):
-                    raise WorkflowAlreadyStartedError(id, name, run_id=prior.run_id)
-        run, fut = self._starter.new_run(
-            defn,
-            name,
-            id,
-            payloads,
-            execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
-            run_timeout=run_timeout.total_seconds() if run_timeout else None,
-            retry_policy=retry_policy.to_dict() if retry_policy else None,
-            memo=memo_p,
-            signal=(start_signal, signal_payloads, signal_args)
-            if start_signal is not None
-            else None,
-            first_task_backoff=delay or None,
-            start_updates=start_updates,
-            start_args=decoded,
-            request_id=request or None,
-        )
-        if fut is not None:
-            await fut
-        return run, True
-
-    async def execute_workflow(
-        self, workflow: Any, arg: Any = ..., *more: Any, **kwargs: Any
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+        request_eager_start: bool = False,
+        priority: Any = None,
+        versioning_override: Any = None,
     ) -> Any:
-        """Start a workflow and wait for its result."""
-        handle = await self.start_workflow(workflow, arg, *more, **kwargs)
+        """Start a workflow and wait for its result (``start_workflow``'s arguments)."""
+        handle = await self.start_workflow(
+            workflow,
+            arg,
+            *more,
+            args=args,
+            id=id,
+            result_type=result_type,
+            execution_timeout=execution_timeout,
+            run_timeout=run_timeout,
+            id_reuse_policy=id_reuse_policy,
+            id_conflict_policy=id_conflict_policy,
+            retry_policy=retry_policy,
+            memo=memo,
+            start_delay=start_delay,
+            start_signal=start_signal,
+            start_signal_args=start_signal_args,
+            versioning_override=versioning_override,
+        )
         return await handle.result()
 
     def get_workflow_handle(
