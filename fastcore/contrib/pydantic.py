@@ -12,9 +12,14 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter
-from pydantic_core import SchemaSerializer, to_json
-from pydantic_core.core_schema import any_schema
+try:
+    from pydantic import TypeAdapter
+    from pydantic_core import SchemaSerializer, to_json
+    from pydantic_core.core_schema import any_schema
+except ImportError as err:  # pragma: no cover - exercised only without pydantic installed
+    raise ImportError(
+        "fastcore.contrib.pydantic needs pydantic 2: pip install 'fastcore-temporal[pydantic]'"
+    ) from err
 
 from .._payload import Payload
 from ..converter import (
