@@ -436,6 +436,7 @@ class Engine:
         request_eager_start: bool = False,
         priority: Any = None,
         versioning_override: Any = None,
+        stack_level: int = 2,
     ) -> WorkflowHandle:
         """Start a workflow (its run method, class or type name) and return its handle.
 
