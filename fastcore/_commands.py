@@ -442,28 +442,23 @@ class Commands:
     def check_conditions(self) -> bool:
         """Resolve the conditions that hold now; True if any did (the code may go on)."""
         progressed = False
-        # the conditions are workflow code: workflow.* calls in them (all_handlers_finished,
-        # info, now...) need the run's loop as the running one
-        token = self.loop.enter()
-        try:
-            for item in list(self.conditions):
-                fut, fn = item
-                if fut.done():
-                    self.conditions.remove(item)
-                    continue
-                try:
-                    ok = fn()
-                except BaseException as err:
-                    self.conditions.remove(item)
-                    fut.set_exception(err)
-                    progressed = True
-                    continue
-                if ok:
-                    self.conditions.remove(item)
-                    fut.set_result(None)
-                    progressed = True
-        finally:
-            self.loop.leave(token)
+        # (the conditions are workflow code: the instance runs them with its loop current)
+        for item in list(self.conditions):
+            fut, fn = item
+            if fut.done():
+                self.conditions.remove(item)
+                continue
+            try:
+                ok = fn()
+            except BaseException as err:
+                self.conditions.remove(item)
+                fut.set_exception(err)
+                progressed = True
+                continue
+            if ok:
+                self.conditions.remove(item)
+                fut.set_result(None)
+                progressed = True
         return progressed
 
     # ------------------------------------------------------------------ patches

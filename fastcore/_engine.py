@@ -497,13 +497,16 @@ class Engine:
         versioning_override: Any = None,
     ) -> Any:
         """Start a workflow and wait for its result (``start_workflow``'s arguments)."""
-        handle = await self.start_workflow(
+        _refuse_versioning(versioning_override)
+        call_args = [] if arg is ... else [arg]
+        if more:
+            call_args.extend(more)
+        if args:
+            call_args.extend(args)
+        run, _ = await self._starts.start(
             workflow,
-            arg,
-            *more,
-            args=args,
+            call_args,
             id=id,
-            result_type=result_type,
             execution_timeout=execution_timeout,
             run_timeout=run_timeout,
             id_reuse_policy=id_reuse_policy,
@@ -513,9 +516,11 @@ class Engine:
             start_delay=start_delay,
             start_signal=start_signal,
             start_signal_args=start_signal_args,
-            versioning_override=versioning_override,
         )
-        return await handle.result()
+        rec = run.record
+        return await self._ops.result(
+            rec.workflow_id, rec.run_id, follow_runs=True, result_type=result_type
+        )
 
     def get_workflow_handle(
         self,

@@ -65,8 +65,9 @@ class Handlers:
         #: arguments of accepted updates already decoded for their validator, by update id:
         #: the handler gets the same values (decoded once), as temporalio's does
         self.pending_args: dict[str, list[Any]] = {}
-        #: signals whose arguments the caller decoded: (their payloads, the values), in order
-        self.pending_signals: list[tuple[Sequence[Payload], list[Any]]] = []
+        #: signals whose arguments the caller decoded, by ``id()`` of their payload list:
+        #: (that list, the values); the entry holds the list, so its id stays its own
+        self.pending_signals: dict[int, tuple[Sequence[Payload], list[Any]]] = {}
 
     def _args(self, h: HandlerDefinition, name: str, payloads: Sequence[Payload]) -> list[Any]:
         if h.dynamic:
@@ -80,8 +81,13 @@ class Handlers:
         h = self._run.defn.handler("signal", name)
         if h is None:
             return
+        pending = self.pending_signals
+        entry = pending.pop(id(payloads), None) if pending else None
         try:
-            args = self._decoded_signal(h, name, payloads)
+            if entry is not None and entry[0] is payloads:  # decoded by the caller: once
+                args = [name, entry[1]] if h.dynamic else entry[1]
+            else:
+                args = self._args(h, name, payloads)
         except InvalidArgumentError as err:
             # as temporalio: a signal whose input cannot be read is dropped, with a warning
             rec = self._run.run
@@ -99,18 +105,6 @@ class Handlers:
             self._run.loop.create_task(self._run_async_signal(h, args))
         else:
             self._run.loop.call_soon(self._run_sync_signal, h, args)
-
-    def _decoded_signal(
-        self, h: HandlerDefinition, name: str, payloads: Sequence[Payload]
-    ) -> list[Any]:
-        """The signal's values: as the caller decoded them, else from its payloads."""
-        pending = self.pending_signals
-        if pending:
-            for i, (recorded, values) in enumerate(pending):
-                if recorded is payloads:
-                    del pending[i]
-                    return [name, values] if h.dynamic else values
-        return self._args(h, name, payloads)
 
     def _run_sync_signal(self, h: HandlerDefinition, args: list[Any]) -> None:
         try:

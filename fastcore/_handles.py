@@ -147,16 +147,24 @@ class WorkflowHandle:
         """Run an update and return its result; a rejection or a failure raises
         ``WorkflowUpdateFailedError``. An ``id`` the run has seen runs nothing again: the
         call gets the first outcome."""
-        handle = await self.start_update(
+        updates = self._ops.updates
+        sent = await updates.start(
+            self._id,
+            self._run_id,
             update,
-            arg,
-            *more,
-            args=args,
-            wait_for_stage=WorkflowUpdateStage.COMPLETED,
-            id=id,
-            result_type=result_type,
+            _args(arg, more, args),
+            id,
+            WorkflowUpdateStage.COMPLETED,
         )
-        return await handle.result()
+        outcome = sent.outcome
+        if outcome is None:  # (never for COMPLETED: the outcome is what it waited for)
+            return await self.get_update_handle(id or sent.update_id).result()
+        hint = result_type
+        if hint is None:
+            hint = sent.ret_hint
+            if hint is None:
+                hint = updates.result_hint(sent.workflow_id, sent.run_id, sent.name)
+        return updates.value(outcome, hint)
 
     async def start_update(
         self,

@@ -32,6 +32,9 @@ from .workflow import ContinueAsNewError
 
 __all__ = ["WorkflowInstance", "is_with_start"]
 
+_get_running_loop = asyncio.events._get_running_loop
+_set_running_loop = asyncio.events._set_running_loop
+
 
 class WorkflowInstance:
     """One workflow run's code and its activation state: the replay machine.
@@ -206,20 +209,27 @@ class WorkflowInstance:
 
     def _run(self) -> None:
         loop = self.loop
-        while True:
-            loop.run_once()
-            if loop.errors:
-                err = loop.errors[0]
-                loop.errors = None
-                if isinstance(err, _Abort):
+        # the run's loop is the running one throughout: its callbacks and the conditions
+        # (workflow code too: workflow.* calls in them work) see it
+        prev = _get_running_loop()
+        _set_running_loop(loop)
+        try:
+            while True:
+                loop.run_once()
+                if loop.errors:
+                    err = loop.errors[0]
+                    loop.errors = None
+                    if isinstance(err, _Abort):
+                        return
+                    self.fail_task(err)
                     return
-                self.fail_task(err)
-                return
-            if self.nondeterminism is not None or self.task_failure is not None:
-                return
-            commands = self.commands
-            if not commands.conditions or not commands.check_conditions():
-                return
+                if self.nondeterminism is not None or self.task_failure is not None:
+                    return
+                commands = self.commands
+                if not commands.conditions or not commands.check_conditions():
+                    return
+        finally:
+            _set_running_loop(prev)
 
     def fail_task(self, err: BaseException) -> None:
         """Fail the workflow task with ``err``: the run stays open, blocked, and retries."""

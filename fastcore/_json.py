@@ -292,22 +292,39 @@ def _to_key(key_type: Any, key: Any, hint: Any, custom: Sequence[JSONTypeConvert
     return key
 
 
+_FIELDS: dict[type, tuple[tuple[str, Any, bool], ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """A dataclass's (name, type hint, init) per field, read once per class."""
+    plan = _FIELDS.get(cls)
+    if plan is None:
+        hints = get_type_hints(cls)
+        plan = _FIELDS[cls] = tuple(
+            (f.name, hints.get(f.name), f.init) for f in dataclasses.fields(cls)
+        )
+    return plan
+
+
 def _to_dataclass(hint: Any, value: Any, custom: Sequence[JSONTypeConverter]) -> Any:
     if not isinstance(value, dict):
         raise TypeError(f"Cannot convert to dataclass {hint.__name__}: value is not a dict")
-    field_hints = get_type_hints(hint)
     init_values: dict[str, Any] = {}
     other_values: dict[str, Any] = {}
-    for field in dataclasses.fields(hint):
-        if field.name not in value:
+    for name, field_hint, init in _fields_of(hint):
+        if name not in value:
             continue  # a missing required field fails at construction, as in temporalio
-        try:
-            converted = value_to_type(field_hints.get(field.name), value[field.name], custom)
-        except Exception as err:
-            raise TypeError(
-                f"Failed converting field {field.name} on dataclass {hint.__name__}: {err}"
-            ) from err
-        (init_values if field.init else other_values)[field.name] = converted
+        item = value[name]
+        if field_hint in PLAIN_HINTS and not custom and type(item) is field_hint:
+            converted = item  # already what the hint asks for
+        else:
+            try:
+                converted = value_to_type(field_hint, item, custom)
+            except Exception as err:
+                raise TypeError(
+                    f"Failed converting field {name} on dataclass {hint.__name__}: {err}"
+                ) from err
+        (init_values if init else other_values)[name] = converted
     obj = hint(**init_values)
     for name, field_value in other_values.items():
         object.__setattr__(obj, name, field_value)

@@ -95,6 +95,8 @@ class Notifier:
     async def update_completed(self, waiter: asyncio.Future[Event]) -> Event:
         """Wait for the UPDATE_COMPLETED event ``expect_update`` promised (a caller that
         gives up does not cancel it for the others)."""
+        if waiter.done():
+            return waiter.result()  # completed within the call (no real I/O on the way)
         skipper = self._skipper
         skipper.result_waiters += 1
         skipper.schedule()

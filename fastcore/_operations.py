@@ -172,12 +172,15 @@ class HandleOperations:
         payloads = converter.encode(args)
         # Decoded here, once: input a handler could not read is refused at the call, and the
         # handler gets these values (a replay decodes the recorded payloads instead).
-        decoded = decode_arguments(
-            converter, payloads, None if h.dynamic else h.arg_hints, f"signal {name!r}"
-        )
+        hints = None if h.dynamic else h.arg_hints
+        try:
+            decoded = converter.decode(payloads, hints)
+        except InvalidArgumentError:  # say which argument, and of what
+            decoded = decode_arguments(converter, payloads, hints, f"signal {name!r}")
         inst = run.instance
         if inst is not None:
-            (inst.handlers or inst.make_handlers()).pending_signals.append((payloads, decoded))
+            handlers = inst.handlers or inst.make_handlers()
+            handlers.pending_signals[id(payloads)] = (payloads, decoded)
         self.telemetry.signal_received(run, name)
         attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
         if request:

@@ -18,9 +18,8 @@ __all__ = ["current_request_id", "request_id"]
 _request_id: ContextVar[str] = ContextVar("fastcore_request_id", default="")
 
 
-def current_request_id() -> str:
-    """The request id of the call being made ("" when none)."""
-    return _request_id.get()
+current_request_id = _request_id.get
+"""The request id of the call being made ("" when none)."""
 
 
 @contextmanager

@@ -148,7 +148,7 @@ class RunStarter:
         # the arguments as the start decoded them (the first activation uses them as they are)
         run.instance.start_args = start_args
         if signal is not None and signal[2]:
-            run.instance.make_handlers().pending_signals.append((signal[1], signal[2]))
+            run.instance.make_handlers().pending_signals[id(signal[1])] = (signal[1], signal[2])
         if first_task_backoff:
             # A retry run: recorded now (durable), its code first runs after the backoff;
             # inputs meanwhile wait, as for a blocked run (Temporal's first task backoff).

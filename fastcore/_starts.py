@@ -87,14 +87,19 @@ class Starts:
         converter = self._converter
         payloads = converter.encode(call_args)
         # decoded here, once: input the run method could not read is refused at the call
-        decoded = decode_arguments(
-            converter, payloads, None if defn.dynamic else defn.run_arg_hints, "start"
+        decoded = (
+            decode_arguments(
+                converter, payloads, None if defn.dynamic else defn.run_arg_hints, "start"
+            )
+            if payloads
+            else []
         )
         memo_p = {}
-        for k, v in (memo or {}).items():
-            memo_p[k] = p = converter.encode_one(v)
-            if type(v) is EncodedValue:
-                converter.decode_one(p)  # memo bytes from elsewhere must be readable
+        if memo:
+            for k, v in memo.items():
+                memo_p[k] = p = converter.encode_one(v)
+                if type(v) is EncodedValue:
+                    converter.decode_one(p)  # memo bytes from elsewhere must be readable
         delay = start_delay.total_seconds() if start_delay is not None else None
         if delay is not None and delay < 0:
             raise InvalidArgumentError("start_delay must not be negative")

@@ -27,7 +27,6 @@ from ._definitions import handler_name
 from ._failure import from_failure
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
-from ._payload import Payload
 from ._run import Run, new_id
 from ._run_table import RunTable
 from ._store import Store
@@ -67,7 +66,11 @@ class WorkflowUpdateStage(IntEnum):
     COMPLETED = 3
 
 
-@dataclass
+_STAGE_ACCEPTED = WorkflowUpdateStage.ACCEPTED
+_STAGE_COMPLETED = WorkflowUpdateStage.COMPLETED
+
+
+@dataclass(slots=True)
 class StartedUpdate:
     """An update a call sent (or joined): where it went, and its outcome once known."""
 
@@ -76,6 +79,8 @@ class StartedUpdate:
     update_id: str
     name: str
     outcome: UpdateOutcome | None
+    #: the handler's return hint, when the call found the handler (a sent update)
+    ret_hint: Any = None
 
 
 class UpdateIndex:
@@ -171,21 +176,20 @@ class Updates:
             WorkflowNotFoundError: No such run, or it is closed and never saw this id.
             InvalidArgumentError: The workflow has no such update, or the arguments do not fit.
         """
-        if stage is WorkflowUpdateStage.ADMITTED or stage not in (
-            WorkflowUpdateStage.ACCEPTED,
-            WorkflowUpdateStage.COMPLETED,
-        ):
+        if stage is not _STAGE_COMPLETED and stage is not _STAGE_ACCEPTED:
             raise ValueError("ADMITTED wait stage not supported")
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
         name = handler_name("update", update)
-        uid = update_id or new_id()
         rec = run.record
-        sent = StartedUpdate(rec.workflow_id, rec.run_id, uid, name, None)
-        idx = _index(run)
-        if uid in idx.accepted or uid in idx.completed:
-            return await self._follow(run, sent, stage)  # a repeat: join the first
+        if update_id:
+            sent = StartedUpdate(rec.workflow_id, rec.run_id, update_id, name, None)
+            idx = _index(run)
+            if update_id in idx.accepted or update_id in idx.completed:
+                return await self._follow(run, sent, stage)  # a repeat: join the first
+        else:  # a fresh id cannot be a repeat
+            sent = StartedUpdate(rec.workflow_id, rec.run_id, new_id(), name, None)
         if not run.open:
             err = WorkflowNotFoundError(
                 f"cannot update {name!r} on workflow {rec.workflow_id!r}: it is closed "
@@ -204,49 +208,39 @@ class Updates:
             h.checker.check(f"update {name!r}", args)
         converter = self._converter
         payloads = converter.encode(args)
-        decoded = decode_arguments(
-            converter, payloads, None if h.dynamic else h.arg_hints, f"update {name!r}"
-        )
+        hints = None if h.dynamic else h.arg_hints
+        try:
+            decoded = converter.decode(payloads, hints)
+        except InvalidArgumentError:  # say which argument, and of what
+            decoded = decode_arguments(converter, payloads, hints, f"update {name!r}")
+        sent.ret_hint = None if h.dynamic else h.ret_hint
         inst = run.instance
         assert inst is not None
         handlers = inst.handlers or inst.make_handlers()
+        uid = sent.update_id
         try:
             with self.telemetry.update_span(run, name):
                 try:
                     handlers.validate_update(name, decoded)
                 except Exception as err:
                     raise _Rejected(err) from err  # the span records the rejection
-                return await self._accept(run, sent, payloads, decoded, stage)
+                # accepted: recorded (durably), the handler gets these values (decoded once)
+                handlers.pending_args[uid] = decoded
+                waiter = self._notifier.expect_update(run, uid)
+                fut = self._submit(
+                    run,
+                    _ACCEPTED,
+                    {"update_id": uid, "name": name, "input": payloads},
+                    self._store.durable,
+                )
+                if fut is not None:
+                    await fut
+                if stage is not _STAGE_ACCEPTED:
+                    sent.outcome = await self._notifier.update_completed(waiter)
+                return sent
         except _Rejected as rejected:
             sent.outcome = WorkflowUpdateFailedError(rejected.error, rejected=True)
             return sent
-
-    async def _accept(
-        self,
-        run: Run,
-        sent: StartedUpdate,
-        payloads: list[Payload],
-        decoded: list[Any],
-        stage: WorkflowUpdateStage,
-    ) -> StartedUpdate:
-        """Record the validated update's acceptance and follow it to ``stage``."""
-        uid, name = sent.update_id, sent.name
-        inst = run.instance
-        assert inst is not None
-        handlers = inst.handlers or inst.make_handlers()
-        handlers.pending_args[uid] = decoded  # the handler gets these: decoded once
-        self._notifier.expect_update(run, uid)
-        fut = self._submit(
-            run,
-            _ACCEPTED,
-            {"update_id": uid, "name": name, "input": payloads},
-            self._store.durable,
-        )
-        if fut is not None:
-            await fut
-        if stage is WorkflowUpdateStage.ACCEPTED:
-            return sent
-        return await self._follow(run, sent, stage)
 
     async def follow(
         self, run: Run, update_id: str, name: str, stage: WorkflowUpdateStage
