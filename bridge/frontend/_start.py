@@ -15,6 +15,7 @@ engine cannot honour (cron, a start delay, completion callbacks) are refused by 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -34,17 +35,30 @@ from fastcore import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from fastcore.client import WithStartWorkflowOperation, WorkflowUpdateHandle, WorkflowUpdateStage
 from fastcore.errors import WorkflowAlreadyStartedError, WorkflowNotFoundError
-from fastcore.integration import request_id
+from fastcore.integration import EncodedValue, request_id
 
 from ._errors import already_started, invalid
 from ._notes import RunNotebook, RunNotes
 from ._payloads import encoded, encoded_memo
 
-__all__ = ["Starter"]
+__all__ = ["Launch", "Started", "Starter", "UpdateAfterStartError"]
 
 _RUNNING = TStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 StartRequest = StartWorkflowExecutionRequest | SignalWithStartWorkflowExecutionRequest
+
+
+#: Starts the workflow type with the engine's start options; gives its handle.
+Launch = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+class UpdateAfterStartError(Exception):
+    """The start of an update-with-start happened; the update call then failed."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"the update failed after run {run_id} started")
+        self.run_id = run_id
 
 
 @dataclass
@@ -128,7 +142,9 @@ class Starter:
             return None
         return str(desc.run_id) if desc.status is WorkflowExecutionStatus.RUNNING else None
 
-    async def _start(self, request: StartRequest, **extra: Any) -> Started:
+    async def _start(
+        self, request: StartRequest, launch: Launch | None = None, **extra: Any
+    ) -> Started:
         wid = request.workflow_id
         options = self._options(request)
         options.update(extra)
@@ -138,7 +154,12 @@ class Starter:
             running = await self._open_run(wid)
         try:
             with request_id(request.request_id):  # a retry of a start gets the run it made
-                handle = await self._engine.start_workflow(request.workflow_type.name, **options)
+                if launch is None:
+                    handle = await self._engine.start_workflow(
+                        request.workflow_type.name, **options
+                    )
+                else:
+                    handle = await launch(request.workflow_type.name, options)
         except WorkflowAlreadyStartedError as err:
             run_id = err.run_id or ""
             first = self._notes.get(wid, run_id).request_id
@@ -196,12 +217,46 @@ class Starter:
             run_id=started.run_id, started=started.started
         )
 
-    async def start_for_update(self, request: StartWorkflowExecutionRequest) -> Started:
-        """The start half of update-with-start (the conflict policy decides what a running
-        workflow means)."""
+    async def start_with_update(
+        self,
+        request: StartWorkflowExecutionRequest,
+        name: str,
+        args: list[Any],
+        update_id: str,
+    ) -> tuple[Started, WorkflowUpdateHandle[Any]]:
+        """Update-with-start on the engine's own: a new run gets the update in its first
+        activation, a running one (by the conflict policy) as any update.
+
+        Raises:
+            UpdateAfterStartError: The start happened and the update call failed (the
+                update's own error is its ``__cause__``).
+        """
         if not request.workflow_id_conflict_policy:
             raise invalid(
                 "WorkflowIdConflictPolicy is required for update-with-start "
                 "(USE_EXISTING, FAIL or TERMINATE_EXISTING)"
             )
-        return await self._start(request)
+        sent: list[WorkflowUpdateHandle[Any]] = []
+
+        async def launch(workflow_type: str, options: dict[str, Any]) -> Any:
+            op = WithStartWorkflowOperation(
+                workflow_type, args=options.pop("args"), id=options.pop("id"), **options
+            )
+            try:
+                sent.append(
+                    await self._engine.start_update_with_start_workflow(
+                        name,
+                        args=args,
+                        start_workflow_operation=op,
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                        id=update_id,
+                        result_type=EncodedValue,
+                    )
+                )
+            except Exception as err:
+                handle = await op.workflow_handle()  # raises the start's own error, if any
+                raise UpdateAfterStartError(str(handle.result_run_id)) from err
+            return await op.workflow_handle()
+
+        started = await self._start(request, launch)
+        return started, sent[0]

@@ -1,5 +1,6 @@
 """Updates: ``UpdateWorkflowExecution``, ``PollWorkflowExecutionUpdate`` and update-with-start
-(``ExecuteMultiOperation``), on the engine's own updates.
+(``ExecuteMultiOperation``), on the engine's own updates (and its update-with-start: a new
+run gets the update in its first activation).
 
 The engine keys updates by id (``WorkflowHandle.start_update``): a retried call joins the
 first instead of running the handler again, and an outcome is found by its id, also after a
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import grpc.aio
@@ -43,7 +43,7 @@ from ..history import failure_to_temporal
 from ._errors import invalid, multi_operation_failure, not_found, status_of
 from ._history import HistoryReader, RunHistory
 from ._payloads import encoded, to_payloads
-from ._start import Starter
+from ._start import Starter, UpdateAfterStartError
 from ._waiting import Budget
 
 __all__ = ["Updates"]
@@ -111,7 +111,6 @@ class Updates:
         handle = self._engine.get_workflow_handle(
             execution.workflow_id, run_id=execution.run_id or None
         )
-        response = UpdateWorkflowExecutionResponse(stage=_ACCEPTED)
         try:
             sent = await handle.start_update(
                 name,
@@ -121,12 +120,28 @@ class Updates:
                 result_type=EncodedValue,
             )
         except InvalidArgumentError as err:  # no such update, or arguments it cannot take
-            response.stage = _COMPLETED
+            response = UpdateWorkflowExecutionResponse(
+                stage=_COMPLETED,
+                update_ref=_ref(execution.workflow_id, execution.run_id, update_id),
+            )
             response.outcome.CopyFrom(await self._rejected_outcome(err))
-            response.update_ref.CopyFrom(_ref(execution.workflow_id, execution.run_id, update_id))
             return response
         run_id = await self._run_of(handle, execution.run_id)
-        response.update_ref.CopyFrom(_ref(execution.workflow_id, run_id, update_id))
+        return await self._respond(sent, execution.workflow_id, run_id, wanted, budget)
+
+    async def _respond(
+        self,
+        sent: WorkflowUpdateHandle[Any],
+        workflow_id: str,
+        run_id: str,
+        wanted: int,
+        budget: Budget,
+    ) -> UpdateWorkflowExecutionResponse:
+        """The answer for an accepted (or rejected) update: its stage, and its outcome once
+        completed (waiting for it within the budget when the client asked for it)."""
+        response = UpdateWorkflowExecutionResponse(
+            stage=_ACCEPTED, update_ref=_ref(workflow_id, run_id, sent.id)
+        )
         if wanted >= _COMPLETED or update_outcome_known(sent):
             outcome = await self._outcome(sent, budget)
             if outcome is not None:
@@ -191,12 +206,21 @@ class Updates:
             raise invalid("the update's workflow id must be the start's")
         if update.workflow_execution.run_id:
             raise invalid("the update of an update-with-start must not name a run id")
-        started = await _as_operation(0, lambda: starter.start_for_update(start))
-        targeted = UpdateWorkflowExecutionRequest()
-        targeted.CopyFrom(update)
-        targeted.workflow_execution.run_id = started.run_id
-        updated = await _as_operation(1, lambda: self.update(targeted, context))
-        updated.update_ref.workflow_execution.run_id = started.run_id
+        name = update.request.input.name
+        if not name:
+            raise invalid("Update name is not set on request.")
+        update_id = update.request.meta.update_id or str(uuid.uuid4())
+        args = encoded(update.request.input.args.payloads)
+        try:
+            started, sent = await starter.start_with_update(start, name, args, update_id)
+        except UpdateAfterStartError as after:
+            raise multi_operation_failure(1, status_of(after.__cause__ or after)) from after
+        except Exception as err:
+            raise multi_operation_failure(0, status_of(err)) from err
+        wanted = max(int(update.wait_policy.lifecycle_stage), int(_ACCEPTED))
+        updated = await self._respond(
+            sent, start.workflow_id, started.run_id, wanted, Budget(context, self._cap)
+        )
         response = ExecuteMultiOperationResponse()
         response.responses.add().start_workflow.CopyFrom(
             StartWorkflowExecutionResponse(
@@ -205,14 +229,6 @@ class Updates:
         )
         response.responses.add().update_workflow.CopyFrom(updated)
         return response
-
-
-async def _as_operation(index: int, call: Callable[[], Any]) -> Any:
-    """Run one operation of a multi-operation; its error names it and aborts the other."""
-    try:
-        return await call()
-    except Exception as err:
-        raise multi_operation_failure(index, status_of(err)) from err
 
 
 def _recorded_stage(run: RunHistory, update_id: str) -> int | None:

@@ -49,6 +49,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from bridge import as_temporal_workflow
+from fastcore import EventType as FcEventType
 from tests.bridge.frontend import defs
 from tests.bridge.frontend.conftest import Bridge
 
@@ -224,6 +225,10 @@ async def test_update_with_start_and_signal_with_start(bridge: Bridge, unique_id
         == 1
     )
     first = await op.workflow_handle()
+    # the engine's own update-with-start: the update is in the new run's first activation
+    events = await bridge.engine.get_workflow_handle(unique_id).fetch_history()
+    assert events[1].event_type is FcEventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    assert events[1].attributes.get("with_start") is True
     op = start_op()
     assert (
         await client.execute_update_with_start_workflow(
