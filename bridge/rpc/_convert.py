@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,19 +84,6 @@ def payloads_from_proto(msgs: Iterable[pb.Payload]) -> list[Payload]:
 def encoded_args(msgs: Iterable[pb.Payload]) -> list[EncodedValue]:
     """Call arguments as they arrived, for the engine to record and decode once."""
     return [EncodedValue(Payload(dict(m.metadata), m.data)) for m in msgs]
-
-
-def decode_args(msgs: Sequence[pb.Payload], converter: DataConverter, what: str) -> list[Any]:
-    """Decode call arguments; an undecodable one raises ``InvalidArgumentError`` naming it."""
-    out = []
-    for i, m in enumerate(msgs):
-        try:
-            out.append(converter.decode_one(Payload(dict(m.metadata), m.data)))
-        except InvalidArgumentError as err:
-            raise InvalidArgumentError(
-                f"{what}: argument {i + 1} cannot be decoded: {err}"
-            ) from None
-    return out
 
 
 # -- times ------------------------------------------------------------------------------
