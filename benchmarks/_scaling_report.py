@@ -54,14 +54,15 @@ def ms(value: float) -> str:
     return f"{value:,.3g} ms" if abs(value) < 1000 else f"{value:,.0f} ms"
 
 
-def from_n(crossing: float | None, fast: Fit, slow: Fit) -> str:
-    """A crossing N (``speedup_from``) in words."""
+def from_n(crossing: float | None, fast: Fit, slow: Fit, measured_up_to: int) -> str:
+    """A crossing N (``speedup_from``) in words; one past the largest N measured is marked."""
     if crossing is None:
         ratio = slow.slope_ms / fast.slope_ms if fast.slope_ms > 0 else math.inf
         return f"at no N (per step it is only {ratio:.1f}x)"
     if crossing <= 1:
         return "from N = 1"
-    return f"from N = {math.ceil(crossing)}"
+    n = math.ceil(crossing)
+    return f"from N = {n}" + (" (extrapolated)" if n > measured_up_to else "")
 
 
 def _cell(v: float | None, digits: int = 3) -> str:
@@ -90,15 +91,16 @@ def headline(result: Mapping[str, Any], fits: Mapping[str, Mapping[str, Fit]] | 
     if any(o not in seq for o in need):
         return "Too few sizes were measured to fit per-step costs."
     a, b, c, d = (seq[o] for o in need)
+    top = max(result["sizes"])
     return (
         f"Fitted on the measured p50s of N sequential steps, a Temporal activity costs "
         f"{ms(a.slope_ms)} per step and a local activity {ms(b.slope_ms)}, against "
         f"{ms(c.slope_ms)} per step for a fastcore sub-workflow in one activity "
         f"({ms(c.intercept_ms)} fixed) and {ms(d.slope_ms)} in one local activity "
         f"({ms(d.intercept_ms)} fixed): fastcore in a local activity is 2x faster than N "
-        f"local activities {from_n(speedup_from(d, b, 2), d, b)} and 10x "
-        f"{from_n(speedup_from(d, b, 10), d, b)}, and fastcore in an activity is 10x faster "
-        f"than N activities {from_n(speedup_from(c, a, 10), c, a)}."
+        f"local activities {from_n(speedup_from(d, b, 2), d, b, top)} and 10x "
+        f"{from_n(speedup_from(d, b, 10), d, b, top)}, and fastcore in an activity is 10x "
+        f"faster than N activities {from_n(speedup_from(c, a, 10), c, a, top)}."
     )
 
 
@@ -158,7 +160,8 @@ def _crossing_table(result: Mapping[str, Any], fits: Mapping[str, Fit]) -> list[
         cells = [LABELS[fast_o], LABELS[slow_o], f"{_cell(ratio)}x" if ratio else "-"]
         for k in KS:
             crossing = speedup_from(fast, slow, k)
-            cells.append("never" if crossing is None else f"N = {max(1, math.ceil(crossing))}")
+            n = None if crossing is None else max(1, math.ceil(crossing))
+            cells.append("never" if n is None else f"N = {n}" + ("*" if n > hi else ""))
         for n in (lo, hi):
             cells.append(f"{_cell(sp[n] / fp[n])}x" if n in fp and n in sp else "-")
         rows.append(cells)
@@ -233,6 +236,7 @@ def format_section(result: Mapping[str, Any], links: Mapping[str, str] | None = 
     if "sequential" in fits:
         lines += ["", "From which N fastcore is k times faster (the fitted lines, sequential):"]
         lines += ["", *_crossing_table(result, fits["sequential"])]
+        lines += ["", f"\\* past the largest N measured ({max(sizes)}): extrapolated."]
         durability = _durability(fits["sequential"])
         if durability:
             lines += ["", durability]

@@ -445,7 +445,7 @@ async def main_async(only: Sequence[str], quick: bool, out_dir: Path = OUT.paren
         if partial:  # it may land in a file recorded at another time: say when and how
             timing += (
                 f"; recorded {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `--only "
-                f"{name}`{' --quick' if quick else ''}, load average at start {load:.2f}"
+                f"{name}{' --quick' if quick else ''}`, load average at start {load:.2f}"
             )
         parts += [text, "", f"_({timing})_", ""]
         print(f"== {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)

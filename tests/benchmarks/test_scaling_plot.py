@@ -136,6 +136,17 @@ def test_headline_states_costs_and_crossings() -> None:
     assert "15 ms per step" in sentence and "50 µs per step" in sentence
 
 
+def test_a_crossing_past_the_largest_n_measured_is_marked() -> None:
+    result = fake_result()
+    result["sizes"] = [1, 10]
+    result["latency"] = [r for r in result["latency"] if r["steps"] in (1, 10)]
+    assert "and 10x from N = 45 (extrapolated)," in headline(result)
+    assert "2x faster than N local activities from N = 6 and" in headline(result)
+    text = format_section(result)
+    assert "| N = 45* |" in text
+    assert "past the largest N measured (10): extrapolated" in text
+
+
 def test_section_has_tables_link_and_notes() -> None:
     text = format_section(fake_result(), {"svg": "scaling.svg", "json": "scaling.json"})
     assert "![Latency against N, log-log](scaling.svg)" in text
