@@ -99,11 +99,11 @@ class ScalingConfig:
     hosted_max: int = 30
     in_process_budget: int = 20_000
     in_process_min: int = 50
-    in_process_max: int = 2000
+    in_process_max: int = 1000
     warmup: int = 1
     concurrency: int = 20
     hosted_rounds: int = 2
-    in_process_step_budget: int = 100_000
+    in_process_step_budget: int = 40_000
     probe_local_signal: bool = True
 
     @classmethod
@@ -290,6 +290,7 @@ async def _run_in_process(
     progress: Callable[[str], None],
 ) -> None:
     """Each shape and N on a fresh engine (``store(cell)``), so no cell pays for another's."""
+    t0 = time.perf_counter()
     for shape in config.shapes:
         for steps in config.sizes:
             async with Engine(
@@ -331,7 +332,7 @@ async def _run_in_process(
                 result["throughput"].append(
                     _throughput_row(option, steps, tput.latencies, tput.wall_s)
                 )
-    progress(f"  {option}: done")
+    progress(f"  {option}: {time.perf_counter() - t0:.1f} s")
 
 
 async def run_scaling_benchmarks(

@@ -233,6 +233,12 @@ def format_section(result: Mapping[str, Any], links: Mapping[str, str] | None = 
         lines += ["", "Fitted per option, `latency = fixed + per_step * N` (least squares on "]
         lines[-1] += "the p50s above):"
         lines += ["", *_fit_table(fits)]
+        lines += [
+            "",
+            "An R² far below 1 means a flat line within the noise: the per-step cost is too "
+            "small to see against the jitter of the fixed cost (the in-process rows show the "
+            "engine's per-step cost alone).",
+        ]
     if "sequential" in fits:
         lines += ["", "From which N fastcore is k times faster (the fitted lines, sequential):"]
         lines += ["", *_crossing_table(result, fits["sequential"])]
