@@ -257,6 +257,10 @@ async def _run_hosted(
         if "signal" in config.shapes:
             result["notes"].append(MIRROR_NOTE)
             if config.probe_local_signal:
+                progress(
+                    "  probe: a signal to fastcore in a local activity (about 13 s; Temporal's "
+                    "core warns that the workflow task took over 5 s)"
+                )
                 await _probe_local_signal(hosted, result)
 
 
