@@ -3,8 +3,10 @@ the SVG plot, on small made-up results (no timing, no Temporal)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -205,3 +207,16 @@ def test_write_artifacts_writes_the_data_and_the_plot(tmp_path: Path) -> None:
     assert links == {"json": "scaling.json", "svg": "scaling.svg"}
     assert ET.parse(tmp_path / "out" / "scaling.svg").getroot().tag == f"{SVG}svg"
     assert '"fastcore_in_activity"' in (tmp_path / "out" / "scaling.json").read_text()
+
+
+def test_without_matplotlib_the_data_is_written_and_the_reason_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delitem(sys.modules, "benchmarks._scaling_plot", raising=False)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    with caplog.at_level(logging.WARNING, logger="benchmarks._scaling_report"):
+        links = write_artifacts(fake_result(), tmp_path)
+    assert "svg" not in links and "plot extra" in links["svg_error"]
+    assert (tmp_path / "scaling.json").exists() and not (tmp_path / "scaling.svg").exists()
+    assert "scaling plot not drawn" in caplog.text
+    assert "The plot was not drawn: " in format_section(fake_result(), links)
