@@ -16,10 +16,15 @@ RUN pip install "/src[otlp]" && rm -rf /src
 RUN useradd --create-home --uid 10001 fastcore \
     && mkdir -p /var/lib/fastcore \
     && chown fastcore /var/lib/fastcore
+
+# The workflows the worker hosts: the samples, found from the working directory
+# (`--workflows samples.worker`, as `python -m` finds a module); they are programs, not
+# part of the installed library.
+COPY samples /home/fastcore/samples
 USER fastcore
 WORKDIR /home/fastcore
 
 # The bridge gRPC service.
 EXPOSE 7600
 
-CMD ["fastcore-bridge", "worker", "--temporal-address", "temporal:7233", "--bridge-address", "0.0.0.0:7600", "--insecure"]
+CMD ["fastcore-bridge", "worker", "--workflows", "samples.worker", "--temporal-address", "temporal:7233", "--bridge-address", "0.0.0.0:7600", "--insecure"]

@@ -44,7 +44,7 @@ COMPARISONS = (
 )
 """(fastcore option, Temporal option) pairs the crossing table compares."""
 
-TITLE = "## 6. Scaling: how the hybrid's advantage grows with the sub-workflow"
+TITLE = "## 7. Scaling: how the hybrid's advantage grows with the sub-workflow"
 
 
 def ms(value: float) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 Result = dict[str, Any]
 OUT = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("engine", "durability", "hybrid", "bridge", "tracing", "scaling")
+SECTIONS = ("engine", "durability", "hybrid", "bridge", "tracing", "frontend", "scaling")
 
 
 def _machine() -> str:
@@ -357,6 +357,22 @@ async def tracing_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]
     return "\n".join(lines), rows
 
 
+async def frontend_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
+    from benchmarks._frontend_bench import format_table, run_frontend
+
+    rows = await run_frontend(samples=30 if quick else 200, warmup=5 if quick else 20)
+    lines = [
+        "## 6. Temporal's own client: fastcore through the bridge vs a Temporal dev server",
+        "",
+        "The same `temporalio.client.Client` code against the bridge's frontend API (a fastcore "
+        "engine in this process) and against the tuned dev server with an unsandboxed worker "
+        "in this process running the same workflow class (`bridge.as_temporal_workflow`).",
+        "",
+        format_table(rows),
+    ]
+    return "\n".join(lines), rows
+
+
 async def scaling_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._scaling_bench import ScalingConfig, run_scaling_benchmarks
     from benchmarks._scaling_report import format_section, write_artifacts
@@ -372,6 +388,7 @@ RUNNERS: dict[str, Callable[[bool, Path], Awaitable[tuple[str, list[Result]]]]] 
     "hybrid": hybrid_section,
     "bridge": bridge_section,
     "tracing": tracing_section,
+    "frontend": frontend_section,
     "scaling": scaling_section,
 }
 """Each section: ``(quick, out_dir)`` -> its Markdown and rows; files it writes besides the

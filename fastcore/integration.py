@@ -2,15 +2,21 @@
 
 Integrations need more than a user does: the metadata the decorators attach, the converter
 and payload types, fastcore's failure format, the description type and a hook so workflow
-code can run on another runtime. They import it from here, never from a private module, so
-fastcore's internals can move freely; a test pins these names and fails when bridge imports
-any other private fastcore module.
+code can run on another runtime, and the visibility query language (``visibility``: parse,
+evaluate and compile Temporal's list filters). They import it from here, never from a
+private module, so fastcore's internals can move freely; a test pins these names and fails
+when bridge imports any other private fastcore module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from . import _runtime
+from . import _visibility as visibility
+from . import activity as _activity
 from ._converter import DataConverter, Payload, default_converter
 from ._definitions import (
     _ACT_ATTR,
@@ -33,6 +39,7 @@ __all__ = [
     "Payload",
     "WorkflowDefinition",
     "WorkflowExecutionDescription",
+    "activity_context",
     "activity_definition_of",
     "current_runtime",
     "default_converter",
@@ -41,7 +48,9 @@ __all__ = [
     "handler_name",
     "in_workflow",
     "register_resolver",
+    "registered_resolvers",
     "to_failure",
+    "visibility",
     "workflow_definition_of",
 ]
 
@@ -51,10 +60,7 @@ def workflow_definition_of(obj: Any) -> WorkflowDefinition | None:
 
     Reads only attributes, so it is safe inside Temporal's workflow sandbox.
     """
-    if isinstance(obj, type):
-        defn = obj.__dict__.get(_WF_ATTR)
-    else:
-        defn = getattr(obj, _WF_ATTR, None)
+    defn = obj.__dict__.get(_WF_ATTR) if isinstance(obj, type) else getattr(obj, _WF_ATTR, None)
     return defn if isinstance(defn, WorkflowDefinition) else None
 
 
@@ -68,3 +74,24 @@ def handler_definition_of(fn: Any) -> HandlerDefinition | None:
     """The definition a ``@workflow.signal/query/update`` decorator attached, or None."""
     defn = getattr(fn, _HANDLER_ATTR, None)
     return defn if isinstance(defn, HandlerDefinition) else None
+
+
+def registered_resolvers() -> tuple[Callable[[], Any | None], ...]:
+    """The runtime resolvers registered so far, in order, so an integration registers once."""
+    return tuple(_runtime._resolvers)
+
+
+@contextmanager
+def activity_context(attempt: Any) -> Iterator[None]:
+    """Run activity code with ``fastcore.activity``'s functions answered by ``attempt``.
+
+    ``attempt`` has what the engine's own attempts have: ``info()`` (a
+    ``fastcore.activity.Info``), ``heartbeat(details)`` and a ``cancel_requested`` property,
+    so ``activity.info()``, ``heartbeat()`` and ``is_cancelled()`` work when another runtime
+    runs a fastcore activity.
+    """
+    token = _activity._current.set(_activity._Context(attempt))
+    try:
+        yield
+    finally:
+        _activity._current.reset(token)

@@ -14,5 +14,6 @@ which starts a Temporal dev server, a worker hosting fastcore, and the scenario 
 * ``data_migration``: a long Temporal workflow of batches with durable sleeps between
   them, each batch's transform in fastcore.
 
-``fastcore-bridge demo`` runs them all and prints where each step ran and how long it took.
+``python -m samples`` (the demo) runs them all and prints where each step ran and how long
+it took; ``fastcore-bridge worker --workflows samples.worker`` hosts them on a worker.
 """

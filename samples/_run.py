@@ -68,7 +68,7 @@ async def fast_forward(
     Returns:
         True when the server skipped time; False when it does not allow time skipping (it
         needs the dynamic config ``frontend.WorkflowTimeSkippingEnabled=true``, which
-        ``DevServer(time_skipping=True)`` and ``fastcore-bridge dev/demo`` set).
+        ``DevServer(time_skipping=True)``, ``fastcore-bridge dev`` and the demo set).
     """
     from temporalio.testing import TimeSkipper
 

@@ -17,8 +17,8 @@ only:
 Two workers split the work, as in production: the workflow worker (Temporal workflows, the
 forwarding activity) and the fastcore worker (an engine, its bridge endpoint, the bridge
 activity), each polling its own task queue. ``python -m samples.loan_approval_forwarding``
-runs both in one process against a dev server; ``tests/bridge/test_forwarding.py`` runs them
-as two processes.
+runs both in one process against a dev server; ``tests/bridge/subworkflow/test_forwarding.py``
+runs them as two processes.
 
 The fastcore side lives in ``samples.forwarding_defs``. Temporal's sandbox imports this
 module for the workflow: bridge and the fastcore definitions pass through, and nothing here
@@ -38,8 +38,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     import bridge
-    from bridge._forwarding import BridgeForwarder  # exported as bridge.BridgeForwarder
-    from bridge._mirror import FastcoreMirror  # exported as bridge.FastcoreMirror
+    from bridge import BridgeForwarder, FastcoreMirror
     from samples.forwarding_defs import (
         FASTCORE_ACTIVITIES,
         FASTCORE_WORKFLOWS,

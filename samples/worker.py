@@ -1,7 +1,8 @@
 """The samples' worker: a Temporal worker whose activities host a fastcore engine.
 
-One function builds it, so ``fastcore-bridge dev``, ``worker`` and ``demo``, the
-samples run alone, and the tests all run the same thing::
+One function builds it, so ``fastcore-bridge dev`` and ``worker`` (``--workflows
+samples.worker``: they call ``make_engine`` and ``build_worker``), the demo
+(``python -m samples``), the samples run alone, and the tests all run the same thing::
 
     async with Engine(store, workflows=fc.WORKFLOWS, activities=fc.ACTIVITIES) as engine:
         worker = build_worker(client, engine, task_queue="fastcore-bridge")

@@ -1,7 +1,7 @@
 """Generate the bridge's Python gRPC code from ``proto/`` into ``bridge/_proto/``.
 
 Run ``python scripts/gen_protos.py`` after editing a ``.proto``; never edit the output.
-``tests/bridge/test_grpc_protos.py`` runs this script into a temporary directory and fails
+``tests/bridge/rpc/test_protos.py`` runs this script into a temporary directory and fails
 when the committed code differs, so stale code cannot land.
 
 protoc names Python modules after the proto package (``fastcore.bridge.v1``), which would

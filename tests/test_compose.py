@@ -3,7 +3,7 @@
 Docker does not run here, so these tests read the files: every build has its
 Dockerfile, the worker scales (no container name, no fixed host port), host
 ports bind loopback, and the environment the worker gets is exactly what the
-CLI reads from ``bridge._settings``.
+CLI reads from ``bridge.cli._settings``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge._settings import (
+from bridge.cli._settings import (
     BRIDGE_ADDRESS_ENV,
     ENV_DEFAULTS,
     OTLP_ENDPOINT_ENV,
     STORE_ENV,
     TASK_QUEUE_ENV,
     TEMPORAL_ADDRESS_ENV,
+    WORKFLOWS_ENV,
     Settings,
 )
 
@@ -108,6 +109,7 @@ def test_worker_env_is_exactly_what_the_cli_reads(worker: dict[str, Any]) -> Non
     assert settings.bridge_address == env[BRIDGE_ADDRESS_ENV]
     assert settings.store == env[STORE_ENV]
     assert settings.task_queue == env[TASK_QUEUE_ENV]
+    assert settings.workflows == env[WORKFLOWS_ENV]
     assert settings.otlp_endpoint == env[OTLP_ENDPOINT_ENV]
 
 
@@ -118,13 +120,24 @@ def test_worker_command_agrees_with_its_env(worker: dict[str, Any]) -> None:
     env = _environment(worker)
     assert _flag(command, "--temporal-address") == env[TEMPORAL_ADDRESS_ENV] == "temporal:7233"
     assert _flag(command, "--bridge-address") == env[BRIDGE_ADDRESS_ENV] == "0.0.0.0:7600"
+    # the samples are not part of the installed library: the worker names them
+    assert _flag(command, "--workflows") == env[WORKFLOWS_ENV] == "samples.worker"
+
+
+def test_dockerfile_hosts_the_samples_by_the_option() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert "COPY samples /home/fastcore/samples" in text
+    assert "WORKDIR /home/fastcore" in text
+    assert '"--workflows", "samples.worker"' in text
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert not any(p.startswith("samples") for p in packages["packages"]["find"]["include"])
 
 
 def test_cli_entry_point_is_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"]["fastcore-bridge"] == "bridge._cli:main"
-    cli = ROOT / "bridge" / "_cli.py"
-    if cli.exists():  # the CLI takes its variable names from bridge._settings
+    assert project["scripts"]["fastcore-bridge"] == "bridge.cli:main"
+    cli = ROOT / "bridge" / "cli" / "_main.py"
+    if cli.exists():  # the CLI takes its variable names from bridge.cli._settings
         assert "_settings" in cli.read_text()
 
 
@@ -134,6 +147,7 @@ def test_settings_defaults_and_empty_values() -> None:
         "FASTCORE_BRIDGE_ADDRESS": "127.0.0.1:7600",
         "FASTCORE_STORE": "memory",
         "FASTCORE_TASK_QUEUE": "fastcore-bridge",
+        "FASTCORE_WORKFLOWS": None,
         "OTEL_EXPORTER_OTLP_ENDPOINT": None,
     }
     assert Settings.from_env({}) == Settings()

@@ -1,0 +1,325 @@
+"""``fastcore-bridge``: run a worker or a dev stack; look at fastcore workflows.
+
+Commands::
+
+    fastcore-bridge dev                  dev server + worker + bridge, until Ctrl-C
+    fastcore-bridge worker               a worker against an existing Temporal
+    fastcore-bridge workflow list        fastcore workflows on a bridge
+    fastcore-bridge workflow describe ID
+    fastcore-bridge workflow show ID     a history (text, fastcore JSON or Temporal JSON)
+    fastcore-bridge workflow signal ID NAME [--input JSON]...
+    fastcore-bridge workflow query ID NAME [--input JSON]...
+    fastcore-bridge compare-traces ...   one workflow's spans on each runtime, side by side
+
+``worker`` and ``dev`` host the workflows of the module ``--workflows`` names (resolved
+against the current directory, as ``python -m`` resolves a module): its ``make_engine`` and
+``build_worker`` make the fastcore engine and the Temporal worker (``samples/worker.py`` is
+one). ``worker`` reads its defaults from the environment (``_settings``: the variables
+``docker-compose.yml`` sets); flags override them. Servers bind 127.0.0.1 unless told
+otherwise, and the bridge refuses a non-loopback address without TLS and a token unless
+``--insecure`` says to serve it anyway.
+
+Exit status: 0 on success, 1 when the command failed, 2 for a usage error, 130 after Ctrl-C.
+
+This module is the parser and ``main``; the commands are in ``_worker`` (``worker``,
+``dev``) and ``_workflow`` (``workflow ...``), what they share in ``_common``, and
+``compare-traces`` is ``bridge.compare``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ..compare import main as compare_main
+from ._common import EXIT_INTERRUPTED, PROG, CommandError
+from ._settings import DEFAULT_BRIDGE_ADDRESS, Settings
+from ._worker import _cmd_dev, _cmd_worker
+from ._workflow import (
+    _cmd_workflow_describe,
+    _cmd_workflow_list,
+    _cmd_workflow_query,
+    _cmd_workflow_show,
+    _cmd_workflow_signal,
+)
+
+__all__ = ["build_parser", "main"]
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command (``main`` uses it; docs and tests may too)."""
+    env = Settings.from_env()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="fastcore inside Temporal: workers, the gRPC bridge, traces.",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="logging level (default: WARNING)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    dev = sub.add_parser(
+        "dev",
+        help="a Temporal dev server, a worker hosting fastcore, and the bridge",
+        description="Start a Temporal dev server on loopback (unless --temporal-address is "
+        "given), a worker hosting fastcore and the workflows of --workflows, and the gRPC "
+        "bridge; print their addresses and run until Ctrl-C.",
+    )
+    dev.add_argument(
+        "--temporal-address", help="use this Temporal frontend instead of starting a dev server"
+    )
+    dev.add_argument("--namespace", default="default", help="Temporal namespace")
+    dev.add_argument("--task-queue", default=env.task_queue, help="task queue (%(default)s)")
+    dev.add_argument(
+        "--bridge-address",
+        default=DEFAULT_BRIDGE_ADDRESS,
+        help="host:port for the gRPC bridge, loopback only; port 0 picks a free port "
+        "(%(default)s, where `workflow` commands look by default)",
+    )
+    _add_workflows(dev, env)
+    dev.add_argument("--store", default="memory", help="fastcore store URL (%(default)s)")
+    dev.add_argument("--ui", action="store_true", help="serve the Temporal Web UI too")
+    dev.add_argument(
+        "--db-filename", help="SQLite file for the dev server's state (default: in memory)"
+    )
+    dev.set_defaults(handler=_cmd_dev)
+
+    worker = sub.add_parser(
+        "worker",
+        help="a worker hosting fastcore against an existing Temporal",
+        description="Connect to Temporal, host a fastcore engine and the workflows of "
+        "--workflows in a Temporal worker and serve the gRPC bridge, until SIGINT/SIGTERM. "
+        "Defaults come from the environment (TEMPORAL_ADDRESS, FASTCORE_TASK_QUEUE, "
+        "FASTCORE_BRIDGE_ADDRESS, FASTCORE_STORE, FASTCORE_WORKFLOWS, "
+        "OTEL_EXPORTER_OTLP_ENDPOINT); flags override them.",
+    )
+    worker.add_argument(
+        "--temporal-address", default=env.temporal_address, help="Temporal frontend (%(default)s)"
+    )
+    worker.add_argument("--namespace", default="default", help="Temporal namespace")
+    worker.add_argument("--task-queue", default=env.task_queue, help="task queue (%(default)s)")
+    worker.add_argument(
+        "--bridge-address",
+        default=env.bridge_address,
+        help="host:port the gRPC bridge binds; 'off' for no bridge (%(default)s)",
+    )
+    _add_workflows(worker, env)
+    worker.add_argument("--store", default=env.store, help="fastcore store URL (%(default)s)")
+    worker.add_argument("--identity", help="worker identity (default: fastcore-bridge@HOST:PID)")
+    worker.add_argument(
+        "--otlp-endpoint",
+        default=env.otlp_endpoint,
+        help="export traces to this OTLP/gRPC collector (default: none)",
+    )
+    worker.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to keep retrying the connection to Temporal (%(default)s)",
+    )
+    _add_server_security(worker)
+    worker.set_defaults(handler=_cmd_worker)
+
+    wf = sub.add_parser("workflow", help="look at and talk to fastcore workflows through a bridge")
+    wf_sub = wf.add_subparsers(dest="workflow_command", metavar="COMMAND", required=True)
+    wf_list = wf_sub.add_parser("list", help="list workflow runs")
+    _add_client_options(wf_list, env)
+    wf_list.add_argument(
+        "--status",
+        choices=(
+            "RUNNING",
+            "COMPLETED",
+            "FAILED",
+            "CANCELED",
+            "TERMINATED",
+            "CONTINUED_AS_NEW",
+            "TIMED_OUT",
+        ),
+        help="only runs with this status",
+    )
+    wf_list.add_argument("--limit", type=int, default=100, help="most runs to list (%(default)s)")
+    wf_list.add_argument("--output", choices=("text", "json"), default="text")
+    wf_list.set_defaults(handler=_cmd_workflow_list)
+
+    wf_desc = wf_sub.add_parser("describe", help="a run's status, type, times, history length")
+    _add_client_options(wf_desc, env)
+    _add_workflow_ref(wf_desc)
+    wf_desc.add_argument("--output", choices=("text", "json"), default="text")
+    wf_desc.set_defaults(handler=_cmd_workflow_describe)
+
+    wf_show = wf_sub.add_parser("show", help="a run's history")
+    _add_client_options(wf_show, env)
+    _add_workflow_ref(wf_show)
+    wf_show.add_argument(
+        "--output",
+        choices=("text", "json", "temporal-json"),
+        default="text",
+        help="text; json: fastcore's own events; temporal-json: Temporal's history JSON, "
+        "as `temporal workflow show --output json` writes it (%(default)s)",
+    )
+    wf_show.add_argument("--file", type=Path, help="write to this file instead of stdout")
+    wf_show.set_defaults(handler=_cmd_workflow_show)
+
+    wf_signal = wf_sub.add_parser("signal", help="send a signal")
+    _add_client_options(wf_signal, env)
+    _add_workflow_ref(wf_signal)
+    wf_signal.add_argument("name", help="the signal name")
+    _add_inputs(wf_signal)
+    wf_signal.set_defaults(handler=_cmd_workflow_signal)
+
+    wf_query = wf_sub.add_parser("query", help="run a query and print its answer as JSON")
+    _add_client_options(wf_query, env)
+    _add_workflow_ref(wf_query)
+    wf_query.add_argument("name", help="the query name")
+    _add_inputs(wf_query)
+    wf_query.set_defaults(handler=_cmd_workflow_query)
+
+    compare = sub.add_parser(
+        "compare-traces",
+        help="compare one workflow's spans on Temporal and on fastcore",
+        description="Compare the OpenTelemetry spans of the same workflow on each runtime, "
+        "span by span (`fastcore-bridge compare-traces --help` for its options).",
+        add_help=False,  # its own parser (bridge.compare) answers --help
+    )
+    compare.set_defaults(handler=_cmd_compare_traces)
+    return parser
+
+
+def _add_workflows(parser: argparse.ArgumentParser, env: Settings) -> None:
+    parser.add_argument(
+        "--workflows",
+        default=env.workflows,
+        metavar="MODULE",
+        help="the module whose make_engine() and build_worker() make the fastcore engine and "
+        "the Temporal worker to host, found from the current directory as `python -m` finds "
+        "one, e.g. samples.worker (%(default)s)",
+    )
+
+
+def _add_server_security(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("bridge security")
+    group.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve a non-loopback bridge address without TLS and a token",
+    )
+    group.add_argument("--token", help="require this bearer token on every bridge call")
+    group.add_argument("--token-file", type=Path, help="read the bearer token from this file")
+    group.add_argument("--tls-cert", type=Path, help="the bridge's PEM certificate chain")
+    group.add_argument("--tls-key", type=Path, help="the bridge's PEM private key")
+    group.add_argument(
+        "--tls-client-ca", type=Path, help="require client certificates signed by this PEM CA"
+    )
+
+
+def _add_client_options(parser: argparse.ArgumentParser, env: Settings) -> None:
+    parser.add_argument(
+        "--address",
+        default=_dialable(env.bridge_address),
+        help="the bridge's host:port (%(default)s)",
+    )
+    parser.add_argument("--token", help="the bridge's bearer token")
+    parser.add_argument("--token-file", type=Path, help="read the bearer token from this file")
+    parser.add_argument(
+        "--tls", action="store_true", help="use TLS (implied by the other --tls options)"
+    )
+    parser.add_argument("--tls-ca", type=Path, help="PEM CA the bridge's certificate chains to")
+    parser.add_argument("--tls-server-name", help="name to check the bridge's certificate for")
+    parser.add_argument("--tls-client-cert", type=Path, help="client PEM certificate (mTLS)")
+    parser.add_argument("--tls-client-key", type=Path, help="client PEM private key (mTLS)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for each call (%(default)s)"
+    )
+
+
+def _add_workflow_ref(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workflow_id", metavar="ID", help="the workflow id")
+    parser.add_argument("--run-id", help="a specific run (default: the latest)")
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input",
+        "-i",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="an argument, as JSON (repeat for more arguments)",
+    )
+
+
+def _dialable(address: str) -> str:
+    """A bind address as one to dial: a wildcard host means this machine."""
+    host, sep, port = address.rpartition(":")
+    if sep and host in ("0.0.0.0", "[::]", "::", ""):
+        return f"127.0.0.1:{port}"
+    return address
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` and return the exit status.
+
+    With ``argv`` None (the program's own command line: the ``fastcore-bridge`` script,
+    ``python -m bridge``) the process ends here, with ``os._exit`` once output is flushed:
+    the Temporal SDK's native threads can crash the interpreter's finalization (seen on
+    Python 3.11 as ``PyGILState_Release ... finalizing``), and by then nothing is left to
+    clean up. Called with a list (tests, other programs), it returns.
+    """
+    status = _run(argv)
+    if argv is None:
+        _exit_now(status)
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    # compare-traces parses its own options (bridge.compare); everything else is ours.
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "compare-traces":
+        args.rest = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
+    try:
+        return asyncio.run(handler(args))
+    except CommandError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return err.status
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _exit_now(status: int) -> NoReturn:
+    """End the process with ``status`` after flushing output, skipping finalization."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
+# --------------------------------------------------------------------------- compare-traces
+
+
+async def _cmd_compare_traces(args: argparse.Namespace) -> int:
+    return await compare_main(list(args.rest))

@@ -1,0 +1,359 @@
+"""``fastcore-bridge worker`` and ``dev``: a Temporal worker hosting fastcore.
+
+``worker`` serves against an existing Temporal, ``dev`` against a dev server it starts,
+both with the gRPC bridge, until SIGINT/SIGTERM. Also the pieces they share: the dev server,
+the connection to Temporal, OTLP tracing and the user's workflows module (``--workflows``),
+whose ``make_engine(store, **engine_options)`` makes the fastcore engine and
+``build_worker(client, engine, *, task_queue, bridge_address, identity)`` the Temporal
+worker (``samples/worker.py`` is one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ._common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    CommandError,
+    _read_token,
+    logger,
+)
+from ._settings import WORKFLOWS_ENV
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from fastcore import Engine
+
+    from ..rpc import ServerTLSConfig
+
+
+READY_PREFIX = "fastcore-bridge worker ready:"
+"""The first word of the line ``dev`` and ``worker`` print once they serve (tests and
+scripts wait for it)."""
+
+
+def _server_tls(args: argparse.Namespace) -> ServerTLSConfig | None:
+    from ..rpc import ServerTLSConfig
+
+    if args.tls_cert is None and args.tls_key is None:
+        if args.tls_client_ca is not None:
+            raise CommandError("--tls-client-ca needs --tls-cert and --tls-key", EXIT_USAGE)
+        return None
+    if args.tls_cert is None or args.tls_key is None:
+        raise CommandError("give both --tls-cert and --tls-key", EXIT_USAGE)
+    try:
+        return ServerTLSConfig(
+            cert_chain=args.tls_cert.read_bytes(),
+            private_key=args.tls_key.read_bytes(),
+            client_ca_cert=(
+                args.tls_client_ca.read_bytes() if args.tls_client_ca is not None else None
+            ),
+        )
+    except OSError as err:
+        raise CommandError(f"cannot read a TLS file: {err}") from None
+
+
+_WORKER_FACTORIES = ("make_engine", "build_worker")
+
+
+def _workflows_module(name: str | None) -> ModuleType:
+    """The module ``--workflows`` names, imported from the current directory as ``python -m`` does.
+
+    Raises:
+        CommandError: No module was named, it cannot be imported, or it lacks
+            ``make_engine`` or ``build_worker``.
+    """
+    if not name:
+        raise CommandError(
+            f"no workflows to host: give --workflows MODULE (or set {WORKFLOWS_ENV}), a module "
+            "with make_engine() and build_worker(), e.g. samples.worker",
+            EXIT_USAGE,
+        )
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(name)
+    except ImportError as err:
+        raise CommandError(
+            f"cannot import the workflows module {name!r} from {cwd}: {err}"
+        ) from None
+    missing = [f for f in _WORKER_FACTORIES if not callable(getattr(module, f, None))]
+    if missing:
+        raise CommandError(
+            f"the workflows module {name!r} has no {' and no '.join(f + '()' for f in missing)}"
+        )
+    return module
+
+
+@contextlib.asynccontextmanager
+async def _dev_server(
+    temporal_address: str | None, *, ui: bool = False, db_filename: str | None = None
+) -> AsyncIterator[tuple[str, str | None]]:
+    """The given Temporal address, or a dev server started (and stopped) for the block.
+
+    Yields:
+        The frontend address and the Web UI's URL (None when there is none).
+    """
+    if temporal_address is not None:
+        yield temporal_address, None
+        return
+    from .._devserver import DevServer, DevServerError
+
+    server = DevServer(time_skipping=True, ui=ui, db_filename=db_filename)
+    try:
+        await asyncio.to_thread(server.start)
+    except DevServerError as err:
+        raise CommandError(f"cannot start a Temporal dev server: {err}") from None
+    try:
+        yield server.target, server.ui_url
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def _connect_temporal(
+    address: str, namespace: str, *, timeout: float, plugins: Sequence[Any] = ()
+) -> Client:
+    """Connect to Temporal, retrying until ``timeout`` (a compose stack starts in any order)."""
+    from temporalio.client import Client
+    from temporalio.service import RPCError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await Client.connect(address, namespace=namespace, plugins=list(plugins))
+        except (RPCError, RuntimeError, OSError) as err:
+            if time.monotonic() >= deadline:
+                raise CommandError(f"cannot connect to Temporal at {address}: {err}") from None
+            logger.info("Temporal at %s not reachable yet (%s); retrying", address, err)
+            await asyncio.sleep(0.5)  # retry pacing, not a wait for a known event
+
+
+def _stop_event() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (graceful shutdown of ``dev`` and ``worker``)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows / not main
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@dataclass
+class _Tracing:
+    provider: Any
+    plugins: list[Any]
+
+    def shutdown(self) -> None:
+        if self.provider is not None:
+            self.provider.shutdown()  # flushes the batch exporter
+
+
+def _tracing(endpoint: str | None, service_name: str) -> _Tracing:
+    """One trace across Temporal and fastcore, exported over OTLP, when an endpoint is set.
+
+    Temporal's ``OpenTelemetryPlugin`` spans the client, workflows and activities; it needs
+    the global tracer provider to be its replay-safe one, which the engine (its
+    ``RunWorkflow:``/``RunActivity:`` spans) shares, so a fastcore sub-workflow's spans
+    hang under the Temporal activity that ran it.
+    """
+    if not endpoint:
+        return _Tracing(None, [])
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    except ImportError:
+        print(
+            f"{PROG}: warning: OTLP endpoint {endpoint} set but the exporter is not installed "
+            "(pip install 'fastcore-temporal[otlp]'); traces are not exported",
+            file=sys.stderr,
+        )
+        return _Tracing(None, [])
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from temporalio.contrib.opentelemetry import OpenTelemetryPlugin, create_tracer_provider
+
+    provider = create_tracer_provider(
+        resource=Resource.create({"service.name": service_name}), shutdown_on_exit=False
+    )
+    provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=_plaintext(endpoint)))
+    )
+    trace.set_tracer_provider(provider)
+    return _Tracing(provider, [OpenTelemetryPlugin(add_temporal_spans=True)])
+
+
+def _plaintext(endpoint: str) -> bool:
+    return endpoint.startswith("http://") or "://" not in endpoint
+
+
+# --------------------------------------------------------------------------- dev / worker
+
+
+@dataclass
+class _WorkerConfig:
+    temporal_address: str
+    namespace: str
+    task_queue: str
+    bridge_address: str | None
+    store: str
+    identity: str
+    workflows: str | None
+    insecure: bool = False
+    token: str | None = None
+    tls: ServerTLSConfig | None = None
+    otlp_endpoint: str | None = None
+    connect_timeout: float = 60.0
+
+
+async def _serve_worker(
+    config: _WorkerConfig,
+    *,
+    banner: Callable[[str | None], Sequence[str]] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Run a worker (engine + bridge + Temporal worker) until SIGINT/SIGTERM."""
+    out = out or sys.stdout
+    from ..rpc import BridgeServer
+    from ..rpc._auth import check_bind
+
+    if config.bridge_address is not None:
+        try:  # the bind rule first: refuse before connecting to anything
+            check_bind(
+                config.bridge_address,
+                tls=config.tls is not None,
+                token=bool(config.token),
+                insecure=config.insecure,
+            )
+        except ValueError as err:
+            raise CommandError(str(err), EXIT_USAGE) from None
+    stop = _stop_event()
+    workflows = _workflows_module(config.workflows)
+    tracing = _tracing(config.otlp_endpoint, "fastcore-bridge")
+    try:
+        client = await _connect_temporal(
+            config.temporal_address,
+            config.namespace,
+            timeout=config.connect_timeout,
+            plugins=tracing.plugins,
+        )
+        engine_options: dict[str, Any] = {"identity": config.identity}
+        if tracing.provider is not None:
+            engine_options["tracer_provider"] = tracing.provider
+        engine: Engine = workflows.make_engine(config.store, **engine_options)
+        async with engine:
+            server: BridgeServer | None = None
+            if config.bridge_address is not None:
+                server = BridgeServer(
+                    engine,
+                    address=config.bridge_address,
+                    tls=config.tls,
+                    token=config.token,
+                    insecure=config.insecure,
+                )
+                try:
+                    await server.start()
+                except OSError as err:
+                    raise CommandError(str(err)) from None
+            try:
+                worker = workflows.build_worker(
+                    client,
+                    engine,
+                    task_queue=config.task_queue,
+                    bridge_address=server.address if server is not None else None,
+                    identity=config.identity,
+                )
+                async with worker:
+                    for line in banner(server.address if server else None) if banner else ():
+                        print(line, file=out)
+                    print(
+                        f"{READY_PREFIX} temporal={config.temporal_address} "
+                        f"namespace={config.namespace} task_queue={config.task_queue} "
+                        f"bridge={server.address if server is not None else 'off'} "
+                        f"store={config.store} identity={config.identity} pid={os.getpid()}",
+                        file=out,
+                        flush=True,
+                    )
+                    await stop.wait()
+                    print(f"{PROG}: shutting down", file=out, flush=True)
+            finally:
+                if server is not None:
+                    await server.stop()
+    finally:
+        tracing.shutdown()
+    return EXIT_OK
+
+
+def _identity() -> str:
+    return f"fastcore-bridge@{socket.gethostname()}:{os.getpid()}"
+
+
+async def _cmd_worker(args: argparse.Namespace) -> int:
+    bridge_address = (
+        None if args.bridge_address.lower() in ("off", "none", "") else args.bridge_address
+    )
+    config = _WorkerConfig(
+        temporal_address=args.temporal_address,
+        namespace=args.namespace,
+        task_queue=args.task_queue,
+        bridge_address=bridge_address,
+        store=args.store,
+        identity=args.identity or _identity(),
+        workflows=args.workflows,
+        insecure=args.insecure,
+        token=_read_token(args.token, args.token_file),
+        tls=_server_tls(args),
+        otlp_endpoint=args.otlp_endpoint,
+        connect_timeout=args.connect_timeout,
+    )
+    return await _serve_worker(config)
+
+
+async def _cmd_dev(args: argparse.Namespace) -> int:
+    _workflows_module(args.workflows)  # fail before starting a server
+    if args.temporal_address is None:
+        print("starting a Temporal dev server ...", flush=True)
+    async with _dev_server(args.temporal_address, ui=args.ui, db_filename=args.db_filename) as (
+        target,
+        ui_url,
+    ):
+        config = _WorkerConfig(
+            temporal_address=target,
+            namespace=args.namespace,
+            task_queue=args.task_queue,
+            bridge_address=args.bridge_address,
+            store=args.store,
+            identity=_identity(),
+            workflows=args.workflows,
+        )
+
+        def banner(bridge_address: str | None) -> list[str]:
+            return [
+                f"Temporal frontend:  {target}",
+                *([f"Temporal Web UI:    {ui_url}"] if ui_url else []),
+                f"fastcore bridge:    {bridge_address}",
+                f"task queue:         {args.task_queue}",
+                "",
+                f"Try, in another terminal (the workflows of {args.workflows} run on this worker):",
+                f"  temporal workflow list --address {target}",
+                f"  {PROG} workflow list --address {bridge_address}",
+                "",
+                "Press Ctrl-C to stop.",
+            ]
+
+        return await _serve_worker(config, banner=banner)

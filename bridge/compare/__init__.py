@@ -1,0 +1,61 @@
+"""Trace comparison: one workflow definition on both runtimes, compared span by span.
+
+Either run a fastcore workflow class on a Temporal worker (through
+``bridge.as_temporal_workflow``, with Temporal's ``OpenTelemetryPlugin``) and on a fastcore
+``Engine``, or read two trace files exported earlier. The spans of each run are aligned by
+name (the n-th ``RunActivity:reserve`` of one run with the n-th of the other: both runtimes
+name their spans as Temporal's plugin does), and each step shows its duration on Temporal,
+its duration on fastcore and their ratio. The table is printed, and a self-contained HTML
+page (inline CSS and script, nothing fetched) draws both timelines one above the other.
+
+Trace files may be this module's own (``--save-traces``), OTLP JSON (the collector's file
+exporter), Jaeger's JSON download, or the OpenTelemetry SDK's console exporter output. With
+``--otlp-endpoint`` (the Jaeger service of docker-compose.yml: ``http://127.0.0.1:4317``)
+both runs are also exported, as services ``compare-traces.temporal`` and
+``compare-traces.fastcore``.
+
+Run it as ``fastcore-bridge compare-traces ...`` or ``python -m bridge.compare ...``;
+``main(argv)`` is the entry point both use.
+
+``_command`` is the command (its options and ``main``), ``_align`` holds the spans and their
+alignment, ``_io`` the trace files and OTLP export, ``_html`` the page and ``_live`` the live
+runs.
+"""
+
+from __future__ import annotations
+
+from ._align import (
+    ROOT_PREFIX,
+    RUNTIMES,
+    WHOLE_RUN,
+    Row,
+    Span,
+    align,
+    format_duration,
+    format_ratio,
+    format_table,
+)
+from ._command import compare_files, main
+from ._html import render_html
+from ._io import FILE_FORMAT, export_otlp, read_trace_file, write_trace_file
+from ._live import run_both
+
+__all__ = [
+    "FILE_FORMAT",
+    "ROOT_PREFIX",
+    "RUNTIMES",
+    "WHOLE_RUN",
+    "Row",
+    "Span",
+    "align",
+    "compare_files",
+    "export_otlp",
+    "format_duration",
+    "format_ratio",
+    "format_table",
+    "main",
+    "read_trace_file",
+    "render_html",
+    "run_both",
+    "write_trace_file",
+]

@@ -1,0 +1,236 @@
+"""Starting runs: ``StartWorkflowExecution``, ``SignalWithStartWorkflowExecution`` and the
+start half of update-with-start.
+
+As Temporal's frontend: a start is idempotent on its ``request_id`` (a retried call gets the
+run it started, not ``ALREADY_EXISTS``); a workflow id that is taken answers
+``ALREADY_EXISTS`` with ``WorkflowExecutionAlreadyStartedFailure`` (so clients raise
+``WorkflowAlreadyStartedError``); the id-reuse and id-conflict policies are the engine's,
+which has Temporal's. The task queue a client names is accepted and shown back (an engine
+runs every workflow it has registered); a workflow type the engine has not registered is
+``INVALID_ARGUMENT`` (fastcore refuses at the call what Temporal would park). Options the
+engine cannot honour (cron, a start delay, completion callbacks) are refused by name.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.api.common.v1 import RetryPolicy as TRetryPolicy
+from temporalio.api.enums.v1 import WorkflowExecutionStatus as TStatus
+from temporalio.api.workflowservice.v1 import (
+    SignalWithStartWorkflowExecutionRequest,
+    SignalWithStartWorkflowExecutionResponse,
+    StartWorkflowExecutionRequest,
+    StartWorkflowExecutionResponse,
+)
+
+from fastcore import (
+    RetryPolicy,
+    WorkflowExecutionStatus,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from fastcore.errors import WorkflowAlreadyStartedError, WorkflowNotFoundError
+
+from ._errors import already_started, invalid
+from ._notes import RunNotebook, RunNotes
+from ._payloads import decode, decode_memo
+
+__all__ = ["RecentRequests", "Starter"]
+
+_RUNNING = TStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+StartRequest = StartWorkflowExecutionRequest | SignalWithStartWorkflowExecutionRequest
+
+
+class RecentRequests:
+    """Request ids of recent starts and signals, so a retried call is not applied twice
+    (bounded: the oldest are forgotten past ``capacity``)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+
+    def get(self, kind: str, workflow_id: str, request_id: str) -> str | None:
+        """The run a request with this id was applied to, or None."""
+        if not request_id:
+            return None
+        return self._ids.get((kind, workflow_id, request_id))
+
+    def add(self, kind: str, workflow_id: str, request_id: str, run_id: str) -> None:
+        """Record that a request was applied to ``run_id``."""
+        if not request_id:
+            return
+        self._ids[(kind, workflow_id, request_id)] = run_id
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+
+@dataclass
+class Started:
+    """The outcome of a start: the run, and whether this call started it."""
+
+    run_id: str
+    started: bool
+
+
+def _retry_policy(msg: TRetryPolicy) -> RetryPolicy:
+    try:
+        return RetryPolicy(
+            initial_interval=(
+                msg.initial_interval.ToTimedelta()
+                if msg.HasField("initial_interval")
+                else timedelta(seconds=1)
+            ),
+            backoff_coefficient=msg.backoff_coefficient or 2.0,
+            maximum_interval=(
+                msg.maximum_interval.ToTimedelta() if msg.HasField("maximum_interval") else None
+            ),
+            maximum_attempts=msg.maximum_attempts,
+            non_retryable_error_types=list(msg.non_retryable_error_types) or None,
+        )
+    except ValueError as err:
+        raise invalid(f"retry_policy: {err}") from None
+
+
+def _refuse_unsupported(request: StartRequest) -> None:
+    if request.cron_schedule:
+        raise invalid("cron_schedule is not supported by the fastcore engine")
+    if request.HasField("workflow_start_delay"):
+        raise invalid("workflow_start_delay is not supported by the fastcore engine")
+    if isinstance(request, StartWorkflowExecutionRequest) and request.completion_callbacks:
+        raise invalid("completion_callbacks are not supported by the fastcore engine")
+
+
+class Starter:
+    """Starts runs on the engine from Temporal's start requests."""
+
+    def __init__(self, engine: Any, notes: RunNotebook, requests: RecentRequests) -> None:
+        self._engine = engine
+        self._converter = engine.converter
+        self._notes = notes
+        self._requests = requests
+
+    def _options(self, request: StartRequest) -> dict[str, Any]:
+        """The engine's start options for a request (validated)."""
+        if not request.workflow_id:
+            raise invalid("WorkflowId is not set on request.")
+        if not request.workflow_type.name:
+            raise invalid("WorkflowType is not set on request.")
+        if not request.task_queue.name:
+            raise invalid("TaskQueue is not set on request.")
+        _refuse_unsupported(request)
+        options: dict[str, Any] = {
+            "args": decode(request.input.payloads, self._converter, "workflow input"),
+            "id": request.workflow_id,
+            "task_queue": request.task_queue.name,
+        }
+        if request.HasField("workflow_execution_timeout"):
+            options["execution_timeout"] = request.workflow_execution_timeout.ToTimedelta()
+        if request.HasField("workflow_run_timeout"):
+            options["run_timeout"] = request.workflow_run_timeout.ToTimedelta()
+        if request.workflow_id_reuse_policy:
+            options["id_reuse_policy"] = WorkflowIDReusePolicy(request.workflow_id_reuse_policy)
+        if request.workflow_id_conflict_policy:
+            options["id_conflict_policy"] = WorkflowIDConflictPolicy(
+                request.workflow_id_conflict_policy
+            )
+        if request.HasField("retry_policy"):
+            options["retry_policy"] = _retry_policy(request.retry_policy)
+        if request.memo.fields:
+            options["memo"] = decode_memo(request.memo, self._converter)
+        return options
+
+    async def _open_run(self, workflow_id: str) -> str | None:
+        """The run id of the workflow's open run, or None."""
+        try:
+            desc = await self._engine.get_workflow_handle(workflow_id).describe()
+        except WorkflowNotFoundError:
+            return None
+        return str(desc.run_id) if desc.status is WorkflowExecutionStatus.RUNNING else None
+
+    async def _start(self, request: StartRequest, **extra: Any) -> Started:
+        wid = request.workflow_id
+        done = self._requests.get("start", wid, request.request_id)
+        if done is not None:
+            return Started(done, True)  # a retry of a start that happened
+        options = self._options(request)
+        options.update(extra)
+        search_attributes = self._notes.check_search_attributes(request.search_attributes)
+        running = None
+        if options.get("id_conflict_policy") is WorkflowIDConflictPolicy.USE_EXISTING:
+            running = await self._open_run(wid)
+        try:
+            handle = await self._engine.start_workflow(request.workflow_type.name, **options)
+        except WorkflowAlreadyStartedError as err:
+            run_id = err.run_id or ""
+            first = self._notes.get(wid, run_id).request_id
+            raise already_started(
+                f"Workflow execution is already running. WorkflowId: {wid}, RunId: {run_id}.",
+                first,
+                run_id,
+            ) from None
+        run_id = str(handle.run_id)
+        started = run_id != running
+        if started:
+            notes = RunNotes(request.task_queue.name, search_attributes, request.request_id)
+            self._notes.remember(wid, run_id, notes)
+        self._requests.add("start", wid, request.request_id, run_id)
+        return Started(run_id, started)
+
+    async def start(self, request: StartWorkflowExecutionRequest) -> StartWorkflowExecutionResponse:
+        """``StartWorkflowExecution``."""
+        started = await self._start(request)
+        return StartWorkflowExecutionResponse(
+            run_id=started.run_id, started=started.started, status=_RUNNING
+        )
+
+    async def signal_with_start(
+        self, request: SignalWithStartWorkflowExecutionRequest
+    ) -> SignalWithStartWorkflowExecutionResponse:
+        """``SignalWithStartWorkflowExecution``: signal the open run, or start one with the
+        signal as its first input."""
+        if not request.signal_name:
+            raise invalid("SignalName is not set on request.")
+        conflict = int(request.workflow_id_conflict_policy)
+        if conflict == WorkflowIDConflictPolicy.FAIL:
+            raise invalid(
+                "WorkflowIdConflictPolicy FAIL is not supported with SignalWithStart "
+                "(it always signals a running workflow)"
+            )
+        signal_args = decode(request.signal_input.payloads, self._converter, "signal input")
+        wid = request.workflow_id
+        done = self._requests.get("start", wid, request.request_id)
+        if done is not None:
+            return SignalWithStartWorkflowExecutionResponse(run_id=done, started=False)
+        if conflict != WorkflowIDConflictPolicy.TERMINATE_EXISTING and wid:
+            running = await self._open_run(wid)
+            if running is not None:
+                handle = self._engine.get_workflow_handle(wid, run_id=running)
+                try:
+                    await handle.signal(request.signal_name, args=signal_args)
+                except WorkflowNotFoundError:
+                    pass  # it closed meanwhile: start a new run below
+                else:
+                    self._requests.add("start", wid, request.request_id, running)
+                    return SignalWithStartWorkflowExecutionResponse(run_id=running, started=False)
+        started = await self._start(
+            request,
+            start_signal=request.signal_name,
+            start_signal_args=signal_args,
+        )
+        return SignalWithStartWorkflowExecutionResponse(
+            run_id=started.run_id, started=started.started
+        )
+
+    async def start_for_update(self, request: StartWorkflowExecutionRequest) -> Started:
+        """The start half of update-with-start (the conflict policy decides what a running
+        workflow means)."""
+        if not request.workflow_id_conflict_policy:
+            raise invalid(
+                "WorkflowIdConflictPolicy is required for update-with-start "
+                "(USE_EXISTING, FAIL or TERMINATE_EXISTING)"
+            )
+        return await self._start(request)

@@ -1,0 +1,398 @@
+"""fastcore's workflow API answered by ``temporalio.workflow``: the runtime of a Temporal twin.
+
+While a fastcore workflow class runs as a Temporal workflow (``as_temporal_workflow``), every
+``fastcore.workflow`` call (``execute_activity``, ``sleep``, ``wait_condition``,
+``execute_child_workflow``, ``patched``, ``now``, ``random``, ``info``, ...) is answered by
+:class:`TemporalRuntime`, which fastcore finds through the resolver this module registers
+(``fastcore.integration.register_resolver``) whenever the running code is a Temporal
+workflow. Activities and child workflows started from it resolve to fastcore's errors
+(``bridge._failures.fastcore_error``), so ``except ActivityError`` works on both runtimes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from random import Random
+from typing import Any, TypeVar
+
+import temporalio.common
+import temporalio.exceptions
+import temporalio.workflow
+
+from fastcore import workflow as fc_workflow
+from fastcore.common import (
+    ActivityCancellationType,
+    ChildWorkflowCancellationType,
+    ParentClosePolicy,
+    RetryPolicy,
+    WorkflowIDReusePolicy,
+)
+from fastcore.errors import (
+    ActivityError,
+    CancelledError,
+    ChildWorkflowError,
+    InvalidArgumentError,
+    RetryState,
+)
+from fastcore.integration import (
+    ActivityDefinition,
+    activity_definition_of,
+    handler_name,
+    register_resolver,
+    registered_resolvers,
+    workflow_definition_of,
+)
+
+from .._failures import fastcore_error
+
+__all__ = ["OBJ_ATTR", "TemporalRuntime"]
+
+OBJ_ATTR = "_fastcore_obj"
+"""Where a twin instance keeps the fastcore workflow object it runs."""
+
+
+_P = TypeVar("_P", RetryPolicy, temporalio.common.RetryPolicy)
+
+
+def _retry_policy(
+    policy: RetryPolicy | temporalio.common.RetryPolicy | None, kind: type[_P]
+) -> _P | None:
+    """The same retry policy as the other SDK's ``kind`` (fields one to one; None stays None)."""
+    if policy is None:
+        return None
+    return kind(
+        initial_interval=policy.initial_interval,
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_interval=policy.maximum_interval,
+        maximum_attempts=policy.maximum_attempts,
+        non_retryable_error_types=(
+            list(policy.non_retryable_error_types)
+            if policy.non_retryable_error_types is not None
+            else None
+        ),
+    )
+
+
+class _Handle(asyncio.Future[Any]):
+    """A temporalio task seen as fastcore sees its own: awaitable, cancellable, fastcore errors.
+
+    Like fastcore's own handles, ``cancel()`` asks for the cancellation and the handle stays
+    pending until that resolves; a failure arrives as a ``fastcore.errors`` exception.
+    """
+
+    def __init__(self, handle: asyncio.Future[Any]) -> None:
+        super().__init__(loop=asyncio.get_running_loop())
+        self._handle = handle
+
+    def _follow(self) -> None:
+        self._handle.add_done_callback(self._resolve)
+
+    def _cancelled(self) -> BaseException:
+        """What fastcore reports when the task was cancelled before it started."""
+        raise NotImplementedError
+
+    def _resolve(self, handle: asyncio.Future[Any]) -> None:
+        if self.done():
+            return
+        if handle.cancelled():
+            self.set_exception(self._cancelled())
+            return
+        exc = handle.exception()
+        if exc is None:
+            self.set_result(handle.result())
+        else:
+            self.set_exception(fastcore_error(exc))
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.done():
+            return False
+        self._handle.cancel(msg)
+        return True
+
+
+class _ActivityHandle(_Handle):
+    """``workflow.start_activity``'s handle on Temporal.
+
+    An activity cancelled this way surfaces as ``fastcore.errors.ActivityError`` caused by
+    ``fastcore.errors.CancelledError``, as on fastcore.
+    """
+
+    def __init__(
+        self, handle: asyncio.Task[Any], activity_type: str, activity_id: str | None
+    ) -> None:
+        super().__init__(handle)
+        self.activity_type = activity_type
+        self.activity_id = activity_id or ""
+        self._follow()
+
+    def _cancelled(self) -> BaseException:
+        # cancelled before it was scheduled: what fastcore reports for a cancellation
+        err = ActivityError(
+            "Activity cancelled",
+            activity_type=self.activity_type,
+            activity_id=self.activity_id,
+            retry_state=RetryState.CANCEL_REQUESTED,
+        )
+        err.__cause__ = CancelledError("Activity cancelled")
+        return err
+
+
+class _ChildWorkflowHandle(_Handle):
+    """A started child on Temporal: await it for the result; ``.id``, ``.run_id``, ``cancel()``."""
+
+    def __init__(self, handle: Any, workflow_type: str) -> None:
+        super().__init__(handle)
+        self._child: Any = handle  # temporalio's ChildWorkflowHandle
+        self.id: str = handle.id
+        self.first_execution_run_id: str | None = handle.first_execution_run_id
+        self.run_id: str | None = handle.first_execution_run_id
+        self.workflow_type = workflow_type
+        self._follow()
+
+    def _cancelled(self) -> BaseException:
+        err = ChildWorkflowError(
+            "Child Workflow execution failed",
+            workflow_id=self.id,
+            run_id=self.run_id or "",
+            workflow_type=self.workflow_type,
+            retry_state=RetryState.CANCEL_REQUESTED,
+        )
+        err.__cause__ = CancelledError("Child workflow cancelled")
+        return err
+
+    async def signal(self, signal: Any, *args: Any) -> None:
+        """Send a signal to the child (by name or by handler method)."""
+        await self._child.signal(_signal_name(signal), args=list(args))
+
+
+def _signal_name(ref: Any) -> Any:
+    if isinstance(ref, str):
+        return ref
+    try:
+        return handler_name("signal", ref)
+    except InvalidArgumentError:
+        return ref
+
+
+def _activity_ref(activity: Any) -> tuple[Any, str, ActivityDefinition | None]:
+    """What temporalio is given for an activity, its name, and its fastcore definition."""
+    if isinstance(activity, str):
+        return activity, activity, None
+    fc = activity_definition_of(activity)
+    if fc is not None:
+        if fc.name is None:
+            raise InvalidArgumentError("a dynamic activity must be called by name")
+        return fc.name, fc.name, fc
+    tdefn = getattr(activity, "__temporal_activity_definition", None)
+    if tdefn is not None:
+        return activity, str(tdefn.name), None
+    raise InvalidArgumentError(
+        f"{getattr(activity, '__qualname__', activity)!r} is not an activity: decorate it "
+        "with @activity.defn"
+    )
+
+
+def _workflow_ref(workflow: Any) -> tuple[Any, str, Any]:
+    """What temporalio is given for a child workflow, its type name, and its result hint."""
+    if isinstance(workflow, str):
+        return workflow, workflow, None
+    defn = workflow_definition_of(workflow)
+    if defn is not None:
+        if defn.name is None:
+            raise InvalidArgumentError("a dynamic workflow must be started by name")
+        return defn.name, defn.name, defn.run_ret_hint
+    tdefn = getattr(workflow, "__temporal_workflow_definition", None)
+    if tdefn is not None and tdefn.name:
+        return tdefn.name, tdefn.name, tdefn.ret_type
+    raise InvalidArgumentError(
+        f"{getattr(workflow, '__qualname__', workflow)!r} is not a workflow: pass a "
+        "@workflow.defn class, its run method, or a workflow type name"
+    )
+
+
+def _enum(target: Any, value: Any) -> Any:
+    return target[value.name]
+
+
+class TemporalRuntime:
+    """fastcore's workflow runtime API answered by ``temporalio.workflow``.
+
+    ``fastcore.workflow`` finds it through the resolver this module registers, whenever
+    the running code is a Temporal workflow. Activities are started by name with the
+    same options (the retry policy and cancellation type converted one to one), child
+    workflows by their fastcore type name, timers are Temporal timers, and
+    ``now``/``random``/``uuid4``/``patched`` are Temporal's deterministic ones.
+    """
+
+    __slots__ = ()
+
+    # ---------------------------------------------------------------- state
+
+    def is_replaying(self) -> bool:
+        return temporalio.workflow.unsafe.is_replaying()
+
+    def time(self) -> float:
+        return temporalio.workflow.time()
+
+    def now(self) -> datetime:
+        return temporalio.workflow.now()
+
+    def random(self) -> Random:
+        return temporalio.workflow.random()
+
+    def uuid4(self) -> Any:
+        return fc_workflow.uuid4()
+
+    def info(self) -> fc_workflow.Info:
+        i = temporalio.workflow.info()
+        p = i.parent
+        return fc_workflow.Info(
+            workflow_id=i.workflow_id,
+            run_id=i.run_id,
+            workflow_type=i.workflow_type,
+            attempt=i.attempt,
+            namespace=i.namespace,
+            task_queue=i.task_queue,
+            start_time=i.workflow_start_time,
+            run_timeout=i.run_timeout,
+            execution_timeout=i.execution_timeout,
+            parent=fc_workflow.ParentInfo(p.namespace, p.workflow_id, p.run_id) if p else None,
+            continued_run_id=i.continued_run_id,
+            first_execution_run_id=i.first_execution_run_id,
+            retry_policy=_retry_policy(i.retry_policy, RetryPolicy),
+            _history_length=i.get_current_history_length,
+        )
+
+    def memo(self) -> Mapping[str, Any]:
+        return temporalio.workflow.memo()
+
+    def instance(self) -> Any:
+        obj = temporalio.workflow.instance()
+        return getattr(obj, OBJ_ATTR, obj)
+
+    def all_handlers_finished(self) -> bool:
+        return temporalio.workflow.all_handlers_finished()
+
+    def patched(self, patch_id: str, *, deprecated: bool) -> bool:
+        if deprecated:
+            temporalio.workflow.deprecate_patch(patch_id)
+            return True
+        return temporalio.workflow.patched(patch_id)
+
+    # ---------------------------------------------------------------- commands
+
+    def start_activity(
+        self,
+        activity: Any,
+        args: Sequence[Any],
+        *,
+        activity_id: str | None,
+        result_type: type | None,
+        schedule_to_close_timeout: timedelta | None,
+        schedule_to_start_timeout: timedelta | None,
+        start_to_close_timeout: timedelta | None,
+        heartbeat_timeout: timedelta | None,
+        retry_policy: RetryPolicy | None,
+        cancellation_type: ActivityCancellationType,
+        task_queue: str | None = None,
+        summary: str | None = None,
+    ) -> _ActivityHandle:
+        if start_to_close_timeout is None and schedule_to_close_timeout is None:
+            raise ValueError(
+                "Activity must have start_to_close_timeout or schedule_to_close_timeout"
+            )
+        ref, name, fc = _activity_ref(activity)
+        if fc is not None and not fc.dynamic:
+            fc.checker.check(f"activity {name!r}", args)
+        handle = temporalio.workflow.start_activity(
+            ref,
+            args=list(args),
+            activity_id=activity_id,
+            result_type=result_type if result_type is not None else (fc.ret_hint if fc else None),
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            schedule_to_start_timeout=schedule_to_start_timeout,
+            start_to_close_timeout=start_to_close_timeout,
+            heartbeat_timeout=heartbeat_timeout,
+            retry_policy=_retry_policy(retry_policy, temporalio.common.RetryPolicy),
+            cancellation_type=_enum(
+                temporalio.workflow.ActivityCancellationType, cancellation_type
+            ),
+            task_queue=task_queue,
+            summary=summary,
+        )
+        return _ActivityHandle(handle, name, activity_id)
+
+    async def execute_activity(self, activity: Any, args: Sequence[Any], **kw: Any) -> Any:
+        return await self.start_activity(activity, args, **kw)
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        await temporalio.workflow.sleep(seconds)
+
+    async def wait_condition(self, fn: Callable[[], bool], timeout: float | None) -> None:
+        if fn():
+            return
+        await temporalio.workflow.wait_condition(fn, timeout=timeout)
+
+    async def start_child_workflow(
+        self,
+        workflow: Any,
+        args: Sequence[Any],
+        *,
+        id: str | None,
+        result_type: type | None,
+        cancellation_type: ChildWorkflowCancellationType,
+        parent_close_policy: ParentClosePolicy,
+        execution_timeout: timedelta | None,
+        run_timeout: timedelta | None,
+        id_reuse_policy: WorkflowIDReusePolicy,
+        retry_policy: RetryPolicy | None,
+        memo: Mapping[str, Any] | None,
+    ) -> _ChildWorkflowHandle:
+        ref, name, hint = _workflow_ref(workflow)
+        try:
+            handle = await temporalio.workflow.start_child_workflow(
+                ref,
+                args=list(args),
+                id=id,
+                result_type=result_type if result_type is not None else hint,
+                cancellation_type=_enum(
+                    temporalio.workflow.ChildWorkflowCancellationType, cancellation_type
+                ),
+                parent_close_policy=_enum(
+                    temporalio.workflow.ParentClosePolicy, parent_close_policy
+                ),
+                execution_timeout=execution_timeout,
+                run_timeout=run_timeout,
+                id_reuse_policy=_enum(temporalio.common.WorkflowIDReusePolicy, id_reuse_policy),
+                retry_policy=_retry_policy(retry_policy, temporalio.common.RetryPolicy),
+                memo=memo,
+            )
+        except temporalio.exceptions.FailureError as err:
+            failure = fastcore_error(err)
+        else:
+            return _ChildWorkflowHandle(handle, name)
+        raise failure
+
+
+_RUNTIME = TemporalRuntime()
+
+
+def _resolve_runtime() -> TemporalRuntime | None:
+    return _RUNTIME if temporalio.workflow.in_workflow() else None
+
+
+_resolve_runtime.__fastcore_temporal__ = True  # type: ignore[attr-defined]
+
+
+def _install_resolver() -> None:
+    # One resolver per fastcore: when fastcore is passed through the sandbox but bridge is
+    # not, every sandbox re-imports this module, and must not add one more each time.
+    if not any(getattr(r, "__fastcore_temporal__", False) for r in registered_resolvers()):
+        register_resolver(_resolve_runtime)
+
+
+_install_resolver()

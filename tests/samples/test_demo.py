@@ -1,0 +1,69 @@
+"""The demo, ``python -m samples``: every scenario end to end, and the table it prints.
+
+It runs as a subprocess, as a user runs it, on the session's dev server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge._devserver import DevServer
+from samples._demo import SCENARIOS, main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"}
+    for name in ("TEMPORAL_ADDRESS", "FASTCORE_BRIDGE_ADDRESS", "FASTCORE_TASK_QUEUE"):
+        env.pop(name, None)
+    return env
+
+
+def test_demo_rejects_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--temporal-address", "127.0.0.1:1", "--scenario", "nope"])
+    assert code == 2
+    assert "unknown scenario" in capsys.readouterr().err
+
+
+def test_demo_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m samples")
+    assert "--scenario" in out
+
+
+def test_demo_runs_every_scenario_and_prints_the_table(temporal_server: DevServer) -> None:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "samples", "--temporal-address", temporal_server.target],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    header = next(line for line in out.splitlines() if line.startswith("scenario"))
+    assert header.split() == ["scenario", "step", "ran", "on", "latency", "note"]
+    for scenario in SCENARIOS:
+        assert re.search(rf"^{scenario}\s", out, re.MULTILINE), scenario
+    assert out.count("=> ") == len(SCENARIOS)  # an outcome row per scenario
+    assert re.search(r"\sfastcore\s+[\d.,]+ (us|ms)", out)
+    assert re.search(r"\stemporal\s+[\d.,]+ ms", out)
+    assert "rejected (Rejected, non-retryable=True)" in out
+    assert "rolled back in reverse order" in out
+    assert f"{len(SCENARIOS)}/{len(SCENARIOS)} scenarios ran" in out
+    assert "median fastcore step" in out
+    assert "Traceback" not in proc.stderr
+    assert time.monotonic() - started < 100
