@@ -151,6 +151,7 @@ def _latency_row(option: str, shape: str, steps: int, samples_s: Sequence[float]
         "p50_ms": percentile(ms, 50),
         "p95_ms": percentile(ms, 95),
         "mean_ms": sum(ms) / len(ms),
+        "max_ms": max(ms),
     }
 
 

@@ -27,7 +27,7 @@ from benchmarks._scaling_model import (
     speedup_from,
 )
 
-__all__ = ["COMPARISONS", "KS", "format_section", "headline", "write_artifacts"]
+__all__ = ["COMPARISONS", "KS", "format_section", "headline", "stalls", "write_artifacts"]
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,22 @@ def _throughput_table(result: Mapping[str, Any], sizes: Sequence[int]) -> list[s
     return _table(["option", *(f"N={n}" for n in sizes)], rows)
 
 
+def stalls(result: Mapping[str, Any]) -> str:
+    """The samples far slower than their cell's median (over 1 s and 20x the p50), named."""
+    found = [
+        f"{LABELS.get(r['option'], r['option'])}, {r['shape']}, N={r['steps']}: "
+        f"{r['max_ms'] / 1000:.1f} s (p50 {ms(r['p50_ms'])})"
+        for r in result.get("latency", ())
+        if r.get("max_ms", 0) > max(1000.0, 20 * r["p50_ms"])
+    ]
+    if not found:
+        return ""
+    return (
+        "Stalls (the slowest sample of a cell, where it took over 1 s and 20x the cell's p50; "
+        "the p50 and p95 above stand, the mean does not): " + "; ".join(found) + "."
+    )
+
+
 def _durability(fits: Mapping[str, Fit]) -> str:
     mem = fits.get("fastcore_memory")
     if mem is None:
@@ -254,8 +270,10 @@ def format_section(result: Mapping[str, Any], links: Mapping[str, str] | None = 
             "",
         ]
         lines += _throughput_table(result, sizes)
-    for note in result.get("notes", ()):
-        lines += ["", f"- {note}"]
+    notes = [*result.get("notes", ()), stalls(result)]
+    for note in notes:
+        if note:
+            lines += ["", f"- {note}"]
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks._scaling_model import LABELS, Fit, fit_line, fit_result, speedup_from
 from benchmarks._scaling_plot import render_svg
-from benchmarks._scaling_report import format_section, headline, write_artifacts
+from benchmarks._scaling_report import format_section, headline, stalls, write_artifacts
 
 SVG = "{http://www.w3.org/2000/svg}"
 SIZES = [1, 10, 100]
@@ -147,6 +147,17 @@ def test_a_crossing_past_the_largest_n_measured_is_marked() -> None:
     text = format_section(result)
     assert "| N = 45* |" in text
     assert "past the largest N measured (10): extrapolated" in text
+
+
+def test_a_stalled_sample_is_named() -> None:
+    result = fake_result()
+    for row in result["latency"]:
+        row["max_ms"] = 2 * row["p95_ms"]
+    assert stalls(result) == ""
+    row = result["latency"][0]  # temporal_activities, sequential, N = 1: p50 25 ms
+    row["max_ms"] = 20_100.0
+    assert stalls(result).endswith(": N Temporal activities, sequential, N=1: 20.1 s (p50 25 ms).")
+    assert stalls(result) in format_section(result)
 
 
 def test_section_has_tables_link_and_notes() -> None:
