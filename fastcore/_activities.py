@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import concurrent.futures
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from . import activity as _activity
+from ._clock import Clock
+from ._converter import DataConverter
 from ._definitions import ActivityDefinition
 from ._failure import to_failure
+from ._store import RunRecord
+from ._telemetry import Telemetry
+from ._timers import TimerEntry, TimerService
 from .common import RetryPolicy
 from .errors import (
     ApplicationError,
@@ -27,11 +33,7 @@ from .errors import (
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event
 
-if TYPE_CHECKING:
-    from ._engine import Engine
-    from ._run_state import _Run
-
-__all__ = ["ActivityTask"]
+__all__ = ["ActivityHost", "ActivityTask", "HasRecord"]
 
 _set_ctx = _activity._current.set
 _reset_ctx = _activity._current.reset
@@ -77,7 +79,43 @@ def _td(seconds: float | None) -> timedelta | None:
     return timedelta(seconds=seconds) if seconds else None
 
 
-class ActivityTask:
+class HasRecord(Protocol):
+    """The run an activity belongs to: its record names the workflow in ``activity.info()``."""
+
+    @property
+    def record(self) -> RunRecord: ...
+
+
+R = TypeVar("R", bound=HasRecord)
+
+
+class ActivityHost(Protocol[R]):
+    """What an activity task needs from the engine part that dispatches it."""
+
+    clock: Clock
+    timers: TimerService
+    converter: DataConverter
+    telemetry: Telemetry
+
+    @property
+    def executor(self) -> concurrent.futures.Executor:
+        """The pool plain ``def`` activities run in."""
+        ...
+
+    def activity_started(self, task: ActivityTask[R]) -> None:
+        """An attempt is in flight (for time skipping and telemetry)."""
+        ...
+
+    def activity_ended(self, task: ActivityTask[R], err: BaseException | None = None) -> None:
+        """An attempt that was in flight ended (``err`` if it failed)."""
+        ...
+
+    def activity_resolved(self, task: ActivityTask[R], outcome: str, attrs: dict[str, Any]) -> None:
+        """The activity is done (``outcome``: completed, failed, timed_out or canceled)."""
+        ...
+
+
+class ActivityTask(Generic[R]):
     """One scheduled activity of one run, across all its attempts."""
 
     __slots__ = (
@@ -89,18 +127,20 @@ class ActivityTask:
         "attempt",
         "cancel_requested",
         "defn",
-        "engine",
         "event",
         "finished",
         "heartbeat_details",
+        "host",
         "last_heartbeat",
         "run",
         "schedule_deadline",
         "timed_out",
     )
 
-    def __init__(self, engine: Engine, run: _Run, event: Event, defn: ActivityDefinition) -> None:
-        self.engine = engine
+    def __init__(
+        self, host: ActivityHost[R], run: R, event: Event, defn: ActivityDefinition
+    ) -> None:
+        self.host = host
         self.run = run
         self.event = event
         self.defn = defn
@@ -116,7 +156,7 @@ class ActivityTask:
         self.timed_out: TimeoutType | None = None
         self._attempt_id = 0
         self._task: Any = None
-        self._deadline_entries: list[Any] = []
+        self._deadline_entries: list[TimerEntry] = []
 
     @property
     def policy(self) -> RetryPolicy:
@@ -151,7 +191,7 @@ class ActivityTask:
         """Begin the first attempt (also after a restart: activities are at-least-once)."""
         if self.schedule_deadline is not None:
             self._deadline_entries.append(
-                self.engine.timers.call_at(self.schedule_deadline, self._schedule_to_close_fired)
+                self.host.timers.call_at(self.schedule_deadline, self._schedule_to_close_fired)
             )
         self._run_attempt()
 
@@ -162,31 +202,31 @@ class ActivityTask:
         self._attempt_id += 1
         attempt_id = self._attempt_id
         self.timed_out = None
-        engine = self.engine
+        host = self.host
         a = self.event.attributes
-        now = engine.clock.now()
+        now = host.clock.now()
         self.last_heartbeat = now
         self._started_at = now
         ctx = _activity._Context(self)
         defn = self.defn
         # With no telemetry, an async attempt that returns without awaiting real I/O is
         # recorded without the in-flight bookkeeping: it was never in flight.
-        quiet = defn.is_async and not engine.telemetry.enabled
+        quiet = defn.is_async and not host.telemetry.enabled
         if not quiet:
-            engine._activity_started(self)
+            host.activity_started(self)
         try:
             if defn.dynamic:
-                args: list[Any] = [engine.converter.decode(a.get("input") or [])]
+                args: list[Any] = [host.converter.decode(a.get("input") or [])]
             else:
-                args = engine.converter.decode(a.get("input") or [], defn.arg_hints)
+                args = host.converter.decode(a.get("input") or [], defn.arg_hints)
         except BaseException as err:
             if quiet:
-                engine._activity_started(self)
+                host.activity_started(self)
             self._attempt_failed(attempt_id, err)
             return
         if defn.is_async:
             token = _set_ctx(ctx)
-            trace_token = None if quiet else engine.telemetry.enter_activity(self)
+            trace_token = None if quiet else host.telemetry.enter_activity(self)
             try:
                 coro = defn.fn(*args)
                 try:
@@ -199,50 +239,50 @@ class ActivityTask:
                     return
                 except BaseException as err:
                     if quiet:
-                        engine._activity_started(self)
+                        host.activity_started(self)
                     self._attempt_failed(attempt_id, err)
                     return
                 if quiet:
-                    engine._activity_started(self)
+                    host.activity_started(self)
                 # It awaits real I/O: carry on as a task (it inherits the activity context).
                 task = asyncio.get_running_loop().create_task(_Resume(coro, first))
             finally:
                 _reset_ctx(token)
                 if trace_token is not None:
-                    engine.telemetry.exit_activity(trace_token)
+                    host.telemetry.exit_activity(trace_token)
             self._arm_attempt_timers(attempt_id, now)
             self._task = task
             task.add_done_callback(lambda t: self._task_done(attempt_id, t))
         else:
             loop = asyncio.get_running_loop()
-            fut = loop.run_in_executor(engine.executor, self._call_sync, ctx, args)
+            fut = loop.run_in_executor(host.executor, self._call_sync, ctx, args)
             self._arm_attempt_timers(attempt_id, now)
             self._task = fut
             fut.add_done_callback(lambda f: self._task_done(attempt_id, f))
 
     def _succeeded_at_once(self, value: Any) -> None:
         """An attempt that completed inside ``_run_attempt`` (no telemetry, no I/O)."""
-        engine = self.engine
+        host = self.host
         try:
-            payload = engine.converter.encode_one(value)
+            payload = host.converter.encode_one(value)
         except BaseException as err:
-            engine._activity_started(self)
+            host.activity_started(self)
             self._attempt_failed(self._attempt_id, err)
             return
         self.finished = True
         if self._deadline_entries:
             self._finish()
-        engine._activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
+        host.activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
 
     def _call_sync(self, ctx: Any, args: list[Any]) -> Any:
         token = _set_ctx(ctx)
-        trace_token = self.engine.telemetry.enter_activity(self)
+        trace_token = self.host.telemetry.enter_activity(self)
         try:
             return self.defn.fn(*args)
         finally:
             _reset_ctx(token)
             if trace_token is not None:
-                self.engine.telemetry.exit_activity(trace_token)
+                self.host.telemetry.exit_activity(trace_token)
 
     def _task_done(self, attempt_id: int, fut: Any) -> None:
         if fut.cancelled():
@@ -261,7 +301,7 @@ class ActivityTask:
         hb = a.get("heartbeat_timeout")
         if not s2c and not hb:
             return
-        timers = self.engine.timers
+        timers = self.host.timers
         if s2c:
             self._deadline_entries.append(
                 timers.call_at(
@@ -277,11 +317,11 @@ class ActivityTask:
         if attempt_id != self._attempt_id or self.finished:
             return
         due = self.last_heartbeat + hb
-        if self.engine.clock.now() >= due:
+        if self.host.clock.now() >= due:
             self._attempt_timed_out(attempt_id, TimeoutType.HEARTBEAT)
         else:
             self._deadline_entries.append(
-                self.engine.timers.call_at(due, self._heartbeat_check, attempt_id, hb)
+                self.host.timers.call_at(due, self._heartbeat_check, attempt_id, hb)
             )
 
     def _attempt_timed_out(self, attempt_id: int, kind: TimeoutType) -> None:
@@ -313,7 +353,7 @@ class ActivityTask:
         self._task = None
         if task is not None and not task.done():
             task.cancel()
-            self.engine._activity_ended(self, err)
+            self.host.activity_ended(self, err)
 
     # ---------------------------------------------------------------- outcomes
 
@@ -321,15 +361,13 @@ class ActivityTask:
         if attempt_id != self._attempt_id or self.finished:
             return
         try:
-            payload = self.engine.converter.encode_one(value)
+            payload = self.host.converter.encode_one(value)
         except BaseException as err:
             self._attempt_failed(attempt_id, err)
             return
-        self.engine._activity_ended(self)
+        self.host.activity_ended(self)
         self._finish()
-        self.engine._activity_resolved(
-            self, "completed", {"result": payload, "attempt": self.attempt}
-        )
+        self.host.activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
 
     def _attempt_failed(
         self,
@@ -344,10 +382,10 @@ class ActivityTask:
         if self.finished:
             return
         if not timed_out and not already_ended:
-            self.engine._activity_ended(self, err)
+            self.host.activity_ended(self, err)
         if self.cancel_requested:
             self._finish()
-            self.engine._activity_resolved(self, "canceled", {"details": []})
+            self.host.activity_resolved(self, "canceled", {"details": []})
             return
         if isinstance(err, asyncio.CancelledError):
             err = CancelledError("Activity cancelled")
@@ -365,12 +403,12 @@ class ActivityTask:
         delay = policy.backoff(self.attempt)
         if isinstance(err, ApplicationError) and err.next_retry_delay is not None:
             delay = err.next_retry_delay.total_seconds()
-        retry_at = self.engine.clock.now() + delay
+        retry_at = self.host.clock.now() + delay
         if self.schedule_deadline is not None and retry_at >= self.schedule_deadline:
             self._finish_failed(err, RetryState.TIMEOUT)
             return
         self._attempt_id += 1
-        self._deadline_entries.append(self.engine.timers.call_at(retry_at, self._run_attempt))
+        self._deadline_entries.append(self.host.timers.call_at(retry_at, self._run_attempt))
 
     def _finish(self) -> None:
         self.finished = True
@@ -382,11 +420,11 @@ class ActivityTask:
     def _finish_failed(self, err: BaseException, retry_state: RetryState) -> None:
         self._finish()
         kind = "timed_out" if isinstance(err, FcTimeoutError) else "failed"
-        self.engine._activity_resolved(
+        self.host.activity_resolved(
             self,
             kind,
             {
-                "failure": to_failure(err, self.engine.converter),
+                "failure": to_failure(err, self.host.converter),
                 "attempt": self.attempt,
                 "retry_state": int(retry_state),
             },
@@ -396,7 +434,7 @@ class ActivityTask:
 
     def heartbeat(self, details: Sequence[Any]) -> None:
         """Called by ``activity.heartbeat`` (any thread)."""
-        self.last_heartbeat = self.engine.clock.now()
+        self.last_heartbeat = self.host.clock.now()
         if details:
             self.heartbeat_details = tuple(details)
 
@@ -410,19 +448,24 @@ class ActivityTask:
             # between attempts (backoff): nothing runs, so it is cancelled now
             self._attempt_id += 1
             self._finish()
-            self.engine._activity_resolved(self, "canceled", {"details": []})
+            self.host.activity_resolved(self, "canceled", {"details": []})
         elif self.defn.is_async:
             task.cancel()
         # a thread sees activity.is_cancelled(); its outcome reports the cancellation
 
-    def abandon(self) -> None:
-        """The run closed: stop without reporting anything."""
+    def abandon(self) -> Any:
+        """The run closed: stop without reporting anything.
+
+        Returns what ran the attempt (an asyncio task, or an executor future), if any, so
+        a shutdown can wait for it to unwind.
+        """
         if self.finished:
-            return
+            return None
         self.cancel_requested = True
         task = self._task
         self._finish()
         if task is not None and not task.done():
             if self.defn.is_async:
                 task.cancel()
-            self.engine._activity_ended(self)
+            self.host.activity_ended(self)
+        return task

@@ -1,44 +1,67 @@
-"""Closing runs: parent close policies, parents, continue-as-new, retries, children."""
+"""Closing runs: from outside (terminate, timeout, cancel request) and what follows a close.
 
-# mypy: disable-error-code="misc"
-# (the methods are typed with self: Engine; mypy calls that self type "not a supertype")
+When a close event is committed, the run's activities and timers stop, its code is dropped
+(a query replays the history), its children follow their parent close policy, its parent
+hears how it ended, and a continue-as-new or a workflow retry starts the next run of the
+chain. A failed run's retry is decided (``plan_retry``) before its close event is written,
+so the event names the next run.
+"""
+
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from ._run_state import (
-    _CLOSE_STATUS,
-    E,
-    _Run,
-    new_id,
-)
-from .common import (
-    ParentClosePolicy,
-    RetryPolicy,
-)
-from .errors import (
-    ApplicationError,
-    WorkflowUpdateFailedError,
-)
-from .history import CLOSE_EVENTS, Event, EventType
+from ._children import Children
+from ._clock import Clock
+from ._definitions import WorkflowDefinition
+from ._pipeline import Pipeline
+from ._run import CLOSE_STATUS, Run, new_id
+from ._run_table import RunTable
+from ._starting import RunStarter
+from ._telemetry import Telemetry
+from .common import ParentClosePolicy, RetryPolicy
+from .history import Event, EventType
 
-if TYPE_CHECKING:
-    from ._engine import Engine
+__all__ = ["Closing"]
 
 
-class _Closing:
-    """Engine methods: closing runs, parent close policies, continue-as-new, retries, children."""
+class Closing:
+    """Closes runs from outside and carries out what a close implies."""
 
-    # ------------------------------------------------------------------ closing
+    def __init__(
+        self,
+        *,
+        workflow_definition: Callable[[Any], WorkflowDefinition | None],
+        clock: Clock,
+        telemetry: Telemetry,
+        runs: RunTable,
+        pipeline: Pipeline,
+        starter: RunStarter,
+        children: Children,
+        durable: bool,
+    ) -> None:
+        self._workflow_definition = workflow_definition
+        self._clock = clock
+        self.telemetry = telemetry
+        self._runs = runs
+        self._submit = pipeline.submit
+        self._commit = pipeline.commit
+        self._new_run = starter.new_run
+        self._children = children
+        self._durable = durable
 
-    def _close_from_outside(
-        self: Engine, run: _Run, etype: EventType, attrs: dict[str, Any]
+    # ------------------------------------------------------------------ from outside
+
+    def close_from_outside(
+        self, run: Run, etype: EventType, attrs: dict[str, Any]
     ) -> asyncio.Future[None] | None:
+        """Close an open run without its code (terminate, time out); a future until durable."""
         record = run.record
-        ev = Event(len(record.history) + 1, etype, self.clock.now(), attrs)
+        ev = Event(len(record.history) + 1, etype, self._clock.now(), attrs)
         record.history.append(ev)
-        record.status = _CLOSE_STATUS[etype]
+        record.status = CLOSE_STATUS[etype]
         record.close_time = ev.timestamp
         if run.instance is not None:
             run.instance.closed = True
@@ -46,8 +69,34 @@ class _Closing:
         self._commit(run, [ev], waiter, [ev])
         return None if waiter.done() else waiter
 
-    def _closed_run(self: Engine, run: _Run, ev: Event) -> None:
-        record = run.record
+    def workflow_timed_out(self, run: Run) -> None:
+        """The run's execution or run timeout fired."""
+        if not run.open:
+            return
+        self.close_from_outside(run, EventType.WORKFLOW_EXECUTION_TIMED_OUT, {"retry_state": 3})
+
+    def request_cancel(self, run: Run) -> asyncio.Future[None] | None:
+        """Ask the run to cancel (once); a future until the request is durable."""
+        inst = run.instance
+        if inst is not None and inst.cancel_requested:
+            return None
+        for ev in run.record.history:
+            if ev.event_type is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+                return None
+        return self._submit(
+            run, EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED, {"reason": ""}, wait=self._durable
+        )
+
+    def cancel_child(self, run: Run, ev: Event) -> None:
+        """A ``REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED``: cancel that child."""
+        child = self._runs.by_workflow_id.get(ev.attributes["workflow_id"])
+        if child is not None and child.open:
+            self.request_cancel(child)
+
+    # ------------------------------------------------------------------ after a close
+
+    def closed(self, run: Run, ev: Event) -> None:
+        """The close event ``ev`` of ``run`` was committed: stop its work, tell the others."""
         for act in list(run.activities.values()):
             act.abandon()
         run.activities.clear()
@@ -64,104 +113,31 @@ class _Closing:
             run.instance.dispose()
             run.instance = None
         # children, by their parent close policy
-        for initiated_id, (_child_id, child_run_id) in list(run.children.items()):
-            child = self._by_run_id.get(child_run_id)
-            if child is None or not child.open:
-                continue
-            policy = run.record.history[initiated_id - 1].attributes.get("parent_close_policy")
+        for child, policy in self._children.open_children(run):
             if policy in (ParentClosePolicy.TERMINATE, ParentClosePolicy.UNSPECIFIED):
-                self._close_from_outside(
+                self.close_from_outside(
                     child,
-                    E.WORKFLOW_EXECUTION_TERMINATED,
+                    EventType.WORKFLOW_EXECUTION_TERMINATED,
                     {"reason": "by parent close policy", "details": []},
                 )
             elif policy == ParentClosePolicy.REQUEST_CANCEL:
-                self._request_cancel(child)
+                self.request_cancel(child)
         # the parent learns how the child ended
-        if run.parent is not None and ev.event_type is not E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            self._notify_parent(run, ev)
+        if (
+            run.parent is not None
+            and ev.event_type is not EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        ):
+            self._children.notify_parent(run, ev)
         # a next run: continue-as-new, or a workflow retry
-        nxt = None
-        if ev.event_type is E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            nxt = self._continue(run, ev)
-        elif ev.event_type is E.WORKFLOW_EXECUTION_FAILED:
-            nxt = self._maybe_retry(run, ev)
-        del nxt, record
+        if ev.event_type is EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            self._continue(run, ev)
+        elif ev.event_type is EventType.WORKFLOW_EXECUTION_FAILED:
+            self._retry(run, ev)
 
-    def _acknowledge(self: Engine, run: _Run, events: list[Event]) -> None:
-        """Tell waiting callers what these (now durable) events mean."""
-        if not run.update_waiters and not run.close_waiters:
-            return
-        for ev in events:
-            et = ev.event_type
-            if et is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-                w = run.update_waiters.pop(ev.attributes["update_id"], None)
-                if w is not None and not w.done():
-                    w.set_result(ev)
-            elif et in CLOSE_EVENTS:
-                for w in list(run.update_waiters.values()):
-                    if not w.done():
-                        w.set_exception(
-                            WorkflowUpdateFailedError(
-                                ApplicationError(
-                                    "the workflow closed before the update completed",
-                                    type="WorkflowClosed",
-                                )
-                            )
-                        )
-                run.update_waiters.clear()
-                for cw in run.close_waiters:
-                    if not cw.done():
-                        cw.set_result(None)
-                run.close_waiters.clear()
-
-    def _notify_parent(self: Engine, run: _Run, ev: Event) -> None:
-        assert run.parent is not None
-        _parent_id, parent_run_id, initiated = run.parent
-        parent = self._by_run_id.get(parent_run_id)
-        if parent is None or not parent.open:
-            return
-        if parent.children_closed is None:
-            parent.children_closed = set()
-        elif initiated in parent.children_closed:
-            return
-        parent.children_closed.add(initiated)
-        started_id = 0
-        for pe in parent.record.history:
-            if (
-                pe.event_type is E.CHILD_WORKFLOW_EXECUTION_STARTED
-                and pe.attributes.get("initiated_event_id") == initiated
-            ):
-                started_id = pe.event_id
-        base = {
-            "initiated_event_id": initiated,
-            "started_event_id": started_id,
-            "workflow_id": run.record.workflow_id,
-            "run_id": run.record.run_id,
-        }
-        et = ev.event_type
-        a = ev.attributes
-        if et is E.WORKFLOW_EXECUTION_COMPLETED:
-            self._submit(
-                parent, E.CHILD_WORKFLOW_EXECUTION_COMPLETED, {**base, "result": a.get("result")}
-            )
-        elif et is E.WORKFLOW_EXECUTION_FAILED:
-            self._submit(
-                parent,
-                E.CHILD_WORKFLOW_EXECUTION_FAILED,
-                {**base, "failure": a.get("failure"), "retry_state": 2},
-            )
-        elif et is E.WORKFLOW_EXECUTION_CANCELED:
-            self._submit(parent, E.CHILD_WORKFLOW_EXECUTION_CANCELED, {**base, "details": []})
-        elif et is E.WORKFLOW_EXECUTION_TERMINATED:
-            self._submit(parent, E.CHILD_WORKFLOW_EXECUTION_TERMINATED, base)
-        elif et is E.WORKFLOW_EXECUTION_TIMED_OUT:
-            self._submit(parent, E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT, {**base, "retry_state": 3})
-
-    def _continue(self: Engine, run: _Run, ev: Event) -> _Run | None:
+    def _continue(self, run: Run, ev: Event) -> None:
         a = ev.attributes
         started = run.record.history[0].attributes
-        defn = self.workflow_definition(a["workflow_type"]) or run.defn
+        defn = self._workflow_definition(a["workflow_type"]) or run.defn
         nxt, _ = self._new_run(
             defn,
             a["workflow_type"],
@@ -178,19 +154,11 @@ class _Closing:
             execution_deadline=started.get("execution_deadline"),
         )
         nxt.parent = run.parent
-        self._move_children_link(run, nxt)
-        return nxt
+        self._children.move_link(run, nxt)
 
-    def _move_children_link(self: Engine, old: _Run, new: _Run) -> None:
-        if old.parent is None:
-            return
-        parent = self._by_run_id.get(old.parent[1])
-        if parent is not None:
-            for k, (cid, crid) in list(parent.children.items()):
-                if crid == old.record.run_id:
-                    parent.children[k] = (cid, new.record.run_id)
+    # ------------------------------------------------------------------ workflow retries
 
-    def _plan_retry(self: Engine, run: _Run, ev: Event) -> None:
+    def plan_retry(self, run: Run, ev: Event) -> None:
         """Before a failed run's close event is written: name its retry run, if any."""
         started = run.record.history[0].attributes
         rp = started.get("retry_policy")
@@ -209,17 +177,16 @@ class _Closing:
             return
         ev.attributes["new_execution_run_id"] = new_id()
 
-    def _maybe_retry(self: Engine, run: _Run, ev: Event) -> _Run | None:
-        """Start the retry run that ``_plan_retry`` named, after the policy's backoff."""
+    def _retry(self, run: Run, ev: Event) -> None:
+        """Start the retry run that ``plan_retry`` named, after the policy's backoff."""
         new_run_id = ev.attributes.get("new_execution_run_id")
         if not new_run_id:
-            return None
+            return
         started = run.record.history[0].attributes
         rp = started.get("retry_policy")
         assert rp is not None
         attempt = int(started.get("attempt") or 1)
         delay = RetryPolicy.from_dict(rp).backoff(attempt)
-
         nxt, _ = self._new_run(
             run.defn,
             run.record.workflow_type,
@@ -238,67 +205,4 @@ class _Closing:
             first_task_backoff=max(delay, 1e-6),
         )
         nxt.parent = run.parent
-        self._move_children_link(run, nxt)
-        return nxt
-
-    # ------------------------------------------------------------------ children
-
-    def _start_child(self: Engine, parent: _Run, ev: Event) -> None:
-        a = ev.attributes
-        defn = self.workflow_definition(a["workflow_type"])
-        existing = self._runs.get(a["workflow_id"])
-        if defn is None or (existing is not None and existing.open):
-            if existing is not None and existing.parent == (
-                parent.record.workflow_id,
-                parent.record.run_id,
-                ev.event_id,
-            ):
-                child = existing  # recovered: it was started before the crash
-            else:
-                self._submit(
-                    parent,
-                    E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
-                    {
-                        "initiated_event_id": ev.event_id,
-                        "workflow_id": a["workflow_id"],
-                        "workflow_type": a["workflow_type"],
-                        "cause": "WORKFLOW_ALREADY_EXISTS"
-                        if defn is not None
-                        else "WORKFLOW_TYPE_NOT_REGISTERED",
-                    },
-                )
-                return
-        else:
-            ex = a.get("execution_timeout")
-            child, _ = self._new_run(
-                defn,
-                a["workflow_type"],
-                a["workflow_id"],
-                a.get("input") or [],
-                execution_timeout=ex,
-                run_timeout=a.get("run_timeout"),
-                retry_policy=a.get("retry_policy"),
-                memo=a.get("memo"),
-                parent={
-                    "workflow_id": parent.record.workflow_id,
-                    "run_id": parent.record.run_id,
-                    "initiated_event_id": ev.event_id,
-                },
-            )
-        if not parent.children:
-            parent.children = {}
-        parent.children[ev.event_id] = (child.record.workflow_id, child.record.run_id)
-        self._submit(
-            parent,
-            E.CHILD_WORKFLOW_EXECUTION_STARTED,
-            {
-                "initiated_event_id": ev.event_id,
-                "workflow_id": child.record.workflow_id,
-                "run_id": child.record.run_id,
-                "workflow_type": child.record.workflow_type,
-            },
-        )
-        if not child.open:
-            # it finished before its parent heard that it started (instant child)
-            close = child.record.history[-1]
-            self._notify_parent(child, close)
+        self._children.move_link(run, nxt)

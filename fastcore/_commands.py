@@ -1,15 +1,28 @@
-"""What workflow code asks of its run: activities, timers, patches, child workflows."""
+"""What workflow code asks of its run: activities, timers, conditions, patches, children.
 
-# mypy: disable-error-code="misc"
-# (methods are typed with self: WorkflowInstance; mypy calls that self type "not a supertype")
+``Commands`` is the runtime ``fastcore.workflow`` calls (the workflow loop points to it), so
+it also answers the read-only questions (time, info, random, memo). It owns what the code
+waits on (activity futures, timers, conditions, child handles) and resolves them when their
+outcome is delivered; every command goes through the run's ``command`` (append live, match on
+replay), which ``WorkflowInstance`` provides.
+"""
+
 from __future__ import annotations
 
 import asyncio
+import random as _random
+import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
+from ._converter import DataConverter
 from ._definitions import ActivityDefinition
+from ._environment import WorkflowEnvironment
+from ._failure import from_failure
+from ._futures import _ActivityFuture, _ChildHandle, _fail, _resolve, _seconds
+from ._loop import WorkflowLoop
+from ._store import RunRecord
 from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
@@ -23,40 +36,179 @@ from .errors import (
     ChildWorkflowError,
     InvalidArgumentError,
     RetryState,
+    TerminatedError,
+    TimeoutType,
+    WorkflowAlreadyStartedError,
 )
-from .history import EventType
+from .errors import TimeoutError as FcTimeoutError
+from .history import Event, EventType
+from .workflow import Info, ParentInfo
 
-if TYPE_CHECKING:
-    from ._instance import WorkflowInstance
-from ._futures import _ActivityFuture, _ChildHandle, _fail, _resolve, _seconds
+__all__ = ["PATCH_MARKER", "CommandIssuer", "Commands"]
 
-E = EventType
-_PATCH_MARKER = "core_patch"
+PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
+_NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
 
 
-class _Commands:
-    """WorkflowInstance methods: the commands workflow code issues."""
+class CommandIssuer(Protocol):
+    """The run commands belong to (``WorkflowInstance``): its history and activation state."""
 
-    __slots__ = ()
+    run: RunRecord
+    history: list[Event]
+    converter: DataConverter
+    env: WorkflowEnvironment
+    #: index of the next history event to process or match
+    cursor: int
+    #: events below this index were recorded before this instance (0: not replaying)
+    replay_end: int
+    #: the workflow time of the activation being processed
+    now: float
+    closed: bool
+    obj: Any
+    started_attrs: dict[str, Any]
+
+    def command(self, etype: EventType, attrs: dict[str, Any], what: str = "") -> Event:
+        """Append the command's event (live) or match the recorded one (replay)."""
+        ...
+
+    def all_handlers_finished(self) -> bool:
+        """Whether no signal or update handler is still running."""
+        ...
+
+
+class Commands:
+    """The runtime workflow code calls into, and what it waits on."""
+
+    __slots__ = (
+        "_activity_seq",
+        "_info",
+        "_random",
+        "_run",
+        "_timer_counter",
+        "activities",
+        "children",
+        "conditions",
+        "loop",
+        "patches",
+        "timers",
+    )
+
+    def __init__(self, run: CommandIssuer) -> None:
+        self._run = run
+        # (asyncio's loop ABC marks what a workflow loop never offers, I/O, as abstract)
+        self.loop = WorkflowLoop(self)  # type: ignore[abstract]
+        # the dicts start as one shared empty dict, replaced on first write: a run parked on
+        # a signal or a condition carries none of its own
+        #: activity futures by the event id that scheduled them
+        self.activities: dict[int, _ActivityFuture] = _NONE
+        #: timer callbacks by the event id that started them
+        self.timers: dict[int, Callable[[], None]] = _NONE
+        #: (started future, handle) of child workflows by their initiated event id
+        self.children: dict[int, tuple[asyncio.Future[Any], _ChildHandle]] = _NONE
+        self.conditions: list[tuple[asyncio.Future[Any], Callable[[], bool]]] = []
+        self.patches: dict[str, bool] = _NONE
+        self._activity_seq = 0
+        self._timer_counter = 0
+        self._random: _random.Random | None = None
+        self._info: Info | None = None
+
+    def clear(self) -> None:
+        """Drop everything the code waits on (the run closed)."""
+        self.activities.clear()
+        self.timers.clear()
+        self.children.clear()
+        self.conditions.clear()
+        self.loop.clear()
+
+    # ------------------------------------------------------------------ read-only questions
+
+    def is_replaying(self) -> bool:
+        """Whether the code is re-running against recorded history."""
+        return self._run.replay_end > 0
+
+    def time(self) -> float:
+        """The workflow time of the event being processed, epoch seconds."""
+        return self._run.now
+
+    def now(self) -> datetime:
+        """``time()`` as an aware UTC datetime."""
+        return datetime.fromtimestamp(self._run.now, UTC)
+
+    def random(self) -> _random.Random:
+        """A generator seeded per run (recorded at start), so replay draws the same numbers."""
+        if self._random is None:
+            self._random = _random.Random(self._run.started_attrs.get("seed", 0))
+        return self._random
+
+    def uuid4(self) -> uuid.UUID:
+        """A deterministic UUID4 drawn from ``random()``."""
+        return uuid.UUID(int=self.random().getrandbits(128), version=4)
+
+    def info(self) -> Info:
+        """What the workflow knows about itself (built on first use)."""
+        if self._info is None:
+            self._info = self._make_info()
+        return self._info
+
+    def _make_info(self) -> Info:
+        inst = self._run
+        a = inst.started_attrs
+        parent = a.get("parent")
+        run = inst.run
+        started = inst.history[0].timestamp if inst.history else inst.now
+        return Info(
+            workflow_id=run.workflow_id,
+            run_id=run.run_id,
+            workflow_type=run.workflow_type,
+            attempt=int(a.get("attempt") or 1),
+            namespace="default",
+            task_queue="fastcore",
+            start_time=datetime.fromtimestamp(started, UTC),
+            run_timeout=timedelta(seconds=a["run_timeout"]) if a.get("run_timeout") else None,
+            execution_timeout=(
+                timedelta(seconds=a["execution_timeout"]) if a.get("execution_timeout") else None
+            ),
+            parent=(
+                ParentInfo("default", parent["workflow_id"], parent["run_id"]) if parent else None
+            ),
+            continued_run_id=a.get("continued_run_id"),
+            first_execution_run_id=a.get("first_run_id") or run.run_id,
+            retry_policy=(
+                RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else None
+            ),
+            _history_length=lambda: inst.cursor,
+        )
+
+    def memo(self) -> Mapping[str, Any]:
+        """The memo the run was started with, decoded."""
+        memo = self._run.started_attrs.get("memo") or {}
+        return {k: self._run.converter.decode_one(v) for k, v in memo.items()}
+
+    def instance(self) -> Any:
+        """The workflow object whose code runs."""
+        return self._run.obj
+
+    def all_handlers_finished(self) -> bool:
+        """Whether no signal or update handler is still running."""
+        return self._run.all_handlers_finished()
 
     # ------------------------------------------------------------------ activities
 
-    def _resolve_activity(
-        self: WorkflowInstance, activity: Any
-    ) -> tuple[str, ActivityDefinition | None]:
+    def _resolve_activity(self, activity: Any) -> tuple[str, ActivityDefinition | None]:
+        env = self._run.env
         if isinstance(activity, str):
             name = activity
-            defn = self.engine.activity_definition(name)
+            defn = env.activity_definition(name)
         else:
             defn = ActivityDefinition.from_fn(activity)
             if defn.name is None:
                 raise InvalidArgumentError("a dynamic activity must be called by name")
             name = defn.name
-            registered = self.engine.activity_definition(name)
-            if registered is not None or self.engine.strict_registry:
+            registered = env.activity_definition(name)
+            if registered is not None or env.strict_registry:
                 defn = registered
-        if defn is None and self.engine.strict_registry:
+        if defn is None and env.strict_registry:
             raise InvalidArgumentError(
                 f"activity {name!r} is not registered with this engine; pass it in "
                 "Engine(activities=[...])"
@@ -64,7 +216,7 @@ class _Commands:
         return name, defn
 
     def start_activity(
-        self: WorkflowInstance,
+        self,
         activity: Any,
         args: Sequence[Any],
         *,
@@ -79,6 +231,7 @@ class _Commands:
         task_queue: str | None = None,
         summary: str | None = None,
     ) -> _ActivityFuture:
+        """Schedule an activity; returns its awaitable, cancellable future."""
         del task_queue, summary  # one engine, one queue; no UI to show a summary
         if start_to_close_timeout is None and schedule_to_close_timeout is None:
             raise ValueError(
@@ -87,10 +240,10 @@ class _Commands:
         name, defn = self._resolve_activity(activity)
         if defn is not None and not defn.dynamic:
             defn.checker.check(f"activity {name!r}", args)
-        payloads = self.converter.encode(args) if args else []
+        payloads = self._run.converter.encode(args) if args else []
         self._activity_seq += 1  # Temporal numbers activities 1, 2, 3... per run
-        ev = self._command(
-            E.ACTIVITY_TASK_SCHEDULED,
+        ev = self._run.command(
+            EventType.ACTIVITY_TASK_SCHEDULED,
             {
                 "activity_id": activity_id or str(self._activity_seq),
                 "activity_type": name,
@@ -108,24 +261,34 @@ class _Commands:
         )
         hint = result_type if result_type is not None else (defn.ret_hint if defn else None)
         fut = _ActivityFuture(
-            self, ev.event_id, name, ev.attributes["activity_id"], cancellation_type, hint
+            self,
+            self.loop,
+            ev.event_id,
+            name,
+            ev.attributes["activity_id"],
+            cancellation_type,
+            hint,
         )
-        self._activities[ev.event_id] = fut
+        if self.activities is _NONE:
+            self.activities = {}
+        self.activities[ev.event_id] = fut
         return fut
 
-    async def execute_activity(
-        self: WorkflowInstance, activity: Any, args: Sequence[Any], **kw: Any
-    ) -> Any:
+    async def execute_activity(self, activity: Any, args: Sequence[Any], **kw: Any) -> Any:
+        """Schedule an activity and wait for its result."""
         return await self.start_activity(activity, args, **kw)
 
-    def request_cancel_activity(self: WorkflowInstance, fut: _ActivityFuture) -> None:
+    def request_cancel_activity(self, fut: _ActivityFuture) -> None:
+        """Cancel the activity behind ``fut`` as its cancellation type says."""
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
-            self._command(E.ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
+            self._run.command(
+                EventType.ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq}
+            )
         if fut._cancellation_type != ActivityCancellationType.WAIT_CANCELLATION_COMPLETED:
-            self._activities.pop(fut._seq, None)
+            self.activities.pop(fut._seq, None)
             fut.set_exception(self._activity_cancelled(fut))
 
-    def _activity_cancelled(self: WorkflowInstance, fut: _ActivityFuture) -> ActivityError:
+    def _activity_cancelled(self, fut: _ActivityFuture) -> ActivityError:
         err = ActivityError(
             "Activity cancelled",
             scheduled_event_id=fut._seq,
@@ -136,27 +299,71 @@ class _Commands:
         err.__cause__ = CancelledError("Activity cancelled")
         return err
 
+    def activity_completed(self, a: dict[str, Any]) -> None:
+        """Deliver ACTIVITY_TASK_COMPLETED to the future waiting for it."""
+        fut = self.activities.pop(a["scheduled_event_id"], None)
+        if fut is not None and not fut.done():
+            fut.set_result(
+                self._run.converter.decode_one(a["result"], fut._hint)
+                if a.get("result") is not None
+                else None
+            )
+
+    def activity_failed(self, et: EventType, a: dict[str, Any]) -> None:
+        """Deliver ACTIVITY_TASK_FAILED/TIMED_OUT as ``ActivityError`` caused by the failure."""
+        fut = self.activities.pop(a["scheduled_event_id"], None)
+        if fut is not None and not fut.done():
+            err = ActivityError(
+                "Activity task failed"
+                if et is EventType.ACTIVITY_TASK_FAILED
+                else "Activity task timed out",
+                scheduled_event_id=fut._seq,
+                activity_type=fut.activity_type,
+                activity_id=fut.activity_id,
+                retry_state=RetryState(a.get("retry_state") or RetryState.NON_RETRYABLE_FAILURE),
+            )
+            err.__cause__ = from_failure(a["failure"], self._run.converter)
+            fut.set_exception(err)
+
+    def activity_canceled(self, a: dict[str, Any]) -> None:
+        """Deliver ACTIVITY_TASK_CANCELED."""
+        fut = self.activities.pop(a["scheduled_event_id"], None)
+        if fut is not None and not fut.done():
+            fut.set_exception(self._activity_cancelled(fut))
+
     # ------------------------------------------------------------------ timers
 
-    def start_timer(self: WorkflowInstance, seconds: float, callback: Callable[[], None]) -> int:
+    def start_timer(self, seconds: float, callback: Callable[[], None]) -> int:
+        """Start a durable timer that calls ``callback`` when fired; returns its event id."""
         self._timer_counter += 1
-        ev = self._command(
-            E.TIMER_STARTED,
+        ev = self._run.command(
+            EventType.TIMER_STARTED,
             {
                 "timer_id": str(self._timer_counter),
                 "start_to_fire_timeout": seconds,
-                "fire_at": self._now + seconds,
+                "fire_at": self._run.now + seconds,
             },
         )
-        self._timers[ev.event_id] = callback
+        if self.timers is _NONE:
+            self.timers = {}
+        self.timers[ev.event_id] = callback
         return ev.event_id
 
-    def cancel_timer(self: WorkflowInstance, seq: int) -> None:
-        if self._timers.pop(seq, None) is not None and not self.closed:
-            timer_id = self.history[seq - 1].attributes.get("timer_id")
-            self._command(E.TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
+    def cancel_timer(self, seq: int) -> None:
+        """Cancel the timer started by event ``seq`` if it has not fired."""
+        run = self._run
+        if self.timers.pop(seq, None) is not None and not run.closed:
+            timer_id = run.history[seq - 1].attributes.get("timer_id")
+            run.command(EventType.TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
 
-    async def sleep(self: WorkflowInstance, seconds: float) -> None:
+    def timer_fired(self, a: dict[str, Any]) -> None:
+        """Deliver TIMER_FIRED to the timer's callback."""
+        cb = self.timers.pop(a["started_event_id"], None)
+        if cb is not None:
+            cb()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait on a durable timer (``workflow.sleep``)."""
         if seconds <= 0:
             return
         fut = self.loop.create_future()
@@ -167,13 +374,13 @@ class _Commands:
             self.cancel_timer(seq)
             raise
 
-    async def wait_condition(
-        self: WorkflowInstance, fn: Callable[[], bool], timeout: float | None
-    ) -> None:
+    async def wait_condition(self, fn: Callable[[], bool], timeout: float | None) -> None:
+        """Wait until ``fn()`` holds, checked after every activation; built-in
+        ``TimeoutError`` after ``timeout`` seconds."""
         if fn():
             return
         fut = self.loop.create_future()
-        self._conditions.append((fut, fn))
+        self.conditions.append((fut, fn))
         if timeout is None:
             await fut
             return
@@ -184,49 +391,52 @@ class _Commands:
         try:
             await fut
         finally:
-            if seq in self._timers:
+            if seq in self.timers:
                 self.cancel_timer(seq)
 
-    def _check_conditions(self: WorkflowInstance) -> bool:
+    def check_conditions(self) -> bool:
+        """Resolve the conditions that hold now; True if any did (the code may go on)."""
         progressed = False
-        for item in list(self._conditions):
+        for item in list(self.conditions):
             fut, fn = item
             if fut.done():
-                self._conditions.remove(item)
+                self.conditions.remove(item)
                 continue
             try:
                 ok = fn()
             except BaseException as err:
-                self._conditions.remove(item)
+                self.conditions.remove(item)
                 fut.set_exception(err)
                 progressed = True
                 continue
             if ok:
-                self._conditions.remove(item)
+                self.conditions.remove(item)
                 fut.set_result(None)
                 progressed = True
         return progressed
 
     # ------------------------------------------------------------------ patches
 
-    def _patch_memo(self: WorkflowInstance) -> dict[str, bool]:
-        if not self._patches:
-            self._patches = dict[str, bool]()  # the first patch (the empty one is shared)
-        return self._patches
+    def _patch_memo(self) -> dict[str, bool]:
+        if not self.patches:
+            self.patches = dict[str, bool]()  # the first patch (the empty one is shared)
+        return self.patches
 
-    def patched(self: WorkflowInstance, patch_id: str, *, deprecated: bool) -> bool:
-        memo = self._patches.get(patch_id)
+    def patched(self, patch_id: str, *, deprecated: bool) -> bool:
+        """Whether to take the new branch of patch ``patch_id`` (a marker in the history)."""
+        memo = self.patches.get(patch_id)
         if memo is not None:
             return memo
-        if self.cursor < len(self.history):
+        run = self._run
+        if run.cursor < len(run.history):
             # Replaying: the new branch only if the recorded history has this marker here.
-            recorded = self.history[self.cursor]
+            recorded = run.history[run.cursor]
             if (
-                recorded.event_type is E.MARKER_RECORDED
-                and recorded.attributes.get("marker_name") == _PATCH_MARKER
+                recorded.event_type is EventType.MARKER_RECORDED
+                and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("patch_id") == patch_id
             ):
-                self.cursor += 1
+                run.cursor += 1
                 self._patch_memo()[patch_id] = True
                 return True
             if not deprecated:
@@ -234,10 +444,10 @@ class _Commands:
                 return False
             self._patch_memo()[patch_id] = True
             return True
-        self._command(
-            E.MARKER_RECORDED,
+        run.command(
+            EventType.MARKER_RECORDED,
             {
-                "marker_name": _PATCH_MARKER,
+                "marker_name": PATCH_MARKER,
                 "details": {"patch_id": patch_id, "deprecated": deprecated},
             },
         )
@@ -247,7 +457,7 @@ class _Commands:
     # ------------------------------------------------------------------ children
 
     async def start_child_workflow(
-        self: WorkflowInstance,
+        self,
         workflow: Any,
         args: Sequence[Any],
         *,
@@ -261,33 +471,38 @@ class _Commands:
         retry_policy: RetryPolicy | None,
         memo: Mapping[str, Any] | None,
     ) -> _ChildHandle:
+        """Start a child workflow; returns its handle once the child has started."""
         del id_reuse_policy
-        defn = self.engine.workflow_definition(workflow)
+        run = self._run
+        converter = run.converter
+        defn = run.env.workflow_definition(workflow)
         if defn is not None and not defn.dynamic:
             defn.run_checker.check(f"workflow {defn.name!r}", args)
         wf_type = defn.name if defn is not None and defn.name else str(workflow)
         child_id = id if id is not None else str(self.uuid4())
-        ev = self._command(
-            E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        ev = run.command(
+            EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": child_id,
                 "workflow_type": wf_type,
-                "input": self.converter.encode(args) if args else [],
+                "input": converter.encode(args) if args else [],
                 "parent_close_policy": int(parent_close_policy),
                 "execution_timeout": _seconds(execution_timeout),
                 "run_timeout": _seconds(run_timeout),
                 "retry_policy": retry_policy.to_dict() if retry_policy else None,
                 "cancellation_type": int(cancellation_type),
-                "memo": {k: self.converter.encode_one(v) for k, v in (memo or {}).items()},
+                "memo": {k: converter.encode_one(v) for k, v in (memo or {}).items()},
             },
             "workflow_type",
         )
         hint = result_type if result_type is not None else (defn.run_ret_hint if defn else None)
-        handle = _ChildHandle(self, ev.event_id, child_id, wf_type, cancellation_type, hint)
+        handle = _ChildHandle(
+            self, self.loop, ev.event_id, child_id, wf_type, cancellation_type, hint
+        )
         started: asyncio.Future[Any] = self.loop.create_future()
-        if not self._children:
-            self._children = {}  # the first child (the empty dict is shared)
-        self._children[ev.event_id] = (started, handle)
+        if not self.children:
+            self.children = {}  # the first child (the empty dict is shared)
+        self.children[ev.event_id] = (started, handle)
         try:
             await asyncio.shield(started)
         except asyncio.CancelledError:
@@ -295,17 +510,13 @@ class _Commands:
             raise
         return handle
 
-    def uuid4(self: WorkflowInstance) -> Any:
-        import uuid
-
-        return uuid.UUID(int=self.random().getrandbits(128), version=4)
-
-    def request_cancel_child(self: WorkflowInstance, handle: _ChildHandle) -> None:
+    def request_cancel_child(self, handle: _ChildHandle) -> None:
+        """Cancel the child behind ``handle`` as its cancellation type says."""
         if handle._cancellation_type == ChildWorkflowCancellationType.ABANDON:
             self._resolve_child_cancelled(handle)
             return
-        self._command(
-            E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        self._run.command(
+            EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": handle.id,
                 "child_workflow_only": True,
@@ -318,10 +529,10 @@ class _Commands:
         ):
             self._resolve_child_cancelled(handle)
 
-    def _resolve_child_cancelled(self: WorkflowInstance, handle: _ChildHandle) -> None:
+    def _resolve_child_cancelled(self, handle: _ChildHandle) -> None:
         if handle.done():
             return
-        started, _ = self._children.get(handle._seq, (None, None))
+        started, _ = self.children.get(handle._seq, (None, None))
         err = self._child_error(handle, RetryState.CANCEL_REQUESTED)
         err.__cause__ = CancelledError("Child workflow cancelled")
         handle.set_exception(err)
@@ -329,7 +540,7 @@ class _Commands:
             started.set_exception(err)
 
     def _child_error(
-        self: WorkflowInstance, handle: _ChildHandle, retry_state: RetryState | None
+        self, handle: _ChildHandle, retry_state: RetryState | None
     ) -> ChildWorkflowError:
         return ChildWorkflowError(
             "Child Workflow execution failed",
@@ -339,3 +550,59 @@ class _Commands:
             initiated_event_id=handle._seq,
             retry_state=retry_state,
         )
+
+    def child_started(self, a: dict[str, Any]) -> None:
+        """Deliver CHILD_WORKFLOW_EXECUTION_STARTED: the handle learns its run id."""
+        entry = self.children.get(a["initiated_event_id"])
+        if entry is not None:
+            started, handle = entry
+            handle.run_id = a.get("run_id")
+            handle.first_execution_run_id = a.get("run_id")
+            handle._started = True
+            if not started.done():
+                started.set_result(handle)
+
+    def child_start_failed(self, a: dict[str, Any]) -> None:
+        """Deliver START_CHILD_WORKFLOW_EXECUTION_FAILED to the start the code awaits."""
+        entry = self.children.pop(a["initiated_event_id"], None)
+        if entry is not None:
+            started, handle = entry
+            if not started.done():
+                started.set_exception(
+                    WorkflowAlreadyStartedError(
+                        a.get("workflow_id", ""), a.get("workflow_type", "")
+                    )
+                )
+            if not handle.done():
+                handle.cancel = lambda msg=None: False  # type: ignore[method-assign]
+
+    def child_closed(self, et: EventType, a: dict[str, Any]) -> None:
+        """Deliver how a child closed: its result, or ``ChildWorkflowError`` with the cause."""
+        entry = self.children.pop(a["initiated_event_id"], None)
+        if entry is None:
+            return
+        started, handle = entry
+        if handle.done():
+            return
+        if et is EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED:
+            r = a.get("result")
+            handle.set_result(
+                self._run.converter.decode_one(r, handle._hint) if r is not None else None
+            )
+            return
+        cerr = self._child_error(
+            handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
+        )
+        if et is EventType.CHILD_WORKFLOW_EXECUTION_FAILED:
+            cerr.__cause__ = from_failure(a["failure"], self._run.converter)
+        elif et is EventType.CHILD_WORKFLOW_EXECUTION_CANCELED:
+            cerr.__cause__ = CancelledError("Child workflow cancelled")
+        elif et is EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED:
+            cerr.__cause__ = TerminatedError("Child workflow terminated")
+        else:
+            cerr.__cause__ = FcTimeoutError(
+                "Child workflow timed out", type=TimeoutType.START_TO_CLOSE
+            )
+        handle.set_exception(cerr)
+        if not started.done():
+            started.set_exception(cerr)

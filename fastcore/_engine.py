@@ -1,59 +1,69 @@
 """The engine: client and worker in one object, driving workflow runs in-process.
 
-Every change to a run goes through one path (``_pipeline``): an input event is queued,
-``_drain`` appends it, lets the run's code react (``WorkflowInstance.activate``), hands the
-new events to the store in one append and applies the commands' effects (start activities,
-arm timers, start children) at once; what callers are told (acknowledgments, results,
-watched events) waits until the store says the events are durable. Work that completes
-without real I/O is processed in the same pass, so a workflow of instant activities
-finishes inside one call. Closing runs is ``_closing``; what handles do is ``_operations``.
+``Engine`` is a facade over parts that each own their state and are handed, once, what they
+need from the others (bound methods, so the hot path pays no extra indirection):
+
+- ``Registry``: the workflows and activities this engine runs;
+- ``RunTable``: the runs it knows, by workflow id and run id;
+- ``Pipeline``: the one path every change to a run takes (queue, activate, commit, effects);
+- ``Dispatcher``: activity attempts and durable timers, whose outcomes become inputs;
+- ``RunStarter``: new runs (starts, children, continue-as-new, retries);
+- ``Children``: child workflows and what their parents hear of them;
+- ``Closing``: closes from outside and what follows a close;
+- ``Recovery``: rebuilding runs by replay, and retries of failed workflow tasks;
+- ``Notifier``: telling callers what durable events mean;
+- ``TimeSkipper``: virtual time;
+- ``HandleOperations``: what ``WorkflowHandle`` methods do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import random as _random
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from ._children import Children
 from ._clock import Clock, SystemClock
+from ._closing import Closing
 from ._converter import DataConverter, default_converter
 from ._definitions import ActivityDefinition, WorkflowDefinition
+from ._description import WorkflowExecutionDescription
+from ._dispatch import Dispatcher
+from ._environment import WorkflowEnvironment
 from ._handles import WorkflowHandle
-from ._instance import WorkflowInstance
-from ._store import RunRecord, Store, open_store
+from ._lifecycle import Lifecycle
+from ._notify import Notifier
+from ._open_store import open_store
+from ._operations import HandleOperations
+from ._pipeline import Pipeline
+from ._recovery import Recovery
+from ._registry import Registry
+from ._run import Run
+from ._run_table import RunTable
+from ._starting import RunStarter
+from ._store import Store
 from ._telemetry import Telemetry
+from ._time_skip import TimeSkipper
 from ._timers import TimerService
 from .common import (
     RetryPolicy,
+    WorkflowExecutionStatus,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from .errors import (
-    InvalidArgumentError,
-    WorkflowAlreadyStartedError,
-)
-from .history import CLOSE_EVENTS, Event, EventType
+from .errors import InvalidArgumentError, WorkflowAlreadyStartedError
+from .history import Event
 
 __all__ = ["Engine"]
 
-from ._closing import _Closing
-from ._operations import _Operations
-from ._pipeline import _Pipeline
-from ._run_state import (
-    _CLOSE_STATUS,
-    E,
-    S,
-    _Run,
-    new_id,
-)
+_COMPLETED = WorkflowExecutionStatus.COMPLETED
+_CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
 
 
-class Engine(_Operations, _Closing, _Pipeline):
+class Engine:
     """An embedded workflow engine: ``async with Engine(workflows=[...], activities=[...])``.
 
     Args:
@@ -96,109 +106,176 @@ class Engine(_Operations, _Closing, _Pipeline):
         self.converter = converter or default_converter
         self.identity = identity or f"fastcore@{uuid.uuid4().hex[:8]}"
         self.retention = retention
-        self.workflow_task_retry_interval = workflow_task_retry_interval.total_seconds()
-        self.failure_exception_types = tuple(failure_exception_types)
-        self.strict_registry = True
-        self._workflows: dict[str, WorkflowDefinition] = {}
-        self._dynamic_workflow: WorkflowDefinition | None = None
-        for cls in workflows:
-            self._register_workflow(cls)
-        self._activities: dict[str, ActivityDefinition] = {}
-        self._dynamic_activity: ActivityDefinition | None = None
-        for fn in activities:
-            self._register_activity(fn)
-        self._own_executor = activity_executor is None
-        self._executor_size = max_activity_threads
-        self._executor: concurrent.futures.Executor | None = activity_executor
-        self.timers = TimerService(self.clock)
-        self._runs: dict[str, _Run] = {}  # latest run per workflow id (open or recently closed)
-        self._by_run_id: dict[str, _Run] = {}
-        self._queue: deque[tuple[_Run, EventType, dict[str, Any], asyncio.Future[None] | None]] = (
-            deque()
+        self._registry = registry = Registry(workflows, activities)
+        self._env = WorkflowEnvironment(
+            clock_now=self.clock.now,
+            activity_definition=registry.activity_definition,
+            workflow_definition=registry.workflow_definition,
+            failure_exception_types=tuple(failure_exception_types),
+            strict_registry=True,
         )
-        self._draining: bool = False
-        self._started = False
-        self._closed = False
-        self._ready = False  # started and not shut down: the fast check before every call
-        self._inflight = 0
-        self._result_waiters = 0
-        self._pending_commits = 0
-        self._skip_scheduled = False
+        self.timers = TimerService(self.clock)
+        self._life = Lifecycle(self.start)
         self._retention_task: asyncio.Task[None] | None = None
-        self._rng = _random.Random()
-        self.telemetry: Telemetry = Telemetry(tracer_provider, meter_provider)
+        self._telemetry = Telemetry(tracer_provider, meter_provider)
+        self._connect_parts(
+            activity_executor, max_activity_threads, workflow_task_retry_interval.total_seconds()
+        )
+
+    def _connect_parts(
+        self,
+        executor: concurrent.futures.Executor | None,
+        max_threads: int | None,
+        retry_interval: float,
+    ) -> None:
+        """Make the engine's parts and hand each what it needs from the others."""
+        store, clock, timers, converter = self.store, self.clock, self.timers, self.converter
+        telemetry = self._telemetry
+        registry = self._registry
+        durable = store.durable
+        env = self._env
+        self._table = table = RunTable(store, registry.workflow_definition)
+        #: the latest run per workflow id (tests and tools read it)
+        self._runs = table.by_workflow_id
+        self._skipper = skipper = TimeSkipper(clock, timers, self._life)
+        self._notifier = notifier = Notifier(skipper)
+        self._pipeline = pipeline = Pipeline(
+            store=store, clock=clock, telemetry=telemetry, notifier=notifier, skipper=skipper
+        )
+        self._dispatcher = dispatcher = Dispatcher(
+            activity_definition=registry.activity_definition,
+            clock=clock,
+            timers=timers,
+            converter=converter,
+            telemetry=telemetry,
+            skipper=skipper,
+            pipeline=pipeline,
+            executor=executor,
+            max_threads=max_threads,
+        )
+        self._starter = starter = RunStarter(
+            runs=table,
+            env=env,
+            converter=converter,
+            timers=timers,
+            telemetry=telemetry,
+            pipeline=pipeline,
+            durable=durable,
+        )
+        children = Children(
+            workflow_definition=registry.workflow_definition,
+            runs=table,
+            pipeline=pipeline,
+            starter=starter,
+        )
+        self._closing = closing = Closing(
+            workflow_definition=registry.workflow_definition,
+            clock=clock,
+            telemetry=telemetry,
+            runs=table,
+            pipeline=pipeline,
+            starter=starter,
+            children=children,
+            durable=durable,
+        )
+        self._recovery = recovery = Recovery(
+            workflow_definition=registry.workflow_definition,
+            runs=table,
+            store=store,
+            env=env,
+            converter=converter,
+            clock=clock,
+            timers=timers,
+            telemetry=telemetry,
+            pipeline=pipeline,
+            dispatcher=dispatcher,
+            children=children,
+            timed_out=closing.workflow_timed_out,
+            plan_retry=closing.plan_retry,
+            retry_interval=retry_interval,
+        )
+        pipeline.connect(
+            block=recovery.block,
+            plan_retry=closing.plan_retry,
+            schedule_activity=dispatcher.schedule_activity,
+            cancel_activity=dispatcher.cancel_activity,
+            start_timer=dispatcher.start_timer,
+            cancel_timer=dispatcher.cancel_timer,
+            start_child=children.start,
+            cancel_child=closing.cancel_child,
+            closed=closing.closed,
+        )
+        starter.connect(timed_out=closing.workflow_timed_out, retry_task=recovery.retry_task)
+        self._ops = HandleOperations(
+            lifecycle=self._life,
+            runs=table,
+            store=store,
+            env=env,
+            converter=converter,
+            telemetry=telemetry,
+            pipeline=pipeline,
+            notifier=notifier,
+            close_from_outside=closing.close_from_outside,
+            request_cancel=closing.request_cancel,
+        )
+
+    @property
+    def failure_exception_types(self) -> tuple[type[BaseException], ...]:
+        """Exception types that fail any workflow instead of its workflow task."""
+        return self._env.failure_exception_types
+
+    @failure_exception_types.setter
+    def failure_exception_types(self, value: Sequence[type[BaseException]]) -> None:
+        self._env.failure_exception_types = tuple(value)
+
+    @property
+    def workflow_task_retry_interval(self) -> float:
+        """Seconds before a failed workflow task is first retried (doubling after that)."""
+        return self._recovery.retry_interval
+
+    @workflow_task_retry_interval.setter
+    def workflow_task_retry_interval(self, value: float) -> None:
+        self._recovery.retry_interval = value
+
+    @property
+    def strict_registry(self) -> bool:
+        """Whether workflow code may only schedule activities registered here (always, by
+        default: an embedded engine knows its registry)."""
+        return self._env.strict_registry
+
+    @strict_registry.setter
+    def strict_registry(self, value: bool) -> None:
+        self._env.strict_registry = value
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """Spans and metrics of this engine (no-ops without OpenTelemetry providers)."""
+        return self._telemetry
+
+    @telemetry.setter
+    def telemetry(self, value: Telemetry) -> None:
+        self._telemetry = value
+        self._pipeline.telemetry = value
+        self._dispatcher.telemetry = value
+        self._starter.telemetry = value
+        self._closing.telemetry = value
+        self._recovery.telemetry = value
+        self._ops.telemetry = value
 
     # ------------------------------------------------------------------ registry
 
-    def _register_workflow(self, cls: type) -> None:
-        defn = WorkflowDefinition.from_class(cls)
-        if defn.dynamic:
-            self._dynamic_workflow = defn
-            return
-        assert defn.name is not None
-        existing = self._workflows.get(defn.name)
-        if existing is not None and existing.cls is not cls:
-            raise ValueError(f"two workflows registered with the name {defn.name!r}")
-        self._workflows[defn.name] = defn
-
-    def _register_activity(self, fn: Callable[..., Any]) -> None:
-        defn = ActivityDefinition.from_fn(fn)
-        if defn.dynamic:
-            self._dynamic_activity = defn
-            return
-        assert defn.name is not None
-        existing = self._activities.get(defn.name)
-        if existing is not None and existing.fn is not fn:
-            raise ValueError(f"two activities registered with the name {defn.name!r}")
-        self._activities[defn.name] = defn
-
     def activity_definition(self, name: str) -> ActivityDefinition | None:
         """The activity registered as ``name`` (or the dynamic one)."""
-        return self._activities.get(name) or self._dynamic_activity
+        return self._registry.activity_definition(name)
 
     def workflow_definition(self, ref: Any) -> WorkflowDefinition | None:
         """The workflow for a class, a run method, or a type name; None when unknown."""
-        if isinstance(ref, str):
-            return self._workflows.get(ref) or self._dynamic_workflow
-        cls = ref if isinstance(ref, type) else None
-        if cls is None:
-            attached = getattr(ref, "__fastcore_workflow_definition__", None)
-            if isinstance(attached, WorkflowDefinition) and attached.run_fn is ref:
-                if attached.name is None:
-                    return self._dynamic_workflow
-                found = self._workflows.get(attached.name)
-                if found is not None and found.run_fn is ref:
-                    return found
-            # a run method shared by several registered classes (subclasses)
-            for d in self._workflows.values():
-                if d.run_fn is ref:
-                    return d
-            return None
-        try:
-            defn = WorkflowDefinition.from_class(cls)
-        except InvalidArgumentError:
-            return None
-        return self._workflows.get(defn.name or "") if defn.name else self._dynamic_workflow
-
-    def _workflow_for_start(self, ref: Any) -> tuple[WorkflowDefinition, str]:
-        defn = self.workflow_definition(ref)
-        if defn is None:
-            label = ref if isinstance(ref, str) else getattr(ref, "__qualname__", repr(ref))
-            raise InvalidArgumentError(
-                f"workflow {label!r} is not registered with this engine; pass its class in "
-                f"Engine(workflows=[...]) (registered: {sorted(self._workflows)})"
-            )
-        name = defn.name if defn.name is not None else str(ref)
-        return defn, name
+        return self._registry.workflow_definition(ref)
 
     @property
     def executor(self) -> concurrent.futures.Executor:
         """The pool plain ``def`` activities run in."""
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self._executor_size, thread_name_prefix="fastcore-activity"
-            )
-        return self._executor
+        return self._dispatcher.executor
 
     def clock_now(self) -> float:
         """The engine clock's time, epoch seconds."""
@@ -215,61 +292,47 @@ class Engine(_Operations, _Closing, _Pipeline):
 
     async def start(self) -> None:
         """Open the store and recover every open workflow from it."""
-        if self._started:
+        life = self._life
+        if life.started:
             return
-        if self._closed:
+        if life.closed:
             raise RuntimeError("this engine was shut down; make a new one")
-        self._started = True
+        life.started = True
         self.timers.bind(asyncio.get_running_loop())
         if hasattr(self.clock, "_engines"):
             self.clock._engines.append(self)
         try:
             await self.store.open()
             if self.store.durable:
-                await self._recover()
+                await self._recovery.recover()
         except BaseException:
-            self._started = False
-            self._closed = True
+            life.started = False
+            life.closed = True
             await self.store.close()
             raise
         if self.retention is not None:
             self._retention_task = asyncio.get_running_loop().create_task(self._retention_loop())
-        self._ready = True
+        life.ready = True
 
     async def shutdown(self) -> None:
         """Stop timers and activities, flush the store. Open workflows stay open in it."""
-        if self._closed:
+        life = self._life
+        if life.closed:
             return
-        self._closed = True
-        self._ready = False
+        life.closed = True
+        life.ready = False
         if self._retention_task is not None:
             self._retention_task.cancel()
         self.timers.close()
-        tasks = []
-        for run in list(self._runs.values()):
-            for act in list(run.activities.values()):
-                t = act._task
-                act.abandon()
-                if isinstance(t, asyncio.Task):
-                    tasks.append(t)
+        tasks = self._dispatcher.abandon_all(list(self._runs.values()))
         if tasks:
             await asyncio.wait(tasks, timeout=1.0)
-        for run in list(self._runs.values()):
-            for w in run.close_waiters + list(run.update_waiters.values()) + run.watchers:
-                if not w.done():
-                    w.cancel()
+        self._notifier.cancel_all(list(self._runs.values()))
         if hasattr(self.clock, "_engines") and self in self.clock._engines:
             self.clock._engines.remove(self)
         await self.store.close()
-        if self._executor is not None and self._own_executor:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._dispatcher.shutdown_executor()
         self.telemetry.shutdown()
-
-    async def _ensure_started(self) -> None:
-        if not self._started:
-            await self.start()
-        elif self._closed:
-            raise RuntimeError("this engine was shut down")
 
     # ------------------------------------------------------------------ starting runs
 
@@ -293,14 +356,14 @@ class Engine(_Operations, _Closing, _Pipeline):
     ) -> WorkflowHandle:
         """Start a workflow (its run method, class or type name) and return its handle."""
         del task_queue
-        if not self._ready:
-            await self._ensure_started()
+        if not self._life.ready:
+            await self._life.ensure_started()
         call_args = [] if arg is ... else [arg]
         call_args.extend(more)
         call_args.extend(args)
         if not isinstance(id, str) or not id:
             raise InvalidArgumentError("a workflow id (a non-empty string) is required")
-        defn, name = self._workflow_for_start(workflow)
+        defn, name = self._registry.workflow_for_start(workflow)
         if not defn.dynamic:
             defn.run_checker.check(f"workflow {name!r}", call_args)
         payloads = self.converter.encode(call_args)
@@ -313,7 +376,7 @@ class Engine(_Operations, _Closing, _Pipeline):
             if not h.dynamic:
                 h.checker.check(f"signal {start_signal!r}", start_signal_args)
             signal_payloads = self.converter.encode(list(start_signal_args))
-        existing = self._runs.get(id)  # every open run is in memory
+        existing = self._table.by_workflow_id.get(id)  # every open run is in memory
         prior = existing.record if existing is not None else None
         if prior is None and self.store.durable:
             prior = await self.store.latest_run_info(id)  # a closed run from earlier
@@ -325,7 +388,7 @@ class Engine(_Operations, _Closing, _Pipeline):
                 if policy == WorkflowIDConflictPolicy.TERMINATE_EXISTING or (
                     id_reuse_policy == WorkflowIDReusePolicy.TERMINATE_IF_RUNNING
                 ):
-                    await self._terminate_run(
+                    await self._ops.terminate_run(
                         existing, "terminated by a start with the same id", []
                     )
                 else:
@@ -334,10 +397,10 @@ class Engine(_Operations, _Closing, _Pipeline):
                 st = prior.status
                 if id_reuse_policy == WorkflowIDReusePolicy.REJECT_DUPLICATE or (
                     id_reuse_policy == WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
-                    and st in (S.COMPLETED, S.CONTINUED_AS_NEW)
+                    and st in (_COMPLETED, _CONTINUED_AS_NEW)
                 ):
                     raise WorkflowAlreadyStartedError(id, name, run_id=prior.run_id)
-        run, fut = self._new_run(
+        run, fut = self._starter.new_run(
             defn,
             name,
             id,
@@ -369,7 +432,7 @@ class Engine(_Operations, _Closing, _Pipeline):
     ) -> WorkflowHandle:
         """A handle to an existing workflow; methods raise ``WorkflowNotFoundError`` if unknown."""
         return WorkflowHandle(
-            self,
+            self._ops,
             workflow_id,
             run_id=run_id,
             result_run_id=run_id,
@@ -382,137 +445,16 @@ class Engine(_Operations, _Closing, _Pipeline):
         del workflow
         return self.get_workflow_handle(workflow_id, **kw)
 
-    def _handle(self, run: _Run, result_type: Any = None) -> WorkflowHandle:
+    def _handle(self, run: Run, result_type: Any = None) -> WorkflowHandle:
         r = run.record
         return WorkflowHandle(
-            self,
+            self._ops,
             r.workflow_id,
             run_id=r.run_id,
             result_run_id=r.run_id,
             first_execution_run_id=r.run_id,
             result_type=result_type,
         )
-
-    def _new_run(
-        self,
-        defn: WorkflowDefinition,
-        name: str,
-        workflow_id: str,
-        payloads: list[Any],
-        *,
-        execution_timeout: float | None = None,
-        run_timeout: float | None = None,
-        retry_policy: dict[str, Any] | None = None,
-        memo: dict[str, Any] | None = None,
-        signal: tuple[str, Any] | None = None,
-        parent: dict[str, Any] | None = None,
-        continued_run_id: str | None = None,
-        first_run_id: str | None = None,
-        attempt: int = 1,
-        run_id: str | None = None,
-        execution_deadline: float | None = None,
-        first_task_backoff: float | None = None,
-    ) -> tuple[_Run, asyncio.Future[None] | None]:
-        now = self.clock.now()
-        run_id = run_id or new_id()
-        record = RunRecord(workflow_id, run_id, name, now)
-        run = _Run(record, defn)
-        if parent is not None:
-            run.parent = (parent["workflow_id"], parent["run_id"], parent["initiated_event_id"])
-        attrs = {
-            "workflow_type": name,
-            "workflow_id": workflow_id,
-            "run_id": run_id,
-            "input": payloads,
-            "attempt": attempt,
-            "parent": parent,
-            "continued_run_id": continued_run_id,
-            "first_run_id": first_run_id or run_id,
-            "execution_timeout": execution_timeout,
-            "run_timeout": run_timeout,
-            "execution_deadline": execution_deadline
-            or (now + execution_timeout if execution_timeout else None),
-            "memo": memo or {},
-            "retry_policy": retry_policy,
-            "seed": self._rng.getrandbits(63),
-        }
-        if first_task_backoff:
-            attrs["first_task_backoff"] = first_task_backoff
-        prev = self._runs.get(workflow_id)
-        self._runs[workflow_id] = run
-        self._by_run_id[run_id] = run
-        if prev is not None and not prev.open:
-            self._by_run_id.pop(prev.record.run_id, None)
-        started = Event(1, E.WORKFLOW_EXECUTION_STARTED, now, attrs)
-        record.history.append(started)
-        if signal is not None:
-            record.history.append(
-                Event(
-                    2,
-                    E.WORKFLOW_EXECUTION_SIGNALED,
-                    now,
-                    {"signal_name": signal[0], "input": signal[1], "with_start": True},
-                )
-            )
-        self.telemetry.workflow_started(run)
-        deadline: float | None = attrs["execution_deadline"]  # type: ignore[assignment]
-        if run_timeout:
-            deadline = min(deadline or now + run_timeout, now + run_timeout)
-        if deadline:
-            run.timeout_entry = self.timers.call_at(deadline, self._workflow_timed_out, run)
-        run.instance = WorkflowInstance(
-            engine=self, run=record, defn=defn, converter=self.converter
-        )
-        if first_task_backoff:
-            # A retry run: recorded now (durable), its code first runs after the backoff;
-            # inputs meanwhile wait, as for a blocked run (Temporal's first task backoff).
-            run.instance.blocked = True
-            run.instance.deferred = [started]
-            self._commit(run, list(record.history), None, [])
-            run.retry_entry = self.timers.call_at(
-                now + first_task_backoff, self._retry_task, run, 0
-            )
-            return run, None
-        waiter: asyncio.Future[None] | None = None
-        if self.store.durable:
-            waiter = asyncio.get_running_loop().create_future()
-        self._queue.append((run, E.WORKFLOW_EXECUTION_STARTED, {}, waiter))
-        self._drain()
-        if waiter is not None and waiter.done():
-            return run, None
-        return run, waiter
-
-    # ------------------------------------------------------------------ recovery
-
-    async def _recover(self) -> None:
-        records = await self.store.open_runs()
-        runs: list[_Run] = []
-        for record in records:
-            defn = self.workflow_definition(record.workflow_type)
-            if defn is None:
-                continue  # its workflow is not registered here; leave it in the store
-            run = _Run(record, defn)
-            started = record.history[0].attributes if record.history else {}
-            parent = started.get("parent")
-            if parent:
-                run.parent = (parent["workflow_id"], parent["run_id"], parent["initiated_event_id"])
-            self._runs[record.workflow_id] = run
-            self._by_run_id[record.run_id] = run
-            runs.append(run)
-        for run in runs:
-            # children recorded as started in the parent
-            for ev in run.record.history:
-                if ev.event_type is E.CHILD_WORKFLOW_EXECUTION_STARTED:
-                    if not run.children:
-                        run.children = {}
-                    run.children[ev.attributes["initiated_event_id"]] = (
-                        ev.attributes["workflow_id"],
-                        ev.attributes["run_id"],
-                    )
-        for run in runs:
-            self.telemetry.suppress_replay(run)
-            self._rebuild(run)
-            self._arm_run_deadline(run)
 
     async def import_history(self, events: Sequence[Event]) -> WorkflowHandle:
         """Resume a run from a history recorded elsewhere (a checkpoint): replay it, then go on.
@@ -521,101 +463,27 @@ class Engine(_Operations, _Closing, _Pipeline):
         are restarted. The run keeps its workflow id and run id. Raises
         ``WorkflowAlreadyStartedError`` if a run with that id is open here.
         """
-        if not self._ready:
-            await self._ensure_started()
-        events = list(events)
-        if not events or events[0].event_type is not E.WORKFLOW_EXECUTION_STARTED:
-            raise InvalidArgumentError("a history starts with WORKFLOW_EXECUTION_STARTED")
-        a = events[0].attributes
-        defn = self.workflow_definition(a["workflow_type"])
-        if defn is None:
-            raise InvalidArgumentError(
-                f"workflow {a['workflow_type']!r} is not registered with this engine"
-            )
-        existing = await self._latest_run(a["workflow_id"])
-        if existing is not None and existing.record.run_id == a["run_id"]:
-            return self._handle(existing)  # already here (a retry on the same engine)
-        if existing is not None and existing.open:
-            raise WorkflowAlreadyStartedError(
-                a["workflow_id"], a["workflow_type"], run_id=existing.record.run_id
-            )
-        if await self.store.load_run(a["workflow_id"], a["run_id"]) is not None:
-            raise WorkflowAlreadyStartedError(
-                a["workflow_id"], a["workflow_type"], run_id=a["run_id"]
-            )
-        record = RunRecord(a["workflow_id"], a["run_id"], a["workflow_type"], events[0].timestamp)
-        record.history.extend(
-            Event(i + 1, ev.event_type, ev.timestamp, ev.attributes) for i, ev in enumerate(events)
+        if not self._life.ready:
+            await self._life.ensure_started()
+        return self._handle(await self._recovery.import_history(events))
+
+    async def list_workflows(
+        self,
+        *,
+        status: WorkflowExecutionStatus | None = None,
+        page_size: int = 100,
+        next_page_token: bytes | None = None,
+    ) -> tuple[list[WorkflowExecutionDescription], bytes | None]:
+        """One page of runs (oldest first), optionally only those with ``status``."""
+        return await self._ops.list_workflows(
+            status=status, page_size=page_size, next_page_token=next_page_token
         )
-        last = record.history[-1]
-        if last.event_type in CLOSE_EVENTS:
-            record.status = _CLOSE_STATUS[last.event_type]
-            record.close_time = last.timestamp
-        run = _Run(record, defn)
-        if a.get("parent"):
-            p = a["parent"]
-            run.parent = (p["workflow_id"], p["run_id"], p["initiated_event_id"])
-        self._runs[record.workflow_id] = run
-        self._by_run_id[record.run_id] = run
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._commit(run, list(record.history), waiter, [])
-        if not waiter.done():
-            await waiter
-        if run.open:
-            self.telemetry.suppress_replay(run)
-            self._rebuild(run)
-            self._arm_run_deadline(run)
-        return self._handle(run)
 
-    def _arm_run_deadline(self, run: _Run) -> None:
-        """Re-arm a rebuilt run's execution/run timeout at its original deadline."""
-        if not run.open or run.timeout_entry is not None:
-            return
-        first = run.record.history[0]
-        deadline: float | None = first.attributes.get("execution_deadline")
-        run_timeout = first.attributes.get("run_timeout")
-        if run_timeout:
-            end = first.timestamp + float(run_timeout)
-            deadline = min(deadline, end) if deadline else end
-        if deadline:
-            run.timeout_entry = self.timers.call_at(deadline, self._workflow_timed_out, run)
-
-    # ------------------------------------------------------------------ virtual time
-
-    def _schedule_skip_check(self) -> None:
-        if not self.clock.skips or self._skip_scheduled or self._closed:
-            return
-        self._skip_scheduled = True
-        asyncio.get_running_loop().call_soon(self._skip_check, 0)
-
-    def _skip_check(self, rounds: int) -> None:
-        self._skip_scheduled = False
-        if (
-            self._closed
-            or self._result_waiters == 0
-            or self._inflight
-            or self._pending_commits
-            or self._queue
-        ):
-            return
-        if rounds < 2:
-            # let callbacks that are already queued run first
-            self._skip_scheduled = True
-            asyncio.get_running_loop().call_soon(self._skip_check, rounds + 1)
-            return
-        nxt = self.timers.next_deadline()
-        if nxt is None:
-            return
-        if nxt > self.clock.now():
-            self.clock.skip_to(nxt)
-        self.timers.fire_due()
-        self._schedule_skip_check()
+    # ------------------------------------------------------------------ time and retention
 
     async def _on_clock_advanced(self) -> None:
-        self.timers.fire_due()
-        await asyncio.sleep(0)
-
-    # ------------------------------------------------------------------ retention
+        """Called by ``VirtualClock.advance``: fire the timers that fell due."""
+        await self._skipper.on_clock_advanced()
 
     async def _retention_loop(self) -> None:
         assert self.retention is not None
@@ -630,12 +498,5 @@ class Engine(_Operations, _Closing, _Pipeline):
             return 0
         cutoff = self.clock.now() - self.retention.total_seconds()
         n = await self.store.purge_closed(cutoff)
-        for wid, run in list(self._runs.items()):
-            if (
-                not run.open
-                and run.record.close_time is not None
-                and run.record.close_time < cutoff
-            ):
-                del self._runs[wid]
-                self._by_run_id.pop(run.record.run_id, None)
+        self._table.forget_closed_before(cutoff)
         return n

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .common import ActivityCancellationType, ChildWorkflowCancellationType
 from .errors import ActivityError, CancelledError, ChildWorkflowError, FailureError
 
-if TYPE_CHECKING:
-    from ._instance import WorkflowInstance
+
+class FutureOwner(Protocol):
+    """Who issued the command behind a future: it turns ``cancel()`` into a command."""
+
+    def request_cancel_activity(self, fut: _ActivityFuture) -> None:
+        """Cancel the activity behind ``fut`` as its cancellation type says."""
+        ...
+
+    def request_cancel_child(self, handle: _ChildHandle) -> None:
+        """Cancel the child workflow behind ``handle`` as its cancellation type says."""
+        ...
 
 
 def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
@@ -50,7 +59,7 @@ class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
         "_cancel_requested",
         "_cancellation_type",
         "_hint",
-        "_instance",
+        "_owner",
         "_seq",
         "activity_id",
         "activity_type",
@@ -58,15 +67,16 @@ class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
 
     def __init__(
         self,
-        instance: WorkflowInstance,
+        owner: FutureOwner,
+        loop: asyncio.AbstractEventLoop,
         seq: int,
         defn_name: str,
         activity_id: str,
         cancellation_type: ActivityCancellationType,
         hint: Any,
     ) -> None:
-        super().__init__(loop=instance.loop)
-        self._instance = instance
+        super().__init__(loop=loop)
+        self._owner = owner
         self._seq = seq
         self.activity_type = defn_name
         self.activity_id = activity_id
@@ -79,7 +89,7 @@ class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
             return False
         if not self._cancel_requested:
             self._cancel_requested = True
-            self._instance.request_cancel_activity(self)
+            self._owner.request_cancel_activity(self)
         # The future stays pending until the cancellation resolves it (immediately for
         # TRY_CANCEL/ABANDON): the awaiting task sees ActivityError(CancelledError).
         return True
@@ -90,15 +100,16 @@ class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
 
     def __init__(
         self,
-        instance: WorkflowInstance,
+        owner: FutureOwner,
+        loop: asyncio.AbstractEventLoop,
         seq: int,
         workflow_id: str,
         workflow_type: str,
         cancellation_type: ChildWorkflowCancellationType,
         hint: Any,
     ) -> None:
-        super().__init__(loop=instance.loop)
-        self._instance = instance
+        super().__init__(loop=loop)
+        self._owner = owner
         self._seq = seq
         self.id = workflow_id
         self.run_id: str | None = None
@@ -114,5 +125,5 @@ class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
             return False
         if not self._cancel_requested:
             self._cancel_requested = True
-            self._instance.request_cancel_child(self)
+            self._owner.request_cancel_child(self)
         return True

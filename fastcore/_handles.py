@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from typing import Any
 
-from .common import WorkflowExecutionStatus
+from ._description import WorkflowExecutionDescription
+from ._operations import HandleOperations
 from .history import Event
 
-if TYPE_CHECKING:
-    from ._engine import Engine
-
-__all__ = ["WorkflowExecutionDescription", "WorkflowHandle"]
-
-
-@dataclass
-class WorkflowExecutionDescription:
-    """What ``describe()`` returns; the names of temporalio's ``WorkflowExecutionDescription``."""
-
-    id: str
-    run_id: str
-    workflow_type: str
-    status: WorkflowExecutionStatus
-    start_time: datetime
-    close_time: datetime | None
-    history_length: int
-    memo: Mapping[str, Any] = field(default_factory=dict)
-    parent_id: str | None = None
-    parent_run_id: str | None = None
-    pending_activities: int = 0
-    #: The error that failed the latest workflow task (the run stays open and retries), or
-    #: a ``NondeterminismError``; None when the run is healthy.
-    pending_task_failure: BaseException | None = None
-
-    @property
-    def workflow_id(self) -> str:
-        """Alias of ``id``."""
-        return self.id
+__all__ = ["WorkflowHandle"]
 
 
 class WorkflowHandle:
@@ -46,7 +17,7 @@ class WorkflowHandle:
 
     def __init__(
         self,
-        engine: Engine,
+        operations: HandleOperations,
         id: str,
         *,
         run_id: str | None = None,
@@ -54,7 +25,7 @@ class WorkflowHandle:
         first_execution_run_id: str | None = None,
         result_type: Any = None,
     ) -> None:
-        self._engine = engine
+        self._ops = operations
         self._id = id
         self._run_id = run_id
         self._result_run_id = result_run_id
@@ -86,7 +57,7 @@ class WorkflowHandle:
 
     async def result(self, *, follow_runs: bool = True, result_type: Any = None) -> Any:
         """Wait for the workflow's result; failures raise ``WorkflowFailureError``."""
-        return await self._engine._result(
+        return await self._ops.result(
             self._id,
             self._result_run_id or self._run_id,
             follow_runs=follow_runs,
@@ -95,13 +66,13 @@ class WorkflowHandle:
 
     async def signal(self, signal: Any, arg: Any = ..., *more: Any, args: Any = ()) -> None:
         """Send a signal (a ``@workflow.signal`` method or its name)."""
-        await self._engine._signal(self._id, self._run_id, signal, _args(arg, more, args))
+        await self._ops.signal(self._id, self._run_id, signal, _args(arg, more, args))
 
     async def query(
         self, query: Any, arg: Any = ..., *more: Any, args: Any = (), result_type: Any = None
     ) -> Any:
         """Ask a query (a ``@workflow.query`` method or its name); answered from live state."""
-        return await self._engine._query(
+        return await self._ops.query(
             self._id, self._run_id, query, _args(arg, more, args), result_type
         )
 
@@ -116,30 +87,30 @@ class WorkflowHandle:
     ) -> Any:
         """Run an update and return its result; rejection or failure raises
         ``WorkflowUpdateFailedError``."""
-        return await self._engine._update(
+        return await self._ops.update(
             self._id, self._run_id, update, _args(arg, more, args), id, result_type
         )
 
     async def cancel(self) -> None:
         """Request cancellation: workflow code sees ``asyncio.CancelledError`` at its await."""
-        await self._engine._cancel(self._id, self._run_id)
+        await self._ops.cancel(self._id, self._run_id)
 
     async def terminate(self, *args: Any, reason: str | None = None) -> None:
         """End the workflow at once; no workflow code runs (temporalio's signature: ``args``
         are details recorded with the ``reason``)."""
-        await self._engine._terminate(self._id, self._run_id, reason, list(args))
+        await self._ops.terminate(self._id, self._run_id, reason, list(args))
 
     async def describe(self) -> WorkflowExecutionDescription:
         """Status, type, times and history length of the run."""
-        return await self._engine._describe(self._id, self._run_id)
+        return await self._ops.describe(self._id, self._run_id)
 
     async def fetch_history(self) -> list[Event]:
         """The run's events (fastcore's own model; ``bridge.history`` converts to Temporal's)."""
-        return await self._engine._fetch_history(self._id, self._run_id)
+        return await self._ops.fetch_history(self._id, self._run_id)
 
     def watch(self, from_event_id: int = 1) -> AsyncIterator[Event]:
         """Events from ``from_event_id`` on, then live as appended, until the run closes."""
-        return self._engine._watch(self._id, self._run_id, from_event_id)
+        return self._ops.watch(self._id, self._run_id, from_event_id)
 
 
 def _args(arg: Any, more: tuple[Any, ...], args: Any) -> list[Any]:

@@ -1,206 +1,130 @@
-"""One workflow run's code, state and command/event matching (the replay machine).
+"""One workflow run's code and its activations: command/event matching (the replay machine).
 
 The engine appends an input event, calls ``activate``; the instance delivers it to the code
 and runs the private loop until everything is parked. Every command the code issues either
 appends a new event (live) or must match the next recorded event (replay); a mismatch raises
 ``NondeterminismError`` naming the event. A run rebuilt after a crash replays its whole
 history and then continues live from where it was, without running activities again.
+
+The instance is composed of parts that own their state: ``Commands`` (the runtime workflow
+code calls, and what the code waits on), ``Handlers`` (signals, updates, queries) and the
+``WorkflowLoop``; they reach the instance through small protocols (``CommandIssuer``,
+``HandlerHost``), never by importing it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random as _random
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._commands import _Commands
+from ._commands import PATCH_MARKER, Commands
 from ._converter import DataConverter
 from ._definitions import WorkflowDefinition
-from ._failure import from_failure, to_failure
-from ._futures import FAILURE_ONLY, _Abort, _ActivityFuture, _ChildHandle, is_cancellation
-from ._handlers_rt import _Handlers
+from ._environment import WorkflowEnvironment
+from ._failure import to_failure
+from ._futures import FAILURE_ONLY, _Abort, is_cancellation
+from ._handlers import Handlers
 from ._loop import WorkflowLoop
-from .common import (
-    RetryPolicy,
-)
-from .errors import (
-    ActivityError,
-    CancelledError,
-    FailureError,
-    NondeterminismError,
-    RetryState,
-    WorkflowAlreadyStartedError,
-)
+from ._store import RunRecord
+from .errors import FailureError, NondeterminismError
 from .history import COMMAND_EVENTS, Event, EventType
-from .workflow import ContinueAsNewError, Info, ParentInfo
-
-if TYPE_CHECKING:
-    from ._store import RunRecord
+from .workflow import ContinueAsNewError
 
 __all__ = ["WorkflowInstance"]
 
-_NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
 
-E = EventType
-_PATCH_MARKER = "core_patch"
-_DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
+class WorkflowInstance:
+    """One workflow run's code and its activation state: the replay machine.
 
-
-class WorkflowInstance(_Commands, _Handlers):
-    """The live state of one workflow run and the runtime its code calls into."""
+    Its parts: ``commands`` (the runtime the code calls, and what the code waits on),
+    the handlers (made on the first signal, update or query) and the private ``loop``.
+    """
 
     __slots__ = (
-        "_activities",
-        "_activity_seq",
-        "_children",
-        "_conditions",
-        "_failure_types",
-        "_info",
-        "_now",
-        "_patches",
-        "_random",
-        "_read_only",
-        "_running_handlers",
-        "_started_attrs",
-        "_timer_counter",
-        "_timers",
         "blocked",
         "cancel_requested",
         "closed",
+        "commands",
         "converter",
         "cursor",
         "deferred",
         "defn",
-        "engine",
+        "env",
+        "failure_types",
+        "handlers",
         "history",
         "loop",
         "main_task",
         "nondeterminism",
+        "now",
         "obj",
+        "read_only",
         "replay_end",
         "run",
+        "started_attrs",
         "task_failure",
     )
 
     def __init__(
         self,
         *,
-        engine: Any,
+        env: WorkflowEnvironment,
         run: RunRecord,
         defn: WorkflowDefinition,
         converter: DataConverter,
     ) -> None:
-        self.engine = engine
+        self.env = env
         self.run = run
         self.history = run.history
         self.defn = defn
         self.converter = converter
-        self.loop = WorkflowLoop(self)  # type: ignore[abstract]
         self.cursor = 0  # index of the next history event to process or match
         self.replay_end = 0  # events below this index were recorded before this instance
+        self.now = 0.0  # the workflow time of the activation being processed
         self.obj: Any = None
         self.main_task: asyncio.Task[Any] | None = None
         self.closed = False
         self.cancel_requested = False
         self.task_failure: BaseException | None = None
         self.nondeterminism: NondeterminismError | None = None
-        self._now = 0.0
-        self._random: _random.Random | None = None
-        self._timers: dict[int, Callable[[], None]] = {}
-        self._timer_counter = 0
-        self._activity_seq = 0
-        self._activities: dict[int, _ActivityFuture] = {}
-        self._children: dict[int, tuple[asyncio.Future[Any], _ChildHandle]] = _NONE
-        self._conditions: list[tuple[asyncio.Future[Any], Callable[[], bool]]] = []
-        self._patches: dict[str, bool] = _NONE
-        self._running_handlers = 0
-        self._info: Info | None = None
-        self._started_attrs: dict[str, Any] = {}
-        self._read_only = False
+        self.started_attrs: dict[str, Any] = {}
+        self.read_only = False
         self.blocked = False
         self.deferred: list[Event] = []
-        self._failure_types: tuple[type[BaseException], ...] = (
-            (FailureError, *defn.failure_exception_types, *engine.failure_exception_types)
-            if defn.failure_exception_types or engine.failure_exception_types
+        self.failure_types: tuple[type[BaseException], ...] = (
+            (FailureError, *defn.failure_exception_types, *env.failure_exception_types)
+            if defn.failure_exception_types or env.failure_exception_types
             else FAILURE_ONLY
         )
+        self.commands = Commands(self)
+        self.loop: WorkflowLoop = self.commands.loop
+        #: the run's signal/update/query handlers; ``make_handlers`` makes them on first use
+        #: (most runs never get a signal, so a parked run does not carry them)
+        self.handlers: Handlers | None = None
+
+    def make_handlers(self) -> Handlers:
+        """The run's handlers, made now if they were not yet."""
+        h = self.handlers
+        if h is None:
+            h = self.handlers = Handlers(self)
+        return h
+
+    def all_handlers_finished(self) -> bool:
+        """Whether no signal or update handler is still running."""
+        h = self.handlers
+        return h is None or h.running == 0
 
     def dispose(self) -> None:
         """Drop the code's state once the run is closed (keeps memory and GC work small)."""
         self.closed = True
-        self._activities.clear()
-        self._timers.clear()
-        self._children.clear()
-        self._conditions.clear()
+        self.commands.clear()
         self.main_task = None
-        self.loop._ready.clear()
-
-    # ------------------------------------------------------------------ runtime API
-
-    def is_replaying(self) -> bool:
-        return self.replay_end > 0
-
-    def time(self) -> float:
-        return self._now
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self._now, UTC)
-
-    def random(self) -> _random.Random:
-        if self._random is None:
-            self._random = _random.Random(self._started_attrs.get("seed", 0))
-        return self._random
-
-    def info(self) -> Info:
-        if self._info is None:
-            self._info = self._make_info()
-        return self._info
-
-    def _make_info(self) -> Info:
-        a = self._started_attrs
-        parent = a.get("parent")
-        run = self.run
-        started = self.history[0].timestamp if self.history else self._now
-        return Info(
-            workflow_id=run.workflow_id,
-            run_id=run.run_id,
-            workflow_type=run.workflow_type,
-            attempt=int(a.get("attempt") or 1),
-            namespace="default",
-            task_queue="fastcore",
-            start_time=datetime.fromtimestamp(started, UTC),
-            run_timeout=timedelta(seconds=a["run_timeout"]) if a.get("run_timeout") else None,
-            execution_timeout=(
-                timedelta(seconds=a["execution_timeout"]) if a.get("execution_timeout") else None
-            ),
-            parent=(
-                ParentInfo("default", parent["workflow_id"], parent["run_id"]) if parent else None
-            ),
-            continued_run_id=a.get("continued_run_id"),
-            first_execution_run_id=a.get("first_run_id") or run.run_id,
-            retry_policy=(
-                RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else None
-            ),
-            _history_length=lambda: self.cursor,
-        )
-
-    def memo(self) -> Mapping[str, Any]:
-        memo = self._started_attrs.get("memo") or {}
-        return {k: self.converter.decode_one(v) for k, v in memo.items()}
-
-    def instance(self) -> Any:
-        return self.obj
-
-    def all_handlers_finished(self) -> bool:
-        return self._running_handlers == 0
 
     # ------------------------------------------------------------------ commands
 
-    def _command(self, etype: EventType, attrs: dict[str, Any], what: str = "") -> Event:
+    def command(self, etype: EventType, attrs: dict[str, Any], what: str = "") -> Event:
         """Issue a command: append its event (live) or match the recorded one (replay)."""
-        if self._read_only:
+        if self.read_only:
             raise RuntimeError("queries and update validators must not change workflow state")
         if self.closed:
             raise RuntimeError("the workflow has already completed")
@@ -211,8 +135,8 @@ class WorkflowInstance(_Commands, _Handlers):
                 self.cursor += 1
                 return recorded
             if (
-                recorded.event_type is E.MARKER_RECORDED
-                and recorded.attributes.get("marker_name") == _PATCH_MARKER
+                recorded.event_type is EventType.MARKER_RECORDED
+                and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("deprecated")
             ):
                 # a deprecated patch whose call was removed from the code: skip it
@@ -222,7 +146,7 @@ class WorkflowInstance(_Commands, _Handlers):
         if self.replay_end:
             # replaying a recorded activation: it issued no more commands than this
             self._nondeterministic(None, etype, attrs)
-        ev = Event(len(history) + 1, etype, self.engine.clock_now(), attrs)
+        ev = Event(len(history) + 1, etype, self.env.clock_now(), attrs)
         history.append(ev)
         self.cursor = len(history)
         return ev
@@ -232,7 +156,7 @@ class WorkflowInstance(_Commands, _Handlers):
 
     def _describe(self, etype: EventType, attrs: dict[str, Any]) -> str:
         detail = attrs.get("activity_type") or attrs.get("workflow_type") or ""
-        if etype is E.MARKER_RECORDED:
+        if etype is EventType.MARKER_RECORDED:
             detail = attrs.get("details", {}).get("patch_id", "")
         return f"{etype.value}({detail})" if detail else etype.value
 
@@ -266,7 +190,7 @@ class WorkflowInstance(_Commands, _Handlers):
         """
         marker = self.history[after - 1] if after is not None else event
         self.cursor = marker.event_id  # the next event to match is the one after it
-        self._now = marker.timestamp
+        self.now = marker.timestamp
         try:
             self._deliver(event)
             self._run()
@@ -282,14 +206,16 @@ class WorkflowInstance(_Commands, _Handlers):
                 loop.errors = None
                 if isinstance(err, _Abort):
                     return
-                self._fail_task(err)
+                self.fail_task(err)
                 return
             if self.nondeterminism is not None or self.task_failure is not None:
                 return
-            if not self._conditions or not self._check_conditions():
+            commands = self.commands
+            if not commands.conditions or not commands.check_conditions():
                 return
 
-    def _fail_task(self, err: BaseException) -> None:
+    def fail_task(self, err: BaseException) -> None:
+        """Fail the workflow task with ``err``: the run stays open, blocked, and retries."""
         if isinstance(err, NondeterminismError):
             self.nondeterminism = err
         elif self.task_failure is None:
@@ -298,109 +224,38 @@ class WorkflowInstance(_Commands, _Handlers):
     def _deliver(self, event: Event) -> None:
         et = event.event_type
         a = event.attributes
-        if et is E.WORKFLOW_EXECUTION_STARTED:
+        if et is EventType.ACTIVITY_TASK_COMPLETED:
+            self.commands.activity_completed(a)
+        elif et is EventType.WORKFLOW_EXECUTION_STARTED:
             self._start(event)
-        elif et is E.ACTIVITY_TASK_COMPLETED:
-            fut = self._activities.pop(a["scheduled_event_id"], None)
-            if fut is not None and not fut.done():
-                fut.set_result(
-                    self.converter.decode_one(a["result"], fut._hint)
-                    if a.get("result") is not None
-                    else None
-                )
-        elif et is E.ACTIVITY_TASK_FAILED or et is E.ACTIVITY_TASK_TIMED_OUT:
-            fut = self._activities.pop(a["scheduled_event_id"], None)
-            if fut is not None and not fut.done():
-                err = ActivityError(
-                    "Activity task failed"
-                    if et is E.ACTIVITY_TASK_FAILED
-                    else "Activity task timed out",
-                    scheduled_event_id=fut._seq,
-                    activity_type=fut.activity_type,
-                    activity_id=fut.activity_id,
-                    retry_state=RetryState(
-                        a.get("retry_state") or RetryState.NON_RETRYABLE_FAILURE
-                    ),
-                )
-                err.__cause__ = from_failure(a["failure"], self.converter)
-                fut.set_exception(err)
-        elif et is E.ACTIVITY_TASK_CANCELED:
-            fut = self._activities.pop(a["scheduled_event_id"], None)
-            if fut is not None and not fut.done():
-                fut.set_exception(self._activity_cancelled(fut))
-        elif et is E.TIMER_FIRED:
-            cb = self._timers.pop(a["started_event_id"], None)
-            if cb is not None:
-                cb()
-        elif et is E.WORKFLOW_EXECUTION_SIGNALED:
-            self._signal(a["signal_name"], a.get("input") or [])
-        elif et is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            self._accept_update(a["update_id"], a["name"], a.get("input") or [], event.event_id)
-        elif et is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+        elif et is EventType.ACTIVITY_TASK_FAILED or et is EventType.ACTIVITY_TASK_TIMED_OUT:
+            self.commands.activity_failed(et, a)
+        elif et is EventType.ACTIVITY_TASK_CANCELED:
+            self.commands.activity_canceled(a)
+        elif et is EventType.TIMER_FIRED:
+            self.commands.timer_fired(a)
+        elif et is EventType.WORKFLOW_EXECUTION_SIGNALED:
+            (self.handlers or self.make_handlers()).signal(a["signal_name"], a.get("input") or [])
+        elif et is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            (self.handlers or self.make_handlers()).accept_update(
+                a["update_id"], a["name"], a.get("input") or [], event.event_id
+            )
+        elif et is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             self.cancel_requested = True
             if self.main_task is not None and not self.main_task.done():
                 self.main_task.cancel()
-        elif et is E.CHILD_WORKFLOW_EXECUTION_STARTED:
-            entry = self._children.get(a["initiated_event_id"])
-            if entry is not None:
-                started, handle = entry
-                handle.run_id = a.get("run_id")
-                handle.first_execution_run_id = a.get("run_id")
-                handle._started = True
-                if not started.done():
-                    started.set_result(handle)
-        elif et is E.START_CHILD_WORKFLOW_EXECUTION_FAILED:
-            entry = self._children.pop(a["initiated_event_id"], None)
-            if entry is not None:
-                started, handle = entry
-                if not started.done():
-                    started.set_exception(
-                        WorkflowAlreadyStartedError(
-                            a.get("workflow_id", ""), a.get("workflow_type", "")
-                        )
-                    )
-                if not handle.done():
-                    handle.cancel = lambda msg=None: False  # type: ignore[method-assign]
+        elif et is EventType.CHILD_WORKFLOW_EXECUTION_STARTED:
+            self.commands.child_started(a)
+        elif et is EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED:
+            self.commands.child_start_failed(a)
         elif et in _CHILD_CLOSE:
-            entry = self._children.pop(a["initiated_event_id"], None)
-            if entry is None:
-                return
-            started, handle = entry
-            if handle.done():
-                return
-            if et is E.CHILD_WORKFLOW_EXECUTION_COMPLETED:
-                r = a.get("result")
-                handle.set_result(
-                    self.converter.decode_one(r, handle._hint) if r is not None else None
-                )
-            else:
-                cerr = self._child_error(
-                    handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
-                )
-                if et is E.CHILD_WORKFLOW_EXECUTION_FAILED:
-                    cerr.__cause__ = from_failure(a["failure"], self.converter)
-                elif et is E.CHILD_WORKFLOW_EXECUTION_CANCELED:
-                    cerr.__cause__ = CancelledError("Child workflow cancelled")
-                elif et is E.CHILD_WORKFLOW_EXECUTION_TERMINATED:
-                    from .errors import TerminatedError
-
-                    cerr.__cause__ = TerminatedError("Child workflow terminated")
-                else:
-                    from .errors import TimeoutError as FcTimeoutError
-                    from .errors import TimeoutType
-
-                    cerr.__cause__ = FcTimeoutError(
-                        "Child workflow timed out", type=TimeoutType.START_TO_CLOSE
-                    )
-                handle.set_exception(cerr)
-                if not started.done():
-                    started.set_exception(cerr)
+            self.commands.child_closed(et, a)
 
     # ------------------------------------------------------------------ start & main
 
     def _start(self, event: Event) -> None:
         a = event.attributes
-        self._started_attrs = a
+        self.started_attrs = a
         defn = self.defn
         if defn.dynamic:
             args: list[Any] = [self.converter.decode(a.get("input") or [])]
@@ -418,8 +273,12 @@ class WorkflowInstance(_Commands, _Handlers):
         i = event.event_id
         while i < len(self.history):
             nxt = self.history[i]
-            if nxt.event_type is E.WORKFLOW_EXECUTION_SIGNALED and nxt.attributes.get("with_start"):
-                self._signal(nxt.attributes["signal_name"], nxt.attributes.get("input") or [])
+            if nxt.event_type is EventType.WORKFLOW_EXECUTION_SIGNALED and nxt.attributes.get(
+                "with_start"
+            ):
+                (self.handlers or self.make_handlers()).signal(
+                    nxt.attributes["signal_name"], nxt.attributes.get("input") or []
+                )
                 i += 1
                 if self.cursor < i:
                     self.cursor = i
@@ -436,38 +295,41 @@ class WorkflowInstance(_Commands, _Handlers):
             return
         if task.cancelled():
             if self.cancel_requested:
-                self._close(E.WORKFLOW_EXECUTION_CANCELED, {"details": []})
+                self.close(EventType.WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
-                self._fail_task(asyncio.CancelledError())
+                self.fail_task(asyncio.CancelledError())
             return
         err = task.exception()
         if err is None:
-            self._close(
-                E.WORKFLOW_EXECUTION_COMPLETED, {"result": self.converter.encode_one(task.result())}
+            self.close(
+                EventType.WORKFLOW_EXECUTION_COMPLETED,
+                {"result": self.converter.encode_one(task.result())},
             )
         elif isinstance(err, ContinueAsNewError):
-            self._close(
-                E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+            self.close(
+                EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
                 {
-                    "new_execution_run_id": str(self.uuid4()),
+                    "new_execution_run_id": str(self.commands.uuid4()),
                     "workflow_type": err.workflow or self.run.workflow_type,
                     "input": self.converter.encode(err.input_args),
                 },
             )
         elif isinstance(err, _Abort):
             return
-        elif isinstance(err, self._failure_types):
+        elif isinstance(err, self.failure_types):
             if self.cancel_requested and is_cancellation(err):
-                self._close(E.WORKFLOW_EXECUTION_CANCELED, {"details": []})
+                self.close(EventType.WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
-                self._close(
-                    E.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, self.converter)}
+                self.close(
+                    EventType.WORKFLOW_EXECUTION_FAILED,
+                    {"failure": to_failure(err, self.converter)},
                 )
         else:
-            self._fail_task(err)
+            self.fail_task(err)
 
-    def _close(self, etype: EventType, attrs: dict[str, Any]) -> None:
-        self._command(etype, attrs)
+    def close(self, etype: EventType, attrs: dict[str, Any]) -> None:
+        """Issue the command that closes the run."""
+        self.command(etype, attrs)
         self.closed = True
 
     # ------------------------------------------------------------------ replay
@@ -493,12 +355,12 @@ class WorkflowInstance(_Commands, _Handlers):
                     self._skip_or_fail(ev)
                     i = self.cursor
                     continue
-                if et is E.WORKFLOW_TASK_FAILED:
+                if et is EventType.WORKFLOW_TASK_FAILED:
                     blocked = True
                     i += 1
                     continue
-                if et is E.WORKFLOW_TASK_RETRIED:
-                    if i + 1 < n and history[i + 1].event_type is E.WORKFLOW_TASK_FAILED:
+                if et is EventType.WORKFLOW_TASK_RETRIED:
+                    if i + 1 < n and history[i + 1].event_type is EventType.WORKFLOW_TASK_FAILED:
                         i += 2  # the retry failed too: still held back
                         continue
                     target = ev.attributes["input_event_id"]
@@ -509,24 +371,27 @@ class WorkflowInstance(_Commands, _Handlers):
                     self.activate(x, after=ev.event_id)
                     i = self.cursor
                     continue
-                if et in (E.WORKFLOW_EXECUTION_TERMINATED, E.WORKFLOW_EXECUTION_TIMED_OUT):
+                if et in (
+                    EventType.WORKFLOW_EXECUTION_TERMINATED,
+                    EventType.WORKFLOW_EXECUTION_TIMED_OUT,
+                ):
                     self.closed = True
                     self.cursor = i + 1
                     break
                 # an input
                 j = i + 1
-                if et is E.WORKFLOW_EXECUTION_STARTED:
+                if et is EventType.WORKFLOW_EXECUTION_STARTED:
                     while (
                         j < n
-                        and history[j].event_type is E.WORKFLOW_EXECUTION_SIGNALED
+                        and history[j].event_type is EventType.WORKFLOW_EXECUTION_SIGNALED
                         and history[j].attributes.get("with_start")
                     ):
                         j += 1
                 if (
                     blocked
-                    or (j < n and history[j].event_type is E.WORKFLOW_TASK_FAILED)
+                    or (j < n and history[j].event_type is EventType.WORKFLOW_TASK_FAILED)
                     or (
-                        et is E.WORKFLOW_EXECUTION_STARTED
+                        et is EventType.WORKFLOW_EXECUTION_STARTED
                         and ev.attributes.get("first_task_backoff")
                     )
                 ):
@@ -543,13 +408,13 @@ class WorkflowInstance(_Commands, _Handlers):
 
     def _skip_or_fail(self, ev: Event) -> None:
         if (
-            ev.event_type is E.MARKER_RECORDED
-            and ev.attributes.get("marker_name") == _PATCH_MARKER
+            ev.event_type is EventType.MARKER_RECORDED
+            and ev.attributes.get("marker_name") == PATCH_MARKER
             and ev.attributes.get("details", {}).get("deprecated")
         ):
             self.cursor = ev.event_id
             return
-        if self.closed and ev.event_type is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        if self.closed and ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             self.cursor = ev.event_id
             return
         try:
@@ -561,10 +426,10 @@ class WorkflowInstance(_Commands, _Handlers):
 
 _CHILD_CLOSE = frozenset(
     {
-        E.CHILD_WORKFLOW_EXECUTION_COMPLETED,
-        E.CHILD_WORKFLOW_EXECUTION_FAILED,
-        E.CHILD_WORKFLOW_EXECUTION_CANCELED,
-        E.CHILD_WORKFLOW_EXECUTION_TERMINATED,
-        E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.CHILD_WORKFLOW_EXECUTION_FAILED,
+        EventType.CHILD_WORKFLOW_EXECUTION_CANCELED,
+        EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
     }
 )

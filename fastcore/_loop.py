@@ -11,15 +11,28 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._instance import WorkflowInstance
-
-__all__ = ["WorkflowLoop"]
+__all__ = ["LoopRuntime", "WorkflowLoop"]
 
 _get_running_loop = asyncio.events._get_running_loop
 _set_running_loop = asyncio.events._set_running_loop
+
+
+class LoopRuntime(Protocol):
+    """What the loop needs from the run it belongs to: its time and its durable timers."""
+
+    def time(self) -> float:
+        """The workflow's current time, epoch seconds."""
+        ...
+
+    def start_timer(self, seconds: float, callback: Callable[[], None]) -> int:
+        """Start a durable timer; returns its sequence number."""
+        ...
+
+    def cancel_timer(self, seq: int) -> None:
+        """Cancel the durable timer ``seq`` if it has not fired."""
+        ...
 
 
 class _Handle:
@@ -48,18 +61,18 @@ class _Handle:
 class _TimerHandle(_Handle):
     """What ``call_later`` returns: cancelling it cancels the durable timer."""
 
-    __slots__ = ("_instance", "_seq", "_when")
+    __slots__ = ("_loop", "_seq", "_when")
 
     def __init__(
         self,
         callback: Callable[..., Any],
         args: tuple[Any, ...],
         context: contextvars.Context | None,
-        instance: WorkflowInstance,
+        loop: WorkflowLoop,
         when: float,
     ) -> None:
         super().__init__(callback, args, context)
-        self._instance = instance
+        self._loop = loop
         self._when = when
         self._seq = 0
 
@@ -69,21 +82,21 @@ class _TimerHandle(_Handle):
     def cancel(self) -> None:
         if not self._cancelled:
             self._cancelled = True
-            self._instance.cancel_timer(self._seq)
+            self._loop._fastcore_runtime.cancel_timer(self._seq)
 
     def _fire(self) -> None:
         if not self._cancelled:
             self._cancelled = True
-            self._instance.loop.call_soon(self._callback, *self._args, context=self._context)
+            self._loop.call_soon(self._callback, *self._args, context=self._context)
 
 
 class WorkflowLoop(asyncio.AbstractEventLoop):
     """The loop workflow code sees as ``asyncio.get_running_loop()``."""
 
-    def __init__(self, instance: WorkflowInstance) -> None:
+    def __init__(self, runtime: LoopRuntime) -> None:
         self._ready: list[_Handle] = []
-        self._fastcore_runtime = instance
-        self._instance = instance
+        # what ``fastcore.workflow`` calls while this loop runs (``_runtime.current``)
+        self._fastcore_runtime = runtime
         self.errors: list[BaseException] | None = None  # made on the first error
 
     # -- scheduling ---------------------------------------------------------------
@@ -107,9 +120,9 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> _TimerHandle:
-        inst = self._instance
-        h = _TimerHandle(callback, args, context, inst, inst.time() + max(delay, 0.0))
-        h._seq = inst.start_timer(max(delay, 0.0), h._fire)
+        rt = self._fastcore_runtime
+        h = _TimerHandle(callback, args, context, self, rt.time() + max(delay, 0.0))
+        h._seq = rt.start_timer(max(delay, 0.0), h._fire)
         return h
 
     def call_at(  # type: ignore[override]
@@ -122,7 +135,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         return self.call_later(when - self.time(), callback, *args, context=context)
 
     def time(self) -> float:
-        return self._instance.time()
+        return self._fastcore_runtime.time()
 
     def create_future(self) -> asyncio.Future[Any]:
         return asyncio.Future(loop=self)
@@ -195,6 +208,10 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
                         self._error(err)
         finally:
             _set_running_loop(prev)
+
+    def clear(self) -> None:
+        """Drop every queued callback (the run closed)."""
+        self._ready.clear()
 
     def enter(self) -> Any:
         """Make this the running loop (for queries and validators); returns a token."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from ._converter import DataConverter, default_converter
 from ._definitions import WorkflowDefinition
+from ._environment import WorkflowEnvironment
 from ._instance import WorkflowInstance
 from ._store import RunRecord
 from .errors import InvalidArgumentError, NondeterminismError
@@ -24,24 +25,11 @@ class WorkflowReplayResult:
     replay_failure: BaseException | None
 
 
-class _ReplayEngine:
-    """The little an instance asks of its engine while replaying."""
+class _ReplayRegistry:
+    """The little a replayed run asks of its host: the replayer's workflows, no activities."""
 
-    strict_registry = False
-
-    def __init__(
-        self,
-        workflows: dict[str, WorkflowDefinition],
-        failure_types: tuple[type[BaseException], ...],
-    ) -> None:
+    def __init__(self, workflows: dict[str, WorkflowDefinition]) -> None:
         self._workflows = workflows
-        self.failure_exception_types = failure_types
-
-    def clock_now(self) -> float:
-        return 0.0
-
-    def activity_definition(self, name: str) -> Any:
-        return None
 
     def workflow_definition(self, ref: Any) -> WorkflowDefinition | None:
         if isinstance(ref, str):
@@ -56,6 +44,15 @@ class _ReplayEngine:
             return WorkflowDefinition.from_class(cls)
         except InvalidArgumentError:
             return None
+
+
+def _no_activity(name: str) -> None:
+    del name  # a replay runs no activity: none is looked up
+    return None
+
+
+def _epoch() -> float:
+    return 0.0
 
 
 class Replayer:
@@ -74,7 +71,13 @@ class Replayer:
             if d.name:
                 self._workflows[d.name] = d
         self._converter = converter or default_converter
-        self._engine = _ReplayEngine(self._workflows, tuple(failure_exception_types))
+        self._env = WorkflowEnvironment(
+            clock_now=_epoch,
+            activity_definition=_no_activity,
+            workflow_definition=_ReplayRegistry(self._workflows).workflow_definition,
+            failure_exception_types=tuple(failure_exception_types),
+            strict_registry=False,
+        )
 
     async def replay_workflow(
         self, history: Sequence[Event] | Any, *, raise_on_replay_failure: bool = True
@@ -98,9 +101,7 @@ class Replayer:
             events[0].timestamp,
             history=list(events),
         )
-        inst = WorkflowInstance(
-            engine=self._engine, run=record, defn=defn, converter=self._converter
-        )
+        inst = WorkflowInstance(env=self._env, run=record, defn=defn, converter=self._converter)
         inst.replay()
         failure: BaseException | None = inst.nondeterminism or inst.task_failure
         if failure is None and len(record.history) != len(events):

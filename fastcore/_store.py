@@ -1,4 +1,4 @@
-"""The store seam: a handful of methods, chosen by URL (``memory`` or ``sqlite:///path``).
+"""The store seam: a handful of methods (``open_store`` picks one by URL), and the memory store.
 
 The engine keeps every open run in memory and calls ``append`` once per activation with the
 events that activation produced. ``append`` returns ``None`` when the events are as durable
@@ -13,14 +13,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 from .common import WorkflowExecutionStatus
-from .errors import InvalidArgumentError
 from .history import Event
 
-__all__ = ["MemoryStore", "RunRecord", "Store", "open_store"]
+__all__ = ["MemoryStore", "RunRecord", "Store"]
 
 
 @dataclass(eq=False, slots=True)
@@ -144,28 +141,3 @@ class MemoryStore(Store):
             if self._latest.get(run.workflow_id) is run:
                 del self._latest[run.workflow_id]
         return len(doomed)
-
-
-def open_store(url: str | Store, **options: Any) -> Store:
-    """Make a store from a URL: ``memory``, or ``sqlite:///relative.db`` / ``sqlite:////abs.db``.
-
-    SQLite options come as keyword arguments or URL query parameters:
-    ``durability=sync|batch``, ``batch_interval=<seconds>``, ``batch_size=<events>``.
-    """
-    if isinstance(url, Store):
-        return url
-    if url in ("memory", "memory://", ":memory:"):
-        return MemoryStore()
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        from ._sqlite_store import SqliteStore  # imported lazily: memory users never pay
-
-        path = url[len("sqlite:///") :].split("?", 1)[0] if url.startswith("sqlite:///") else ""
-        if not path:
-            raise InvalidArgumentError(f"sqlite store URL needs a path: {url!r}")
-        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        merged: dict[str, Any] = {**query, **options}
-        return SqliteStore(path, **merged)
-    raise InvalidArgumentError(
-        f"unknown store {url!r}: use 'memory' or 'sqlite:///path/to/file.db'"
-    )

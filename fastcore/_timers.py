@@ -10,10 +10,12 @@ from typing import Any
 
 from ._clock import Clock
 
-__all__ = ["TimerService"]
+__all__ = ["TimerEntry", "TimerService"]
 
 
-class _Entry:
+class TimerEntry:
+    """One deadline: ``cancel()`` keeps its callback from running."""
+
     __slots__ = ("args", "callback", "cancelled", "deadline")
 
     def __init__(
@@ -33,7 +35,7 @@ class TimerService:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self._heap: list[tuple[float, int, _Entry]] = []
+        self._heap: list[tuple[float, int, TimerEntry]] = []
         self._seq = itertools.count()
         self._armed: asyncio.TimerHandle | None = None
         self._armed_at: float | None = None
@@ -43,14 +45,14 @@ class TimerService:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def call_at(self, deadline: float, callback: Callable[..., Any], *args: Any) -> _Entry:
-        entry = _Entry(deadline, callback, args)
+    def call_at(self, deadline: float, callback: Callable[..., Any], *args: Any) -> TimerEntry:
+        entry = TimerEntry(deadline, callback, args)
         heapq.heappush(self._heap, (deadline, next(self._seq), entry))
         if self._armed_at is None or deadline < self._armed_at:
             self._arm()
         return entry
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> _Entry:
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerEntry:
         return self.call_at(self.clock.now() + delay, callback, *args)
 
     def next_deadline(self) -> float | None:

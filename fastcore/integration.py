@@ -27,8 +27,8 @@ from ._definitions import (
     WorkflowDefinition,
     handler_name,
 )
+from ._description import WorkflowExecutionDescription
 from ._failure import from_failure, to_failure
-from ._handles import WorkflowExecutionDescription
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
 

@@ -18,8 +18,9 @@ import pytest
 
 import fastcore
 from fastcore._converter import Payload
+from fastcore._open_store import open_store
 from fastcore._sqlite_store import SCHEMA_VERSION, SqliteStore, _dump_event, _load_event
-from fastcore._store import RunRecord, open_store
+from fastcore._store import RunRecord
 from fastcore.common import WorkflowExecutionStatus as Status
 from fastcore.errors import InvalidArgumentError, StoreError
 from fastcore.history import Event, EventType, event_from_json, event_to_json

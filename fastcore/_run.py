@@ -1,4 +1,4 @@
-"""A run as the engine sees it, and the event-type tables the engine modules share."""
+"""A run as the engine sees it: its record, its code and what is in flight for it."""
 
 from __future__ import annotations
 
@@ -11,52 +11,28 @@ from ._activities import ActivityTask
 from ._definitions import WorkflowDefinition
 from ._instance import WorkflowInstance
 from ._store import RunRecord
+from ._timers import TimerEntry
 from .common import WorkflowExecutionStatus
 from .history import Event, EventType
 
-E = EventType
-S = WorkflowExecutionStatus
+__all__ = ["CLOSE_STATUS", "Run", "new_id"]
 
-_CLOSE_STATUS = {
-    E.WORKFLOW_EXECUTION_COMPLETED: S.COMPLETED,
-    E.WORKFLOW_EXECUTION_FAILED: S.FAILED,
-    E.WORKFLOW_EXECUTION_CANCELED: S.CANCELED,
-    E.WORKFLOW_EXECUTION_TERMINATED: S.TERMINATED,
-    E.WORKFLOW_EXECUTION_TIMED_OUT: S.TIMED_OUT,
-    E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW: S.CONTINUED_AS_NEW,
+#: The status a run has once its close event is written.
+CLOSE_STATUS = {
+    EventType.WORKFLOW_EXECUTION_COMPLETED: WorkflowExecutionStatus.COMPLETED,
+    EventType.WORKFLOW_EXECUTION_FAILED: WorkflowExecutionStatus.FAILED,
+    EventType.WORKFLOW_EXECUTION_CANCELED: WorkflowExecutionStatus.CANCELED,
+    EventType.WORKFLOW_EXECUTION_TERMINATED: WorkflowExecutionStatus.TERMINATED,
+    EventType.WORKFLOW_EXECUTION_TIMED_OUT: WorkflowExecutionStatus.TIMED_OUT,
+    EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW: WorkflowExecutionStatus.CONTINUED_AS_NEW,
 }
 
-_ACTIVITY_DONE = frozenset(
-    {
-        E.ACTIVITY_TASK_COMPLETED,
-        E.ACTIVITY_TASK_FAILED,
-        E.ACTIVITY_TASK_TIMED_OUT,
-        E.ACTIVITY_TASK_CANCELED,
-    }
-)
-
-_ACTIVITY_OUTCOME = {
-    "completed": E.ACTIVITY_TASK_COMPLETED,
-    "failed": E.ACTIVITY_TASK_FAILED,
-    "timed_out": E.ACTIVITY_TASK_TIMED_OUT,
-    "canceled": E.ACTIVITY_TASK_CANCELED,
-}
-
-
-def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
-    if not fut.done():
-        fut.set_result(value)
-
-
-def etype_is_start(event: Event) -> bool:
-    return event.event_type is E.WORKFLOW_EXECUTION_STARTED
-
-
+_RUNNING = WorkflowExecutionStatus.RUNNING
 _EMPTY_DICT: dict[Any, Any] = {}  # never written: replaced on first use
 _EMPTY_LIST: list[Any] = []  # never written: replaced on first use
 
 
-class _Run:
+class Run:
     """Engine-side state of one run: its record, code instance and what is in flight."""
 
     __slots__ = (
@@ -80,22 +56,22 @@ class _Run:
         self.record = record
         self.defn = defn
         self.instance: WorkflowInstance | None = None
-        self.activities: dict[int, ActivityTask] = _EMPTY_DICT
-        self.timers: dict[int, Any] = _EMPTY_DICT
+        # shared empty containers until first used: a parked run stays small
+        self.activities: dict[int, ActivityTask[Run]] = _EMPTY_DICT
+        self.timers: dict[int, TimerEntry] = _EMPTY_DICT
         self.children: dict[int, tuple[str, str]] = _EMPTY_DICT
         self.children_closed: set[int] | None = None  # made when a child first closes
         self.close_waiters: list[asyncio.Future[None]] = []
-        # shared empty containers until first used: a parked run stays small
         self.update_waiters: dict[str, asyncio.Future[Event]] = _EMPTY_DICT
         self.watchers: list[asyncio.Future[None]] = _EMPTY_LIST
-        self.parent: tuple[str, str, int] | None = None
-        self.retry_entry: Any = None
+        self.parent: tuple[str, str, int] | None = None  # (workflow id, run id, initiated id)
+        self.retry_entry: TimerEntry | None = None  # the next workflow task retry
         self.task_attempts = 0  # consecutive failed workflow tasks (for the retry backoff)
-        self.timeout_entry: Any = None
+        self.timeout_entry: TimerEntry | None = None  # the execution/run timeout
 
     @property
     def open(self) -> bool:
-        return self.record.status is S.RUNNING
+        return self.record.status is _RUNNING
 
 
 _ids = random.Random(os.urandom(16))

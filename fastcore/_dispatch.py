@@ -1,0 +1,178 @@
+"""Running what runs schedule: activity attempts and durable timers, reported back as inputs.
+
+An ``ACTIVITY_TASK_SCHEDULED`` event becomes an ``ActivityTask`` (attempts, retries,
+timeouts); a ``TIMER_STARTED`` event becomes a deadline on the engine's clock. Their outcomes
+(``ACTIVITY_TASK_COMPLETED`` and the like, ``TIMER_FIRED``) go back to the run through the
+pipeline. Plain ``def`` activities run in a thread pool this part owns (unless the user gave
+one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._activities import ActivityTask
+from ._clock import Clock
+from ._converter import DataConverter
+from ._definitions import ActivityDefinition
+from ._failure import to_failure
+from ._pipeline import Pipeline
+from ._run import Run
+from ._telemetry import Telemetry
+from ._time_skip import TimeSkipper
+from ._timers import TimerService
+from .errors import ApplicationError
+from .history import Event, EventType
+
+__all__ = ["Dispatcher"]
+
+
+_ACTIVITY_OUTCOME = {
+    "completed": EventType.ACTIVITY_TASK_COMPLETED,
+    "failed": EventType.ACTIVITY_TASK_FAILED,
+    "timed_out": EventType.ACTIVITY_TASK_TIMED_OUT,
+    "canceled": EventType.ACTIVITY_TASK_CANCELED,
+}
+
+
+class Dispatcher:
+    """Starts the activities and timers runs schedule; their outcomes become inputs."""
+
+    def __init__(
+        self,
+        *,
+        activity_definition: Callable[[str], ActivityDefinition | None],
+        clock: Clock,
+        timers: TimerService,
+        converter: DataConverter,
+        telemetry: Telemetry,
+        skipper: TimeSkipper,
+        pipeline: Pipeline,
+        executor: concurrent.futures.Executor | None,
+        max_threads: int | None,
+    ) -> None:
+        self._activity_definition = activity_definition
+        self.clock = clock
+        self.timers = timers
+        self.converter = converter
+        self.telemetry = telemetry
+        self._skipper = skipper
+        self._submit = pipeline.submit
+        self._own_executor = executor is None
+        self._executor_size = max_threads
+        self._executor = executor
+
+    @property
+    def executor(self) -> concurrent.futures.Executor:
+        """The pool plain ``def`` activities run in."""
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self._executor_size, thread_name_prefix="fastcore-activity"
+            )
+        return self._executor
+
+    # ------------------------------------------------------------------ activities
+
+    def schedule_activity(self, run: Run, ev: Event) -> None:
+        """Start the activity an ``ACTIVITY_TASK_SCHEDULED`` event asks for."""
+        name = ev.attributes["activity_type"]
+        defn = self._activity_definition(name)
+        if defn is None:
+            # Registered when the history was written, not now: fail it without retrying.
+            err = ApplicationError(
+                f"activity {name!r} is not registered with this engine",
+                type="NotFoundError",
+                non_retryable=True,
+            )
+            self._submit(
+                run,
+                EventType.ACTIVITY_TASK_FAILED,
+                {
+                    "scheduled_event_id": ev.event_id,
+                    "failure": to_failure(err, self.converter),
+                    "attempt": 1,
+                    "retry_state": 2,
+                },
+            )
+            return
+        task = ActivityTask(self, run, ev, defn)
+        if not run.activities:
+            run.activities = {}
+        run.activities[ev.event_id] = task
+        task.start()
+
+    def cancel_activity(self, run: Run, ev: Event) -> None:
+        """Deliver an ``ACTIVITY_TASK_CANCEL_REQUESTED`` to the running activity."""
+        act = run.activities.get(ev.attributes["scheduled_event_id"])
+        if act is not None:
+            act.cancel()
+
+    def activity_started(self, task: ActivityTask[Run]) -> None:
+        """An attempt is in flight: time cannot skip, telemetry starts its span."""
+        self._skipper.inflight += 1
+        self.telemetry.activity_attempt_started(task)
+
+    def activity_ended(self, task: ActivityTask[Run], err: BaseException | None = None) -> None:
+        """An attempt that was in flight ended (``err`` if it failed)."""
+        skipper = self._skipper
+        skipper.inflight -= 1
+        self.telemetry.activity_attempt_ended(task, err)
+        if skipper.inflight == 0:
+            skipper.schedule()
+
+    def activity_resolved(
+        self, task: ActivityTask[Run], outcome: str, attrs: dict[str, Any]
+    ) -> None:
+        """The activity is done: its outcome becomes the run's next input."""
+        run = task.run
+        sched = task.event.event_id
+        if run.activities.pop(sched, None) is None or not run.open:
+            return
+        attrs["scheduled_event_id"] = sched
+        self._submit(run, _ACTIVITY_OUTCOME[outcome], attrs)
+
+    def abandon_all(self, runs: Iterable[Run]) -> list[asyncio.Task[Any]]:
+        """Stop every running activity (the engine shuts down); returns the tasks to await."""
+        tasks = []
+        for run in runs:
+            for act in list(run.activities.values()):
+                t = act.abandon()
+                if isinstance(t, asyncio.Task):
+                    tasks.append(t)
+        return tasks
+
+    def shutdown_executor(self) -> None:
+        """Shut the thread pool down if this part made it."""
+        if self._executor is not None and self._own_executor:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ timers
+
+    def start_timer(self, run: Run, ev: Event) -> None:
+        """Arm the durable timer a ``TIMER_STARTED`` event records."""
+        self.arm_timer(run, ev.event_id, ev.attributes)
+
+    def arm_timer(self, run: Run, started_id: int, attrs: dict[str, Any]) -> None:
+        """Arm timer ``started_id`` at its ``fire_at`` (also after a replay)."""
+        if not run.timers:
+            run.timers = {}
+        run.timers[started_id] = self.timers.call_at(
+            attrs["fire_at"], self._timer_fired, run, started_id, attrs["timer_id"]
+        )
+
+    def cancel_timer(self, run: Run, ev: Event) -> None:
+        """Disarm the timer a ``TIMER_CANCELED`` event names."""
+        entry = run.timers.pop(ev.attributes["started_event_id"], None)
+        if entry is not None:
+            entry.cancel()
+
+    def _timer_fired(self, run: Run, started_id: int, timer_id: str) -> None:
+        if run.timers.pop(started_id, None) is None or not run.open:
+            return
+        self._submit(
+            run, EventType.TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id}
+        )
+        self._skipper.schedule()

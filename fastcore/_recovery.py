@@ -1,0 +1,324 @@
+"""Rebuilding runs by replay: after a restart, from an imported history, after a failed task.
+
+A run is rebuilt by replaying its history into a fresh ``WorkflowInstance``; what the history
+says is in flight (activities, timers, children) is started again and inputs a failed
+workflow task held back are delivered live. A workflow task that fails (an exception that is
+not a workflow failure, or a nondeterminism) leaves the run open and blocked, and is retried
+with exponential backoff, as Temporal does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._children import Children
+from ._clock import Clock
+from ._converter import DataConverter
+from ._definitions import WorkflowDefinition
+from ._dispatch import Dispatcher
+from ._environment import WorkflowEnvironment
+from ._failure import to_failure
+from ._instance import WorkflowInstance
+from ._pipeline import Pipeline
+from ._run import CLOSE_STATUS, Run
+from ._run_table import RunTable
+from ._store import RunRecord, Store
+from ._telemetry import Telemetry
+from ._timers import TimerService
+from .common import WorkflowExecutionStatus
+from .errors import InvalidArgumentError, NondeterminismError, WorkflowAlreadyStartedError
+from .history import CLOSE_EVENTS, Event, EventType
+
+__all__ = ["Recovery"]
+
+
+_ACTIVITY_DONE = frozenset(
+    {
+        EventType.ACTIVITY_TASK_COMPLETED,
+        EventType.ACTIVITY_TASK_FAILED,
+        EventType.ACTIVITY_TASK_TIMED_OUT,
+        EventType.ACTIVITY_TASK_CANCELED,
+    }
+)
+
+
+class Recovery:
+    """Replays runs into fresh instances and retries failed workflow tasks."""
+
+    def __init__(
+        self,
+        *,
+        workflow_definition: Callable[[Any], WorkflowDefinition | None],
+        runs: RunTable,
+        store: Store,
+        env: WorkflowEnvironment,
+        converter: DataConverter,
+        clock: Clock,
+        timers: TimerService,
+        telemetry: Telemetry,
+        pipeline: Pipeline,
+        dispatcher: Dispatcher,
+        children: Children,
+        timed_out: Callable[[Run], None],
+        plan_retry: Callable[[Run, Event], None],
+        retry_interval: float,
+    ) -> None:
+        self._workflow_definition = workflow_definition
+        self._runs = runs
+        self._store = store
+        self._env = env
+        self._converter = converter
+        self._clock = clock
+        self._timers = timers
+        self.telemetry = telemetry
+        self._activate = pipeline.activate
+        self._commit = pipeline.commit
+        self._dispatcher = dispatcher
+        self._children = children
+        self._timed_out = timed_out
+        self._plan_retry = plan_retry
+        self.retry_interval = retry_interval  # seconds; doubles per consecutive failure
+
+    # ------------------------------------------------------------------ whole runs
+
+    async def recover(self) -> None:
+        """Rebuild every open run the store holds whose workflow is registered here."""
+        records = await self._store.open_runs()
+        runs: list[Run] = []
+        for record in records:
+            defn = self._workflow_definition(record.workflow_type)
+            if defn is None:
+                continue  # its workflow is not registered here; leave it in the store
+            run = Run(record, defn)
+            started = record.history[0].attributes if record.history else {}
+            parent = started.get("parent")
+            if parent:
+                run.parent = (parent["workflow_id"], parent["run_id"], parent["initiated_event_id"])
+            self._runs.put(run)
+            runs.append(run)
+        for run in runs:
+            # children recorded as started in the parent
+            for ev in run.record.history:
+                if ev.event_type is EventType.CHILD_WORKFLOW_EXECUTION_STARTED:
+                    if not run.children:
+                        run.children = {}
+                    run.children[ev.attributes["initiated_event_id"]] = (
+                        ev.attributes["workflow_id"],
+                        ev.attributes["run_id"],
+                    )
+        for run in runs:
+            self.telemetry.suppress_replay(run)
+            self.rebuild(run)
+            self.arm_run_deadline(run)
+
+    async def import_history(self, events: Sequence[Event]) -> Run:
+        """Resume a run from a history recorded elsewhere: replay it, then go on.
+
+        Raises:
+            InvalidArgumentError: the history does not start a run registered here.
+            WorkflowAlreadyStartedError: a run with that id is open here, or that run
+                already exists in the store.
+        """
+        events = list(events)
+        if not events or events[0].event_type is not EventType.WORKFLOW_EXECUTION_STARTED:
+            raise InvalidArgumentError("a history starts with WORKFLOW_EXECUTION_STARTED")
+        a = events[0].attributes
+        defn = self._workflow_definition(a["workflow_type"])
+        if defn is None:
+            raise InvalidArgumentError(
+                f"workflow {a['workflow_type']!r} is not registered with this engine"
+            )
+        existing = await self._runs.latest(a["workflow_id"])
+        if existing is not None and existing.record.run_id == a["run_id"]:
+            return existing  # already here (a retry on the same engine)
+        if existing is not None and existing.open:
+            raise WorkflowAlreadyStartedError(
+                a["workflow_id"], a["workflow_type"], run_id=existing.record.run_id
+            )
+        if await self._store.load_run(a["workflow_id"], a["run_id"]) is not None:
+            raise WorkflowAlreadyStartedError(
+                a["workflow_id"], a["workflow_type"], run_id=a["run_id"]
+            )
+        record = RunRecord(a["workflow_id"], a["run_id"], a["workflow_type"], events[0].timestamp)
+        record.history.extend(
+            Event(i + 1, ev.event_type, ev.timestamp, ev.attributes) for i, ev in enumerate(events)
+        )
+        last = record.history[-1]
+        if last.event_type in CLOSE_EVENTS:
+            record.status = CLOSE_STATUS[last.event_type]
+            record.close_time = last.timestamp
+        run = Run(record, defn)
+        if a.get("parent"):
+            p = a["parent"]
+            run.parent = (p["workflow_id"], p["run_id"], p["initiated_event_id"])
+        self._runs.put(run)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._commit(run, list(record.history), waiter, [])
+        if not waiter.done():
+            await waiter
+        if run.open:
+            self.telemetry.suppress_replay(run)
+            self.rebuild(run)
+            self.arm_run_deadline(run)
+        return run
+
+    def arm_run_deadline(self, run: Run) -> None:
+        """Re-arm a rebuilt run's execution/run timeout at its original deadline."""
+        if not run.open or run.timeout_entry is not None:
+            return
+        first = run.record.history[0]
+        deadline: float | None = first.attributes.get("execution_deadline")
+        run_timeout = first.attributes.get("run_timeout")
+        if run_timeout:
+            end = first.timestamp + float(run_timeout)
+            deadline = min(deadline, end) if deadline else end
+        if deadline:
+            run.timeout_entry = self._timers.call_at(deadline, self._timed_out, run)
+
+    # ------------------------------------------------------------------ failed workflow tasks
+
+    def block(self, run: Run, inst: WorkflowInstance, event: Event | None) -> None:
+        """Record a workflow task failure; the run stays open, blocked, until a retry works."""
+        err = inst.nondeterminism or inst.task_failure
+        assert err is not None
+        record = run.record
+        fail_types = run.defn.failure_exception_types + self._env.failure_exception_types
+        if fail_types and isinstance(err, fail_types):
+            # listed in failure_exception_types: the workflow fails instead
+            inst.nondeterminism = None
+            inst.task_failure = None
+            ev = Event(
+                len(record.history) + 1,
+                EventType.WORKFLOW_EXECUTION_FAILED,
+                self._clock.now(),
+                {"failure": to_failure(err, self._converter)},
+            )
+            record.history.append(ev)
+            record.status = WorkflowExecutionStatus.FAILED
+            record.close_time = ev.timestamp
+            inst.closed = True
+            self._plan_retry(run, ev)
+            return
+        record.history.append(
+            Event(
+                len(record.history) + 1,
+                EventType.WORKFLOW_TASK_FAILED,
+                self._clock.now(),
+                {
+                    "input_event_id": event.event_id if event is not None else None,
+                    "failure": to_failure(err, self._converter),
+                },
+            )
+        )
+        if event is not None and (not inst.deferred or inst.deferred[0] is not event):
+            inst.deferred.insert(0, event)
+        inst.blocked = True
+        self.telemetry.workflow_task_failed(run, err)
+        if run.retry_entry is None and not isinstance(err, NondeterminismError):
+            self._schedule_retry(run)
+
+    def _schedule_retry(self, run: Run) -> None:
+        # exponential backoff over consecutive failures, capped at ten minutes
+        run.task_attempts += 1
+        delay = min(self.retry_interval * 2 ** (run.task_attempts - 1), 600.0)
+        run.retry_entry = self._timers.call_later(delay, self.retry_task, run, run.task_attempts)
+
+    def retry_task(self, run: Run, attempt: int) -> None:
+        """Retry a failed workflow task (or end a retry run's first-task backoff)."""
+        run.retry_entry = None
+        if not run.open:
+            return
+        del attempt  # the backoff counts run.task_attempts
+        self.rebuild(run)
+        inst = run.instance
+        if inst is None:
+            return
+        if not inst.blocked:
+            run.task_attempts = 0  # the task went through
+        elif inst.task_failure is not None and run.retry_entry is None:
+            self._schedule_retry(run)
+
+    # ------------------------------------------------------------------ replay
+
+    def rebuild(self, run: Run) -> None:
+        """Replay the run's history into a fresh instance, then deliver held-back inputs live."""
+        record = run.record
+        inst = WorkflowInstance(env=self._env, run=record, defn=run.defn, converter=self._converter)
+        run.instance = inst
+        deferred = inst.replay()
+        if inst.nondeterminism is not None or inst.task_failure is not None:
+            # The code no longer fits the history: blocked, visible in describe().
+            inst.blocked = True
+            inst.deferred = deferred
+            last = record.history[-1] if record.history else None
+            if last is None or last.event_type is not EventType.WORKFLOW_TASK_FAILED:
+                start = len(record.history)
+                self.block(run, inst, None)
+                new = record.history[start:]
+                self._commit(run, new, None, new if inst.closed else [])
+            else:
+                self.telemetry.workflow_task_failed(run, inst.nondeterminism or inst.task_failure)
+            return
+        first = deferred[0] if deferred else None
+        if first is not None and first.event_type is EventType.WORKFLOW_EXECUTION_STARTED:
+            due = first.timestamp + float(first.attributes.get("first_task_backoff") or 0)
+            if due > self._clock.now():
+                # a retry run still in its first-task backoff (after a restart): wait for it
+                inst.blocked = True
+                inst.deferred = deferred
+                if run.retry_entry is None:
+                    run.retry_entry = self._timers.call_at(due, self.retry_task, run, 0)
+                return
+        if record.status is WorkflowExecutionStatus.RUNNING and inst.closed:
+            close = record.history[-1]
+            record.status = CLOSE_STATUS.get(close.event_type, WorkflowExecutionStatus.RUNNING)
+            record.close_time = close.timestamp
+        inst.deferred = []
+        inst.blocked = False
+        self._resume_pending(run, inst)
+        while deferred and not inst.closed:
+            x = deferred.pop(0)
+            start = len(record.history)
+            marker = Event(
+                start + 1,
+                EventType.WORKFLOW_TASK_RETRIED,
+                self._clock.now(),
+                {"input_event_id": x.event_id},
+            )
+            record.history.append(marker)
+            if not self._activate(run, inst, x, marker.event_id, start, None):
+                inst.deferred.extend(deferred)
+                return
+
+    def _resume_pending(self, run: Run, inst: WorkflowInstance) -> None:
+        """After a replay: restart what the history says is in flight.
+
+        Work whose outcome is already recorded (an input held back by a failed workflow task
+        and not yet re-delivered) is not started again.
+        """
+        history = run.record.history
+        resolved: set[int] = set()
+        for ev in history:
+            et = ev.event_type
+            a = ev.attributes
+            if et in _ACTIVITY_DONE:
+                resolved.add(a["scheduled_event_id"])
+            elif et is EventType.TIMER_FIRED or et is EventType.TIMER_CANCELED:
+                resolved.add(a["started_event_id"])
+            elif (
+                et is EventType.CHILD_WORKFLOW_EXECUTION_STARTED
+                or et is EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED
+            ):
+                resolved.add(a["initiated_event_id"])
+        commands = inst.commands
+        for seq in list(commands.activities):
+            if seq not in run.activities and seq not in resolved:
+                self._dispatcher.schedule_activity(run, history[seq - 1])
+        for seq in list(commands.timers):
+            if seq not in run.timers and seq not in resolved:
+                self._dispatcher.arm_timer(run, seq, history[seq - 1].attributes)
+        for seq, (started, _handle) in list(commands.children.items()):
+            if not started.done() and seq not in run.children and seq not in resolved:
+                self._children.start(run, history[seq - 1])

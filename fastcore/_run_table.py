@@ -1,0 +1,121 @@
+"""The runs an engine knows: every open run and recently closed ones, by workflow and run id.
+
+Every open run is in memory; a closed run stays until it is purged or replaced by a newer run
+of its workflow id, and older ones are loaded from the store when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._definitions import WorkflowDefinition
+from ._run import Run
+from ._store import RunRecord, Store
+from .errors import WorkflowNotFoundError
+
+__all__ = ["RunTable"]
+
+
+class RunTable:
+    """Runs by workflow id (the latest run of each) and by run id."""
+
+    def __init__(
+        self, store: Store, workflow_definition: Callable[[Any], WorkflowDefinition | None]
+    ) -> None:
+        self._store = store
+        self._workflow_definition = workflow_definition
+        #: the latest run per workflow id (open or recently closed)
+        self.by_workflow_id: dict[str, Run] = {}
+        self.by_run_id: dict[str, Run] = {}
+
+    def add(self, run: Run) -> None:
+        """A new run of its workflow id: it becomes the latest; a closed predecessor goes."""
+        r = run.record
+        prev = self.by_workflow_id.get(r.workflow_id)
+        self.by_workflow_id[r.workflow_id] = run
+        self.by_run_id[r.run_id] = run
+        if prev is not None and not prev.open:
+            self.by_run_id.pop(prev.record.run_id, None)
+
+    def put(self, run: Run) -> None:
+        """A run rebuilt from a history (recovered or imported): the latest of its id."""
+        self.by_workflow_id[run.record.workflow_id] = run
+        self.by_run_id[run.record.run_id] = run
+
+    def from_record(self, record: RunRecord) -> Run:
+        """A closed run loaded from the store (its code is not in memory)."""
+        defn = self._workflow_definition(record.workflow_type)
+        if defn is None:
+            # its workflow is not registered here any more: the history still answers
+            # describe/result/fetch_history; handler lookups find nothing
+            return Run(record, WorkflowDefinition.__new__(WorkflowDefinition))
+        return Run(record, defn)
+
+    async def latest(self, workflow_id: str) -> Run | None:
+        """The latest run of ``workflow_id``, from memory or the store; None if none."""
+        run = self.by_workflow_id.get(workflow_id)
+        if run is not None:
+            return run
+        if not self._store.durable:
+            return None
+        record = await self._store.load_run(workflow_id)
+        if record is None:
+            return None
+        return self.from_record(record)
+
+    async def find(self, workflow_id: str, run_id: str | None) -> Run:
+        """The run a handle targets (the latest when ``run_id`` is None).
+
+        Raises:
+            WorkflowNotFoundError: no such run, here or in the store.
+        """
+        if run_id is None:
+            run = await self.latest(workflow_id)
+        else:
+            run = self.by_run_id.get(run_id)
+            if run is None or run.record.workflow_id != workflow_id:
+                run = None
+                record = await self._store.load_run(workflow_id, run_id)
+                if record is not None:
+                    cur = self.by_workflow_id.get(workflow_id)
+                    run = (
+                        cur
+                        if cur is not None and cur.record.run_id == run_id
+                        else self.from_record(record)
+                    )
+        if run is None:
+            raise WorkflowNotFoundError(
+                f"workflow not found: id={workflow_id!r}"
+                + (f", run_id={run_id!r}" if run_id else ""),
+                workflow_id=workflow_id,
+            )
+        return run
+
+    async def next_run(self, workflow_id: str, run_id: str) -> Run:
+        """The next run of a chain (continue-as-new, retry): it exists as soon as its
+        predecessor closed, in memory or in the store."""
+        run = self.by_run_id.get(run_id)
+        if run is not None:
+            return run
+        cur = self.by_workflow_id.get(workflow_id)
+        if cur is not None and cur.record.run_id == run_id:
+            return cur
+        record = await self._store.load_run(workflow_id, run_id)
+        if record is None:
+            raise WorkflowNotFoundError(
+                f"the next run {run_id!r} of workflow {workflow_id!r} is gone (purged?)",
+                workflow_id=workflow_id,
+            )
+        return self.from_record(record)
+
+    def forget_closed_before(self, cutoff: float) -> None:
+        """Drop closed runs that closed before ``cutoff`` (the store purged them)."""
+        for wid, run in list(self.by_workflow_id.items()):
+            if (
+                not run.open
+                and run.record.close_time is not None
+                and run.record.close_time < cutoff
+            ):
+                del self.by_workflow_id[wid]
+                self.by_run_id.pop(run.record.run_id, None)

@@ -1,0 +1,151 @@
+"""Making new runs: a client's start, a child, a continue-as-new, a workflow retry.
+
+A new run gets its record, its ``WORKFLOW_EXECUTION_STARTED`` event (and a signal sent with
+the start), its execution/run deadline and its code instance, and is queued for its first
+activation. A retry run waits out its backoff first, blocked, as Temporal's first workflow
+task backoff does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random as _random
+from collections.abc import Callable
+from typing import Any
+
+from ._converter import DataConverter
+from ._definitions import WorkflowDefinition
+from ._environment import WorkflowEnvironment
+from ._instance import WorkflowInstance
+from ._pipeline import Pipeline
+from ._run import Run, new_id
+from ._run_table import RunTable
+from ._store import RunRecord
+from ._telemetry import Telemetry
+from ._timers import TimerService
+from .history import Event, EventType
+
+__all__ = ["RunStarter"]
+
+
+def _unconnected(*_: Any) -> None:
+    raise RuntimeError("the engine's run starter was used before its parts were connected")
+
+
+class RunStarter:
+    """Creates runs and queues their first activation."""
+
+    def __init__(
+        self,
+        *,
+        runs: RunTable,
+        env: WorkflowEnvironment,
+        converter: DataConverter,
+        timers: TimerService,
+        telemetry: Telemetry,
+        pipeline: Pipeline,
+        durable: bool,
+    ) -> None:
+        self._runs = runs
+        self._env = env
+        self._converter = converter
+        self._timers = timers
+        self.telemetry = telemetry
+        self._submit = pipeline.submit
+        self._commit = pipeline.commit
+        self._durable = durable
+        self._rng = _random.Random()
+        # set by connect()
+        self._timed_out: Callable[[Run], None] = _unconnected
+        self._retry_task: Callable[[Run, int], None] = _unconnected
+
+    def connect(
+        self, *, timed_out: Callable[[Run], None], retry_task: Callable[[Run, int], None]
+    ) -> None:
+        """Hand over what a run's deadline and its first-task backoff call when due."""
+        self._timed_out = timed_out
+        self._retry_task = retry_task
+
+    def new_run(
+        self,
+        defn: WorkflowDefinition,
+        name: str,
+        workflow_id: str,
+        payloads: list[Any],
+        *,
+        execution_timeout: float | None = None,
+        run_timeout: float | None = None,
+        retry_policy: dict[str, Any] | None = None,
+        memo: dict[str, Any] | None = None,
+        signal: tuple[str, Any] | None = None,
+        parent: dict[str, Any] | None = None,
+        continued_run_id: str | None = None,
+        first_run_id: str | None = None,
+        attempt: int = 1,
+        run_id: str | None = None,
+        execution_deadline: float | None = None,
+        first_task_backoff: float | None = None,
+    ) -> tuple[Run, asyncio.Future[None] | None]:
+        """Make a run and queue its first activation.
+
+        Returns the run and, when the store is durable, a future that completes once its
+        start is durable (None when it already is).
+        """
+        now = self._env.clock_now()
+        run_id = run_id or new_id()
+        record = RunRecord(workflow_id, run_id, name, now)
+        run = Run(record, defn)
+        if parent is not None:
+            run.parent = (parent["workflow_id"], parent["run_id"], parent["initiated_event_id"])
+        if not execution_deadline and execution_timeout:
+            execution_deadline = now + execution_timeout
+        attrs: dict[str, Any] = {
+            "workflow_type": name,
+            "workflow_id": workflow_id,
+            "run_id": run_id,
+            "input": payloads,
+            "attempt": attempt,
+            "parent": parent,
+            "continued_run_id": continued_run_id,
+            "first_run_id": first_run_id or run_id,
+            "execution_timeout": execution_timeout,
+            "run_timeout": run_timeout,
+            "execution_deadline": execution_deadline or None,
+            "memo": memo or {},
+            "retry_policy": retry_policy,
+            "seed": self._rng.getrandbits(63),
+        }
+        if first_task_backoff:
+            attrs["first_task_backoff"] = first_task_backoff
+        self._runs.add(run)
+        started = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, now, attrs)
+        record.history.append(started)
+        if signal is not None:
+            record.history.append(
+                Event(
+                    2,
+                    EventType.WORKFLOW_EXECUTION_SIGNALED,
+                    now,
+                    {"signal_name": signal[0], "input": signal[1], "with_start": True},
+                )
+            )
+        self.telemetry.workflow_started(run)
+        deadline = execution_deadline or None
+        if run_timeout:
+            deadline = min(deadline or now + run_timeout, now + run_timeout)
+        if deadline:
+            run.timeout_entry = self._timers.call_at(deadline, self._timed_out, run)
+        run.instance = WorkflowInstance(
+            env=self._env, run=record, defn=defn, converter=self._converter
+        )
+        if first_task_backoff:
+            # A retry run: recorded now (durable), its code first runs after the backoff;
+            # inputs meanwhile wait, as for a blocked run (Temporal's first task backoff).
+            run.instance.blocked = True
+            run.instance.deferred = [started]
+            self._commit(run, list(record.history), None, [])
+            run.retry_entry = self._timers.call_at(
+                now + first_task_backoff, self._retry_task, run, 0
+            )
+            return run, None
+        return run, self._submit(run, EventType.WORKFLOW_EXECUTION_STARTED, {}, self._durable)
