@@ -27,7 +27,15 @@ from benchmarks._scaling_model import (
     speedup_from,
 )
 
-__all__ = ["COMPARISONS", "KS", "format_section", "headline", "stalls", "write_artifacts"]
+__all__ = [
+    "COMPARISONS",
+    "KS",
+    "fixed",
+    "format_section",
+    "headline",
+    "stalls",
+    "write_artifacts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +60,11 @@ def ms(value: float) -> str:
     if abs(value) < 1:
         return f"{value * 1000:.3g} µs"
     return f"{value:,.3g} ms" if abs(value) < 1000 else f"{value:,.0f} ms"
+
+
+def fixed(value: float) -> str:
+    """A fitted fixed cost in words; a negative one (noise at large N) reads as about zero."""
+    return ms(value) if value >= 0 else f"about 0 (fitted {ms(value)})"
 
 
 def from_n(crossing: float | None, fast: Fit, slow: Fit, measured_up_to: int) -> str:
@@ -96,8 +109,8 @@ def headline(result: Mapping[str, Any], fits: Mapping[str, Mapping[str, Fit]] | 
         f"Fitted on the measured p50s of N sequential steps, a Temporal activity costs "
         f"{ms(a.slope_ms)} per step and a local activity {ms(b.slope_ms)}, against "
         f"{ms(c.slope_ms)} per step for a fastcore sub-workflow in one activity "
-        f"({ms(c.intercept_ms)} fixed) and {ms(d.slope_ms)} in one local activity "
-        f"({ms(d.intercept_ms)} fixed): fastcore in a local activity is 2x faster than N "
+        f"({fixed(c.intercept_ms)} fixed) and {ms(d.slope_ms)} in one local activity "
+        f"({fixed(d.intercept_ms)} fixed): fastcore in a local activity is 2x faster than N "
         f"local activities {from_n(speedup_from(d, b, 2), d, b, top)} and 10x "
         f"{from_n(speedup_from(d, b, 10), d, b, top)}, and fastcore in an activity is 10x "
         f"faster than N activities {from_n(speedup_from(c, a, 10), c, a, top)}."
@@ -208,12 +221,14 @@ def _durability(fits: Mapping[str, Fit]) -> str:
     for option, mode in DURABLE.items():
         f = fits.get(option)
         if f is not None:
-            parts.append(f"`{mode}` costs {ms(f.slope_ms)} per step and {ms(f.intercept_ms)} fixed")
+            parts.append(
+                f"`{mode}` costs {ms(f.slope_ms)} per step and {fixed(f.intercept_ms)} fixed"
+            )
     if not parts:
         return ""
     return (
         f"Durability per step (sequential): the memory store costs {ms(mem.slope_ms)} per "
-        f"step and {ms(mem.intercept_ms)} fixed; on SQLite, " + "; ".join(parts) + "."
+        f"step and {fixed(mem.intercept_ms)} fixed; on SQLite, " + "; ".join(parts) + "."
     )
 
 

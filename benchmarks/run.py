@@ -464,9 +464,11 @@ async def main_async(only: Sequence[str], quick: bool, out_dir: Path = OUT.paren
             )
         timing = f"{name}: {time.perf_counter() - t0:.0f} s"
         if partial:  # it may land in a file recorded at another time: say when and how
+            end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
             timing += (
                 f"; recorded {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `--only "
-                f"{name}{' --quick' if quick else ''}`, load average at start {load:.2f}"
+                f"{name}{' --quick' if quick else ''}`, load average {load:.2f} at start "
+                f"and {end:.2f} at the end"
             )
         parts += [text, "", f"_({timing})_", ""]
         print(f"== {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)

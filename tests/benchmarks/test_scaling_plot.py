@@ -15,7 +15,13 @@ import pytest
 
 from benchmarks._scaling_model import LABELS, Fit, fit_line, fit_result, speedup_from
 from benchmarks._scaling_plot import render_svg
-from benchmarks._scaling_report import format_section, headline, stalls, write_artifacts
+from benchmarks._scaling_report import (
+    fixed,
+    format_section,
+    headline,
+    stalls,
+    write_artifacts,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 SIZES = [1, 10, 100]
@@ -117,8 +123,8 @@ def test_speedup_from_never_when_fastcore_grows_as_fast() -> None:
 def test_fit_result_per_shape_and_option() -> None:
     fits = fit_result(fake_result())
     assert set(fits) == {"sequential", "signal"}
-    for option, (fixed, per_step) in LINES.items():
-        assert fits["sequential"][option].intercept_ms == pytest.approx(fixed)
+    for option, (fixed_ms, per_step) in LINES.items():
+        assert fits["sequential"][option].intercept_ms == pytest.approx(fixed_ms)
         assert fits["sequential"][option].slope_ms == pytest.approx(per_step)
     # one probe point makes no line
     assert fits["signal"]["fastcore_in_local_activity"].points == len(SIZES)
@@ -147,6 +153,24 @@ def test_a_crossing_past_the_largest_n_measured_is_marked() -> None:
     text = format_section(result)
     assert "| N = 45* |" in text
     assert "past the largest N measured (10): extrapolated" in text
+
+
+def test_a_negative_fitted_fixed_cost_reads_as_about_zero() -> None:
+    result = fake_result()
+    for row in result["latency"]:
+        if row["option"] == "fastcore_memory":
+            row["p50_ms"] = -0.05 + 0.02 * row["steps"]
+    result["latency"] += [
+        {"option": "fastcore_sqlite_sync", "shape": "sequential", "steps": n, "n": 5}
+        | {"p50_ms": 0.4 + 0.03 * n, "p95_ms": 1.0, "mean_ms": 0.5}
+        for n in SIZES
+    ]
+    assert fixed(-0.05) == "about 0 (fitted -50 µs)"
+    assert fixed(0.4) == "400 µs"
+    assert (
+        "the memory store costs 20 µs per step and about 0 (fitted -50 µs) fixed; "
+        "on SQLite, `sync` costs 30 µs per step and 400 µs fixed."
+    ) in format_section(result)
 
 
 def test_a_stalled_sample_is_named() -> None:
