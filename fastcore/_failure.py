@@ -10,7 +10,8 @@ one::
         "cause": <failure dict> | None,
         # exactly one of:
         "application_failure_info": {"type": str, "non_retryable": bool,
-                                     "details": [Payload], "next_retry_delay": float | None},
+                                     "details": [Payload], "next_retry_delay": float | None,
+                                     "category": int (``ApplicationErrorCategory``; 0 omitted)},
         "timeout_failure_info": {"timeout_type": int, "last_heartbeat_details": [Payload]},
         "canceled_failure_info": {"details": [Payload]},
         "terminated_failure_info": {},
@@ -47,6 +48,7 @@ from ._payload import Payload
 from .errors import (
     ActivityError,
     ApplicationError,
+    ApplicationErrorCategory,
     CancelledError,
     ChildWorkflowError,
     FailureError,
@@ -62,7 +64,9 @@ __all__ = [
     "ValueConverter",
     "build_exception",
     "build_failure",
+    "failure_is_benign",
     "from_failure",
+    "is_benign",
     "to_failure",
 ]
 
@@ -168,12 +172,15 @@ def _encode(values: Sequence[Any], converter: ValueConverter) -> list[Payload]:
 def _info(exc: BaseException, converter: ValueConverter) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, ApplicationError):
         delay = exc.next_retry_delay
-        return "application_failure_info", {
+        app: dict[str, Any] = {
             "type": exc.type or "",
             "non_retryable": exc.non_retryable,
             "details": _encode(exc.details, converter),
             "next_retry_delay": delay.total_seconds() if delay is not None else None,
         }
+        if exc.category:
+            app["category"] = int(exc.category)
+        return "application_failure_info", app
     if isinstance(exc, TimeoutError):
         return "timeout_failure_info", {
             "timeout_type": int(exc.type or 0),
@@ -262,6 +269,7 @@ def _from_info(failure: dict[str, Any], converter: ValueConverter) -> FailureErr
             type=info.get("type") or None,
             non_retryable=bool(info.get("non_retryable")),
             next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
+            category=_category(info.get("category")),
         )
     info = failure.get("timeout_failure_info")
     if info is not None:
@@ -298,6 +306,24 @@ def _from_info(failure: dict[str, Any], converter: ValueConverter) -> FailureErr
             retry_state=_retry_state(info.get("retry_state")),
         )
     return FailureError(message or "Failure error")
+
+
+def _category(value: Any) -> ApplicationErrorCategory:
+    try:
+        return ApplicationErrorCategory(int(value or 0))
+    except ValueError:  # a category newer than this fastcore: treat as unspecified
+        return ApplicationErrorCategory.UNSPECIFIED
+
+
+def is_benign(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is an ``ApplicationError`` of category ``BENIGN``."""
+    return isinstance(exc, ApplicationError) and exc.category is ApplicationErrorCategory.BENIGN
+
+
+def failure_is_benign(failure: dict[str, Any] | None) -> bool:
+    """Whether a failure dict records a ``BENIGN`` application error."""
+    info = (failure or {}).get("application_failure_info") or {}
+    return int(info.get("category") or 0) == ApplicationErrorCategory.BENIGN
 
 
 def _retry_state(value: Any) -> RetryState | None:

@@ -63,7 +63,8 @@ class WorkflowHandle:
 
     @property
     def run_id(self) -> str | None:
-        """The run this handle targets (None: the latest run)."""
+        """The run this handle targets (None: the latest run of the id, as for a handle a
+        start returned: it follows continue-as-new)."""
         return self._run_id
 
     @property
@@ -229,8 +230,12 @@ class WorkflowHandle:
         rpc_timeout: timedelta | None = None,
     ) -> None:
         """Request cancellation: workflow code sees ``asyncio.CancelledError`` at its await;
-        ``reason`` is recorded with the request."""
-        await self._ops.cancel(self._id, self._run_id, reason)
+        ``reason`` is recorded with the request.
+
+        A handle without a run id reaches the latest run, if it belongs to the chain that
+        ``first_execution_run_id`` started (as temporalio's).
+        """
+        await self._ops.cancel(self._id, self._run_id, self._first_execution_run_id, reason)
 
     async def terminate(
         self,
@@ -240,8 +245,10 @@ class WorkflowHandle:
         rpc_timeout: timedelta | None = None,
     ) -> None:
         """End the workflow at once; no workflow code runs (temporalio's signature: ``args``
-        are details recorded with the ``reason``)."""
-        await self._ops.terminate(self._id, self._run_id, reason, list(args))
+        are details recorded with the ``reason``). The same run as ``cancel`` is reached."""
+        await self._ops.terminate(
+            self._id, self._run_id, reason, list(args), self._first_execution_run_id
+        )
 
     async def describe(
         self,

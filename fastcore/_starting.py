@@ -88,6 +88,8 @@ class RunStarter:
         start_updates: Any = None,
         start_args: list[Any] | None = None,
         request_id: str | None = None,
+        task_queue: str | None = None,
+        search_attributes: dict[str, Any] | None = None,
     ) -> tuple[Run, asyncio.Future[None] | None]:
         """Make a run and queue its first activation.
 
@@ -122,6 +124,10 @@ class RunStarter:
             attrs["first_task_backoff"] = first_task_backoff
         if request_id:
             attrs["request_id"] = request_id
+        if task_queue:
+            attrs["task_queue"] = task_queue
+        if search_attributes is not None:
+            attrs["search_attributes"] = search_attributes
         self._runs.add(run)
         started = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, now, attrs)
         record.history.append(started)

@@ -62,6 +62,7 @@ class Starts:
         call_args: list[Any],
         *,
         id: str,
+        task_queue: str | None = None,
         execution_timeout: timedelta | None = None,
         run_timeout: timedelta | None = None,
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
@@ -160,6 +161,7 @@ class Starts:
             start_updates=start_updates,
             start_args=decoded,
             request_id=request or None,
+            task_queue=task_queue,
         )
         if fut is not None:
             await fut

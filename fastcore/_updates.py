@@ -24,7 +24,8 @@ from typing import Any
 
 from ._converter import DataConverter, decode_arguments
 from ._definitions import handler_name
-from ._failure import from_failure
+from ._failure import from_failure, to_failure
+from ._handlers import unknown_update
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
 from ._run import Run, new_id
@@ -39,7 +40,7 @@ from .errors import (
 )
 from .history import Event, EventType
 
-__all__ = ["UpdateOutcome", "Updates", "WorkflowUpdateStage", "signal_requests"]
+__all__ = ["UpdateOutcome", "Updates", "WorkflowUpdateStage", "rejection", "signal_requests"]
 
 _ACCEPTED = EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
 _COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
@@ -125,6 +126,14 @@ def _index(run: Run) -> UpdateIndex:
     return idx
 
 
+def rejection(err: BaseException, converter: DataConverter) -> WorkflowUpdateFailedError:
+    """A rejected update as temporalio reports it: the validator's exception as a failure
+    (an ``ApplicationError`` typed after its class unless it is one); nothing is recorded."""
+    cause = from_failure(to_failure(err, converter), converter)
+    failed = WorkflowUpdateFailedError(cause, rejected=True)
+    return failed
+
+
 def signal_requests(run: Run) -> set[str]:
     """The request ids of the signals the run received (those that carried one)."""
     return _index(run).signal_requests
@@ -198,12 +207,14 @@ class Updates:
             )
             err.closed_status = rec.status
             raise err
-        h = run.defn.handler("update", name)
-        if h is None:
-            raise InvalidArgumentError(
-                f"workflow {rec.workflow_type!r} has no update {name!r} "
-                f"(updates: {sorted(run.defn.updates)})"
+        inst = run.instance
+        assert inst is not None
+        h = inst.handler("update", name)
+        if h is None:  # rejected, as Temporal's SDKs reject an update they have no handler for
+            sent.outcome = rejection(
+                unknown_update(name, inst.handler_names("update")), self._converter
             )
+            return sent
         if not h.dynamic:
             h.checker.check(f"update {name!r}", args)
         converter = self._converter
@@ -214,8 +225,6 @@ class Updates:
         except InvalidArgumentError:  # say which argument, and of what
             decoded = decode_arguments(converter, payloads, hints, f"update {name!r}")
         sent.ret_hint = None if h.dynamic else h.ret_hint
-        inst = run.instance
-        assert inst is not None
         handlers = inst.handlers or inst.make_handlers()
         uid = sent.update_id
         try:
@@ -239,7 +248,7 @@ class Updates:
                     sent.outcome = await self._notifier.update_completed(waiter)
                 return sent
         except _Rejected as rejected:
-            sent.outcome = WorkflowUpdateFailedError(rejected.error, rejected=True)
+            sent.outcome = rejection(rejected.error, self._converter)
             return sent
 
     async def follow(

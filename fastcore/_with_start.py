@@ -22,9 +22,9 @@ from ._handles import WorkflowHandle
 from ._operations import HandleOperations
 from ._payload import Payload
 from ._run import Run, new_id
-from ._updates import StartedUpdate, Updates, WorkflowUpdateStage
+from ._updates import StartedUpdate, Updates, WorkflowUpdateStage, rejection
 from .common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from .errors import InvalidArgumentError, WorkflowUpdateFailedError
+from .errors import InvalidArgumentError
 
 __all__ = ["StartUpdates", "UpdateWithStart", "WithStartWorkflowOperation"]
 
@@ -84,6 +84,7 @@ class WithStartWorkflowOperation:
         self.id_conflict_policy = id_conflict_policy
         #: the start's other options, by ``Engine.start_workflow``'s names
         self.options: dict[str, Any] = {
+            "task_queue": task_queue,
             "execution_timeout": execution_timeout,
             "run_timeout": run_timeout,
             "id_reuse_policy": id_reuse_policy,
@@ -101,7 +102,7 @@ class WithStartWorkflowOperation:
             )
             if v
         }
-        del task_queue, task_timeout, static_summary, static_details, priority, stack_level
+        del task_timeout, static_summary, static_details, priority, stack_level
         self._used = False
         self._handle: WorkflowHandle | None = None
         self._error: BaseException | None = None
@@ -167,8 +168,9 @@ class UpdateWithStart:
         """Start (or find) the operation's workflow and follow the update to ``stage``.
 
         Raises:
-            InvalidArgumentError: The workflow has no such update, the arguments do not fit,
-                or the operation asks for what an update-with-start cannot do.
+            InvalidArgumentError: The arguments do not fit the update, or the operation asks
+                for what an update-with-start cannot do (an update the workflow has no
+                handler for is rejected: the handle's outcome, as Temporal's).
             WorkflowAlreadyStartedError: The workflow runs and the conflict policy is FAIL.
         """
         unsupported = sorted(op.extra)
@@ -178,18 +180,15 @@ class UpdateWithStart:
             )
         defn, wf_name = self._workflow_for_start(op.workflow)
         name = handler_name("update", update)
+        # (a handler the workflow sets at run time is looked up by the run: unknown here)
         h = defn.handler("update", name)
-        if h is None:
-            raise InvalidArgumentError(
-                f"workflow {wf_name!r} has no update {name!r} (updates: {sorted(defn.updates)})"
-            )
-        if not h.dynamic:
+        if h is not None and not h.dynamic:
             h.checker.check(f"update {name!r}", update_args)
         converter = self._converter
         payloads = converter.encode(update_args)
-        decoded = decode_arguments(
-            converter, payloads, None if h.dynamic else h.arg_hints, f"update {name!r}"
-        )
+        hints = h.arg_hints if h is not None and not h.dynamic else None
+        decoded = decode_arguments(converter, payloads, hints, f"update {name!r}")
+        del wf_name
         uid = update_id or new_id()
         carried = StartUpdates([(uid, name, payloads, decoded)])
         run, started = await self._start(
@@ -217,6 +216,6 @@ class UpdateWithStart:
             return sent, run
         rejected = carried.rejected.get(uid)
         if rejected is not None:
-            outcome = WorkflowUpdateFailedError(rejected, rejected=True)
+            outcome = rejection(rejected, self._converter)
             return StartedUpdate(rec.workflow_id, rec.run_id, uid, name, outcome), run
         return await self._updates.follow(run, uid, name, stage), run

@@ -4,9 +4,10 @@ Integrations need more than a user does: the metadata the decorators attach, the
 and payload types (``EncodedValue``: payloads handed to the engine as they arrived, and
 asked back as they are recorded, so a bridge never decodes what it carries), fastcore's
 failure format, the description type, Temporal's request ids (``request_id``: a start or
-signal retried with the same id is applied once, durably) and a hook so workflow code can run
-on another runtime, and the visibility query language (``visibility``: parse, evaluate and compile
-Temporal's list filters). They import it from here, never from a
+signal retried with the same id is applied once, durably), a hook so workflow code can run on
+another runtime, the visibility query language (``visibility``: parse, evaluate and compile
+Temporal's list filters), and a hook so ``workflow.unsafe`` defers to another runtime's
+sandbox (``register_sandbox``). They import it from here, never from a
 private module, so fastcore's internals can move freely; a test pins these names and fails
 when bridge imports any other private fastcore module.
 """
@@ -36,6 +37,7 @@ from ._payload import EncodedValue
 from ._requests import request_id
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
+from ._unsafe import register_sandbox
 
 __all__ = [
     "ActivityDefinition",
@@ -54,6 +56,7 @@ __all__ = [
     "handler_name",
     "in_workflow",
     "register_resolver",
+    "register_sandbox",
     "registered_resolvers",
     "request_id",
     "to_failure",
