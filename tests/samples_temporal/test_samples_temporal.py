@@ -112,8 +112,6 @@ SAMPLES = [
             "^Order result: Ordered 8 Apples...Ordered 5 Bananas...Ordered 1 Cherries..."
             "Ordered 4 Oranges...$"
         ],
-        waits_on="an IntEnum field of a dataclass decodes as a plain int (the converter's "
-        "type hints: the 'client' work)",
     ),
     Sample(
         "hello.hello_activity_heartbeat",
@@ -256,8 +254,6 @@ SAMPLES = [
             "^Workflow completed successfully!$",
             "^Total records processed: 90$",
         ],
-        waits_on="a set field of a dataclass decodes as a list, and a workflow task retried "
-        "past attempt 1024 overflows the engine's backoff (both the 'client' work)",
     ),
     Sample(
         "patching.starter",

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from threading import Thread
-from typing import NoReturn
 
 from fastcore import Engine, activity, workflow
 
@@ -32,7 +31,7 @@ class GreetingComposer:
         self.loop = loop
 
     @activity.defn
-    def compose_greeting(self, input: ComposeGreetingInput) -> NoReturn:
+    def compose_greeting(self, input: ComposeGreetingInput) -> str:
         # A thread completes the activity later; it could as well be another process or
         # system.
         print("Completing activity asynchronously")
