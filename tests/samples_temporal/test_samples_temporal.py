@@ -104,6 +104,16 @@ def _threads(lines: list[str], records: list[logging.LogRecord]) -> None:
     assert main_thread not in activity_threads  # the activity ran on the pool's thread
 
 
+def _jobs(lines: list[str], records: list[logging.LogRecord]) -> None:
+    # each of the six jobs got two nodes of its own, and gave them back
+    assigned = [x for x in lines if x.startswith("Assigning nodes")]
+    freed = [x for x in lines if x.startswith("Deallocating nodes")]
+    assert sorted(x.rsplit(" ", 1)[1] for x in assigned) == [f"task-{i}" for i in range(6)]
+    assert sorted(x.rsplit(" ", 1)[1] for x in freed) == [f"task-{i}" for i in range(6)]
+    nodes = [n for x in assigned for n in re.findall(r"'(\d+)'", x)]
+    assert len(nodes) == len(set(nodes)) == 12
+
+
 SAMPLES = [
     Sample("hello.hello_activity", stdout=["^Result: Hello, World!$"]),
     Sample(
@@ -283,6 +293,92 @@ SAMPLES = [
             "^Started workflow with ID patch-complete-workflow-id and run ID ",
             "^Query result for ID patch-deprecated-workflow-id: post-patch$",
             "^Query result for ID patch-complete-workflow-id: post-patch$",
+        ],
+    ),
+    Sample(
+        "message_passing.introduction.starter",
+        stdout=[
+            r"^supported languages: \[<Language.CHINESE: 2>, <Language.ENGLISH: 3>\]$",
+            "^language changed: ENGLISH -> CHINESE$",
+            "^language changed: CHINESE -> ARABIC$",
+            "^مرحبا بالعالم$",
+        ],
+    ),
+    Sample(
+        "message_passing.safe_message_handlers.starter",
+        stdout=[
+            "^Starting cluster$",
+            "^Assigning jobs to nodes...$",
+            r"^Assigning nodes \['\d+', '\d+'\] to job task-\d$",
+            r"^Sleeping for 1 second\(s\)$",
+            "^Deleting jobs...$",
+            r"^Deallocating nodes \['\d+', '\d+'\] from job task-\d$",
+            "^Cluster shut down successfully. It had 0 nodes assigned at the end.$",
+        ],
+        logs=["^Cluster started$", "^Cluster shut down$"],
+        check=_jobs,
+    ),
+    Sample(
+        "message_passing.waiting_for_handlers.starter",
+        stdout=[
+            "^workflow exit type: SUCCESS$",
+            "^    🟢 caller received update result$",
+            "^    🟢 caller received workflow result$",
+            "^workflow exit type: FAILURE$",
+            "^    🟢 caller received update result$",
+            "^    🔴 caught exception while waiting for workflow result: Workflow execution "
+            "failed: deliberately failing workflow$",
+            "^workflow exit type: CANCELLATION$",
+            "^    🟢 caller received update result$",
+            "^    🔴 caught exception while waiting for workflow result: Workflow execution "
+            "failed: Workflow cancelled$",
+        ],
+    ),
+    Sample(
+        "message_passing.waiting_for_handlers_and_compensation.starter",
+        stdout=[
+            "^workflow exit type: SUCCESS$",
+            "^    🟢 caller received update result$",
+            "^    🟢 caller received workflow result$",
+            "^workflow exit type: FAILURE$",
+            "^    🔴 caught exception while waiting for update result: Workflow update failed: "
+            "The update failed because the workflow run exited$",
+            "^    🔴 caught exception while waiting for workflow result: Workflow execution "
+            "failed: deliberately failing workflow$",
+            "^workflow exit type: CANCELLATION$",
+            "^    🔴 caught exception while waiting for update result: Workflow update failed: "
+            "The update failed because the workflow run exited$",
+            "^    🔴 caught exception while waiting for workflow result: Workflow execution "
+            "failed: Workflow cancelled$",
+        ],
+    ),
+    Sample(
+        "message_passing.update_with_start.lazy_initialization.starter",
+        stdout=[
+            "^🛒$",
+            r"^subtotals were, \[599, None\]$",
+            r"^final order: FinalizedOrder\(id='cart-session-[0-9a-f-]+', items=\["
+            r"\(ShoppingCartItem\(sku='sku-123', quantity=1\), 599\)\], total=599\)$",
+        ],
+    ),
+    Sample("custom_converter.starter", stdout=["^Workflow result: Hello, Temporal$"]),
+    Sample(
+        "encryption.starter",
+        stdout=[
+            "^Workflow result: Hello, Temporal$",
+            "^Stored input encoding: binary/encrypted$",
+            "^Stored input readable: False$",
+        ],
+    ),
+    Sample(
+        "pydantic_converter.starter",
+        logs=[
+            r"^Got models in workflow: \[MyPydanticModel\(some_ip=IPv4Address\('127.0.0.1'\), "
+            r"some_date=datetime.datetime\(2000, 1, 2, 3, 4, 5\)\), MyPydanticModel\(",
+            r"^Got models in activity: \[MyPydanticModel\(some_ip=IPv4Address\('127.0.0.1'\)",
+            r"^Got models from client: \[MyPydanticModel\(some_ip=IPv4Address\('127.0.0.1'\), "
+            r"some_date=datetime.datetime\(2000, 1, 2, 3, 4, 5\)\), MyPydanticModel\(some_ip="
+            r"IPv4Address\('127.0.0.2'\), some_date=datetime.datetime\(2001, 2, 3, 4, 5, 6\)\)\]$",
         ],
     ),
     Sample(
