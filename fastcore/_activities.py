@@ -119,6 +119,8 @@ class ActivityHost(Protocol[R]):
     telemetry: Telemetry
     #: set when the engine begins to shut down (``activity.is_worker_shutdown()``)
     shutdown_signal: Signal
+    #: what ``activity.client()`` answers (the engine)
+    client: Any
 
     @property
     def executor(self) -> concurrent.futures.Executor:
@@ -223,23 +225,37 @@ class ActivityTask(Generic[R]):
         a = self.event.attributes
         rec = self.run.record
         rp = a.get("retry_policy")
+        started = rec.history[0].attributes if rec.history else {}
         return _activity.Info(
             activity_id=a["activity_id"],
             activity_type=a["activity_type"],
             attempt=self.attempt,
+            current_attempt_scheduled_time=datetime.fromtimestamp(self._attempt_scheduled, UTC),
             heartbeat_details=tuple(self.heartbeat_details),
             heartbeat_timeout=_td(a.get("heartbeat_timeout")),
+            is_local=bool(self.local),
+            namespace="default",
             schedule_to_close_timeout=_td(a.get("schedule_to_close_timeout")),
-            start_to_close_timeout=_td(a.get("start_to_close_timeout")),
             scheduled_time=datetime.fromtimestamp(self.event.timestamp, UTC),
+            start_to_close_timeout=_td(a.get("start_to_close_timeout")),
             started_time=datetime.fromtimestamp(self._started_at, UTC),
+            # an activity runs on its workflow's task queue unless its call names one
+            task_queue=a.get("task_queue") or started.get("task_queue") or "fastcore",
+            task_token=self.task_token,
             workflow_id=rec.workflow_id,
+            workflow_namespace="default",
             workflow_run_id=rec.run_id,
             workflow_type=rec.workflow_type,
-            task_token=self.task_token,
-            current_attempt_scheduled_time=datetime.fromtimestamp(self._attempt_scheduled, UTC),
             retry_policy=RetryPolicy.from_dict(rp) if rp else None,
         )
+
+    def client(self) -> Any:
+        """The engine's client (``activity.client()``): the engine itself."""
+        return self.host.client
+
+    def payload_converter(self) -> Any:
+        """The engine's payload converter (``activity.payload_converter()``)."""
+        return self.host.converter.payload_converter
 
     @property
     def task_token(self) -> bytes:

@@ -209,6 +209,7 @@ class Engine:
             executor=executor,
             max_threads=max_threads,
         )
+        dispatcher.client = self
         self._starter = starter = RunStarter(
             runs=table,
             env=env,

@@ -10,11 +10,13 @@ from enum import IntEnum
 from typing import Any
 
 from ._payload import RawValue
+from ._priority import Priority
 
 __all__ = [
     "ActivityCancellationType",
     "ChildWorkflowCancellationType",
     "ParentClosePolicy",
+    "Priority",
     "QueryRejectCondition",
     "RawValue",
     "RetryPolicy",
