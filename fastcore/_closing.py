@@ -161,6 +161,8 @@ class Closing:
             execution_deadline=started.get("execution_deadline"),
             task_queue=given("task_queue"),
             search_attributes=given("search_attributes"),
+            # continue_as_new(backoff_start_interval=): the next run's code starts later
+            first_task_backoff=a.get("backoff_start_interval") or None,
         )
         nxt.parent = run.parent
         self._children.move_link(run, nxt)

@@ -50,7 +50,7 @@ class ExternalWorkflowHandle:
         name = handler_name("signal", signal)
         await _runtime.current().signal_external(self._id, self._run_id, name, values)
 
-    async def cancel(self, *, reason: str | None = None) -> None:
+    async def cancel(self, *, reason: str = "") -> None:
         """Ask the workflow to cancel (``reason`` reaches its ``workflow.cancellation_reason()``);
         returns once the request is delivered."""
         await _runtime.current().cancel_external(self._id, self._run_id, reason)

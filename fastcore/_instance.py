@@ -460,6 +460,8 @@ class WorkflowInstance:
             attrs["retry_policy"] = err.retry_policy.to_dict()
         if err.search_attributes is not None:
             attrs["search_attributes"] = dict(err.search_attributes)
+        if err.backoff_start_interval is not None:
+            attrs["backoff_start_interval"] = err.backoff_start_interval.total_seconds()
         return attrs
 
     def close(self, etype: EventType, attrs: dict[str, Any]) -> None:

@@ -471,6 +471,10 @@ class ReadOnlyContextError(FastcoreError, RuntimeError):
     """A query handler or an update validator tried to change workflow state (issue a
     command), as temporalio's ``workflow.ReadOnlyContextError``."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
 
 class InvalidArgumentError(FastcoreError, ValueError):
     """Bad input at a call: an unknown name, arguments that do not fit, an unconvertible value."""

@@ -504,6 +504,7 @@ class ContinueAsNewError(BaseException):
         memo: Mapping[str, Any] | None = None,
         retry_policy: RetryPolicy | None = None,
         search_attributes: Mapping[str, Any] | None = None,
+        backoff_start_interval: timedelta | None = None,
     ) -> None:
         super().__init__("Continue as new")
         self.input_args = list(args)
@@ -514,6 +515,7 @@ class ContinueAsNewError(BaseException):
         self.memo = memo
         self.retry_policy = retry_policy
         self.search_attributes = search_attributes
+        self.backoff_start_interval = backoff_start_interval
 
 
 # ---------------------------------------------------------------- calls
@@ -656,6 +658,7 @@ def continue_as_new(
     retry_policy: RetryPolicy | None = None,
     memo: Mapping[str, Any] | None = None,
     search_attributes: Any = None,
+    backoff_start_interval: timedelta | None = None,
 ) -> NoReturn:
     """End this run and start a new one with the same id, a fresh history and these args.
 
@@ -663,7 +666,8 @@ def continue_as_new(
     (``task_queue`` is recorded and shown by ``info().task_queue``; ``search_attributes``, a
     mapping of name to value or a typed collection, is recorded in the started event), each
     one left out is kept. ``task_timeout`` is accepted so code ports: fastcore has no
-    workflow task timeout.
+    workflow task timeout. ``backoff_start_interval`` delays the next run's first workflow
+    task (its code runs after it; signals and queries reach it meanwhile).
     """
     del task_timeout
     _runtime.current()  # only valid in workflow code
@@ -689,6 +693,7 @@ def continue_as_new(
         memo=memo,
         retry_policy=retry_policy,
         search_attributes=_search_attributes(search_attributes),
+        backoff_start_interval=backoff_start_interval,
     )
 
 
