@@ -61,7 +61,7 @@ class Run:
         self.timers: dict[int, TimerEntry] = _EMPTY_DICT
         self.children: dict[int, tuple[str, str]] = _EMPTY_DICT
         self.children_closed: set[int] | None = None  # made when a child first closes
-        self.close_waiters: list[asyncio.Future[None]] = []
+        self.close_waiters: list[asyncio.Future[None]] = _EMPTY_LIST
         self.update_waiters: dict[str, asyncio.Future[Event]] = _EMPTY_DICT
         self.watchers: list[asyncio.Future[None]] = _EMPTY_LIST
         self.parent: tuple[str, str, int] | None = None  # (workflow id, run id, initiated id)
