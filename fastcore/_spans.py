@@ -307,7 +307,7 @@ class SpanBuilder:
         """Note a span that starts and ends now (a start or a signal: a point in time)."""
         if self._chosen is None or not isinstance(parent, PendingSpan):
             p = self.start(name, kind, parent, attrs)
-            self.finish(p, p.start_ns)
+            self.finish(p, max(_time_ns(), p.start_ns + 1))
             return p
         now = _time_ns()
         p = PendingSpan(
@@ -315,7 +315,7 @@ class SpanBuilder:
             parent.flags,
         )  # fmt: skip
         p.done = True
-        p.end_ns = now
+        p.end_ns = max(_time_ns(), now + 1)  # it took the time of noting it: never zero
         ended = self._ended
         ended.append(p)
         if len(ended) >= _BATCH:
