@@ -71,6 +71,7 @@ from .history import EventType
 __all__ = ["Telemetry"]
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
+_NOTHING: contextlib.AbstractContextManager[None] = contextlib.nullcontext()  # reusable
 _TASK_FAILED = EventType.WORKFLOW_TASK_FAILED
 _CLOSED_KEEP = 4096  # contexts of closed runs kept for their continued-as-new / retried runs
 _SECONDS_BUCKETS = (
@@ -132,15 +133,13 @@ class Telemetry:
     def signal_received(self, run: Any, name: str) -> None:
         """A signal is about to be delivered to a run."""
 
-    @contextlib.contextmanager
-    def query_span(self, run: Any, name: str) -> Iterator[None]:
+    def query_span(self, run: Any, name: str) -> contextlib.AbstractContextManager[None]:
         """Around a query handler."""
-        yield
+        return _NOTHING
 
-    @contextlib.contextmanager
-    def update_span(self, run: Any, name: str) -> Iterator[None]:
+    def update_span(self, run: Any, name: str) -> contextlib.AbstractContextManager[None]:
         """Around an update: validation, then until its handler completes."""
-        yield
+        return _NOTHING
 
     def suppress_replay(self, run: Any) -> None:
         """A run is about to be rebuilt by replaying its history (recovery, import, query)."""
@@ -647,15 +646,11 @@ class _OtelTelemetry(Telemetry):
             self._context.detach(token)
             b.finish(span)
 
-    @contextlib.contextmanager
-    def query_span(self, run: Any, name: str) -> Iterator[None]:
-        with self._handler_span("HandleQuery", run, name):
-            yield
+    def query_span(self, run: Any, name: str) -> contextlib.AbstractContextManager[None]:
+        return self._handler_span("HandleQuery", run, name)
 
-    @contextlib.contextmanager
-    def update_span(self, run: Any, name: str) -> Iterator[None]:
-        with self._handler_span("HandleUpdate", run, name):
-            yield
+    def update_span(self, run: Any, name: str) -> contextlib.AbstractContextManager[None]:
+        return self._handler_span("HandleUpdate", run, name)
 
     # ------------------------------------------------------------------ store and lifecycle
 
