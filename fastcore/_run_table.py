@@ -6,10 +6,12 @@ them (the memory store forgets the ones it drops; a durable store keeps those on
 the table keeps only the latest few thousand). Older ones are loaded from the store when
 asked for.
 
-Shortly after it closes (once ``_PACK_AFTER`` more runs closed, so the callers waiting for
-its result have read it) a closed run's history is packed into bytes
-(``RunRecord.pack``): the cyclic garbage collector then has nothing of it to traverse,
-which otherwise costs every full collection time in proportion to all retained events.
+Over the memory store, shortly after it closes (once ``_PACK_AFTER`` more runs closed, so
+the callers waiting for its result have read it) a closed run's history is packed into
+bytes (``RunRecord.pack``): the cyclic garbage collector then has nothing of it to
+traverse, which otherwise costs every full collection time in proportion to all retained
+events. A durable store holds the histories itself: the table keeps a window of closed
+runs as they are and drops the older ones.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class RunTable:
         #: the latest run per workflow id (open or recently closed)
         self.by_workflow_id: dict[str, Run] = {}
         self.by_run_id: dict[str, Run] = {}
+        self._durable = store.durable
         if store.durable:
             max_closed = DURABLE_KEEP if max_closed is None else min(max_closed, DURABLE_KEEP)
         self._max_closed = max_closed
@@ -60,7 +63,17 @@ class RunTable:
         self._kept: deque[Run] = deque()  # closed and packed (oldest first)
 
     def closed(self, run: Run) -> None:
-        """``run`` closed: pack the history of earlier closed runs; drop the oldest ones."""
+        """``run`` closed: pack the history of earlier closed runs; drop the oldest ones.
+
+        Over a durable store nothing is packed: the store has the history, and a run that
+        leaves the table's window is read back from it when asked for.
+        """
+        if self._durable:
+            kept = self._kept
+            kept.append(run)
+            if len(kept) > self._max_closed:  # type: ignore[operator]
+                self._drop(kept.popleft())
+            return
         fresh = self._fresh
         fresh.append(run)
         if len(fresh) < 2 * _PACK_AFTER:

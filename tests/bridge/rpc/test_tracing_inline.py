@@ -78,8 +78,9 @@ def sid(span: ReadableSpan) -> int:
 async def test_connect_traces_unary_calls_as_the_interceptors_do(traced: Traced) -> None:
     async with (
         Engine(workflows=[Door], tracer_provider=traced.provider) as engine,
-        BridgeServer(engine, interceptors=[server_interceptor(tracer_provider=traced.provider)])
-        as server,
+        BridgeServer(
+            engine, interceptors=[server_interceptor(tracer_provider=traced.provider)]
+        ) as server,
         await BridgeClient.connect(server.address, tracer_provider=traced.provider) as client,
     ):
         assert client.target == server.unix_address  # the fast path, traced all the same
