@@ -9,6 +9,7 @@ provider is configured (it imports ``opentelemetry.metrics``).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Metrics", "Tally", "metrics_for"]
@@ -26,18 +27,23 @@ class Tally:
     microseconds; the observable instrument reports the totals.
     """
 
-    __slots__ = ("keys", "observation", "values")
+    __slots__ = ("before", "keys", "observation", "values")
 
-    def __init__(self, keys: tuple[str, ...], observation: Any) -> None:
+    def __init__(
+        self, keys: tuple[str, ...], observation: Any, before: Callable[[], None] | None = None
+    ) -> None:
         self.keys = keys
         self.observation = observation
         self.values: dict[tuple[str, ...], int] = {}
+        self.before = before  # run first when the reader collects
 
     def add(self, amount: int, *key: str) -> None:
         values = self.values
         values[key] = values.get(key, 0) + amount
 
     def observe(self, options: Any = None) -> list[Any]:
+        if self.before is not None:
+            self.before()
         keys, make = self.keys, self.observation
         return [make(v, dict(zip(keys, k, strict=True))) for k, v in tuple(self.values.items())]
 
@@ -48,10 +54,17 @@ class Metrics:
     def __init__(self, meter: Any) -> None:
         from opentelemetry.metrics import Observation
 
+        #: activity durations not yet recorded in the histogram (the hook only appends:
+        #: a histogram record costs microseconds); recorded soon after, and always before
+        #: the reader collects (the first tally's callback records them)
+        self.durations: list[tuple[float, str, str]] = []
+        self.scheduled = False
+
         def tally(
             name: str, unit: str, description: str, *keys: str, up_down: bool = False
         ) -> Tally:
-            t = Tally(keys, Observation)
+            first = not hasattr(self, "started")
+            t = Tally(keys, Observation, self.record_durations if first else None)
             create = (
                 meter.create_observable_up_down_counter
                 if up_down
@@ -101,6 +114,14 @@ class Metrics:
             "Time from appending events to the store until they are committed",
             explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
         )
+
+    def record_durations(self) -> None:
+        """Record the activity durations noted so far in their histogram."""
+        pending, self.durations = self.durations, []
+        self.scheduled = False
+        record = self.duration.record
+        for elapsed, atype, outcome in pending:
+            record(elapsed, {"activity_type": atype, "outcome": outcome})
 
 
 _METRICS: weakref.WeakKeyDictionary[Any, Metrics] = weakref.WeakKeyDictionary()

@@ -71,6 +71,8 @@ from .history import EventType
 __all__ = ["Telemetry"]
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
+_DURATIONS_DELAY = 0.02  # seconds activity durations wait to be recorded in bulk
+_get_running_loop = asyncio.events._get_running_loop
 _NOTHING: contextlib.AbstractContextManager[None] = contextlib.nullcontext()  # reusable
 _TASK_FAILED = EventType.WORKFLOW_TASK_FAILED
 _CLOSED_KEEP = 4096  # contexts of closed runs kept for their continued-as-new / retried runs
@@ -279,6 +281,7 @@ class _OtelTelemetry(Telemetry):
             self._CLIENT = trace.SpanKind.CLIENT
             self._SERVER = trace.SpanKind.SERVER
         self._m: Any = None
+        self._loop: Any = None  # the engine's event loop, once seen
         if meter is not None:
             from ._metrics import metrics_for
 
@@ -590,7 +593,9 @@ class _OtelTelemetry(Telemetry):
         if m is not None:
             atype = task.event.attributes["activity_type"]
             m.attempts.add(1, atype, outcome)
-            m.duration.record(elapsed, {"activity_type": atype, "outcome": outcome})
+            m.durations.append((elapsed, atype, outcome))  # recorded off the path
+            if not m.scheduled:
+                self._schedule_durations(m)
         if task.finished:
             assert state is not None
             state.acts.pop(task, None)
@@ -665,9 +670,24 @@ class _OtelTelemetry(Telemetry):
             # synchronous processor): a crash after the answer does not lose them
             self._b.flush()
 
+    def _schedule_durations(self, m: Any) -> None:
+        """Record the noted activity durations shortly (at once without an event loop)."""
+        loop = _get_running_loop()
+        if loop is not None and getattr(loop, "_fastcore_runtime", None) is not None:
+            loop = self._loop  # a workflow's own loop: use the engine's
+        else:
+            self._loop = loop
+        if loop is None or loop.is_closed():
+            m.record_durations()
+            return
+        m.scheduled = True
+        loop.call_later(_DURATIONS_DELAY, m.record_durations)
+
     def flush(self) -> None:
         if self._b is not None:
             self._b.flush()
+        if self._m is not None and self._m.durations:
+            self._m.record_durations()
 
     def shutdown(self) -> None:
         self.flush()
