@@ -1,9 +1,11 @@
 """Where the engine's time goes: each benchmark shape under cProfile, with GC time measured.
 
 ``python -m benchmarks.profile_engine [--shape NAME ...] [--top N]`` from the repository
-root prints, per shape, the wall time per workflow without the profiler, the share of it
-spent in CPython's cyclic garbage collector (``gc.callbacks``), and the functions with the
-most own time under cProfile, with calls per workflow. ``benchmarks/PROFILE.md`` is written
+root prints, per shape, the wall and CPU time per workflow without the profiler (CPU time
+of the process: on a shared machine it leaves out the time other processes had the cores),
+the share of the wall time spent in CPython's cyclic garbage collector (``gc.callbacks``),
+and the functions with the most own time under cProfile, with calls per workflow.
+``benchmarks/PROFILE.md`` is written
 from its output. A tool for reading, not a benchmark: the numbers under the profiler are
 inflated by it; the shares are what matter.
 """
@@ -111,12 +113,13 @@ async def profile_shape(name: str, top: int, profile: bool = True) -> str:
             await shape(engine, min(n, 500))  # warm up
             gc.collect()
             with _GcTimer() as gct:
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.process_time()
                 await shape(engine, n)
-                wall = time.perf_counter() - t
+                wall, cpu = time.perf_counter() - t, time.process_time() - cpu
             out.append(
-                f"wall {wall / n * 1e6:.1f} us per workflow ({n / wall:,.0f} wf/s); "
-                f"GC {gct.seconds / wall * 100:.1f}% of it "
+                f"wall {wall / n * 1e6:.1f} us per workflow ({n / wall:,.0f} wf/s), "
+                f"CPU {cpu / n * 1e6:.1f} us ({n / cpu:,.0f} wf/s of CPU); "
+                f"GC {gct.seconds / wall * 100:.1f}% of the wall time "
                 f"(passes by generation {gct.passes})"
             )
             if not profile:
