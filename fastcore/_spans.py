@@ -31,7 +31,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -277,13 +277,14 @@ class SpanBuilder:
         start_ns = start_ns or _time_ns()
         if self._chosen is None:
             return self._start_live(name, kind, parent, attrs, start_ns, links)
-        if isinstance(parent, PendingSpan):
+        if type(parent) is PendingSpan:  # not isinstance: an ABC's check is slow for a Context
+            up = parent
             p = PendingSpan(
-                name, kind, parent, attrs, start_ns, parent.trace_id, _ids.getrandbits(64) or 1,
-                parent.flags,
-            )  # fmt: skip
+                name, kind, up, attrs, start_ns, up.trace_id, _ids.getrandbits(64) or 1, up.flags
+            )
         else:
-            sc = None if parent is None else trace.get_current_span(parent).get_span_context()
+            ctx = cast(otel_context.Context | None, parent)
+            sc = None if ctx is None else trace.get_current_span(ctx).get_span_context()
             if sc is not None and sc.is_valid:
                 trace_id = sc.trace_id
                 flags = int(sc.trace_flags) & (_SAMPLED | _RANDOM_TRACE_ID)
@@ -305,15 +306,15 @@ class SpanBuilder:
         attrs: dict[str, Any],
     ) -> PendingSpan:
         """Note a span that starts and ends now (a start or a signal: a point in time)."""
-        if self._chosen is None or not isinstance(parent, PendingSpan):
+        if self._chosen is None or type(parent) is not PendingSpan:
             p = self.start(name, kind, parent, attrs)
             self.finish(p, max(_time_ns(), p.start_ns + 1))
             return p
+        up = parent
         now = _time_ns()
         p = PendingSpan(
-            name, kind, parent, attrs, now, parent.trace_id, _ids.getrandbits(64) or 1,
-            parent.flags,
-        )  # fmt: skip
+            name, kind, up, attrs, now, up.trace_id, _ids.getrandbits(64) or 1, up.flags
+        )
         p.done = True
         p.end_ns = max(_time_ns(), now + 1)  # it took the time of noting it: never zero
         ended = self._ended

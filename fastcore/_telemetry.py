@@ -437,7 +437,7 @@ class _OtelTelemetry(Telemetry):
                 "run_span": traceparent(span.trace_id, span.span_id, span.flags),
                 "start_ns": span.start_ns,
             }
-            if isinstance(parent_ctx, self._spans.PendingSpan):
+            if type(parent_ctx) is self._spans.PendingSpan:
                 tc["traceparent"] = traceparent(
                     parent_ctx.trace_id, parent_ctx.span_id, parent_ctx.flags
                 )
