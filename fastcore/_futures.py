@@ -134,9 +134,9 @@ class ChildWorkflowHandle(asyncio.Future):  # type: ignore[type-arg]
         super().__init__(loop=loop)
         self._owner = owner
         self._seq = seq
-        self.id = workflow_id
+        self._id = workflow_id
         self.run_id: str | None = None
-        self.first_execution_run_id: str | None = None
+        self._first_execution_run_id: str | None = None
         self.workflow_type = workflow_type
         self._cancellation_type = cancellation_type
         self._hint = hint
@@ -150,6 +150,20 @@ class ChildWorkflowHandle(asyncio.Future):  # type: ignore[type-arg]
             self._cancel_requested = True
             self._owner.request_cancel_child(self)
         return True
+
+    @property
+    def id(self) -> str:
+        """The child's workflow id."""
+        return self._id
+
+    @property
+    def first_execution_run_id(self) -> str | None:
+        """The child's first run id, once it has started."""
+        return self._first_execution_run_id
+
+    @first_execution_run_id.setter
+    def first_execution_run_id(self, value: str | None) -> None:
+        self._first_execution_run_id = value
 
     async def signal(self, signal: Any, arg: Any = _UNSET, *, args: Sequence[Any] = ()) -> None:
         """Send the child a signal (a ``@workflow.signal`` method or its name); returns once

@@ -3,8 +3,8 @@
 ``DynamicWorkflowConfig`` with ``@workflow.dynamic_config``, and ``UpdateMethodMultiParam``.
 
 The config dicts hold the options fastcore's calls take (the keys of temporalio's that an
-embedded engine has no use for, such as ``versioning_intent`` or ``priority``, are left out:
-docs/DEVIATIONS.md lists them).
+embedded engine cannot mean, such as ``versioning_intent``, are left out: docs/DEVIATIONS.md
+lists them).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
     ParentClosePolicy,
+    Priority,
     RetryPolicy,
     WorkflowIDReusePolicy,
 )
@@ -52,6 +53,7 @@ class ActivityConfig(TypedDict, total=False):
     cancellation_type: ActivityCancellationType
     activity_id: str | None
     summary: str | None
+    priority: Priority
 
 
 class LocalActivityConfig(TypedDict, total=False):
@@ -82,6 +84,7 @@ class ChildWorkflowConfig(TypedDict, total=False):
     memo: Mapping[str, Any] | None
     static_summary: str | None
     static_details: str | None
+    priority: Priority
 
 
 @dataclass

@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import enum
-import fnmatch
 import inspect
 import re
 import types
@@ -167,7 +166,7 @@ def callable_diffs(key: str, theirs: Any, ours: Any) -> Iterator[str]:
                 a, b = _default(p.default), _default(q.default)
                 if ("opaque",) not in (a, b) and a != b:
                     yield f"{key}({name}={q.default!r})"
-        for name, q in fp.items():
+        for name in fp:
             if name not in tp and not name.startswith("_"):
                 yield f"{key}(+{name})"
     t_async = inspect.iscoroutinefunction(theirs) or inspect.isasyncgenfunction(theirs)
@@ -264,16 +263,19 @@ _ROW = re.compile(r"^\|\s*(`[^|]+`)\s*\|\s*(.+?)\s*\|$", re.MULTILINE)
 
 
 def listed() -> dict[str, str]:
-    """Every row of the doc's tables: each key pattern of the first cell -> the reason."""
+    """Every row of the doc's tables (its ``##`` sections; the key legend above them is not
+    one): each key pattern of the first cell -> the reason."""
+    text = DOC.read_text()
     rows: dict[str, str] = {}
-    for cell, reason in _ROW.findall(DOC.read_text()):
+    for cell, reason in _ROW.findall(text[text.index("\n## ") :]):
         for pattern in re.findall(r"`([^`]+)`", cell):
             rows[pattern] = reason
     return rows
 
 
 def _matches(difference: str, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(difference, pattern)
+    """``*`` matches anything; every other character only itself (brackets too)."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), difference) is not None
 
 
 # ---------------------------------------------------------------- tests
