@@ -29,6 +29,7 @@ from ._definitions import ActivityDefinition
 from ._description import PendingActivityInfo, PendingActivityState
 from ._failure import from_failure, to_failure
 from ._failure_logs import activity_attempt_cancelled, activity_attempt_failed
+from ._metric_meter import otel_meter
 from ._signal import Signal
 from ._store import RunRecord
 from ._task_token import make_token
@@ -256,6 +257,19 @@ class ActivityTask(Generic[R]):
     def payload_converter(self) -> Any:
         """The engine's payload converter (``activity.payload_converter()``)."""
         return self.host.converter.payload_converter
+
+    def metric_meter(self) -> Any:
+        """A meter tagged with the namespace, task queue and activity type, as temporalio
+        tags an activity's (``activity.metric_meter()``)."""
+        info = self.info()
+        return otel_meter(
+            self.host.telemetry.meter,
+            {
+                "namespace": info.namespace,
+                "task_queue": info.task_queue,
+                "activity_type": info.activity_type,
+            },
+        )
 
     @property
     def task_token(self) -> bytes:

@@ -30,6 +30,7 @@ from ._futures import (
 )
 from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
+from ._metric_meter import otel_meter
 from ._payload import Payload
 from ._store import RunRecord
 from .common import (
@@ -127,6 +128,7 @@ class Commands:
         "_details",
         "_info",
         "_memo",
+        "_meter",
         "_random",
         "_run",
         "_size",
@@ -166,6 +168,7 @@ class Commands:
         self._info: Info | None = None
         self._size = (0, 0)  # (events counted, their estimated bytes)
         self._details = ""  # ``workflow.set_current_details``
+        self._meter: Any = None  # ``workflow.metric_meter()`` (made on first use)
 
     def clear(self) -> None:
         """Drop everything the code waits on (the run closed)."""
@@ -233,6 +236,22 @@ class Commands:
     def payload_converter(self) -> Any:
         """The engine's payload converter."""
         return self._run.converter.payload_converter
+
+    def metric_meter(self) -> Any:
+        """A meter tagged with this run's namespace, task queue and workflow type, as
+        temporalio tags it; it records nothing while the code replays."""
+        if self._meter is None:
+            info = self.info()
+            self._meter = otel_meter(
+                self._run.env.meter(),
+                {
+                    "namespace": info.namespace,
+                    "task_queue": info.task_queue,
+                    "workflow_type": info.workflow_type,
+                },
+                lambda: not self.is_replaying(),
+            )
+        return self._meter
 
     def uuid4(self) -> uuid.UUID:
         """A deterministic UUID4 drawn from ``random()``."""

@@ -185,6 +185,7 @@ class Engine:
         self._life = Lifecycle(self.start)
         self._retention_task: asyncio.Task[None] | None = None
         self._telemetry = Telemetry(tracer_provider, meter_provider)
+        self._env.meter = lambda: self._telemetry.meter
         self._connect_parts(
             activity_executor, max_activity_threads, workflow_task_retry_interval.total_seconds()
         )

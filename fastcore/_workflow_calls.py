@@ -13,11 +13,13 @@ from random import Random
 from typing import Any
 
 from . import _runtime
+from ._metric_meter import MetricMeter
 
 __all__ = [
     "cancellation_reason",
     "get_current_details",
     "is_failure_exception",
+    "metric_meter",
     "new_random",
     "payload_converter",
     "random_seed",
@@ -102,6 +104,14 @@ def set_current_details(description: str) -> None:
     if not isinstance(description, str):
         raise TypeError(f"set_current_details needs a str, got {type(description).__name__}")
     _runtime.current().set_current_details(description)
+
+
+def metric_meter() -> MetricMeter:
+    """A metric meter for workflow code: its values are tagged with the run's namespace,
+    task queue and workflow type, and not recorded while the code replays (see
+    ``fastcore.common.MetricMeter``)."""
+    meter: MetricMeter = _runtime.current().metric_meter()
+    return meter
 
 
 def payload_converter() -> Any:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
 from ._definitions import _ACT_ATTR, ActivityDefinition, _ArgChecker, _hints, _is_method
+from ._metric_meter import MetricMeter
 from .common import Priority, RetryPolicy
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "is_cancelled",
     "is_worker_shutdown",
     "logger",
+    "metric_meter",
     "payload_converter",
     "raise_complete_async",
     "shield_thread_cancel_exception",
@@ -228,6 +230,14 @@ def client() -> Any:
     if found is None:
         raise RuntimeError("No client available for this activity")
     return found
+
+
+def metric_meter() -> MetricMeter:
+    """A metric meter for activity code: its values are tagged with the namespace, task queue
+    and activity type (see ``fastcore.common.MetricMeter``)."""
+    get = getattr(_ctx()._attempt, "metric_meter", None)
+    meter: MetricMeter = get() if get is not None else MetricMeter.noop
+    return meter
 
 
 def payload_converter() -> Any:

@@ -9,12 +9,32 @@ from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
+from ._metric_meter import (
+    MetricAttributes,
+    MetricCommon,
+    MetricCounter,
+    MetricGauge,
+    MetricGaugeFloat,
+    MetricHistogram,
+    MetricHistogramFloat,
+    MetricHistogramTimedelta,
+    MetricMeter,
+)
 from ._payload import RawValue
 from ._priority import Priority
 
 __all__ = [
     "ActivityCancellationType",
     "ChildWorkflowCancellationType",
+    "MetricAttributes",
+    "MetricCommon",
+    "MetricCounter",
+    "MetricGauge",
+    "MetricGaugeFloat",
+    "MetricHistogram",
+    "MetricHistogramFloat",
+    "MetricHistogramTimedelta",
+    "MetricMeter",
     "ParentClosePolicy",
     "Priority",
     "QueryRejectCondition",

@@ -126,6 +126,9 @@ class _TemporalAttempt:
     def payload_converter(self) -> Any:
         return temporalio.activity.payload_converter()
 
+    def metric_meter(self) -> Any:
+        return temporalio.activity.metric_meter()
+
     def heartbeat(self, details: Sequence[Any]) -> None:
         temporalio.activity.heartbeat(*details)
 

@@ -349,6 +349,9 @@ class TemporalRuntime:
     def payload_converter(self) -> Any:
         return temporalio.workflow.payload_converter()
 
+    def metric_meter(self) -> Any:
+        return temporalio.workflow.metric_meter()
+
     def info(self) -> fc_workflow.Info:
         i = temporalio.workflow.info()
         p = i.parent

@@ -442,3 +442,88 @@ async def test_child_handles_signal_and_continue_as_new_backs_off(store_url: str
     async with Engine(store_url, workflows=[Talker, Listener, Backs], clock=VirtualClock()) as e:
         assert await e.execute_workflow(Talker.run, id=wid()) == ["hello", "again"]
         assert await e.execute_workflow(Backs.run, 0.0, id=wid()) >= 3600
+
+
+# ---------------------------------------------------------------- metric meters
+
+
+@activity.defn
+async def count_it() -> None:
+    meter = activity.metric_meter()
+    meter.create_counter("fc_test_activity_calls", "Calls.").add(1, {"kind": "a"})
+
+
+@workflow.defn
+class Measures:
+    def __init__(self) -> None:
+        self.go = False
+
+    @workflow.run
+    async def run(self) -> None:
+        meter = workflow.metric_meter().with_additional_attributes({"team": "orders"})
+        meter.create_counter("fc_test_runs", "Runs.", "1").add(1)
+        meter.create_histogram_timedelta("fc_test_wait").record(timedelta(seconds=2))
+        meter.create_gauge_float("fc_test_level").set(0.5, {"where": "start"})
+        await workflow.execute_activity(count_it, start_to_close_timeout=T)
+        await workflow.wait_condition(lambda: self.go)
+        meter.create_counter("fc_test_runs").add(1)
+
+    @workflow.signal
+    def proceed(self) -> None:
+        self.go = True
+
+
+def _points(reader: Any) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
+    out: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    data = reader.get_metrics_data()
+    for rm in data.resource_metrics if data else ():
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                if m.name.startswith("fc_test_"):
+                    for p in m.data.data_points:
+                        value = getattr(p, "value", None)
+                        if value is None:
+                            value = p.sum
+                        out.setdefault(m.name, []).append((value, dict(p.attributes)))
+    return out
+
+
+async def test_metric_meters_record_through_the_engines_meter_and_not_on_replay(
+    tmp_path: Any,
+) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    store = f"sqlite:///{tmp_path}/m.db"
+    options: dict[str, Any] = {"workflows": [Measures], "activities": [count_it]}
+    async with Engine(store, meter_provider=provider, **options) as engine:
+        handle = await engine.start_workflow(Measures.run, id=wid(), task_queue="q1")
+        # wait until the activity has completed (the run then waits for the signal)
+        while not any(
+            e.event_type.name == "ACTIVITY_TASK_COMPLETED" for e in await handle.fetch_history()
+        ):
+            await asyncio.sleep(0.01)
+    # a new engine replays the open run: nothing recorded again until new code runs
+    async with Engine(store, meter_provider=provider, **options) as engine:
+        handle = engine.get_workflow_handle(handle.id)
+        await handle.signal(Measures.proceed)
+        await handle.result()
+    points = _points(reader)
+    tags = {"namespace": "default", "task_queue": "q1", "workflow_type": "Measures"}
+    # one add per engine's meter stream: 2 in all, none again while the second engine replayed
+    assert {tuple(sorted(a.items())) for _, a in points["fc_test_runs"]} == {
+        tuple(sorted({**tags, "team": "orders"}.items()))
+    }
+    assert sum(v for v, _ in points["fc_test_runs"]) == 2
+    assert points["fc_test_level"] == [(0.5, {**tags, "team": "orders", "where": "start"})]
+    (wait,) = points["fc_test_wait"]
+    assert wait[1] == {**tags, "team": "orders"}
+    assert points["fc_test_activity_calls"] == [
+        (1, {"namespace": "default", "task_queue": "q1", "activity_type": "count_it", "kind": "a"})
+    ]
+    with pytest.raises(ValueError, match="cannot be negative"):
+        from fastcore.common import MetricMeter
+
+        MetricMeter.noop.create_counter("x").add(-1)

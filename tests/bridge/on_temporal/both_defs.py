@@ -455,4 +455,5 @@ class ParityCalls:
             ],
             "details": workflow.get_current_details(),
             "cancel_reason": workflow.cancellation_reason(),
+            "meter": workflow.metric_meter().create_counter("parity_calls").name,
         }
