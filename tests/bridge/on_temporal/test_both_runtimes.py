@@ -466,6 +466,7 @@ async def test_temporalios_smaller_calls_on_both_runtimes(
             "failure": [True, False],
             "details": "all done",
             "cancel_reason": None,
+            "meter": "parity_calls",
         }
     )
 
