@@ -200,6 +200,20 @@ SAMPLES = [
         ],
     ),
     Sample(
+        "hello.hello_search_attributes",
+        stdout=[
+            r"^First search attribute values:  \['old-value'\]$",
+            r"^Second search attribute values:  \['new-value'\]$",
+        ],
+        waits_on="search attributes (the 'visibility' work, not on main yet)",
+    ),
+    Sample(
+        "hello.hello_cron",
+        stdout=["^Running workflow once a minute$"],
+        logs=["^Result: Hello, World!$"] * 3,
+        waits_on="cron schedules (the 'visibility' work, not on main yet)",
+    ),
+    Sample(
         "polling.frequent.run_frequent",
         fresh=["polling.test_service"],
         stdout=[f"^Attempt {i} of 5 to invoke service$" for i in range(1, 6)]
