@@ -114,6 +114,16 @@ def _jobs(lines: list[str], records: list[logging.LogRecord]) -> None:
     assert len(nodes) == len(set(nodes)) == 12
 
 
+def _benign(lines: list[str], records: list[logging.LogRecord]) -> None:
+    # the BENIGN failure logs at DEBUG, the other at WARNING, as temporalio logs them
+    failed = [r for r in records if r.getMessage().startswith("Completing activity as failed")]
+    assert [(r.name, r.levelno) for r in failed] == [
+        ("fastcore.activity", logging.DEBUG),
+        ("fastcore.activity", logging.WARNING),
+    ]
+    assert "With benign flag" in str(failed[0].exc_info[1])  # type: ignore[index]
+
+
 SAMPLES = [
     Sample("hello.hello_activity", stdout=["^Result: Hello, World!$"]),
     Sample(
@@ -394,6 +404,16 @@ SAMPLES = [
             r"some_date=datetime.datetime\(2000, 1, 2, 3, 4, 5\)\), MyPydanticModel\(some_ip="
             r"IPv4Address\('127.0.0.2'\), some_date=datetime.datetime\(2001, 2, 3, 4, 5, 6\)\)\]$",
         ],
+    ),
+    Sample(
+        "benign_application_error.starter",
+        logs=[
+            "^Completing activity as failed",
+            "^BENIGN=True run finished with exception: Workflow execution failed$",
+            "^Completing activity as failed",
+            "^BENIGN=False run finished with exception: Workflow execution failed$",
+        ],
+        check=_benign,
     ),
     Sample(
         "custom_decorator.starter",
