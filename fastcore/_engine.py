@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from ._backup import backup_store
 from ._children import Children
 from ._clock import Clock, SystemClock
 from ._closing import Closing
@@ -42,7 +44,7 @@ from ._pipeline import Pipeline
 from ._recovery import Recovery
 from ._registry import Registry
 from ._run import Run
-from ._run_table import RunTable
+from ._run_table import RunTable, damage_of
 from ._starting import RunStarter
 from ._store import Store
 from ._telemetry import Telemetry
@@ -380,6 +382,8 @@ class Engine:
         prior = existing.record if existing is not None else None
         if prior is None and self.store.durable:
             prior = await self.store.latest_run_info(id)  # a closed run from earlier
+        if existing is not None and existing.record.damage is not None:
+            raise damage_of(existing)
         if existing is not None or prior is not None:
             if existing is not None and existing.open:
                 policy = id_conflict_policy
@@ -500,3 +504,19 @@ class Engine:
         n = await self.store.purge_closed(cutoff)
         self._table.forget_closed_before(cutoff)
         return n
+
+    async def backup(self, path: str | os.PathLike[str]) -> None:
+        """Write a consistent copy of every workflow to ``path`` while the engine runs.
+
+        The copy is one SQLite file that opens as a store (``Engine(store="sqlite:///path")``)
+        and holds everything acknowledged before the call; it is checked and then renamed
+        into place, so ``path`` never holds half a backup. It works for the memory store too.
+
+        Raises:
+            StoreError: The copy could not be made, or ``path`` is the file of a store an
+                engine has open.
+            InvalidArgumentError: ``path`` is a directory, in a missing one, or the store.
+        """
+        if not self._life.ready:
+            await self._life.ensure_started()
+        await backup_store(self.store, path)

@@ -12,9 +12,16 @@ from typing import Any
 from ._definitions import WorkflowDefinition
 from ._run import Run
 from ._store import RunRecord, Store
-from .errors import WorkflowNotFoundError
+from .errors import StoreError, WorkflowNotFoundError
 
-__all__ = ["RunTable"]
+__all__ = ["RunTable", "damage_of"]
+
+
+def damage_of(run: Run) -> StoreError:
+    """A fresh ``StoreError`` for a run whose rows cannot be read (see ``RunRecord.damage``)."""
+    d = run.record.damage
+    assert d is not None
+    return StoreError(str(d), workflow_id=d.workflow_id, run_id=d.run_id, event_id=d.event_id)
 
 
 class RunTable:
@@ -90,6 +97,8 @@ class RunTable:
                 + (f", run_id={run_id!r}" if run_id else ""),
                 workflow_id=workflow_id,
             )
+        if run.record.damage is not None:
+            raise damage_of(run)
         return run
 
     async def next_run(self, workflow_id: str, run_id: str) -> Run:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from .common import WorkflowExecutionStatus
+from .errors import StoreError
 from .history import Event
 
 __all__ = ["MemoryStore", "RunRecord", "Store"]
@@ -33,6 +34,8 @@ class RunRecord:
     history: list[Event] = field(default_factory=list)
     #: Events in the run; set by stores that return runs without their history.
     history_length: int = 0
+    #: Why this run's rows cannot be read (set by ``open_runs`` instead of failing the rest).
+    damage: StoreError | None = None
 
     @property
     def length(self) -> int:
@@ -70,7 +73,11 @@ class Store(ABC):
 
     @abstractmethod
     async def open_runs(self) -> list[RunRecord]:
-        """Every run whose status is RUNNING, with its history (for recovery)."""
+        """Every run whose status is RUNNING, with its history (for recovery).
+
+        A run whose rows cannot be read comes back without its history and with ``damage``
+        set to the ``StoreError`` that names it, so one damaged run does not stop the others.
+        """
 
     @abstractmethod
     async def list_runs(
@@ -129,6 +136,21 @@ class MemoryStore(Store):
         if after is not None:
             rows = [r for r in rows if (r.start_time, r.workflow_id, r.run_id) > after]
         return rows[:limit]
+
+    def snapshot(self) -> list[RunRecord]:
+        """Copies of every run as it is now (histories only grow: each is a committed prefix)."""
+        return [
+            RunRecord(
+                r.workflow_id,
+                r.run_id,
+                r.workflow_type,
+                r.start_time,
+                r.status,
+                r.close_time,
+                list(r.history),
+            )
+            for r in self._runs.values()
+        ]
 
     async def purge_closed(self, closed_before: float) -> int:
         doomed = [

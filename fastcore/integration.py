@@ -2,7 +2,8 @@
 
 Integrations need more than a user does: the metadata the decorators attach, the converter
 and payload types, fastcore's failure format, the description type and a hook so workflow
-code can run on another runtime, and the visibility query language (``visibility``: parse,
+code can run on another runtime, an online backup of a store file (``backup_store_file``,
+for tools), and the visibility query language (``visibility``: parse,
 evaluate and compile Temporal's list filters). They import it from here, never from a
 private module, so fastcore's internals can move freely; a test pins these names and fails
 when bridge imports any other private fastcore module.
@@ -17,6 +18,7 @@ from typing import Any
 from . import _runtime
 from . import _visibility as visibility
 from . import activity as _activity
+from ._backup import backup_file as backup_store_file
 from ._converter import DataConverter, Payload, default_converter
 from ._definitions import (
     _ACT_ATTR,
@@ -41,6 +43,7 @@ __all__ = [
     "WorkflowExecutionDescription",
     "activity_context",
     "activity_definition_of",
+    "backup_store_file",
     "current_runtime",
     "default_converter",
     "from_failure",

@@ -10,6 +10,7 @@ Commands::
     fastcore-bridge workflow signal ID NAME [--input JSON]...
     fastcore-bridge workflow query ID NAME [--input JSON]...
     fastcore-bridge compare-traces ...   one workflow's spans on each runtime, side by side
+    fastcore-bridge store backup SRC DEST  a consistent copy of a store, also of one in use
 
 ``worker`` and ``dev`` host the workflows of the module ``--workflows`` names (resolved
 against the current directory, as ``python -m`` resolves a module): its ``make_engine`` and
@@ -41,6 +42,7 @@ from typing import Any, NoReturn
 from ..compare import main as compare_main
 from ._common import EXIT_INTERRUPTED, PROG, CommandError
 from ._settings import DEFAULT_BRIDGE_ADDRESS, Settings
+from ._store import add_store_commands
 from ._worker import _cmd_dev, _cmd_worker
 from ._workflow import (
     _cmd_workflow_describe,
@@ -186,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     wf_query.add_argument("name", help="the query name")
     _add_inputs(wf_query)
     wf_query.set_defaults(handler=_cmd_workflow_query)
+
+    add_store_commands(sub)
 
     compare = sub.add_parser(
         "compare-traces",
