@@ -324,8 +324,37 @@ async def _cmd_worker(args: argparse.Namespace) -> int:
     return await _serve_worker(config)
 
 
+def _check_dev_addresses(args: argparse.Namespace) -> None:
+    """Refuse a bad ``dev`` address before anything starts (no dev server to clean up).
+
+    ``dev`` serves the bridge on loopback without TLS or a token, so any other host is
+    refused; the bridge port must be free; a given Temporal address must be ``host:port``.
+    """
+    from ..rpc._auth import check_bind, split_address
+
+    try:
+        check_bind(args.bridge_address, tls=False, token=False, insecure=False)
+        if args.temporal_address is not None:
+            split_address(args.temporal_address)
+    except ValueError as err:
+        raise CommandError(str(err), EXIT_USAGE) from None
+    host, port = split_address(args.bridge_address)
+    if port:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+            try:
+                probe.bind((host, port))
+            except OSError as err:
+                raise CommandError(
+                    f"cannot serve the bridge on {args.bridge_address}: {err.strerror or err} "
+                    "(another bridge running? pass --bridge-address 127.0.0.1:0 for any port)"
+                ) from None
+
+
 async def _cmd_dev(args: argparse.Namespace) -> int:
     _workflows_module(args.workflows)  # fail before starting a server
+    _check_dev_addresses(args)
     if args.temporal_address is None:
         print("starting a Temporal dev server ...", flush=True)
     async with _dev_server(args.temporal_address, ui=args.ui, db_filename=args.db_filename) as (

@@ -51,7 +51,7 @@ from fastcore.integration import (
 from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
-from ._auth import TLSConfig, bearer_metadata
+from ._auth import TLSConfig, bearer_metadata, check_token
 from ._server import ERROR_DETAIL_KEY, SERVICE_NAME
 
 __all__ = ["BridgeClient", "BridgeWorkflowHandle", "RPCError", "RPCStatusCode"]
@@ -539,6 +539,10 @@ class BridgeClient:
             RPCError: The bridge cannot be reached, the TLS handshake failed, or the bridge
                 is not serving.
         """
+        if token is not None:
+            check_token(token)
+        if isinstance(max_message_bytes, bool) or max_message_bytes <= 0:
+            raise ValueError(f"max_message_bytes must be positive, not {max_message_bytes!r}")
         options: list[tuple[str, Any]] = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

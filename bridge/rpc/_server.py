@@ -39,7 +39,13 @@ from .. import frontend
 from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
-from ._auth import ServerTLSConfig, TokenAuthInterceptor, check_bind, split_address
+from ._auth import (
+    ServerTLSConfig,
+    TokenAuthInterceptor,
+    check_bind,
+    check_token,
+    split_address,
+)
 
 __all__ = ["SERVICE_NAME", "BridgeServer"]
 
@@ -484,9 +490,24 @@ class BridgeServer:
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         tracer_provider: Any = None,
     ) -> None:
-        check_bind(address, tls=tls is not None, token=bool(token), insecure=insecure)
-        if max_message_bytes <= 0 or max_concurrent_streams <= 0 or max_watch_streams <= 0:
-            raise ValueError("message size and stream limits must be positive")
+        # Every setting is checked here, where it is made, not at start().
+        if token is not None:
+            check_token(token)
+        check_bind(address, tls=tls is not None, token=token is not None, insecure=insecure)
+        if tls is not None and not isinstance(tls, ServerTLSConfig):
+            raise ValueError(f"tls must be a ServerTLSConfig, not {type(tls).__name__}")
+        for name, value in (
+            ("max_message_bytes", max_message_bytes),
+            ("max_concurrent_streams", max_concurrent_streams),
+            ("max_watch_streams", max_watch_streams),
+            ("max_concurrent_rpcs", max_concurrent_rpcs),
+        ):
+            if value is None and name == "max_concurrent_rpcs":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if shutdown_grace < timedelta(0):
+            raise ValueError(f"shutdown_grace must not be negative, not {shutdown_grace}")
         self._engine = engine
         self._requested = address
         self._tls = tls
