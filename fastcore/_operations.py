@@ -402,6 +402,9 @@ class HandleOperations:
         for rec in records:
             run = self._runs.by_run_id.get(rec.run_id)
             r = run.record if run is not None else rec
+            # the memo as describe() has it, where the history is at hand (a store that
+            # lists runs without their history leaves it empty, as before)
+            memo = (r.history[0].attributes.get("memo") if r.history else None) or {}
             out.append(
                 WorkflowExecutionDescription(
                     id=r.workflow_id,
@@ -413,6 +416,7 @@ class HandleOperations:
                     if r.close_time is not None
                     else None,
                     history_length=r.length,
+                    memo={k: self._converter.decode_one(v) for k, v in memo.items()},
                 )
             )
         token = None
