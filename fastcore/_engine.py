@@ -50,6 +50,7 @@ from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
+from ._validate import check_id, check_timeout
 from .common import (
     RetryPolicy,
     WorkflowExecutionStatus,
@@ -357,14 +358,18 @@ class Engine:
         result_type: Any = None,
     ) -> WorkflowHandle:
         """Start a workflow (its run method, class or type name) and return its handle."""
-        del task_queue
         if not self._life.ready:
             await self._life.ensure_started()
         call_args = [] if arg is ... else [arg]
         call_args.extend(more)
         call_args.extend(args)
-        if not isinstance(id, str) or not id:
-            raise InvalidArgumentError("a workflow id (a non-empty string) is required")
+        check_id(id, "workflow_id")
+        if task_queue is not None:  # not used for routing here, but held to Temporal's rules
+            check_id(task_queue, "task_queue")
+        exec_timeout = check_timeout(execution_timeout, "execution_timeout")
+        run_timeout_s = check_timeout(run_timeout, "run_timeout")
+        for key in memo or {}:
+            check_id(key, "memo key")
         defn, name = self._registry.workflow_for_start(workflow)
         if not defn.dynamic:
             defn.run_checker.check(f"workflow {name!r}", call_args)
@@ -372,6 +377,7 @@ class Engine:
         memo_p = {k: self.converter.encode_one(v) for k, v in (memo or {}).items()}
         signal_payloads = None
         if start_signal is not None:
+            check_id(start_signal, "start_signal")
             h = defn.handler("signal", start_signal)
             if h is None:
                 raise InvalidArgumentError(f"workflow {name!r} has no signal {start_signal!r}")
@@ -409,8 +415,8 @@ class Engine:
             name,
             id,
             payloads,
-            execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
-            run_timeout=run_timeout.total_seconds() if run_timeout else None,
+            execution_timeout=exec_timeout,
+            run_timeout=run_timeout_s,
             retry_policy=retry_policy.to_dict() if retry_policy else None,
             memo=memo_p,
             signal=(start_signal, signal_payloads) if start_signal is not None else None,

@@ -28,6 +28,7 @@ from ._run import Run, new_id
 from ._run_table import RunTable
 from ._store import RunRecord, Store
 from ._telemetry import Telemetry
+from ._validate import check_id, check_text
 from .common import WorkflowExecutionStatus
 from .errors import (
     ApplicationError,
@@ -149,7 +150,7 @@ class HandleOperations:
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
-        name = handler_name("signal", signal)
+        name = check_id(handler_name("signal", signal), "signal_name")
         self._require_open(run, f"signal {name!r} to")
         h = run.defn.handler("signal", name)
         if h is None:
@@ -182,7 +183,7 @@ class HandleOperations:
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
-        name = handler_name("query", query)
+        name = check_id(handler_name("query", query), "query_type")
         h = (
             run.defn.handler("query", name)
             if isinstance(run.defn, WorkflowDefinition) and hasattr(run.defn, "queries")
@@ -250,7 +251,9 @@ class HandleOperations:
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
-        name = handler_name("update", update)
+        name = check_id(handler_name("update", update), "update_name")
+        if update_id:  # empty: one is made up, as temporalio does
+            check_id(update_id, "update_id")
         self._require_open(run, f"update {name!r} on")
         h = run.defn.handler("update", name)
         if h is None:
@@ -305,6 +308,8 @@ class HandleOperations:
         """End the run at once; ``WorkflowNotFoundError`` if it is closed."""
         if not self._life.ready:
             await self._life.ensure_started()
+        if reason is not None:
+            check_text(reason, "reason")
         run = await self._runs.find(workflow_id, run_id)
         self._require_open(run, "terminate")
         await self.terminate_run(run, reason, details)

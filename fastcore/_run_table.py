@@ -12,6 +12,7 @@ from typing import Any
 from ._definitions import WorkflowDefinition
 from ._run import Run
 from ._store import RunRecord, Store
+from ._validate import check_id
 from .errors import StoreError, WorkflowNotFoundError
 
 __all__ = ["RunTable", "damage_of"]
@@ -78,11 +79,16 @@ class RunTable:
             WorkflowNotFoundError: no such run, here or in the store.
         """
         if run_id is None:
-            run = await self.latest(workflow_id)
+            run = self.by_workflow_id.get(workflow_id)
+            if run is None:
+                check_id(workflow_id, "workflow_id")  # before the store sees it
+                run = await self.latest(workflow_id)
         else:
             run = self.by_run_id.get(run_id)
             if run is None or run.record.workflow_id != workflow_id:
                 run = None
+                check_id(workflow_id, "workflow_id")
+                check_id(run_id, "run_id")
                 record = await self._store.load_run(workflow_id, run_id)
                 if record is not None:
                     cur = self.by_workflow_id.get(workflow_id)

@@ -222,6 +222,13 @@ class SqliteStore(Store):
         self._handle_soon = False
         self._inflight: _Batch | None = None
         self._error: StoreError | None = None
+        #: A fault-injection seam for crash tests (the deterministic simulator in
+        #: tests/simulation): when set, called where each commit runs, at "begin", "rows"
+        #: (the run rows are written, the events not), "events" (all written, not committed)
+        #: and "committed" (durable, nobody told yet), with the commit's event rows
+        #: ``(workflow_id, run_id, event_id, data)``. Raising stops the commit there, as a
+        #: crash would; SQLite rolls back what was not committed.
+        self.commit_hook: Callable[[str, Sequence[_EventRow]], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -264,6 +271,23 @@ class SqliteStore(Store):
             self._release_lock()
         if self._error is not None:
             raise self._error
+
+    def abandon(self) -> None:
+        """Let go of the file as a crashed process would: nothing pending is committed and
+        nobody waiting is told (crash tests; the next ``open`` recovers what was committed)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self._rows, self._events, self._waiters, self._pending_latest = {}, [], [], {}
+        self._error = StoreError(f"SQLite store {self.path} was abandoned")
+        for conn in (self._reader, self._conn):
+            if conn is not None:
+                conn.close()  # an open transaction is rolled back, as after a crash
+        self._reader = self._conn = None
+        self._release_lock()
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         """Copy the WAL into the database and empty it (at close: the file stands alone)."""
@@ -445,15 +469,24 @@ class SqliteStore(Store):
         """Commit one batch (on the writer thread, or the loop thread without one)."""
         conn = self._conn
         assert conn is not None
+        hook = self.commit_hook
+        if hook is not None:
+            hook("begin", batch.events)
         conn.execute("BEGIN")
         try:
             conn.executemany(_UPSERT_RUN, batch.rows)
+            if hook is not None:
+                hook("rows", batch.events)
             conn.executemany(_INSERT_EVENT, batch.events)
+            if hook is not None:
+                hook("events", batch.events)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if hook is not None:
+            hook("committed", batch.events)
 
     def _succeeded(self, batch: _Batch) -> None:
         if batch.rows:

@@ -48,6 +48,7 @@ from ._auth import (
     check_token,
     split_address,
 )
+from ._guard import DecodeGuardInterceptor
 
 __all__ = ["SERVICE_NAME", "BridgeServer"]
 
@@ -98,6 +99,10 @@ def _status_of(err: BaseException) -> tuple[grpc.StatusCode, str, pb.ErrorDetail
         detail.workflow_type = err.workflow_type
         return grpc.StatusCode.FAILED_PRECONDITION, str(err), detail
     if isinstance(err, StoreError):
+        if err.run_id:  # one run's rows cannot be read (Temporal answers DATA_LOSS for that)
+            detail.workflow_id = err.workflow_id or ""
+            detail.run_id = err.run_id
+            return grpc.StatusCode.DATA_LOSS, str(err), detail
         return grpc.StatusCode.UNAVAILABLE, f"the engine's store is unavailable: {err}", detail
     if isinstance(err, builtins.TimeoutError):
         return grpc.StatusCode.DEADLINE_EXCEEDED, str(err) or "timed out", None
@@ -162,9 +167,11 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
             args = cv.decode_args(request.args, self._converter, "start")
             options: dict[str, Any] = {}
             if request.HasField("execution_timeout"):
-                options["execution_timeout"] = cv.duration_from_proto(request.execution_timeout)
+                options["execution_timeout"] = cv.duration_from_proto(
+                    request.execution_timeout, "execution_timeout"
+                )
             if request.HasField("run_timeout"):
-                options["run_timeout"] = cv.duration_from_proto(request.run_timeout)
+                options["run_timeout"] = cv.duration_from_proto(request.run_timeout, "run_timeout")
             if (reuse := cv.reuse_policy_from_proto(request.id_reuse_policy)) is not None:
                 options["id_reuse_policy"] = reuse
             if (conflict := cv.conflict_policy_from_proto(request.id_conflict_policy)) is not None:
@@ -562,9 +569,19 @@ class BridgeServer:
             ("grpc.max_concurrent_streams", self._max_concurrent_streams),
             # A second server on a bound port must fail, not silently share its traffic.
             ("grpc.so_reuseport", 0),
+            # gRPC's "overload protection" refuses a new stream (RST_STREAM REFUSED_STREAM,
+            # which a client sees as UNAVAILABLE) while more streams than the advertised
+            # limit are still allocated: grpc.aio frees a finished call's stream a little
+            # later, so a client that keeps exactly max_concurrent_streams calls open (as
+            # it must) had some of 1,500 concurrent calls refused. The advertised limit
+            # (clients queue beyond it) and max_concurrent_rpcs still bound the load.
+            ("grpc.http.overload_protection", 0),
         ]
+        # Auth first (a refused call's request is never decoded), then undecodable requests
+        # (INVALID_ARGUMENT, no traceback), then the rest: a refused call gets no span.
         interceptors: list[Any] = [TokenAuthInterceptor(self._token)] if self._token else []
-        interceptors += self._interceptors  # after auth: a refused call gets no span
+        interceptors.append(DecodeGuardInterceptor())
+        interceptors += self._interceptors
         server = grpc.aio.server(
             interceptors=interceptors,
             options=options,
