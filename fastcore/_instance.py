@@ -211,7 +211,16 @@ class WorkflowInstance:
             if self.nondeterminism is not None or self.task_failure is not None:
                 return
             commands = self.commands
-            if not commands.conditions or not commands.check_conditions():
+            if not commands.conditions:
+                return
+            # Conditions are workflow code (workflow.all_handlers_finished, workflow.info()):
+            # check them with the run's loop current, as when the code itself runs.
+            token = loop.enter()
+            try:
+                progressed = commands.check_conditions()
+            finally:
+                loop.leave(token)
+            if not progressed:
                 return
 
     def fail_task(self, err: BaseException) -> None:

@@ -205,6 +205,12 @@ class HandleOperations:
         inst = run.instance
         if inst is None:
             inst = self._replayed_instance(run)
+        if inst.obj is None:
+            # As Temporal answers WorkflowNotReady: no workflow task has run, so no state.
+            raise WorkflowQueryFailedError(
+                f"workflow {workflow_id!r} is not ready for queries: its first workflow task "
+                "has not run yet (a retry waiting out its backoff, or a task that failed)"
+            )
         decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
         with self.telemetry.query_span(run, name):
             try:
@@ -267,6 +273,12 @@ class HandleOperations:
         payloads = converter.encode(args)
         decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
         inst = run.instance
+        while inst is not None and inst.obj is None and run.open:
+            # No workflow task has run yet (a retry in its backoff): as Temporal does, the
+            # update waits for it, then is validated against the state it made.
+            await self._notifier.history_grew(run)
+            inst = run.instance
+        self._require_open(run, f"update {name!r} on")
         assert inst is not None
         with self.telemetry.update_span(run, name):
             try:
