@@ -90,7 +90,8 @@ def load_event(text: str | bytes) -> Event:
     event_id = obj.get("event_id")
     if type(event_id) is not int or event_id < 1:
         raise RowError(f"event_id {event_id!r} is not a positive integer")
-    kind = _EVENT_TYPES.get(obj.get("event_type"))  # type: ignore[arg-type]
+    name = obj.get("event_type")
+    kind = _EVENT_TYPES.get(name) if type(name) is str else None
     if kind is None:
         raise RowError(f"unknown event type {obj.get('event_type')!r}")
     timestamp: Any = obj.get("timestamp")

@@ -17,7 +17,7 @@ from fastcore import Replayer
 from fastcore.common import WorkflowExecutionStatus as Status
 from fastcore.history import CLOSE_EVENTS, Event, EventType
 
-from .runner import Outcome
+from .runner import Outcome, updates_deduplicated
 from .workload import WORKFLOWS
 
 __all__ = ["check", "check_against_reference", "temporal_replay"]
@@ -82,41 +82,6 @@ def check_histories(out: Outcome) -> list[str]:
         elif len(closes) != 1 or closes[0] is not events[-1]:
             bad.append(f"{where}: {status.name} but its close is not its one last event")
     return bad
-
-
-_DEDUPE: list[bool] = []
-
-
-def updates_deduplicated() -> bool:
-    """Whether this engine deduplicates updates by id (a repeated id returns the first outcome
-    and does not run the handler again): probed once, so the update check tightens to exactly
-    once by itself when the engine learns it (issue 14's update item)."""
-    if not _DEDUPE:
-        from fastcore import Engine, workflow
-
-        @workflow.defn(name="DedupeProbe")
-        class DedupeProbe:
-            def __init__(self) -> None:
-                self.n = 0
-
-            @workflow.run
-            async def run(self) -> None:
-                await workflow.wait_condition(lambda: False)
-
-            @workflow.update
-            def bump(self) -> int:
-                self.n += 1
-                return self.n
-
-        async def probe() -> bool:
-            async with Engine(workflows=[DedupeProbe]) as engine:
-                h = await engine.start_workflow(DedupeProbe.run, id="probe")
-                first = await h.execute_update(DedupeProbe.bump, id="same")
-                second = await h.execute_update(DedupeProbe.bump, id="same")
-                return bool(first == second == 1)
-
-        _DEDUPE.append(asyncio.run(probe()))
-    return _DEDUPE[0]
 
 
 def check_signals_and_updates(out: Outcome) -> list[str]:
