@@ -8,6 +8,12 @@
   (seeds 180, 197).
 - An update to such a run ran its validator on no workflow object and was rejected; as in
   Temporal, it now waits for the run's first workflow task (found reading the query fix).
+- A child that finished inside its own start, started outside a drain (a retry run's first
+  task), told its parent it completed before the parent heard it started: the parent hung
+  (seed 2079).
+- Workflow code woken by an activity that returned at once ran inside the engine's
+  ``except StopIteration``: a failure it raised next carried a ``StopIteration`` as its cause
+  (seed 2079).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from datetime import timedelta
 import pytest
 
 from fastcore import Engine, RetryPolicy, activity, workflow
-from fastcore.errors import ApplicationError, WorkflowQueryFailedError
+from fastcore.errors import ApplicationError, WorkflowFailureError, WorkflowQueryFailedError
+from fastcore.history import EventType
 from fastcore.testing import VirtualClock
 
 GATE: dict[str, asyncio.Event] = {}
@@ -136,3 +143,90 @@ async def test_an_update_before_the_first_workflow_task_waits_for_it(
         await clock.advance(timedelta(minutes=5))
         assert await update == 1  # validated and applied against the run's real state
         assert await h.result() == ["hello"]
+
+
+@activity.defn
+async def instant(key: str) -> str:
+    return f"did {key}"
+
+
+@workflow.defn
+class InstantChild:
+    @workflow.run
+    async def run(self, key: str) -> str:
+        return str(
+            await workflow.execute_activity(
+                instant, key, start_to_close_timeout=timedelta(seconds=5)
+            )
+        )
+
+
+@workflow.defn
+class RetriedParent:
+    @workflow.run
+    async def run(self) -> str:
+        if workflow.info().attempt == 1:
+            raise ApplicationError("first run fails", type="FirstRun")
+        return str(await workflow.execute_child_workflow(InstantChild.run, "x", id="instant-child"))
+
+
+async def test_an_instant_child_of_a_retry_run_reaches_its_parent_in_order(
+    store_url: str, unique_id: str
+) -> None:
+    clock = VirtualClock()
+    async with Engine(
+        store_url, workflows=[RetriedParent, InstantChild], activities=[instant], clock=clock
+    ) as engine:
+        h = await engine.start_workflow(
+            RetriedParent.run,
+            id=unique_id,
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=30), maximum_attempts=2),
+        )
+        assert await h.result() == "did x"  # hung before: the parent never heard it started
+        latest = engine.get_workflow_handle(unique_id)
+        kinds = [e.event_type for e in await latest.fetch_history()]
+        started = kinds.index(EventType.CHILD_WORKFLOW_EXECUTION_STARTED)
+        assert started < kinds.index(EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED)
+
+
+ATTEMPTS: dict[str, int] = {}
+
+
+@activity.defn
+async def second_time_lucky(key: str) -> str:
+    ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+    if ATTEMPTS[key] == 1:
+        raise ApplicationError("not yet", type="NotYet")
+    return f"did {key}"
+
+
+@workflow.defn
+class FailsAfterARetriedActivity:
+    @workflow.run
+    async def run(self, key: str) -> None:
+        # the retry runs from a timer, outside any activation: it returns at once
+        await workflow.execute_activity(
+            second_time_lucky,
+            key,
+            start_to_close_timeout=timedelta(seconds=5),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=10)),
+        )
+        raise ApplicationError("fails on its own", type="Own")
+
+
+async def test_a_failure_after_an_instant_activity_has_no_stray_cause(
+    store_url: str, unique_id: str
+) -> None:
+    clock = VirtualClock()
+    async with Engine(
+        store_url,
+        workflows=[FailsAfterARetriedActivity],
+        activities=[second_time_lucky],
+        clock=clock,
+    ) as engine:
+        h = await engine.start_workflow(FailsAfterARetriedActivity.run, unique_id, id=unique_id)
+        with pytest.raises(WorkflowFailureError) as info:
+            await h.result()
+        failure = info.value.cause
+        assert isinstance(failure, ApplicationError) and failure.type == "Own"
+        assert failure.cause is None  # was a StopIteration from inside the engine

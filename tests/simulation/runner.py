@@ -390,6 +390,7 @@ class _Simulation:
     # ---------------------------------------------------------------- all lives
 
     def run(self) -> Outcome:
+        updates_deduplicated()  # probed now, outside the simulation's loops
         world = self.world
         enter_world(world)
         seed_ids(self.seed)

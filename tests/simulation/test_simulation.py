@@ -23,7 +23,7 @@ from .world import CrashPoint
 ROOT = Path(__file__).resolve().parents[2]
 CI_SEEDS = range(1, 161)  # about 10 s; `python -m tests.simulation --seeds 5000` for more
 #: seeds that found bugs (README's list): kept, whatever the range above becomes
-FOUND_BUGS = [180, 197, 266, 268]
+FOUND_BUGS = [180, 197, 266, 268, 2049, 2079]
 CHUNK = 40
 
 

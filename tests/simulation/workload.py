@@ -150,8 +150,15 @@ class SimFlow:
                         outcomes.append(f"cancelled: {type(err.cause).__name__}")
                 elif kind == "fail":
                     raise ApplicationError(f"{wid} fails as planned", type="PlannedFailure")
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, ActivityError, ChildWorkflowError) as err:
+            # cancelled: at the await it was parked on, or through the activity or child it
+            # was waiting for (as in temporalio)
+            if not isinstance(err, asyncio.CancelledError) and not isinstance(
+                err.cause, FcCancelledError
+            ):
+                raise
             await workflow.execute_activity(sim_cleanup, wid, start_to_close_timeout=T(seconds=30))
+            await workflow.wait_condition(workflow.all_handlers_finished)
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
         return {
@@ -347,8 +354,8 @@ def make_plan(seed: int) -> tuple[Plan, dict[str, dict[str, Any]]]:
             window = open_until - start - 2  # a whole second clear of the last call
             for j in range(rng.randint(0, 2)):
                 kind = rng.choices(["bad", "u", "slow"], [0.2, 0.6, 0.2])[0]
-                if kind == "slow" and window <= 5:
-                    kind = "u"
+                if kind == "slow" and (window <= 5 or ending == "terminated"):
+                    kind = "u"  # a termination does not wait for a handler: no slow one
                 token = f"{kind}-{wid}-{j}"
                 # a slow update's handler runs a 3 s activity: it ends before the run may
                 when = start + 1 + rng.uniform(0, window - 5 if kind == "slow" else window)
