@@ -103,6 +103,29 @@ class Engine:
         tracer_provider: Any = None,
         meter_provider: Any = None,
     ) -> None:
+        # Settings are checked here, where they are made, not when first used.
+        if retention is not None and (
+            not isinstance(retention, timedelta) or retention <= timedelta(0)
+        ):
+            raise InvalidArgumentError(
+                f"retention must be a positive timedelta or None, not {retention!r}"
+            )
+        if not isinstance(
+            workflow_task_retry_interval, timedelta
+        ) or workflow_task_retry_interval <= timedelta(0):
+            raise InvalidArgumentError(
+                "workflow_task_retry_interval must be a positive timedelta, not "
+                f"{workflow_task_retry_interval!r}"
+            )
+        if max_activity_threads is not None and (
+            isinstance(max_activity_threads, bool)
+            or not isinstance(max_activity_threads, int)
+            or max_activity_threads < 1
+        ):
+            raise InvalidArgumentError(
+                "max_activity_threads must be a positive integer or None, not "
+                f"{max_activity_threads!r}"
+            )
         opts = {"durability": durability} if durability is not None else {}
         self.store: Store = open_store(store, **opts)
         self.clock: Clock = clock or SystemClock()

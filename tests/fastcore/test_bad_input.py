@@ -110,3 +110,19 @@ async def test_bad_timeouts_in_workflow_code_fail_the_task_not_the_engine(store_
         w = await engine.start_workflow(Waiter.run, id="fine")
         await w.signal(Waiter.approve, "ok")
         assert (await w.result())["approved_by"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("retention", timedelta(0)),
+        ("retention", timedelta(days=-1)),
+        ("retention", 7),
+        ("workflow_task_retry_interval", timedelta(0)),
+        ("max_activity_threads", 0),
+        ("max_activity_threads", True),
+    ],
+)
+def test_engine_settings_fail_where_they_are_made(option: str, value: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match=option):
+        Engine(**{option: value})
