@@ -138,20 +138,26 @@ class Closing:
         a = ev.attributes
         started = run.record.history[0].attributes
         defn = self._workflow_definition(a["workflow_type"]) or run.defn
+
+        def given(key: str) -> Any:  # an option continue_as_new set, or this run's
+            return a[key] if key in a else started.get(key)
+
         nxt, _ = self._new_run(
             defn,
             a["workflow_type"],
             run.record.workflow_id,
             a.get("input") or [],
             execution_timeout=started.get("execution_timeout"),
-            run_timeout=started.get("run_timeout"),
-            retry_policy=started.get("retry_policy"),
-            memo=started.get("memo"),
+            run_timeout=given("run_timeout"),
+            retry_policy=given("retry_policy"),
+            memo=given("memo"),
             parent=started.get("parent"),
             continued_run_id=run.record.run_id,
             first_run_id=started.get("first_run_id"),
             run_id=a["new_execution_run_id"],
             execution_deadline=started.get("execution_deadline"),
+            task_queue=given("task_queue"),
+            search_attributes=given("search_attributes"),
         )
         nxt.parent = run.parent
         self._children.move_link(run, nxt)
@@ -203,6 +209,8 @@ class Closing:
             run_id=new_run_id,
             execution_deadline=started.get("execution_deadline"),
             first_task_backoff=max(delay, 1e-6),
+            task_queue=started.get("task_queue"),
+            search_attributes=started.get("search_attributes"),
         )
         nxt.parent = run.parent
         self._children.move_link(run, nxt)

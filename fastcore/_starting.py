@@ -85,6 +85,8 @@ class RunStarter:
         run_id: str | None = None,
         execution_deadline: float | None = None,
         first_task_backoff: float | None = None,
+        task_queue: str | None = None,
+        search_attributes: dict[str, Any] | None = None,
     ) -> tuple[Run, asyncio.Future[None] | None]:
         """Make a run and queue its first activation.
 
@@ -117,6 +119,10 @@ class RunStarter:
         }
         if first_task_backoff:
             attrs["first_task_backoff"] = first_task_backoff
+        if task_queue:
+            attrs["task_queue"] = task_queue
+        if search_attributes is not None:
+            attrs["search_attributes"] = search_attributes
         self._runs.add(run)
         started = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, now, attrs)
         record.history.append(started)

@@ -2,9 +2,10 @@
 
 Integrations need more than a user does: the metadata the decorators attach, the converter
 and payload types, fastcore's failure format, the description type and a hook so workflow
-code can run on another runtime, an online backup of a store file (``backup_store_file``,
-for tools), and the visibility query language (``visibility``: parse,
-evaluate and compile Temporal's list filters). They import it from here, never from a
+code can run on another runtime, the visibility query language (``visibility``: parse,
+evaluate and compile Temporal's list filters), a hook so ``workflow.unsafe`` defers to
+another runtime's sandbox (``register_sandbox``), and an online backup of a store file
+(``backup_store_file``, for tools). They import it from here, never from a
 private module, so fastcore's internals can move freely; a test pins these names and fails
 when bridge imports any other private fastcore module.
 """
@@ -33,6 +34,7 @@ from ._description import WorkflowExecutionDescription
 from ._failure import from_failure, to_failure
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
+from ._unsafe import register_sandbox
 
 __all__ = [
     "ActivityDefinition",
@@ -51,6 +53,7 @@ __all__ = [
     "handler_name",
     "in_workflow",
     "register_resolver",
+    "register_sandbox",
     "registered_resolvers",
     "to_failure",
     "visibility",

@@ -302,7 +302,9 @@ class FrontendServicer(_Servicer):  # type: ignore[misc]
                 raise invalid("Execution.WorkflowId is not set on request.")
             run = await self._histories.read(wid, rid)
             description = await self._engine.get_workflow_handle(wid, run_id=run.run_id).describe()
-            return describe_response(run, self._notes.get(wid, run.run_id), description)
+            return describe_response(
+                run, self._notes.get(wid, run.run_id), description, self._engine.converter
+            )
 
         return await self._serve(request, context, describe)
 

@@ -172,7 +172,7 @@ class Starter:
                 first,
                 run_id,
             ) from None
-        run_id = str(handle.run_id)
+        run_id = str(handle.result_run_id)
         started = run_id != running
         if started:
             notes = RunNotes(request.task_queue.name, search_attributes, request.request_id)

@@ -67,7 +67,7 @@ async def test_waiting_for_all_handlers_to_finish_works(store_url: str, unique_i
     async with Engine(store_url, workflows=[FinishesHandlersFirst], activities=[gated]) as engine:
         h = await engine.start_workflow(FinishesHandlersFirst.run, id=unique_id)
         update = asyncio.create_task(h.execute_update(FinishesHandlersFirst.add, unique_id))
-        while (await h.describe()).pending_activities == 0:
+        while not (await h.describe()).pending_activities:
             await asyncio.sleep(0)  # the update's activity is running
         await h.signal(FinishesHandlersFirst.finish)
         desc = await h.describe()

@@ -397,6 +397,12 @@ class _Simulation:
         capture = ErrorCapture(world)
         logging.getLogger("fastcore").addHandler(capture)
         logging.getLogger("asyncio").addHandler(capture)
+        # Failed activity attempts are WARNINGs with a traceback, by design and by the
+        # thousand here: formatting them would be most of a seed's time.
+        quiet = [logging.getLogger(n) for n in ("fastcore.activity", "fastcore.worker")]
+        levels = [q.level for q in quiet]
+        for q in quiet:
+            q.setLevel(logging.ERROR)
         out = Outcome(self.seed, self.store, self.faults, self.plan, self.records, world)
         try:
             while True:
@@ -422,6 +428,8 @@ class _Simulation:
         finally:
             logging.getLogger("fastcore").removeHandler(capture)
             logging.getLogger("asyncio").removeHandler(capture)
+            for q, level in zip(quiet, levels, strict=True):
+                q.setLevel(level)
         out.lives = self.lives
         return out
 

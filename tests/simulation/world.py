@@ -213,7 +213,11 @@ class World:
 
 
 class ErrorCapture(logging.Handler):
-    """Collects what the engine logs at ERROR (WARNING too) while a life is alive."""
+    """Collects what the engine logs at ERROR while a life is alive, and the warnings that
+    mean the store is in trouble (a run set aside as damaged, a WAL left unmerged). An
+    activity attempt that fails is a WARNING by design (as temporalio logs it): not these."""
+
+    _TROUBLE = ("fastcore.recovery", "fastcore.store")
 
     def __init__(self, world: World) -> None:
         super().__init__(logging.WARNING)
@@ -222,6 +226,8 @@ class ErrorCapture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if self.world.dead:
             return  # a dying life's last words are not the engine's
+        if record.levelno < logging.ERROR and not record.name.startswith(self._TROUBLE):
+            return
         text = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:
             if isinstance(record.exc_info[1], Crash):

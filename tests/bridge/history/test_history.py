@@ -734,10 +734,17 @@ def h_running() -> H:
 
 def h_ext_cancel() -> H:
     h = H("ExtCancelWf", "target-1")
-    h.add(
+    i = h.add(
         E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
         workflow_id="target-1",
         child_workflow_only=False,
+        run_id=None,
+    )
+    h.add(
+        E.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        initiated_event_id=i,
+        workflow_id="target-1",
+        run_id=None,
     )
     h.complete(None)
     return h
@@ -1433,9 +1440,9 @@ def test_unrepresentable_events_are_refused() -> None:
 
     extra = HistoryEvent(
         event_id=len(history.events) + 1,
-        event_type=TEventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        event_type=TEventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED,
     )
-    with pytest.raises(ValueError, match="SIGNAL_EXTERNAL"):
+    with pytest.raises(ValueError, match="NEXUS_OPERATION_SCHEDULED"):
         from_temporal(WorkflowHistory("wf-1", [*history.events, extra]))
 
 
