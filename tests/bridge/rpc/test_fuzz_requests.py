@@ -174,8 +174,10 @@ def _call(bridge: _Bridge, method: str, data: bytes, streaming: bool) -> grpc.St
 
 def _check(bridge: _Bridge, method: str, data: bytes, streaming: bool) -> None:
     code = _call(bridge, method, data, streaming)
+    logged = list(bridge.errors)
+    bridge.errors.clear()  # each example answers for its own log lines
     assert code not in _BAD, f"{method} answered {code.name}"
-    assert bridge.errors == [], bridge.errors
+    assert logged == [], logged
 
 
 @fuzz
@@ -199,3 +201,19 @@ def test_frontend_requests_with_any_field_values(bridge: _Bridge, data: Any) -> 
     name, desc, streaming = data.draw(st.sampled_from(FRONTEND_METHODS))
     request = data.draw(_message(desc))
     _check(bridge, name, request.SerializeToString(), streaming)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by this fuzzer in bridge/frontend (another branch's code): a negative "
+    "page_size in ListWorkflowExecutions is an IndexError, answered INTERNAL with an ERROR "
+    "traceback; Temporal answers INVALID_ARGUMENT. Remove this mark with the fix.",
+)
+def test_frontend_list_with_a_negative_page_size_is_invalid_argument(bridge: _Bridge) -> None:
+    from temporalio.api.workflowservice.v1 import request_response_pb2 as rr
+
+    request = rr.ListWorkflowExecutionsRequest(namespace="default", page_size=-8)
+    method = "/temporal.api.workflowservice.v1.WorkflowService/ListWorkflowExecutions"
+    code = _call(bridge, method, request.SerializeToString(), streaming=False)
+    bridge.errors.clear()
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
