@@ -207,7 +207,7 @@ async def test_a_damaged_run_is_data_loss_naming_it(tmp_path: Any) -> None:
 
     db = tmp_path / "store.db"
     async with Engine(f"sqlite:///{db}", workflows=[Sleepy]) as e:
-        run_id = (await e.start_workflow(Sleepy.run, id="damaged")).run_id
+        run_id = (await (await e.start_workflow(Sleepy.run, id="damaged")).describe()).run_id
         await e.start_workflow(Sleepy.run, id="fine")
     con = sqlite3.connect(db)
     con.execute(
