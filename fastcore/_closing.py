@@ -26,6 +26,8 @@ from .history import Event, EventType
 
 __all__ = ["Closing"]
 
+_NOTHING: dict[Any, Any] = {}  # a closed run's activities and timers: never written
+
 
 class Closing:
     """Closes runs from outside and carries out what a close implies."""
@@ -75,7 +77,7 @@ class Closing:
             return
         self.close_from_outside(run, EventType.WORKFLOW_EXECUTION_TIMED_OUT, {"retry_state": 3})
 
-    def request_cancel(self, run: Run) -> asyncio.Future[None] | None:
+    def request_cancel(self, run: Run, reason: str = "") -> asyncio.Future[None] | None:
         """Ask the run to cancel (once); a future until the request is durable."""
         inst = run.instance
         if inst is not None and inst.cancel_requested:
@@ -84,7 +86,10 @@ class Closing:
             if ev.event_type is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
                 return None
         return self._submit(
-            run, EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED, {"reason": ""}, wait=self._durable
+            run,
+            EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            {"reason": reason},
+            wait=self._durable,
         )
 
     def cancel_child(self, run: Run, ev: Event) -> None:
@@ -97,12 +102,14 @@ class Closing:
 
     def closed(self, run: Run, ev: Event) -> None:
         """The close event ``ev`` of ``run`` was committed: stop its work, tell the others."""
-        for act in list(run.activities.values()):
-            act.abandon()
-        run.activities.clear()
-        for entry in run.timers.values():
-            entry.cancel()
-        run.timers.clear()
+        if run.activities:
+            for act in list(run.activities.values()):
+                act.abandon()
+        run.activities = _NOTHING
+        if run.timers:
+            for entry in run.timers.values():
+                entry.cancel()
+        run.timers = _NOTHING
         if run.timeout_entry is not None:
             run.timeout_entry.cancel()
         if run.retry_entry is not None:
@@ -133,6 +140,7 @@ class Closing:
             self._continue(run, ev)
         elif ev.event_type is EventType.WORKFLOW_EXECUTION_FAILED:
             self._retry(run, ev)
+        self._runs.closed(run)
 
     def _continue(self, run: Run, ev: Event) -> None:
         a = ev.attributes

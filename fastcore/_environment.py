@@ -31,3 +31,8 @@ class WorkflowEnvironment:
     failure_exception_types: tuple[type[BaseException], ...] = ()
     #: Whether an unregistered activity is refused when the code schedules it.
     strict_registry: bool = True
+    #: ``workflow.info().is_continue_as_new_suggested()`` from this many events on
+    #: (Temporal's default, ``limit.historyCount.suggestContinueAsNew``).
+    continue_as_new_suggested_events: int = 4096
+    #: ... or from this many bytes of history (``limit.historySize.suggestContinueAsNew``).
+    continue_as_new_suggested_bytes: int = 4 * 1024 * 1024

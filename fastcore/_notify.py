@@ -18,6 +18,7 @@ from .history import CLOSE_EVENTS, Event, EventType
 __all__ = ["Notifier"]
 
 _UPDATE_COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
+_NO_WAITERS: list[asyncio.Future[None]] = []  # never written: replaced on first use
 
 
 class Notifier:
@@ -50,10 +51,12 @@ class Notifier:
                             )
                         )
                 run.update_waiters.clear()
-                for cw in run.close_waiters:
-                    if not cw.done():
-                        cw.set_result(None)
-                run.close_waiters.clear()
+                waiters = run.close_waiters
+                if waiters:
+                    run.close_waiters = _NO_WAITERS
+                    for cw in waiters:
+                        if not cw.done():
+                            cw.set_result(None)
 
     def notify_watchers(self, run: Run) -> None:
         """Wake every ``watch`` of the run: its history grew."""
@@ -69,6 +72,8 @@ class Notifier:
     async def closed(self, run: Run) -> None:
         """Wait until the open ``run`` has closed (durably)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not run.close_waiters:
+            run.close_waiters = []
         run.close_waiters.append(fut)
         skipper = self._skipper
         skipper.result_waiters += 1
@@ -81,20 +86,27 @@ class Notifier:
                 run.close_waiters.remove(fut)
 
     def expect_update(self, run: Run, update_id: str) -> asyncio.Future[Event]:
-        """A future for the completion of update ``update_id``; register it before the input."""
-        waiter: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+        """A future for the completion of update ``update_id`` (the one already there, so
+        every caller of one id waits for the same); register it before the input."""
+        waiter = run.update_waiters.get(update_id)
+        if waiter is not None:
+            return waiter
+        waiter = asyncio.get_running_loop().create_future()
         if not run.update_waiters:
             run.update_waiters = {}
         run.update_waiters[update_id] = waiter
         return waiter
 
     async def update_completed(self, waiter: asyncio.Future[Event]) -> Event:
-        """Wait for the UPDATE_COMPLETED event ``expect_update`` promised."""
+        """Wait for the UPDATE_COMPLETED event ``expect_update`` promised (a caller that
+        gives up does not cancel it for the others)."""
+        if waiter.done():
+            return waiter.result()  # completed within the call (no real I/O on the way)
         skipper = self._skipper
         skipper.result_waiters += 1
         skipper.schedule()
         try:
-            return await waiter
+            return await asyncio.shield(waiter)
         finally:
             skipper.result_waiters -= 1
 

@@ -14,31 +14,38 @@ connects them once, as bound methods, so an effect costs one call.
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from ._clock import Clock
-from ._instance import WorkflowInstance
+from ._instance import WorkflowInstance, is_with_start
 from ._notify import Notifier
 from ._run import CLOSE_STATUS, Run
 from ._run_table import damage_of
 from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
+from .common import WorkflowExecutionStatus
 from .history import CLOSE_EVENTS, Event, EventType
 
-__all__ = ["Pipeline", "RunEffect"]
+__all__ = ["Pipeline", "RunEffect", "RunFault"]
+
+_log = logging.getLogger("fastcore.engine")
 
 _STARTED = EventType.WORKFLOW_EXECUTION_STARTED
-_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
 #: Records a failed workflow task (the run stays open, blocked): run, instance, its input.
 BlockTask = Callable[[Run, WorkflowInstance, Event | None], None]
+#: The engine raised while handling a run: fail that run's workflow task (run, error, where).
+RunFault = Callable[[Run, BaseException, str], None]
 
 _Input = tuple[Run, EventType, dict[str, Any], asyncio.Future[None] | None]
+_Waiting = tuple[Run, list[Event], asyncio.Future[None] | None, Any]
 
 
 def _unconnected(*_: Any) -> None:
@@ -59,6 +66,9 @@ class Pipeline:
     ) -> None:
         self.queue: deque[_Input] = deque()
         self._draining = False
+        #: appends waiting for a store commit, by the awaitable the store returned (one per
+        #: group commit: a store may hand the same one to every append it commits together)
+        self._groups: dict[Any, list[_Waiting]] = {}
         self._append = store.append
         self._clock = clock
         self.telemetry = telemetry
@@ -79,6 +89,7 @@ class Pipeline:
         self._start_local: Callable[[Run, dict[str, Any]], None] = _unconnected
         self._cancel_local: RunEffect = _unconnected
         self._closed: RunEffect = _unconnected
+        self._fault: RunFault = _unconnected
 
     def connect(
         self,
@@ -95,6 +106,7 @@ class Pipeline:
         start_local: Callable[[Run, dict[str, Any]], None],
         cancel_local: RunEffect,
         closed: RunEffect,
+        fault: RunFault,
     ) -> None:
         """Hand the pipeline the parts that act on what an activation produced."""
         self._block = block
@@ -109,6 +121,7 @@ class Pipeline:
         self._start_local = start_local
         self._cancel_local = cancel_local
         self._closed = closed
+        self._fault = fault
 
     # ------------------------------------------------------------------ the activation loop
 
@@ -136,11 +149,10 @@ class Pipeline:
                 run, etype, attrs, waiter = queue.popleft()
                 try:
                     self._process(run, etype, attrs, waiter)
-                except BaseException as err:  # an engine bug must not wedge every workflow
+                except Exception as err:  # one run's fault must not wedge every workflow
                     if waiter is not None and not waiter.done():
                         waiter.set_exception(err)
-                    else:
-                        raise
+                    self._fault(run, err, f"processing {etype.value}")
         finally:
             self._draining = False
 
@@ -190,7 +202,20 @@ class Pipeline:
         """Run one activation live and commit it; False when the workflow task failed."""
         record = run.record
         history = record.history
-        inst.activate(event, after)
+        try:
+            inst.activate(event, after)
+        except Exception as err:  # the engine's own handling raised: the task fails
+            _log.warning(
+                "fastcore engine error while delivering %s to workflow %r (run %s): %s: %s; "
+                "the run's workflow task fails and is retried",
+                event.event_type.value,
+                record.workflow_id,
+                record.run_id,
+                type(err).__name__,
+                err,
+                exc_info=err,
+            )
+            inst.fail_task(err)
         local = inst.commands.local
         requests = None
         if local is not None and local.requests:
@@ -199,11 +224,7 @@ class Pipeline:
             # Drop the activation's commands, keep its input, mark the failure (Temporal).
             keep = after if after is not None else event.event_id
             if event.event_type is _STARTED:
-                while (
-                    keep < len(history)
-                    and history[keep].event_type is _SIGNALED
-                    and history[keep].attributes.get("with_start")
-                ):
+                while keep < len(history) and is_with_start(history[keep]):
                     keep += 1
             del history[keep:]
             self._block(run, inst, event)
@@ -235,42 +256,75 @@ class Pipeline:
         effects: list[Event],
     ) -> None:
         """Append ``new`` to the store, apply ``effects``; tell callers once it is durable."""
-        fut = self._append(run.record, new)
+        try:
+            fut = self._append(run.record, new)
+        except Exception:
+            self._unrecorded(run, new)
+            raise
         # Internal effects (start activities, arm timers, start children) need not wait for
         # the commit: activities are at-least-once, and a crash before the commit replays
         # and issues them again. What a caller is told (start, signal and update acks,
         # results, watched events) waits until the events are durable.
-        self._effects(run, effects)
+        if effects:
+            try:
+                self._effects(run, effects)
+            except Exception as err:  # the retry rebuilds the run and applies them again
+                self._fault(run, err, "applying the effects of an activation")
         if fut is None:
             self._acknowledge(run, effects)
             self._notify_watchers(run)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
+        self._skipper.pending_commits += 1
+        entry = (run, effects, waiter, self.telemetry.journal_commit_started())
+        group = self._groups.get(fut)
+        if group is not None:  # a store's group commit: one callback for all its appends
+            group.append(entry)
+            return
+        self._groups[fut] = [entry]
+        asyncio.ensure_future(fut).add_done_callback(functools.partial(self._committed, fut))
+
+    def _committed(self, key: Any, fut: asyncio.Future[None]) -> None:
+        """The commit ``key`` stands for is done: tell its appends' callers, in order."""
+        group = self._groups.pop(key)
+        exc: BaseException | None = None
+        try:
+            fut.result()
+        except BaseException as err:
+            exc = err
         skipper = self._skipper
-        skipper.pending_commits += 1
-        commit_started = self.telemetry.journal_commit_started()
-
-        def committed(_: Any) -> None:
-            skipper.pending_commits -= 1
-            self.telemetry.journal_committed(commit_started)
-            exc = None
+        for run, effects, waiter, commit_started in group:
             try:
-                _.result()
-            except BaseException as err:
-                exc = err
-            if exc is None:
-                self._acknowledge(run, effects)
-                self._notify_watchers(run)
-                self.drain()
-            if waiter is not None and not waiter.done():
+                skipper.pending_commits -= 1
+                self.telemetry.journal_committed(commit_started)
                 if exc is None:
-                    waiter.set_result(None)
-                else:
-                    waiter.set_exception(exc)
-            skipper.schedule()
+                    self._acknowledge(run, effects)
+                    self._notify_watchers(run)
+                    self.drain()
+                if waiter is not None and not waiter.done():
+                    if exc is None:
+                        waiter.set_result(None)
+                    else:
+                        waiter.set_exception(exc)
+            except Exception as err:  # as asyncio reports a failing callback; go on
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "telling callers about a commit failed", "exception": err}
+                )
+        skipper.schedule()
 
-        asyncio.ensure_future(fut).add_done_callback(committed)
+    @staticmethod
+    def _unrecorded(run: Run, new: list[Event]) -> None:
+        """The store refused ``new``: take them off the in-memory history too, so the history
+        a retry rebuilds from is the one recorded (the run reopens if they closed it)."""
+        record = run.record
+        history = record.history
+        if not new or not history or history[-1] is not new[-1]:
+            return
+        del history[len(history) - len(new) :]
+        if any(e.event_type in CLOSE_EVENTS for e in new):
+            record.status = WorkflowExecutionStatus.RUNNING
+            record.close_time = None
 
     def _effects(self, run: Run, events: list[Event]) -> None:
         for ev in events:

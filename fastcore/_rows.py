@@ -22,7 +22,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._converter import Payload
+from ._converter import _JSON_META
+from ._payload import Payload
 from .errors import StoreError
 from .history import Event, EventType
 from .history import _enc as _encode_value  # the form event_to_json writes for a Payload
@@ -41,6 +42,20 @@ class RowError(ValueError):
     """One stored row cannot be read; ``load_history`` turns it into a ``StoreError``."""
 
 
+_JSON_META_TEXT = {"encoding": "json/plain"}
+
+
+def _encode_payload(value: Any) -> Any:
+    """``history._enc`` of a value the JSON codec does not know: a Payload, in the common
+    case of JSON metadata without rebuilding the metadata dict (the result is the same)."""
+    if type(value) is Payload and (value.metadata is _JSON_META or value.metadata == _JSON_META):
+        try:
+            return {"_payload": {"metadata": _JSON_META_TEXT, "data": value.data.decode()}}
+        except UnicodeDecodeError:
+            pass
+    return _encode_value(value)
+
+
 if _orjson is not None:
     _ORJSON_OPTS = _orjson.OPT_NON_STR_KEYS
 
@@ -48,11 +63,11 @@ if _orjson is not None:
         """The stored JSON text of ``e`` (``history.event_to_json``'s form)."""
         obj = {
             "event_id": e.event_id,
-            "event_type": e.event_type.value,
+            "event_type": e.event_type,  # a str enum: orjson writes its value
             "timestamp": e.timestamp,
             "attributes": e.attributes,
         }
-        return str(_orjson.dumps(obj, default=_encode_value, option=_ORJSON_OPTS).decode())
+        return str(_orjson.dumps(obj, default=_encode_payload, option=_ORJSON_OPTS).decode())
 
     _loads: Callable[[str | bytes], Any] = _orjson.loads
     _json_errors: tuple[type[Exception], ...] = (_orjson.JSONDecodeError, ValueError)

@@ -92,6 +92,7 @@ def _no_gc() -> Iterator[None]:
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
+_CACHE_KIB = 64 * 1024  # the page cache of the writing connection, at most
 _APPLICATION_ID = 0x46435354  # "FCST": marks the file as a fastcore store
 
 # Ordered schema migrations: _MIGRATIONS[n] takes the schema from version n to n + 1.
@@ -218,6 +219,7 @@ class SqliteStore(Store):
         self._reader: sqlite3.Connection | None = None  # lookups that need no flush
         self._events: list[_EventRow] = []
         self._waiters: list[asyncio.Future[None]] = []
+        self._shared: asyncio.Future[None] | None = None  # what sync appends return
         self._handle: asyncio.Handle | None = None
         self._handle_soon = False
         self._inflight: _Batch | None = None
@@ -353,6 +355,8 @@ class SqliteStore(Store):
             if not memory and str(mode).lower() != "wal":
                 raise StoreError(f"{path}: cannot switch to WAL journal mode (got {mode})")
             conn.execute(f"PRAGMA synchronous = {'FULL' if self._sync else 'NORMAL'}")
+            # index pages of a store with many runs stay in memory (the default is 2 MB)
+            conn.execute(f"PRAGMA cache_size = {-_CACHE_KIB}")
             if self._sync and sys.platform == "darwin":
                 conn.execute("PRAGMA fullfsync = ON")
                 conn.execute("PRAGMA checkpoint_fullfsync = ON")
@@ -398,8 +402,10 @@ class SqliteStore(Store):
         if prev is None or prev[1] == rid or prev[4] <= row[4]:
             self._pending_latest[wid] = row
         if self._sync:
-            fut: asyncio.Future[None] = loop.create_future()
-            self._waiters.append(fut)
+            fut = self._shared
+            if fut is None:  # one future for every append the next commit writes
+                fut = self._shared = loop.create_future()
+                self._waiters.append(fut)
             if self._handle is None:
                 self._handle = loop.call_soon(self._kick)
                 self._handle_soon = True
@@ -428,6 +434,7 @@ class SqliteStore(Store):
             return None
         batch = _Batch(list(self._rows.values()), self._events, self._waiters, self._pending_latest)
         self._rows, self._events, self._waiters, self._pending_latest = {}, [], [], {}
+        self._shared = None
         return batch
 
     def _kick(self) -> None:

@@ -10,37 +10,126 @@ until then, so nothing is acknowledged before it is durable.
 
 from __future__ import annotations
 
+import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
 
 from .common import WorkflowExecutionStatus
 from .errors import StoreError
-from .history import Event
+from .history import Event, EventType
 
-__all__ = ["MemoryStore", "RunRecord", "Store"]
+__all__ = ["MemoryStore", "RunRecord", "Store", "pack_history", "unpack_history"]
 
 
-@dataclass(eq=False, slots=True)
+_RUNNING = WorkflowExecutionStatus.RUNNING
+_EVENT_TYPES = tuple(EventType)
+_EVENT_CODES = {t: i for i, t in enumerate(_EVENT_TYPES)}
+
+
+def pack_history(events: Sequence[Event]) -> bytes:
+    """A closed history as bytes: nothing in it for the cyclic garbage collector to traverse.
+
+    Pickle, because the bytes never leave the process (the stores own them) and it is the
+    fastest codec for nested dicts with payloads (about 7 us for a 3-activity history).
+    """
+    codes = _EVENT_CODES
+    return pickle.dumps(
+        [(e.event_id, codes[e.event_type], e.timestamp, e.attributes) for e in events],
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
+
+
+def unpack_history(data: bytes) -> list[Event]:
+    """The events ``pack_history`` packed (new objects each time)."""
+    types = _EVENT_TYPES
+    return [Event(i, types[t], ts, a) for i, t, ts, a in pickle.loads(data)]
+
+
 class RunRecord:
-    """One workflow run: identity, status and its full history (shared, not copied)."""
+    """One workflow run: identity, status and its full history (shared, not copied).
 
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    start_time: float
-    status: WorkflowExecutionStatus = WorkflowExecutionStatus.RUNNING
-    close_time: float | None = None
-    history: list[Event] = field(default_factory=list)
-    #: Events in the run; set by stores that return runs without their history.
-    history_length: int = 0
-    #: Why this run's rows cannot be read (set by ``open_runs`` instead of failing the rest).
-    damage: StoreError | None = None
+    A closed run's history can be packed (``pack``) into bytes the garbage collector does not
+    traverse, which is how the engine keeps thousands of closed runs without every full
+    collection walking their events. Reading ``history`` of a packed record unpacks a new
+    list each time: read it once and keep the list; a change to that list is not kept.
+    """
+
+    __slots__ = (
+        "_history",
+        "_packed",
+        "close_time",
+        "damage",
+        "history_length",
+        "run_id",
+        "start_time",
+        "status",
+        "workflow_id",
+        "workflow_type",
+    )
+
+    def __init__(
+        self,
+        workflow_id: str,
+        run_id: str,
+        workflow_type: str,
+        start_time: float,
+        status: WorkflowExecutionStatus = _RUNNING,
+        close_time: float | None = None,
+        history: list[Event] | None = None,
+        history_length: int = 0,
+        damage: StoreError | None = None,
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.workflow_type = workflow_type
+        self.start_time = start_time
+        self.status = status
+        self.close_time = close_time
+        self._history: list[Event] | None = [] if history is None else history
+        self._packed: bytes | None = None
+        #: Events in the run; set by stores that return runs without their history.
+        self.history_length = history_length
+        #: Why this run's rows cannot be read (set by ``open_runs`` instead of failing the rest).
+        self.damage = damage
+
+    @property
+    def history(self) -> list[Event]:
+        """The run's events, in order (a fresh list each time once packed)."""
+        h = self._history
+        if h is None:
+            assert self._packed is not None
+            return unpack_history(self._packed)
+        return h
+
+    @history.setter
+    def history(self, value: list[Event]) -> None:
+        self._history = value
+        self._packed = None
+
+    @property
+    def packed(self) -> bool:
+        """Whether the history is held packed (``pack``)."""
+        return self._history is None
+
+    def pack(self) -> None:
+        """Hold the (closed, final) history as bytes from now on."""
+        h = self._history
+        if h is not None:
+            self.history_length = len(h)
+            self._packed = pack_history(h)
+            self._history = None
 
     @property
     def length(self) -> int:
         """Events in the run, whether or not ``history`` was loaded."""
-        return len(self.history) or self.history_length
+        h = self._history
+        return (len(h) if h is not None else 0) or self.history_length
+
+    def __repr__(self) -> str:
+        return (
+            f"RunRecord({self.workflow_id!r}, {self.run_id!r}, {self.workflow_type!r}, "
+            f"{self.status.name}, events={self.length})"
+        )
 
 
 class Store(ABC):
@@ -95,6 +184,12 @@ class Store(ABC):
     @abstractmethod
     async def purge_closed(self, closed_before: float) -> int:
         """Delete closed runs whose close time is before ``closed_before``; return how many."""
+
+    def evict(self, run: RunRecord) -> None:  # noqa: B027 - optional hook
+        """The engine keeps closed ``run`` in memory no longer (``Engine(max_closed_runs=)``).
+
+        A store that holds runs only in memory forgets it; a durable store keeps it.
+        """
 
 
 class MemoryStore(Store):
@@ -151,6 +246,13 @@ class MemoryStore(Store):
             )
             for r in self._runs.values()
         ]
+
+    def evict(self, run: RunRecord) -> None:
+        key = (run.workflow_id, run.run_id)
+        if self._runs.get(key) is run:
+            del self._runs[key]
+        if self._latest.get(run.workflow_id) is run:
+            del self._latest[run.workflow_id]
 
     async def purge_closed(self, closed_before: float) -> int:
         doomed = [

@@ -334,6 +334,8 @@ class TemporalRuntime:
             first_execution_run_id=i.first_execution_run_id,
             retry_policy=_retry_policy(i.retry_policy, RetryPolicy),
             _history_length=i.get_current_history_length,
+            _history_size=i.get_current_history_size,
+            _continue_as_new_suggested=i.is_continue_as_new_suggested,
         )
 
     def memo(self) -> Mapping[str, Any]:

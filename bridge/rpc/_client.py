@@ -10,9 +10,11 @@ an exceeded limit or deadline, an unreachable server) raises ``RPCError`` with i
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
 from enum import IntEnum
 from types import TracebackType
@@ -52,11 +54,18 @@ from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
 from ._auth import TLSConfig, bearer_metadata, check_token
+from ._local import advertised
 from ._server import ERROR_DETAIL_KEY, SERVICE_NAME
+from ._tracing import UnaryTracing, stream_interceptors
 
 __all__ = ["BridgeClient", "BridgeWorkflowHandle", "RPCError", "RPCStatusCode"]
 
 _T = TypeVar("_T")
+_log = logging.getLogger(__name__)
+_FULL_NAMES = {
+    m.name: f"/{SERVICE_NAME}/{m.name}"
+    for m in pb.DESCRIPTOR.services_by_name["BridgeService"].methods
+}
 
 
 class RPCStatusCode(IntEnum):
@@ -186,11 +195,23 @@ def _args(arg: Any, args: Sequence[Any]) -> list[Any]:
     return out
 
 
+_HANDLERS: dict[tuple[str, Any], tuple[str, Any]] = {}
+
+
 def _handler(kind: str, ref: Any) -> tuple[str, Any]:
-    """A handler's registered name and its result type hint."""
-    name = handler_name(kind, ref)
-    defn = handler_definition_of(ref)
-    return name, defn.ret_hint if defn is not None else None
+    """A handler's registered name and its result type hint (looked up once per ref)."""
+    key = (kind, ref)
+    try:
+        found = _HANDLERS.get(key)
+    except TypeError:  # an unhashable ref: look it up each time
+        found = None
+        key = None  # type: ignore[assignment]
+    if found is None:
+        defn = handler_definition_of(ref)
+        found = (handler_name(kind, ref), defn.ret_hint if defn is not None else None)
+        if key is not None and len(_HANDLERS) < 4096:
+            _HANDLERS[key] = found
+    return found
 
 
 class BridgeWorkflowHandle:
@@ -253,7 +274,7 @@ class BridgeWorkflowHandle:
         name, _ = _handler("signal", signal)
         c = self._client
         await c._call(
-            c._stub.SignalWorkflow,
+            "SignalWorkflow",
             pb.SignalWorkflowRequest(
                 workflow_id=self._id,
                 run_id=self._run_id or "",
@@ -282,7 +303,7 @@ class BridgeWorkflowHandle:
         name, hint = _handler("query", query)
         c = self._client
         resp = await c._call(
-            c._stub.QueryWorkflow,
+            "QueryWorkflow",
             pb.QueryWorkflowRequest(
                 workflow_id=self._id,
                 run_id=self._run_id or "",
@@ -316,7 +337,7 @@ class BridgeWorkflowHandle:
         name, hint = _handler("update", update)
         c = self._client
         resp = await c._call(
-            c._stub.UpdateWorkflow,
+            "UpdateWorkflow",
             pb.UpdateWorkflowRequest(
                 workflow_id=self._id,
                 run_id=self._run_id or "",
@@ -340,7 +361,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         await c._call(
-            c._stub.CancelWorkflow,
+            "CancelWorkflow",
             pb.CancelWorkflowRequest(workflow_id=self._id, run_id=self._run_id or ""),
             rpc_timeout,
         )
@@ -355,7 +376,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         await c._call(
-            c._stub.TerminateWorkflow,
+            "TerminateWorkflow",
             pb.TerminateWorkflowRequest(
                 workflow_id=self._id,
                 run_id=self._run_id or "",
@@ -375,7 +396,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         resp = await c._call(
-            c._stub.DescribeWorkflow,
+            "DescribeWorkflow",
             pb.DescribeWorkflowRequest(workflow_id=self._id, run_id=self._run_id or ""),
             rpc_timeout,
         )
@@ -389,7 +410,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         resp = await c._call(
-            c._stub.GetWorkflowHistory,
+            "GetWorkflowHistory",
             pb.GetWorkflowHistoryRequest(workflow_id=self._id, run_id=self._run_id or ""),
             rpc_timeout,
         )
@@ -417,7 +438,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         resp = await c._call(
-            c._stub.GetWorkflowResult,
+            "GetWorkflowResult",
             pb.GetWorkflowResultRequest(
                 workflow_id=self._id,
                 run_id=self._result_run_id or self._run_id or "",
@@ -494,6 +515,41 @@ class BridgeWorkflowHandle:
                 call.cancel()
 
 
+async def _check(channel: grpc.aio.Channel, timeout: float) -> tuple[str, str] | None:
+    """Health-check the bridge service; the unix socket and instance the answer names.
+
+    Raises:
+        grpc.aio.AioRpcError: The call failed.
+        RPCError: The bridge answered that it is not serving.
+    """
+    call = health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=timeout
+    )
+    resp = await call
+    if resp.status != health_pb2.HealthCheckResponse.SERVING:
+        raise RPCError("not serving", RPCStatusCode.UNAVAILABLE)
+    return advertised(await call.initial_metadata())
+
+
+async def _open_local(
+    local: tuple[str, str], options: list[tuple[str, Any]], chain: list[Any], timeout: float
+) -> grpc.aio.Channel | None:
+    """A channel to the bridge's unix socket, if it is on this machine and the same server."""
+    path, instance = local
+    if not os.path.exists(path):
+        return None  # the bridge is on another machine (or in another filesystem)
+    channel = grpc.aio.insecure_channel(f"unix:{path}", options, interceptors=chain)
+    try:
+        again = await _check(channel, timeout)
+    except (grpc.aio.AioRpcError, RPCError) as err:
+        _log.debug("the bridge's unix socket %s does not answer: %s", path, err)
+        again = None
+    if again is None or again[1] != instance:
+        await channel.close()
+        return None
+    return channel
+
+
 class BridgeClient:
     """A client of a ``BridgeServer``, shaped like the fastcore ``Engine``'s client side.
 
@@ -510,8 +566,13 @@ class BridgeClient:
     ) -> None:
         self._channel = channel
         self._stub = pb_grpc.BridgeServiceStub(channel)  # type: ignore[no-untyped-call]
-        self._metadata = bearer_metadata(token) if token else ()
+        self._metadata: tuple[tuple[str, str], ...] = tuple(bearer_metadata(token)) if token else ()
         self._converter = data_converter or default_converter
+        #: unary calls traced inline (``connect`` sets it; a channel given to the constructor
+        #: traces with its own interceptors, if any)
+        self._tracing: UnaryTracing | None = None
+        #: where calls go: ``unix:<path>`` when ``connect`` found the server's unix socket
+        self.target = ""
 
     @classmethod
     async def connect(
@@ -525,8 +586,13 @@ class BridgeClient:
         connect_timeout: timedelta = timedelta(seconds=10),
         interceptors: Sequence[Any] = (),
         tracer_provider: Any = None,
+        prefer_unix_socket: bool = True,
     ) -> BridgeClient:
         """Connect to a bridge and check that it serves.
+
+        A bridge on this machine serving without TLS names its unix socket in its health
+        check answer; the client then talks to it through that socket (no TCP stack), once
+        it has met the same server there. ``target`` says which one it uses.
 
         Args:
             address: ``host:port`` of the bridge.
@@ -538,6 +604,7 @@ class BridgeClient:
             interceptors: More ``grpc.aio`` client interceptors.
             tracer_provider: OpenTelemetry provider for the client's spans (the global one
                 when None); the W3C trace context travels either way.
+            prefer_unix_socket: Use the bridge's unix socket when it is on this machine.
 
         Raises:
             RPCError: The bridge cannot be reached, the TLS handshake failed, or the bridge
@@ -555,9 +622,7 @@ class BridgeClient:
             ("grpc.min_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 2000),
         ]
-        from ._tracing import client_interceptors
-
-        chain = [*client_interceptors(tracer_provider=tracer_provider), *interceptors]
+        chain = [*stream_interceptors(tracer_provider=tracer_provider), *interceptors]
         if tls:
             config = tls if isinstance(tls, TLSConfig) else TLSConfig()
             channel = grpc.aio.secure_channel(
@@ -568,20 +633,28 @@ class BridgeClient:
             )
         else:
             channel = grpc.aio.insecure_channel(address, options, interceptors=chain)
-        client = cls(channel, token=token, data_converter=data_converter)
+        timeout = connect_timeout.total_seconds()
         try:
-            resp = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=SERVICE_NAME),
-                timeout=connect_timeout.total_seconds(),
-            )
+            local = await _check(channel, timeout)
         except grpc.aio.AioRpcError as err:
             await channel.close()
             raise RPCError(
                 f"cannot reach the bridge at {address}: {err.details()}", _status_code(err)
             ) from None
-        if resp.status != health_pb2.HealthCheckResponse.SERVING:
+        except RPCError:
             await channel.close()
-            raise RPCError(f"the bridge at {address} is not serving", RPCStatusCode.UNAVAILABLE)
+            raise RPCError(
+                f"the bridge at {address} is not serving", RPCStatusCode.UNAVAILABLE
+            ) from None
+        target = address
+        if local is not None and prefer_unix_socket and not tls:
+            unix = await _open_local(local, options, chain, min(timeout, 2.0))
+            if unix is not None:
+                await channel.close()
+                channel, target = unix, f"unix:{local[0]}"
+        client = cls(channel, token=token, data_converter=data_converter)
+        client._tracing = UnaryTracing(tracer_provider)
+        client.target = target
         return client
 
     async def close(self) -> None:
@@ -604,14 +677,14 @@ class BridgeClient:
         """The converter that encodes arguments and decodes results."""
         return self._converter
 
-    async def _call(
-        self,
-        method: Callable[..., Awaitable[_T]],
-        request: Any,
-        rpc_timeout: timedelta | None,
-    ) -> _T:
+    async def _call(self, name: str, request: Any, rpc_timeout: timedelta | None) -> Any:
+        method = getattr(self._stub, name)
+        timeout = rpc_timeout.total_seconds() if rpc_timeout is not None else None
         try:
-            return await method(request, metadata=self._metadata, timeout=_timeout(rpc_timeout))
+            tracing = self._tracing
+            if tracing is None or tracing.idle():
+                return await method(request, metadata=self._metadata, timeout=timeout)
+            return await tracing.call(method, _FULL_NAMES[name], request, self._metadata, timeout)
         except grpc.aio.AioRpcError as err:
             # Not ``from None``: that would erase a WorkflowUpdateFailedError's __cause__; the
             # AioRpcError context is suppressed by _from_rpc_error instead.
@@ -676,7 +749,7 @@ class BridgeClient:
             request.retry_policy.CopyFrom(cv.retry_policy_to_proto(retry_policy))
         for key, value in (memo or {}).items():
             request.memo[key].CopyFrom(cv.payload_to_proto(enc.encode_one(value)))
-        resp = await self._call(self._stub.StartWorkflow, request, rpc_timeout)
+        resp = await self._call("StartWorkflow", request, rpc_timeout)
         run_id = resp.run_id or None
         return BridgeWorkflowHandle(
             self,
@@ -715,7 +788,7 @@ class BridgeClient:
             The runs, and the token of the next page (None after the last page).
         """
         resp = await self._call(
-            self._stub.ListWorkflows,
+            "ListWorkflows",
             pb.ListWorkflowsRequest(
                 status=cv.status_to_proto(status),
                 page_size=page_size,

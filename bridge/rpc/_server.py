@@ -1,17 +1,23 @@
 """``BridgeServer``: serve one fastcore engine's workflows over gRPC (``grpc.aio``).
 
-The servicer decodes every payload before it touches the engine, so a request that cannot
-be decoded changes nothing, and maps each fastcore error to one precise status code (the
-table is ``_status_of``), with an ``ErrorDetail`` in the ``fastcore-error-bin`` trailer that
-lets ``BridgeClient`` raise the same exception the engine raised.
+Payloads pass through as they arrived (``fastcore.integration.EncodedValue``): the engine
+records the client's bytes and turns them into values once, at the call it serves (a request
+whose payloads the workflow could not read fails there and changes nothing), and results,
+query answers and update outcomes come back as the engine holds them, never decoded here. A
+client and the engine share one data converter (its codec included). Each fastcore error
+maps to one precise status code (the table is ``_status_of``), with an ``ErrorDetail`` in the
+``fastcore-error-bin`` trailer that lets ``BridgeClient`` raise the same exception the engine
+raised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import errno
 import logging
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -36,6 +42,7 @@ from fastcore.errors import (
     WorkflowUpdateFailedError,
 )
 from fastcore.history import Event, EventType
+from fastcore.integration import EncodedValue
 
 from .. import frontend
 from .._proto.v1 import bridge_pb2 as pb
@@ -49,6 +56,7 @@ from ._auth import (
     split_address,
 )
 from ._guard import DecodeGuardInterceptor
+from ._local import INSTANCE_KEY, SOCKET_KEY, AdvertisingHealthServicer, socket_path_for
 
 __all__ = ["SERVICE_NAME", "BridgeServer"]
 
@@ -155,6 +163,8 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         )
 
     def _encode(self, value: Any) -> pb.Payload:
+        if isinstance(value, EncodedValue):
+            return cv.payload_to_proto(value.payload)
         return cv.payload_to_proto(self._converter.encode_one(value))
 
     async def StartWorkflow(
@@ -164,7 +174,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         try:
             workflow_type = _required(request.workflow_type, "workflow_type")
             workflow_id = _required(request.workflow_id, "workflow_id")
-            args = cv.decode_args(request.args, self._converter, "start")
+            args = cv.encoded_args(request.args)
             options: dict[str, Any] = {}
             if request.HasField("execution_timeout"):
                 options["execution_timeout"] = cv.duration_from_proto(
@@ -178,14 +188,11 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
                 options["id_conflict_policy"] = conflict
             if request.memo:
                 options["memo"] = {
-                    k: cv.decode_args([v], self._converter, f"memo {k!r}")[0]
-                    for k, v in request.memo.items()
+                    k: EncodedValue(cv.payload_from_proto(v)) for k, v in request.memo.items()
                 }
             if request.start_signal:
                 options["start_signal"] = request.start_signal
-                options["start_signal_args"] = cv.decode_args(
-                    request.start_signal_args, self._converter, "start_signal"
-                )
+                options["start_signal_args"] = cv.encoded_args(request.start_signal_args)
             elif request.start_signal_args:
                 raise InvalidArgumentError("start_signal_args given without start_signal")
             if request.HasField("retry_policy"):
@@ -204,7 +211,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         """Deliver a signal; FAILED_PRECONDITION when the workflow is closed."""
         try:
             name = _required(request.signal_name, "signal_name")
-            args = cv.decode_args(request.args, self._converter, f"signal {name!r}")
+            args = cv.encoded_args(request.args)
             await self._handle(request.workflow_id, request.run_id).signal(name, args=args)
         except Exception as err:
             await _fail(context, err)
@@ -216,8 +223,10 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         """Answer a query from the workflow's live state."""
         try:
             name = _required(request.query_name, "query_name")
-            args = cv.decode_args(request.args, self._converter, f"query {name!r}")
-            value = await self._handle(request.workflow_id, request.run_id).query(name, args=args)
+            args = cv.encoded_args(request.args)
+            value = await self._handle(request.workflow_id, request.run_id).query(
+                name, args=args, result_type=EncodedValue
+            )
             result = self._encode(value)
         except Exception as err:
             await _fail(context, err)
@@ -230,10 +239,12 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         update_id = request.update_id or str(uuid.uuid4())
         try:
             name = _required(request.update_name, "update_name")
-            args = cv.decode_args(request.args, self._converter, f"update {name!r}")
+            args = cv.encoded_args(request.args)
             handle = self._handle(request.workflow_id, request.run_id)
             try:
-                value = await handle.execute_update(name, args=args, id=update_id)
+                value = await handle.execute_update(
+                    name, args=args, id=update_id, result_type=EncodedValue
+                )
             except WorkflowUpdateFailedError as failed:
                 cause = failed.__cause__ or failed
                 if not await self._update_accepted(handle, update_id):
@@ -281,7 +292,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
     ) -> pb.TerminateWorkflowResponse:
         """Terminate a run; FAILED_PRECONDITION when it is already closed."""
         try:
-            details = cv.decode_args(request.details, self._converter, "terminate details")
+            details = cv.encoded_args(request.details)
             handle = self._handle(request.workflow_id, request.run_id)
             await handle.terminate(*details, reason=request.reason or None)
         except Exception as err:
@@ -337,7 +348,9 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         try:
             handle = self._handle(request.workflow_id, request.run_id)
             try:
-                value = await handle.result(follow_runs=not request.no_follow_runs)
+                value = await handle.result(
+                    follow_runs=not request.no_follow_runs, result_type=EncodedValue
+                )
             except WorkflowFailureError as failed:
                 cause = failed.__cause__ or failed
                 return pb.GetWorkflowResultResponse(
@@ -481,6 +494,11 @@ class BridgeServer:
         max_watch_streams: Most open ``WatchWorkflow`` streams; more fail with
             RESOURCE_EXHAUSTED.
         shutdown_grace: How long ``stop`` lets calls in progress finish.
+        interceptors: More ``grpc.aio`` server interceptors (after the token check).
+        tracer_provider: OpenTelemetry provider for the server's spans (the engine's, or the
+            global one, when the engine traces).
+        unix_socket: Also listen on a unix socket (only without TLS) and name it in health
+            check answers, so a ``BridgeClient`` on this machine skips the TCP stack.
     """
 
     def __init__(
@@ -498,6 +516,7 @@ class BridgeServer:
         shutdown_grace: timedelta = timedelta(seconds=2),
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         tracer_provider: Any = None,
+        unix_socket: bool = True,
     ) -> None:
         # Every setting is checked here, where it is made, not at start().
         if token is not None:
@@ -540,6 +559,13 @@ class BridgeServer:
         self._health: Any = None
         self._frontend: Any = None
         self._address: str | None = None
+        self._want_unix = unix_socket and tls is None
+        self._unix_path: str | None = None
+
+    @property
+    def unix_address(self) -> str | None:
+        """``unix:<path>`` of the unix socket it also listens on, or None."""
+        return f"unix:{self._unix_path}" if self._unix_path else None
 
     @property
     def address(self) -> str:
@@ -590,7 +616,7 @@ class BridgeServer:
         pb_grpc.add_BridgeServiceServicer_to_server(self._servicer, server)  # type: ignore[no-untyped-call]
         self._frontend = frontend.FrontendServicer(self._engine)  # Temporal's own API
         self._frontend.add_to_server(server)
-        self._health = health.aio.HealthServicer()
+        self._health = AdvertisingHealthServicer(SERVICE_NAME)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         services = [SERVICE_NAME, frontend.SERVICE_NAME]
         reflection.enable_server_reflection(
@@ -605,6 +631,8 @@ class BridgeServer:
             raise OSError(f"cannot bind the bridge to {self._requested}: {err}") from None
         if not port:
             raise OSError(f"cannot bind the bridge to {self._requested}")
+        if self._want_unix:
+            self._listen_unix(server, host, port)
         await server.start()
         serving = health_pb2.HealthCheckResponse.SERVING
         await self._health.set("", serving)
@@ -624,6 +652,28 @@ class BridgeServer:
         self._servicer.close_watches()
         self._frontend.close()
         await server.stop(grace.total_seconds() if grace is not None else self._grace)
+        path, self._unix_path = self._unix_path, None
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def _listen_unix(self, server: grpc.aio.Server, host: str, port: int) -> None:
+        """Listen on this address's unix socket too and name it in health answers."""
+        path = socket_path_for(host, port)
+        if path is None:
+            return
+        try:
+            if os.path.exists(path):
+                os.unlink(path)  # left by a server of this address that died; the port is ours
+            bound = server.add_insecure_port(f"unix:{path}")
+        except (OSError, RuntimeError) as err:
+            logger.warning("the bridge serves TCP only: cannot listen on %s: %s", path, err)
+            return
+        if not bound:
+            logger.warning("the bridge serves TCP only: cannot listen on %s", path)
+            return
+        self._unix_path = path
+        self._health.metadata = ((SOCKET_KEY, path), (INSTANCE_KEY, uuid.uuid4().hex))
 
     async def wait_for_termination(self) -> None:
         """Wait until the server stops (for the ``dev``/``worker`` commands)."""

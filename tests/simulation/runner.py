@@ -216,6 +216,7 @@ class _Simulation:
         )
         self.lives = 0
         self.shutting_down = False
+        self.calls: set[asyncio.Task[None]] = set()  # client calls of the current life
 
     # ---------------------------------------------------------------- time and quiet
 
@@ -313,7 +314,9 @@ class _Simulation:
     async def perform(self, engine: Engine, rec: OpRecord) -> None:
         rec.sends += 1
         rec.pending = True
-        asyncio.get_running_loop().create_task(self._call(engine, rec))
+        task = asyncio.get_running_loop().create_task(self._call(engine, rec))
+        self.calls.add(task)
+        task.add_done_callback(self.calls.discard)
         await self.settle(engine)
 
     # ---------------------------------------------------------------- one life
@@ -322,6 +325,7 @@ class _Simulation:
         world = self.world
         clock = world.clock
         self.shutting_down = False
+        self.calls = set()  # a crashed life's calls died with its loop
         await engine.start()
         await self.settle(engine)
         for rec in self.records:  # the calls a crash left unanswered go again
@@ -344,6 +348,8 @@ class _Simulation:
                 world.injected.append(f"clean restart at t={restart - EPOCH:.3f}")
                 self.shutting_down = True
                 await engine.shutdown()
+                # calls still waiting hear the engine went away (they are sent again)
+                await asyncio.gather(*self.calls, return_exceptions=True)
                 return "restart"
             if wake is not None and soonest == wake:
                 await engine._on_clock_advanced()
@@ -419,6 +425,7 @@ class _Simulation:
                 if status == "done":
                     break
                 life.close()
+                world.life += 1  # a clean restart: another life of the process
             world.crashes = []  # reading back is not part of the faults
             if self.store != "memory":
                 life.close()

@@ -250,6 +250,7 @@ def loop_exception_handler(world: World, life: int) -> Any:
         exc = context.get("exception")
         if isinstance(exc, Crash) or world.dead or life != world.life:
             return  # the crash itself, or a dead life's tasks being collected
-        world.errors.append(f"event loop: {context.get('message')} {exc!r}")
+        task = context.get("task")
+        world.errors.append(f"event loop: {context.get('message')} {exc!r} {task!r}"[:600])
 
     return handle
