@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,6 +26,14 @@ from ...fuzzing import fuzz
 
 _SEEDS = st.integers(min_value=1, max_value=10**6)
 _HISTORIES: dict[int, list[list[Event]]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_histories() -> Iterator[None]:
+    """The cache lives as long as this module's tests: no Event outlives them (a later test
+    counts the Event objects in the process)."""
+    yield
+    _HISTORIES.clear()
 
 
 def _histories(seed: int) -> list[list[Event]]:
