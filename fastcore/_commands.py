@@ -33,6 +33,7 @@ from ._loop import WorkflowLoop
 from ._metric_meter import otel_meter
 from ._payload import Payload
 from ._store import RunRecord
+from ._validate import check_id, check_timeout
 from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
@@ -480,6 +481,15 @@ class Commands:
             raise ValueError(
                 "Activity must have start_to_close_timeout or schedule_to_close_timeout"
             )
+        if activity_id is not None:
+            check_id(activity_id, "activity_id")
+        for field, value in (
+            ("start_to_close_timeout", start_to_close_timeout),
+            ("schedule_to_close_timeout", schedule_to_close_timeout),
+            ("schedule_to_start_timeout", schedule_to_start_timeout),
+            ("heartbeat_timeout", heartbeat_timeout),
+        ):
+            check_timeout(value, field)  # as Temporal refuses the command: a task failure
         name, defn = self._resolve_activity(activity)
         if defn is not None and not defn.dynamic:
             defn.checker.check(f"activity {name!r}", args)
@@ -747,7 +757,9 @@ class Commands:
         if defn is not None and not defn.dynamic:
             defn.run_checker.check(f"workflow {defn.name!r}", args)
         wf_type = defn.name if defn is not None and defn.name else str(workflow)
-        child_id = id if id is not None else str(self.uuid4())
+        child_id = check_id(id, "workflow_id") if id is not None else str(self.uuid4())
+        check_timeout(execution_timeout, "execution_timeout")
+        check_timeout(run_timeout, "run_timeout")
         ev = run.command(
             EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
             {
