@@ -19,6 +19,11 @@ from ._converter import DataConverter, Payload
 from ._description import WorkflowExecutionDescription
 from ._engine import Engine
 from ._handles import WorkflowHandle
+from ._listing import (
+    WorkflowExecutionAsyncIterator,
+    WorkflowExecutionCount,
+    WorkflowExecutionCountAggregationGroup,
+)
 from ._replayer import Replayer, WorkflowReplayResult
 from .common import (
     ActivityCancellationType,
@@ -40,6 +45,9 @@ __all__ = [
     "Payload",
     "Replayer",
     "RetryPolicy",
+    "WorkflowExecutionAsyncIterator",
+    "WorkflowExecutionCount",
+    "WorkflowExecutionCountAggregationGroup",
     "WorkflowExecutionDescription",
     "WorkflowExecutionStatus",
     "WorkflowHandle",

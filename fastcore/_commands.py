@@ -22,7 +22,8 @@ from ._environment import WorkflowEnvironment
 from ._failure import from_failure
 from ._futures import _ActivityFuture, _ChildHandle, _fail, _resolve, _seconds
 from ._loop import WorkflowLoop
-from ._store import RunRecord
+from ._search_attributes import Encoded, apply_updates, decode, encode_updates, untyped
+from ._store import DEFAULT_TASK_QUEUE, RunRecord
 from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
@@ -49,6 +50,7 @@ __all__ = ["PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
+_NOT_READ: Any = object()  # the search attributes were not read from the start yet
 
 
 class CommandIssuer(Protocol):
@@ -85,6 +87,7 @@ class Commands:
         "_info",
         "_random",
         "_run",
+        "_search_attributes",
         "_timer_counter",
         "activities",
         "children",
@@ -112,6 +115,8 @@ class Commands:
         self._timer_counter = 0
         self._random: _random.Random | None = None
         self._info: Info | None = None
+        #: the run's search attributes as the code has seen them so far (None: the start's)
+        self._search_attributes: Any = _NOT_READ
 
     def clear(self) -> None:
         """Drop everything the code waits on (the run closed)."""
@@ -163,7 +168,6 @@ class Commands:
             workflow_type=run.workflow_type,
             attempt=int(a.get("attempt") or 1),
             namespace="default",
-            task_queue="fastcore",
             start_time=datetime.fromtimestamp(started, UTC),
             run_timeout=timedelta(seconds=a["run_timeout"]) if a.get("run_timeout") else None,
             execution_timeout=(
@@ -178,7 +182,56 @@ class Commands:
                 RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else None
             ),
             _history_length=lambda: inst.cursor,
+            cron_schedule=a.get("cron_schedule") or None,
+            typed_search_attributes=decode(self.search_attributes()),
+            search_attributes=untyped(self.search_attributes()),
+            task_queue=a.get("task_queue") or DEFAULT_TASK_QUEUE,
         )
+
+    # ------------------------------------------------------------------ search attributes
+
+    def search_attributes(self) -> Encoded | None:
+        """The run's search attributes at this point of its code (the JSON form)."""
+        current = self._search_attributes
+        if current is _NOT_READ:
+            current = self._search_attributes = self._run.started_attrs.get("search_attributes")
+        return current or None
+
+    def upsert_search_attributes(self, attributes: Any) -> None:
+        """Record a change of search attributes (``workflow.upsert_search_attributes``)."""
+        updates = encode_updates(attributes)
+        if not updates:
+            return
+        run = self._run
+        registry = run.env.search_attributes
+        if registry is not None:
+            registry.check(updates)
+        run.command(EventType.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, {"search_attributes": updates})
+        current = self._search_attributes = apply_updates(self.search_attributes(), updates)
+        record = run.run
+        record.search_attributes = current
+        record.visibility_changed = True
+        info = self._info
+        if info is not None:
+            # temporalio's Info is immutable but for its search attributes
+            object.__setattr__(info, "typed_search_attributes", decode(current))
+            object.__setattr__(info, "search_attributes", untyped(current))
+
+    # ------------------------------------------------------------------ earlier runs
+
+    def has_last_completion_result(self) -> bool:
+        """Whether an earlier run of this cron (or retried) workflow completed."""
+        return self._run.started_attrs.get("last_completion_result") is not None
+
+    def last_completion_result(self, type_hint: Any = None) -> Any:
+        """The result of the latest completed earlier run, decoded (None when none)."""
+        payload = self._run.started_attrs.get("last_completion_result")
+        return None if payload is None else self._run.converter.decode_one(payload, type_hint)
+
+    def last_failure(self) -> BaseException | None:
+        """The failure of the run before this one, if it failed (a retry or cron run)."""
+        failure = self._run.started_attrs.get("continued_failure")
+        return None if failure is None else from_failure(failure, self._run.converter)
 
     def memo(self) -> Mapping[str, Any]:
         """The memo the run was started with, decoded."""

@@ -13,7 +13,8 @@ need from the others (bound methods, so the hot path pays no extra indirection):
 - ``Recovery``: rebuilding runs by replay, and retries of failed workflow tasks;
 - ``Notifier``: telling callers what durable events mean;
 - ``TimeSkipper``: virtual time;
-- ``HandleOperations``: what ``WorkflowHandle`` methods do.
+- ``HandleOperations``: what ``WorkflowHandle`` methods do;
+- ``Lister``: ``list_workflows``/``count_workflows`` by visibility query.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from ._children import Children
 from ._clock import Clock, SystemClock
 from ._closing import Closing
 from ._converter import DataConverter, default_converter
+from ._cron import backoff, parse_cron
 from ._definitions import ActivityDefinition, WorkflowDefinition
-from ._description import WorkflowExecutionDescription
 from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
 from ._handles import WorkflowHandle
 from ._lifecycle import Lifecycle
+from ._listing import Lister, WorkflowExecutionAsyncIterator, WorkflowExecutionCount
 from ._notify import Notifier
 from ._open_store import open_store
 from ._operations import HandleOperations
@@ -43,6 +45,8 @@ from ._recovery import Recovery
 from ._registry import Registry
 from ._run import Run
 from ._run_table import RunTable
+from ._search_attributes import SearchAttributeRegistry
+from ._search_attributes import encode as encode_search_attributes
 from ._starting import RunStarter
 from ._store import Store
 from ._telemetry import Telemetry
@@ -50,11 +54,14 @@ from ._time_skip import TimeSkipper
 from ._timers import TimerService
 from .common import (
     RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributes,
+    TypedSearchAttributes,
     WorkflowExecutionStatus,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from .errors import InvalidArgumentError, WorkflowAlreadyStartedError
+from .errors import InvalidArgumentError, StoreError, WorkflowAlreadyStartedError
 from .history import Event
 
 __all__ = ["Engine"]
@@ -80,6 +87,9 @@ class Engine:
         failure_exception_types: exception types that fail any workflow instead of its task.
         identity: a name for this engine in activity errors and traces.
         tracer_provider, meter_provider: OpenTelemetry providers (globals when None).
+        search_attribute_keys: custom search attributes (``SearchAttributeKey.for_*``)
+            known from the start, so list queries may name them before any run sets them.
+            Others are learned on first use; an attribute keeps its first type.
     """
 
     def __init__(
@@ -99,8 +109,12 @@ class Engine:
         identity: str | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
+        search_attribute_keys: Sequence[SearchAttributeKey[Any]] = (),
     ) -> None:
         opts = {"durability": durability} if durability is not None else {}
+        self._search_attributes = SearchAttributeRegistry()
+        for key in search_attribute_keys:
+            self._search_attributes.register_key(key)
         self.store: Store = open_store(store, **opts)
         self.clock: Clock = clock or SystemClock()
         self.converter = converter or default_converter
@@ -113,6 +127,7 @@ class Engine:
             workflow_definition=registry.workflow_definition,
             failure_exception_types=tuple(failure_exception_types),
             strict_registry=True,
+            search_attributes=self._search_attributes,
         )
         self.timers = TimerService(self.clock)
         self._life = Lifecycle(self.start)
@@ -191,12 +206,12 @@ class Engine:
             dispatcher=dispatcher,
             children=children,
             timed_out=closing.workflow_timed_out,
-            plan_retry=closing.plan_retry,
+            plan_next=closing.plan_next,
             retry_interval=retry_interval,
         )
         pipeline.connect(
             block=recovery.block,
-            plan_retry=closing.plan_retry,
+            plan_next=closing.plan_next,
             schedule_activity=dispatcher.schedule_activity,
             cancel_activity=dispatcher.cancel_activity,
             start_timer=dispatcher.start_timer,
@@ -217,6 +232,13 @@ class Engine:
             notifier=notifier,
             close_from_outside=closing.close_from_outside,
             request_cancel=closing.request_cancel,
+        )
+        self._lister = Lister(
+            lifecycle=self._life,
+            store=store,
+            runs=table,
+            registry=self._search_attributes,
+            describe=self._ops.description,
         )
 
     @property
@@ -303,6 +325,13 @@ class Engine:
             self.clock._engines.append(self)
         try:
             await self.store.open()
+            for name, type_name in (await self.store.search_attribute_types()).items():
+                try:
+                    self._search_attributes.register(name, type_name, source="the store")
+                except InvalidArgumentError as err:
+                    raise StoreError(
+                        f"search_attribute_keys disagree with the store: {err}"
+                    ) from None
             if self.store.durable:
                 await self._recovery.recover()
         except BaseException:
@@ -353,9 +382,19 @@ class Engine:
         start_signal: str | None = None,
         start_signal_args: Sequence[Any] = (),
         result_type: Any = None,
+        search_attributes: TypedSearchAttributes | SearchAttributes | None = None,
+        cron_schedule: str = "",
     ) -> WorkflowHandle:
-        """Start a workflow (its run method, class or type name) and return its handle."""
-        del task_queue
+        """Start a workflow (its run method, class or type name) and return its handle.
+
+        As temporalio's ``Client.start_workflow``. ``task_queue`` is recorded and shown
+        (``workflow.info().task_queue``, ``describe()``, list filters) but routes nothing:
+        an engine runs every workflow registered with it. ``search_attributes`` are the
+        run's initial search attributes. With ``cron_schedule`` (``"*/5 * * * *"``,
+        ``"@every 1h"``, ...) the first run waits for the first schedule time and each
+        run that completes, fails or times out is followed by a new run of the same id at
+        the next schedule time, until the workflow is cancelled or terminated.
+        """
         if not self._life.ready:
             await self._life.ensure_started()
         call_args = [] if arg is ... else [arg]
@@ -366,6 +405,18 @@ class Engine:
         defn, name = self._registry.workflow_for_start(workflow)
         if not defn.dynamic:
             defn.run_checker.check(f"workflow {name!r}", call_args)
+        if task_queue is not None and (not isinstance(task_queue, str) or not task_queue):
+            raise InvalidArgumentError("task_queue must be a non-empty string")
+        encoded_sa = encode_search_attributes(search_attributes)
+        first_backoff: float | None = None
+        if cron_schedule:
+            schedule = parse_cron(cron_schedule)
+            now = self.clock.now()
+            first_backoff = backoff(schedule, now, now)
+            if first_backoff is None:
+                raise InvalidArgumentError(
+                    f"cron schedule {cron_schedule!r} has no time in the next five years"
+                )
         payloads = self.converter.encode(call_args)
         memo_p = {k: self.converter.encode_one(v) for k, v in (memo or {}).items()}
         signal_payloads = None
@@ -400,6 +451,8 @@ class Engine:
                     and st in (_COMPLETED, _CONTINUED_AS_NEW)
                 ):
                     raise WorkflowAlreadyStartedError(id, name, run_id=prior.run_id)
+        if encoded_sa:
+            self._search_attributes.check(encoded_sa)
         run, fut = self._starter.new_run(
             defn,
             name,
@@ -410,6 +463,10 @@ class Engine:
             retry_policy=retry_policy.to_dict() if retry_policy else None,
             memo=memo_p,
             signal=(start_signal, signal_payloads) if start_signal is not None else None,
+            task_queue=task_queue,
+            search_attributes=encoded_sa or None,
+            cron_schedule=cron_schedule or None,
+            first_task_backoff=max(first_backoff, 1e-6) if first_backoff is not None else None,
         )
         if fut is not None:
             await fut
@@ -467,17 +524,53 @@ class Engine:
             await self._life.ensure_started()
         return self._handle(await self._recovery.import_history(events))
 
-    async def list_workflows(
+    def list_workflows(
         self,
+        query: str | None = None,
         *,
         status: WorkflowExecutionStatus | None = None,
-        page_size: int = 100,
+        limit: int | None = None,
+        page_size: int = 1000,
         next_page_token: bytes | None = None,
-    ) -> tuple[list[WorkflowExecutionDescription], bytes | None]:
-        """One page of runs (oldest first), optionally only those with ``status``."""
-        return await self._ops.list_workflows(
-            status=status, page_size=page_size, next_page_token=next_page_token
+    ) -> WorkflowExecutionAsyncIterator:
+        """Runs matching a visibility query, newest first, as temporalio's.
+
+        ``query`` is Temporal's list filter (``WorkflowType = 'Checkout' AND
+        ExecutionStatus = 'Running'``, ``CustomerId IN ('a', 'b')``, ``StartTime BETWEEN
+        '2025-01-01T00:00:00Z' AND '2025-02-01T00:00:00Z'``, ``WorkflowId STARTS_WITH
+        'order-'``, ...) over the built-in attributes and custom search attributes; None or
+        empty lists every run. ``status`` is a shortcut for ``ExecutionStatus = ...``.
+
+        ``async for desc in engine.list_workflows(q)`` yields every match (at most ``limit``);
+        ``await engine.list_workflows(q, page_size=...)`` gives one page and the next
+        page's token (pass it back as ``next_page_token``; None after the last page).
+
+        Raises:
+            InvalidArgumentError: (when read) the query is malformed or names what is not
+                supported (an unknown attribute, ``LIKE``, ``ORDER BY``, ...).
+        """
+        lister = self._lister
+
+        async def fetch(size: int, token: bytes | None) -> tuple[list[Any], bytes | None]:
+            return await lister.page(query, status, size, token)
+
+        return WorkflowExecutionAsyncIterator(
+            fetch, page_size=page_size, next_page_token=next_page_token, limit=limit
         )
+
+    async def count_workflows(self, query: str | None = None) -> WorkflowExecutionCount:
+        """How many runs match a visibility query; with ``GROUP BY ExecutionStatus``, also
+        per status (``groups``), as temporalio's ``count_workflows``.
+
+        Raises:
+            InvalidArgumentError: The query is malformed or names what is not supported.
+        """
+        return await self._lister.count(query)
+
+    @property
+    def search_attribute_keys(self) -> Mapping[str, SearchAttributeKey[Any]]:
+        """The custom search attributes this engine knows (given or used), by name."""
+        return self._search_attributes.keys()
 
     # ------------------------------------------------------------------ time and retention
 

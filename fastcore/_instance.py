@@ -25,8 +25,9 @@ from ._failure import to_failure
 from ._futures import FAILURE_ONLY, _Abort, is_cancellation
 from ._handlers import Handlers
 from ._loop import WorkflowLoop
+from ._search_attributes import encode
 from ._store import RunRecord
-from .errors import FailureError, NondeterminismError
+from .errors import FailureError, InvalidArgumentError, NondeterminismError
 from .history import COMMAND_EVENTS, Event, EventType
 from .workflow import ContinueAsNewError
 
@@ -306,14 +307,18 @@ class WorkflowInstance:
                 {"result": self.converter.encode_one(task.result())},
             )
         elif isinstance(err, ContinueAsNewError):
-            self.close(
-                EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-                {
-                    "new_execution_run_id": str(self.commands.uuid4()),
-                    "workflow_type": err.workflow or self.run.workflow_type,
-                    "input": self.converter.encode(err.input_args),
-                },
-            )
+            attrs: dict[str, Any] = {
+                "new_execution_run_id": str(self.commands.uuid4()),
+                "workflow_type": err.workflow or self.run.workflow_type,
+                "input": self.converter.encode(err.input_args),
+            }
+            if err.search_attributes is not None:
+                try:
+                    attrs["search_attributes"] = encode(err.search_attributes)
+                except InvalidArgumentError as bad:
+                    self.fail_task(bad)
+                    return
+            self.close(EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW, attrs)
         elif isinstance(err, _Abort):
             return
         elif isinstance(err, self.failure_types):

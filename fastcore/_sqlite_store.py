@@ -63,7 +63,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ._store import RunRecord, Store
+from . import _sqlite_visibility as _vis
+from ._store import RecencyKey, RunRecord, Store
+from ._visibility import Query
 from .common import WorkflowExecutionStatus
 from .errors import InvalidArgumentError, StoreError
 from .history import Event, EventType
@@ -188,6 +190,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (run, event_id)
         )""",
     ),
+    _vis.VISIBILITY_MIGRATION,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; a file with a higher one is refused."""
@@ -199,7 +202,10 @@ _UPSERT_RUN = """INSERT INTO runs
         close_time = excluded.close_time, history_length = excluded.history_length"""
 _INSERT_EVENT = """INSERT INTO events (run, event_id, data)
     VALUES ((SELECT id FROM runs WHERE workflow_id = ? AND run_id = ?), ?, ?)"""
-_RUN_COLUMNS = "id, workflow_id, run_id, workflow_type, status, start_time, close_time"
+_RUN_COLUMNS = (
+    "id, workflow_id, run_id, workflow_type, status, start_time, close_time, history_length, "
+    "task_queue, execution_time, memo, search_attributes"
+)
 
 _RunRow = tuple[str, str, str, int, float, float | None, int]
 _EventRow = tuple[str, str, int, str]
@@ -208,7 +214,7 @@ _EventRow = tuple[str, str, int, str]
 class _Batch:
     """What one transaction writes, and who waits for it."""
 
-    __slots__ = ("events", "latest", "rows", "waiters")
+    __slots__ = ("events", "latest", "rows", "visibility", "waiters")
 
     def __init__(
         self,
@@ -216,11 +222,13 @@ class _Batch:
         events: list[_EventRow],
         waiters: list[asyncio.Future[None]],
         latest: dict[str, _RunRow] | None = None,
+        visibility: list[_vis.VisibilityRow] | None = None,
     ) -> None:
         self.rows = rows
         self.events = events
         self.waiters = waiters
         self.latest = latest or {}
+        self.visibility = visibility or []
 
 
 class SqliteStore(Store):
@@ -278,6 +286,7 @@ class SqliteStore(Store):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._rows: dict[tuple[str, str], _RunRow] = {}
+        self._visibility: dict[tuple[str, str], _vis.VisibilityRow] = {}
         self._pending_latest: dict[str, _RunRow] = {}  # newest pending row per workflow id
         self._reader: sqlite3.Connection | None = None  # lookups that need no flush
         self._events: list[_EventRow] = []
@@ -393,6 +402,9 @@ class SqliteStore(Store):
             len(run.history),
         )
         self._rows[(wid, rid)] = row
+        if run.visibility_changed:
+            run.visibility_changed = False
+            self._visibility[(wid, rid)] = _visibility_row(run)
         prev = self._pending_latest.get(wid)
         if prev is None or prev[1] == rid or prev[4] <= row[4]:
             self._pending_latest[wid] = row
@@ -425,8 +437,15 @@ class SqliteStore(Store):
     def _take(self) -> _Batch | None:
         if not self._rows and not self._waiters:
             return None
-        batch = _Batch(list(self._rows.values()), self._events, self._waiters, self._pending_latest)
+        batch = _Batch(
+            list(self._rows.values()),
+            self._events,
+            self._waiters,
+            self._pending_latest,
+            list(self._visibility.values()),
+        )
         self._rows, self._events, self._waiters, self._pending_latest = {}, [], [], {}
+        self._visibility = {}
         return batch
 
     def _kick(self) -> None:
@@ -472,6 +491,8 @@ class SqliteStore(Store):
         try:
             conn.executemany(_UPSERT_RUN, batch.rows)
             conn.executemany(_INSERT_EVENT, batch.events)
+            if batch.visibility:
+                _vis.write_visibility(conn, batch.visibility)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -584,6 +605,18 @@ class SqliteStore(Store):
     ) -> list[RunRecord]:
         return await self._read(_list_runs, status, limit, after)
 
+    async def query_runs(
+        self, query: Query, *, limit: int = 100, after: RecencyKey | None = None
+    ) -> list[RunRecord]:
+        return await self._read(_vis.query_runs, _RUN_COLUMNS, query, limit, after, _record)
+
+    async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
+        counts = await self._read(_vis.count_runs, query)
+        return {WorkflowExecutionStatus(k): n for k, n in counts.items()}
+
+    async def search_attribute_types(self) -> dict[str, str]:
+        return await self._read(_vis.search_attribute_types)
+
     async def purge_closed(self, closed_before: float) -> int:
         return await self._read(_purge_closed, closed_before)
 
@@ -592,6 +625,11 @@ class SqliteStore(Store):
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
+    memo: dict[str, Any] | None = None
+    if row[10]:
+        memo = _loads(row[10])
+        assert memo is not None
+        _revive(memo)
     return RunRecord(
         workflow_id=row[1],
         run_id=row[2],
@@ -599,6 +637,33 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         status=WorkflowExecutionStatus(row[4]),
         start_time=row[5],
         close_time=row[6],
+        history_length=row[7],
+        task_queue=row[8],
+        execution_time=row[9],
+        memo=memo or None,
+        search_attributes=_loads(row[11]) if row[11] else None,
+        visibility_changed=False,
+    )
+
+
+def _dumps(obj: Any) -> str:
+    """JSON text of a value whose Payloads take the stores' ``{"_payload": ...}`` form."""
+    if _orjson is not None:
+        return str(_orjson.dumps(obj, default=_encode_value, option=_ORJSON_OPTS).decode())
+    return json.dumps(obj, default=_encode_value, separators=(",", ":"))  # pragma: no cover
+
+
+def _visibility_row(run: RunRecord) -> _vis.VisibilityRow:
+    sa = run.search_attributes
+    return (
+        run.workflow_id,
+        run.run_id,
+        run.task_queue,
+        run.execution_time,
+        _dumps(run.memo) if run.memo else None,
+        _dumps(sa) if sa else None,
+        _vis.attribute_rows(sa),
+        [(name, str(entry["type"])) for name, entry in (sa or {}).items()],
     )
 
 
@@ -667,6 +732,10 @@ def _purge_closed(conn: sqlite3.Connection, closed_before: float) -> int:
     try:
         conn.execute(
             "DELETE FROM events WHERE run IN (SELECT id FROM runs WHERE close_time < ?)",
+            (closed_before,),
+        )
+        conn.execute(
+            "DELETE FROM search_attributes WHERE run IN (SELECT id FROM runs WHERE close_time < ?)",
             (closed_before,),
         )
         count = conn.execute("DELETE FROM runs WHERE close_time < ?", (closed_before,)).rowcount

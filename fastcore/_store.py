@@ -10,19 +10,43 @@ until then, so nothing is acknowledged before it is durable.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from ._converter import Payload
+from ._search_attributes import Encoded, fold, row_values
+from ._visibility import Query, evaluate
 from .common import WorkflowExecutionStatus
 from .history import Event
 
-__all__ = ["MemoryStore", "RunRecord", "Store"]
+__all__ = [
+    "DEFAULT_TASK_QUEUE",
+    "MemoryStore",
+    "RecencyKey",
+    "RunRecord",
+    "Store",
+    "recency_key",
+    "visibility_row",
+]
+
+#: Where a run sorts in a list: (close time, or infinity while open; start time; run id).
+RecencyKey = tuple[float, float, str]
+
+DEFAULT_TASK_QUEUE = "fastcore"
+"""The task queue a run shows when its start named none (an engine runs every workflow)."""
 
 
 @dataclass(eq=False, slots=True)
 class RunRecord:
-    """One workflow run: identity, status and its full history (shared, not copied)."""
+    """One workflow run: identity, status and its full history (shared, not copied).
+
+    The visibility fields (task queue, execution time, memo, search attributes) are what a
+    list row shows and a list filter reads; whoever changes them sets
+    ``visibility_changed`` so a store that indexes them writes them again.
+    """
 
     workflow_id: str
     run_id: str
@@ -33,11 +57,56 @@ class RunRecord:
     history: list[Event] = field(default_factory=list)
     #: Events in the run; set by stores that return runs without their history.
     history_length: int = 0
+    #: The task queue the start named.
+    task_queue: str = DEFAULT_TASK_QUEUE
+    #: When the run's code first runs (after a cron or retry backoff); None: the start time.
+    execution_time: float | None = None
+    #: The memo, as recorded (payloads); None when empty.
+    memo: dict[str, Payload] | None = None
+    #: The current search attributes (the JSON form of ``fastcore._search_attributes``).
+    search_attributes: Encoded | None = None
+    #: Set when a visibility field changed since the store last wrote them.
+    visibility_changed: bool = True
 
     @property
     def length(self) -> int:
         """Events in the run, whether or not ``history`` was loaded."""
         return len(self.history) or self.history_length
+
+    def refresh_visibility(self) -> None:
+        """Set the visibility fields from the history (an imported or rebuilt run)."""
+        if not self.history:
+            return
+        first = self.history[0]
+        a = first.attributes
+        self.task_queue = a.get("task_queue") or DEFAULT_TASK_QUEUE
+        backoff = a.get("first_task_backoff")
+        self.execution_time = first.timestamp + float(backoff) if backoff else None
+        self.memo = dict(a["memo"]) if a.get("memo") else None
+        self.search_attributes = fold(self.history)
+        self.visibility_changed = True
+
+
+def recency_key(record: RunRecord) -> RecencyKey:
+    """The key runs are listed by, descending (Temporal's order): open runs first, newest
+    first, then closed runs by close time, newest first."""
+    close = record.close_time
+    return (math.inf if close is None else close, record.start_time, record.run_id)
+
+
+def visibility_row(record: RunRecord) -> dict[str, Any]:
+    """The values a list filter reads of a run: built-in attributes and search attributes."""
+    row = row_values(record.search_attributes)
+    row["WorkflowId"] = record.workflow_id
+    row["WorkflowType"] = record.workflow_type
+    row["RunId"] = record.run_id
+    row["ExecutionStatus"] = int(record.status)
+    row["StartTime"] = record.start_time
+    row["CloseTime"] = record.close_time
+    row["ExecutionTime"] = record.execution_time or record.start_time
+    row["TaskQueue"] = record.task_queue
+    row["HistoryLength"] = record.length
+    return row
 
 
 class Store(ABC):
@@ -85,6 +154,44 @@ class Store(ABC):
         Histories may be left empty here: callers that need one use ``load_run``.
         """
 
+    async def query_runs(
+        self, query: Query, *, limit: int = 100, after: RecencyKey | None = None
+    ) -> list[RunRecord]:
+        """Runs matching ``query``, in ``recency_key`` order, descending, after ``after``.
+
+        Histories may be left empty. This default reads every run (``list_runs``) and
+        evaluates the filter in Python; stores that can index do better.
+        """
+        rows: list[RunRecord] = []
+        page_after: tuple[float, str, str] | None = None
+        while True:
+            page = await self.list_runs(limit=1000, after=page_after)
+            rows.extend(r for r in page if evaluate(query, visibility_row(r)))
+            if len(page) < 1000:
+                break
+            last = page[-1]
+            page_after = (last.start_time, last.workflow_id, last.run_id)
+        rows.sort(key=recency_key, reverse=True)
+        if after is not None:
+            rows = [r for r in rows if recency_key(r) < after]
+        return rows[:limit]
+
+    async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
+        """How many runs match ``query``, per status (statuses with none are left out)."""
+        counts: dict[WorkflowExecutionStatus, int] = {}
+        after: RecencyKey | None = None
+        while True:
+            page = await self.query_runs(query, limit=1000, after=after)
+            for r in page:
+                counts[r.status] = counts.get(r.status, 0) + 1
+            if len(page) < 1000:
+                return counts
+            after = recency_key(page[-1])
+
+    async def search_attribute_types(self) -> dict[str, str]:
+        """The custom search attributes the store has recorded, and their type names."""
+        return {}
+
     @abstractmethod
     async def purge_closed(self, closed_before: float) -> int:
         """Delete closed runs whose close time is before ``closed_before``; return how many."""
@@ -129,6 +236,22 @@ class MemoryStore(Store):
         if after is not None:
             rows = [r for r in rows if (r.start_time, r.workflow_id, r.run_id) > after]
         return rows[:limit]
+
+    async def query_runs(
+        self, query: Query, *, limit: int = 100, after: RecencyKey | None = None
+    ) -> list[RunRecord]:
+        rows = [r for r in self._runs.values() if evaluate(query, visibility_row(r))]
+        rows.sort(key=recency_key, reverse=True)
+        if after is not None:
+            rows = [r for r in rows if recency_key(r) < after]
+        return rows[:limit]
+
+    async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
+        counts: dict[WorkflowExecutionStatus, int] = {}
+        for r in self._runs.values():
+            if evaluate(query, visibility_row(r)):
+                counts[r.status] = counts.get(r.status, 0) + 1
+        return counts
 
     async def purge_closed(self, closed_before: float) -> int:
         doomed = [

@@ -17,7 +17,11 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  ({workflow_id, run_id, initiated_event_id} | None),
                                  continued_run_id, first_run_id, execution_timeout, run_timeout,
                                  execution_deadline(epoch s|None), memo{str: Payload},
-                                 retry_policy(dict|None), seed(int),
+                                 retry_policy(dict|None), seed(int), task_queue,
+                                 search_attributes{name: {type, value}} (when set),
+                                 cron_schedule, last_completion_result(Payload),
+                                 continued_failure (cron and retry runs; when set),
+                                 first_task_backoff (s; retry and cron runs),
                                  trace_context (W3C traceparents; only when tracing)
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
                                  signal sent with the start)
@@ -37,6 +41,7 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     TIMER_FIRED                  timer_id, started_event_id
     TIMER_CANCELED               timer_id, started_event_id
     MARKER_RECORDED              marker_name ("core_patch"), details {patch_id, deprecated}
+    UPSERT_WORKFLOW_SEARCH_ATTRIBUTES  search_attributes{name: {type, value(None: removed)}}
     START_CHILD_WORKFLOW_EXECUTION_INITIATED  workflow_id, workflow_type, input[],
                                  parent_close_policy(int), execution_timeout, run_timeout,
                                  retry_policy(dict|None), cancellation_type(int), memo{str: Payload}
@@ -52,11 +57,11 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     CHILD_WORKFLOW_EXECUTION_TIMED_OUT        initiated_event_id, started_event_id, retry_state
     REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED  workflow_id, child_workflow_only,
                                  initiated_event_id (of the child being cancelled)
-    WORKFLOW_EXECUTION_COMPLETED     result(Payload)
-    WORKFLOW_EXECUTION_FAILED        failure
+    WORKFLOW_EXECUTION_COMPLETED     result(Payload), new_execution_run_id (the next cron run)
+    WORKFLOW_EXECUTION_FAILED        failure, new_execution_run_id (a retry or the next cron run)
     WORKFLOW_EXECUTION_CANCELED      details[]
     WORKFLOW_EXECUTION_TERMINATED    reason, details[]
-    WORKFLOW_EXECUTION_TIMED_OUT     retry_state(int)
+    WORKFLOW_EXECUTION_TIMED_OUT     retry_state(int), new_execution_run_id (the next cron run)
     WORKFLOW_EXECUTION_CONTINUED_AS_NEW  new_execution_run_id, workflow_type, input[]
     WORKFLOW_TASK_FAILED         input_event_id(int|None), failure
     WORKFLOW_TASK_RETRIED        input_event_id
@@ -106,6 +111,7 @@ class EventType(StrEnum):
     TIMER_FIRED = "TIMER_FIRED"
     TIMER_CANCELED = "TIMER_CANCELED"
     MARKER_RECORDED = "MARKER_RECORDED"
+    UPSERT_WORKFLOW_SEARCH_ATTRIBUTES = "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
     START_CHILD_WORKFLOW_EXECUTION_INITIATED = "START_CHILD_WORKFLOW_EXECUTION_INITIATED"
     START_CHILD_WORKFLOW_EXECUTION_FAILED = "START_CHILD_WORKFLOW_EXECUTION_FAILED"
     CHILD_WORKFLOW_EXECUTION_STARTED = "CHILD_WORKFLOW_EXECUTION_STARTED"
@@ -136,6 +142,7 @@ COMMAND_EVENTS = frozenset(
         E.TIMER_STARTED,
         E.TIMER_CANCELED,
         E.MARKER_RECORDED,
+        E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
         E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
         E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,

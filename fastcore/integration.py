@@ -31,8 +31,10 @@ from ._description import WorkflowExecutionDescription
 from ._failure import from_failure, to_failure
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
+from ._store import DEFAULT_TASK_QUEUE
 
 __all__ = [
+    "DEFAULT_TASK_QUEUE",
     "ActivityDefinition",
     "DataConverter",
     "HandlerDefinition",

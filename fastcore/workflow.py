@@ -10,7 +10,7 @@ import inspect
 import logging
 import uuid as _uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, TypeVar, overload
@@ -29,6 +29,8 @@ from .common import (
     ChildWorkflowCancellationType,
     ParentClosePolicy,
     RetryPolicy,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
 
@@ -48,6 +50,9 @@ __all__ = [
     "execute_activity",
     "execute_child_workflow",
     "execute_local_activity",
+    "get_last_completion_result",
+    "get_last_failure",
+    "has_last_completion_result",
     "in_workflow",
     "info",
     "init",
@@ -67,6 +72,7 @@ __all__ = [
     "time",
     "unsafe",
     "update",
+    "upsert_search_attributes",
     "uuid4",
     "wait_condition",
 ]
@@ -303,6 +309,12 @@ class Info:
     first_execution_run_id: str
     retry_policy: RetryPolicy | None
     _history_length: Callable[[], int]
+    #: The cron schedule the workflow was started with (None: not a cron workflow).
+    cron_schedule: str | None = None
+    #: The run's search attributes; ``upsert_search_attributes`` replaces them.
+    typed_search_attributes: TypedSearchAttributes = TypedSearchAttributes.empty
+    #: The same in the deprecated untyped form (name -> list of values).
+    search_attributes: Mapping[str, Any] = field(default_factory=dict)
 
     def get_current_history_length(self) -> int:
         """Events in this run's history so far."""
@@ -319,6 +331,8 @@ class ContinueAsNewError(BaseException):
         super().__init__("Continue as new")
         self.input_args = list(args)
         self.workflow = workflow
+        #: the next run's search attributes (None: this run's current ones)
+        self.search_attributes: TypedSearchAttributes | None = None
 
 
 ActivityHandle = Any
@@ -590,8 +604,13 @@ def continue_as_new(
     run_timeout: timedelta | None = None,
     memo: Mapping[str, Any] | None = None,
     retry_policy: RetryPolicy | None = None,
+    search_attributes: TypedSearchAttributes | None = None,
 ) -> Any:
-    """End this run and start a new one with the same id, a fresh history and these args."""
+    """End this run and start a new one with the same id, a fresh history and these args.
+
+    The next run keeps this run's search attributes (upserts included) unless
+    ``search_attributes`` names others.
+    """
     del task_queue, run_timeout, memo, retry_policy
     _runtime.current()  # only valid in workflow code
     wf_name: str | None = None
@@ -602,7 +621,46 @@ def continue_as_new(
             cls = workflow if isinstance(workflow, type) else None
             if cls is not None:
                 wf_name = WorkflowDefinition.from_class(cls).name
-    raise ContinueAsNewError(_args(arg, args, more), wf_name)
+    err = ContinueAsNewError(_args(arg, args, more), wf_name)
+    err.search_attributes = search_attributes
+    raise err
+
+
+def upsert_search_attributes(
+    attributes: TypedSearchAttributes | Sequence[SearchAttributeUpdate[Any]] | Mapping[str, Any],
+) -> None:
+    """Change this run's search attributes: each ``key.value_set(v)`` sets one, each
+    ``key.value_unset()`` (a value of None) removes one, as temporalio's.
+
+    The change is recorded in the history (``UPSERT_WORKFLOW_SEARCH_ATTRIBUTES``), shows in
+    ``info().typed_search_attributes`` at once, and in ``describe()`` and list filters
+    once the activation commits. The deprecated name -> list mapping is accepted too.
+
+    Raises:
+        InvalidArgumentError: A reserved name, a value of the wrong type, or an attribute
+            of another type than earlier use (this fails the workflow task, as Temporal
+            fails it for bad search attributes).
+    """
+    if not attributes:
+        return
+    _runtime.current().upsert_search_attributes(attributes)
+
+
+def has_last_completion_result() -> bool:
+    """Whether an earlier run of this cron workflow completed (its result is available)."""
+    return bool(_runtime.current().has_last_completion_result())
+
+
+def get_last_completion_result(type_hint: Any = None) -> Any:
+    """The result of the latest completed earlier run of this cron workflow (None if none,
+    or if it returned None; ``has_last_completion_result`` tells them apart)."""
+    return _runtime.current().last_completion_result(type_hint)
+
+
+def get_last_failure() -> BaseException | None:
+    """The failure of the previous run, when it failed (a cron workflow's next run, a
+    retry); None otherwise."""
+    return _runtime.current().last_failure()  # type: ignore[no-any-return]
 
 
 def now() -> datetime:
