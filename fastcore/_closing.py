@@ -300,6 +300,7 @@ class Closing:
             cron_schedule=started["cron_schedule"],
             last_completion_result=last_result,
             continued_failure=failure,
+            now=ev.timestamp,  # the backoff counts from the close, so it ends on the slot
         )
         nxt.parent = run.parent
         self._children.move_link(run, nxt)

@@ -409,10 +409,9 @@ class Engine:
             raise InvalidArgumentError("task_queue must be a non-empty string")
         encoded_sa = encode_search_attributes(search_attributes)
         first_backoff: float | None = None
+        now = self.clock.now()
         if cron_schedule:
-            schedule = parse_cron(cron_schedule)
-            now = self.clock.now()
-            first_backoff = backoff(schedule, now, now)
+            first_backoff = backoff(parse_cron(cron_schedule), now, now)
             if first_backoff is None:
                 raise InvalidArgumentError(
                     f"cron schedule {cron_schedule!r} has no time in the next five years"
@@ -467,6 +466,7 @@ class Engine:
             search_attributes=encoded_sa or None,
             cron_schedule=cron_schedule or None,
             first_task_backoff=max(first_backoff, 1e-6) if first_backoff is not None else None,
+            now=now,
         )
         if fut is not None:
             await fut

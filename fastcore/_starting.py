@@ -91,14 +91,18 @@ class RunStarter:
         cron_schedule: str | None = None,
         last_completion_result: Any = None,
         continued_failure: dict[str, Any] | None = None,
+        now: float | None = None,
     ) -> tuple[Run, asyncio.Future[None] | None]:
         """Make a run and queue its first activation.
 
         A run whose code must wait (a retry's backoff, a cron run until its schedule time)
-        has ``first_task_backoff`` seconds. Returns the run and, when the store is durable, a
-        future that completes once its start is durable (None when it already is).
+        has ``first_task_backoff`` seconds (counted from ``now``, the clock's time by
+        default, which a cron run's start takes from its predecessor's close). Returns the
+        run and, when the store is durable, a future that completes once its start is
+        durable (None when it already is).
         """
-        now = self._env.clock_now()
+        if now is None:
+            now = self._env.clock_now()
         run_id = run_id or new_id()
         record = RunRecord(workflow_id, run_id, name, now)
         if task_queue == DEFAULT_TASK_QUEUE:

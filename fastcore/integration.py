@@ -2,10 +2,12 @@
 
 Integrations need more than a user does: the metadata the decorators attach, the converter
 and payload types, fastcore's failure format, the description type and a hook so workflow
-code can run on another runtime, and the visibility query language (``visibility``: parse,
-evaluate and compile Temporal's list filters). They import it from here, never from a
-private module, so fastcore's internals can move freely; a test pins these names and fails
-when bridge imports any other private fastcore module.
+code can run on another runtime, the visibility query language (``visibility``: parse,
+evaluate and compile Temporal's list filters) and search attributes in the JSON form runs
+record them in (``search_attributes``: ``encode`` typed ones, ``decode`` back, ``key_of``).
+They import it from here, never from a private module, so fastcore's internals can move
+freely; a test pins these names and fails when bridge imports any other private fastcore
+module.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import _runtime
+from . import _search_attributes as search_attributes
 from . import _visibility as visibility
 from . import activity as _activity
 from ._converter import DataConverter, Payload, default_converter
@@ -51,6 +54,7 @@ __all__ = [
     "in_workflow",
     "register_resolver",
     "registered_resolvers",
+    "search_attributes",
     "to_failure",
     "visibility",
     "workflow_definition_of",

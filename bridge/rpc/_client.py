@@ -10,6 +10,8 @@ an exceeded limit or deadline, an unreachable server) raises ``RPCError`` with i
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -22,8 +24,15 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from fastcore import (
+    WorkflowExecutionAsyncIterator,
+    WorkflowExecutionCount,
+    WorkflowExecutionCountAggregationGroup,
+)
 from fastcore.common import (
     RetryPolicy,
+    SearchAttributes,
+    TypedSearchAttributes,
     WorkflowExecutionStatus,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -51,7 +60,8 @@ from fastcore.integration import (
 from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
-from ._auth import TLSConfig, bearer_metadata
+from ._auth import bearer_metadata
+from ._connect import channel_settings, refuse_unsupported
 from ._server import ERROR_DETAIL_KEY, SERVICE_NAME
 
 __all__ = ["BridgeClient", "BridgeWorkflowHandle", "RPCError", "RPCStatusCode"]
@@ -493,8 +503,8 @@ class BridgeWorkflowHandle:
 class BridgeClient:
     """A client of a ``BridgeServer``, shaped like the fastcore ``Engine``'s client side.
 
-    Make one with ``await BridgeClient.connect(address, ...)``; close it with ``close()`` or
-    use it as an async context manager.
+    Make one with ``await BridgeClient.connect(address, ...)`` (``temporalio.client.Client
+    .connect``'s arguments); close it with ``close()`` or use it as an async context manager.
     """
 
     def __init__(
@@ -503,42 +513,107 @@ class BridgeClient:
         *,
         token: str | None = None,
         data_converter: DataConverter | None = None,
+        metadata: Sequence[tuple[str, str | bytes]] | None = None,
+        namespace: str = "default",
+        identity: str | None = None,
     ) -> None:
         self._channel = channel
         self._stub = pb_grpc.BridgeServiceStub(channel)  # type: ignore[no-untyped-call]
-        self._metadata = bearer_metadata(token) if token else ()
+        if metadata is None:
+            metadata = bearer_metadata(token) if token else ()
+        self._metadata: tuple[tuple[str, str | bytes], ...] = tuple(metadata)
         self._converter = data_converter or default_converter
+        self._namespace = namespace
+        self._identity = identity or f"{os.getpid()}@{socket.gethostname()}"
 
     @classmethod
     async def connect(
         cls,
-        address: str,
+        target_host: str,
         *,
+        namespace: str = "default",
+        api_key: str | None = None,
         token: str | None = None,
-        tls: TLSConfig | bool = False,
         data_converter: DataConverter | None = None,
-        max_message_bytes: int = 4 * 1024 * 1024,
-        connect_timeout: timedelta = timedelta(seconds=10),
+        plugins: Sequence[Any] = (),
         interceptors: Sequence[Any] = (),
+        default_workflow_query_reject_condition: Any = None,
+        tls: Any = None,
+        retry_config: Any = None,
+        keep_alive_config: Any = None,
+        connect_timeout: timedelta | None = None,
+        rpc_metadata: Mapping[str, str | bytes] | None = None,
+        identity: str | None = None,
+        lazy: bool = False,
+        runtime: Any = None,
+        http_connect_proxy_config: Any = None,
+        dns_load_balancing_config: Any = None,
+        grpc_compression: Any = None,
+        payload_limits: Any = None,
+        header_codec_behavior: Any = None,
+        max_message_bytes: int = 4 * 1024 * 1024,
         tracer_provider: Any = None,
     ) -> BridgeClient:
-        """Connect to a bridge and check that it serves.
+        """Connect to a bridge (``temporalio.client.Client.connect``'s arguments) and check
+        that it serves.
 
         Args:
-            address: ``host:port`` of the bridge.
-            token: The bridge's bearer token, if it requires one.
-            tls: TLS settings; ``True`` for TLS with the system's root certificates.
-            data_converter: Encodes arguments and decodes results (JSON by default).
+            target_host: ``host:port`` of the bridge.
+            namespace: ``default``, the one namespace a fastcore engine has.
+            api_key: The bridge's bearer token, sent as ``authorization: Bearer <key>``
+                (unless ``rpc_metadata`` has an ``authorization``), as temporalio sends it.
+            token: The same, under fastcore's older name.
+            data_converter: fastcore's ``DataConverter`` (JSON by default).
+            plugins: Refused when given (temporalio client plugins do not apply).
+            interceptors: ``grpc.aio`` client interceptors (temporalio's client
+                interceptors do not apply to the bridge's service).
+            default_workflow_query_reject_condition: Refused when given.
+            tls: ``True`` (system roots), fastcore's or temporalio's ``TLSConfig``.
+            retry_config: Refused when given: a failed call raises at once.
+            keep_alive_config: HTTP/2 keep-alive (``interval_millis``, ``timeout_millis``,
+                as temporalio's ``KeepAliveConfig``); none by default.
+            connect_timeout: How long to wait for the bridge's health check (10 s).
+            rpc_metadata: gRPC metadata sent with every call.
+            identity: This client's name (``identity``); recorded nowhere, as the bridge's
+                calls carry no identity.
+            lazy: Do not check the bridge at once; the first call connects.
+            runtime, http_connect_proxy_config, dns_load_balancing_config, payload_limits,
+                header_codec_behavior: Refused when given.
+            grpc_compression: temporalio's ``GrpcCompression.GZIP`` compresses the calls;
+                ``NONE`` (the default here, a bridge is usually on loopback) does not.
             max_message_bytes: Largest message this client sends or receives.
-            connect_timeout: How long to wait for the bridge to answer its health check.
-            interceptors: More ``grpc.aio`` client interceptors.
             tracer_provider: OpenTelemetry provider for the client's spans (the global one
                 when None); the W3C trace context travels either way.
 
         Raises:
+            InvalidArgumentError: An option that does not apply, or a bad value.
             RPCError: The bridge cannot be reached, the TLS handshake failed, or the bridge
                 is not serving.
         """
+        refuse_unsupported(
+            plugins=plugins,
+            default_workflow_query_reject_condition=default_workflow_query_reject_condition,
+            retry_config=retry_config,
+            runtime=runtime,
+            http_connect_proxy_config=http_connect_proxy_config,
+            dns_load_balancing_config=dns_load_balancing_config,
+            payload_limits=payload_limits,
+            header_codec_behavior=header_codec_behavior,
+        )
+        if data_converter is not None and not isinstance(data_converter, DataConverter):
+            raise InvalidArgumentError(
+                "data_converter must be fastcore's DataConverter (the bridge decodes with "
+                f"fastcore's converters), not {type(data_converter).__name__}"
+            )
+        settings = channel_settings(
+            namespace=namespace,
+            token=token,
+            api_key=api_key,
+            tls=tls,
+            rpc_metadata=rpc_metadata or {},
+            keep_alive_config=keep_alive_config,
+            grpc_compression=grpc_compression,
+        )
         options: list[tuple[str, Any]] = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
@@ -546,35 +621,56 @@ class BridgeClient:
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.min_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 2000),
+            *settings.options,
         ]
         from ._tracing import client_interceptors
 
         chain = [*client_interceptors(tracer_provider=tracer_provider), *interceptors]
-        if tls:
-            config = tls if isinstance(tls, TLSConfig) else TLSConfig()
+        if settings.tls is not None:
             channel = grpc.aio.secure_channel(
-                address,
-                config.credentials(),
-                options + config.channel_options(),
+                target_host,
+                settings.tls.credentials(),
+                options + settings.tls.channel_options(),
+                compression=settings.compression,
                 interceptors=chain,
             )
         else:
-            channel = grpc.aio.insecure_channel(address, options, interceptors=chain)
-        client = cls(channel, token=token, data_converter=data_converter)
+            channel = grpc.aio.insecure_channel(
+                target_host, options, compression=settings.compression, interceptors=chain
+            )
+        client = cls(
+            channel,
+            data_converter=data_converter,
+            metadata=settings.metadata,
+            namespace=namespace,
+            identity=identity,
+        )
+        if lazy:
+            return client
+        timeout = (connect_timeout or timedelta(seconds=10)).total_seconds()
         try:
             resp = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=SERVICE_NAME),
-                timeout=connect_timeout.total_seconds(),
+                health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=timeout
             )
         except grpc.aio.AioRpcError as err:
             await channel.close()
             raise RPCError(
-                f"cannot reach the bridge at {address}: {err.details()}", _status_code(err)
+                f"cannot reach the bridge at {target_host}: {err.details()}", _status_code(err)
             ) from None
         if resp.status != health_pb2.HealthCheckResponse.SERVING:
             await channel.close()
-            raise RPCError(f"the bridge at {address} is not serving", RPCStatusCode.UNAVAILABLE)
+            raise RPCError(f"the bridge at {target_host} is not serving", RPCStatusCode.UNAVAILABLE)
         return client
+
+    @property
+    def namespace(self) -> str:
+        """The namespace (always ``default``: a fastcore engine has one)."""
+        return self._namespace
+
+    @property
+    def identity(self) -> str:
+        """This client's name."""
+        return self._identity
 
     async def close(self) -> None:
         """Close the connection; calls in progress are cancelled."""
@@ -601,9 +697,13 @@ class BridgeClient:
         method: Callable[..., Awaitable[_T]],
         request: Any,
         rpc_timeout: timedelta | None,
+        rpc_metadata: Mapping[str, str | bytes] | None = None,
     ) -> _T:
+        metadata = self._metadata
+        if rpc_metadata:
+            metadata = metadata + tuple((k.lower(), v) for k, v in rpc_metadata.items())
         try:
-            return await method(request, metadata=self._metadata, timeout=_timeout(rpc_timeout))
+            return await method(request, metadata=metadata, timeout=_timeout(rpc_timeout))
         except grpc.aio.AioRpcError as err:
             # Not ``from None``: that would erase a WorkflowUpdateFailedError's __cause__; the
             # AioRpcError context is suppressed by _from_rpc_error instead.
@@ -612,34 +712,55 @@ class BridgeClient:
     async def start_workflow(
         self,
         workflow: str | type | Callable[..., Any],
-        *args: Any,
+        *more: Any,
+        args: Sequence[Any] = (),
         id: str,
+        task_queue: str | None = None,
         execution_timeout: timedelta | None = None,
         run_timeout: timedelta | None = None,
+        task_timeout: timedelta | None = None,
         id_reuse_policy: WorkflowIDReusePolicy | None = None,
         id_conflict_policy: WorkflowIDConflictPolicy | None = None,
         retry_policy: RetryPolicy | None = None,
+        cron_schedule: str = "",
         memo: Mapping[str, Any] | None = None,
+        search_attributes: TypedSearchAttributes | SearchAttributes | None = None,
+        static_summary: str | None = None,
+        static_details: str | None = None,
+        start_delay: timedelta | None = None,
         start_signal: str | None = None,
         start_signal_args: Sequence[Any] = (),
         result_type: Any = None,
+        request_eager_start: bool = False,
+        rpc_metadata: Mapping[str, str | bytes] | None = None,
         rpc_timeout: timedelta | None = None,
     ) -> BridgeWorkflowHandle:
-        """Start a workflow on the bridge's engine.
+        """Start a workflow on the bridge's engine (``temporalio.client.Client.start_workflow``'s
+        arguments).
 
         Args:
             workflow: The ``@workflow.run`` method, the workflow class or its registered name.
-            *args: Arguments to the run method.
+            *more: Arguments to the run method (temporalio passes one, ``arg``).
+            args: More arguments, as temporalio's ``args=``.
             id: The workflow id.
+            task_queue: Recorded and shown (``describe()``, list filters): the engine runs
+                every workflow it has registered, whatever the queue.
             execution_timeout: Limit on the whole workflow.
             run_timeout: Limit on one run.
+            task_timeout: Refused when given (fastcore has no workflow task timeout).
             id_reuse_policy: Whether a closed workflow's id may be reused.
             id_conflict_policy: What to do when a run with this id is open.
             retry_policy: How the workflow is retried.
+            cron_schedule: A cron schedule; each run starts at its schedule time.
             memo: Values recorded with the start.
+            search_attributes: The run's search attributes.
+            static_summary, static_details: Accepted and not kept (no UI shows them).
+            start_delay: Refused when given (use a cron schedule or a timer).
             start_signal: A signal delivered with the start.
             start_signal_args: Arguments of ``start_signal``.
             result_type: The type ``result()`` converts to (default: the run's return hint).
+            request_eager_start: Accepted; every start on an engine is eager already.
+            rpc_metadata: gRPC metadata for this call.
             rpc_timeout: Give up after this long.
 
         Returns:
@@ -647,18 +768,28 @@ class BridgeClient:
 
         Raises:
             WorkflowAlreadyStartedError: A run with this id is open.
-            InvalidArgumentError: Unknown workflow type, or arguments that do not fit.
+            InvalidArgumentError: Unknown workflow type, arguments that do not fit, a bad
+                cron schedule or search attribute, or an option the engine cannot honour.
         """
+        del static_summary, static_details, request_eager_start
+        if task_timeout is not None:
+            raise InvalidArgumentError(
+                "task_timeout is not supported: fastcore has no task timeout"
+            )
+        if start_delay is not None:
+            raise InvalidArgumentError("start_delay is not supported by the fastcore engine")
         name, hint = _workflow_ref(workflow)
         enc = self._converter
         request = pb.StartWorkflowRequest(
             workflow_type=name,
             workflow_id=id,
-            args=cv.payloads_to_proto(enc.encode(args)),
+            args=cv.payloads_to_proto(enc.encode([*more, *args])),
             id_reuse_policy=int(id_reuse_policy or 0),  # type: ignore[arg-type]
             id_conflict_policy=int(id_conflict_policy or 0),  # type: ignore[arg-type]
             start_signal=start_signal or "",
             start_signal_args=cv.payloads_to_proto(enc.encode(start_signal_args)),
+            task_queue=task_queue or "",
+            cron_schedule=cron_schedule,
         )
         if execution_timeout is not None:
             request.execution_timeout.CopyFrom(cv.duration_to_proto(execution_timeout))
@@ -668,7 +799,9 @@ class BridgeClient:
             request.retry_policy.CopyFrom(cv.retry_policy_to_proto(retry_policy))
         for key, value in (memo or {}).items():
             request.memo[key].CopyFrom(cv.payload_to_proto(enc.encode_one(value)))
-        resp = await self._call(self._stub.StartWorkflow, request, rpc_timeout)
+        for key, payload in cv.search_attributes_to_proto(search_attributes).items():
+            request.search_attributes[key].CopyFrom(payload)
+        resp = await self._call(self._stub.StartWorkflow, request, rpc_timeout, rpc_metadata)
         run_id = resp.run_id or None
         return BridgeWorkflowHandle(
             self,
@@ -693,29 +826,69 @@ class BridgeClient:
             self, id, run_id=run_id, result_run_id=run_id, result_type=result_type
         )
 
-    async def list_workflows(
+    def list_workflows(
         self,
+        query: str | None = None,
         *,
         status: WorkflowExecutionStatus | None = None,
-        page_size: int = 100,
+        limit: int | None = None,
+        page_size: int = 1000,
         next_page_token: bytes | None = None,
+        rpc_metadata: Mapping[str, str | bytes] | None = None,
         rpc_timeout: timedelta | None = None,
-    ) -> tuple[list[WorkflowExecutionDescription], bytes | None]:
-        """One page of workflow runs, optionally only those with ``status``.
+    ) -> WorkflowExecutionAsyncIterator:
+        """Runs matching a visibility query, newest first (``temporalio``'s
+        ``list_workflows``): ``async for`` walks them all, ``await`` gives one page and the
+        next page's token (None after the last page).
 
-        Returns:
-            The runs, and the token of the next page (None after the last page).
+        Raises:
+            InvalidArgumentError: (when read) the query is malformed or names what is not
+                supported, or a token of another query.
         """
+
+        async def fetch(size: int, token: bytes | None) -> tuple[list[Any], bytes | None]:
+            resp = await self._call(
+                self._stub.ListWorkflows,
+                pb.ListWorkflowsRequest(
+                    status=cv.status_to_proto(status),
+                    page_size=min(size, 1000),
+                    next_page_token=token or b"",
+                    query=query or "",
+                ),
+                rpc_timeout,
+                rpc_metadata,
+            )
+            return (
+                [cv.description_from_proto(m, self._converter) for m in resp.executions],
+                resp.next_page_token or None,
+            )
+
+        return WorkflowExecutionAsyncIterator(
+            fetch, page_size=page_size, next_page_token=next_page_token, limit=limit
+        )
+
+    async def count_workflows(
+        self,
+        query: str | None = None,
+        *,
+        rpc_metadata: Mapping[str, str | bytes] | None = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowExecutionCount:
+        """How many runs match a visibility query; per status with ``GROUP BY
+        ExecutionStatus`` (``temporalio``'s ``count_workflows``)."""
         resp = await self._call(
-            self._stub.ListWorkflows,
-            pb.ListWorkflowsRequest(
-                status=cv.status_to_proto(status),
-                page_size=page_size,
-                next_page_token=next_page_token or b"",
-            ),
+            self._stub.CountWorkflows,
+            pb.CountWorkflowsRequest(query=query or ""),
             rpc_timeout,
+            rpc_metadata,
         )
-        return (
-            [cv.description_from_proto(m, self._converter) for m in resp.executions],
-            resp.next_page_token or None,
-        )
+        groups = [
+            WorkflowExecutionCountAggregationGroup(
+                count=g.count,
+                group_values=[
+                    self._converter.decode_one(cv.payload_from_proto(v)) for v in g.group_values
+                ],
+            )
+            for g in resp.groups
+        ]
+        return WorkflowExecutionCount(count=resp.count, groups=groups)
