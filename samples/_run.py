@@ -143,7 +143,7 @@ async def _standalone(run_sample: RunSample, temporal_address: str | None) -> in
     if temporal_address is None:
         print("starting a Temporal dev server ...", flush=True)
         server = DevServer(time_skipping=True)
-        await asyncio.to_thread(server.start)
+        await server.start_async()
         temporal_address = server.target
     try:
         client = await Client.connect(temporal_address)
@@ -154,4 +154,4 @@ async def _standalone(run_sample: RunSample, temporal_address: str | None) -> in
         return 0
     finally:
         if server is not None:
-            await asyncio.to_thread(server.stop)
+            await server.stop_async()

@@ -308,7 +308,7 @@ def main() -> None:
 
     async def go() -> int:
         server = DevServer()
-        await asyncio.to_thread(server.start)
+        await server.start_async()
         try:
             client = await Client.connect(server.target)
             queue = f"{SCENARIO}-{uuid.uuid4().hex[:8]}"
@@ -320,7 +320,7 @@ def main() -> None:
             print(json.dumps(report, indent=2, default=str))
             return 0
         finally:
-            await asyncio.to_thread(server.stop)
+            await server.stop_async()
 
     exit_now(asyncio.run(go()))
 

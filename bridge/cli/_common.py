@@ -35,3 +35,11 @@ def _read_token(token: str | None, token_file: Path | None) -> str | None:
         except OSError as err:
             raise CommandError(f"cannot read the token file: {err}") from None
     return token or None
+
+
+def _dialable(address: str) -> str:
+    """A bind address as one to dial: a wildcard host means this machine."""
+    host, sep, port = address.rpartition(":")
+    if sep and host in ("0.0.0.0", "[::]", "::", ""):
+        return f"127.0.0.1:{port}"
+    return address

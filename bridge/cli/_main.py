@@ -1,29 +1,34 @@
-"""``fastcore-bridge``: run a worker or a dev stack; look at fastcore workflows.
+"""``fastcore-bridge``: run a worker or a dev stack; compare traces; read fastcore histories.
 
 Commands::
 
     fastcore-bridge dev                  dev server + worker + bridge, until Ctrl-C
     fastcore-bridge worker               a worker against an existing Temporal
-    fastcore-bridge workflow list        fastcore workflows on a bridge
-    fastcore-bridge workflow describe ID
-    fastcore-bridge workflow show ID     a history (text, fastcore JSON or Temporal JSON)
-    fastcore-bridge workflow signal ID NAME [--input JSON]...
-    fastcore-bridge workflow query ID NAME [--input JSON]...
     fastcore-bridge compare-traces ...   one workflow's spans on each runtime, side by side
+    fastcore-bridge workflow show ID     a run's history as fastcore's own events
+
+Everything else one does to a workflow (start, execute, result, signal, query, update,
+describe, list, count, cancel, terminate, stack, show in Temporal's format) is the
+``temporal`` CLI's job: the bridge serves Temporal's frontend API, so ``temporal workflow
+... --address <bridge>`` acts on fastcore's workflows. ``fastcore-bridge workflow list``
+and the like answer with the ``temporal`` command to use instead, rather than being a
+second, partial copy of it.
 
 ``worker`` and ``dev`` host the workflows of the module ``--workflows`` names (resolved
 against the current directory, as ``python -m`` resolves a module): its ``make_engine`` and
 ``build_worker`` make the fastcore engine and the Temporal worker (``samples/worker.py`` is
-one). ``worker`` reads its defaults from the environment (``_settings``: the variables
-``docker-compose.yml`` sets); flags override them. Servers bind 127.0.0.1 unless told
-otherwise, and the bridge refuses a non-loopback address without TLS and a token unless
-``--insecure`` says to serve it anyway.
+one). ``dev`` without one hosts ``bridge.cli.demo`` (``Greeter``: a signal, a query and an
+update). ``worker`` reads its defaults from the environment (``_settings``: the variables
+``docker-compose.yml`` sets); flags override them. ``dev`` starts its Temporal dev server on
+the port ``worker`` dials by default (7233). Servers bind 127.0.0.1 unless told otherwise,
+and the bridge refuses a non-loopback address without TLS and a token unless ``--insecure``
+says to serve it anyway.
 
 Exit status: 0 on success, 1 when the command failed, 2 for a usage error, 130 after Ctrl-C.
 
 This module is the parser and ``main``; the commands are in ``_worker`` (``worker``,
-``dev``) and ``_workflow`` (``workflow ...``), what they share in ``_common``, and
-``compare-traces`` is ``bridge.compare``.
+``dev``) and ``_workflow`` (``workflow show`` and the pointers to ``temporal``), what they
+share in ``_common``, and ``compare-traces`` is ``bridge.compare``.
 """
 
 from __future__ import annotations
@@ -39,16 +44,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..compare import main as compare_main
-from ._common import EXIT_INTERRUPTED, PROG, CommandError
-from ._settings import DEFAULT_BRIDGE_ADDRESS, Settings
-from ._worker import _cmd_dev, _cmd_worker
-from ._workflow import (
-    _cmd_workflow_describe,
-    _cmd_workflow_list,
-    _cmd_workflow_query,
-    _cmd_workflow_show,
-    _cmd_workflow_signal,
-)
+from ._common import EXIT_INTERRUPTED, PROG, CommandError, _dialable
+from ._settings import DEFAULT_BRIDGE_ADDRESS, DEFAULT_TEMPORAL_ADDRESS, Settings
+from ._worker import DEV_WORKFLOWS, _cmd_dev, _cmd_worker
+from ._workflow import TEMPORAL_DOES, _cmd_workflow_show, temporal_instead
 
 __all__ = ["build_parser", "main"]
 
@@ -61,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     env = Settings.from_env()
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="fastcore inside Temporal: workers, the gRPC bridge, traces.",
+        description="fastcore inside Temporal: workers, a dev stack, trace comparison. To act "
+        "on workflows (start, signal, query, update, list, ...) use Temporal's own CLI against "
+        "the bridge: temporal workflow ... --address <bridge>.",
     )
     parser.add_argument(
         "--log-level",
@@ -75,21 +76,29 @@ def build_parser() -> argparse.ArgumentParser:
         "dev",
         help="a Temporal dev server, a worker hosting fastcore, and the bridge",
         description="Start a Temporal dev server on loopback (unless --temporal-address is "
-        "given), a worker hosting fastcore and the workflows of --workflows, and the gRPC "
-        "bridge; print their addresses and run until Ctrl-C.",
+        "given), a worker hosting fastcore and the workflows of --workflows (default: "
+        f"{DEV_WORKFLOWS}, a Greeter with a signal, a query and an update), and the gRPC "
+        "bridge; print their addresses and `temporal` commands to try, and run until Ctrl-C.",
     )
     dev.add_argument(
         "--temporal-address", help="use this Temporal frontend instead of starting a dev server"
+    )
+    default_port = int(DEFAULT_TEMPORAL_ADDRESS.rpartition(":")[2])
+    dev.add_argument(
+        "--temporal-port",
+        type=int,
+        default=default_port,
+        help="the dev server's frontend port; 0 picks a free one (%(default)s: where "
+        "`fastcore-bridge worker` and `temporal` look by default)",
     )
     dev.add_argument("--namespace", default="default", help="Temporal namespace")
     dev.add_argument("--task-queue", default=env.task_queue, help="task queue (%(default)s)")
     dev.add_argument(
         "--bridge-address",
         default=DEFAULT_BRIDGE_ADDRESS,
-        help="host:port for the gRPC bridge, loopback only; port 0 picks a free port "
-        "(%(default)s, where `workflow` commands look by default)",
+        help="host:port for the gRPC bridge, loopback only; port 0 picks a free port (%(default)s)",
     )
-    _add_workflows(dev, env)
+    _add_workflows(dev, env, default=env.workflows or DEV_WORKFLOWS)
     dev.add_argument("--store", default="memory", help="fastcore store URL (%(default)s)")
     dev.add_argument("--ui", action="store_true", help="serve the Temporal Web UI too")
     dev.add_argument(
@@ -103,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connect to Temporal, host a fastcore engine and the workflows of "
         "--workflows in a Temporal worker and serve the gRPC bridge, until SIGINT/SIGTERM. "
         "Defaults come from the environment (TEMPORAL_ADDRESS, FASTCORE_TASK_QUEUE, "
-        "FASTCORE_BRIDGE_ADDRESS, FASTCORE_STORE, FASTCORE_WORKFLOWS, "
+        "FASTCORE_BRIDGE_ADDRESS, FASTCORE_ADVERTISE_ADDRESS, FASTCORE_STORE, FASTCORE_WORKFLOWS, "
         "OTEL_EXPORTER_OTLP_ENDPOINT); flags override them.",
     )
     worker.add_argument(
@@ -115,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--bridge-address",
         default=env.bridge_address,
         help="host:port the gRPC bridge binds; 'off' for no bridge (%(default)s)",
+    )
+    worker.add_argument(
+        "--advertise-address",
+        default=env.advertise_address,
+        metavar="HOST:PORT",
+        help="the address other workers and clients dial for this bridge (FASTCORE_ADVERTISE_"
+        "ADDRESS; default: the bound address, or this machine's hostname and the bound port "
+        "when bound to a wildcard such as 0.0.0.0)",
     )
     _add_workflows(worker, env)
     worker.add_argument("--store", default=env.store, help="fastcore store URL (%(default)s)")
@@ -133,59 +150,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_server_security(worker)
     worker.set_defaults(handler=_cmd_worker)
 
-    wf = sub.add_parser("workflow", help="look at and talk to fastcore workflows through a bridge")
-    wf_sub = wf.add_subparsers(dest="workflow_command", metavar="COMMAND", required=True)
-    wf_list = wf_sub.add_parser("list", help="list workflow runs")
-    _add_client_options(wf_list, env)
-    wf_list.add_argument(
-        "--status",
-        choices=(
-            "RUNNING",
-            "COMPLETED",
-            "FAILED",
-            "CANCELED",
-            "TERMINATED",
-            "CONTINUED_AS_NEW",
-            "TIMED_OUT",
-        ),
-        help="only runs with this status",
+    wf = sub.add_parser(
+        "workflow",
+        help="a fastcore run's history as fastcore's own events (the rest: `temporal`)",
+        description="What the `temporal` CLI cannot show: a run's history as fastcore's own "
+        "events. To start, signal, query, update, describe, list, cancel or terminate "
+        "workflows, or see a history in Temporal's format, use `temporal workflow ... "
+        "--address <bridge>`: the bridge serves Temporal's frontend API.",
     )
-    wf_list.add_argument("--limit", type=int, default=100, help="most runs to list (%(default)s)")
-    wf_list.add_argument("--output", choices=("text", "json"), default="text")
-    wf_list.set_defaults(handler=_cmd_workflow_list)
-
-    wf_desc = wf_sub.add_parser("describe", help="a run's status, type, times, history length")
-    _add_client_options(wf_desc, env)
-    _add_workflow_ref(wf_desc)
-    wf_desc.add_argument("--output", choices=("text", "json"), default="text")
-    wf_desc.set_defaults(handler=_cmd_workflow_describe)
-
-    wf_show = wf_sub.add_parser("show", help="a run's history")
+    wf_sub = wf.add_subparsers(dest="workflow_command", metavar="COMMAND", required=True)
+    wf_show = wf_sub.add_parser(
+        "show",
+        help="a run's history as fastcore's own events",
+        description="A run's history as fastcore records it. For Temporal's translation of "
+        "it: temporal workflow show --address <bridge> --workflow-id ID [--output json].",
+    )
     _add_client_options(wf_show, env)
     _add_workflow_ref(wf_show)
     wf_show.add_argument(
         "--output",
-        choices=("text", "json", "temporal-json"),
+        choices=("text", "json"),
         default="text",
-        help="text; json: fastcore's own events; temporal-json: Temporal's history JSON, "
-        "as `temporal workflow show --output json` writes it (%(default)s)",
+        help="text: one line per event; json: fastcore's event list (%(default)s)",
     )
     wf_show.add_argument("--file", type=Path, help="write to this file instead of stdout")
     wf_show.set_defaults(handler=_cmd_workflow_show)
-
-    wf_signal = wf_sub.add_parser("signal", help="send a signal")
-    _add_client_options(wf_signal, env)
-    _add_workflow_ref(wf_signal)
-    wf_signal.add_argument("name", help="the signal name")
-    _add_inputs(wf_signal)
-    wf_signal.set_defaults(handler=_cmd_workflow_signal)
-
-    wf_query = wf_sub.add_parser("query", help="run a query and print its answer as JSON")
-    _add_client_options(wf_query, env)
-    _add_workflow_ref(wf_query)
-    wf_query.add_argument("name", help="the query name")
-    _add_inputs(wf_query)
-    wf_query.set_defaults(handler=_cmd_workflow_query)
+    for name in TEMPORAL_DOES:
+        # Not a copy of `temporal`: each answers with the `temporal` command to use.
+        pointer = wf_sub.add_parser(name, add_help=False)
+        pointer.set_defaults(handler=temporal_instead, workflow_command=name)
 
     compare = sub.add_parser(
         "compare-traces",
@@ -198,10 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_workflows(parser: argparse.ArgumentParser, env: Settings) -> None:
+def _add_workflows(
+    parser: argparse.ArgumentParser, env: Settings, *, default: str | None = None
+) -> None:
     parser.add_argument(
         "--workflows",
-        default=env.workflows,
+        default=default if default is not None else env.workflows,
         metavar="MODULE",
         help="the module whose make_engine() and build_worker() make the fastcore engine and "
         "the Temporal worker to host, found from the current directory as `python -m` finds "
@@ -250,25 +245,6 @@ def _add_workflow_ref(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", help="a specific run (default: the latest)")
 
 
-def _add_inputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--input",
-        "-i",
-        action="append",
-        default=[],
-        metavar="JSON",
-        help="an argument, as JSON (repeat for more arguments)",
-    )
-
-
-def _dialable(address: str) -> str:
-    """A bind address as one to dial: a wildcard host means this machine."""
-    host, sep, port = address.rpartition(":")
-    if sep and host in ("0.0.0.0", "[::]", "::", ""):
-        return f"127.0.0.1:{port}"
-    return address
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -291,7 +267,7 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     # compare-traces parses its own options (bridge.compare); everything else is ours.
     args, rest = parser.parse_known_args(argv)
-    if args.command == "compare-traces":
+    if args.command == "compare-traces" or getattr(args, "handler", None) is temporal_instead:
         args.rest = rest
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

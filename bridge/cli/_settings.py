@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "ADVERTISE_ADDRESS_ENV",
     "BRIDGE_ADDRESS_ENV",
+    "DEFAULT_ADVERTISE_ADDRESS",
     "DEFAULT_BRIDGE_ADDRESS",
     "DEFAULT_OTLP_ENDPOINT",
     "DEFAULT_STORE",
@@ -35,6 +37,13 @@ BRIDGE_ADDRESS_ENV = "FASTCORE_BRIDGE_ADDRESS"
 """``host:port`` the bridge gRPC service binds (loopback unless told otherwise)."""
 DEFAULT_BRIDGE_ADDRESS = "127.0.0.1:7600"
 
+ADVERTISE_ADDRESS_ENV = "FASTCORE_ADVERTISE_ADDRESS"
+"""``host:port`` other workers and clients dial to reach this worker's bridge (what its
+fastcore sub-workflows report as their location). Unset: the bridge's bound address, or,
+when that is a wildcard (``0.0.0.0``), this machine's hostname with the bound port: in a
+container, the container's hostname, which the compose network resolves."""
+DEFAULT_ADVERTISE_ADDRESS: str | None = None
+
 STORE_ENV = "FASTCORE_STORE"
 """fastcore store URL: ``memory`` or ``sqlite:///path/to/fastcore.db``."""
 DEFAULT_STORE = "memory"
@@ -54,6 +63,7 @@ DEFAULT_OTLP_ENDPOINT: str | None = None
 ENV_DEFAULTS: Mapping[str, str | None] = {
     TEMPORAL_ADDRESS_ENV: DEFAULT_TEMPORAL_ADDRESS,
     BRIDGE_ADDRESS_ENV: DEFAULT_BRIDGE_ADDRESS,
+    ADVERTISE_ADDRESS_ENV: DEFAULT_ADVERTISE_ADDRESS,
     STORE_ENV: DEFAULT_STORE,
     TASK_QUEUE_ENV: DEFAULT_TASK_QUEUE,
     WORKFLOWS_ENV: DEFAULT_WORKFLOWS,
@@ -69,6 +79,8 @@ class Settings:
     Attributes:
         temporal_address: Temporal frontend ``host:port``.
         bridge_address: ``host:port`` the bridge gRPC service binds.
+        advertise_address: ``host:port`` others dial for this bridge, or ``None`` to derive
+            it from the bound address.
         store: fastcore store URL.
         task_queue: Temporal task queue to poll.
         workflows: The workflows module to host, or ``None`` when none is set.
@@ -77,6 +89,7 @@ class Settings:
 
     temporal_address: str = DEFAULT_TEMPORAL_ADDRESS
     bridge_address: str = DEFAULT_BRIDGE_ADDRESS
+    advertise_address: str | None = DEFAULT_ADVERTISE_ADDRESS
     store: str = DEFAULT_STORE
     task_queue: str = DEFAULT_TASK_QUEUE
     workflows: str | None = DEFAULT_WORKFLOWS
@@ -93,6 +106,7 @@ class Settings:
         return cls(
             temporal_address=get(TEMPORAL_ADDRESS_ENV, DEFAULT_TEMPORAL_ADDRESS),
             bridge_address=get(BRIDGE_ADDRESS_ENV, DEFAULT_BRIDGE_ADDRESS),
+            advertise_address=env.get(ADVERTISE_ADDRESS_ENV) or DEFAULT_ADVERTISE_ADDRESS,
             store=get(STORE_ENV, DEFAULT_STORE),
             task_queue=get(TASK_QUEUE_ENV, DEFAULT_TASK_QUEUE),
             workflows=env.get(WORKFLOWS_ENV) or DEFAULT_WORKFLOWS,

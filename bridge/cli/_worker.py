@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
 
     from ..rpc import ServerTLSConfig
 
+
+DEV_WORKFLOWS = "bridge.cli.demo"
+"""What ``dev`` hosts when ``--workflows`` names nothing: ``Greeter`` (a signal, a query and
+an update), so ``fastcore-bridge dev`` runs with no options."""
 
 READY_PREFIX = "fastcore-bridge worker ready:"
 """The first word of the line ``dev`` and ``worker`` print once they serve (tests and
@@ -103,9 +108,19 @@ def _workflows_module(name: str | None) -> ModuleType:
 
 @contextlib.asynccontextmanager
 async def _dev_server(
-    temporal_address: str | None, *, ui: bool = False, db_filename: str | None = None
+    temporal_address: str | None,
+    *,
+    port: int = 0,
+    ui: bool = False,
+    db_filename: str | None = None,
 ) -> AsyncIterator[tuple[str, str | None]]:
     """The given Temporal address, or a dev server started (and stopped) for the block.
+
+    Args:
+        temporal_address: An existing Temporal frontend; None starts a dev server.
+        port: The dev server's frontend port; 0 for any free one.
+        ui: Serve the Web UI too.
+        db_filename: SQLite file for the dev server's state.
 
     Yields:
         The frontend address and the Web UI's URL (None when there is none).
@@ -115,15 +130,31 @@ async def _dev_server(
         return
     from .._devserver import DevServer, DevServerError
 
-    server = DevServer(time_skipping=True, ui=ui, db_filename=db_filename)
+    if port and not _port_free("127.0.0.1", port):
+        raise CommandError(
+            f"cannot start a Temporal dev server on 127.0.0.1:{port}: the port is taken. If "
+            f"a Temporal runs there, use it: --temporal-address 127.0.0.1:{port}; else pick "
+            "another port: --temporal-port PORT (0: any free one)"
+        )
+    server = DevServer(time_skipping=True, ui=ui, db_filename=db_filename, port=port or None)
     try:
-        await asyncio.to_thread(server.start)
+        await server.start_async()
     except DevServerError as err:
         raise CommandError(f"cannot start a Temporal dev server: {err}") from None
     try:
         yield server.target, server.ui_url
     finally:
-        await asyncio.to_thread(server.stop)
+        await server.stop_async()
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 async def _connect_temporal(
@@ -219,6 +250,7 @@ class _WorkerConfig:
     tls: ServerTLSConfig | None = None
     otlp_endpoint: str | None = None
     connect_timeout: float = 60.0
+    advertise_address: str | None = None
 
 
 async def _serve_worker(
@@ -230,7 +262,7 @@ async def _serve_worker(
     """Run a worker (engine + bridge + Temporal worker) until SIGINT/SIGTERM."""
     out = out or sys.stdout
     from ..rpc import BridgeServer
-    from ..rpc._auth import check_bind
+    from ..rpc._auth import check_bind, split_address
 
     if config.bridge_address is not None:
         try:  # the bind rule first: refuse before connecting to anything
@@ -242,6 +274,11 @@ async def _serve_worker(
             )
         except ValueError as err:
             raise CommandError(str(err), EXIT_USAGE) from None
+    if config.advertise_address is not None:
+        try:
+            split_address(config.advertise_address)
+        except ValueError as err:
+            raise CommandError(f"--advertise-address: {err}", EXIT_USAGE) from None
     stop = _stop_event()
     workflows = _workflows_module(config.workflows)
     tracing = _tracing(config.otlp_endpoint, "fastcore-bridge")
@@ -270,12 +307,17 @@ async def _serve_worker(
                     await server.start()
                 except OSError as err:
                     raise CommandError(str(err)) from None
+            advertised = (
+                None
+                if server is None
+                else advertise_address(server.address, config.advertise_address)
+            )
             try:
                 worker = workflows.build_worker(
                     client,
                     engine,
                     task_queue=config.task_queue,
-                    bridge_address=server.address if server is not None else None,
+                    bridge_address=advertised,
                     identity=config.identity,
                 )
                 async with worker:
@@ -285,6 +327,7 @@ async def _serve_worker(
                         f"{READY_PREFIX} temporal={config.temporal_address} "
                         f"namespace={config.namespace} task_queue={config.task_queue} "
                         f"bridge={server.address if server is not None else 'off'} "
+                        f"advertise={advertised or 'off'} "
                         f"store={config.store} identity={config.identity} pid={os.getpid()}",
                         file=out,
                         flush=True,
@@ -297,6 +340,24 @@ async def _serve_worker(
     finally:
         tracing.shutdown()
     return EXIT_OK
+
+
+_WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
+
+
+def advertise_address(bound: str, given: str | None = None) -> str:
+    """The address others dial for a bridge bound at ``bound``.
+
+    ``given`` when set (``--advertise-address``); else ``bound`` itself, unless its host is
+    a wildcard, which no one can dial: then this machine's hostname with the bound port (in
+    a container, its hostname, which Docker's network DNS resolves for the others).
+    """
+    if given:
+        return given
+    host, sep, port = bound.rpartition(":")
+    if sep and host in _WILDCARD_HOSTS:
+        return f"{socket.gethostname()}:{port}"
+    return bound
 
 
 def _identity() -> str:
@@ -320,18 +381,21 @@ async def _cmd_worker(args: argparse.Namespace) -> int:
         tls=_server_tls(args),
         otlp_endpoint=args.otlp_endpoint,
         connect_timeout=args.connect_timeout,
+        advertise_address=args.advertise_address,
     )
     return await _serve_worker(config)
 
 
 async def _cmd_dev(args: argparse.Namespace) -> int:
-    _workflows_module(args.workflows)  # fail before starting a server
+    module = _workflows_module(args.workflows)  # fail before starting a server
     if args.temporal_address is None:
         print("starting a Temporal dev server ...", flush=True)
-    async with _dev_server(args.temporal_address, ui=args.ui, db_filename=args.db_filename) as (
-        target,
-        ui_url,
-    ):
+    async with _dev_server(
+        args.temporal_address,
+        port=args.temporal_port,
+        ui=args.ui,
+        db_filename=args.db_filename,
+    ) as (target, ui_url):
         config = _WorkerConfig(
             temporal_address=target,
             namespace=args.namespace,
@@ -343,17 +407,62 @@ async def _cmd_dev(args: argparse.Namespace) -> int:
         )
 
         def banner(bridge_address: str | None) -> list[str]:
-            return [
+            lines = [
                 f"Temporal frontend:  {target}",
                 *([f"Temporal Web UI:    {ui_url}"] if ui_url else []),
-                f"fastcore bridge:    {bridge_address}",
+                f"fastcore bridge:    {bridge_address}  (Temporal's API too: fastcore's workflows)",
                 f"task queue:         {args.task_queue}",
+                f"hosting:            {args.workflows}",
                 "",
-                f"Try, in another terminal (the workflows of {args.workflows} run on this worker):",
-                f"  temporal workflow list --address {target}",
-                f"  {PROG} workflow list --address {bridge_address}",
-                "",
-                "Press Ctrl-C to stop.",
             ]
+            if bridge_address is not None:
+                lines += _try_lines(module, args.workflows, bridge_address, target, args)
+            return [*lines, "Press Ctrl-C to stop.", ""]
 
         return await _serve_worker(config, banner=banner)
+
+
+def _try_lines(
+    module: ModuleType, name: str, bridge: str, temporal: str, args: argparse.Namespace
+) -> list[str]:
+    """Commands to try from another terminal, with full paths so a fresh shell runs them."""
+    from .._devserver import DevServerError, find_temporal_cli
+
+    try:
+        cli = find_temporal_cli()
+    except DevServerError:
+        cli = "temporal"
+    me = _own_command()
+    queue = args.task_queue
+    if name == DEV_WORKFLOWS:
+        wid = "greet-1"
+        return [
+            "Try, from any terminal (Greeter runs on fastcore through the bridge's address; "
+            f"with --address {temporal} the same commands run it on Temporal):",
+            f"  {cli} workflow start --address {bridge} --task-queue {queue} --type Greeter "
+            f"--workflow-id {wid} --input '\"world\"'",
+            f"  {cli} workflow update execute --address {bridge} --workflow-id {wid} "
+            "--name add_name --input '\"fastcore\"'",
+            f"  {cli} workflow query --address {bridge} --workflow-id {wid} --name names",
+            f"  {cli} workflow signal --address {bridge} --workflow-id {wid} --name finish",
+            f"  {cli} workflow result --address {bridge} --workflow-id {wid}",
+            f"  {cli} workflow list --address {bridge}",
+            f"  {me} workflow show {wid} --address {bridge}   # fastcore's own events",
+            "",
+        ]
+    return [
+        f"Try, from any terminal (the workflows of {name}):",
+        f"  {cli} workflow list --address {bridge}   # fastcore's workflows",
+        f"  {cli} workflow list --address {temporal}   # Temporal's",
+        f"  {cli} workflow start --address {bridge} --task-queue {queue} --type TYPE "
+        "--workflow-id ID --input JSON",
+        "",
+    ]
+
+
+def _own_command() -> str:
+    """How to run this CLI from a fresh shell: the venv's script, else ``python -m``."""
+    script = Path(sys.executable).parent / PROG
+    if script.is_file() and os.access(script, os.X_OK):
+        return str(script)
+    return f"{sys.executable} -m bridge"

@@ -1,7 +1,10 @@
-"""``fastcore-bridge workflow list/describe/show/signal/query``: workflows through a bridge.
+"""``fastcore-bridge workflow show``: a run's history as fastcore's own events.
 
-Each command connects a ``BridgeClient`` (token and TLS from the command line), makes its
-call and prints the answer as text or JSON; call failures become one-line errors.
+It connects a ``BridgeClient`` (token and TLS from the command line), reads the history and
+prints it as text or JSON; call failures become one-line errors. Everything else one does to
+a workflow is the ``temporal`` CLI's, through the bridge's frontend API:
+``fastcore-bridge workflow list`` and the like (``TEMPORAL_DOES``) answer with the
+``temporal`` command to use.
 """
 
 from __future__ import annotations
@@ -10,18 +13,19 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from ._common import (
     EXIT_OK,
     EXIT_USAGE,
+    PROG,
     CommandError,
+    _dialable,
     _read_token,
 )
 
 if TYPE_CHECKING:
-    from fastcore import WorkflowExecutionDescription
     from fastcore.history import Event
 
     from ..rpc import BridgeClient, TLSConfig
@@ -81,122 +85,6 @@ async def _call(args: argparse.Namespace, fn: Callable[[BridgeClient], Awaitable
             raise CommandError(f"{type(err).__name__}: {err}") from None
 
 
-def _json_value(value: Any) -> Any:
-    """A decoded value as JSON-ready data."""
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    import dataclasses
-    from datetime import datetime
-    from enum import Enum
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.name
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, BaseException):
-        return f"{type(value).__name__}: {value}"
-    return str(value)
-
-
-def _parse_inputs(inputs: Sequence[str]) -> list[Any]:
-    values = []
-    for raw in inputs:
-        try:
-            values.append(json.loads(raw))
-        except json.JSONDecodeError as err:
-            raise CommandError(f"--input {raw!r} is not JSON: {err}", EXIT_USAGE) from None
-    return values
-
-
-def _describe_json(desc: WorkflowExecutionDescription) -> dict[str, Any]:
-    return {
-        "workflow_id": desc.id,
-        "run_id": desc.run_id,
-        "workflow_type": desc.workflow_type,
-        "status": desc.status.name,
-        "start_time": desc.start_time.isoformat() if desc.start_time else None,
-        "close_time": desc.close_time.isoformat() if desc.close_time else None,
-        "history_length": desc.history_length,
-        "pending_activities": desc.pending_activities,
-        "parent_id": desc.parent_id,
-        "memo": _json_value(dict(desc.memo)),
-        "pending_task_failure": (
-            None if desc.pending_task_failure is None else _json_default(desc.pending_task_failure)
-        ),
-    }
-
-
-def _print_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max([len(header[i]), *(len(r[i]) for r in rows)]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-async def _cmd_workflow_list(args: argparse.Namespace) -> int:
-    from fastcore import WorkflowExecutionStatus
-
-    if args.limit <= 0:
-        raise CommandError("--limit must be positive", EXIT_USAGE)
-    status = WorkflowExecutionStatus[args.status] if args.status else None
-
-    async def run(client: BridgeClient) -> int:
-        found: list[WorkflowExecutionDescription] = []
-        token: bytes | None = None
-        while len(found) < args.limit:
-            page, token = await client.list_workflows(
-                status=status,
-                page_size=min(args.limit - len(found), 1000),
-                next_page_token=token,
-                rpc_timeout=args.rpc_timeout,
-            )
-            found += page
-            if token is None:
-                break
-        if args.output == "json":
-            print(json.dumps([_describe_json(d) for d in found], indent=2))
-            return EXIT_OK
-        _print_rows(
-            ("WORKFLOW ID", "TYPE", "STATUS", "STARTED", "CLOSED", "EVENTS"),
-            [
-                (
-                    d.id,
-                    d.workflow_type,
-                    d.status.name,
-                    d.start_time.isoformat(timespec="milliseconds") if d.start_time else "",
-                    d.close_time.isoformat(timespec="milliseconds") if d.close_time else "",
-                    str(d.history_length),
-                )
-                for d in found
-            ],
-        )
-        return EXIT_OK
-
-    return await _call(args, run)
-
-
-async def _cmd_workflow_describe(args: argparse.Namespace) -> int:
-    async def run(client: BridgeClient) -> int:
-        handle = client.get_workflow_handle(args.workflow_id, run_id=args.run_id)
-        desc = _describe_json(await handle.describe(rpc_timeout=args.rpc_timeout))
-        if args.output == "json":
-            print(json.dumps(desc, indent=2))
-        else:
-            width = max(len(k) for k in desc)
-            for key, value in desc.items():
-                shown = json.dumps(value) if isinstance(value, dict | list) else value
-                print(f"{key.ljust(width)}  {'' if shown is None else shown}")
-        return EXIT_OK
-
-    return await _call(args, run)
-
-
 def _event_line(event: Event) -> str:
     from datetime import UTC, datetime
 
@@ -230,13 +118,9 @@ async def _cmd_workflow_show(args: argparse.Namespace) -> int:
     async def run(client: BridgeClient) -> int:
         from fastcore.history import event_to_json
 
-        from ..history import to_temporal_json
-
         handle = client.get_workflow_handle(args.workflow_id, run_id=args.run_id)
         events = await handle.fetch_history(rpc_timeout=args.rpc_timeout)
-        if args.output == "temporal-json":
-            text = to_temporal_json(events, workflow_id=args.workflow_id)
-        elif args.output == "json":
+        if args.output == "json":
             text = json.dumps([event_to_json(e) for e in events], indent=2)
         else:
             text = "\n".join(_event_line(e) for e in events)
@@ -253,25 +137,49 @@ async def _cmd_workflow_show(args: argparse.Namespace) -> int:
     return await _call(args, run)
 
 
-async def _cmd_workflow_signal(args: argparse.Namespace) -> int:
-    values = _parse_inputs(args.input)
+TEMPORAL_DOES = (
+    "start",
+    "execute",
+    "result",
+    "list",
+    "count",
+    "describe",
+    "signal",
+    "signal-with-start",
+    "query",
+    "update",
+    "cancel",
+    "terminate",
+    "stack",
+)
+"""``workflow`` commands the ``temporal`` CLI does through the bridge; each of these names
+answers with the ``temporal`` command instead of copying it."""
 
-    async def run(client: BridgeClient) -> int:
-        handle = client.get_workflow_handle(args.workflow_id, run_id=args.run_id)
-        await handle.signal(args.name, args=values, rpc_timeout=args.rpc_timeout)
-        print(f"signal {args.name!r} sent to {args.workflow_id}")
-        return EXIT_OK
 
-    return await _call(args, run)
+async def temporal_instead(args: argparse.Namespace) -> int:
+    """Say which ``temporal`` command does what ``fastcore-bridge workflow NAME`` asked."""
+    from .._devserver import DevServerError, find_temporal_cli
+    from ._settings import Settings
 
-
-async def _cmd_workflow_query(args: argparse.Namespace) -> int:
-    values = _parse_inputs(args.input)
-
-    async def run(client: BridgeClient) -> int:
-        handle = client.get_workflow_handle(args.workflow_id, run_id=args.run_id)
-        answer = await handle.query(args.name, args=values, rpc_timeout=args.rpc_timeout)
-        print(json.dumps(_json_value(answer), indent=2))
-        return EXIT_OK
-
-    return await _call(args, run)
+    try:
+        temporal = find_temporal_cli()
+    except DevServerError:
+        temporal = "temporal"
+    rest = list(getattr(args, "rest", []))
+    address = _dialable(Settings.from_env().bridge_address)
+    if "--address" in rest[:-1]:
+        i = rest.index("--address")
+        address = rest[i + 1]
+        del rest[i : i + 2]
+    ids = [a for a in rest if not a.startswith("-")][:1]
+    command = [temporal, "workflow", args.workflow_command, "--address", address]
+    if ids:
+        command += ["--workflow-id", ids[0]]
+    raise CommandError(
+        f"`workflow {args.workflow_command}` is the temporal CLI's job: the bridge serves "
+        f"Temporal's frontend API, so this does it on fastcore's workflows:\n  "
+        f"{' '.join(command)}{' ...' if len(rest) > len(ids) else ''}\n(`{temporal} workflow "
+        f"{args.workflow_command} --help` lists its options; {PROG} workflow show gives a "
+        "history as fastcore's own events)",
+        EXIT_USAGE,
+    )

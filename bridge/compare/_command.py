@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._align import Span, align, format_table
+from ._drive import parse_action
 from ._html import render_html
 from ._io import export_otlp, read_trace_file, write_trace_file
 from ._live import load_workflow, module_definitions, run_both
@@ -58,6 +59,44 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="JSON",
         help="an argument of the run method, as JSON (repeat for several)",
+    )
+    p.add_argument(
+        "--signal",
+        dest="actions",
+        action="append",
+        type=lambda v: ("signal", v),
+        default=[],
+        metavar="NAME[=JSON]",
+        help="send this signal after the start, with one JSON argument or none (repeat; "
+        "signals and updates are sent in the order given)",
+    )
+    p.add_argument(
+        "--update",
+        dest="actions",
+        action="append",
+        type=lambda v: ("update", v),
+        metavar="NAME[=JSON]",
+        help="run this update after the start and wait for its result (repeat)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="each run's deadline; past it the run is ended and the error says why (%(default)s)",
+    )
+    p.add_argument(
+        "--no-time-skipping",
+        action="store_true",
+        help="let timers take their real time (by default both runtimes skip them: Temporal's "
+        "per-workflow time skipping, fastcore's VirtualClock)",
+    )
+    p.add_argument(
+        "--scale",
+        choices=("shared", "per-runtime"),
+        default="shared",
+        help="the page's time axis: one for both runtimes, or each its own (%(default)s; the "
+        "page can switch)",
     )
     p.add_argument(
         "--activities",
@@ -114,6 +153,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
         0, or 2 for a usage error, 1 when a run or a file fails.
     """
     args = _parser().parse_args(list(argv) if argv is not None else sys.argv[1:])
+    if args.timeout <= 0:
+        print("compare-traces: error: --timeout must be positive", file=sys.stderr)
+        return 2
     try:
         if args.traces:
             temporal, fastcore = compare_files(*args.traces)
@@ -121,22 +163,33 @@ async def main(argv: Sequence[str] | None = None) -> int:
             workflow_name = _workflow_name(temporal) or _workflow_name(fastcore) or "workflow"
         else:
             cls, module = load_workflow(args.workflow)
-            values = [json.loads(a) for a in args.args]
+            values = _json_args(args.args)
+            actions = [parse_action(kind, spec) for kind, spec in args.actions]
             workflows = module_definitions(module)[0]
-            temporal, fastcore, t_result, f_result = await run_both(
+            _progress(
+                f"{args.workflow} on Temporal and on fastcore, {max(0, args.warmup)} warm-up "
+                f"and 1 measured run each, each within {args.timeout:g}s"
+                + ("" if args.no_time_skipping else ", timers skipped")
+            )
+            live = await run_both(
                 cls,
                 values,
+                actions=actions,
                 temporal_address=args.temporal_address,
                 namespace=args.namespace,
                 workflows=workflows,
                 activities=_activities(args.activities, module),
                 warmup=max(0, args.warmup),
                 sandboxed=not args.unsandboxed,
+                timeout=args.timeout,
+                skip_time=not args.no_time_skipping,
+                progress=_progress,
             )
+            temporal, fastcore = live.temporal, live.fastcore
             workflow_name = _workflow_name(fastcore) or cls.__name__
             title = f"compare-traces: {workflow_name}"
-            print(f"result on Temporal: {json.dumps(t_result, default=str)}")
-            print(f"result on fastcore: {json.dumps(f_result, default=str)}")
+            print(f"result on Temporal: {live.temporal_outcome.text()}")
+            print(f"result on fastcore: {live.fastcore_outcome.text()}")
     except (ValueError, RuntimeError, OSError, ImportError) as err:
         hint = ""
         if "validating workflow" in str(err) and not args.unsandboxed:
@@ -144,12 +197,12 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 " (Temporal's sandbox refused the workflow's module; --unsandboxed runs it "
                 "outside the sandbox)"
             )
-        print(f"compare-traces: {err}{hint}", file=sys.stderr)
+        print(f"compare-traces: error: {err}{hint}", file=sys.stderr)
         return 1
     rows = align(temporal, fastcore)
     print(format_table(rows))
     page = Path(args.html)
-    page.write_text(render_html(temporal, fastcore, title=title))
+    page.write_text(render_html(temporal, fastcore, title=title, scale=args.scale))
     print(f"\nwrote {page} (open it in a browser)")
     if args.save_traces:
         out = Path(args.save_traces)
@@ -165,10 +218,27 @@ async def main(argv: Sequence[str] | None = None) -> int:
         try:
             n = export_otlp(args.otlp_endpoint, {"temporal": temporal, "fastcore": fastcore})
         except RuntimeError as err:
-            print(f"compare-traces: {err}", file=sys.stderr)
+            print(f"compare-traces: error: {err}", file=sys.stderr)
             return 1
         print(f"exported {n} spans to {args.otlp_endpoint}")
     return 0
+
+
+def _progress(line: str) -> None:
+    """A progress line on stderr (stdout keeps the results and the table)."""
+    print(f"compare-traces: {line}", file=sys.stderr, flush=True)
+
+
+def _json_args(raw: Sequence[str]) -> list[Any]:
+    values = []
+    for i, text in enumerate(raw, 1):
+        try:
+            values.append(json.loads(text))
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"--arg #{i} {text!r} is not JSON ({err}); a string is --arg '\"text\"'"
+            ) from None
+    return values
 
 
 def _workflow_name(spans: Sequence[Span]) -> str | None:

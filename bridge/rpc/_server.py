@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import errno
 import logging
+import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
@@ -558,7 +560,9 @@ class BridgeServer:
         """
         if self._server is not None:
             raise RuntimeError("the bridge server is already started")
-        host, _ = split_address(self._requested)
+        host, wanted_port = split_address(self._requested)
+        if wanted_port:  # a clear error here, before gRPC core logs its own at the bind
+            _check_port_free(host, wanted_port, self._requested)
         options = [
             ("grpc.max_receive_message_length", self._max_message_bytes),
             ("grpc.max_send_message_length", self._max_message_bytes),
@@ -627,3 +631,29 @@ class BridgeServer:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _check_port_free(host: str, port: int, address: str) -> None:
+    """Raise ``OSError`` naming ``address`` when ``port`` is already taken on ``host``.
+
+    It binds as gRPC does (``SO_REUSEADDR``, no ``SO_REUSEPORT``), so a port gRPC could
+    take passes; without this check a clash also prints gRPC core's ``Failed to add port``
+    lines on stderr before our error.
+    """
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return  # an unresolvable host: gRPC reports it at the bind
+    for family, kind, proto, _, sockaddr in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(sockaddr)
+            except OSError as err:
+                if err.errno == errno.EADDRINUSE:
+                    raise OSError(
+                        f"cannot bind the bridge to {address}: port {port} is already in use "
+                        "(another process listens there; choose another port, or 0 for any "
+                        "free one)",
+                    ) from None
+                # anything else (an address not on this machine, ...) gRPC reports

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge._devserver import DevServer
+from bridge._devserver import DevServer, _alive, _children
 from samples._demo import SCENARIOS, main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,3 +68,36 @@ def test_demo_runs_every_scenario_and_prints_the_table(temporal_server: DevServe
     assert "median fastcore step" in out
     assert "Traceback" not in proc.stderr
     assert time.monotonic() - started < 100
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signalled_demo_leaves_no_temporal_server(sig: signal.Signals) -> None:
+    """The demo starts its own dev server; ending the demo with a signal ends the server."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "samples"],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        lines = []
+        for line in demo.stdout:  # up to the line saying the server is up
+            lines.append(line)
+            if line.startswith("Temporal at "):
+                break
+        else:
+            raise AssertionError("".join(lines) + demo.stderr.read())  # type: ignore[union-attr]
+        servers = _children("temporal", parent=demo.pid)
+        assert len(servers) == 1, servers
+        demo.send_signal(sig)
+        demo.wait(timeout=30)
+        assert demo.returncode == -sig
+        left = [pid for pid in servers if _alive(pid)]
+        assert not left, f"temporal dev server {left} outlived the demo's {sig.name}"
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()

@@ -1,8 +1,9 @@
-"""The ``fastcore-bridge`` command line: help, settings, ``--workflows``, ``dev``, ``workflow ...``.
+"""The ``fastcore-bridge`` command line: help, settings, ``--workflows``, ``dev``, ``workflow``.
 
-``workflow`` commands run ``main()`` in a thread against a real ``BridgeServer`` on this
-test's loop; ``dev`` runs as a ``python -m bridge`` subprocess, as a user runs it. Every
-process a test starts, it stops. (The demo is the samples' program: tests/samples.)
+``workflow show`` runs ``main()`` in a thread against a real ``BridgeServer`` on this test's
+loop; ``dev`` runs as a ``python -m bridge`` subprocess, as a user runs it, and the
+``temporal`` commands it prints run as a fresh shell would run them. Every process a test
+starts, it stops. (The demo is the samples' program: tests/samples.)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import grpc.aio
 import pytest
 import pytest_asyncio
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client
 
 from bridge import BridgeClient, BridgeServer
 from bridge._devserver import DevServer
@@ -68,11 +69,7 @@ def _stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float
         ["dev"],
         ["worker"],
         ["workflow"],
-        ["workflow", "list"],
-        ["workflow", "describe"],
         ["workflow", "show"],
-        ["workflow", "signal"],
-        ["workflow", "query"],
         ["compare-traces"],
     ],
     ids=lambda a: "-".join(a) or "top",
@@ -125,7 +122,7 @@ def test_worker_defaults_come_from_the_environment_and_flags_override(
     )
     assert (args.temporal_address, args.task_queue, args.store) == ("10.0.0.5:7233", "q2", "memory")
     # The client commands dial the bridge the environment names (a wildcard bind is here).
-    args = build_parser().parse_args(["workflow", "list"])
+    args = build_parser().parse_args(["workflow", "show", "x"])
     assert args.address == "127.0.0.1:7600"
 
 
@@ -175,18 +172,42 @@ def test_worker_reports_an_unreachable_temporal(capsys: pytest.CaptureFixture[st
     assert "Traceback" not in err
 
 
+def test_a_taken_bridge_port_is_one_clear_line_without_grpc_noise(
+    temporal_server: DevServer,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["worker", "--workflows", "samples.worker", "--bridge-address", f"127.0.0.1:{port}"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "bridge", *argv, "--temporal-address", temporal_server.target],
+            cwd=REPO,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"fastcore-bridge: error: cannot bind the bridge to 127.0.0.1:{port}: port {port} is "
+        "already in use (another process listens there; choose another port, or 0 for any "
+        "free one)"
+    ], proc.stderr
+
+
 def test_worker_tls_flags_must_come_in_pairs(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["worker", "--tls-cert", "cert.pem", "--temporal-address", "127.0.0.1:1"])
     assert code == 2
     assert "--tls-cert and --tls-key" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["worker", "dev"])
-def test_workflows_module_is_required(
-    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_worker_needs_a_workflows_module_and_dev_has_a_default(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("FASTCORE_WORKFLOWS", raising=False)
-    argv = [command, "--temporal-address", "127.0.0.1:1", "--bridge-address", "127.0.0.1:0"]
+    assert build_parser().parse_args(["dev"]).workflows == "bridge.cli.demo"
+    argv = ["worker", "--temporal-address", "127.0.0.1:1", "--bridge-address", "127.0.0.1:0"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "no workflows to host: give --workflows MODULE (or set FASTCORE_WORKFLOWS)" in err
@@ -338,6 +359,8 @@ def dev_process() -> Iterator[tuple[subprocess.Popen[str], _Lines]]:
             "-m",
             "bridge",
             "dev",
+            "--temporal-port",
+            "0",
             "--bridge-address",
             "127.0.0.1:0",
             "--workflows",
@@ -381,6 +404,79 @@ async def test_dev_serves_temporal_worker_and_bridge_until_ctrl_c(
     assert not _port_open(temporal)
 
 
+def test_dev_with_no_options_prints_temporal_commands_that_work_from_a_fresh_shell() -> None:
+    """``fastcore-bridge dev`` alone hosts the demo Greeter; every command its banner prints
+    runs, by its full path, in a shell with nothing of the venv on PATH. The same class runs
+    on Temporal when the commands name the Temporal address."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "dev",
+            "--temporal-port",
+            "0",
+            "--bridge-address",
+            "127.0.0.1:0",
+        ],
+        cwd=REPO,
+        env={k: v for k, v in _env().items() if k != "FASTCORE_WORKFLOWS"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = _Lines(proc)
+        ready = lines.wait_for(READY_PREFIX, 60)
+        bridge_address, temporal = _field(ready, "bridge"), _field(ready, "temporal")
+        commands = [x.strip() for x in lines.lines if x.startswith("  /")]
+        assert len(commands) == 7, lines.lines
+        fresh = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp")}
+
+        def shell(command: str) -> str:
+            done = subprocess.run(
+                ["bash", "-c", command], env=fresh, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, (command, done.stdout, done.stderr)
+            return done.stdout
+
+        outputs = [shell(c) for c in commands]
+        assert all(f"--address {bridge_address}" in c for c in commands)
+        assert "Result    2" in outputs[1]  # the update: two names now
+        assert '["world","fastcore"]' in outputs[2]  # the query
+        assert '"Hello, world and fastcore!"' in outputs[4]  # the result after the signal
+        assert "greet-1" in outputs[5] and "Greeter" in outputs[5]  # the list
+        assert "WORKFLOW_EXECUTION_COMPLETED" in outputs[6]  # fastcore's own events
+        # the same commands against Temporal's address run Greeter as a Temporal workflow
+        on_temporal = [
+            c.replace(bridge_address, temporal).replace("greet-1", "greet-on-temporal")
+            for c in commands[:5]
+        ]
+        assert '"Hello, world and fastcore!"' in [shell(c) for c in on_temporal][4]
+        assert _stop(proc, signal.SIGINT) == 0
+        assert not _port_open(temporal)
+    finally:
+        _stop(proc, signal.SIGKILL)
+
+
+def test_dev_says_when_the_temporal_port_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["dev", "--temporal-port", str(port), "--bridge-address", "127.0.0.1:0"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}: the port is taken" in err
+    assert f"--temporal-address 127.0.0.1:{port}" in err
+
+
+def test_dev_and_worker_agree_on_the_temporal_port() -> None:
+    dev = build_parser().parse_args(["dev"])
+    worker = build_parser().parse_args(["worker"])
+    assert worker.temporal_address.endswith(f":{dev.temporal_port}")
+
+
 # --------------------------------------------------------------------------- workflow ...
 
 
@@ -395,70 +491,46 @@ async def _cli(*argv: str) -> int:
     return await asyncio.to_thread(main, list(argv))
 
 
-async def test_workflow_list_describe_query_signal(
-    served: tuple[Engine, str], capsys: pytest.CaptureFixture[str], unique_id: str
+@pytest.mark.parametrize(
+    ("argv", "suggested"),
+    [
+        (["workflow", "list"], "workflow list --address 127.0.0.1:7600"),
+        (
+            ["workflow", "describe", "order-1", "--address", "127.0.0.1:7777"],
+            "workflow describe --address 127.0.0.1:7777 --workflow-id order-1",
+        ),
+        (
+            ["workflow", "signal", "order-1", "approve", "--input", '"alice"'],
+            "workflow signal --address 127.0.0.1:7600 --workflow-id order-1 ...",
+        ),
+    ],
+)
+def test_what_temporal_does_is_pointed_to_not_copied(
+    argv: list[str],
+    suggested: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine, address = served
-    waiter = await engine.start_workflow(Waiter.run, id=f"{unique_id}-waiter")
-    assert await engine.execute_workflow(ThreeSteps.run, 1, id=f"{unique_id}-steps") == 4
-    capsys.readouterr()
+    monkeypatch.delenv("FASTCORE_BRIDGE_ADDRESS", raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is the temporal CLI's job" in err
+    line = next(x.strip() for x in err.splitlines() if "--address" in x)
+    assert line.endswith(suggested), line
+    assert Path(line.split()[0]).name == "temporal"
 
-    assert await _cli("workflow", "list", "--address", address) == 0
+
+def test_help_says_what_temporal_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["workflow", "--help"])
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == [
-        "WORKFLOW",
-        "ID",
-        "TYPE",
-        "STATUS",
-        "STARTED",
-        "CLOSED",
-        "EVENTS",
-    ]
-    assert re.search(rf"^{unique_id}-waiter\s+Waiter\s+RUNNING\s", out, re.MULTILINE)
-    assert re.search(rf"^{unique_id}-steps\s+ThreeSteps\s+COMPLETED\s", out, re.MULTILINE)
-
-    assert (
-        await _cli(
-            "workflow", "list", "--address", address, "--status", "RUNNING", "--output", "json"
-        )
-        == 0
-    )
-    listed = json.loads(capsys.readouterr().out)
-    assert [w["workflow_id"] for w in listed] == [f"{unique_id}-waiter"]
-
-    assert await _cli("workflow", "describe", f"{unique_id}-steps", "--address", address) == 0
-    out = capsys.readouterr().out
-    assert re.search(r"^status\s+COMPLETED$", out, re.MULTILINE)
-    assert re.search(r"^workflow_type\s+ThreeSteps$", out, re.MULTILINE)
-
-    assert (
-        await _cli("workflow", "query", f"{unique_id}-waiter", "status", "--address", address) == 0
-    )
-    assert json.loads(capsys.readouterr().out) == "waiting"
-
-    assert (
-        await _cli(
-            "workflow",
-            "signal",
-            f"{unique_id}-waiter",
-            "approve",
-            "--input",
-            '"alice"',
-            "--address",
-            address,
-        )
-        == 0
-    )
-    assert "signal 'approve' sent" in capsys.readouterr().out
-    result = await waiter.result()
-    assert result["approved_by"] == "alice"
-    assert (
-        await _cli("workflow", "query", f"{unique_id}-waiter", "status", "--address", address) == 0
-    )
-    assert json.loads(capsys.readouterr().out) == "approved"
+    assert "temporal workflow ... --address <bridge>" in " ".join(out.split())
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "temporal workflow ... --address <bridge>" in " ".join(capsys.readouterr().out.split())
 
 
-async def test_workflow_show_in_three_formats(
+async def test_workflow_show_as_fastcores_own_events(
     served: tuple[Engine, str],
     capsys: pytest.CaptureFixture[str],
     unique_id: str,
@@ -487,38 +559,26 @@ async def test_workflow_show_in_three_formats(
         "--address",
         address,
         "--output",
-        "temporal-json",
+        "json",
         "--file",
         str(target),
     )
     assert code == 0
     assert "wrote" in capsys.readouterr().err
-    history = WorkflowHistory.from_json(unique_id, target.read_text())
-    kinds = [e.event_type for e in history.events]
-    assert kinds[0] == 1  # EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
-    assert kinds[-1] == 2  # EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
-    assert history.events[0].workflow_execution_started_event_attributes.workflow_type.name == (
-        "ThreeSteps"
-    )
+    assert json.loads(target.read_text()) == own
 
 
 async def test_workflow_errors_are_one_line(
     served: tuple[Engine, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, address = served
-    assert await _cli("workflow", "describe", "no-such-workflow", "--address", address) == 1
+    assert await _cli("workflow", "show", "no-such-workflow", "--address", address) == 1
     err = capsys.readouterr().err
     assert err.startswith("fastcore-bridge: error: WorkflowNotFoundError")
     assert "Traceback" not in err
 
-    assert (
-        await _cli("workflow", "signal", "x", "approve", "--input", "{bad", "--address", address)
-        == 2
-    )
-    assert "is not JSON" in capsys.readouterr().err
-
     # Nothing listens on port 1.
-    assert await _cli("workflow", "list", "--address", "127.0.0.1:1", "--timeout", "1") == 1
+    assert await _cli("workflow", "show", "x", "--address", "127.0.0.1:1", "--timeout", "1") == 1
     assert "cannot reach the bridge" in capsys.readouterr().err
 
 
@@ -529,7 +589,8 @@ async def test_workflow_commands_with_a_token(
     token_file.write_text("s3cret-t0ken\n")
     engine = Engine(workflows=[Waiter])
     async with engine, BridgeServer(engine, address="127.0.0.1:0", token="s3cret-t0ken") as server:
-        listing = ("workflow", "list", "--address", server.address)
+        await engine.start_workflow(Waiter.run, id="waiting")
+        listing = ("workflow", "show", "waiting", "--address", server.address)
         assert await _cli(*listing) == 1
         assert "UNAUTHENTICATED" in capsys.readouterr().err
         assert await _cli(*listing, "--token", "s3cret-t0ken") == 0
@@ -615,3 +676,57 @@ async def test_worker_exports_one_trace_across_both_runtimes(
     started = in_trace["StartWorkflow:TradePreflight"]
     assert started.parent_span_id == in_trace["RunActivity:fastcore.run_workflow"].span_id
     assert in_trace["RunWorkflow:TradePreflight"].parent_span_id == started.span_id
+
+
+def test_a_bad_advertise_address_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["worker", "--workflows", "samples.worker", "--temporal-address", "127.0.0.1:1"]
+    argv += ["--bridge-address", "127.0.0.1:0", "--advertise-address", "no-port"]
+    assert main(argv) == 2
+    assert "--advertise-address: bridge address 'no-port' must be host:port" in (
+        capsys.readouterr().err
+    )
+
+
+def test_worker_advertises_the_address_it_is_told(temporal_server: DevServer) -> None:
+    """What the worker hands its fastcore activities as their location (what other workers
+    dial to forward a signal) is the advertised address, not the bind address."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "bridge", "worker", "--workflows", "samples.worker"),
+            *("--temporal-address", temporal_server.target, "--bridge-address", "127.0.0.1:0"),
+            *("--advertise-address", "localhost:7601", "--task-queue", "advertise-test"),
+        ],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        ready = _Lines(proc).wait_for(READY_PREFIX)
+        assert _field(ready, "advertise") == "localhost:7601"
+        assert _field(ready, "bridge").startswith("127.0.0.1:")
+    finally:
+        assert _stop(proc) == 0
+
+
+async def test_list_rows_carry_the_memo(served: tuple[Engine, str], unique_id: str) -> None:
+    """``temporal workflow list --output json`` against the bridge, and the bridge's own
+    client, show the memo a run was started with, as describe does."""
+    from bridge._devserver import find_temporal_cli
+
+    engine, address = served
+    await engine.start_workflow(Waiter.run, id=unique_id, memo={"owner": "alice"})
+    async with await BridgeClient.connect(address) as client:
+        page, _ = await client.list_workflows()
+        assert {d.id: d.memo for d in page}[unique_id] == {"owner": "alice"}
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [find_temporal_cli(), "workflow", "list", "--address", address, "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = {r["execution"]["workflowId"]: r for r in json.loads(listed.stdout)}
+    assert rows[unique_id]["memo"]["fields"] == {"owner": "alice"}

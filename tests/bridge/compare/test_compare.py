@@ -1,8 +1,8 @@
 """compare-traces: alignment, the table, trace files, a live run on both runtimes, the page.
 
 The live run uses Temporal's ``OpenTelemetryPlugin``, which needs the global tracer provider;
-the ``global_provider_reset`` fixture gives the test a fresh one and restores the previous
-state afterwards (as temporalio's own tests reset it).
+the ``global_provider_reset`` fixture (conftest.py) gives the test a fresh one and restores
+the previous state afterwards (as temporalio's own tests reset it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import io
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,24 +85,6 @@ def run_of(scale: int) -> list[Span]:
         span("StartActivity:a", 9 * scale, 10 * scale, "0000000000000002", "0000000000000005"),
         span("RunActivity:a", 11 * scale, 19 * scale, "0000000000000005", "0000000000000006"),
     ]
-
-
-@pytest.fixture
-def global_provider_reset() -> Iterator[None]:
-    """An unset global tracer provider for the test; the previous one restored after."""
-    import opentelemetry.trace as ot
-    from opentelemetry.util._once import Once
-
-    saved = (ot._TRACER_PROVIDER, ot._TRACER_PROVIDER_SET_ONCE)
-    ot._TRACER_PROVIDER_SET_ONCE = Once()
-    ot._TRACER_PROVIDER = None
-    try:
-        yield
-    finally:
-        provider = ot._TRACER_PROVIDER
-        if provider is not None and provider is not saved[0]:
-            provider.shutdown()  # type: ignore[attr-defined]
-        ot._TRACER_PROVIDER, ot._TRACER_PROVIDER_SET_ONCE = saved
 
 
 # ---------------------------------------------------------------------- alignment and table
@@ -370,6 +351,36 @@ def test_the_page_renders_both_timelines_in_headless_chromium(tmp_path: Path) ->
     assert _timeline_bars(dom, "fastcore") == steps
     assert re.search(r'id="total-temporal">20.00 ms<', dom)
     assert re.search(r'id="total-fastcore">20.0 µs<', dom)
+
+
+def test_the_page_explains_each_total() -> None:
+    root_t = span("compare-traces:temporal", 0, 25_000_000, sid="00000000000000aa")
+    root_f = span("compare-traces:fastcore", 0, 30_000, sid="00000000000000bb")
+    page = render_html([root_t, *run_of(1_000_000)], [root_f, *run_of(1000)], title="W")
+    assert "the whole run took 25.00 ms: from the client's start call until its result" in page
+    assert "the whole run took 30.0 µs" in page
+    # without the wrapping span (a trace file of another tool), it says what it measured
+    page = render_html(run_of(1_000_000), run_of(1000), title="W")
+    assert "from the first span's start to the last span's end" in page
+    with pytest.raises(ValueError, match="scale"):
+        render_html(run_of(1), run_of(1), scale="log")
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (scripts/install_chromium.sh)"
+)
+@pytest.mark.parametrize("scale", ["shared", "per-runtime"])
+def test_the_page_draws_one_time_axis_or_one_per_runtime(scale: str, tmp_path: Path) -> None:
+    page = tmp_path / "compare.html"
+    page.write_text(render_html(run_of(1_000_000), run_of(1000), title="W", scale=scale))
+    dom = chromium_dom(page, tmp_path)
+    assert f'data-scale="{scale}"' in dom
+    axes = dict(re.findall(r'<svg id="timeline-(\w+)"[^>]*data-axis-max="(\d+)"', dom))
+    if scale == "shared":  # both on Temporal's (the longer) run
+        assert axes == {"temporal": "20000000", "fastcore": "20000000"}
+    else:
+        assert axes == {"temporal": "20000000", "fastcore": "20000"}
+    assert re.search(rf'<input type="radio" name="scale" value="{scale}"[^>]*checked', dom)
 
 
 # ---------------------------------------------------------------------- a live run
