@@ -319,16 +319,11 @@ class HandleOperations:
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
-        r = run.record
-        started = r.history[0].attributes if r.history else {}
-        parent = started.get("parent") or {}
         inst = run.instance
         failure = None
         if inst is not None and run.open:
             failure = inst.nondeterminism or inst.task_failure
-        desc = self.description(r)
-        desc.parent_id = parent.get("workflow_id")
-        desc.parent_run_id = parent.get("run_id")
+        desc = self.description(run.record)
         desc.pending_activities = len(run.activities)
         desc.pending_task_failure = failure
         return desc
@@ -351,6 +346,8 @@ class HandleOperations:
             task_queue=r.task_queue,
             execution_time=datetime.fromtimestamp(r.execution_time or r.start_time, UTC),
             raw_memo=dict(raw_memo),
+            parent_id=r.parent[0] if r.parent else None,
+            parent_run_id=r.parent[1] if r.parent else None,
         )
 
     async def fetch_history(self, workflow_id: str, run_id: str | None) -> list[Event]:

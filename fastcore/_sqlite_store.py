@@ -204,7 +204,7 @@ _INSERT_EVENT = """INSERT INTO events (run, event_id, data)
     VALUES ((SELECT id FROM runs WHERE workflow_id = ? AND run_id = ?), ?, ?)"""
 _RUN_COLUMNS = (
     "id, workflow_id, run_id, workflow_type, status, start_time, close_time, history_length, "
-    "task_queue, execution_time, memo, search_attributes"
+    "task_queue, execution_time, memo, search_attributes, parent_workflow_id, parent_run_id"
 )
 
 _RunRow = tuple[str, str, str, int, float, float | None, int]
@@ -642,6 +642,7 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         execution_time=row[9],
         memo=memo or None,
         search_attributes=_loads(row[11]) if row[11] else None,
+        parent=(row[12], row[13]) if row[12] else None,
         visibility_changed=False,
     )
 
@@ -662,6 +663,8 @@ def _visibility_row(run: RunRecord) -> _vis.VisibilityRow:
         run.execution_time,
         _dumps(run.memo) if run.memo else None,
         _dumps(sa) if sa else None,
+        run.parent[0] if run.parent else None,
+        run.parent[1] if run.parent else None,
         _vis.attribute_rows(sa),
         [(name, str(entry["type"])) for name, entry in (sa or {}).items()],
     )

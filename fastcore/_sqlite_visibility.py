@@ -37,12 +37,18 @@ VISIBILITY_MIGRATION: tuple[str, ...] = (
     "ALTER TABLE runs ADD COLUMN execution_time REAL",
     "ALTER TABLE runs ADD COLUMN memo TEXT",
     "ALTER TABLE runs ADD COLUMN search_attributes TEXT",
+    "ALTER TABLE runs ADD COLUMN parent_workflow_id TEXT",
+    "ALTER TABLE runs ADD COLUMN parent_run_id TEXT",
     # runs written before this version: memo and execution time from their started event
     """UPDATE runs SET
         memo = (SELECT nullif(json_extract(e.data, '$.attributes.memo'), '{}')
                 FROM events e WHERE e.run = runs.id AND e.event_id = 1),
         execution_time = start_time + (
             SELECT json_extract(e.data, '$.attributes.first_task_backoff')
+            FROM events e WHERE e.run = runs.id AND e.event_id = 1),
+        parent_workflow_id = (SELECT json_extract(e.data, '$.attributes.parent.workflow_id')
+            FROM events e WHERE e.run = runs.id AND e.event_id = 1),
+        parent_run_id = (SELECT json_extract(e.data, '$.attributes.parent.run_id')
             FROM events e WHERE e.run = runs.id AND e.event_id = 1)""",
     """CREATE TABLE search_attributes (
         run INTEGER NOT NULL,
@@ -94,12 +100,14 @@ def attribute_rows(encoded: Encoded | None) -> list[tuple[str, Any]]:
 
 
 #: (workflow id, run id, task queue, execution time, memo JSON, search attributes JSON,
-#: attribute rows, attribute types)
+#: parent workflow id, parent run id, attribute rows, attribute types)
 VisibilityRow = tuple[
     str,
     str,
     str,
     float | None,
+    str | None,
+    str | None,
     str | None,
     str | None,
     list[tuple[str, Any]],
@@ -109,7 +117,9 @@ VisibilityRow = tuple[
 
 def write_visibility(conn: sqlite3.Connection, rows: list[VisibilityRow]) -> None:
     """Write changed visibility (inside the caller's transaction, after the runs' rows)."""
-    for wid, rid, task_queue, execution_time, memo, search_attributes, attrs, types in rows:
+    for row in rows:
+        wid, rid, task_queue, execution_time, memo, search_attributes = row[:6]
+        parent_id, parent_run_id, attrs, types = row[6:]
         found = conn.execute(
             "SELECT id FROM runs WHERE workflow_id = ? AND run_id = ?", (wid, rid)
         ).fetchone()
@@ -118,8 +128,8 @@ def write_visibility(conn: sqlite3.Connection, rows: list[VisibilityRow]) -> Non
         run = found[0]
         conn.execute(
             "UPDATE runs SET task_queue = ?, execution_time = ?, memo = ?, "
-            "search_attributes = ? WHERE id = ?",
-            (task_queue, execution_time, memo, search_attributes, run),
+            "search_attributes = ?, parent_workflow_id = ?, parent_run_id = ? WHERE id = ?",
+            (task_queue, execution_time, memo, search_attributes, parent_id, parent_run_id, run),
         )
         conn.execute("DELETE FROM search_attributes WHERE run = ?", (run,))
         if attrs:

@@ -116,6 +116,7 @@ class RunStarter:
         run = Run(record, defn)
         if parent is not None:
             run.parent = (parent["workflow_id"], parent["run_id"], parent["initiated_event_id"])
+            record.parent = (parent["workflow_id"], parent["run_id"])
         # the run's clocks start when its code may first run (Temporal adds the first
         # workflow task backoff to the run and execution expirations)
         begins = now + (first_task_backoff or 0.0)

@@ -65,6 +65,8 @@ class RunRecord:
     memo: dict[str, Payload] | None = None
     #: The current search attributes (the JSON form of ``fastcore._search_attributes``).
     search_attributes: Encoded | None = None
+    #: The parent's (workflow id, run id), for a child workflow.
+    parent: tuple[str, str] | None = None
     #: Set when a visibility field changed since the store last wrote them.
     visibility_changed: bool = True
 
@@ -84,6 +86,8 @@ class RunRecord:
         self.execution_time = first.timestamp + float(backoff) if backoff else None
         self.memo = dict(a["memo"]) if a.get("memo") else None
         self.search_attributes = fold(self.history)
+        parent = a.get("parent")
+        self.parent = (parent["workflow_id"], parent["run_id"]) if parent else None
         self.visibility_changed = True
 
 

@@ -5,10 +5,12 @@ As Temporal's frontend: a start is idempotent on its ``request_id`` (a retried c
 run it started, not ``ALREADY_EXISTS``); a workflow id that is taken answers
 ``ALREADY_EXISTS`` with ``WorkflowExecutionAlreadyStartedFailure`` (so clients raise
 ``WorkflowAlreadyStartedError``); the id-reuse and id-conflict policies are the engine's,
-which has Temporal's. The task queue a client names is accepted and shown back (an engine
-runs every workflow it has registered); a workflow type the engine has not registered is
-``INVALID_ARGUMENT`` (fastcore refuses at the call what Temporal would park). Options the
-engine cannot honour (cron, a start delay, completion callbacks) are refused by name.
+which has Temporal's. The task queue a client names, the search attributes and a cron
+schedule go to the engine, which records them (``describe()``, list rows and list filters
+read them back; an engine runs every workflow it has registered, whatever the queue); a
+workflow type the engine has not registered is ``INVALID_ARGUMENT`` (fastcore refuses at
+the call what Temporal would park). Options the engine cannot honour (a start delay,
+completion callbacks) are refused by name.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from fastcore import (
 from fastcore.errors import WorkflowAlreadyStartedError, WorkflowNotFoundError
 
 from ._errors import already_started, invalid
-from ._notes import RunNotebook, RunNotes
 from ._payloads import decode, decode_memo
+from ._search_attributes import from_temporal_attributes
 
 __all__ = ["RecentRequests", "Starter"]
 
@@ -47,11 +49,25 @@ StartRequest = StartWorkflowExecutionRequest | SignalWithStartWorkflowExecutionR
 
 class RecentRequests:
     """Request ids of recent starts and signals, so a retried call is not applied twice
-    (bounded: the oldest are forgotten past ``capacity``)."""
+    (bounded: the oldest are forgotten past ``capacity``), and the request that started
+    each run (named in ``ALREADY_EXISTS``)."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
         self._ids: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._starters: OrderedDict[str, str] = OrderedDict()  # run id -> its start request
+
+    def started_by(self, run_id: str) -> str:
+        """The request id that started ``run_id`` ("" when unknown)."""
+        return self._starters.get(run_id, "")
+
+    def add_start(self, run_id: str, request_id: str) -> None:
+        """Record that ``request_id`` started ``run_id``."""
+        if not request_id:
+            return
+        self._starters[run_id] = request_id
+        while len(self._starters) > self._capacity:
+            self._starters.popitem(last=False)
 
     def get(self, kind: str, workflow_id: str, request_id: str) -> str | None:
         """The run a request with this id was applied to, or None."""
@@ -96,8 +112,6 @@ def _retry_policy(msg: TRetryPolicy) -> RetryPolicy:
 
 
 def _refuse_unsupported(request: StartRequest) -> None:
-    if request.cron_schedule:
-        raise invalid("cron_schedule is not supported by the fastcore engine")
     if request.HasField("workflow_start_delay"):
         raise invalid("workflow_start_delay is not supported by the fastcore engine")
     if isinstance(request, StartWorkflowExecutionRequest) and request.completion_callbacks:
@@ -107,10 +121,9 @@ def _refuse_unsupported(request: StartRequest) -> None:
 class Starter:
     """Starts runs on the engine from Temporal's start requests."""
 
-    def __init__(self, engine: Any, notes: RunNotebook, requests: RecentRequests) -> None:
+    def __init__(self, engine: Any, requests: RecentRequests) -> None:
         self._engine = engine
         self._converter = engine.converter
-        self._notes = notes
         self._requests = requests
 
     def _options(self, request: StartRequest) -> dict[str, Any]:
@@ -141,6 +154,13 @@ class Starter:
             options["retry_policy"] = _retry_policy(request.retry_policy)
         if request.memo.fields:
             options["memo"] = decode_memo(request.memo, self._converter)
+        if request.cron_schedule:
+            options["cron_schedule"] = request.cron_schedule
+        attrs = from_temporal_attributes(
+            request.search_attributes, self._engine.search_attribute_keys
+        )
+        if attrs is not None:
+            options["search_attributes"] = attrs
         return options
 
     async def _open_run(self, workflow_id: str) -> str | None:
@@ -158,7 +178,6 @@ class Starter:
             return Started(done, True)  # a retry of a start that happened
         options = self._options(request)
         options.update(extra)
-        search_attributes = self._notes.check_search_attributes(request.search_attributes)
         running = None
         if options.get("id_conflict_policy") is WorkflowIDConflictPolicy.USE_EXISTING:
             running = await self._open_run(wid)
@@ -166,7 +185,7 @@ class Starter:
             handle = await self._engine.start_workflow(request.workflow_type.name, **options)
         except WorkflowAlreadyStartedError as err:
             run_id = err.run_id or ""
-            first = self._notes.get(wid, run_id).request_id
+            first = self._requests.started_by(run_id)
             raise already_started(
                 f"Workflow execution is already running. WorkflowId: {wid}, RunId: {run_id}.",
                 first,
@@ -175,8 +194,7 @@ class Starter:
         run_id = str(handle.run_id)
         started = run_id != running
         if started:
-            notes = RunNotes(request.task_queue.name, search_attributes, request.request_id)
-            self._notes.remember(wid, run_id, notes)
+            self._requests.add_start(run_id, request.request_id)
         self._requests.add("start", wid, request.request_id, run_id)
         return Started(run_id, started)
 
