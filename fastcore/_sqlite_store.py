@@ -64,7 +64,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from . import _sqlite_visibility as _vis
-from ._store import RecencyKey, RunRecord, Store
+from ._store import DEFAULT_TASK_QUEUE, RecencyKey, RunRecord, Store
 from ._visibility import Query
 from .common import WorkflowExecutionStatus
 from .errors import InvalidArgumentError, StoreError
@@ -404,7 +404,9 @@ class SqliteStore(Store):
         self._rows[(wid, rid)] = row
         if run.visibility_changed:
             run.visibility_changed = False
-            self._visibility[(wid, rid)] = _visibility_row(run)
+            if not (events and events[0].event_id == 1 and _plain(run)):
+                # a new run with nothing to show beyond the defaults writes no extra rows
+                self._visibility[(wid, rid)] = _visibility_row(run)
         prev = self._pending_latest.get(wid)
         if prev is None or prev[1] == rid or prev[4] <= row[4]:
             self._pending_latest[wid] = row
@@ -652,6 +654,17 @@ def _dumps(obj: Any) -> str:
     if _orjson is not None:
         return str(_orjson.dumps(obj, default=_encode_value, option=_ORJSON_OPTS).decode())
     return json.dumps(obj, default=_encode_value, separators=(",", ":"))  # pragma: no cover
+
+
+def _plain(run: RunRecord) -> bool:
+    """Whether a run's visibility fields all hold what a new row has by default."""
+    return (
+        run.task_queue == DEFAULT_TASK_QUEUE
+        and run.execution_time is None
+        and not run.memo
+        and not run.search_attributes
+        and run.parent is None
+    )
 
 
 def _visibility_row(run: RunRecord) -> _vis.VisibilityRow:
