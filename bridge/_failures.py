@@ -5,7 +5,7 @@ have the same kinds with the same fields, so the mapping is kind for kind::
 
     fastcore.errors          temporalio.exceptions
     ApplicationError    <->  ApplicationError    (type, message, details, non_retryable,
-                                                   next_retry_delay)
+                                                   next_retry_delay, category)
     TimeoutError        <->  TimeoutError        (TimeoutType, last heartbeat details)
     CancelledError      <->  CancelledError      (details)
     TerminatedError     <->  TerminatedError     (details)
@@ -156,6 +156,7 @@ class _Side:
     errors: ModuleType
     timeout_type: type[IntEnum]
     retry_state: type[IntEnum]
+    category: type[IntEnum]
     details: Callable[[Sequence[Any]], Sequence[Any]]
     other: Callable[[Any], BaseException]  # a failure of a kind the other side lacks
 
@@ -164,11 +165,17 @@ _TEMPORAL = _Side(
     texc,
     texc.TimeoutType,
     texc.RetryState,
+    texc.ApplicationErrorCategory,
     _details,
     lambda err: texc.ApplicationError(err.message, type=type(err).__name__),
 )
 _FASTCORE = _Side(
-    fc, fc.TimeoutType, fc.RetryState, tuple, lambda err: fc.FailureError(err.message)
+    fc,
+    fc.TimeoutType,
+    fc.RetryState,
+    fc.ApplicationErrorCategory,
+    tuple,
+    lambda err: fc.FailureError(err.message),
 )
 
 _Arguments = tuple[Sequence[Any], dict[str, Any]]
@@ -183,7 +190,12 @@ def _enum(kind: type[IntEnum], value: int | None) -> Any:
 _FIELDS: dict[str, Callable[[Any, _Side], _Arguments]] = {
     "ApplicationError": lambda e, to: (
         [e.message, *to.details(e.details)],
-        {"type": e.type, "non_retryable": e.non_retryable, "next_retry_delay": e.next_retry_delay},
+        {
+            "type": e.type,
+            "non_retryable": e.non_retryable,
+            "next_retry_delay": e.next_retry_delay,
+            "category": to.category(int(e.category)),
+        },
     ),
     "CancelledError": lambda e, to: ([e.message, *to.details(e.details)], {}),
     "TerminatedError": lambda e, to: ([e.message, *to.details(e.details)], {}),

@@ -15,8 +15,9 @@ machine, composed of its commands, its handlers and a private event loop (see
 from __future__ import annotations
 
 from . import activity, workflow
+from ._async_activity import AsyncActivityHandle
 from ._converter import DataConverter, Payload
-from ._description import WorkflowExecutionDescription
+from ._description import PendingActivityInfo, PendingActivityState, WorkflowExecutionDescription
 from ._engine import Engine
 from ._handles import WorkflowHandle
 from ._listing import (
@@ -37,12 +38,15 @@ from .history import Event, EventType
 
 __all__ = [
     "ActivityCancellationType",
+    "AsyncActivityHandle",
     "DataConverter",
     "Engine",
     "Event",
     "EventType",
     "ParentClosePolicy",
     "Payload",
+    "PendingActivityInfo",
+    "PendingActivityState",
     "Replayer",
     "RetryPolicy",
     "WorkflowExecutionAsyncIterator",

@@ -2,8 +2,14 @@
 
 An ``async def`` activity is first driven by hand: if it returns without awaiting real I/O,
 it costs no asyncio task. Otherwise the same coroutine continues as a task on the engine's
-loop. A plain ``def`` runs in the engine's thread pool and learns of cancellation through
-``activity.is_cancelled()``.
+loop. A plain ``def`` runs in the engine's thread pool; a cancellation (requested, a timeout,
+the engine shutting down) raises ``CancelledError`` in its thread, as temporalio does, unless
+it was declared ``no_thread_cancel_exception`` (then it polls ``activity.is_cancelled()``).
+
+Each failed attempt is logged (``fastcore._failure_logs``). An attempt that calls
+``activity.raise_complete_async()`` ends without an outcome: the activity stays pending
+(its timeouts still run) until an ``AsyncActivityHandle`` completes, fails or cancels it
+(``complete_external``, ``fail_external``, ``cancel_external``).
 """
 
 from __future__ import annotations
@@ -11,17 +17,23 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import concurrent.futures
+import contextlib
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from . import activity as _activity
 from ._clock import Clock
-from ._converter import DataConverter
+from ._converter import DataConverter, Payload
 from ._definitions import ActivityDefinition
-from ._failure import to_failure
+from ._description import PendingActivityInfo, PendingActivityState
+from ._failure import from_failure, to_failure
+from ._failure_logs import activity_attempt_cancelled, activity_attempt_failed
+from ._signal import Signal
 from ._store import RunRecord
+from ._task_token import make_token
 from ._telemetry import Telemetry
+from ._thread_cancel import ThreadCancel
 from ._timers import TimerEntry, TimerService
 from .common import RetryPolicy
 from .errors import (
@@ -37,6 +49,11 @@ __all__ = ["ActivityHost", "ActivityTask", "HasRecord"]
 
 _set_ctx = _activity._current.set
 _reset_ctx = _activity._current.reset
+_CompleteAsync = _activity._CompleteAsyncError
+_Details = _activity.ActivityCancellationDetails
+_CANCEL_REQUESTED = _Details(cancel_requested=True)
+_TIMED_OUT = _Details(timed_out=True)
+_WORKER_SHUTDOWN = _Details(worker_shutdown=True)
 
 
 _DONE = object()
@@ -75,6 +92,10 @@ class _Resume(collections.abc.Coroutine):  # type: ignore[type-arg]
         raise TypeError("not awaitable")
 
 
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def _td(seconds: float | None) -> timedelta | None:
     return timedelta(seconds=seconds) if seconds else None
 
@@ -96,6 +117,8 @@ class ActivityHost(Protocol[R]):
     timers: TimerService
     converter: DataConverter
     telemetry: Telemetry
+    #: set when the engine begins to shut down (``activity.is_worker_shutdown()``)
+    shutdown_signal: Signal
 
     @property
     def executor(self) -> concurrent.futures.Executor:
@@ -120,21 +143,31 @@ class ActivityTask(Generic[R]):
 
     __slots__ = (
         "_attempt_id",
+        "_attempt_scheduled",
+        "_cancel_signal",
         "_deadline_entries",
         "_policy",
+        "_raiser",
         "_started_at",
         "_task",
+        "_thread_future",
+        "async_pending",
         "attempt",
+        "cancel_details",
         "cancel_requested",
         "defn",
         "event",
+        "external_waiter",
         "finished",
         "heartbeat_details",
         "host",
+        "last_failure",
         "last_heartbeat",
+        "local",
         "run",
         "schedule_deadline",
         "timed_out",
+        "wait_durable",
     )
 
     def __init__(
@@ -157,6 +190,21 @@ class ActivityTask(Generic[R]):
         self._attempt_id = 0
         self._task: Any = None
         self._deadline_entries: list[TimerEntry] = []
+        self._attempt_scheduled = event.timestamp  # when the current attempt was due
+        self._raiser: ThreadCancel | None = None  # the running sync attempt's thread
+        self._thread_future: concurrent.futures.Future[Any] | None = None
+        self._cancel_signal: Signal | None = None  # made when activity code waits on it
+        #: why the activity was cancelled (``activity.cancellation_details()``)
+        self.cancel_details: _activity.ActivityCancellationDetails | None = None
+        #: the last attempt's failure (a failure dict), for ``describe()``
+        self.last_failure: dict[str, Any] | None = None
+        #: the last attempt called ``activity.raise_complete_async()``: awaiting a handle
+        self.async_pending = False
+        #: an outcome reported through a handle waits until it is durable
+        self.wait_durable = False
+        self.external_waiter: asyncio.Future[None] | None = None
+        #: a local activity's sequence number (0: an activity with a scheduled event)
+        self.local = 0
 
     @property
     def policy(self) -> RetryPolicy:
@@ -170,6 +218,7 @@ class ActivityTask(Generic[R]):
         """The running attempt's ``activity.info()`` (built on demand: most never ask)."""
         a = self.event.attributes
         rec = self.run.record
+        rp = a.get("retry_policy")
         return _activity.Info(
             activity_id=a["activity_id"],
             activity_type=a["activity_type"],
@@ -183,7 +232,89 @@ class ActivityTask(Generic[R]):
             workflow_id=rec.workflow_id,
             workflow_run_id=rec.run_id,
             workflow_type=rec.workflow_type,
+            task_token=self.task_token,
+            current_attempt_scheduled_time=datetime.fromtimestamp(self._attempt_scheduled, UTC),
+            retry_policy=RetryPolicy.from_dict(rp) if rp else None,
         )
+
+    @property
+    def task_token(self) -> bytes:
+        """What names this activity to ``Engine.get_async_activity_handle``."""
+        rec = self.run.record
+        return make_token(rec.workflow_id, rec.run_id, self.event.event_id)
+
+    def pending_info(self, identity: str) -> PendingActivityInfo:
+        """What ``describe()`` shows of this activity (Temporal's ``PendingActivityInfo``)."""
+        a = self.event.attributes
+        running = self.in_progress
+        if self.cancel_requested:
+            state = PendingActivityState.CANCEL_REQUESTED
+        elif running:
+            state = PendingActivityState.STARTED
+        else:
+            state = PendingActivityState.SCHEDULED
+        started = self.attempt > 0
+        failure = self.last_failure
+        conv = self.host.converter
+        rp = a.get("retry_policy") or {}
+        return PendingActivityInfo(
+            activity_id=a["activity_id"],
+            activity_type=a["activity_type"],
+            state=state,
+            attempt=max(self.attempt if running or not started else self.attempt + 1, 1),
+            maximum_attempts=int(rp.get("maximum_attempts") or 0),
+            scheduled_time=_utc(self.event.timestamp),
+            last_started_time=_utc(self._started_at) if started else None,
+            last_heartbeat_time=_utc(self.last_heartbeat) if started else None,
+            heartbeat_details=tuple(self.heartbeat_details),
+            last_failure=from_failure(failure, conv) if failure is not None else None,
+            next_attempt_schedule_time=(
+                _utc(self._attempt_scheduled) if started and not running else None
+            ),
+            expiration_time=(
+                _utc(self.schedule_deadline) if self.schedule_deadline is not None else None
+            ),
+            last_worker_identity=identity if started else "",
+        )
+
+    # ---------------------------------------------------------------- what activity code asks
+
+    def cancellation_details(self) -> _activity.ActivityCancellationDetails | None:
+        """Why the activity was cancelled, once it was."""
+        return self.cancel_details
+
+    def shield(self) -> Any:
+        """``activity.shield_thread_cancel_exception()``: delays the thread's cancellation."""
+        r = self._raiser
+        return r.shielded() if r is not None else contextlib.nullcontext()
+
+    def _signal(self) -> Signal:
+        sig = self._cancel_signal
+        if sig is None:
+            sig = self._cancel_signal = Signal()
+            if self.cancel_requested:
+                sig.set()
+        return sig
+
+    async def wait_cancelled(self) -> None:
+        """``activity.wait_for_cancelled()``."""
+        await self._signal().wait()
+
+    def wait_cancelled_sync(self, timeout: float | None) -> None:
+        """``activity.wait_for_cancelled_sync()``."""
+        self._signal().wait_sync(timeout)
+
+    def is_worker_shutdown(self) -> bool:
+        """``activity.is_worker_shutdown()``."""
+        return self.host.shutdown_signal.is_set()
+
+    async def wait_worker_shutdown(self) -> None:
+        """``activity.wait_for_worker_shutdown()``."""
+        await self.host.shutdown_signal.wait()
+
+    def wait_worker_shutdown_sync(self, timeout: float | None) -> None:
+        """``activity.wait_for_worker_shutdown_sync()``."""
+        self.host.shutdown_signal.wait_sync(timeout)
 
     # ---------------------------------------------------------------- attempts
 
@@ -196,12 +327,13 @@ class ActivityTask(Generic[R]):
         self._run_attempt()
 
     def _run_attempt(self) -> None:
-        if self.finished:
-            return
+        if self.finished or self.host.shutdown_signal.is_set():
+            return  # shutting down: the attempt runs again when the run is recovered
         self.attempt += 1
         self._attempt_id += 1
         attempt_id = self._attempt_id
         self.timed_out = None
+        self.async_pending = False
         host = self.host
         a = self.event.attributes
         now = host.clock.now()
@@ -254,8 +386,11 @@ class ActivityTask(Generic[R]):
             self._task = task
             task.add_done_callback(lambda t: self._task_done(attempt_id, t))
         else:
-            loop = asyncio.get_running_loop()
-            fut = loop.run_in_executor(host.executor, self._call_sync, ctx, args)
+            raiser = None if defn.no_thread_cancel_exception else ThreadCancel()
+            self._raiser = raiser
+            thread_future = host.executor.submit(self._call_sync, ctx, args, raiser)
+            self._thread_future = thread_future
+            fut = asyncio.wrap_future(thread_future)
             self._arm_attempt_timers(attempt_id, now)
             self._task = fut
             fut.add_done_callback(lambda f: self._task_done(attempt_id, f))
@@ -274,11 +409,14 @@ class ActivityTask(Generic[R]):
             self._finish()
         host.activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
 
-    def _call_sync(self, ctx: Any, args: list[Any]) -> Any:
+    def _call_sync(self, ctx: Any, args: list[Any], raiser: ThreadCancel | None) -> Any:
         token = _set_ctx(ctx)
         trace_token = self.host.telemetry.enter_activity(self)
         try:
-            return self.defn.fn(*args)
+            if raiser is None:
+                return self.defn.fn(*args)
+            with raiser.active():
+                return self.defn.fn(*args)
         finally:
             _reset_ctx(token)
             if trace_token is not None:
@@ -332,7 +470,7 @@ class ActivityTask(Generic[R]):
             type=kind,
             last_heartbeat_details=tuple(self.heartbeat_details),
         )
-        self._abandon_attempt(err)
+        self._abandon_attempt(err, _TIMED_OUT)
         self._attempt_failed(attempt_id, err, timed_out=True)
 
     def _schedule_to_close_fired(self) -> None:
@@ -343,17 +481,42 @@ class ActivityTask(Generic[R]):
             type=TimeoutType.SCHEDULE_TO_CLOSE,
             last_heartbeat_details=tuple(self.heartbeat_details),
         )
-        self._abandon_attempt(err)
+        task = self._task
+        if (task is not None and not task.done()) or self.async_pending:
+            activity_attempt_failed(self.info(), err)  # an attempt was still under way
+        self._abandon_attempt(err, _TIMED_OUT)
         self._finish_failed(err, RetryState.TIMEOUT)
 
-    def _abandon_attempt(self, err: BaseException | None = None) -> None:
-        """Stop the running attempt: its outcome no longer counts (``err`` says why)."""
+    def _abandon_attempt(
+        self,
+        err: BaseException | None = None,
+        why: _activity.ActivityCancellationDetails | None = None,
+    ) -> Any:
+        """Stop the running attempt: its outcome no longer counts (``err`` says why).
+
+        Returns an awaitable that completes when the attempt's code has stopped, when it was
+        still running (a shutdown waits for it to unwind).
+        """
         self._attempt_id += 1
         task = self._task
         self._task = None
+        raiser = self._raiser
+        self._raiser = None
+        thread_future = self._thread_future
+        self._thread_future = None
         if task is not None and not task.done():
-            task.cancel()
+            if why is not None and self.cancel_details is None:
+                self.cancel_details = why
             self.host.activity_ended(self, err)
+            if self.defn.is_async:
+                task.cancel()
+                return task
+            if raiser is not None:
+                raiser.cancel()  # CancelledError in its thread, as temporalio's
+            if thread_future is None or thread_future.cancel():
+                return None  # it had not started: it never will
+            return asyncio.wrap_future(thread_future)  # done when the thread lets go
+        return None
 
     # ---------------------------------------------------------------- outcomes
 
@@ -381,14 +544,34 @@ class ActivityTask(Generic[R]):
             return
         if self.finished:
             return
+        if isinstance(err, _CompleteAsync) and self.local:
+            err = ApplicationError(
+                "a local activity cannot complete asynchronously (raise_complete_async)",
+                type="InvalidArgumentError",
+                non_retryable=True,
+            )
+        if isinstance(err, _CompleteAsync):
+            # the attempt ends without an outcome; a handle reports it (timeouts still run)
+            self._task = None
+            self._raiser = None
+            self.async_pending = True
+            if not already_ended:
+                self.host.activity_ended(self, err)
+            return
         if not timed_out and not already_ended:
             self.host.activity_ended(self, err)
+        self._task = None
+        self._raiser = None
+        self.async_pending = False
         if self.cancel_requested:
+            activity_attempt_cancelled(self.info())
             self._finish()
             self.host.activity_resolved(self, "canceled", {"details": []})
             return
         if isinstance(err, asyncio.CancelledError):
             err = CancelledError("Activity cancelled")
+        activity_attempt_failed(self.info(), err)
+        self.last_failure = to_failure(err, self.host.converter)
         policy = self.policy
         name = err.type if isinstance(err, ApplicationError) and err.type else type(err).__name__
         if isinstance(err, ApplicationError) and err.non_retryable:
@@ -408,6 +591,7 @@ class ActivityTask(Generic[R]):
             self._finish_failed(err, RetryState.TIMEOUT)
             return
         self._attempt_id += 1
+        self._attempt_scheduled = retry_at
         self._deadline_entries.append(self.host.timers.call_at(retry_at, self._run_attempt))
 
     def _finish(self) -> None:
@@ -420,30 +604,39 @@ class ActivityTask(Generic[R]):
     def _finish_failed(self, err: BaseException, retry_state: RetryState) -> None:
         self._finish()
         kind = "timed_out" if isinstance(err, FcTimeoutError) else "failed"
+        failure = self.last_failure
+        if failure is None or kind == "timed_out":
+            failure = to_failure(err, self.host.converter)
         self.host.activity_resolved(
             self,
             kind,
-            {
-                "failure": to_failure(err, self.host.converter),
-                "attempt": self.attempt,
-                "retry_state": int(retry_state),
-            },
+            {"failure": failure, "attempt": self.attempt, "retry_state": int(retry_state)},
         )
 
     # ---------------------------------------------------------------- from outside
 
     def heartbeat(self, details: Sequence[Any]) -> None:
-        """Called by ``activity.heartbeat`` (any thread)."""
+        """Called by ``activity.heartbeat`` (any thread); raises a cancellation that could
+        not be raised in the thread asynchronously."""
         self.last_heartbeat = self.host.clock.now()
         if details:
             self.heartbeat_details = tuple(details)
+        raiser = self._raiser
+        if raiser is not None:
+            raiser.check()
 
     def cancel(self) -> None:
         """The workflow asked to cancel: deliver it to the running attempt."""
         if self.finished or self.cancel_requested:
             return
         self.cancel_requested = True
+        if self.cancel_details is None:
+            self.cancel_details = _CANCEL_REQUESTED
+        if self._cancel_signal is not None:
+            self._cancel_signal.set()
         task = self._task
+        if task is None and self.async_pending:
+            return  # the completer learns it from heartbeat() and reports the outcome
         if task is None:
             # between attempts (backoff): nothing runs, so it is cancelled now
             self._attempt_id += 1
@@ -451,21 +644,45 @@ class ActivityTask(Generic[R]):
             self.host.activity_resolved(self, "canceled", {"details": []})
         elif self.defn.is_async:
             task.cancel()
-        # a thread sees activity.is_cancelled(); its outcome reports the cancellation
+        elif self._raiser is not None:
+            self._raiser.cancel()  # CancelledError in the thread; its outcome reports it
+        # (no_thread_cancel_exception: the thread polls activity.is_cancelled())
 
-    def abandon(self) -> Any:
-        """The run closed: stop without reporting anything.
+    def abandon(self, *, shutdown: bool = False) -> Any:
+        """The run closed (or the engine shuts down): stop without reporting anything.
 
-        Returns what ran the attempt (an asyncio task, or an executor future), if any, so
-        a shutdown can wait for it to unwind.
+        Returns what ran the attempt (an asyncio task, or an executor future) when it was
+        still running, so a shutdown can wait for it to unwind.
         """
         if self.finished:
             return None
         self.cancel_requested = True
-        task = self._task
+        task = self._abandon_attempt(None, _WORKER_SHUTDOWN if shutdown else _CANCEL_REQUESTED)
+        if self._cancel_signal is not None:
+            self._cancel_signal.set()
         self._finish()
-        if task is not None and not task.done():
-            if self.defn.is_async:
-                task.cancel()
-            self.host.activity_ended(self)
         return task
+
+    # ---------------------------------------------------------------- through a handle
+
+    def complete_external(self, payload: Payload) -> None:
+        """``AsyncActivityHandle.complete``: the activity completed with ``payload``."""
+        self._abandon_attempt(None, _CANCEL_REQUESTED)
+        self._finish()
+        self.host.activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
+
+    def fail_external(self, err: BaseException) -> None:
+        """``AsyncActivityHandle.fail``: this attempt failed; the retry policy decides."""
+        self._abandon_attempt(err, _CANCEL_REQUESTED)
+        self._attempt_failed(self._attempt_id, err, already_ended=True)
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether an attempt runs or awaits its asynchronous completion (not in backoff)."""
+        return not self.finished and (self._task is not None or self.async_pending)
+
+    def cancel_external(self, details: list[Payload]) -> None:
+        """``AsyncActivityHandle.report_cancellation``: the activity was cancelled."""
+        self._abandon_attempt(None, _CANCEL_REQUESTED)
+        self._finish()
+        self.host.activity_resolved(self, "canceled", {"details": details})

@@ -166,26 +166,27 @@ class Closing:
         record = run.record
         started = record.history[0].attributes
         defn = self._workflow_definition(a["workflow_type"]) or run.defn
-        search_attributes = a.get("search_attributes")
+
+        def given(key: str) -> Any:  # an option continue_as_new set, or this run's
+            return a[key] if key in a else started.get(key)
+
         nxt, _ = self._new_run(
             defn,
             a["workflow_type"],
             record.workflow_id,
             a.get("input") or [],
             execution_timeout=started.get("execution_timeout"),
-            run_timeout=started.get("run_timeout"),
-            retry_policy=started.get("retry_policy"),
-            memo=started.get("memo"),
+            run_timeout=given("run_timeout"),
+            retry_policy=given("retry_policy"),
+            memo=given("memo"),
             parent=started.get("parent"),
             continued_run_id=record.run_id,
             first_run_id=started.get("first_run_id"),
             run_id=a["new_execution_run_id"],
             execution_deadline=started.get("execution_deadline"),
-            task_queue=started.get("task_queue"),
+            task_queue=given("task_queue"),
             # those continue_as_new names, else the run's current ones (upserts included)
-            search_attributes=(
-                search_attributes if search_attributes is not None else record.search_attributes
-            ),
+            search_attributes=a.get("search_attributes", record.search_attributes),
             cron_schedule=started.get("cron_schedule"),
         )
         nxt.parent = run.parent

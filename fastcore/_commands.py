@@ -14,13 +14,21 @@ import random as _random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._converter import DataConverter
-from ._definitions import ActivityDefinition
+from ._definitions import ActivityDefinition, HandlerDefinition
 from ._environment import WorkflowEnvironment
 from ._failure import from_failure
-from ._futures import _ActivityFuture, _ChildHandle, _fail, _resolve, _seconds
+from ._futures import (
+    _ActivityFuture,
+    _ChildHandle,
+    _fail,
+    _LocalActivityFuture,
+    _resolve,
+    _seconds,
+)
+from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
 from ._search_attributes import Encoded, apply_updates, decode, encode_updates, untyped
 from ._store import DEFAULT_TASK_QUEUE, RunRecord
@@ -33,6 +41,7 @@ from .common import (
 )
 from .errors import (
     ActivityError,
+    ApplicationError,
     CancelledError,
     ChildWorkflowError,
     InvalidArgumentError,
@@ -45,7 +54,10 @@ from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 from .workflow import Info, ParentInfo
 
-__all__ = ["PATCH_MARKER", "CommandIssuer", "Commands"]
+if TYPE_CHECKING:
+    from ._handlers import Handlers
+
+__all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
@@ -69,6 +81,8 @@ class CommandIssuer(Protocol):
     closed: bool
     obj: Any
     started_attrs: dict[str, Any]
+    #: a query or an update validator runs: commands are refused
+    read_only: bool
 
     def command(self, etype: EventType, attrs: dict[str, Any], what: str = "") -> Event:
         """Append the command's event (live) or match the recorded one (replay)."""
@@ -78,6 +92,10 @@ class CommandIssuer(Protocol):
         """Whether no signal or update handler is still running."""
         ...
 
+    def make_handlers(self) -> Handlers:
+        """The run's handlers (made on first use)."""
+        ...
+
 
 class Commands:
     """The runtime workflow code calls into, and what it waits on."""
@@ -85,6 +103,7 @@ class Commands:
     __slots__ = (
         "_activity_seq",
         "_info",
+        "_memo",
         "_random",
         "_run",
         "_search_attributes",
@@ -92,6 +111,8 @@ class Commands:
         "activities",
         "children",
         "conditions",
+        "externals",
+        "local",
         "loop",
         "patches",
         "timers",
@@ -111,6 +132,11 @@ class Commands:
         self.children: dict[int, tuple[asyncio.Future[Any], _ChildHandle]] = _NONE
         self.conditions: list[tuple[asyncio.Future[Any], Callable[[], bool]]] = []
         self.patches: dict[str, bool] = _NONE
+        #: futures of signals and cancellations sent to other workflows, by initiated event id
+        self.externals: dict[int, asyncio.Future[None]] = _NONE
+        #: the run's local activities (made on the first one)
+        self.local: LocalActivities | None = None
+        self._memo: dict[str, Any] | None = None  # the memo as upserted (made on first upsert)
         self._activity_seq = 0
         self._timer_counter = 0
         self._random: _random.Random | None = None
@@ -123,6 +149,9 @@ class Commands:
         self.activities.clear()
         self.timers.clear()
         self.children.clear()
+        self.externals.clear()
+        if self.local is not None:
+            self.local.pending.clear()
         self.conditions.clear()
         self.loop.clear()
 
@@ -131,6 +160,10 @@ class Commands:
     def is_replaying(self) -> bool:
         """Whether the code is re-running against recorded history."""
         return self._run.replay_end > 0
+
+    def is_read_only(self) -> bool:
+        """Whether a query or an update validator runs (``workflow.unsafe.is_read_only``)."""
+        return self._run.read_only
 
     def time(self) -> float:
         """The workflow time of the event being processed, epoch seconds."""
@@ -234,9 +267,104 @@ class Commands:
         return None if failure is None else from_failure(failure, self._run.converter)
 
     def memo(self) -> Mapping[str, Any]:
-        """The memo the run was started with, decoded."""
-        memo = self._run.started_attrs.get("memo") or {}
+        """The run's memo, decoded: as started, with ``upsert_memo``'s changes."""
+        memo = self._memo
+        if memo is None:
+            memo = self._run.started_attrs.get("memo") or {}
         return {k: self._run.converter.decode_one(v) for k, v in memo.items()}
+
+    def upsert_memo(self, updates: Mapping[str, Any]) -> None:
+        """Change the memo: set each key, remove those set to None (a command, as Temporal's)."""
+        converter = self._run.converter
+        encoded = {k: converter.encode_one(v) for k, v in updates.items()}
+        self._run.command(EventType.WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
+        memo = self._memo
+        if memo is None:
+            memo = self._memo = dict(self._run.started_attrs.get("memo") or {})
+        for k, v in updates.items():
+            if v is None:
+                memo.pop(k, None)
+            else:
+                memo[k] = encoded[k]
+        record = self._run.run
+        record.memo = dict(memo) or None  # what describe() and list rows show
+        record.visibility_changed = True
+
+    # ------------------------------------------------------------------ handlers set at run time
+
+    def set_handler(
+        self,
+        kind: str,
+        name: str | None,
+        fn: Callable[..., Any] | None,
+        validator: Callable[..., Any] | None = None,
+    ) -> None:
+        """``workflow.set_signal_handler`` and the like: None unsets."""
+        h = None if fn is None else HandlerDefinition.of_callable(kind, name, fn, validator)
+        self._run.make_handlers().set(kind, name, h)
+
+    def get_handler(self, kind: str, name: str | None) -> Any:
+        """``workflow.get_signal_handler`` and the like: the callable, or None."""
+        return self._run.make_handlers().get(kind, name)
+
+    # ------------------------------------------------------------------ other workflows
+
+    async def signal_external(
+        self, workflow_id: str, run_id: str | None, signal: str, args: Sequence[Any]
+    ) -> None:
+        """Signal another workflow (``ExternalWorkflowHandle.signal``); returns once delivered."""
+        ev = self._run.command(
+            EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            {
+                "workflow_id": workflow_id,
+                "run_id": run_id,
+                "signal_name": signal,
+                "input": self._run.converter.encode(args) if args else [],
+                "child_workflow_only": False,
+            },
+        )
+        await self._external(ev.event_id)
+
+    async def cancel_external(self, workflow_id: str, run_id: str | None) -> None:
+        """Ask another workflow to cancel (``ExternalWorkflowHandle.cancel``)."""
+        ev = self._run.command(
+            EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            {"workflow_id": workflow_id, "run_id": run_id, "child_workflow_only": False},
+        )
+        await self._external(ev.event_id)
+
+    def _external(self, seq: int) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = self.loop.create_future()
+        if self.externals is _NONE:
+            self.externals = {}
+        self.externals[seq] = fut
+        return fut
+
+    def external_resolved(self, et: EventType, a: dict[str, Any]) -> None:
+        """Deliver how a signal or cancellation sent to another workflow went."""
+        fut = self.externals.pop(a["initiated_event_id"], None)
+        if fut is None or fut.done():
+            return
+        if (
+            et is EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+            or et is EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+        ):
+            fut.set_result(None)
+            return
+        what = "signal" if et is EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED else "cancel"
+        cause = a.get("cause") or "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
+        if cause == "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND":
+            fut.set_exception(
+                ApplicationError(
+                    f"Unable to {what} external workflow because it was not found",
+                    type="ExternalWorkflowExecutionNotFound",
+                    non_retryable=True,
+                )
+            )
+        else:
+            fut.set_exception(
+                ApplicationError(a.get("message") or cause, type=cause, non_retryable=True)
+            )
 
     def instance(self) -> Any:
         """The workflow object whose code runs."""
@@ -331,8 +459,25 @@ class Commands:
         """Schedule an activity and wait for its result."""
         return await self.start_activity(activity, args, **kw)
 
+    def start_local_activity(self, activity: Any, args: Sequence[Any], **kw: Any) -> Any:
+        """Run a local activity (see ``LocalActivities.start``)."""
+        return self._locals().start(activity, args, **kw)
+
+    def _locals(self) -> LocalActivities:
+        la = self.local
+        if la is None:
+            la = self.local = LocalActivities(self, self._run)
+        return la
+
+    def local_resolved(self, a: dict[str, Any]) -> bool:
+        """Deliver a local activity's marker (False: no local activity waits for it)."""
+        return self._locals().resolved(a)
+
     def request_cancel_activity(self, fut: _ActivityFuture) -> None:
         """Cancel the activity behind ``fut`` as its cancellation type says."""
+        if isinstance(fut, _LocalActivityFuture):
+            self._locals().cancel(fut)
+            return
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
             self._run.command(
                 EventType.ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq}
@@ -379,10 +524,16 @@ class Commands:
             fut.set_exception(err)
 
     def activity_canceled(self, a: dict[str, Any]) -> None:
-        """Deliver ACTIVITY_TASK_CANCELED."""
+        """Deliver ACTIVITY_TASK_CANCELED (its details on the ``CancelledError`` cause)."""
         fut = self.activities.pop(a["scheduled_event_id"], None)
         if fut is not None and not fut.done():
-            fut.set_exception(self._activity_cancelled(fut))
+            err = self._activity_cancelled(fut)
+            details = a.get("details")
+            if details:
+                err.__cause__ = CancelledError(
+                    "Activity cancelled", *self._run.converter.decode(details)
+                )
+            fut.set_exception(err)
 
     # ------------------------------------------------------------------ timers
 

@@ -41,6 +41,23 @@ def _hints(fn: Callable[..., Any], skip_self: bool) -> tuple[list[Any], Any]:
     return arg_hints, ret
 
 
+def _is_method(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is a function defined in a class body taking ``self`` (a method).
+
+    ``@activity.defn`` on a method: the engine is given the bound method later.
+    """
+    if inspect.ismethod(fn):
+        return False  # already bound: called as it is
+    parts = getattr(fn, "__qualname__", "").split(".")
+    if len(parts) < 2 or parts[-2] == "<locals>":
+        return False
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and params[0] == "self"
+
+
 class _ArgChecker:
     """Checks a call's positional arguments against a signature, cheaply."""
 
@@ -78,6 +95,10 @@ class ActivityDefinition:
     ret_hint: Any
     checker: _ArgChecker
     dynamic: bool = False
+    #: decorated as a method of a class: registered as a bound method (``obj.method``)
+    is_method: bool = False
+    #: a plain ``def`` activity is not interrupted by ``CancelledError`` in its thread
+    no_thread_cancel_exception: bool = False
 
     @staticmethod
     def from_fn(fn: Any) -> ActivityDefinition:
@@ -105,6 +126,40 @@ class HandlerDefinition:
     dynamic: bool = False
     validator: Callable[..., Any] | None = None
     description: str | None = None
+    #: a method of the workflow class (called with the workflow object first); False for a
+    #: plain callable set at run time with ``workflow.set_signal_handler`` and the like
+    method: bool = True
+
+    @staticmethod
+    def of_callable(
+        kind: str, name: str | None, fn: Callable[..., Any], validator: Callable[..., Any] | None
+    ) -> HandlerDefinition:
+        """A handler set at run time (``workflow.set_*_handler``): ``fn`` is not a method."""
+        arg_hints, ret_hint = _hints(fn, skip_self=False)
+        return HandlerDefinition(
+            kind=kind,
+            name=name,
+            fn=fn,
+            is_async=inspect.iscoroutinefunction(fn),
+            arg_hints=arg_hints,
+            ret_hint=ret_hint,
+            checker=_ArgChecker(fn, skip_self=False),
+            dynamic=name is None,
+            validator=validator,
+            method=False,
+        )
+
+    def call(self, obj: Any, *args: Any) -> Any:
+        """Call the handler for workflow object ``obj``."""
+        return self.fn(obj, *args) if self.method else self.fn(*args)
+
+    def validate(self, obj: Any, *args: Any) -> None:
+        """Call the validator (there is one) for workflow object ``obj``."""
+        assert self.validator is not None
+        if self.method:
+            self.validator(obj, *args)
+        else:
+            self.validator(*args)
 
 
 @dataclass

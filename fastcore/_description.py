@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
 from ._converter import Payload
 from .common import TypedSearchAttributes, WorkflowExecutionStatus
 
-__all__ = ["WorkflowExecutionDescription"]
+__all__ = ["PendingActivityInfo", "PendingActivityState", "WorkflowExecutionDescription"]
+
+
+class PendingActivityState(IntEnum):
+    """Where a pending activity is; Temporal's ``PendingActivityState`` values."""
+
+    SCHEDULED = 1  # waiting for its next attempt (first, or after a retry's backoff)
+    STARTED = 2  # an attempt runs (or awaits its asynchronous completion)
+    CANCEL_REQUESTED = 3  # cancellation was requested and has not resolved yet
+
+
+@dataclass(frozen=True)
+class PendingActivityInfo:
+    """An activity the run waits on, with Temporal's ``PendingActivityInfo`` field names.
+
+    ``last_failure`` is the exception that failed the latest attempt (a ``FailureError``;
+    its ``failure`` has the message and stack trace), None before any attempt failed.
+    """
+
+    activity_id: str
+    activity_type: str
+    state: PendingActivityState
+    attempt: int
+    maximum_attempts: int
+    scheduled_time: datetime
+    last_started_time: datetime | None = None
+    last_heartbeat_time: datetime | None = None
+    heartbeat_details: Sequence[Any] = ()
+    last_failure: BaseException | None = None
+    next_attempt_schedule_time: datetime | None = None
+    expiration_time: datetime | None = None
+    last_worker_identity: str = ""
 
 
 @dataclass
@@ -27,7 +59,8 @@ class WorkflowExecutionDescription:
     memo: Mapping[str, Any] = field(default_factory=dict)
     parent_id: str | None = None
     parent_run_id: str | None = None
-    pending_activities: int = 0
+    #: The activities the run waits on (Temporal's ``pending_activities``).
+    pending_activities: Sequence[PendingActivityInfo] = field(default_factory=list)
     #: The error that failed the latest workflow task (the run stays open and retries), or
     #: a ``NondeterminismError``; None when the run is healthy.
     pending_task_failure: BaseException | None = None

@@ -16,18 +16,64 @@ from typing import Any
 
 from ._activities import ActivityTask
 from ._clock import Clock
-from ._converter import DataConverter
+from ._commands import LOCAL_ACTIVITY_MARKER
+from ._converter import DataConverter, default_converter
 from ._definitions import ActivityDefinition
 from ._failure import to_failure
 from ._pipeline import Pipeline
 from ._run import Run
+from ._signal import Signal
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
 from .errors import ApplicationError
 from .history import Event, EventType
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "local_key", "local_marker"]
+
+_LOCAL_KEYS = 1 << 40  # local activities sit in Run.activities above every event id
+
+
+def local_key(seq: int) -> int:
+    """Where local activity ``seq`` sits in ``Run.activities`` (apart from event ids)."""
+    return _LOCAL_KEYS + seq
+
+
+def local_marker(
+    spec: dict[str, Any],
+    attempt: int,
+    *,
+    outcome: str = "failed",
+    attrs: dict[str, Any] | None = None,
+    err: BaseException | None = None,
+    complete_time: float | None = None,
+) -> dict[str, Any]:
+    """The ``core_local_activity`` marker recording a local activity's outcome."""
+    attrs = attrs or {}
+    failure = attrs.get("failure")
+    if err is not None:
+        failure = to_failure(err, default_converter)
+    elif outcome == "canceled":
+        failure = {
+            "message": "Activity cancelled",
+            "source": "fastcore",
+            "stack_trace": "",
+            "cause": None,
+            "canceled_failure_info": {"details": attrs.get("details") or []},
+        }
+    return {
+        "marker_name": LOCAL_ACTIVITY_MARKER,
+        "details": {
+            "seq": spec["seq"],
+            "attempt": attempt,
+            "activity_id": spec["activity_id"],
+            "activity_type": spec["activity_type"],
+            "complete_time": complete_time,
+            "original_schedule_time": spec["scheduled_at"],
+            "result": attrs.get("result") if outcome == "completed" else None,
+        },
+        "failure": failure if outcome != "completed" else None,
+    }
 
 
 _ACTIVITY_OUTCOME = {
@@ -64,6 +110,8 @@ class Dispatcher:
         self._own_executor = executor is None
         self._executor_size = max_threads
         self._executor = executor
+        #: set when the engine begins to shut down: no new activity or attempt starts
+        self.shutdown_signal = Signal()
 
     @property
     def executor(self) -> concurrent.futures.Executor:
@@ -78,6 +126,8 @@ class Dispatcher:
 
     def schedule_activity(self, run: Run, ev: Event) -> None:
         """Start the activity an ``ACTIVITY_TASK_SCHEDULED`` event asks for."""
+        if self.shutdown_signal.is_set():
+            return  # shutting down: a recovery starts it (the event is in the history)
         name = ev.attributes["activity_type"]
         defn = self._activity_definition(name)
         if defn is None:
@@ -103,6 +153,41 @@ class Dispatcher:
             run.activities = {}
         run.activities[ev.event_id] = task
         task.start()
+
+    def start_local(self, run: Run, spec: dict[str, Any]) -> None:
+        """Start a local activity (asked for by an activation, or pending after a replay)."""
+        if self.shutdown_signal.is_set():
+            return
+        key = local_key(spec["seq"])
+        if key in run.activities:
+            return  # already running
+        name = spec["activity_type"]
+        defn = self._activity_definition(name)
+        event = Event(key, EventType.ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
+        if defn is None:
+            err = ApplicationError(
+                f"activity {name!r} is not registered with this engine",
+                type="NotFoundError",
+                non_retryable=True,
+            )
+            marker = local_marker(spec, 1, err=err, complete_time=self.clock.now())
+            self._submit(run, EventType.MARKER_RECORDED, marker)
+            return
+        task = ActivityTask(self, run, event, defn)
+        task.local = spec["seq"]
+        if not run.activities:
+            run.activities = {}
+        run.activities[key] = task
+        task.start()
+
+    def cancel_local(self, run: Run, ev: Event) -> None:
+        """The workflow cancelled a local activity (its marker is recorded): stop it."""
+        d = ev.attributes.get("details") or {}
+        if ev.attributes.get("marker_name") != LOCAL_ACTIVITY_MARKER:
+            return
+        act = run.activities.pop(local_key(int(d.get("seq") or 0)), None)
+        if act is not None:
+            act.abandon()
 
     def cancel_activity(self, run: Run, ev: Event) -> None:
         """Deliver an ``ACTIVITY_TASK_CANCEL_REQUESTED`` to the running activity."""
@@ -131,18 +216,46 @@ class Dispatcher:
         sched = task.event.event_id
         if run.activities.pop(sched, None) is None or not run.open:
             return
+        if task.local:
+            # a local activity's outcome: its marker, as Temporal records it
+            self._submit(
+                run,
+                EventType.MARKER_RECORDED,
+                local_marker(
+                    task.event.attributes,
+                    task.attempt,
+                    outcome=outcome,
+                    attrs=attrs,
+                    complete_time=self.clock.now(),
+                ),
+            )
+            return
         attrs["scheduled_event_id"] = sched
-        self._submit(run, _ACTIVITY_OUTCOME[outcome], attrs)
+        # an outcome reported through an AsyncActivityHandle returns once it is durable
+        task.external_waiter = self._submit(
+            run, _ACTIVITY_OUTCOME[outcome], attrs, wait=task.wait_durable
+        )
 
-    def abandon_all(self, runs: Iterable[Run]) -> list[asyncio.Task[Any]]:
-        """Stop every running activity (the engine shuts down); returns the tasks to await."""
-        tasks = []
+    def running_attempts(self, runs: Iterable[Run]) -> list[asyncio.Future[Any]]:
+        """What runs every attempt in flight (to wait for them during a graceful shutdown)."""
+        out = []
+        for run in runs:
+            for act in run.activities.values():
+                t = act._task
+                if isinstance(t, asyncio.Future) and not t.done():
+                    out.append(t)
+        return out
+
+    def abandon_all(self, runs: Iterable[Run]) -> dict[asyncio.Future[Any], ActivityTask[Run]]:
+        """Cancel every running activity (the engine shuts down; nothing is reported, the
+        runs stay open); returns what ran each attempt, to wait for it to unwind."""
+        running: dict[asyncio.Future[Any], ActivityTask[Run]] = {}
         for run in runs:
             for act in list(run.activities.values()):
-                t = act.abandon()
-                if isinstance(t, asyncio.Task):
-                    tasks.append(t)
-        return tasks
+                t = act.abandon(shutdown=True)
+                if isinstance(t, asyncio.Future):
+                    running[t] = act
+        return running
 
     def shutdown_executor(self) -> None:
         """Shut the thread pool down if this part made it."""

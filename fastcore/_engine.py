@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from ._async_activity import AsyncActivities, AsyncActivityHandle
 from ._children import Children
 from ._clock import Clock, SystemClock
 from ._closing import Closing
@@ -34,6 +36,7 @@ from ._cron import backoff, parse_cron
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
+from ._external import ExternalRequests
 from ._handles import WorkflowHandle
 from ._lifecycle import Lifecycle
 from ._listing import Lister, WorkflowExecutionAsyncIterator, WorkflowExecutionCount
@@ -66,6 +69,8 @@ from .history import Event
 
 __all__ = ["Engine"]
 
+_log = logging.getLogger("fastcore.worker")
+_CANCEL_WAIT = 1.0  # seconds shutdown waits for cancelled activities to unwind
 _COMPLETED = WorkflowExecutionStatus.COMPLETED
 _CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
 
@@ -80,7 +85,10 @@ class Engine:
         clock: where time comes from; ``fastcore.testing.VirtualClock()`` for tests.
         converter: the data converter (JSON by default).
         max_activity_threads: size of the thread pool for plain ``def`` activities.
-        activity_executor: a pool of your own instead (not shut down by the engine).
+        activity_executor: a thread pool of your own instead (not shut down by the engine);
+            a ``ProcessPoolExecutor`` is refused (see the README's deviations).
+        graceful_shutdown_timeout: how long ``shutdown()`` lets running activities finish
+            (their outcomes are recorded) before it cancels them, as temporalio's ``Worker``.
         durability: for sqlite, ``"sync"`` (default) or ``"batch"``.
         retention: how long closed runs' histories are kept (None: forever).
         workflow_task_retry_interval: first delay before a failed workflow task is retried.
@@ -102,6 +110,7 @@ class Engine:
         converter: DataConverter | None = None,
         max_activity_threads: int | None = None,
         activity_executor: concurrent.futures.Executor | None = None,
+        graceful_shutdown_timeout: timedelta = timedelta(),
         durability: str | None = None,
         retention: timedelta | None = timedelta(days=7),
         workflow_task_retry_interval: timedelta = timedelta(seconds=1),
@@ -111,6 +120,14 @@ class Engine:
         meter_provider: Any = None,
         search_attribute_keys: Sequence[SearchAttributeKey[Any]] = (),
     ) -> None:
+        if isinstance(activity_executor, concurrent.futures.ProcessPoolExecutor):
+            raise InvalidArgumentError(
+                "Engine(activity_executor=ProcessPoolExecutor(...)) is not supported: plain def "
+                "activities run in the engine's process, where activity.heartbeat(), "
+                "is_cancelled() and their cancellation reach them. Pass a ThreadPoolExecutor "
+                "(or none), and send CPU-bound work to your process pool from inside the "
+                "activity (await loop.run_in_executor(pool, fn, ...))."
+            )
         opts = {"durability": durability} if durability is not None else {}
         self._search_attributes = SearchAttributeRegistry()
         for key in search_attribute_keys:
@@ -120,6 +137,7 @@ class Engine:
         self.converter = converter or default_converter
         self.identity = identity or f"fastcore@{uuid.uuid4().hex[:8]}"
         self.retention = retention
+        self.graceful_shutdown_timeout = graceful_shutdown_timeout
         self._registry = registry = Registry(workflows, activities)
         self._env = WorkflowEnvironment(
             clock_now=self.clock.now,
@@ -193,6 +211,13 @@ class Engine:
             children=children,
             durable=durable,
         )
+        self._external = external = ExternalRequests(
+            runs=table,
+            pipeline=pipeline,
+            telemetry=telemetry,
+            request_cancel=closing.request_cancel,
+            cancel_child=closing.cancel_child,
+        )
         self._recovery = recovery = Recovery(
             workflow_definition=registry.workflow_definition,
             runs=table,
@@ -205,6 +230,7 @@ class Engine:
             pipeline=pipeline,
             dispatcher=dispatcher,
             children=children,
+            external=external,
             timed_out=closing.workflow_timed_out,
             plan_next=closing.plan_next,
             retry_interval=retry_interval,
@@ -217,10 +243,16 @@ class Engine:
             start_timer=dispatcher.start_timer,
             cancel_timer=dispatcher.cancel_timer,
             start_child=children.start,
-            cancel_child=closing.cancel_child,
+            cancel_child=external.request_cancel,
+            signal_external=external.signal,
+            start_local=dispatcher.start_local,
+            cancel_local=dispatcher.cancel_local,
             closed=closing.closed,
         )
         starter.connect(timed_out=closing.workflow_timed_out, retry_task=recovery.retry_task)
+        self._async_activities = AsyncActivities(
+            lifecycle=self._life, runs=table, converter=converter
+        )
         self._ops = HandleOperations(
             lifecycle=self._life,
             runs=table,
@@ -232,6 +264,7 @@ class Engine:
             notifier=notifier,
             close_from_outside=closing.close_from_outside,
             request_cancel=closing.request_cancel,
+            identity=self.identity,
         )
         self._lister = Lister(
             lifecycle=self._life,
@@ -281,6 +314,7 @@ class Engine:
         self._dispatcher.telemetry = value
         self._starter.telemetry = value
         self._closing.telemetry = value
+        self._external.telemetry = value
         self._recovery.telemetry = value
         self._ops.telemetry = value
 
@@ -344,7 +378,13 @@ class Engine:
         life.ready = True
 
     async def shutdown(self) -> None:
-        """Stop timers and activities, flush the store. Open workflows stay open in it."""
+        """Stop timers and activities, flush the store. Open workflows stay open in it.
+
+        Running activities get ``graceful_shutdown_timeout`` to finish (their outcomes are
+        recorded; no new activity or attempt starts), then are cancelled: an async one at its
+        await, a plain ``def`` one by ``CancelledError`` in its thread. One that has not
+        stopped a moment later is named in a WARNING (a thread cannot be killed).
+        """
         life = self._life
         if life.closed:
             return
@@ -352,10 +392,34 @@ class Engine:
         life.ready = False
         if self._retention_task is not None:
             self._retention_task.cancel()
+        dispatcher = self._dispatcher
+        dispatcher.shutdown_signal.set()
+        grace = self.graceful_shutdown_timeout.total_seconds()
+        if grace > 0:
+            running = dispatcher.running_attempts(list(self._runs.values()))
+            if running:
+                await asyncio.wait(running, timeout=grace)
         self.timers.close()
-        tasks = self._dispatcher.abandon_all(list(self._runs.values()))
-        if tasks:
-            await asyncio.wait(tasks, timeout=1.0)
+        abandoned = dispatcher.abandon_all(list(self._runs.values()))
+        if abandoned:
+            _, stuck = await asyncio.wait(abandoned, timeout=_CANCEL_WAIT)
+            for fut in stuck:
+                act = abandoned[fut]
+                a = act.event.attributes
+                _log.warning(
+                    "activity %r (id %r of workflow %r) did not stop within %.1f s of its "
+                    "cancellation at engine shutdown%s",
+                    a["activity_type"],
+                    a["activity_id"],
+                    act.run.record.workflow_id,
+                    _CANCEL_WAIT,
+                    ""
+                    if act.defn.is_async
+                    else (
+                        "; its thread still runs and delays interpreter exit "
+                        "(no_thread_cancel_exception=True, or a blocking call)"
+                    ),
+                )
         self._notifier.cancel_all(list(self._runs.values()))
         if hasattr(self.clock, "_engines") and self in self.clock._engines:
             self.clock._engines.remove(self)
@@ -503,14 +567,38 @@ class Engine:
         return self.get_workflow_handle(workflow_id, **kw)
 
     def _handle(self, run: Run, result_type: Any = None) -> WorkflowHandle:
+        """The handle a start returns, as temporalio's: no ``run_id``, so ``describe``,
+        ``signal``, ``query`` and the rest reach the latest run of the id (the chain goes on
+        through continue-as-new and retries); ``result()`` starts from this run and follows
+        the chain; ``cancel`` and ``terminate`` act only within this run's chain."""
         r = run.record
+        first = r.history[0].attributes.get("first_run_id") if r.history else None
         return WorkflowHandle(
             self._ops,
             r.workflow_id,
-            run_id=r.run_id,
+            run_id=None,
             result_run_id=r.run_id,
-            first_execution_run_id=r.run_id,
+            first_execution_run_id=first or r.run_id,
             result_type=result_type,
+        )
+
+    def get_async_activity_handle(
+        self,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        activity_id: str | None = None,
+        task_token: bytes | None = None,
+    ) -> AsyncActivityHandle:
+        """A handle to complete an activity that called ``activity.raise_complete_async()``:
+        by its ``activity.info().task_token``, or by workflow id (and run id) and activity id.
+        """
+        return AsyncActivityHandle(
+            self._async_activities,
+            task_token=task_token,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            activity_id=activity_id,
         )
 
     async def import_history(self, events: Sequence[Event]) -> WorkflowHandle:

@@ -10,7 +10,8 @@ one::
         "cause": <failure dict> | None,
         # exactly one of:
         "application_failure_info": {"type": str, "non_retryable": bool,
-                                     "details": [Payload], "next_retry_delay": float | None},
+                                     "details": [Payload], "next_retry_delay": float | None,
+                                     "category": int (``ApplicationErrorCategory``; 0 omitted)},
         "timeout_failure_info": {"timeout_type": int, "last_heartbeat_details": [Payload]},
         "canceled_failure_info": {"details": [Payload]},
         "terminated_failure_info": {},
@@ -41,6 +42,7 @@ from ._converter import DataConverter, Payload
 from .errors import (
     ActivityError,
     ApplicationError,
+    ApplicationErrorCategory,
     CancelledError,
     ChildWorkflowError,
     FailureError,
@@ -50,7 +52,14 @@ from .errors import (
     TimeoutType,
 )
 
-__all__ = ["INFO_KEYS", "SOURCE", "from_failure", "to_failure"]
+__all__ = [
+    "INFO_KEYS",
+    "SOURCE",
+    "failure_is_benign",
+    "from_failure",
+    "is_benign",
+    "to_failure",
+]
 
 SOURCE = "fastcore"
 """The ``source`` written into every failure fastcore makes."""
@@ -128,12 +137,15 @@ def _encode(values: Sequence[Any], converter: DataConverter) -> list[Payload]:
 def _info(exc: BaseException, converter: DataConverter) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, ApplicationError):
         delay = exc.next_retry_delay
-        return "application_failure_info", {
+        app: dict[str, Any] = {
             "type": exc.type or "",
             "non_retryable": exc.non_retryable,
             "details": _encode(exc.details, converter),
             "next_retry_delay": delay.total_seconds() if delay is not None else None,
         }
+        if exc.category:
+            app["category"] = int(exc.category)
+        return "application_failure_info", app
     if isinstance(exc, TimeoutError):
         return "timeout_failure_info", {
             "timeout_type": int(exc.type or 0),
@@ -210,6 +222,7 @@ def _from_info(failure: dict[str, Any], converter: DataConverter) -> FailureErro
             type=info.get("type") or None,
             non_retryable=bool(info.get("non_retryable")),
             next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
+            category=_category(info.get("category")),
         )
     info = failure.get("timeout_failure_info")
     if info is not None:
@@ -246,6 +259,24 @@ def _from_info(failure: dict[str, Any], converter: DataConverter) -> FailureErro
             retry_state=_retry_state(info.get("retry_state")),
         )
     return FailureError(message or "Failure error")
+
+
+def _category(value: Any) -> ApplicationErrorCategory:
+    try:
+        return ApplicationErrorCategory(int(value or 0))
+    except ValueError:  # a category newer than this fastcore: treat as unspecified
+        return ApplicationErrorCategory.UNSPECIFIED
+
+
+def is_benign(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is an ``ApplicationError`` of category ``BENIGN``."""
+    return isinstance(exc, ApplicationError) and exc.category is ApplicationErrorCategory.BENIGN
+
+
+def failure_is_benign(failure: dict[str, Any] | None) -> bool:
+    """Whether a failure dict records a ``BENIGN`` application error."""
+    info = (failure or {}).get("application_failure_info") or {}
+    return int(info.get("category") or 0) == ApplicationErrorCategory.BENIGN
 
 
 def _retry_state(value: Any) -> RetryState | None:

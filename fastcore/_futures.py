@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from datetime import timedelta
 from typing import Any, Protocol
 
 from .common import ActivityCancellationType, ChildWorkflowCancellationType
-from .errors import ActivityError, CancelledError, ChildWorkflowError, FailureError
+from .errors import FailureError, is_cancelled_exception
 
 
 class FutureOwner(Protocol):
@@ -32,7 +33,10 @@ def _fail(fut: asyncio.Future[Any], err: BaseException) -> None:
         fut.set_exception(err)
 
 
-FAILURE_ONLY: tuple[type[BaseException], ...] = (FailureError,)
+#: What fails a workflow (not its task) by default, as temporalio's
+#: ``workflow_is_failure_exception``: a failure, or a timeout (``asyncio.TimeoutError`` is the
+#: built-in ``TimeoutError``: an uncaught ``wait_condition`` or ``wait_for`` timeout).
+FAILURE_ONLY: tuple[type[BaseException], ...] = (FailureError, builtins.TimeoutError)
 
 
 class _Abort(BaseException):
@@ -43,13 +47,8 @@ def _seconds(td: timedelta | None) -> float | None:
     return td.total_seconds() if td is not None else None
 
 
-def is_cancellation(err: BaseException) -> bool:
-    """Temporal's ``is_cancelled_exception``: a cancellation, or a failure caused by one."""
-    if isinstance(err, asyncio.CancelledError | CancelledError):
-        return True
-    return isinstance(err, ActivityError | ChildWorkflowError) and isinstance(
-        err.__cause__, CancelledError
-    )
+is_cancellation = is_cancelled_exception
+"""Temporal's ``is_cancelled_exception``: a cancellation, or a failure caused by one."""
 
 
 class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
@@ -93,6 +92,12 @@ class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
         # The future stays pending until the cancellation resolves it (immediately for
         # TRY_CANCEL/ABANDON): the awaiting task sees ActivityError(CancelledError).
         return True
+
+
+class _LocalActivityFuture(_ActivityFuture):
+    """A local activity's handle: as an activity's; its outcome arrives in a marker."""
+
+    __slots__ = ()
 
 
 class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]

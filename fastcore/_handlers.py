@@ -3,6 +3,10 @@
 ``Handlers`` runs the ``@workflow.signal/update/query`` methods of one run's workflow object
 on the run's loop and counts the ones still running (``workflow.all_handlers_finished``).
 Queries and update validators run read-only: a command issued from one is refused.
+
+Handlers set at run time (``workflow.set_signal_handler`` and the like) override the class's
+for this run; a signal that arrives with no handler is kept and delivered when one is set,
+as temporalio does.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from ._failure import to_failure
 from ._futures import _Abort
 from ._loop import WorkflowLoop
 from ._store import RunRecord
-from .errors import CancelledError, InvalidArgumentError
+from ._workflow_logger import UpdateInfo, set_update_info
+from .errors import CancelledError, WorkflowQueryFailedError
 from .history import Event, EventType
 
 __all__ = ["HandlerHost", "Handlers"]
@@ -54,11 +59,98 @@ class HandlerHost(Protocol):
 class Handlers:
     """The handlers of one run: delivers signals and updates, answers queries."""
 
-    __slots__ = ("_run", "running")
+    __slots__ = ("_buffered", "_run", "running", "table")
 
     def __init__(self, run: HandlerHost) -> None:
         self._run = run
         self.running = 0  # signal and update handlers not finished yet
+        #: handlers set at run time, by (kind, name); None: a class handler unset; a None
+        #: name is the kind's dynamic handler
+        self.table: dict[tuple[str, str | None], HandlerDefinition | None] | None = None
+        self._buffered: list[tuple[str, Sequence[Payload]]] | None = None
+
+    # ------------------------------------------------------------------ lookup
+
+    def handler(self, kind: str, name: str) -> HandlerDefinition | None:
+        """The handler of ``kind`` for ``name``: set at run time, the class's, or dynamic."""
+        defn = self._run.defn
+        table = self.table
+        if table is None:
+            return defn.handler(kind, name)
+        if (kind, name) in table:
+            h = table[(kind, name)]
+            if h is not None:
+                return h
+        else:
+            named = (
+                defn.signals
+                if kind == "signal"
+                else defn.queries
+                if kind == "query"
+                else defn.updates
+            ).get(name)
+            if named is not None:
+                return named
+        if (kind, None) in table:
+            return table[(kind, None)]
+        return (
+            defn.dynamic_signal
+            if kind == "signal"
+            else defn.dynamic_query
+            if kind == "query"
+            else defn.dynamic_update
+        )
+
+    def names(self, kind: str) -> list[str]:
+        """The names with a handler of ``kind`` (class and run time), sorted."""
+        defn = self._run.defn
+        names = set(
+            defn.signals if kind == "signal" else defn.queries if kind == "query" else defn.updates
+        )
+        for (k, n), h in (self.table or {}).items():
+            if k == kind and n is not None:
+                if h is None:
+                    names.discard(n)
+                else:
+                    names.add(n)
+        return sorted(names)
+
+    def set(self, kind: str, name: str | None, h: HandlerDefinition | None) -> None:
+        """Set (or, with None, unset) a handler at run time; buffered signals it takes run."""
+        if self.table is None:
+            self.table = {}
+        self.table[(kind, name)] = h
+        buffered = self._buffered
+        if kind == "signal" and h is not None and buffered:
+            self._buffered = None
+            for signal_name, payloads in buffered:
+                self.signal(signal_name, payloads)
+
+    def get(self, kind: str, name: str | None) -> Any:
+        """The callable handling ``name`` (None: the dynamic one), as temporalio returns it."""
+        defn = self._run.defn
+        table = self.table or {}
+        if (kind, name) in table:
+            h = table[(kind, name)]
+        elif name is None:
+            h = (
+                defn.dynamic_signal
+                if kind == "signal"
+                else defn.dynamic_query
+                if kind == "query"
+                else defn.dynamic_update
+            )
+        else:
+            h = (
+                defn.signals
+                if kind == "signal"
+                else defn.queries
+                if kind == "query"
+                else defn.updates
+            ).get(name)
+        if h is None:
+            return None
+        return h.fn.__get__(self._run.obj) if h.method else h.fn
 
     def _args(self, h: HandlerDefinition, name: str, payloads: Sequence[Payload]) -> list[Any]:
         if h.dynamic:
@@ -68,9 +160,15 @@ class Handlers:
     # ------------------------------------------------------------------ signals
 
     def signal(self, name: str, payloads: Sequence[Payload]) -> None:
-        """Deliver a signal: a plain handler runs next on the loop, an async one as a task."""
-        h = self._run.defn.handler("signal", name)
+        """Deliver a signal: a plain handler runs next on the loop, an async one as a task.
+
+        With no handler for it yet, it waits for ``workflow.set_signal_handler``.
+        """
+        h = self.handler("signal", name)
         if h is None:
+            if self._buffered is None:
+                self._buffered = []
+            self._buffered.append((name, payloads))
             return
         args = self._args(h, name, payloads)
         if h.is_async:
@@ -81,13 +179,13 @@ class Handlers:
 
     def _run_sync_signal(self, h: HandlerDefinition, args: list[Any]) -> None:
         try:
-            h.fn(self._run.obj, *args)
+            h.call(self._run.obj, *args)
         except BaseException as err:
             self._failed(err)
 
     async def _run_async_signal(self, h: HandlerDefinition, args: list[Any]) -> None:
         try:
-            await h.fn(self._run.obj, *args)
+            await h.call(self._run.obj, *args)
         except asyncio.CancelledError:
             pass
         except BaseException as err:
@@ -114,16 +212,16 @@ class Handlers:
     def validate_update(self, name: str, args: Sequence[Any]) -> None:
         """Run the update's validator read-only; raises what it raises."""
         run = self._run
-        h = run.defn.handler("update", name)
+        h = self.handler("update", name)
         if h is None or h.validator is None:
             return
         token = run.loop.enter()
         run.read_only = True
         try:
             if h.dynamic:
-                h.validator(run.obj, name, list(args))
+                h.validate(run.obj, name, list(args))
             else:
-                h.validator(run.obj, *args)
+                h.validate(run.obj, *args)
         finally:
             run.read_only = False
             run.loop.leave(token)
@@ -132,8 +230,11 @@ class Handlers:
         self, update_id: str, name: str, payloads: Sequence[Payload], accepted_id: int
     ) -> None:
         """Deliver an accepted update: its handler runs as a task on the loop."""
-        h = self._run.defn.handler("update", name)
+        h = self.handler("update", name)
         if h is None:
+            self._run.fail_task(
+                RuntimeError(f"update {name!r} was accepted but the workflow has no handler for it")
+            )
             return
         args = self._args(h, name, payloads)
         self.running += 1
@@ -143,11 +244,12 @@ class Handlers:
         self, h: HandlerDefinition, update_id: str, accepted_id: int, args: list[Any]
     ) -> None:
         run = self._run
+        set_update_info(UpdateInfo(update_id, h.name or ""))  # this task's own context
         try:
             if h.is_async:
-                result = await h.fn(run.obj, *args)
+                result = await h.call(run.obj, *args)
             else:
-                result = h.fn(run.obj, *args)
+                result = h.call(run.obj, *args)
         except _Abort:
             raise
         except asyncio.CancelledError as err:
@@ -185,15 +287,31 @@ class Handlers:
     def query(self, name: str, args: Sequence[Any]) -> Any:
         """Answer a query from the current state, read-only."""
         run = self._run
-        h = run.defn.handler("query", name)
+        h = self.handler("query", name)
         if h is None:
-            raise InvalidArgumentError(f"workflow {run.run.workflow_type!r} has no query {name!r}")
+            raise unknown_query(name, self.names("query"))
         token = run.loop.enter()
         run.read_only = True
         try:
             if h.dynamic:
-                return h.fn(run.obj, name, list(args))
-            return h.fn(run.obj, *args)
+                return h.call(run.obj, name, list(args))
+            return h.call(run.obj, *args)
         finally:
             run.read_only = False
             run.loop.leave(token)
+
+
+def unknown_query(name: str, known: Sequence[str]) -> WorkflowQueryFailedError:
+    """What a query with a name the workflow has no handler for raises (temporalio's text)."""
+    return WorkflowQueryFailedError(
+        f"Query handler for '{name}' expected but not found, known queries: [{' '.join(known)}]"
+    )
+
+
+def unknown_update(name: str, known: Sequence[str]) -> RuntimeError:
+    """Why an update with a name the workflow has no handler for is rejected (temporalio's
+    text; it reaches the caller as an ``ApplicationError`` of type ``RuntimeError``)."""
+    return RuntimeError(
+        f"Update handler for '{name}' expected but not found, and there is no dynamic handler. "
+        f"known updates: [{' '.join(known)}]"
+    )

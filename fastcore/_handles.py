@@ -39,7 +39,8 @@ class WorkflowHandle:
 
     @property
     def run_id(self) -> str | None:
-        """The run this handle targets (None: the latest run)."""
+        """The run this handle targets (None: the latest run of the id, as for a handle a
+        start returned: it follows continue-as-new)."""
         return self._run_id
 
     @property
@@ -92,13 +93,19 @@ class WorkflowHandle:
         )
 
     async def cancel(self) -> None:
-        """Request cancellation: workflow code sees ``asyncio.CancelledError`` at its await."""
-        await self._ops.cancel(self._id, self._run_id)
+        """Request cancellation: workflow code sees ``asyncio.CancelledError`` at its await.
+
+        A handle without a run id reaches the latest run, if it belongs to the chain that
+        ``first_execution_run_id`` started (as temporalio's).
+        """
+        await self._ops.cancel(self._id, self._run_id, self._first_execution_run_id)
 
     async def terminate(self, *args: Any, reason: str | None = None) -> None:
         """End the workflow at once; no workflow code runs (temporalio's signature: ``args``
-        are details recorded with the ``reason``)."""
-        await self._ops.terminate(self._id, self._run_id, reason, list(args))
+        are details recorded with the ``reason``). The same run as ``cancel`` is reached."""
+        await self._ops.terminate(
+            self._id, self._run_id, reason, list(args), self._first_execution_run_id
+        )
 
     async def describe(self) -> WorkflowExecutionDescription:
         """Status, type, times and history length of the run."""

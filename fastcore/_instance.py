@@ -15,19 +15,19 @@ code calls, and what the code waits on), ``Handlers`` (signals, updates, queries
 from __future__ import annotations
 
 import asyncio
+import traceback
 from typing import Any
 
-from ._commands import PATCH_MARKER, Commands
+from ._commands import LOCAL_ACTIVITY_MARKER, PATCH_MARKER, Commands
 from ._converter import DataConverter
-from ._definitions import WorkflowDefinition
+from ._definitions import HandlerDefinition, WorkflowDefinition
 from ._environment import WorkflowEnvironment
 from ._failure import to_failure
 from ._futures import FAILURE_ONLY, _Abort, is_cancellation
 from ._handlers import Handlers
 from ._loop import WorkflowLoop
-from ._search_attributes import encode
 from ._store import RunRecord
-from .errors import FailureError, InvalidArgumentError, NondeterminismError
+from .errors import NondeterminismError
 from .history import COMMAND_EVENTS, Event, EventType
 from .workflow import ContinueAsNewError
 
@@ -93,7 +93,7 @@ class WorkflowInstance:
         self.blocked = False
         self.deferred: list[Event] = []
         self.failure_types: tuple[type[BaseException], ...] = (
-            (FailureError, *defn.failure_exception_types, *env.failure_exception_types)
+            (*FAILURE_ONLY, *defn.failure_exception_types, *env.failure_exception_types)
             if defn.failure_exception_types or env.failure_exception_types
             else FAILURE_ONLY
         )
@@ -110,10 +110,34 @@ class WorkflowInstance:
             h = self.handlers = Handlers(self)
         return h
 
+    def handler(self, kind: str, name: str) -> HandlerDefinition | None:
+        """The handler of ``kind`` for ``name`` now (run-time ones first), or None."""
+        h = self.handlers
+        return h.handler(kind, name) if h is not None else self.defn.handler(kind, name)
+
+    def handler_names(self, kind: str) -> list[str]:
+        """The names with a handler of ``kind`` now, sorted."""
+        return self.make_handlers().names(kind)
+
     def all_handlers_finished(self) -> bool:
         """Whether no signal or update handler is still running."""
         h = self.handlers
         return h is None or h.running == 0
+
+    def stack_trace(self) -> str:
+        """The run's coroutine stacks, one per unfinished task, as temporalio formats its
+        ``__stack_trace`` query (``temporal workflow stack`` shows it)."""
+        stacks = []
+        for task in asyncio.all_tasks(self.loop):
+            frames = [
+                traceback.FrameSummary(f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
+                for f in task.get_stack()
+            ]
+            stacks.append(
+                f"Stack for {task!r} (most recent call last):\n"
+                + "\n".join(traceback.format_list(frames))
+            )
+        return "\n\n".join(stacks)
 
     def dispose(self) -> None:
         """Drop the code's state once the run is closed (keeps memory and GC work small)."""
@@ -153,6 +177,11 @@ class WorkflowInstance:
         return ev
 
     def _same(self, recorded: Event, what: str, attrs: dict[str, Any]) -> bool:
+        if what == "seq":  # a local activity's marker: the same local activity
+            return bool(
+                recorded.attributes.get("marker_name") == LOCAL_ACTIVITY_MARKER
+                and (recorded.attributes.get("details") or {}).get("seq") == attrs["details"]["seq"]
+            )
         return bool(recorded.attributes.get(what) == attrs.get(what))
 
     def _describe(self, etype: EventType, attrs: dict[str, Any]) -> str:
@@ -251,6 +280,11 @@ class WorkflowInstance:
             self.commands.child_start_failed(a)
         elif et in _CHILD_CLOSE:
             self.commands.child_closed(et, a)
+        elif et in _EXTERNAL_RESOLVED:
+            self.commands.external_resolved(et, a)
+        elif et is EventType.MARKER_RECORDED and not self.commands.local_resolved(a):
+            # a local activity's outcome that no local activity of the code waits for
+            self._nondeterministic(event, None, None)
 
     # ------------------------------------------------------------------ start & main
 
@@ -321,18 +355,7 @@ class WorkflowInstance:
                 {"result": self.converter.encode_one(task.result())},
             )
         elif isinstance(err, ContinueAsNewError):
-            attrs: dict[str, Any] = {
-                "new_execution_run_id": str(self.commands.uuid4()),
-                "workflow_type": err.workflow or self.run.workflow_type,
-                "input": self.converter.encode(err.input_args),
-            }
-            if err.search_attributes is not None:
-                try:
-                    attrs["search_attributes"] = encode(err.search_attributes)
-                except InvalidArgumentError as bad:
-                    self.fail_task(bad)
-                    return
-            self.close(EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW, attrs)
+            self.close(EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW, self._continued(err))
         elif isinstance(err, _Abort):
             return
         elif isinstance(err, self.failure_types):
@@ -345,6 +368,26 @@ class WorkflowInstance:
                 )
         else:
             self.fail_task(err)
+
+    def _continued(self, err: ContinueAsNewError) -> dict[str, Any]:
+        """The continue-as-new event's attributes: the next run's input and its options (an
+        option left out is not recorded: the next run keeps this run's)."""
+        attrs: dict[str, Any] = {
+            "new_execution_run_id": str(self.commands.uuid4()),
+            "workflow_type": err.workflow or self.run.workflow_type,
+            "input": self.converter.encode(err.input_args),
+        }
+        if err.task_queue is not None:
+            attrs["task_queue"] = err.task_queue
+        if err.run_timeout is not None:
+            attrs["run_timeout"] = err.run_timeout.total_seconds()
+        if err.memo is not None:
+            attrs["memo"] = {k: self.converter.encode_one(v) for k, v in err.memo.items()}
+        if err.retry_policy is not None:
+            attrs["retry_policy"] = err.retry_policy.to_dict()
+        if err.search_attributes is not None:
+            attrs["search_attributes"] = dict(err.search_attributes)
+        return attrs
 
     def close(self, etype: EventType, attrs: dict[str, Any]) -> None:
         """Issue the command that closes the run."""
@@ -370,7 +413,7 @@ class WorkflowInstance:
             while i < n and self.nondeterminism is None and self.task_failure is None:
                 ev = history[i]
                 et = ev.event_type
-                if et in COMMAND_EVENTS:
+                if et in COMMAND_EVENTS and not is_local_activity_marker(ev):
                     self._skip_or_fail(ev)
                     i = self.cursor
                     continue
@@ -443,6 +486,22 @@ class WorkflowInstance:
             raise
 
 
+def is_local_activity_marker(ev: Event) -> bool:
+    """Whether ``ev`` records a local activity's outcome: an input, though a marker."""
+    return (
+        ev.event_type is EventType.MARKER_RECORDED
+        and ev.attributes.get("marker_name") == LOCAL_ACTIVITY_MARKER
+    )
+
+
+_EXTERNAL_RESOLVED = frozenset(
+    {
+        EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    }
+)
 _CHILD_CLOSE = frozenset(
     {
         EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED,

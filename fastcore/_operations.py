@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._converter import DataConverter
-from ._definitions import WorkflowDefinition, handler_name
+from ._definitions import handler_name
 from ._description import WorkflowExecutionDescription
 from ._environment import WorkflowEnvironment
-from ._failure import from_failure
+from ._failure import from_failure, to_failure
+from ._handlers import unknown_query, unknown_update
 from ._instance import WorkflowInstance
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
@@ -42,7 +43,10 @@ from .errors import (
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 
-__all__ = ["HandleOperations"]
+__all__ = ["STACK_TRACE_QUERY", "HandleOperations"]
+
+STACK_TRACE_QUERY = "__stack_trace"
+"""The query every run answers with its coroutine stacks (``temporal workflow stack``)."""
 
 
 class HandleOperations:
@@ -65,7 +69,9 @@ class HandleOperations:
         notifier: Notifier,
         close_from_outside: Callable[[Run, EventType, dict[str, Any]], asyncio.Future[None] | None],
         request_cancel: Callable[[Run], asyncio.Future[None] | None],
+        identity: str = "",
     ) -> None:
+        self.identity = identity
         self._life = lifecycle
         self._runs = runs
         self._store = store
@@ -143,11 +149,12 @@ class HandleOperations:
         run = await self._runs.find(workflow_id, run_id)
         name = handler_name("signal", signal)
         self._require_open(run, f"signal {name!r} to")
-        h = run.defn.handler("signal", name)
+        inst = run.instance
+        h = inst.handler("signal", name) if inst is not None else run.defn.handler("signal", name)
         if h is None:
+            known = inst.handler_names("signal") if inst is not None else sorted(run.defn.signals)
             raise InvalidArgumentError(
-                f"workflow {run.record.workflow_type!r} has no signal {name!r} "
-                f"(signals: {sorted(run.defn.signals)})"
+                f"workflow {run.record.workflow_type!r} has no signal {name!r} (signals: {known})"
             )
         if not h.dynamic:
             h.checker.check(f"signal {name!r}", args)
@@ -175,27 +182,20 @@ class HandleOperations:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
         name = handler_name("query", query)
-        h = (
-            run.defn.handler("query", name)
-            if isinstance(run.defn, WorkflowDefinition) and hasattr(run.defn, "queries")
-            else None
-        )
+        if not hasattr(run.defn, "queries"):
+            raise unknown_query(name, [])  # its workflow is not registered here any more
+        inst = run.instance
+        if inst is None:
+            inst = self._replayed_instance(run)
+        h = inst.handler("query", name)
+        if h is None and name == STACK_TRACE_QUERY and not args:
+            return inst.stack_trace()  # the built-in query, as temporalio's
         if h is None:
-            raise InvalidArgumentError(
-                f"workflow {run.record.workflow_type!r} has no query {name!r}"
-                + (
-                    f" (queries: {sorted(run.defn.queries)})"
-                    if hasattr(run.defn, "queries")
-                    else ""
-                )
-            )
+            raise unknown_query(name, sorted([*inst.handler_names("query"), STACK_TRACE_QUERY]))
         if not h.dynamic:
             h.checker.check(f"query {name!r}", args)
         converter = self._converter
         payloads = converter.encode(args)
-        inst = run.instance
-        if inst is None:
-            inst = self._replayed_instance(run)
         decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
         with self.telemetry.query_span(run, name):
             try:
@@ -244,24 +244,23 @@ class HandleOperations:
         run = await self._runs.find(workflow_id, run_id)
         name = handler_name("update", update)
         self._require_open(run, f"update {name!r} on")
-        h = run.defn.handler("update", name)
+        inst = run.instance
+        assert inst is not None
+        h = inst.handler("update", name)
         if h is None:
-            raise InvalidArgumentError(
-                f"workflow {run.record.workflow_type!r} has no update {name!r} "
-                f"(updates: {sorted(run.defn.updates)})"
-            )
+            rejected = self._rejected(unknown_update(name, inst.handler_names("update")))
+            raise rejected from rejected.cause
         if not h.dynamic:
             h.checker.check(f"update {name!r}", args)
         converter = self._converter
         payloads = converter.encode(args)
         decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
-        inst = run.instance
-        assert inst is not None
         with self.telemetry.update_span(run, name):
             try:
                 (inst.handlers or inst.make_handlers()).validate_update(name, decoded)
             except Exception as err:
-                raise WorkflowUpdateFailedError(err, rejected=True) from err
+                rejected = self._rejected(err)
+                raise rejected from rejected.cause
             uid = update_id or new_id()
             waiter = self._notifier.expect_update(run, uid)
             self._submit(
@@ -278,13 +277,37 @@ class HandleOperations:
         hint = result_type if result_type is not None else h.ret_hint
         return converter.decode_one(r, hint) if r is not None else None
 
+    def _rejected(self, err: BaseException) -> WorkflowUpdateFailedError:
+        """A rejected update as temporalio reports it: the validator's exception as a failure
+        (an ``ApplicationError`` typed after its class unless it is one), nothing recorded."""
+        cause = from_failure(to_failure(err, self._converter), self._converter)
+        return WorkflowUpdateFailedError(cause, rejected=True)
+
     # ------------------------------------------------------------------ cancel, terminate
 
-    async def cancel(self, workflow_id: str, run_id: str | None) -> None:
+    async def _find_in_chain(
+        self, workflow_id: str, run_id: str | None, first_run_id: str | None
+    ) -> Run:
+        """The run ``run_id`` names, or the latest, which must belong to ``first_run_id``'s
+        chain when one is given (temporalio's ``first_execution_run_id``)."""
+        run = await self._runs.find(workflow_id, run_id)
+        if run_id is None and first_run_id:
+            started = run.record.history[0].attributes if run.record.history else {}
+            if (started.get("first_run_id") or run.record.run_id) != first_run_id:
+                raise WorkflowNotFoundError(
+                    f"workflow {workflow_id!r}: its latest run {run.record.run_id!r} does not "
+                    f"belong to the chain started by run {first_run_id!r}",
+                    workflow_id=workflow_id,
+                )
+        return run
+
+    async def cancel(
+        self, workflow_id: str, run_id: str | None, first_run_id: str | None = None
+    ) -> None:
         """Request cancellation; a no-op on a closed workflow (as Temporal)."""
         if not self._life.ready:
             await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
+        run = await self._find_in_chain(workflow_id, run_id, first_run_id)
         if not run.open:
             return  # a cancel to a closed workflow is a no-op
         fut = self._request_cancel(run)
@@ -292,12 +315,17 @@ class HandleOperations:
             await fut
 
     async def terminate(
-        self, workflow_id: str, run_id: str | None, reason: str | None, details: list[Any]
+        self,
+        workflow_id: str,
+        run_id: str | None,
+        reason: str | None,
+        details: list[Any],
+        first_run_id: str | None = None,
     ) -> None:
         """End the run at once; ``WorkflowNotFoundError`` if it is closed."""
         if not self._life.ready:
             await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
+        run = await self._find_in_chain(workflow_id, run_id, first_run_id)
         self._require_open(run, "terminate")
         await self.terminate_run(run, reason, details)
 
@@ -324,7 +352,9 @@ class HandleOperations:
         if inst is not None and run.open:
             failure = inst.nondeterminism or inst.task_failure
         desc = self.description(run.record)
-        desc.pending_activities = len(run.activities)
+        desc.pending_activities = [
+            t.pending_info(self.identity) for t in run.activities.values() if not t.local
+        ]
         desc.pending_task_failure = failure
         return desc
 

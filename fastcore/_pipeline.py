@@ -75,6 +75,9 @@ class Pipeline:
         self._cancel_timer: RunEffect = _unconnected
         self._start_child: RunEffect = _unconnected
         self._cancel_child: RunEffect = _unconnected
+        self._signal_external: RunEffect = _unconnected
+        self._start_local: Callable[[Run, dict[str, Any]], None] = _unconnected
+        self._cancel_local: RunEffect = _unconnected
         self._closed: RunEffect = _unconnected
 
     def connect(
@@ -88,6 +91,9 @@ class Pipeline:
         cancel_timer: RunEffect,
         start_child: RunEffect,
         cancel_child: RunEffect,
+        signal_external: RunEffect,
+        start_local: Callable[[Run, dict[str, Any]], None],
+        cancel_local: RunEffect,
         closed: RunEffect,
     ) -> None:
         """Hand the pipeline the parts that act on what an activation produced."""
@@ -99,6 +105,9 @@ class Pipeline:
         self._cancel_timer = cancel_timer
         self._start_child = start_child
         self._cancel_child = cancel_child
+        self._signal_external = signal_external
+        self._start_local = start_local
+        self._cancel_local = cancel_local
         self._closed = closed
 
     # ------------------------------------------------------------------ the activation loop
@@ -177,6 +186,10 @@ class Pipeline:
         record = run.record
         history = record.history
         inst.activate(event, after)
+        local = inst.commands.local
+        requests = None
+        if local is not None and local.requests:
+            requests, local.requests = local.requests, []
         if inst.nondeterminism is not None or inst.task_failure is not None:
             # Drop the activation's commands, keep its input, mark the failure (Temporal).
             keep = after if after is not None else event.event_id
@@ -201,6 +214,12 @@ class Pipeline:
             if close.event_type in _NEXT_RUN_CLOSES:
                 self._plan_next(run, close)  # a retry or cron run names itself in the event
         self.commit(run, new, waiter, new)
+        if requests and local is not None and not inst.closed:
+            # local activities asked for by this activation (their outcome is its next input)
+            for seq in requests:
+                entry = local.pending.get(seq)
+                if entry is not None:
+                    self._start_local(run, entry[1])
         return True
 
     def commit(
@@ -263,5 +282,9 @@ class Pipeline:
                 self._start_child(run, ev)
             elif et is EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
                 self._cancel_child(run, ev)
+            elif et is EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+                self._signal_external(run, ev)
+            elif et is EventType.MARKER_RECORDED and ev.attributes.get("failure") is not None:
+                self._cancel_local(run, ev)  # a local activity the workflow cancelled
             elif et in CLOSE_EVENTS:
                 self._closed(run, ev)

@@ -19,13 +19,15 @@ from ._converter import DataConverter
 from ._definitions import WorkflowDefinition
 from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
+from ._external import ExternalRequests
 from ._failure import to_failure
+from ._failure_logs import workflow_task_failed
 from ._instance import WorkflowInstance
 from ._pipeline import Pipeline
 from ._run import CLOSE_STATUS, Run
 from ._run_table import RunTable
 from ._search_attributes import fold
-from ._store import RunRecord, Store
+from ._store import RunRecord, Store, fold_memo
 from ._telemetry import Telemetry
 from ._timers import TimerService
 from .common import WorkflowExecutionStatus
@@ -33,6 +35,15 @@ from .errors import InvalidArgumentError, NondeterminismError, WorkflowAlreadySt
 from .history import CLOSE_EVENTS, Event, EventType
 
 __all__ = ["Recovery"]
+
+_EXTERNAL_RESOLVED = frozenset(
+    {
+        EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    }
+)
 
 
 _ACTIVITY_DONE = frozenset(
@@ -62,6 +73,7 @@ class Recovery:
         pipeline: Pipeline,
         dispatcher: Dispatcher,
         children: Children,
+        external: ExternalRequests,
         timed_out: Callable[[Run], None],
         plan_next: Callable[[Run, Event], None],
         retry_interval: float,
@@ -78,9 +90,11 @@ class Recovery:
         self._commit = pipeline.commit
         self._dispatcher = dispatcher
         self._children = children
+        self._external = external
         self._timed_out = timed_out
         self._plan_next = plan_next
         self.retry_interval = retry_interval  # seconds; doubles per consecutive failure
+        self._held: list[tuple[Run, Event]] | None = None  # during recover(): sent after it
 
     # ------------------------------------------------------------------ whole runs
 
@@ -109,10 +123,18 @@ class Recovery:
                         ev.attributes["workflow_id"],
                         ev.attributes["run_id"],
                     )
-        for run in runs:
-            self.telemetry.suppress_replay(run)
-            self.rebuild(run)
-            self.arm_run_deadline(run)
+        # requests to other workflows wait until every run is rebuilt (their target may be one)
+        held: list[tuple[Run, Event]] = []
+        self._held = held
+        try:
+            for run in runs:
+                self.telemetry.suppress_replay(run)
+                self.rebuild(run)
+                self.arm_run_deadline(run)
+        finally:
+            self._held = None
+        for run, ev in held:
+            self._resend(run, ev)
 
     async def import_history(self, events: Sequence[Event]) -> Run:
         """Resume a run from a history recorded elsewhere: replay it, then go on.
@@ -187,9 +209,12 @@ class Recovery:
         err = inst.nondeterminism or inst.task_failure
         assert err is not None
         record = run.record
-        if record.search_attributes != fold(record.history):
+        if record.search_attributes != fold(record.history) or record.memo != fold_memo(
+            record.history
+        ):
             # an upsert of the failed task was dropped with its commands
             record.search_attributes = fold(record.history)
+            record.memo = fold_memo(record.history)
             record.visibility_changed = True
         fail_types = run.defn.failure_exception_types + self._env.failure_exception_types
         if fail_types and isinstance(err, fail_types):
@@ -222,6 +247,7 @@ class Recovery:
         if event is not None and (not inst.deferred or inst.deferred[0] is not event):
             inst.deferred.insert(0, event)
         inst.blocked = True
+        workflow_task_failed(_logger_details(run), err)
         self.telemetry.workflow_task_failed(run, err)
         if run.retry_entry is None and not isinstance(err, NondeterminismError):
             self._schedule_retry(run)
@@ -266,7 +292,10 @@ class Recovery:
                 new = record.history[start:]
                 self._commit(run, new, None, new if inst.closed else [])
             else:
-                self.telemetry.workflow_task_failed(run, inst.nondeterminism or inst.task_failure)
+                err = inst.nondeterminism or inst.task_failure
+                assert err is not None
+                workflow_task_failed(_logger_details(run), err)
+                self.telemetry.workflow_task_failed(run, err)
             return
         first = deferred[0] if deferred else None
         if first is not None and first.event_type is EventType.WORKFLOW_EXECUTION_STARTED:
@@ -317,6 +346,7 @@ class Recovery:
             elif (
                 et is EventType.CHILD_WORKFLOW_EXECUTION_STARTED
                 or et is EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED
+                or et in _EXTERNAL_RESOLVED
             ):
                 resolved.add(a["initiated_event_id"])
         commands = inst.commands
@@ -329,3 +359,35 @@ class Recovery:
         for seq, (started, _handle) in list(commands.children.items()):
             if not started.done() and seq not in run.children and seq not in resolved:
                 self._children.start(run, history[seq - 1])
+        if commands.local is not None:
+            for _fut, spec in list(commands.local.pending.values()):
+                self._dispatcher.start_local(run, spec)  # in flight at the crash
+        for seq in list(commands.externals):
+            if seq not in resolved:
+                if self._held is not None:
+                    self._held.append((run, history[seq - 1]))
+                else:
+                    self._resend(run, history[seq - 1])
+
+    def _resend(self, run: Run, ev: Event) -> None:
+        """Send a request to another workflow whose answer the history does not have."""
+        if not run.open:
+            return
+        if ev.event_type is EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            self._external.signal(run, ev, resend=True)
+        else:
+            self._external.request_cancel(run, ev)
+
+
+def _logger_details(run: Run) -> dict[str, Any]:
+    """The run's details as temporalio's ``workflow.Info._logger_details`` names them."""
+    r = run.record
+    started = r.history[0].attributes if r.history else {}
+    return {
+        "attempt": int(started.get("attempt") or 1),
+        "namespace": "default",
+        "run_id": r.run_id,
+        "task_queue": started.get("task_queue") or "fastcore",
+        "workflow_id": r.workflow_id,
+        "workflow_type": r.workflow_type,
+    }

@@ -7,6 +7,8 @@ not registered otherwise.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,14 +46,23 @@ class Registry:
         self._workflows[defn.name] = defn
 
     def register_activity(self, fn: Callable[..., Any]) -> None:
-        """Add an ``@activity.defn`` function; a second function under one name is refused."""
+        """Add an ``@activity.defn`` function (or bound method); a second function under one
+        name is refused, and so is a method given without its instance."""
         defn = ActivityDefinition.from_fn(fn)
+        if defn.is_method:
+            if not inspect.ismethod(fn):
+                label = defn.name or getattr(fn, "__name__", "?")
+                raise InvalidArgumentError(
+                    f"activity {label!r} ({getattr(fn, '__qualname__', fn)}) is a method: "
+                    f"register it bound to an instance, e.g. Engine(activities=[obj.{fn.__name__}])"
+                )
+            defn = dataclasses.replace(defn, fn=fn)
         if defn.dynamic:
             self._dynamic_activity = defn
             return
         assert defn.name is not None
         existing = self._activities.get(defn.name)
-        if existing is not None and existing.fn is not fn:
+        if existing is not None and existing.fn != fn:
             raise ValueError(f"two activities registered with the name {defn.name!r}")
         self._activities[defn.name] = defn
 

@@ -20,7 +20,7 @@ from ._converter import Payload
 from ._search_attributes import Encoded, fold, row_values
 from ._visibility import Query, evaluate
 from .common import WorkflowExecutionStatus
-from .history import Event
+from .history import Event, EventType
 
 __all__ = [
     "DEFAULT_TASK_QUEUE",
@@ -28,6 +28,7 @@ __all__ = [
     "RecencyKey",
     "RunRecord",
     "Store",
+    "fold_memo",
     "recency_key",
     "visibility_row",
 ]
@@ -84,11 +85,27 @@ class RunRecord:
         self.task_queue = a.get("task_queue") or DEFAULT_TASK_QUEUE
         backoff = a.get("first_task_backoff")
         self.execution_time = first.timestamp + float(backoff) if backoff else None
-        self.memo = dict(a["memo"]) if a.get("memo") else None
+        self.memo = fold_memo(self.history)
         self.search_attributes = fold(self.history)
         parent = a.get("parent")
         self.parent = (parent["workflow_id"], parent["run_id"]) if parent else None
         self.visibility_changed = True
+
+
+def fold_memo(history: Sequence[Event]) -> dict[str, Payload] | None:
+    """A run's current memo: its start's, with every ``upsert_memo`` applied (a null
+    payload removes a key)."""
+    if not history:
+        return None
+    memo = dict(history[0].attributes.get("memo") or {})
+    for ev in history:
+        if ev.event_type is EventType.WORKFLOW_PROPERTIES_MODIFIED:
+            for key, value in (ev.attributes.get("upserted_memo") or {}).items():
+                if value.metadata.get("encoding") == b"binary/null":
+                    memo.pop(key, None)
+                else:
+                    memo[key] = value
+    return memo or None
 
 
 def recency_key(record: RunRecord) -> RecencyKey:

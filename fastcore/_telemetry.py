@@ -23,8 +23,12 @@ the new run carries the old run's context); a retried run's is a sibling of the 
 Attributes: ``temporalWorkflowID``, ``temporalRunID`` (and ``temporalActivityID`` on activity
 spans) as Temporal's plugin sets them, plus ``fastcore.attempt`` and ``fastcore.outcome``
 (``completed``, ``failed``, ``timed_out``, ``canceled``, ``terminated``, ``continued_as_new``;
-``abandoned`` for an attempt stopped because its run closed or the engine shut down).
-Failures are recorded on the span (an ``exception`` event and an ERROR status).
+``abandoned`` for an attempt stopped because its run closed or the engine shut down;
+``completing_async`` for an attempt that called ``activity.raise_complete_async()``;
+``benign`` for an attempt that raised a ``BENIGN`` ``ApplicationError``).
+Failures are recorded on the span (an ``exception`` event and an ERROR status), except a
+``BENIGN`` one, which, as in temporalio, is neither an error on its span nor counted by
+``fastcore.workflow.failed`` (it still counts in ``closed`` with status ``failed``).
 
 Replay never emits a span twice. The started event keeps the trace context of the run's
 ``RunWorkflow`` parent (``trace_context``: W3C ``traceparent`` strings and the start time), as
@@ -64,6 +68,8 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
+from ._failure import failure_is_benign, is_benign
+from .activity import _CompleteAsyncError as _CompleteAsync
 from .common import WorkflowExecutionStatus
 from .errors import CancelledError as FcCancelledError
 from .errors import TimeoutError as FcTimeoutError
@@ -347,6 +353,10 @@ def _outcome(task: Any, error: BaseException | None) -> str:
         return "timed_out"
     if isinstance(error, asyncio.CancelledError | FcCancelledError):
         return "canceled"
+    if isinstance(error, _CompleteAsync):
+        return "completing_async"
+    if is_benign(error):
+        return "benign"  # temporalio records no failure for a BENIGN error
     return "failed"
 
 
@@ -545,7 +555,8 @@ class _OtelTelemetry(Telemetry):
             o = self._o
             assert o is not None
             span.set_attribute("fastcore.outcome", outcome)
-            if outcome == "failed":
+            benign = outcome == "failed" and failure_is_benign(event.attributes.get("failure"))
+            if outcome == "failed" and not benign:
                 failure = event.attributes.get("failure") or {}
                 etype = (failure.get("application_failure_info") or {}).get(
                     "type"
@@ -570,8 +581,8 @@ class _OtelTelemetry(Telemetry):
             m.closed.add(1, state.wtype, outcome)
             if outcome == "completed":
                 m.completed.add(1, state.wtype)
-            elif outcome == "failed":
-                m.failed.add(1, state.wtype)
+            elif outcome == "failed" and not failure_is_benign(event.attributes.get("failure")):
+                m.failed.add(1, state.wtype)  # a BENIGN failure is not counted, as temporalio's
 
     def workflow_task_failed(self, run: Any, err: BaseException | None) -> None:
         rid = run.record.run_id
@@ -667,7 +678,7 @@ class _OtelTelemetry(Telemetry):
         if span is not None:
             act.span = None
             span.set_attribute("fastcore.outcome", outcome)
-            if error is not None and outcome != "canceled":
+            if error is not None and outcome in ("failed", "timed_out"):
                 o = self._o
                 assert o is not None
                 span.record_exception(error)

@@ -3,8 +3,9 @@
 The tree::
 
     FastcoreError
-    ├── FailureError                       a failure that travels in a history
-    │   ├── ApplicationError               raised by user code (type, details, non_retryable)
+    ├── FailureError                       a failure that travels in a history (``.failure``)
+    │   ├── ApplicationError               raised by user code (type, details, non_retryable,
+    │   │                                  category)
     │   ├── CancelledError                 cancellation reached workflow or activity
     │   ├── TerminatedError                the workflow was terminated
     │   ├── TimeoutError                   a timeout; ``type`` is a ``TimeoutType``
@@ -15,6 +16,8 @@ The tree::
     ├── WorkflowNotFoundError              unknown id; or signal/update/terminate to a closed one
     ├── WorkflowUpdateFailedError          an update whose validator or handler failed
     ├── WorkflowQueryFailedError           a query whose handler raised
+    ├── ActivityNotFoundError              an async activity handle's activity is not pending
+    ├── AsyncActivityCancelledError        an async activity handle's activity was cancelled
     ├── NondeterminismError                the code no longer matches its history
     ├── InvalidArgumentError               bad input at a call (unknown name, wrong arguments, ...)
     └── StoreError                         the store is unusable (corrupt, newer schema, locked)
@@ -26,16 +29,23 @@ failure that describes a cancellation afterwards.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
+from ._failure_view import Failure
+
 __all__ = [
     "ActivityError",
+    "ActivityNotFoundError",
     "ApplicationError",
+    "ApplicationErrorCategory",
+    "AsyncActivityCancelledError",
     "CancelledError",
     "ChildWorkflowError",
+    "Failure",
     "FailureError",
     "FastcoreError",
     "InvalidArgumentError",
@@ -50,6 +60,7 @@ __all__ = [
     "WorkflowNotFoundError",
     "WorkflowQueryFailedError",
     "WorkflowUpdateFailedError",
+    "is_cancelled_exception",
 ]
 
 
@@ -65,14 +76,47 @@ class FastcoreError(Exception):
 class FailureError(FastcoreError):
     """Base of failures that are recorded in a workflow's history."""
 
-    def __init__(self, message: str, *, exc_args: tuple[Any, ...] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        failure: Failure | None = None,
+        exc_args: tuple[Any, ...] | None = None,
+    ) -> None:
         super().__init__(*(exc_args if exc_args is not None else (message,)))
         self._message = message
+        self._failure = failure
 
     @property
     def message(self) -> str:
         """The failure's message."""
         return self._message
+
+    @property
+    def failure(self) -> Failure | None:
+        """The recorded failure this error was read from (message, stack trace, cause),
+        as temporalio's ``FailureError.failure``; None for an error raised in this process.
+
+        temporalio gives its ``temporalio.api.failure.v1.Failure`` proto; fastcore gives
+        ``fastcore.errors.Failure``, an object with the same field names.
+        """
+        f = self._failure
+        if f is None:
+            recorded = getattr(self, "_fastcore_failure", None)  # set by from_failure
+            if recorded is not None:
+                f = self._failure = Failure.from_dict(recorded)
+        return f
+
+
+class ApplicationErrorCategory(IntEnum):
+    """Severity of an ``ApplicationError``, as temporalio's (the values are Temporal's).
+
+    A ``BENIGN`` failure is logged at DEBUG instead of WARNING and is not counted (nor marked
+    as an error on its span) as a failure in telemetry.
+    """
+
+    UNSPECIFIED = 0
+    BENIGN = 1
 
 
 class ApplicationError(FailureError):
@@ -85,12 +129,14 @@ class ApplicationError(FailureError):
         type: str | None = None,
         non_retryable: bool = False,
         next_retry_delay: timedelta | None = None,
+        category: ApplicationErrorCategory = ApplicationErrorCategory.UNSPECIFIED,
     ) -> None:
         super().__init__(message, exc_args=(message if not type else f"{type}: {message}",))
         self._details = details
         self._type = type
         self._non_retryable = non_retryable
         self._next_retry_delay = next_retry_delay
+        self._category = category
 
     @property
     def details(self) -> Sequence[Any]:
@@ -111,6 +157,11 @@ class ApplicationError(FailureError):
     def next_retry_delay(self) -> timedelta | None:
         """A delay before the next activity retry that overrides the policy's backoff."""
         return self._next_retry_delay
+
+    @property
+    def category(self) -> ApplicationErrorCategory:
+        """How severe the error is (``BENIGN``: logged at DEBUG, not counted as a failure)."""
+        return self._category
 
 
 class CancelledError(FailureError):
@@ -351,6 +402,20 @@ class WorkflowQueryFailedError(FastcoreError):
         self.message = message
 
 
+class ActivityNotFoundError(FastcoreError, LookupError):
+    """An ``AsyncActivityHandle`` names an activity that is not pending (it finished, its run
+    closed, or it never was); Temporal answers such a call with ``NOT_FOUND``."""
+
+
+class AsyncActivityCancelledError(FastcoreError):
+    """``AsyncActivityHandle.heartbeat`` on an activity whose cancellation was requested, as
+    ``temporalio.client.AsyncActivityCancelledError``."""
+
+    def __init__(self, details: Any = None) -> None:
+        super().__init__("Activity cancelled")
+        self.details = details
+
+
 class NondeterminismError(FastcoreError):
     """Workflow code issued commands that do not match its recorded history."""
 
@@ -379,3 +444,16 @@ class InvalidArgumentError(FastcoreError, ValueError):
 
 class StoreError(FastcoreError):
     """The store cannot be opened or written: corrupt, from a newer schema, or locked."""
+
+
+def is_cancelled_exception(exception: BaseException) -> bool:
+    """Whether ``exception`` is a cancellation, or a failure caused by one (temporalio's).
+
+    True for ``asyncio.CancelledError``, ``CancelledError``, and an ``ActivityError`` or
+    ``ChildWorkflowError`` whose cause is a ``CancelledError``.
+    """
+    if isinstance(exception, asyncio.CancelledError | CancelledError):
+        return True
+    return isinstance(exception, ActivityError | ChildWorkflowError) and isinstance(
+        exception.__cause__, CancelledError
+    )

@@ -17,14 +17,17 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  ({workflow_id, run_id, initiated_event_id} | None),
                                  continued_run_id, first_run_id, execution_timeout, run_timeout,
                                  execution_deadline(epoch s|None), memo{str: Payload},
-                                 retry_policy(dict|None), seed(int), task_queue,
-                                 search_attributes{name: {type, value}} (when set),
-                                 cron_schedule, last_completion_result(Payload),
-                                 continued_failure (cron and retry runs; when set),
-                                 first_task_backoff (s; retry and cron runs),
-                                 trace_context (W3C traceparents; only when tracing)
+                                 retry_policy(dict|None), seed(int),
+                                 trace_context (W3C traceparents; only when tracing),
+                                 task_queue (only when given), search_attributes ({name:
+                                 {type, value}}; only when given, or carried from an earlier
+                                 run), cron_schedule, last_completion_result(Payload),
+                                 continued_failure (cron and retry runs), first_task_backoff
+                                 (s; retry and cron runs): each only when set
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
-                                 signal sent with the start)
+                                 signal sent with the start), external ({workflow_id, run_id,
+                                 initiated_event_id}: present only for a signal sent by a
+                                 workflow through an external handle)
     WORKFLOW_EXECUTION_UPDATE_ACCEPTED   update_id, name, input[]
     WORKFLOW_EXECUTION_UPDATE_COMPLETED  update_id, accepted_event_id, result(Payload|None),
                                          failure(dict|None)
@@ -40,7 +43,12 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     TIMER_STARTED                timer_id, start_to_fire_timeout, fire_at
     TIMER_FIRED                  timer_id, started_event_id
     TIMER_CANCELED               timer_id, started_event_id
-    MARKER_RECORDED              marker_name ("core_patch"), details {patch_id, deprecated}
+    MARKER_RECORDED              marker_name ("core_patch"), details {patch_id, deprecated}; or
+                                 a local activity's outcome (an input, not a command, unless
+                                 the workflow cancelled it): marker_name "core_local_activity",
+                                 details {seq, attempt, activity_id, activity_type,
+                                 complete_time, original_schedule_time, result(Payload|None)},
+                                 failure(dict|None)
     UPSERT_WORKFLOW_SEARCH_ATTRIBUTES  search_attributes{name: {type, value(None: removed)}}
     START_CHILD_WORKFLOW_EXECUTION_INITIATED  workflow_id, workflow_type, input[],
                                  parent_close_policy(int), execution_timeout, run_timeout,
@@ -56,13 +64,26 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     CHILD_WORKFLOW_EXECUTION_TERMINATED       initiated_event_id, started_event_id
     CHILD_WORKFLOW_EXECUTION_TIMED_OUT        initiated_event_id, started_event_id, retry_state
     REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED  workflow_id, child_workflow_only,
-                                 initiated_event_id (of the child being cancelled)
+                                 initiated_event_id (of the child being cancelled), or, from
+                                 ``get_external_workflow_handle(...).cancel()``: workflow_id,
+                                 run_id(str|None), child_workflow_only=False
+    REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED  initiated_event_id, workflow_id, run_id,
+                                 cause ("EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND")
+    EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED  initiated_event_id, workflow_id, run_id
+    SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED  workflow_id, run_id(str|None), signal_name,
+                                 input[], child_workflow_only
+    SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED  initiated_event_id, workflow_id, run_id, cause
+    EXTERNAL_WORKFLOW_EXECUTION_SIGNALED  initiated_event_id, workflow_id, run_id
+    WORKFLOW_PROPERTIES_MODIFIED     upserted_memo{str: Payload} (a null payload removes a key)
     WORKFLOW_EXECUTION_COMPLETED     result(Payload), new_execution_run_id (the next cron run)
     WORKFLOW_EXECUTION_FAILED        failure, new_execution_run_id (a retry or the next cron run)
     WORKFLOW_EXECUTION_CANCELED      details[]
     WORKFLOW_EXECUTION_TERMINATED    reason, details[]
     WORKFLOW_EXECUTION_TIMED_OUT     retry_state(int), new_execution_run_id (the next cron run)
-    WORKFLOW_EXECUTION_CONTINUED_AS_NEW  new_execution_run_id, workflow_type, input[]
+    WORKFLOW_EXECUTION_CONTINUED_AS_NEW  new_execution_run_id, workflow_type, input[], and
+                                 the options continue_as_new set (others are kept): task_queue,
+                                 run_timeout, memo{str: Payload}, retry_policy(dict),
+                                 search_attributes
     WORKFLOW_TASK_FAILED         input_event_id(int|None), failure
     WORKFLOW_TASK_RETRIED        input_event_id
 
@@ -123,6 +144,14 @@ class EventType(StrEnum):
     REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
         "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED"
     )
+    REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = (
+        "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED"
+    )
+    EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED = "EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED"
+    SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED"
+    SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED"
+    EXTERNAL_WORKFLOW_EXECUTION_SIGNALED = "EXTERNAL_WORKFLOW_EXECUTION_SIGNALED"
+    WORKFLOW_PROPERTIES_MODIFIED = "WORKFLOW_PROPERTIES_MODIFIED"
     WORKFLOW_EXECUTION_COMPLETED = "WORKFLOW_EXECUTION_COMPLETED"
     WORKFLOW_EXECUTION_FAILED = "WORKFLOW_EXECUTION_FAILED"
     WORKFLOW_EXECUTION_CANCELED = "WORKFLOW_EXECUTION_CANCELED"
@@ -145,6 +174,8 @@ COMMAND_EVENTS = frozenset(
         E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
         E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
         E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        E.WORKFLOW_PROPERTIES_MODIFIED,
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
         E.WORKFLOW_EXECUTION_COMPLETED,
         E.WORKFLOW_EXECUTION_FAILED,

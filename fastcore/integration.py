@@ -3,11 +3,12 @@
 Integrations need more than a user does: the metadata the decorators attach, the converter
 and payload types, fastcore's failure format, the description type and a hook so workflow
 code can run on another runtime, the visibility query language (``visibility``: parse,
-evaluate and compile Temporal's list filters) and search attributes in the JSON form runs
-record them in (``search_attributes``: ``encode`` typed ones, ``decode`` back, ``key_of``).
-They import it from here, never from a private module, so fastcore's internals can move
-freely; a test pins these names and fails when bridge imports any other private fastcore
-module.
+evaluate and compile Temporal's list filters), search attributes in the JSON form runs
+record them in (``search_attributes``: ``encode`` typed ones, ``decode`` back, ``key_of``),
+and a hook so ``workflow.unsafe`` defers to another runtime's sandbox
+(``register_sandbox``). They import it from here, never from a private module, so
+fastcore's internals can move freely; a test pins these names and fails when bridge
+imports any other private fastcore module.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ._failure import from_failure, to_failure
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
 from ._store import DEFAULT_TASK_QUEUE
+from ._unsafe import register_sandbox
 
 __all__ = [
     "DEFAULT_TASK_QUEUE",
@@ -53,6 +55,7 @@ __all__ = [
     "handler_name",
     "in_workflow",
     "register_resolver",
+    "register_sandbox",
     "registered_resolvers",
     "search_attributes",
     "to_failure",

@@ -7,13 +7,12 @@ the same answer it gave the first time.
 from __future__ import annotations
 
 import inspect
-import logging
 import uuid as _uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
-from typing import Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 from . import _runtime
 from ._definitions import (
@@ -24,6 +23,29 @@ from ._definitions import (
     _ArgChecker,
     _hints,
 )
+from ._external_handle import (
+    ExternalWorkflowHandle,
+    get_external_workflow_handle,
+    get_external_workflow_handle_for,
+)
+from ._handler_calls import (
+    get_dynamic_query_handler,
+    get_dynamic_signal_handler,
+    get_dynamic_update_handler,
+    get_query_handler,
+    get_signal_handler,
+    get_update_handler,
+    set_dynamic_query_handler,
+    set_dynamic_signal_handler,
+    set_dynamic_update_handler,
+    set_query_handler,
+    set_signal_handler,
+    set_update_handler,
+)
+from ._search_attributes import encode as encode_search_attributes
+from ._unsafe import SandboxImportNotificationPolicy, unsafe
+from ._wait import as_completed, wait
+from ._workflow_logger import LoggerAdapter, UpdateInfo, current_update_info, logger
 from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
@@ -33,6 +55,7 @@ from .common import (
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
+from .errors import InvalidArgumentError
 
 __all__ = [
     "ActivityCancellationType",
@@ -40,18 +63,34 @@ __all__ = [
     "ChildWorkflowCancellationType",
     "ChildWorkflowHandle",
     "ContinueAsNewError",
+    "ExternalWorkflowHandle",
     "Info",
+    "LoggerAdapter",
     "ParentClosePolicy",
     "ParentInfo",
+    "SandboxImportNotificationPolicy",
+    "UpdateInfo",
     "all_handlers_finished",
+    "as_completed",
     "continue_as_new",
+    "current_update_info",
     "defn",
     "deprecate_patch",
     "execute_activity",
+    "execute_activity_method",
     "execute_child_workflow",
     "execute_local_activity",
+    "execute_local_activity_method",
+    "get_dynamic_query_handler",
+    "get_dynamic_signal_handler",
+    "get_dynamic_update_handler",
+    "get_external_workflow_handle",
+    "get_external_workflow_handle_for",
     "get_last_completion_result",
     "get_last_failure",
+    "get_query_handler",
+    "get_signal_handler",
+    "get_update_handler",
     "has_last_completion_result",
     "in_workflow",
     "info",
@@ -59,21 +98,32 @@ __all__ = [
     "instance",
     "logger",
     "memo",
+    "memo_value",
     "now",
     "patched",
     "query",
     "random",
     "run",
+    "set_dynamic_query_handler",
+    "set_dynamic_signal_handler",
+    "set_dynamic_update_handler",
+    "set_query_handler",
+    "set_signal_handler",
+    "set_update_handler",
     "signal",
     "sleep",
     "start_activity",
+    "start_activity_method",
     "start_child_workflow",
     "start_local_activity",
+    "start_local_activity_method",
     "time",
     "unsafe",
     "update",
+    "upsert_memo",
     "upsert_search_attributes",
     "uuid4",
+    "wait",
     "wait_condition",
 ]
 
@@ -320,6 +370,16 @@ class Info:
         """Events in this run's history so far."""
         return self._history_length()
 
+    def _logger_details(self) -> Mapping[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "namespace": self.namespace,
+            "run_id": self.run_id,
+            "task_queue": self.task_queue,
+            "workflow_id": self.workflow_id,
+            "workflow_type": self.workflow_type,
+        }
+
 
 class ContinueAsNewError(BaseException):
     """Raised by ``continue_as_new``; ends this run and starts the next with a fresh history.
@@ -327,12 +387,27 @@ class ContinueAsNewError(BaseException):
     A ``BaseException`` (as in temporalio) so ``except Exception`` does not swallow it.
     """
 
-    def __init__(self, args: Sequence[Any], workflow: str | None = None) -> None:
+    def __init__(
+        self,
+        args: Sequence[Any],
+        workflow: str | None = None,
+        *,
+        task_queue: str | None = None,
+        run_timeout: timedelta | None = None,
+        memo: Mapping[str, Any] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__("Continue as new")
         self.input_args = list(args)
         self.workflow = workflow
-        #: the next run's search attributes (None: this run's current ones)
-        self.search_attributes: TypedSearchAttributes | None = None
+        # None: the next run keeps this run's value, as Temporal's continue-as-new does
+        # (search attributes: this run's current ones, upserts included)
+        self.task_queue = task_queue
+        self.run_timeout = run_timeout
+        self.memo = memo
+        self.retry_policy = retry_policy
+        self.search_attributes = search_attributes
 
 
 ActivityHandle = Any
@@ -443,18 +518,28 @@ def start_local_activity(
     cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
     summary: str | None = None,
 ) -> Any:
-    """Same as ``start_activity``: in fastcore every activity is local already."""
-    del local_retry_threshold, summary
-    return start_activity(
+    """Run a local activity and return its handle: no command when it starts; its outcome
+    is recorded as a ``core_local_activity`` marker, as Temporal records it.
+
+    When it fails for good, awaiting it raises the activity's own error (an
+    ``ApplicationError``, or a ``TimeoutError``), not an ``ActivityError``: what temporalio
+    raises for a local activity. Its retries run in the engine (``local_retry_threshold`` is
+    accepted so code ports: no retry turns into a timer). Cancelling it resolves it
+    (``ActivityError`` caused by ``CancelledError``) at once, whatever the
+    ``cancellation_type``.
+    """
+    return _runtime.current().start_local_activity(
         activity,
-        *_args(arg, args, more),
+        _args(arg, args, more),
         activity_id=activity_id,
         result_type=result_type,
         schedule_to_close_timeout=schedule_to_close_timeout,
         schedule_to_start_timeout=schedule_to_start_timeout,
         start_to_close_timeout=start_to_close_timeout,
         retry_policy=retry_policy,
+        local_retry_threshold=local_retry_threshold,
         cancellation_type=cancellation_type,
+        summary=summary,
     )
 
 
@@ -473,9 +558,8 @@ async def execute_local_activity(
     cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
     summary: str | None = None,
 ) -> Any:
-    """Same as ``execute_activity``: in fastcore every activity is local already."""
-    del local_retry_threshold, summary
-    return await execute_activity(
+    """Run a local activity and return its result (see ``start_local_activity``)."""
+    return await start_local_activity(
         activity,
         *_args(arg, args, more),
         activity_id=activity_id,
@@ -484,8 +568,18 @@ async def execute_local_activity(
         schedule_to_start_timeout=schedule_to_start_timeout,
         start_to_close_timeout=start_to_close_timeout,
         retry_policy=retry_policy,
+        local_retry_threshold=local_retry_threshold,
         cancellation_type=cancellation_type,
+        summary=summary,
     )
+
+
+# Activities that are methods (``@activity.defn`` on a method, registered as ``obj.method``)
+# are called through the same functions; temporalio spells them apart for its typing.
+start_activity_method = start_activity
+execute_activity_method = execute_activity
+start_local_activity_method = start_local_activity
+execute_local_activity_method = execute_local_activity
 
 
 def sleep(duration: float | timedelta, *, summary: str | None = None) -> Coroutine[Any, Any, None]:
@@ -602,28 +696,51 @@ def continue_as_new(
     workflow: Any = None,
     task_queue: str | None = None,
     run_timeout: timedelta | None = None,
-    memo: Mapping[str, Any] | None = None,
+    task_timeout: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
-    search_attributes: TypedSearchAttributes | None = None,
-) -> Any:
+    memo: Mapping[str, Any] | None = None,
+    search_attributes: Any = None,
+) -> NoReturn:
     """End this run and start a new one with the same id, a fresh history and these args.
 
-    The next run keeps this run's search attributes (upserts included) unless
-    ``search_attributes`` names others.
+    The options are Temporal's: each one given replaces this run's value for the next run
+    (``task_queue`` is recorded and shown by ``info().task_queue``), each one left out is
+    kept. ``search_attributes`` (a ``TypedSearchAttributes``, or temporalio's deprecated
+    name -> list of values mapping) are the next run's; without them it keeps this run's
+    current ones, upserts included. ``task_timeout`` is accepted so code ports: fastcore
+    has no workflow task timeout.
+
+    Raises:
+        InvalidArgumentError: A search attribute with a reserved name or a value of the
+            wrong type (this fails the workflow task).
     """
-    del task_queue, run_timeout, memo, retry_policy
+    del task_timeout
     _runtime.current()  # only valid in workflow code
     wf_name: str | None = None
     if workflow is not None:
         if isinstance(workflow, str):
             wf_name = workflow
+        elif isinstance(workflow, type):
+            wf_name = WorkflowDefinition.from_class(workflow).name
         else:
-            cls = workflow if isinstance(workflow, type) else None
-            if cls is not None:
-                wf_name = WorkflowDefinition.from_class(cls).name
-    err = ContinueAsNewError(_args(arg, args, more), wf_name)
-    err.search_attributes = search_attributes
-    raise err
+            attached = getattr(workflow, _WF_ATTR, None)  # a run method
+            if not isinstance(attached, WorkflowDefinition):
+                raise InvalidArgumentError(
+                    f"continue_as_new(workflow={workflow!r}): pass a workflow class, its run "
+                    "method or a workflow type name"
+                )
+            wf_name = attached.name
+    raise ContinueAsNewError(
+        _args(arg, args, more),
+        wf_name,
+        task_queue=task_queue,
+        run_timeout=run_timeout,
+        memo=memo,
+        retry_policy=retry_policy,
+        search_attributes=(
+            encode_search_attributes(search_attributes) if search_attributes is not None else None
+        ),
+    )
 
 
 def upsert_search_attributes(
@@ -689,8 +806,29 @@ def info() -> Info:
 
 
 def memo() -> Mapping[str, Any]:
-    """The memo the workflow was started with."""
+    """The workflow's memo: as started, with ``upsert_memo``'s changes."""
     return _runtime.current().memo()  # type: ignore[no-any-return]
+
+
+def memo_value(key: str, default: Any = _MISSING, *, type_hint: Any = None) -> Any:
+    """One memo value (converted to ``type_hint`` when given); ``KeyError`` if it is missing
+    and no ``default`` is given."""
+    values = memo()
+    if key not in values:
+        if default is _MISSING:
+            raise KeyError(f"Memo does not have a value for key {key}")
+        return default
+    value = values[key]
+    if type_hint is not None:
+        from ._converter import _from_jsonable
+
+        value = _from_jsonable(value, type_hint)
+    return value
+
+
+def upsert_memo(updates: Mapping[str, Any]) -> None:
+    """Set memo keys (a None value removes the key); recorded, shown by ``describe()``."""
+    _runtime.current().upsert_memo(updates)
 
 
 def instance() -> Any:
@@ -706,39 +844,3 @@ def in_workflow() -> bool:
 def all_handlers_finished() -> bool:
     """Whether no signal or update handler is still running."""
     return bool(_runtime.current().all_handlers_finished())
-
-
-class unsafe:
-    """Calls that are only safe when used with care."""
-
-    @staticmethod
-    def is_replaying() -> bool:
-        """Whether the code is re-running against recorded history."""
-        return bool(_runtime.current().is_replaying())
-
-
-class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """``workflow.logger``: adds the workflow's ids and stays quiet during replay."""
-
-    def isEnabledFor(self, level: int) -> bool:
-        rt = _runtime._lookup()
-        if rt is not None and rt.is_replaying():
-            return False
-        return bool(self.logger.isEnabledFor(level))
-
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        rt = _runtime._lookup()
-        if rt is not None:
-            i = rt.info()
-            extra = {
-                "workflow_id": i.workflow_id,
-                "run_id": i.run_id,
-                "workflow_type": i.workflow_type,
-            }
-            kwargs.setdefault("extra", {}).update(extra)
-            msg = f"{msg} ({extra})"
-        return msg, kwargs
-
-
-logger = _ReplaySafeLogger(logging.getLogger("fastcore.workflow"), {})
-"""A logger for workflow code that does not repeat itself on replay."""

@@ -84,9 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    # Temporal logs every failed activity attempt as a warning with a traceback; the
-    # rejection scenario fails one on purpose, and the table says what happened.
+    # Temporal (and fastcore, as Temporal does) logs every failed activity attempt as a
+    # warning with a traceback; the scenarios fail some on purpose (retries, a rejection),
+    # and the table says what happened.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+    logging.getLogger("fastcore.activity").setLevel(logging.ERROR)
     try:
         return asyncio.run(_demo(args, chosen))
     except KeyboardInterrupt:

@@ -32,10 +32,14 @@ from temporalio.api.workflow.v1 import (
 )
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 
-from fastcore import EventType, WorkflowExecutionStatus
+from fastcore import DataConverter, EventType, WorkflowExecutionStatus
+from fastcore import PendingActivityInfo as FastcorePending
+from fastcore.integration import default_converter, to_failure
 
+from ..history import failure_to_temporal
 from ._history import RunHistory
 from ._payloads import memo_of
+from ._payloads import to_temporal as payload_to_temporal
 from ._search_attributes import to_temporal_attributes
 
 __all__ = ["describe_response", "execution_info", "list_row", "status_of_run", "timestamp"]
@@ -114,7 +118,7 @@ def execution_info(run: RunHistory, desc: Any) -> WorkflowExecutionInfo:
         status=int(status),  # type: ignore[arg-type]  # fastcore's values are Temporal's
         history_length=len(run.events),
         history_size_bytes=run.size_bytes,
-        memo=memo_of(attrs.get("memo")),
+        memo=memo_of(desc.raw_memo),  # as started, with upsert_memo's changes
         search_attributes=to_temporal_attributes(desc.typed_search_attributes),
         task_queue=desc.task_queue,
         state_transition_count=len(run.source),
@@ -146,7 +150,11 @@ _ACTIVITY_CLOSES = frozenset(
 )
 
 
-def _pending_activities(events: list[HistoryEvent]) -> list[PendingActivityInfo]:
+def _pending_activities(
+    events: list[HistoryEvent], engine_view: dict[str, FastcorePending], converter: DataConverter
+) -> list[PendingActivityInfo]:
+    """Temporal's pending activities: ids and types from the translated history, attempt,
+    state, times and last failure from the engine's own description of each."""
     scheduled: dict[int, HistoryEvent] = {}
     for e in events:
         kind = e.WhichOneof("attributes")
@@ -157,17 +165,42 @@ def _pending_activities(events: list[HistoryEvent]) -> list[PendingActivityInfo]
     out = []
     for e in scheduled.values():
         a = e.activity_task_scheduled_event_attributes
-        out.append(
-            PendingActivityInfo(
-                activity_id=a.activity_id,
-                activity_type=a.activity_type,
-                state=PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
-                attempt=1,
-                maximum_attempts=a.retry_policy.maximum_attempts,
-                scheduled_time=e.event_time,
-            )
+        info = PendingActivityInfo(
+            activity_id=a.activity_id,
+            activity_type=a.activity_type,
+            state=PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+            attempt=1,
+            maximum_attempts=a.retry_policy.maximum_attempts,
+            scheduled_time=e.event_time,
         )
+        mine = engine_view.get(a.activity_id)
+        if mine is not None:
+            _fill_from_engine(info, mine, converter)
+        out.append(info)
     return out
+
+
+def _fill_from_engine(
+    info: PendingActivityInfo, mine: FastcorePending, converter: DataConverter
+) -> None:
+    info.state = int(mine.state)  # type: ignore[assignment]  # fastcore's values are Temporal's
+    info.attempt = mine.attempt
+    info.last_worker_identity = mine.last_worker_identity
+    for field in (
+        "last_started_time",
+        "last_heartbeat_time",
+        "next_attempt_schedule_time",
+        "expiration_time",
+    ):
+        value = getattr(mine, field)
+        if value is not None:
+            getattr(info, field).CopyFrom(timestamp(value.timestamp()))
+    if mine.heartbeat_details:
+        info.heartbeat_details.payloads.extend(
+            payload_to_temporal(converter.encode_one(d)) for d in mine.heartbeat_details
+        )
+    if mine.last_failure is not None:
+        info.last_failure.CopyFrom(failure_to_temporal(to_failure(mine.last_failure, converter)))
 
 
 _CHILD_CLOSES = frozenset(
@@ -217,7 +250,9 @@ def _failed_task_attempts(run: RunHistory) -> int:
     return n
 
 
-def describe_response(run: RunHistory, description: Any) -> DescribeWorkflowExecutionResponse:
+def describe_response(
+    run: RunHistory, description: Any, converter: DataConverter = default_converter
+) -> DescribeWorkflowExecutionResponse:
     """``DescribeWorkflowExecution``'s answer for a run and the engine's description of it."""
     attrs = run.source[0].attributes
     config = WorkflowExecutionConfig(
@@ -231,7 +266,8 @@ def describe_response(run: RunHistory, description: Any) -> DescribeWorkflowExec
         workflow_execution_info=execution_info(run, description),
     )
     if not run.closed:
-        response.pending_activities.extend(_pending_activities(run.events))
+        engine_view = {p.activity_id: p for p in getattr(description, "pending_activities", ())}
+        response.pending_activities.extend(_pending_activities(run.events, engine_view, converter))
         response.pending_children.extend(_pending_children(run.events))
         if getattr(description, "pending_task_failure", None) is not None:
             response.pending_workflow_task.CopyFrom(

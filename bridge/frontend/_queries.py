@@ -5,12 +5,10 @@ A query that raises is ``INVALID_ARGUMENT`` with ``QueryFailedFailure`` (clients
 sets no deadline on queries, so the server bounds each one (``query_timeout``) and answers
 ``DEADLINE_EXCEEDED`` past it. ``query_reject_condition`` is honoured for closed runs.
 
-Two query names are the SDK's own, answered here for every workflow as Temporal's SDKs do:
+Two query names are the SDK's own, answered for every workflow as Temporal's SDKs do:
 
-* ``__stack_trace`` (``temporal workflow stack``): what the run is waiting on. The engine
-  exposes no hook to read a run's coroutine stack, so the answer lists, from the run's
-  history, the activities, timers and child workflows it waits on (or that it waits for a
-  signal, update or condition) and says that it is not a coroutine stack.
+* ``__stack_trace`` (``temporal workflow stack``): the run's coroutine stacks, formatted as
+  temporalio formats them; the engine answers it as a built-in query.
 * ``__temporal_workflow_metadata`` (``temporal workflow metadata``): the workflow's type and
   its query, signal and update names, from the engine's registry.
 """
@@ -18,7 +16,6 @@ Two query names are the SDK's own, answered here for every workflow as Temporal'
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc.aio
@@ -34,7 +31,7 @@ from temporalio.api.sdk.v1 import (
 )
 from temporalio.api.workflowservice.v1 import QueryWorkflowRequest, QueryWorkflowResponse
 
-from fastcore import Event, EventType, WorkflowExecutionStatus
+from fastcore import WorkflowExecutionStatus
 from fastcore.errors import InvalidArgumentError, WorkflowQueryFailedError
 from fastcore.integration import to_failure
 
@@ -51,68 +48,6 @@ METADATA_QUERY = "__temporal_workflow_metadata"
 
 _NOT_OPEN = QueryRejectCondition.QUERY_REJECT_CONDITION_NOT_OPEN
 _NOT_CLEAN = QueryRejectCondition.QUERY_REJECT_CONDITION_NOT_COMPLETED_CLEANLY
-
-
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
-
-
-def waiting_on(run: RunHistory) -> str:
-    """What an open run waits on, from its history: the ``__stack_trace`` answer."""
-    head = (
-        f"fastcore workflow {run.source[0].attributes.get('workflow_type')!r} "
-        f"id={run.workflow_id!r} run={run.run_id}"
-    )
-    if run.closed:
-        return f"{head}: closed ({status_of_run(run).name}); nothing is waiting"
-    activities: dict[int, Event] = {}
-    timers: dict[str, Event] = {}
-    children: dict[int, Event] = {}
-    failed_task = False
-    for ev in run.source:
-        a, t = ev.attributes, ev.event_type
-        if t is EventType.ACTIVITY_TASK_SCHEDULED:
-            activities[ev.event_id] = ev
-        elif (
-            "scheduled_event_id" in a
-            and t.name.startswith("ACTIVITY_TASK_")
-            and (t is not EventType.ACTIVITY_TASK_CANCEL_REQUESTED)
-        ):
-            activities.pop(a["scheduled_event_id"], None)
-        elif t is EventType.TIMER_STARTED:
-            timers[str(a.get("timer_id"))] = ev
-        elif t in (EventType.TIMER_FIRED, EventType.TIMER_CANCELED):
-            timers.pop(str(a.get("timer_id")), None)
-        elif t is EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-            children[ev.event_id] = ev
-        elif (
-            "initiated_event_id" in a
-            and t.name.startswith(("CHILD_", "START_CHILD"))
-            and (t is not EventType.CHILD_WORKFLOW_EXECUTION_STARTED)
-        ):
-            children.pop(a["initiated_event_id"], None)
-        failed_task = t is EventType.WORKFLOW_TASK_FAILED or (
-            failed_task and t is not EventType.WORKFLOW_TASK_RETRIED
-        )
-    lines = [f"{head}: waiting on"]
-    for ev in activities.values():
-        a = ev.attributes
-        lines.append(
-            f"  activity {a.get('activity_type')!r} (activity id {a.get('activity_id')}, "
-            f"scheduled {_when(ev.timestamp)})"
-        )
-    for ev in timers.values():
-        a = ev.attributes
-        lines.append(f"  timer {a.get('timer_id')} (fires {_when(float(a.get('fire_at') or 0))})")
-    for ev in children.values():
-        a = ev.attributes
-        lines.append(f"  child workflow {a.get('workflow_type')!r} (id {a.get('workflow_id')!r})")
-    if failed_task:
-        lines.append("  a retry of its failed workflow task (see `temporal workflow describe`)")
-    if len(lines) == 1:
-        lines.append("  a signal, an update or a condition (no activity, timer or child pending)")
-    lines.append("(from the run's history: the fastcore engine does not expose coroutine stacks)")
-    return "\n".join(lines)
 
 
 def _metadata(engine: Any, workflow_type: str) -> TPayload:
@@ -133,7 +68,7 @@ def _metadata(engine: Any, workflow_type: str) -> TPayload:
                 )
         definition.query_definitions.append(
             WorkflowInteractionDefinition(
-                name=STACK_TRACE_QUERY, description="What the run is waiting on."
+                name=STACK_TRACE_QUERY, description="The run's coroutine stacks."
             )
         )
     metadata = WorkflowMetadata(definition=definition)
@@ -169,9 +104,6 @@ class Queries:
         rejected = self._rejected(run, int(request.query_reject_condition))
         if rejected is not None:
             return QueryWorkflowResponse(query_rejected=rejected)
-        if name == STACK_TRACE_QUERY:
-            answer = encode_one(waiting_on(run), self._converter)
-            return QueryWorkflowResponse(query_result=Payloads(payloads=[answer]))
         if name == METADATA_QUERY:
             workflow_type = str(run.source[0].attributes.get("workflow_type"))
             answer = _metadata(self._engine, workflow_type)

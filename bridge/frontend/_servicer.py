@@ -300,7 +300,7 @@ class FrontendServicer(_Servicer):  # type: ignore[misc]
                 raise invalid("Execution.WorkflowId is not set on request.")
             run = await self._histories.read(wid, rid)
             description = await self._engine.get_workflow_handle(wid, run_id=run.run_id).describe()
-            return describe_response(run, description)
+            return describe_response(run, description, self._engine.converter)
 
         return await self._serve(request, context, describe)
 

@@ -191,7 +191,7 @@ class Starter:
                 first,
                 run_id,
             ) from None
-        run_id = str(handle.run_id)
+        run_id = str(handle.result_run_id)
         started = run_id != running
         if started:
             self._requests.add_start(run_id, request.request_id)

@@ -24,6 +24,7 @@ CORE_FLAGS = (1, 2, 3, 4)
 """sdk-core internal flags written on the first workflow task, as temporalio 1.35 does."""
 
 _PATCH_MARKER = "core_patch"
+_LA_MARKER = "core_local_activity"  # sdk-core's marker for a local activity's outcome
 _PATCH_DETAILS = "patch-data"  # sdk-core's details key for a patch marker
 _CHANGE_VERSION = "TemporalChangeVersion"
 _EXTRAS = "fastcore"  # header field for attributes Temporal has no place for
@@ -46,7 +47,6 @@ _DROPPED = frozenset(
         EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
         EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
         EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
-        EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
     }
 )
 

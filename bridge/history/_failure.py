@@ -58,6 +58,7 @@ def failure_to_temporal(
         if info.get("details"):
             app.details.CopyFrom(_payloads(info["details"]))
         _set_dur(app.next_retry_delay, info.get("next_retry_delay"))
+        app.category = int(info.get("category") or 0)  # type: ignore[assignment]
     elif (info := failure.get("timeout_failure_info")) is not None:
         to = f.timeout_failure_info
         to.SetInParent()
@@ -117,6 +118,8 @@ def failure_from_temporal(f: Failure, *, map_id: IdMap = _same) -> dict[str, Any
             "details": _from_payloads(app.details),
             "next_retry_delay": _from_dur(app, "next_retry_delay"),
         }
+        if app.category:
+            d[which]["category"] = int(app.category)
     elif which == "timeout_failure_info":
         to = f.timeout_failure_info
         d[which] = {

@@ -34,7 +34,7 @@ def from_temporal(
     """Read a Temporal history back as a fastcore history.
 
     Workflow-task events, activity-started events, the upserts sdk-core writes after patch
-    markers and acknowledgements of external cancel requests are dropped; the remaining
+    markers and acknowledgements of a child's cancel request are dropped; the remaining
     events are numbered densely from 1 and their cross-references follow.
 
     Args:
@@ -46,7 +46,7 @@ def from_temporal(
 
     Raises:
         ValueError: The history holds an event fastcore cannot represent (a search
-            attribute upsert, an external signal, a Nexus operation, ...).
+            attribute upsert, a Nexus operation, ...).
     """
     if isinstance(history, str | dict):
         tevents: Sequence[HistoryEvent] = WorkflowHistory.from_json("", history).events
@@ -113,6 +113,13 @@ class _Reader:
         t = te.event_type
         if t in _DROPPED:
             return True
+        if t == EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            # the answer to a child's cancel (fastcore records none); another workflow's is kept
+            ack = te.external_workflow_execution_cancel_requested_event_attributes
+            initiated = self.by_id.get(ack.initiated_event_id)
+            return initiated is None or (
+                initiated.request_cancel_external_workflow_execution_initiated_event_attributes.child_workflow_only
+            )
         if t == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             sa = te.upsert_workflow_search_attributes_event_attributes.search_attributes
             return set(sa.indexed_fields) <= {_CHANGE_VERSION}  # sdk-core's patch upserts

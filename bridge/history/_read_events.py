@@ -19,6 +19,7 @@ from fastcore.integration import DEFAULT_TASK_QUEUE
 
 from ._common import (
     _CHILD_CAUSE,
+    _LA_MARKER,
     _PATCH_DETAILS,
     _PATCH_MARKER,
     _extras,
@@ -29,6 +30,7 @@ from ._common import (
     _from_retry,
     _from_search_attributes,
     _from_ts,
+    _pick,
 )
 
 
@@ -102,7 +104,49 @@ def _r_started(r: Reader, te: HistoryEvent) -> dict[str, Any]:
 
 def _r_signaled(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.workflow_execution_signaled_event_attributes
-    return {"signal_name": a.signal_name, "input": _from_payloads(a.input)}
+    d: dict[str, Any] = {"signal_name": a.signal_name, "input": _from_payloads(a.input)}
+    external = _extras(a.header).get("external")
+    if external:
+        d["external"] = external
+    return d
+
+
+def _execution(a: Any) -> dict[str, Any]:
+    return {
+        "workflow_id": a.workflow_execution.workflow_id,
+        "run_id": a.workflow_execution.run_id or None,
+    }
+
+
+def _r_signal_external(r: Reader, te: HistoryEvent) -> dict[str, Any]:
+    a = te.signal_external_workflow_execution_initiated_event_attributes
+    return {
+        **_execution(a),
+        "signal_name": a.signal_name,
+        "input": _from_payloads(a.input),
+        "child_workflow_only": a.child_workflow_only,
+    }
+
+
+def _r_external_answer(attr: str) -> Callable[[Reader, HistoryEvent], dict[str, Any]]:
+    """An answer to a signal or cancel request sent to another workflow."""
+
+    def read(r: Reader, te: HistoryEvent) -> dict[str, Any]:
+        a = getattr(te, attr)
+        d = {"initiated_event_id": r.map(a.initiated_event_id), **_execution(a)}
+        if hasattr(a, "cause"):
+            if a.cause == 1:
+                d["cause"] = "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
+            else:
+                d.update(json.loads(a.control) if a.control else {"cause": str(a.cause)})
+        return d
+
+    return read
+
+
+def _r_properties_modified(r: Reader, te: HistoryEvent) -> dict[str, Any]:
+    a = te.workflow_properties_modified_event_attributes
+    return {"upserted_memo": {k: _from_payload(v) for k, v in a.upserted_memo.fields.items()}}
 
 
 def _r_update_accepted(r: Reader, te: HistoryEvent) -> dict[str, Any]:
@@ -198,6 +242,8 @@ def _r_timer_canceled(r: Reader, te: HistoryEvent) -> dict[str, Any]:
 
 def _r_marker(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.marker_recorded_event_attributes
+    if a.marker_name == _LA_MARKER:
+        return _r_local_activity(r, te)
     if a.marker_name == _PATCH_MARKER:
         ps = a.details.get(_PATCH_DETAILS) or a.details.get("patch_data")
         data = json.loads(ps.payloads[0].data) if ps is not None and ps.payloads else {}
@@ -208,6 +254,36 @@ def _r_marker(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     return {
         "marker_name": a.marker_name,
         "details": {k: _from_payloads(v) for k, v in a.details.items()},
+    }
+
+
+def _r_local_activity(r: Reader, te: HistoryEvent) -> dict[str, Any]:
+    """sdk-core's local activity marker as fastcore's (``details`` and ``failure``)."""
+    a = te.marker_recorded_event_attributes
+    ps = a.details.get("data")
+    data = json.loads(ps.payloads[0].data) if ps is not None and ps.payloads else {}
+
+    def seconds(stamp: Any) -> float | None:
+        if not isinstance(stamp, dict):
+            return None
+        return float(stamp.get("seconds") or 0) + float(stamp.get("nanos") or 0) / 1e9
+
+    result = a.details.get("result")
+    failure = r.failure(a.failure) if a.HasField("failure") else None
+    return {
+        "marker_name": _LA_MARKER,
+        "details": {
+            "seq": int(data.get("seq") or 0),
+            "attempt": int(data.get("attempt") or 1),
+            "activity_id": str(data.get("activity_id") or ""),
+            "activity_type": str(data.get("activity_type") or ""),
+            "complete_time": seconds(data.get("complete_time")),
+            "original_schedule_time": seconds(data.get("original_schedule_time")),
+            "result": _from_payload(result.payloads[0])
+            if result is not None and result.payloads
+            else None,
+        },
+        "failure": failure,
     }
 
 
@@ -291,6 +367,8 @@ def _r_cancel_external(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     initiated = r.children.get(a.workflow_execution.workflow_id)
     if a.child_workflow_only and initiated is not None:
         d["initiated_event_id"] = initiated
+    elif not a.child_workflow_only:
+        d["run_id"] = a.workflow_execution.run_id or None
     return d
 
 
@@ -331,16 +409,40 @@ def _r_timed_out(r: Reader, te: HistoryEvent) -> dict[str, Any]:
 
 def _r_continued(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.workflow_execution_continued_as_new_event_attributes
-    return {
+    extras = _extras(a.header)
+    d: dict[str, Any] = {
         "new_execution_run_id": a.new_execution_run_id,
         "workflow_type": a.workflow_type.name,
         "input": _from_payloads(a.input),
     }
+    given = set(extras.get("options") or ())
+    if "task_queue" in given:
+        d["task_queue"] = a.task_queue.name
+    if "run_timeout" in given:
+        d["run_timeout"] = _from_dur(a, "workflow_run_timeout")
+    if "memo" in given:
+        d["memo"] = {k: _from_payload(v) for k, v in a.memo.fields.items()}
+    d.update(_pick(extras, "retry_policy", "search_attributes"))
+    return d
 
 
 _READERS: dict[str, _Read] = {
     E.WORKFLOW_EXECUTION_STARTED.value: _r_started,
     E.WORKFLOW_EXECUTION_SIGNALED.value: _r_signaled,
+    E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED.value: _r_signal_external,
+    E.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED.value: _r_external_answer(
+        "external_workflow_execution_signaled_event_attributes"
+    ),
+    E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED.value: _r_external_answer(
+        "signal_external_workflow_execution_failed_event_attributes"
+    ),
+    E.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED.value: _r_external_answer(
+        "external_workflow_execution_cancel_requested_event_attributes"
+    ),
+    E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED.value: _r_external_answer(
+        "request_cancel_external_workflow_execution_failed_event_attributes"
+    ),
+    E.WORKFLOW_PROPERTIES_MODIFIED.value: _r_properties_modified,
     E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED.value: _r_update_accepted,
     E.WORKFLOW_EXECUTION_UPDATE_COMPLETED.value: _r_update_completed,
     E.WORKFLOW_EXECUTION_CANCEL_REQUESTED.value: _r_cancel_requested,

@@ -14,7 +14,7 @@ from fastcore.history import COMMAND_EVENTS, Event
 from fastcore.history import EventType as E
 from fastcore.integration import DEFAULT_TASK_QUEUE
 
-from ._common import _NO_TASK
+from ._common import _LA_MARKER, _NO_TASK
 from ._write_events import (
     _external_cancel_ack,
     _write,
@@ -93,6 +93,12 @@ class _Framer:
                 self.task_failed(ev)
             elif t is E.WORKFLOW_TASK_RETRIED:
                 self.retry(ev)
+            elif _is_local_activity(ev):
+                # a local activity's outcome with no activation before it to carry it: a
+                # workflow task of its own records it (and the commands that follow it)
+                self.flush_held()
+                self.i -= 1
+                self.complete([], ev.timestamp)
             elif t in COMMAND_EVENTS:
                 raise ValueError(f"event {ev.event_id} ({t.value}) follows no input")
             else:
@@ -164,7 +170,10 @@ class _Framer:
                 _write(self.w, e, sequencing=self.first_sched.get(e.event_id, sched))
         for c in commands:
             _write(self.w, c)
-            if c.event_type is E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            if c.event_type is E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED and (
+                c.attributes.get("child_workflow_only", True)
+            ):
+                # a child's cancel: fastcore records no answer; Temporal's comes at once
                 _external_cancel_ack(self.w, c)
 
     def task_failed(self, ev: Event) -> None:
@@ -206,6 +215,10 @@ class _Framer:
                 if e.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
                     continue  # never accepted by a completed task: Temporal has no event
                 _write(self.w, e)
+
+
+def _is_local_activity(ev: Event) -> bool:
+    return ev.event_type is E.MARKER_RECORDED and ev.attributes.get("marker_name") == _LA_MARKER
 
 
 def to_temporal_json(

@@ -8,6 +8,7 @@ activity result), and ``_WRITERS`` holds the translation of each event type.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,7 @@ from ._common import (
     _CHANGE_VERSION,
     _CHILD_CAUSE,
     _IDENTITY,
+    _LA_MARKER,
     _PATCH_DETAILS,
     _PATCH_MARKER,
     _WFT_TIMEOUT,
@@ -207,6 +209,8 @@ def _w_started(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> Non
         a.memo.fields[k].CopyFrom(_payload(v))
     if at.get("retry_policy"):
         a.retry_policy.CopyFrom(_retry(at["retry_policy"]))
+    if at.get("task_queue"):
+        a.task_queue.name = at["task_queue"]
     _search_attributes(a.search_attributes, at.get("search_attributes"))
     a.cron_schedule = at.get("cron_schedule") or ""
     if at.get("last_completion_result") is not None:
@@ -224,6 +228,72 @@ def _w_signaled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> No
     if at.get("input"):
         a.input.CopyFrom(_payloads(at["input"]))
     a.identity = _IDENTITY
+    if at.get("external"):
+        _set_extras(a.header, {"external": at["external"]})
+
+
+def _w_signal_external(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
+    a = out.signal_external_workflow_execution_initiated_event_attributes
+    a.workflow_task_completed_event_id = w.wft_completed
+    a.namespace = w.namespace
+    a.workflow_execution.workflow_id = at.get("workflow_id") or ""
+    a.workflow_execution.run_id = at.get("run_id") or ""
+    a.signal_name = at.get("signal_name") or ""
+    if at.get("input"):
+        a.input.CopyFrom(_payloads(at["input"]))
+    a.child_workflow_only = bool(at.get("child_workflow_only"))
+
+
+def _w_external_signaled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
+    a = out.external_workflow_execution_signaled_event_attributes
+    a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
+    a.namespace = w.namespace
+    a.workflow_execution.workflow_id = at.get("workflow_id") or ""
+    a.workflow_execution.run_id = at.get("run_id") or ""
+
+
+def _external_failed_cause(at: dict[str, Any]) -> tuple[int, str]:
+    cause = at.get("cause") or ""
+    if cause == "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND":
+        return 1, ""  # ..._FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND in both enums
+    return 0, json.dumps({"cause": cause, "message": at.get("message") or ""})
+
+
+def _w_signal_external_failed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
+    a = out.signal_external_workflow_execution_failed_event_attributes
+    a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
+    a.namespace = w.namespace
+    a.workflow_execution.workflow_id = at.get("workflow_id") or ""
+    a.workflow_execution.run_id = at.get("run_id") or ""
+    cause, control = _external_failed_cause(at)
+    a.cause = cause  # type: ignore[assignment]
+    a.control = control
+
+
+def _w_cancel_external_failed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
+    a = out.request_cancel_external_workflow_execution_failed_event_attributes
+    a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
+    a.namespace = w.namespace
+    a.workflow_execution.workflow_id = at.get("workflow_id") or ""
+    a.workflow_execution.run_id = at.get("run_id") or ""
+    cause, control = _external_failed_cause(at)
+    a.cause = cause  # type: ignore[assignment]
+    a.control = control
+
+
+def _w_external_cancel_requested(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
+    a = out.external_workflow_execution_cancel_requested_event_attributes
+    a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
+    a.namespace = w.namespace
+    a.workflow_execution.workflow_id = at.get("workflow_id") or ""
+    a.workflow_execution.run_id = at.get("run_id") or ""
+
+
+def _w_properties_modified(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
+    a = out.workflow_properties_modified_event_attributes
+    a.workflow_task_completed_event_id = w.wft_completed
+    for k, v in (at.get("upserted_memo") or {}).items():
+        a.upserted_memo.fields[k].CopyFrom(_payload(v))
 
 
 def _w_update_accepted(w: _Writer, out: HistoryEvent, at: dict[str, Any], seq: int) -> None:
@@ -341,6 +411,9 @@ def _w_marker(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None
     a.marker_name = name
     a.workflow_task_completed_event_id = w.wft_completed
     details = at.get("details") or {}
+    if name == _LA_MARKER:
+        _w_local_activity(w, out, at)
+        return
     if name != _PATCH_MARKER:
         for k, v in details.items():
             vals = v if isinstance(v, list) else [v]
@@ -363,6 +436,35 @@ def _w_marker(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None
     ua.search_attributes.indexed_fields[_CHANGE_VERSION].CopyFrom(
         _json_payload(sorted(w.patches), type=b"KeywordList")
     )
+
+
+def _w_local_activity(w: _Writer, out: HistoryEvent, at: dict[str, Any]) -> None:
+    """A local activity's outcome as sdk-core records it: ``data`` (its
+    ``LocalActivityMarkerData`` as JSON), ``result`` on success, else the failure."""
+    a = out.marker_recorded_event_attributes
+    d = at.get("details") or {}
+    completed = d.get("complete_time") or _from_ts(out.event_time)
+    scheduled = d.get("original_schedule_time") or completed
+
+    def stamp(seconds: float) -> dict[str, int]:
+        ts = _ts(float(seconds))
+        return {"seconds": ts.seconds, "nanos": ts.nanos}
+
+    data = {
+        "seq": int(d.get("seq") or 0),
+        "attempt": int(d.get("attempt") or 1),
+        "activity_id": str(d.get("activity_id") or d.get("seq") or ""),
+        "activity_type": str(d.get("activity_type") or ""),
+        "complete_time": stamp(completed),
+        "backoff": None,
+        "original_schedule_time": stamp(scheduled),
+    }
+    a.details["data"].CopyFrom(Payloads(payloads=[_json_payload(data)]))
+    result = d.get("result")
+    if at.get("failure"):
+        a.failure.CopyFrom(w.failure(at["failure"]))
+    elif result is not None:
+        a.details["result"].CopyFrom(_one(result))
 
 
 def _w_child_initiated(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
@@ -464,6 +566,8 @@ def _w_cancel_external(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int
     if at.get("initiated_event_id"):  # a child's cancel: Temporal names the child's run
         child = w.child.get(w.map(int(at["initiated_event_id"])))
         a.workflow_execution.run_id = child[1] if child else ""
+    elif at.get("run_id"):
+        a.workflow_execution.run_id = at["run_id"]
 
 
 def _w_completed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
@@ -516,6 +620,21 @@ def _w_continued(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> N
     _set_dur(a.workflow_task_timeout, _WFT_TIMEOUT)
     a.workflow_task_completed_event_id = w.wft_completed
     a.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW
+    _set_dur(a.workflow_run_timeout, at.get("run_timeout"))
+    for k, v in (at.get("memo") or {}).items():
+        a.memo.fields[k].CopyFrom(_payload(v))
+    if at.get("task_queue"):
+        a.task_queue.name = at["task_queue"]
+    _search_attributes(a.search_attributes, at.get("search_attributes"))
+    # which options continue_as_new gave (the others are kept from the run), and those
+    # Temporal's event has no field for: fastcore's own
+    _set_extras(
+        a.header,
+        {
+            "options": sorted(k for k in ("task_queue", "run_timeout", "memo") if k in at),
+            **_pick(at, "retry_policy", "search_attributes"),
+        },
+    )
 
 
 _Write = Callable[[_Writer, HistoryEvent, dict[str, Any], int], None]
@@ -545,6 +664,12 @@ _WRITERS: dict[E, _Write] = {
     E.CHILD_WORKFLOW_EXECUTION_TERMINATED: _w_child_terminated,
     E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT: _w_child_timed_out,
     E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: _w_cancel_external,
+    E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: _w_cancel_external_failed,
+    E.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _w_external_cancel_requested,
+    E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: _w_signal_external,
+    E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: _w_signal_external_failed,
+    E.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: _w_external_signaled,
+    E.WORKFLOW_PROPERTIES_MODIFIED: _w_properties_modified,
     E.WORKFLOW_EXECUTION_COMPLETED: _w_completed,
     E.WORKFLOW_EXECUTION_FAILED: _w_failed,
     E.WORKFLOW_EXECUTION_CANCELED: _w_canceled,

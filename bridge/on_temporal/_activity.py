@@ -12,8 +12,11 @@ Failures are translated by ``bridge._failures``, as for the workflows.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +24,7 @@ import temporalio.activity
 from temporalio.common import RawValue
 
 from fastcore import activity as fc_activity
-from fastcore.errors import FailureError
+from fastcore.errors import FailureError, InvalidArgumentError
 from fastcore.integration import ActivityDefinition, activity_context
 
 from .._failures import temporal_failure
@@ -64,16 +67,25 @@ def as_temporal_activity(fn: Callable[..., Any]) -> Callable[..., Any]:
     Raises:
         fastcore.errors.InvalidArgumentError: ``fn`` is not a fastcore activity.
     """
-    twin = getattr(fn, _TWIN_ATTR, None)
+    bound = inspect.ismethod(fn)
+    twin = None if bound else getattr(fn, _TWIN_ATTR, None)
     if twin is not None:
         return twin  # type: ignore[no-any-return]
     defn = ActivityDefinition.from_fn(fn)
+    if defn.is_method:
+        if not bound:
+            raise InvalidArgumentError(
+                f"activity {defn.name!r} is a method: pass it bound to an instance "
+                f"(obj.{getattr(fn, '__name__', 'method')})"
+            )
+        defn = dataclasses.replace(defn, fn=fn)
     wrapper = _dynamic_wrapper(defn) if defn.dynamic else _wrapper(defn)
     if defn.dynamic:
         temporalio.activity.defn(no_thread_cancel_exception=True, dynamic=True)(wrapper)
     else:
         temporalio.activity.defn(name=defn.name, no_thread_cancel_exception=True)(wrapper)
-    setattr(fn, _TWIN_ATTR, wrapper)
+    if not bound:  # a bound method is a new object at each attribute access: not cached
+        setattr(fn, _TWIN_ATTR, wrapper)
     return wrapper
 
 
@@ -100,6 +112,9 @@ class _TemporalAttempt:
             workflow_namespace=i.workflow_namespace or i.namespace,
             task_queue=i.task_queue,
             is_local=i.is_local,
+            task_token=i.task_token,
+            namespace=i.namespace,
+            current_attempt_scheduled_time=_utc(i.current_attempt_scheduled_time),
         )
 
     def heartbeat(self, details: Sequence[Any]) -> None:
@@ -108,6 +123,37 @@ class _TemporalAttempt:
     @property
     def cancel_requested(self) -> bool:
         return temporalio.activity.is_cancelled()
+
+    def cancellation_details(self) -> fc_activity.ActivityCancellationDetails | None:
+        d = temporalio.activity.cancellation_details()
+        if d is None:
+            return None
+        return fc_activity.ActivityCancellationDetails(
+            not_found=d.not_found,
+            cancel_requested=d.cancel_requested,
+            paused=d.paused,
+            reset=d.reset,
+            timed_out=d.timed_out,
+            worker_shutdown=d.worker_shutdown,
+        )
+
+    def shield(self) -> AbstractContextManager[None]:
+        return temporalio.activity.shield_thread_cancel_exception()
+
+    async def wait_cancelled(self) -> None:
+        await temporalio.activity.wait_for_cancelled()
+
+    def wait_cancelled_sync(self, timeout: float | None) -> None:
+        temporalio.activity.wait_for_cancelled_sync(timeout)
+
+    def is_worker_shutdown(self) -> bool:
+        return temporalio.activity.is_worker_shutdown()
+
+    async def wait_worker_shutdown(self) -> None:
+        await temporalio.activity.wait_for_worker_shutdown()
+
+    def wait_worker_shutdown_sync(self, timeout: float | None) -> None:
+        temporalio.activity.wait_for_worker_shutdown_sync(timeout)
 
 
 _ATTEMPT = _TemporalAttempt()

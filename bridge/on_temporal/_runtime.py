@@ -12,7 +12,10 @@ workflow. Activities and child workflows started from it resolve to fastcore's e
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, TypeVar
@@ -45,11 +48,12 @@ from fastcore.integration import (
     activity_definition_of,
     handler_name,
     register_resolver,
+    register_sandbox,
     registered_resolvers,
     workflow_definition_of,
 )
 
-from .._failures import fastcore_error
+from .._failures import FASTCORE_FAILURES, fastcore_error, temporal_failure
 
 __all__ = ["OBJ_ATTR", "TemporalRuntime"]
 
@@ -251,6 +255,64 @@ def _enum(target: Any, value: Any) -> Any:
     return target[value.name]
 
 
+_ORIGINAL = "_fastcore_handler"  # on a wrapper: the callable fastcore code set
+
+
+def _failures_cross(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A handler set at run time, raising temporalio's failure for a fastcore one."""
+    wrapper: Callable[..., Any]
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(*args: Any) -> Any:
+            try:
+                return await fn(*args)
+            except FASTCORE_FAILURES as err:
+                failure = temporal_failure(err)
+            raise failure
+
+        wrapper = call_async
+    else:
+
+        def call(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except FASTCORE_FAILURES as err:
+                failure = temporal_failure(err)
+            raise failure
+
+        wrapper = call
+    functools.update_wrapper(wrapper, fn)
+    setattr(wrapper, _ORIGINAL, fn)
+    return wrapper
+
+
+def _dynamic(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """A dynamic handler for temporalio (``(name, raw args)``) calling fastcore's shape
+    (``(name, decoded args)``)."""
+    if fn is None:
+        return None
+
+    def decode(args: Sequence[Any]) -> list[Any]:
+        conv = temporalio.workflow.payload_converter()
+        return [conv.from_payload(a.payload) for a in args]
+
+    wrapper: Callable[..., Any]
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(name: str, args: Sequence[Any]) -> Any:
+            return await fn(name, decode(args))
+
+        wrapper = call_async
+    else:
+
+        def call(name: str, args: Sequence[Any]) -> Any:
+            return fn(name, decode(args))
+
+        wrapper = call
+    setattr(wrapper, _ORIGINAL, getattr(fn, _ORIGINAL, fn))
+    return wrapper
+
+
 class TemporalRuntime:
     """fastcore's workflow runtime API answered by ``temporalio.workflow``.
 
@@ -267,6 +329,15 @@ class TemporalRuntime:
 
     def is_replaying(self) -> bool:
         return temporalio.workflow.unsafe.is_replaying()
+
+    def is_replaying_history_events(self) -> bool:
+        return temporalio.workflow.unsafe.is_replaying_history_events()
+
+    def is_read_only(self) -> bool:
+        return temporalio.workflow.unsafe.is_read_only()
+
+    def current_update_info(self) -> Any:
+        return temporalio.workflow.current_update_info()
 
     def time(self) -> float:
         return temporalio.workflow.time()
@@ -328,6 +399,79 @@ class TemporalRuntime:
     def all_handlers_finished(self) -> bool:
         return temporalio.workflow.all_handlers_finished()
 
+    def upsert_memo(self, updates: Mapping[str, Any]) -> None:
+        temporalio.workflow.upsert_memo(updates)
+
+    # ---------------------------------------------------------------- handlers set at run time
+
+    def set_handler(
+        self,
+        kind: str,
+        name: str | None,
+        fn: Callable[..., Any] | None,
+        validator: Callable[..., Any] | None = None,
+    ) -> None:
+        handler = None if fn is None else _failures_cross(fn)
+        if kind == "signal":
+            if name is None:
+                temporalio.workflow.set_dynamic_signal_handler(_dynamic(handler))
+            else:
+                temporalio.workflow.set_signal_handler(name, handler)
+        elif kind == "query":
+            if name is None:
+                temporalio.workflow.set_dynamic_query_handler(_dynamic(handler))
+            else:
+                temporalio.workflow.set_query_handler(name, handler)
+        else:
+            check = None if validator is None else _failures_cross(validator)
+            if name is None:
+                temporalio.workflow.set_dynamic_update_handler(
+                    _dynamic(handler), validator=_dynamic(check)
+                )
+            else:
+                temporalio.workflow.set_update_handler(name, handler, validator=check)
+
+    def get_handler(self, kind: str, name: str | None) -> Any:
+        get: dict[tuple[str, bool], Callable[..., Any]] = {
+            ("signal", True): temporalio.workflow.get_dynamic_signal_handler,
+            ("query", True): temporalio.workflow.get_dynamic_query_handler,
+            ("update", True): temporalio.workflow.get_dynamic_update_handler,
+        }
+        if name is None:
+            found = get[(kind, True)]()
+        else:
+            getter = {
+                "signal": temporalio.workflow.get_signal_handler,
+                "query": temporalio.workflow.get_query_handler,
+                "update": temporalio.workflow.get_update_handler,
+            }[kind]
+            found = getter(name)
+        return getattr(found, _ORIGINAL, found)
+
+    # ---------------------------------------------------------------- other workflows
+
+    async def signal_external(
+        self, workflow_id: str, run_id: str | None, signal: str, args: Sequence[Any]
+    ) -> None:
+        handle = temporalio.workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
+        try:
+            await handle.signal(signal, args=list(args))
+        except temporalio.exceptions.FailureError as err:
+            failure = fastcore_error(err)
+        else:
+            return
+        raise failure
+
+    async def cancel_external(self, workflow_id: str, run_id: str | None) -> None:
+        handle = temporalio.workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
+        try:
+            await handle.cancel()
+        except temporalio.exceptions.FailureError as err:
+            failure = fastcore_error(err)
+        else:
+            return
+        raise failure
+
     def patched(self, patch_id: str, *, deprecated: bool) -> bool:
         if deprecated:
             temporalio.workflow.deprecate_patch(patch_id)
@@ -379,6 +523,45 @@ class TemporalRuntime:
 
     async def execute_activity(self, activity: Any, args: Sequence[Any], **kw: Any) -> Any:
         return await self.start_activity(activity, args, **kw)
+
+    def start_local_activity(
+        self,
+        activity: Any,
+        args: Sequence[Any],
+        *,
+        activity_id: str | None,
+        result_type: type | None,
+        schedule_to_close_timeout: timedelta | None,
+        schedule_to_start_timeout: timedelta | None,
+        start_to_close_timeout: timedelta | None,
+        retry_policy: RetryPolicy | None,
+        local_retry_threshold: timedelta | None,
+        cancellation_type: ActivityCancellationType,
+        summary: str | None = None,
+    ) -> _ActivityHandle:
+        if start_to_close_timeout is None and schedule_to_close_timeout is None:
+            raise ValueError(
+                "Activity must have start_to_close_timeout or schedule_to_close_timeout"
+            )
+        ref, name, fc = _activity_ref(activity)
+        if fc is not None and not fc.dynamic:
+            fc.checker.check(f"activity {name!r}", args)
+        handle = temporalio.workflow.start_local_activity(
+            ref,
+            args=list(args),
+            activity_id=activity_id,
+            result_type=result_type if result_type is not None else (fc.ret_hint if fc else None),
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            schedule_to_start_timeout=schedule_to_start_timeout,
+            start_to_close_timeout=start_to_close_timeout,
+            retry_policy=_retry_policy(retry_policy, temporalio.common.RetryPolicy),
+            local_retry_threshold=local_retry_threshold,
+            cancellation_type=_enum(
+                temporalio.workflow.ActivityCancellationType, cancellation_type
+            ),
+            summary=summary,
+        )
+        return _ActivityHandle(handle, name, activity_id)
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
@@ -441,11 +624,40 @@ def _resolve_runtime() -> TemporalRuntime | None:
 _resolve_runtime.__fastcore_temporal__ = True  # type: ignore[attr-defined]
 
 
+class _TemporalSandbox:
+    """``fastcore.workflow.unsafe`` inside Temporal's sandbox: temporalio's own calls."""
+
+    __slots__ = ()
+
+    def in_sandbox(self) -> bool:
+        return temporalio.workflow.unsafe.in_sandbox()
+
+    def is_sandbox_unrestricted(self) -> bool:
+        return temporalio.workflow.unsafe.is_sandbox_unrestricted()
+
+    def sandbox_unrestricted(self) -> AbstractContextManager[None]:
+        return temporalio.workflow.unsafe.sandbox_unrestricted()
+
+    def is_imports_passed_through(self) -> bool:
+        return temporalio.workflow.unsafe.is_imports_passed_through()
+
+    def imports_passed_through(self) -> AbstractContextManager[None]:
+        return temporalio.workflow.unsafe.imports_passed_through()
+
+    def sandbox_import_notification_policy(self, policy: Any) -> AbstractContextManager[None]:
+        theirs = temporalio.workflow.SandboxImportNotificationPolicy(0)
+        for member in type(policy):
+            if member in policy and member.name is not None:
+                theirs |= temporalio.workflow.SandboxImportNotificationPolicy[member.name]
+        return temporalio.workflow.unsafe.sandbox_import_notification_policy(theirs)
+
+
 def _install_resolver() -> None:
     # One resolver per fastcore: when fastcore is passed through the sandbox but bridge is
     # not, every sandbox re-imports this module, and must not add one more each time.
     if not any(getattr(r, "__fastcore_temporal__", False) for r in registered_resolvers()):
         register_resolver(_resolve_runtime)
+    register_sandbox(_TemporalSandbox())
 
 
 _install_resolver()

@@ -23,11 +23,9 @@ What does not carry over, and why:
 
 - Options ``fastcore.workflow`` drops before calling its runtime cannot reach Temporal:
   ``task_queue`` and ``summary`` of activities, ``task_queue`` of child workflows,
-  ``task_queue``/``run_timeout``/``memo``/``retry_policy`` of ``continue_as_new``, and the
+  ``search_attributes`` of ``continue_as_new`` (its other options carry over), and the
   decorators' ``sandboxed`` and ``unfinished_policy`` (the twin is sandboxed, handlers use
   temporalio's default policy).
-- ``execute_local_activity`` reaches the runtime as ``start_activity``, so on Temporal it
-  is a regular activity.
 - Each runtime keeps its own registry rules: fastcore refuses an unknown signal at the
   call, Temporal buffers it; query failures carry each runtime's wording.
 - Temporal-only features (search attributes, cron, versioning, Nexus,
@@ -43,6 +41,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import temporalio.common
 import temporalio.workflow
 from temporalio.common import RawValue
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
@@ -52,7 +51,7 @@ from fastcore.errors import NondeterminismError
 from fastcore.integration import HandlerDefinition, WorkflowDefinition
 
 from .._failures import FASTCORE_FAILURES, temporal_failure
-from ._runtime import OBJ_ATTR
+from ._runtime import OBJ_ATTR, _retry_policy
 
 __all__ = ["as_temporal_workflow", "sandbox_restrictions"]
 
@@ -237,9 +236,15 @@ def _run(defn: WorkflowDefinition, twin_name: str, attr: str) -> Callable[..., A
         try:
             return await run_fn(getattr(self, OBJ_ATTR), *args)
         except fc_workflow.ContinueAsNewError as can:
-            if can.workflow is None:
-                temporalio.workflow.continue_as_new(args=can.input_args)
-            temporalio.workflow.continue_as_new(args=can.input_args, workflow=can.workflow)
+            options: dict[str, Any] = {
+                "task_queue": can.task_queue,
+                "run_timeout": can.run_timeout,
+                "memo": can.memo,
+                "retry_policy": _retry_policy(can.retry_policy, temporalio.common.RetryPolicy),
+            }
+            if can.workflow is not None:
+                options["workflow"] = can.workflow
+            temporalio.workflow.continue_as_new(args=can.input_args, **options)
         except FASTCORE_FAILURES as err:
             failure = temporal_failure(err)
         raise failure

@@ -17,6 +17,7 @@ import orjson
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from fastcore import PendingActivityInfo, PendingActivityState
 from fastcore.common import (
     RetryPolicy,
     TypedSearchAttributes,
@@ -305,6 +306,7 @@ def failure_to_proto(failure: Mapping[str, Any]) -> pb.Failure:
         delay = _seconds_to_duration(info.get("next_retry_delay"))
         if delay is not None:
             app.next_retry_delay.CopyFrom(delay)
+        app.category = int(info.get("category") or 0)  # type: ignore[assignment]
     elif (info := failure.get("timeout_failure_info")) is not None:
         msg.timeout_failure_info.timeout_type = int(info.get("timeout_type") or 0)  # type: ignore[assignment]
         msg.timeout_failure_info.last_heartbeat_details.extend(
@@ -356,6 +358,8 @@ def failure_from_proto(msg: pb.Failure) -> dict[str, Any]:
                 else None
             ),
         }
+        if app.category:
+            failure[which]["category"] = int(app.category)
     elif which == "timeout_failure_info":
         t = msg.timeout_failure_info
         failure[which] = {
@@ -452,8 +456,10 @@ def description_to_proto(
         history_length=int(desc.history_length),
         parent_workflow_id=desc.parent_id or "",
         parent_run_id=desc.parent_run_id or "",
-        pending_activities=int(desc.pending_activities),
+        pending_activities=len(desc.pending_activities),
     )
+    for p in desc.pending_activities:
+        msg.pending_activity_infos.append(_pending_to_proto(p, converter))
     msg.start_time.CopyFrom(timestamp_to_proto(desc.start_time))
     if desc.close_time is not None:
         msg.close_time.CopyFrom(timestamp_to_proto(desc.close_time))
@@ -496,7 +502,7 @@ def description_from_proto(
         memo=memo,
         parent_id=msg.parent_workflow_id or None,
         parent_run_id=msg.parent_run_id or None,
-        pending_activities=msg.pending_activities,
+        pending_activities=[_pending_from_proto(p, converter) for p in msg.pending_activity_infos],
         pending_task_failure=(
             exception_from_proto(msg.pending_task_failure, converter)
             if msg.HasField("pending_task_failure")
@@ -508,4 +514,64 @@ def description_from_proto(
             datetime_from_proto(msg.execution_time) if msg.HasField("execution_time") else None
         ),
         raw_memo={k: payload_from_proto(v) for k, v in msg.memo.items()},
+    )
+
+
+def _pending_to_proto(p: PendingActivityInfo, converter: DataConverter) -> pb.PendingActivity:
+    msg = pb.PendingActivity(
+        activity_id=p.activity_id,
+        activity_type=p.activity_type,
+        state=int(p.state),  # type: ignore[arg-type]  # fastcore's values are the proto's
+        attempt=p.attempt,
+        maximum_attempts=p.maximum_attempts,
+        last_worker_identity=p.last_worker_identity,
+    )
+    msg.scheduled_time.CopyFrom(timestamp_to_proto(p.scheduled_time))
+    for field in (
+        "last_started_time",
+        "last_heartbeat_time",
+        "next_attempt_schedule_time",
+        "expiration_time",
+    ):
+        value = getattr(p, field)
+        if value is not None:
+            getattr(msg, field).CopyFrom(timestamp_to_proto(value))
+    msg.heartbeat_details.extend(
+        payload_to_proto(v if isinstance(v, Payload) else converter.encode_one(v))
+        for v in p.heartbeat_details
+    )
+    if p.last_failure is not None:
+        msg.last_failure.CopyFrom(exception_to_proto(p.last_failure, converter))
+    return msg
+
+
+def _pending_from_proto(msg: pb.PendingActivity, converter: DataConverter) -> PendingActivityInfo:
+    def when(field: str) -> datetime | None:
+        return datetime_from_proto(getattr(msg, field)) if msg.HasField(field) else None
+
+    details = []
+    for value in msg.heartbeat_details:
+        payload = payload_from_proto(value)
+        try:
+            details.append(converter.decode_one(payload))
+        except InvalidArgumentError:
+            details.append(payload)
+    return PendingActivityInfo(
+        activity_id=msg.activity_id,
+        activity_type=msg.activity_type,
+        state=PendingActivityState(msg.state or PendingActivityState.SCHEDULED),
+        attempt=msg.attempt,
+        maximum_attempts=msg.maximum_attempts,
+        scheduled_time=datetime_from_proto(msg.scheduled_time),
+        last_started_time=when("last_started_time"),
+        last_heartbeat_time=when("last_heartbeat_time"),
+        heartbeat_details=tuple(details),
+        last_failure=(
+            exception_from_proto(msg.last_failure, converter)
+            if msg.HasField("last_failure")
+            else None
+        ),
+        next_attempt_schedule_time=when("next_attempt_schedule_time"),
+        expiration_time=when("expiration_time"),
+        last_worker_identity=msg.last_worker_identity,
     )

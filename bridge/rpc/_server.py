@@ -241,7 +241,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
                     await _abort(
                         context,
                         grpc.StatusCode.FAILED_PRECONDITION,
-                        f"update {name!r} was rejected by its validator: {cause}",
+                        f"update {name!r} was rejected: {cause}",
                         detail,
                     )
                 return pb.UpdateWorkflowResponse(

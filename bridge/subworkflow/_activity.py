@@ -169,7 +169,7 @@ class _Runner:
             return None
         location = {
             "workflow_id": handle.id,
-            "run_id": handle.run_id or "",
+            "run_id": handle.run_id or handle.result_run_id or "",
             "workflow_type": name,
             "bridge_address": self.bridge_address or "",
             "identity": self.engine.identity,
@@ -185,7 +185,7 @@ class _Runner:
     def _checkpointer(self, handle: WorkflowHandle, name: str, info: activity.Info) -> Checkpointer:
         header = checkpoint_header(
             handle.id,
-            handle.run_id or "",
+            handle.run_id or handle.result_run_id or "",
             name,
             self.engine.identity,
             self.bridge_address,

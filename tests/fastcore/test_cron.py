@@ -168,8 +168,8 @@ async def test_each_run_starts_at_its_schedule_time(store_url: str) -> None:
         assert first.status is WorkflowExecutionStatus.RUNNING
         assert first.execution_time == datetime(2025, 1, 1, 0, 5, tzinfo=UTC)  # waits for it
         assert SEEN.get(key) is None  # no code ran before the first schedule time
-        assert h.run_id is not None
-        assert await follow(engine, key, h.run_id, 5) == [
+        assert h.result_run_id is not None
+        assert await follow(engine, key, h.result_run_id, 5) == [
             "COMPLETED", "COMPLETED", "FAILED", "COMPLETED", "COMPLETED"
         ]  # fmt: skip
         seen = SEEN[key]
@@ -199,8 +199,8 @@ async def test_cancel_and_terminate_end_the_chain(store_url: str, how: str) -> N
     async with Engine(store_url, workflows=[Tick], clock=clock) as engine:
         key = wid()
         h = await engine.start_workflow(Tick.run, key, 0, id=key, cron_schedule="@every 10m")
-        assert h.run_id is not None
-        assert await follow(engine, key, h.run_id, 2) == ["COMPLETED", "COMPLETED"]
+        assert h.result_run_id is not None
+        assert await follow(engine, key, h.result_run_id, 2) == ["COMPLETED", "COMPLETED"]
         latest = engine.get_workflow_handle(key)
         if how == "terminate":
             await latest.terminate(reason="enough")
@@ -229,8 +229,8 @@ async def test_retries_come_before_the_next_schedule_time(store_url: str) -> Non
             cron_schedule="@hourly",
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=2),
         )
-        assert h.run_id is not None
-        assert await follow(engine, key, h.run_id, 3) == ["COMPLETED", "FAILED", "COMPLETED"]
+        assert h.result_run_id is not None
+        assert await follow(engine, key, h.result_run_id, 3) == ["COMPLETED", "FAILED", "COMPLETED"]
         seen = SEEN[key]
         # the failed run is retried 5 s later (attempt 2), which completes; then 02:00
         assert [(s["at"], s["attempt"], s["n"]) for s in seen] == [
@@ -246,8 +246,8 @@ async def test_a_run_timeout_goes_on_to_the_next_run(store_url: str) -> None:
         h = await engine.start_workflow(
             Slow.run, id=key, cron_schedule="*/15 * * * *", run_timeout=timedelta(minutes=10)
         )
-        assert h.run_id is not None
-        assert await follow(engine, key, h.run_id, 2) == ["TIMED_OUT", "TIMED_OUT"]
+        assert h.result_run_id is not None
+        assert await follow(engine, key, h.result_run_id, 2) == ["TIMED_OUT", "TIMED_OUT"]
         runs = [d async for d in engine.list_workflows(f"WorkflowId = '{key}'")]
         assert [d.execution_time for d in runs] == [
             datetime(2025, 1, 1, 0, 45, tzinfo=UTC),
@@ -275,8 +275,8 @@ async def test_the_chain_survives_a_restart(tmp_path: Path) -> None:
     key = wid()
     async with Engine(url, workflows=[Tick], clock=VirtualClock(T0)) as engine:
         h = await engine.start_workflow(Tick.run, key, 0, id=key, cron_schedule="*/5 * * * *")
-        assert h.run_id is not None
-        assert await follow(engine, key, h.run_id, 1) == ["COMPLETED"]
+        assert h.result_run_id is not None
+        assert await follow(engine, key, h.result_run_id, 1) == ["COMPLETED"]
         waiting = (await engine.get_workflow_handle(key).describe()).run_id
     # the engine comes back at 00:07: the waiting run still starts at 00:10
     restarted = VirtualClock(datetime(2025, 1, 1, 0, 7, tzinfo=UTC))

@@ -88,11 +88,11 @@ async def test_continue_as_new_follows_the_chain_with_bounded_history(store_url:
         h = await engine.start_workflow(Counter.run, 0, 10, id=i)
         assert await h.result() == 10
         # the first run ended in continue-as-new with a bounded history
-        first = await engine.get_workflow_handle(i, run_id=h.run_id).describe()
+        first = await engine.get_workflow_handle(i, run_id=h.result_run_id).describe()
         assert first.status is WorkflowExecutionStatus.CONTINUED_AS_NEW
         assert first.history_length == 8
         last = await engine.get_workflow_handle(i).describe()
-        assert last.status is WorkflowExecutionStatus.COMPLETED and last.run_id != h.run_id
+        assert last.status is WorkflowExecutionStatus.COMPLETED and last.run_id != h.result_run_id
         assert last.history_length <= 8
 
 

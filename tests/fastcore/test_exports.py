@@ -12,12 +12,15 @@ def test_fastcore_exports() -> None:
     assert sorted(fastcore.__all__) == sorted(
         [
             "ActivityCancellationType",
+            "AsyncActivityHandle",
             "DataConverter",
             "Engine",
             "Event",
             "EventType",
             "ParentClosePolicy",
             "Payload",
+            "PendingActivityInfo",
+            "PendingActivityState",
             "Replayer",
             "RetryPolicy",
             "WorkflowExecutionAsyncIterator",

@@ -306,12 +306,12 @@ async def test_a_child_row_names_its_parent(store_url: str) -> None:
         h = await engine.start_workflow(Parent.run, id=f"pa-{uuid.uuid4().hex[:8]}")
         kid = engine.get_workflow_handle(f"{h.id}-kid")
         desc = await kid.describe()
-        assert (desc.parent_id, desc.parent_run_id) == (h.id, h.run_id)
+        assert (desc.parent_id, desc.parent_run_id) == (h.id, h.result_run_id)
         [row] = [d async for d in engine.list_workflows(f"WorkflowId = '{h.id}-kid'")]
-        assert (row.parent_id, row.parent_run_id) == (h.id, h.run_id)
+        assert (row.parent_id, row.parent_run_id) == (h.id, h.result_run_id)
         await h.terminate()  # the child goes too (parent close policy), both closed
     if store_url != "memory":  # read back from the file, not from the engine's memory
         async with Engine(store_url, workflows=[Parent, Refund]) as engine:
             [row] = [d async for d in engine.list_workflows(f"WorkflowId = '{h.id}-kid'")]
-            assert (row.parent_id, row.parent_run_id) == (h.id, h.run_id)
+            assert (row.parent_id, row.parent_run_id) == (h.id, h.result_run_id)
             assert row.status is WorkflowExecutionStatus.TERMINATED

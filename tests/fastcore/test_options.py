@@ -117,10 +117,10 @@ async def test_workflow_retry_policy_retries_the_run(store_url: str) -> None:
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=5),
         )
         assert await h.result() == "ok on attempt 3"
-        first = await engine.get_workflow_handle(key, run_id=h.run_id).describe()
+        first = await engine.get_workflow_handle(key, run_id=h.result_run_id).describe()
         assert first.status is WorkflowExecutionStatus.FAILED
         last = await engine.get_workflow_handle(key).describe()
-        assert last.status is WorkflowExecutionStatus.COMPLETED and last.run_id != h.run_id
+        assert last.status is WorkflowExecutionStatus.COMPLETED and last.run_id != h.result_run_id
 
 
 async def test_id_reuse_and_conflict_policies(store_url: str) -> None:
@@ -130,12 +130,12 @@ async def test_id_reuse_and_conflict_policies(store_url: str) -> None:
         same = await engine.start_workflow(
             Waiter.run, id=i, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
         )
-        assert same.run_id == h1.run_id
+        assert same.result_run_id == h1.result_run_id
         h2 = await engine.start_workflow(
             Waiter.run, id=i, id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING
         )
-        assert h2.run_id != h1.run_id
-        assert (await engine.get_workflow_handle(i, run_id=h1.run_id).describe()).status is (
+        assert h2.result_run_id != h1.result_run_id
+        assert (await engine.get_workflow_handle(i, run_id=h1.result_run_id).describe()).status is (
             WorkflowExecutionStatus.TERMINATED
         )
         await h2.signal(Waiter.approve, "x")
@@ -149,7 +149,7 @@ async def test_id_reuse_and_conflict_policies(store_url: str) -> None:
                 Waiter.run, id=i, id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
             )
         h3 = await engine.start_workflow(Waiter.run, id=i)  # ALLOW_DUPLICATE, the default
-        assert h3.run_id not in (h1.run_id, h2.run_id)
+        assert h3.result_run_id not in (h1.result_run_id, h2.result_run_id)
 
 
 async def test_memo_is_seen_by_the_workflow_and_describe(store_url: str) -> None:
@@ -189,10 +189,13 @@ async def test_workflow_retry_survives_a_restart_during_its_backoff(tmp_path) ->
         # attempt 1 failed; attempt 2 is recorded, waiting out its one-hour backoff
         assert ATTEMPTS[key] == 1
         d = await engine.get_workflow_handle(key).describe()
-        assert d.status is WorkflowExecutionStatus.RUNNING and d.run_id != h.run_id
+        assert d.status is WorkflowExecutionStatus.RUNNING and d.run_id != h.result_run_id
     async with Engine(url, workflows=[FlakyWorkflow], clock=VirtualClock()) as engine:
         # the new engine re-arms the backoff and the chain runs to its end
-        assert await engine.get_workflow_handle(key, run_id=h.run_id).result() == "ok on attempt 3"
+        assert (
+            await engine.get_workflow_handle(key, run_id=h.result_run_id).result()
+            == "ok on attempt 3"
+        )
         assert ATTEMPTS[key] == 3
 
 

@@ -447,7 +447,7 @@ async def test_three_activities_one_trace_exact_chain(traced: Traced, store_url:
     assert parent_id(start) == caller.get_span_context().span_id
     assert parent_id(run) == span_id(start)
     assert start.kind is SpanKind.CLIENT and run.kind is SpanKind.SERVER
-    ids = {"temporalWorkflowID": workflow_id, "temporalRunID": h.run_id}
+    ids = {"temporalWorkflowID": workflow_id, "temporalRunID": h.result_run_id}
     assert dict(start.attributes or {}) == ids
     assert dict(run.attributes or {}) == {
         **ids,
@@ -470,7 +470,7 @@ async def test_three_activities_one_trace_exact_chain(traced: Traced, store_url:
         assert r.attributes["fastcore.attempt"] == 1
         assert r.attributes["fastcore.outcome"] == "completed"
         assert r.attributes["temporalWorkflowID"] == workflow_id
-        assert r.attributes["temporalRunID"] == h.run_id
+        assert r.attributes["temporalRunID"] == h.result_run_id
         assert r.status.status_code is StatusCode.UNSET
     # RunWorkflow covers its activities
     assert run.start_time is not None and run.end_time is not None
@@ -606,7 +606,10 @@ async def test_signal_query_update_spans(traced: Traced) -> None:
     assert updates[1].status.status_code is StatusCode.ERROR
     for s in [*signals, *updates, traced.one("HandleQuery:count")]:
         assert s.kind is SpanKind.SERVER
-        assert dict(s.attributes or {}) == {"temporalWorkflowID": h.id, "temporalRunID": h.run_id}
+        assert dict(s.attributes or {}) == {
+            "temporalWorkflowID": h.id,
+            "temporalRunID": h.result_run_id,
+        }
 
 
 async def test_a_workflow_task_failure_is_recorded_once_on_the_span(

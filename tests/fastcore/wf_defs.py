@@ -86,7 +86,7 @@ async def wait_forever_async(key: str) -> None:
 STARTED_EVENTS: dict[str, threading.Event] = {}
 
 
-@activity.defn
+@activity.defn(no_thread_cancel_exception=True)
 def wait_forever_sync(key: str) -> str:
     STARTED_EVENTS.setdefault(key, threading.Event()).set()
     for _ in range(5000):

@@ -58,6 +58,8 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: _ClassVar[EventType]
     EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: _ClassVar[EventType]
+    EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _ClassVar[EventType]
     EVENT_TYPE_MARKER_RECORDED: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: _ClassVar[EventType]
@@ -70,9 +72,13 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED: _ClassVar[EventType]
     EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT: _ClassVar[EventType]
     EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED: _ClassVar[EventType]
+    EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: _ClassVar[EventType]
+    EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: _ClassVar[EventType]
     EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_TASK_RETRIED: _ClassVar[EventType]
 
 class TimeoutType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -93,6 +99,18 @@ class RetryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RETRY_STATE_RETRY_POLICY_NOT_SET: _ClassVar[RetryState]
     RETRY_STATE_INTERNAL_SERVER_ERROR: _ClassVar[RetryState]
     RETRY_STATE_CANCEL_REQUESTED: _ClassVar[RetryState]
+
+class ApplicationErrorCategory(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    APPLICATION_ERROR_CATEGORY_UNSPECIFIED: _ClassVar[ApplicationErrorCategory]
+    APPLICATION_ERROR_CATEGORY_BENIGN: _ClassVar[ApplicationErrorCategory]
+
+class PendingActivityState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PENDING_ACTIVITY_STATE_UNSPECIFIED: _ClassVar[PendingActivityState]
+    PENDING_ACTIVITY_STATE_SCHEDULED: _ClassVar[PendingActivityState]
+    PENDING_ACTIVITY_STATE_STARTED: _ClassVar[PendingActivityState]
+    PENDING_ACTIVITY_STATE_CANCEL_REQUESTED: _ClassVar[PendingActivityState]
 WORKFLOW_EXECUTION_STATUS_UNSPECIFIED: WorkflowExecutionStatus
 WORKFLOW_EXECUTION_STATUS_RUNNING: WorkflowExecutionStatus
 WORKFLOW_EXECUTION_STATUS_COMPLETED: WorkflowExecutionStatus
@@ -128,6 +146,8 @@ EVENT_TYPE_TIMER_CANCELED: EventType
 EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: EventType
 EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: EventType
 EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: EventType
+EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: EventType
+EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED: EventType
 EVENT_TYPE_MARKER_RECORDED: EventType
 EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: EventType
 EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: EventType
@@ -140,9 +160,13 @@ EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: EventType
 EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED: EventType
 EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT: EventType
 EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED: EventType
+EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: EventType
+EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: EventType
+EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: EventType
 EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: EventType
 EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: EventType
 EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: EventType
+EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: EventType
 EVENT_TYPE_WORKFLOW_TASK_RETRIED: EventType
 TIMEOUT_TYPE_UNSPECIFIED: TimeoutType
 TIMEOUT_TYPE_START_TO_CLOSE: TimeoutType
@@ -157,6 +181,12 @@ RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED: RetryState
 RETRY_STATE_RETRY_POLICY_NOT_SET: RetryState
 RETRY_STATE_INTERNAL_SERVER_ERROR: RetryState
 RETRY_STATE_CANCEL_REQUESTED: RetryState
+APPLICATION_ERROR_CATEGORY_UNSPECIFIED: ApplicationErrorCategory
+APPLICATION_ERROR_CATEGORY_BENIGN: ApplicationErrorCategory
+PENDING_ACTIVITY_STATE_UNSPECIFIED: PendingActivityState
+PENDING_ACTIVITY_STATE_SCHEDULED: PendingActivityState
+PENDING_ACTIVITY_STATE_STARTED: PendingActivityState
+PENDING_ACTIVITY_STATE_CANCEL_REQUESTED: PendingActivityState
 
 class Payload(_message.Message):
     __slots__ = ("metadata", "data")
@@ -210,16 +240,18 @@ class Failure(_message.Message):
     def __init__(self, message: _Optional[str] = ..., stack_trace: _Optional[str] = ..., cause: _Optional[_Union[Failure, _Mapping]] = ..., application_failure_info: _Optional[_Union[ApplicationFailureInfo, _Mapping]] = ..., canceled_failure_info: _Optional[_Union[CanceledFailureInfo, _Mapping]] = ..., terminated_failure_info: _Optional[_Union[TerminatedFailureInfo, _Mapping]] = ..., timeout_failure_info: _Optional[_Union[TimeoutFailureInfo, _Mapping]] = ..., activity_failure_info: _Optional[_Union[ActivityFailureInfo, _Mapping]] = ..., child_workflow_failure_info: _Optional[_Union[ChildWorkflowFailureInfo, _Mapping]] = ..., source: _Optional[str] = ...) -> None: ...
 
 class ApplicationFailureInfo(_message.Message):
-    __slots__ = ("type", "non_retryable", "details", "next_retry_delay")
+    __slots__ = ("type", "non_retryable", "details", "next_retry_delay", "category")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     NON_RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     NEXT_RETRY_DELAY_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
     type: str
     non_retryable: bool
     details: _containers.RepeatedCompositeFieldContainer[Payload]
     next_retry_delay: _duration_pb2.Duration
-    def __init__(self, type: _Optional[str] = ..., non_retryable: _Optional[bool] = ..., details: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., next_retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    category: ApplicationErrorCategory
+    def __init__(self, type: _Optional[str] = ..., non_retryable: _Optional[bool] = ..., details: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., next_retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., category: _Optional[_Union[ApplicationErrorCategory, str]] = ...) -> None: ...
 
 class CanceledFailureInfo(_message.Message):
     __slots__ = ("details",)
@@ -290,7 +322,7 @@ class RetryPolicy(_message.Message):
     def __init__(self, initial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_coefficient: _Optional[float] = ..., maximum_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., maximum_attempts: _Optional[int] = ..., non_retryable_error_types: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkflowExecutionInfo(_message.Message):
-    __slots__ = ("workflow_id", "run_id", "workflow_type", "status", "start_time", "close_time", "history_length", "memo", "parent_workflow_id", "parent_run_id", "pending_activities", "pending_task_failure", "task_queue", "search_attributes", "execution_time")
+    __slots__ = ("workflow_id", "run_id", "workflow_type", "status", "start_time", "close_time", "history_length", "memo", "parent_workflow_id", "parent_run_id", "pending_activities", "pending_task_failure", "pending_activity_infos", "task_queue", "search_attributes", "execution_time")
     class MemoEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -317,6 +349,7 @@ class WorkflowExecutionInfo(_message.Message):
     PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     PENDING_ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
     PENDING_TASK_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    PENDING_ACTIVITY_INFOS_FIELD_NUMBER: _ClassVar[int]
     TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -332,10 +365,41 @@ class WorkflowExecutionInfo(_message.Message):
     parent_run_id: str
     pending_activities: int
     pending_task_failure: Failure
+    pending_activity_infos: _containers.RepeatedCompositeFieldContainer[PendingActivity]
     task_queue: str
     search_attributes: _containers.MessageMap[str, Payload]
     execution_time: _timestamp_pb2.Timestamp
-    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., workflow_type: _Optional[str] = ..., status: _Optional[_Union[WorkflowExecutionStatus, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history_length: _Optional[int] = ..., memo: _Optional[_Mapping[str, Payload]] = ..., parent_workflow_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., pending_activities: _Optional[int] = ..., pending_task_failure: _Optional[_Union[Failure, _Mapping]] = ..., task_queue: _Optional[str] = ..., search_attributes: _Optional[_Mapping[str, Payload]] = ..., execution_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., workflow_type: _Optional[str] = ..., status: _Optional[_Union[WorkflowExecutionStatus, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history_length: _Optional[int] = ..., memo: _Optional[_Mapping[str, Payload]] = ..., parent_workflow_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., pending_activities: _Optional[int] = ..., pending_task_failure: _Optional[_Union[Failure, _Mapping]] = ..., pending_activity_infos: _Optional[_Iterable[_Union[PendingActivity, _Mapping]]] = ..., task_queue: _Optional[str] = ..., search_attributes: _Optional[_Mapping[str, Payload]] = ..., execution_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PendingActivity(_message.Message):
+    __slots__ = ("activity_id", "activity_type", "state", "attempt", "maximum_attempts", "scheduled_time", "last_started_time", "last_heartbeat_time", "heartbeat_details", "last_failure", "next_attempt_schedule_time", "expiration_time", "last_worker_identity")
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_TIME_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_SCHEDULE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRATION_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_WORKER_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    activity_id: str
+    activity_type: str
+    state: PendingActivityState
+    attempt: int
+    maximum_attempts: int
+    scheduled_time: _timestamp_pb2.Timestamp
+    last_started_time: _timestamp_pb2.Timestamp
+    last_heartbeat_time: _timestamp_pb2.Timestamp
+    heartbeat_details: _containers.RepeatedCompositeFieldContainer[Payload]
+    last_failure: Failure
+    next_attempt_schedule_time: _timestamp_pb2.Timestamp
+    expiration_time: _timestamp_pb2.Timestamp
+    last_worker_identity: str
+    def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[str] = ..., state: _Optional[_Union[PendingActivityState, str]] = ..., attempt: _Optional[int] = ..., maximum_attempts: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_heartbeat_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat_details: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., last_failure: _Optional[_Union[Failure, _Mapping]] = ..., next_attempt_schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_worker_identity: _Optional[str] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("error_type", "workflow_id", "run_id", "workflow_type", "closed_status", "cause")

@@ -31,10 +31,10 @@ class BridgeServiceStub:
 
     Status codes: NOT_FOUND for an unknown workflow id; ALREADY_EXISTS for a start
     with the id of a running workflow; INVALID_ARGUMENT for an unknown workflow
-    type or signal/query/update name, an undecodable payload, arguments that do
-    not fit, or a query whose handler raised; FAILED_PRECONDITION for a signal,
-    update or terminate sent to a closed workflow, and for an update its validator
-    rejected; UNAUTHENTICATED for a missing or wrong bearer token;
+    type, signal or query name, an undecodable payload, arguments that do not fit,
+    or a query whose handler raised; FAILED_PRECONDITION for a signal, update or
+    terminate sent to a closed workflow, and for an update that was rejected (by
+    its validator, or because the workflow has no handler for its name); UNAUTHENTICATED for a missing or wrong bearer token;
     RESOURCE_EXHAUSTED for a message over the size limit or too many concurrent
     calls or watch streams; DEADLINE_EXCEEDED when the caller's deadline passes.
     A call that fails changes nothing.
@@ -113,10 +113,10 @@ class BridgeServiceServicer:
 
     Status codes: NOT_FOUND for an unknown workflow id; ALREADY_EXISTS for a start
     with the id of a running workflow; INVALID_ARGUMENT for an unknown workflow
-    type or signal/query/update name, an undecodable payload, arguments that do
-    not fit, or a query whose handler raised; FAILED_PRECONDITION for a signal,
-    update or terminate sent to a closed workflow, and for an update its validator
-    rejected; UNAUTHENTICATED for a missing or wrong bearer token;
+    type, signal or query name, an undecodable payload, arguments that do not fit,
+    or a query whose handler raised; FAILED_PRECONDITION for a signal, update or
+    terminate sent to a closed workflow, and for an update that was rejected (by
+    its validator, or because the workflow has no handler for its name); UNAUTHENTICATED for a missing or wrong bearer token;
     RESOURCE_EXHAUSTED for a message over the size limit or too many concurrent
     calls or watch streams; DEADLINE_EXCEEDED when the caller's deadline passes.
     A call that fails changes nothing.
@@ -144,8 +144,9 @@ class BridgeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateWorkflow(self, request, context):
-        """UpdateWorkflow runs an update: its validator may reject it (FAILED_PRECONDITION,
-        nothing recorded); once accepted, its handler's result or failure is returned.
+        """UpdateWorkflow runs an update: its validator may reject it, as may a workflow
+        with no handler for its name (FAILED_PRECONDITION, nothing recorded); once
+        accepted, its handler's result or failure is returned.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -290,10 +291,10 @@ class BridgeService:
 
     Status codes: NOT_FOUND for an unknown workflow id; ALREADY_EXISTS for a start
     with the id of a running workflow; INVALID_ARGUMENT for an unknown workflow
-    type or signal/query/update name, an undecodable payload, arguments that do
-    not fit, or a query whose handler raised; FAILED_PRECONDITION for a signal,
-    update or terminate sent to a closed workflow, and for an update its validator
-    rejected; UNAUTHENTICATED for a missing or wrong bearer token;
+    type, signal or query name, an undecodable payload, arguments that do not fit,
+    or a query whose handler raised; FAILED_PRECONDITION for a signal, update or
+    terminate sent to a closed workflow, and for an update that was rejected (by
+    its validator, or because the workflow has no handler for its name); UNAUTHENTICATED for a missing or wrong bearer token;
     RESOURCE_EXHAUSTED for a message over the size limit or too many concurrent
     calls or watch streams; DEADLINE_EXCEEDED when the caller's deadline passes.
     A call that fails changes nothing.

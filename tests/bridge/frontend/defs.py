@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastcore import activity, workflow
+from fastcore import RetryPolicy, activity, workflow
 from fastcore.errors import ApplicationError
 
 T = timedelta(seconds=10)
@@ -103,5 +103,26 @@ class Looper:
         return f"done in run {workflow.info().run_id}"
 
 
-WORKFLOWS: list[type] = [Cart, Sleeper, Failing, Echo, Looper]
-ACTIVITIES = [price]
+@activity.defn
+async def declines(card: str) -> str:
+    """Declines the card on every attempt (a retryable failure)."""
+    raise ApplicationError(f"card {card} declined", type="Declined")
+
+
+@workflow.defn
+class Retrying:
+    """Waits on an activity that fails and retries after an hour (pending-activity views)."""
+
+    @workflow.run
+    async def run(self, card: str) -> str:
+        result: str = await workflow.execute_activity(
+            declines,
+            card,
+            start_to_close_timeout=T,
+            retry_policy=RetryPolicy(initial_interval=timedelta(hours=1), maximum_attempts=4),
+        )
+        return result
+
+
+WORKFLOWS: list[type] = [Cart, Sleeper, Failing, Echo, Looper, Retrying]
+ACTIVITIES = [price, declines]

@@ -225,7 +225,9 @@ async def test_stack_metadata_cancel_terminate(cli: Cli, unique_id: str) -> None
     stack = await cli(f"workflow stack -w {sleeping} -o json")
     assert stack.code == 0, stack.err
     (trace,) = stack.json()["queryResult"]
-    assert "timer" in trace and "waiting on" in trace
+    # the run's real coroutine stack (asyncio gives a suspended task's own frame)
+    assert "Stack for <Task pending" in trace and "(most recent call last)" in trace
+    assert "defs.py" in trace and "in run" in trace and "await workflow.sleep" in trace
 
     metadata = await cli(f"workflow metadata -w {sleeping}")
     assert metadata.code == 0, metadata.err

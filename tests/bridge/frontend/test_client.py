@@ -503,3 +503,26 @@ async def test_history_pages_and_long_polls(bridge: Bridge, unique_id: str) -> N
             )
         )
     assert bad_token.value.status is RPCStatusCode.INVALID_ARGUMENT
+
+
+async def test_describe_shows_the_engines_pending_activity(bridge: Bridge, unique_id: str) -> None:
+    """Temporal's PendingActivityInfo comes from the engine: attempt, state, last failure."""
+    handle = await bridge.client.start_workflow(
+        "Retrying", "4242", id=unique_id, task_queue="payments"
+    )
+    for _ in range(2000):  # the first attempt fails at once; the retry waits an hour
+        desc = await handle.describe()
+        pending = list(desc.raw_description.pending_activities)
+        if pending and pending[0].attempt == 2:
+            break
+        await asyncio.sleep(0.005)
+    (info,) = pending
+    assert info.activity_type.name == "declines" and info.activity_id == "1"
+    assert info.attempt == 2 and info.maximum_attempts == 4
+    assert info.state == 1  # PENDING_ACTIVITY_STATE_SCHEDULED: waiting out the backoff
+    assert info.last_failure.message == "card 4242 declined"
+    assert info.last_failure.application_failure_info.type == "Declined"
+    assert "declines" in info.last_failure.stack_trace
+    assert info.HasField("next_attempt_schedule_time") and info.HasField("last_started_time")
+    assert info.last_worker_identity == bridge.engine.identity
+    await handle.terminate()

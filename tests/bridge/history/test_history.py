@@ -760,10 +760,17 @@ def h_running() -> H:
 
 def h_ext_cancel() -> H:
     h = H("ExtCancelWf", "target-1")
-    h.add(
+    i = h.add(
         E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
         workflow_id="target-1",
         child_workflow_only=False,
+        run_id=None,
+    )
+    h.add(
+        E.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        initiated_event_id=i,
+        workflow_id="target-1",
+        run_id=None,
     )
     h.complete(None)
     return h
@@ -1459,9 +1466,9 @@ def test_unrepresentable_events_are_refused() -> None:
 
     extra = HistoryEvent(
         event_id=len(history.events) + 1,
-        event_type=TEventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        event_type=TEventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED,
     )
-    with pytest.raises(ValueError, match="SIGNAL_EXTERNAL"):
+    with pytest.raises(ValueError, match="NEXUS_OPERATION_SCHEDULED"):
         from_temporal(WorkflowHistory("wf-1", [*history.events, extra]))
 
 
@@ -1728,8 +1735,8 @@ async def test_cron_runs_replay_in_temporal_and_read_back(replayer: Replayer) ->
     clock = VirtualClock(datetime(2025, 1, 1, 0, 0, 30, tzinfo=UTC))
     async with Engine(workflows=[FcCronWf], clock=clock) as engine:
         h = await engine.start_workflow(FcCronWf.run, id="engine-cron", cron_schedule="*/5 * * * *")
-        assert h.run_id is not None
-        first = engine.get_workflow_handle("engine-cron", run_id=h.run_id)
+        assert h.result_run_id is not None
+        first = engine.get_workflow_handle("engine-cron", run_id=h.result_run_id)
         assert await first.result(follow_runs=False) == 1
         first_events = await first.fetch_history()
         nxt = first_events[-1].attributes["new_execution_run_id"]
@@ -1750,7 +1757,7 @@ async def test_cron_runs_replay_in_temporal_and_read_back(replayer: Replayer) ->
     )
     assert round(begins.timestamp()) == datetime(2025, 1, 1, 0, 10, tzinfo=UTC).timestamp()
     assert started.last_completion_result.payloads[0].data == b"1"
-    assert started.continued_execution_run_id == h.run_id
+    assert started.continued_execution_run_id == h.result_run_id
     closed = to_temporal(first_events).events[-1].workflow_execution_completed_event_attributes
     assert closed.new_execution_run_id == nxt
 

@@ -290,3 +290,115 @@ class Countdown:
             "time_matches_now": abs(workflow.time() - workflow.now().timestamp()) < 1,
             "history_length_known": info.get_current_history_length() > 0,
         }
+
+
+# ---------------------------------------------------------------- Temporal's semantics
+
+
+@workflow.defn
+class Semantics:
+    """Update validation, unknown names, an uncaught wait timeout: Temporal's answers."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.done = False
+
+    @workflow.run
+    async def run(self, mode: str) -> list[str]:
+        if mode == "wait_times_out":
+            await workflow.wait_condition(lambda: self.done, timeout=timedelta(minutes=30))
+        await workflow.wait_condition(lambda: self.done)
+        return self.items
+
+    @workflow.update
+    def add(self, item: str) -> int:
+        self.items.append(item)
+        return len(self.items)
+
+    @add.validator
+    def check_add(self, item: str) -> None:
+        if not item:
+            raise ValueError("item must not be empty")
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def count(self) -> int:
+        return len(self.items)
+
+
+@workflow.defn
+class Generations:
+    """Continues as new after each signal: the start handle follows the chain."""
+
+    def __init__(self) -> None:
+        self.poked: list[str] = []
+
+    @workflow.run
+    async def run(self, generation: int, trail: list[str]) -> list[str]:
+        await workflow.wait_condition(lambda: bool(self.poked))
+        trail = [*trail, f"{generation}:{self.poked[0]}"]
+        if generation < 2:
+            workflow.continue_as_new(args=[generation + 1, trail])
+        return trail
+
+    @workflow.signal
+    def poke(self, value: str) -> None:
+        self.poked.append(value)
+
+    @workflow.query
+    def generation(self) -> int:
+        return len(self.poked)
+
+
+with workflow.unsafe.imports_passed_through():  # as multi-file Temporal projects write it
+    import json as _json
+
+
+@workflow.defn
+class SandboxProbe:
+    """What ``workflow.unsafe`` says on each runtime (Temporal's sandbox, or none)."""
+
+    @workflow.run
+    async def run(self) -> dict[str, Any]:
+        with workflow.unsafe.imports_passed_through():
+            passed = workflow.unsafe.is_imports_passed_through()
+        return {
+            "in_sandbox": workflow.unsafe.in_sandbox(),
+            "passed_through": passed,
+            "replaying": workflow.unsafe.is_replaying_history_events(),
+            "json": _json.dumps({"ok": True}),
+        }
+
+
+class Inventory:
+    """Activities that are methods of an object (the usual way to give them a client)."""
+
+    def __init__(self, stock: dict[str, int]) -> None:
+        self.stock = stock
+
+    @activity.defn
+    async def count(self, sku: str) -> int:
+        return self.stock.get(sku, 0)
+
+    @activity.defn(name="inventory_take")
+    def take(self, sku: str, qty: int) -> int:
+        return self.stock.get(sku, 0) - qty
+
+
+INVENTORY = Inventory({"apple": 5})
+
+
+@workflow.defn
+class UsesInventory:
+    @workflow.run
+    async def run(self, sku: str) -> list[int]:
+        have = await workflow.execute_activity_method(
+            Inventory.count, sku, start_to_close_timeout=T
+        )
+        left = await workflow.execute_local_activity_method(
+            Inventory.take, args=[sku, 2], start_to_close_timeout=T
+        )
+        return [have, left]

@@ -25,6 +25,7 @@ import pytest
 import temporalio.client
 import temporalio.exceptions
 import temporalio.workflow
+from temporalio.api.enums.v1 import EventType as TEventType
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
@@ -50,10 +51,21 @@ from fastcore.errors import (
     TimeoutError,
     TimeoutType,
 )
+from fastcore.integration import ActivityDefinition
 from fastcore.testing import VirtualClock
 from tests.bridge.on_temporal import both_defs as d
 
-WORKFLOWS: list[type] = [d.Checkout, d.Receipt, d.FailsInChild, d.ReadsTheClock, d.Countdown]
+WORKFLOWS: list[type] = [
+    d.Checkout,
+    d.Receipt,
+    d.FailsInChild,
+    d.ReadsTheClock,
+    d.Countdown,
+    d.Semantics,
+    d.Generations,
+    d.SandboxProbe,
+    d.UsesInventory,
+]
 ACTIVITIES: list[Callable[..., Any]] = [
     d.reserve,
     d.charge,
@@ -61,6 +73,8 @@ ACTIVITIES: list[Callable[..., Any]] = [
     d.out_of_stock,
     d.wait_for_cancel,
     d.render,
+    d.INVENTORY.count,
+    d.INVENTORY.take,
 ]
 
 Runner = Callable[[], Any]
@@ -338,6 +352,107 @@ async def test_cancellation_same_on_both_runtimes(temporal_client: Client, uniqu
         got = await asyncio.wait_for(cancel_transcript(tm, unique_id), 30)
     assert got == expected
     assert [c["class"] for c in expected["failure"]] == ["WorkflowFailureError", "CancelledError"]
+
+
+async def semantics_transcript(side: Side, wf_id: str) -> dict[str, Any]:
+    """Rejections, unknown names, an uncaught wait timeout and the continue-as-new chain."""
+    t: dict[str, Any] = {}
+    h = await side.start(d.Semantics.run, "normal", id=f"{wf_id}-a")
+    t["accepted"] = await h.execute_update(d.Semantics.add, "x")
+    with pytest.raises(Exception) as rejected:
+        await h.execute_update(d.Semantics.add, "")
+    t["rejected"] = error_chain(rejected.value)
+    with pytest.raises(Exception) as unknown_update:
+        await h.execute_update("nope", "x")
+    t["unknown_update"] = [c["class"] for c in error_chain(unknown_update.value)]
+    cause = unknown_update.value.__cause__
+    t["unknown_update_cause"] = (getattr(cause, "type", None), str(cause).split(". known")[0])
+    with pytest.raises(Exception) as unknown_query:
+        await h.query("nope")
+    t["unknown_query"] = (
+        type(unknown_query.value).__name__,
+        str(unknown_query.value).split(", known")[0].split(": ", 1)[-1],
+    )
+    t["count"] = await h.query(d.Semantics.count)
+    await h.signal(d.Semantics.finish)
+    t["result"] = await side.result(h)
+    history = await h.fetch_history()
+    kinds = [
+        TEventType.Name(e.event_type) if isinstance(e.event_type, int) else e.event_type.name
+        for e in getattr(history, "events", history)
+    ]
+    # nothing entered the history for the rejected and the unknown update: one accepted
+    t["updates_recorded"] = sum(1 for k in kinds if k.endswith("UPDATE_ACCEPTED"))
+    timeout = await side.start(d.Semantics.run, "wait_times_out", id=f"{wf_id}-b")
+    try:
+        await side.result(timeout)
+    except Exception as err:
+        # (temporalio's TimeoutError also carries the CancelledError asyncio chains to it)
+        t["wait_timeout"] = [(c["class"], c.get("type")) for c in error_chain(err)][:2]
+    chain = await side.start(d.Generations.run, (0, []), id=f"{wf_id}-c")
+    first_run = chain.result_run_id
+    for value in ("a", "b", "c"):
+        await eventually(lambda: chain.query(d.Generations.generation), 0)
+        await chain.signal(d.Generations.poke, value)
+    t["chain"] = await side.result(chain)
+    t["chain_describe_moved_on"] = (await chain.describe()).run_id != first_run
+    return t
+
+
+async def test_temporals_semantics_on_both_runtimes(
+    temporal_client: Client, unique_id: str
+) -> None:
+    async with fastcore_side() as fc:
+        expected = await semantics_transcript(fc, unique_id)
+    async with temporal_side(temporal_client, unique_id, RUNNERS["passthrough-sandbox"]()) as tm:
+        got = await asyncio.wait_for(semantics_transcript(tm, unique_id), 60)
+    assert got == expected
+    rejected = expected["rejected"]
+    assert [c["class"] for c in rejected] == ["WorkflowUpdateFailedError", "ApplicationError"]
+    assert rejected[1]["type"] == "ValueError"
+    assert rejected[1]["message"] == "item must not be empty"
+    assert expected["unknown_update"] == ["WorkflowUpdateFailedError", "ApplicationError"]
+    assert expected["unknown_update_cause"] == (
+        "RuntimeError",
+        "RuntimeError: Update handler for 'nope' expected but not found, and there is no "
+        "dynamic handler",
+    )
+    assert expected["unknown_query"] == (
+        "WorkflowQueryFailedError",
+        "Query handler for 'nope' expected but not found",
+    )
+    assert expected["updates_recorded"] == 1
+    assert expected["wait_timeout"] == [
+        ("WorkflowFailureError", None),
+        ("ApplicationError", "TimeoutError"),
+    ]
+    assert expected["chain"] == ["0:a", "1:b", "2:c"]
+    assert expected["chain_describe_moved_on"] is True
+
+
+async def test_method_activities_on_both_runtimes(temporal_client: Client, unique_id: str) -> None:
+    async with fastcore_side() as fc:
+        expected = await fc.result(await fc.start(d.UsesInventory.run, "apple", id=unique_id))
+    async with temporal_side(temporal_client, unique_id, RUNNERS["passthrough-sandbox"]()) as tm:
+        h = await tm.start(d.UsesInventory.run, "apple", id=unique_id)
+        got = await asyncio.wait_for(tm.result(h), 30)
+    assert got == expected == [5, 3]
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+async def test_workflow_unsafe_defers_to_temporals_sandbox(
+    temporal_client: Client, unique_id: str, runner: str
+) -> None:
+    async with fastcore_side() as fc:
+        h = await fc.start(d.SandboxProbe.run, None, id=unique_id)
+        on_fastcore = await fc.result(h)
+    async with temporal_side(temporal_client, unique_id, RUNNERS[runner]()) as tm:
+        h = await tm.start(d.SandboxProbe.run, None, id=unique_id)
+        on_temporal = await asyncio.wait_for(tm.result(h), 30)
+    same = {"passed_through": True, "replaying": False, "json": '{"ok": true}'}
+    assert on_fastcore == {"in_sandbox": False, **same}
+    # in Temporal's sandbox the calls are temporalio's own
+    assert on_temporal == {"in_sandbox": True, **same}
 
 
 async def test_sandbox_still_guards_fastcore_code(temporal_client: Client, unique_id: str) -> None:
@@ -636,7 +751,8 @@ def test_activity_wrappers() -> None:
     acts = as_temporal_activities(ACTIVITIES)
     assert as_temporal_activity(d.reserve) is acts[0]
     names = [temporalio.activity._Definition.must_from_callable(a).name for a in acts]
-    assert names == [a.__name__ for a in ACTIVITIES]
+    assert names == [ActivityDefinition.from_fn(a).name for a in ACTIVITIES]
+    assert names[-2:] == ["count", "inventory_take"]  # method activities, one renamed
     pack_defn = temporalio.activity._Definition.must_from_callable(acts[2])
     assert pack_defn.is_async is False
     assert pack_defn.no_thread_cancel_exception is True

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bridge._proto.v1 import bridge_pb2 as pb
 from bridge.rpc import _convert as cv
+from fastcore import PendingActivityInfo, PendingActivityState
 from fastcore.common import (
     RetryPolicy,
     SearchAttributeKey,
@@ -172,6 +174,7 @@ def test_retry_policy_round_trip_and_validation() -> None:
 
 
 def test_description_round_trip() -> None:
+    last_failure_given = ApplicationError("card declined", type="Declined")
     desc = WorkflowExecutionDescription(
         id="order-1",
         run_id="r1",
@@ -183,7 +186,30 @@ def test_description_round_trip() -> None:
         memo={"customer": {"id": 7}},
         parent_id="p",
         parent_run_id="pr",
-        pending_activities=2,
+        pending_activities=[
+            PendingActivityInfo(
+                activity_id="1",
+                activity_type="charge",
+                state=PendingActivityState.SCHEDULED,
+                attempt=3,
+                maximum_attempts=5,
+                scheduled_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+                last_started_time=datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC),
+                last_heartbeat_time=datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC),
+                heartbeat_details=({"done": 2},),
+                last_failure=last_failure_given,
+                next_attempt_schedule_time=datetime(2026, 1, 2, 3, 4, 8, tzinfo=UTC),
+                last_worker_identity="engine-1",
+            ),
+            PendingActivityInfo(
+                activity_id="2",
+                activity_type="pack",
+                state=PendingActivityState.STARTED,
+                attempt=1,
+                maximum_attempts=0,
+                scheduled_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            ),
+        ],
         pending_task_failure=ValueError("bug"),
         typed_search_attributes=TypedSearchAttributes(
             [
@@ -202,6 +228,13 @@ def test_description_round_trip() -> None:
     failure = back.pending_task_failure
     assert isinstance(failure, ApplicationError) and failure.type == "ValueError"
     back.pending_task_failure = desc.pending_task_failure
+    last = back.pending_activities[0].last_failure
+    assert isinstance(last, ApplicationError) and last.type == "Declined"
+    assert last.message == "card declined"
+    back.pending_activities = [
+        dataclasses.replace(back.pending_activities[0], last_failure=last_failure_given),
+        back.pending_activities[1],
+    ]
     assert back == desc
     wire = cv.description_to_proto(desc, converter)
     assert dict(wire.search_attributes["Tier"].metadata) == {

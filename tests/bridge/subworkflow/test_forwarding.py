@@ -298,7 +298,9 @@ async def test_forwarding_edge_cases(temporal_client: Client, unique_id: str) ->
     assert out["closed"]["type"] == "WorkflowNotFoundError"
     assert out["result"]["decided_by"] == "probe"
     assert out["result"]["conditions"] == ["collateral"]
-    assert "InvalidArgumentError" in out["state_error"]
+    # a query the sub-workflow has no handler for fails as temporalio's does
+    assert "WorkflowQueryFailedError" in out["state_error"]
+    assert "Query handler for 'no_such_query' expected but not found" in out["state_error"]
     assert out["statuses"] == {
         f"{unique_id}/scoring": "COMPLETED",
         f"{unique_id}/no-state": "COMPLETED",
