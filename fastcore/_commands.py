@@ -30,7 +30,13 @@ from ._futures import (
 )
 from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
-from ._search_attributes import Encoded, apply_updates, decode, encode_updates, untyped
+from ._run_attributes import (
+    RunAttributes,
+    has_last_completion_result,
+    last_completion_result,
+    last_failure,
+)
+from ._search_attributes import Encoded, decode, untyped
 from ._store import DEFAULT_TASK_QUEUE, RunRecord
 from .common import (
     ActivityCancellationType,
@@ -62,7 +68,6 @@ __all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
-_NOT_READ: Any = object()  # the search attributes were not read from the start yet
 
 
 class CommandIssuer(Protocol):
@@ -142,7 +147,7 @@ class Commands:
         self._random: _random.Random | None = None
         self._info: Info | None = None
         #: the run's search attributes as the code has seen them so far (None: the start's)
-        self._search_attributes: Any = _NOT_READ
+        self._search_attributes: RunAttributes | None = None  # made on first use
 
     def clear(self) -> None:
         """Drop everything the code waits on (the run closed)."""
@@ -223,48 +228,31 @@ class Commands:
 
     # ------------------------------------------------------------------ search attributes
 
+    def _attributes(self) -> RunAttributes:
+        attrs = self._search_attributes
+        if attrs is None:
+            attrs = self._search_attributes = RunAttributes(self._run)
+        return attrs
+
     def search_attributes(self) -> Encoded | None:
         """The run's search attributes at this point of its code (the JSON form)."""
-        current = self._search_attributes
-        if current is _NOT_READ:
-            current = self._search_attributes = self._run.started_attrs.get("search_attributes")
-        return current or None
+        return self._attributes().current()
 
     def upsert_search_attributes(self, attributes: Any) -> None:
-        """Record a change of search attributes (``workflow.upsert_search_attributes``)."""
-        updates = encode_updates(attributes)
-        if not updates:
-            return
-        run = self._run
-        registry = run.env.search_attributes
-        if registry is not None:
-            registry.check(updates)
-        run.command(EventType.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, {"search_attributes": updates})
-        current = self._search_attributes = apply_updates(self.search_attributes(), updates)
-        record = run.run
-        record.search_attributes = current
-        record.visibility_changed = True
-        info = self._info
-        if info is not None:
-            # temporalio's Info is immutable but for its search attributes
-            object.__setattr__(info, "typed_search_attributes", decode(current))
-            object.__setattr__(info, "search_attributes", untyped(current))
-
-    # ------------------------------------------------------------------ earlier runs
+        """``workflow.upsert_search_attributes``: record the change (a command)."""
+        self._attributes().upsert(attributes, self._info)
 
     def has_last_completion_result(self) -> bool:
         """Whether an earlier run of this cron (or retried) workflow completed."""
-        return self._run.started_attrs.get("last_completion_result") is not None
+        return has_last_completion_result(self._run)
 
     def last_completion_result(self, type_hint: Any = None) -> Any:
         """The result of the latest completed earlier run, decoded (None when none)."""
-        payload = self._run.started_attrs.get("last_completion_result")
-        return None if payload is None else self._run.converter.decode_one(payload, type_hint)
+        return last_completion_result(self._run, type_hint)
 
     def last_failure(self) -> BaseException | None:
         """The failure of the run before this one, if it failed (a retry or cron run)."""
-        failure = self._run.started_attrs.get("continued_failure")
-        return None if failure is None else from_failure(failure, self._run.converter)
+        return last_failure(self._run)
 
     def memo(self) -> Mapping[str, Any]:
         """The run's memo, decoded: as started, with ``upsert_memo``'s changes."""

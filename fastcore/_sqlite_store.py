@@ -64,7 +64,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from . import _sqlite_visibility as _vis
-from ._store import DEFAULT_TASK_QUEUE, RecencyKey, RunRecord, Store
+from ._store import RecencyKey, RunRecord, Store
 from ._visibility import Query
 from .common import WorkflowExecutionStatus
 from .errors import InvalidArgumentError, StoreError
@@ -404,9 +404,9 @@ class SqliteStore(Store):
         self._rows[(wid, rid)] = row
         if run.visibility_changed:
             run.visibility_changed = False
-            if not (events and events[0].event_id == 1 and _plain(run)):
+            if not (events and events[0].event_id == 1 and _vis.plain(run)):
                 # a new run with nothing to show beyond the defaults writes no extra rows
-                self._visibility[(wid, rid)] = _visibility_row(run)
+                self._visibility[(wid, rid)] = _vis.visibility_row(run, _dumps)
         prev = self._pending_latest.get(wid)
         if prev is None or prev[1] == rid or prev[4] <= row[4]:
             self._pending_latest[wid] = row
@@ -654,33 +654,6 @@ def _dumps(obj: Any) -> str:
     if _orjson is not None:
         return str(_orjson.dumps(obj, default=_encode_value, option=_ORJSON_OPTS).decode())
     return json.dumps(obj, default=_encode_value, separators=(",", ":"))  # pragma: no cover
-
-
-def _plain(run: RunRecord) -> bool:
-    """Whether a run's visibility fields all hold what a new row has by default."""
-    return (
-        run.task_queue == DEFAULT_TASK_QUEUE
-        and run.execution_time is None
-        and not run.memo
-        and not run.search_attributes
-        and run.parent is None
-    )
-
-
-def _visibility_row(run: RunRecord) -> _vis.VisibilityRow:
-    sa = run.search_attributes
-    return (
-        run.workflow_id,
-        run.run_id,
-        run.task_queue,
-        run.execution_time,
-        _dumps(run.memo) if run.memo else None,
-        _dumps(sa) if sa else None,
-        run.parent[0] if run.parent else None,
-        run.parent[1] if run.parent else None,
-        _vis.attribute_rows(sa),
-        [(name, str(entry["type"])) for name, entry in (sa or {}).items()],
-    )
 
 
 def _load_run(conn: sqlite3.Connection, workflow_id: str, run_id: str | None) -> RunRecord | None:

@@ -18,15 +18,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ._search_attributes import Encoded, datetime_value
-from ._store import RecencyKey
+from ._store import DEFAULT_TASK_QUEUE, RecencyKey, RunRecord
 from ._visibility import Query, to_sql
 
 __all__ = [
     "VISIBILITY_MIGRATION",
     "attribute_rows",
     "count_runs",
+    "plain",
     "query_runs",
     "search_attribute_types",
+    "visibility_row",
     "write_visibility",
 ]
 
@@ -113,6 +115,34 @@ VisibilityRow = tuple[
     list[tuple[str, Any]],
     list[tuple[str, str]],
 ]
+
+
+def plain(run: RunRecord) -> bool:
+    """Whether a run's visibility fields all hold what a new row has by default."""
+    return (
+        run.task_queue == DEFAULT_TASK_QUEUE
+        and run.execution_time is None
+        and not run.memo
+        and not run.search_attributes
+        and run.parent is None
+    )
+
+
+def visibility_row(run: RunRecord, dumps: Callable[[Any], str]) -> VisibilityRow:
+    """What ``write_visibility`` writes for a run (``dumps``: JSON of a value with Payloads)."""
+    sa = run.search_attributes
+    return (
+        run.workflow_id,
+        run.run_id,
+        run.task_queue,
+        run.execution_time,
+        dumps(run.memo) if run.memo else None,
+        dumps(sa) if sa else None,
+        run.parent[0] if run.parent else None,
+        run.parent[1] if run.parent else None,
+        attribute_rows(sa),
+        [(name, str(entry["type"])) for name, entry in (sa or {}).items()],
+    )
 
 
 def write_visibility(conn: sqlite3.Connection, rows: list[VisibilityRow]) -> None:
