@@ -137,6 +137,10 @@ class ActivityHost(Protocol[R]):
         """The activity is done (``outcome``: completed, failed, timed_out or canceled)."""
         ...
 
+    def activity_fault(self, task: ActivityTask[R], err: BaseException) -> None:
+        """Handling an attempt's outcome raised inside the engine (not in the activity)."""
+        ...
+
 
 class ActivityTask(Generic[R]):
     """One scheduled activity of one run, across all its attempts."""
@@ -423,15 +427,18 @@ class ActivityTask(Generic[R]):
                 self.host.telemetry.exit_activity(trace_token)
 
     def _task_done(self, attempt_id: int, fut: Any) -> None:
-        if fut.cancelled():
-            err: BaseException = asyncio.CancelledError()
-        else:
-            exc = fut.exception()
-            if exc is None:
-                self._attempt_succeeded(attempt_id, fut.result())
-                return
-            err = exc
-        self._attempt_failed(attempt_id, err)
+        try:
+            if fut.cancelled():
+                err: BaseException = asyncio.CancelledError()
+            else:
+                exc = fut.exception()
+                if exc is None:
+                    self._attempt_succeeded(attempt_id, fut.result())
+                    return
+                err = exc
+            self._attempt_failed(attempt_id, err)
+        except Exception as fault:  # the engine's handling raised, not the activity
+            self.host.activity_fault(self, fault)
 
     def _arm_attempt_timers(self, attempt_id: int, now: float) -> None:
         a = self.event.attributes
@@ -592,7 +599,10 @@ class ActivityTask(Generic[R]):
             return
         self._attempt_id += 1
         self._attempt_scheduled = retry_at
-        self._deadline_entries.append(self.host.timers.call_at(retry_at, self._run_attempt))
+        # keep only the deadlines still armed: a retry loop of any length stays small
+        entries = [e for e in self._deadline_entries if not e.cancelled]
+        entries.append(self.host.timers.call_at(retry_at, self._run_attempt))
+        self._deadline_entries = entries
 
     def _finish(self) -> None:
         self.finished = True

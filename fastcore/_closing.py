@@ -98,7 +98,7 @@ class Closing:
             self.plan_next(run, Event(0, EventType.WORKFLOW_EXECUTION_TIMED_OUT, 0.0, attrs))
         self.close_from_outside(run, EventType.WORKFLOW_EXECUTION_TIMED_OUT, attrs)
 
-    def request_cancel(self, run: Run) -> asyncio.Future[None] | None:
+    def request_cancel(self, run: Run, reason: str = "") -> asyncio.Future[None] | None:
         """Ask the run to cancel (once); a future until the request is durable."""
         inst = run.instance
         if inst is not None and inst.cancel_requested:
@@ -107,7 +107,10 @@ class Closing:
             if ev.event_type is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
                 return None
         return self._submit(
-            run, EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED, {"reason": ""}, wait=self._durable
+            run,
+            EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            {"reason": reason},
+            wait=self._durable,
         )
 
     def cancel_child(self, run: Run, ev: Event) -> None:

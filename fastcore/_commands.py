@@ -30,6 +30,7 @@ from ._futures import (
 )
 from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
+from ._payload import Payload
 from ._run_attributes import (
     RunAttributes,
     has_last_completion_result,
@@ -68,6 +69,25 @@ __all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
+
+
+_EVENT_OVERHEAD = 48  # bytes an event's id, type, time and framing take, serialized
+
+
+def _event_size(ev: Event) -> int:
+    return _EVENT_OVERHEAD + _value_size(ev.attributes)
+
+
+def _value_size(value: Any) -> int:
+    if isinstance(value, Payload):
+        return len(value.data) + sum(len(k) + len(v) for k, v in value.metadata.items())
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _value_size(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_value_size(v) for v in value)
+    return 8
 
 
 class CommandIssuer(Protocol):
@@ -112,6 +132,7 @@ class Commands:
         "_random",
         "_run",
         "_search_attributes",
+        "_size",
         "_timer_counter",
         "activities",
         "children",
@@ -148,6 +169,7 @@ class Commands:
         self._info: Info | None = None
         #: the run's search attributes as the code has seen them so far (None: the start's)
         self._search_attributes: RunAttributes | None = None  # made on first use
+        self._size = (0, 0)  # (events counted, their estimated bytes)
 
     def clear(self) -> None:
         """Drop everything the code waits on (the run closed)."""
@@ -224,6 +246,29 @@ class Commands:
             typed_search_attributes=decode(self.search_attributes()),
             search_attributes=untyped(self.search_attributes()),
             task_queue=a.get("task_queue") or DEFAULT_TASK_QUEUE,
+            _history_size=self.history_size,
+            _continue_as_new_suggested=self.continue_as_new_suggested,
+        )
+
+    def history_size(self) -> int:
+        """The estimated bytes of the history so far (counted once per event)."""
+        run = self._run
+        counted, total = self._size
+        end = run.cursor
+        if end < counted:
+            counted, total = 0, 0
+        history = run.history
+        for i in range(counted, min(end, len(history))):
+            total += _event_size(history[i])
+        self._size = (end, total)
+        return total
+
+    def continue_as_new_suggested(self) -> bool:
+        """Whether the history passed the environment's continue-as-new thresholds."""
+        env = self._run.env
+        return (
+            self._run.cursor >= env.continue_as_new_suggested_events
+            or self.history_size() >= env.continue_as_new_suggested_bytes
         )
 
     # ------------------------------------------------------------------ search attributes
@@ -589,6 +634,7 @@ class Commands:
     def check_conditions(self) -> bool:
         """Resolve the conditions that hold now; True if any did (the code may go on)."""
         progressed = False
+        # (the conditions are workflow code: the instance runs them with its loop current)
         for item in list(self.conditions):
             fut, fn = item
             if fut.done():

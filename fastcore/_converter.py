@@ -1,200 +1,132 @@
-"""Payloads and the data converter: every argument and result is encoded on the way in.
+"""The data converter: every argument and result is encoded on its way into a history.
 
-A ``Payload`` is Temporal's shape (metadata + bytes) so histories translate one to one.
-JSON via orjson when it is installed (under 1.5 us a round trip), the stdlib otherwise;
-dataclasses and pydantic models convert both ways when a type hint asks for them.
+``DataConverter`` is temporalio's: a payload converter class, an optional payload codec and a
+failure converter class (``DataConverter(payload_codec=EncryptionCodec())``,
+``dataclasses.replace(converter.default(), payload_converter_class=...)``). The engine
+converts inside workflow code, synchronously: ``encode``/``decode`` (and the one-value
+``encode_one``/``decode_one`` the engine uses) run the payload converter and then the codec,
+so every payload a history holds is encoded, and the other way round.
+
+The default converter (no codec, ``DefaultPayloadConverter``) takes a fast path with the same
+results: orjson, and scalars cached in their payload (``Payload``), so a value that never
+leaves the process is never parsed back. A converter of your own takes the general path.
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import json
-import re
-import typing
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
+from ._failure import from_failure, to_failure
+from ._failure_converter import DefaultFailureConverter, FailureConverter
+from ._json import PLAIN_HINTS, dumps, loads, value_to_type
+from ._payload import (
+    ENCODING_BINARY,
+    ENCODING_JSON,
+    ENCODING_NULL,
+    UNSET,
+    EncodedValue,
+    Payload,
+    RawValue,
+)
+from ._payload_codec import PayloadCodec, run_codec
+from ._payload_converter import DefaultPayloadConverter, PayloadConverter
 from .errors import InvalidArgumentError
 
-try:  # orjson is a dependency of the distribution, but fastcore runs without it
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised by the optional-dependency test
-    _orjson = None  # type: ignore[assignment]
+__all__ = ["DataConverter", "Payload", "decode_arguments", "default", "default_converter"]
 
-__all__ = ["DataConverter", "Payload", "default_converter"]
-
-ENCODING_JSON = b"json/plain"
-ENCODING_NULL = b"binary/null"
-
-
-_UNSET: Any = object()
 _I64 = 2**63
 _U64 = 2**64
-
-
-class Payload:
-    """One encoded value: ``metadata`` (``encoding`` at least) and ``data`` bytes.
-
-    A payload made here from an immutable scalar (int, str, bool, finite float) remembers
-    that value and writes its JSON bytes only when someone reads ``data`` (a durable store,
-    the bridge): decoding it again gives the identical value without the JSON parser.
-    """
-
-    __slots__ = ("_data", "_value", "metadata")
-
-    def __init__(self, metadata: dict[str, bytes], data: bytes | None, value: Any = _UNSET) -> None:
-        self.metadata = metadata
-        self._data = data
-        self._value = value
-
-    @property
-    def data(self) -> bytes:
-        """The encoded bytes."""
-        d = self._data
-        if d is None:
-            d = self._data = _dumps(self._value)
-        return d
-
-    @data.setter
-    def data(self, value: bytes) -> None:
-        self._data = value
-        self._value = _UNSET
-
-    # A payload is a value: copies share it, and pickling keeps only what it encodes.
-    def __copy__(self) -> Payload:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Payload:
-        return self
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Payload, (self.metadata, self.data))
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Payload)
-            and self.metadata == other.metadata
-            and self.data == other.data
-        )
-
-    def __hash__(self) -> int:
-        return hash(self.data)
-
-    def __repr__(self) -> str:
-        enc = self.metadata.get("encoding", b"").decode(errors="replace")
-        return f"Payload({enc}, {self.data[:60]!r})"
-
-    def to_json_obj(self) -> dict[str, Any]:
-        """Temporal's JSON form: base64 metadata values and data."""
-        return {
-            "metadata": {k: base64.b64encode(v).decode() for k, v in self.metadata.items()},
-            "data": base64.b64encode(self.data).decode(),
-        }
-
-    @classmethod
-    def from_json_obj(cls, obj: dict[str, Any]) -> Payload:
-        """Read Temporal's JSON form back."""
-        meta = {k: base64.b64decode(v) for k, v in (obj.get("metadata") or {}).items()}
-        return cls(meta, base64.b64decode(obj.get("data") or ""))
-
-
 _NULL = Payload({"encoding": ENCODING_NULL}, b"")
 _JSON_META = {"encoding": ENCODING_JSON}
+_BINARY_META = {"encoding": ENCODING_BINARY}
+_JSON_PROTO = b"json/protobuf"
+_PASS = (RawValue, EncodedValue)
 
 
-def _default(value: Any) -> Any:
-    """Fallback for values the JSON encoder does not know (pydantic models, sets)."""
-    dump = getattr(value, "model_dump", None)
-    if dump is not None:
-        return dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, set | frozenset):
-        return list(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+def _name(hint: Any) -> str:
+    return str(getattr(hint, "__name__", hint))
 
 
-if _orjson is not None:
-    _OPTS = _orjson.OPT_SERIALIZE_NUMPY | _orjson.OPT_NON_STR_KEYS
+class _CodecView(PayloadConverter):
+    """A data converter seen as a payload converter: conversion and codec both (what a
+    failure converter encodes details with)."""
 
-    _BIG_INT = re.compile(rb"(?<![.\deE])-?\d{19,}(?![.\deE])")
+    def __init__(self, converter: DataConverter) -> None:
+        self._dc = converter
 
-    def _dumps(value: Any) -> bytes:
-        try:
-            return _orjson.dumps(value, default=_default, option=_OPTS)
-        except TypeError as err:
-            if "64-bit" not in str(err):
-                raise
-            # integers beyond 64 bits: the standard library writes them exactly
-            return json.dumps(value, default=_default, separators=(",", ":")).encode()
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        return self._dc.encode(values)
 
-    def _loads(data: bytes) -> Any:
-        # orjson reads integers beyond 64 bits as floats; the standard library keeps them
-        if len(data) >= 19 and _BIG_INT.search(data):
-            return json.loads(data)
-        return _orjson.loads(data)
-else:  # pragma: no cover
-
-    def _dumps(value: Any) -> bytes:
-        return json.dumps(value, default=_default, separators=(",", ":")).encode()
-
-    _loads = json.loads
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[Any] | None = None
+    ) -> list[Any]:
+        return self._dc.decode(payloads, type_hints)
 
 
-_PLAIN = frozenset({int, float, str, bool, dict, list, object, Any, type(None)})
-
-
-def _from_jsonable(value: Any, hint: Any) -> Any:
-    """Turn decoded JSON into the type a hint names (dataclass, pydantic model, containers)."""
-    if hint is None or value is None or hint in _PLAIN:
-        if hint is float and type(value) is int:
-            return float(value)
-        return value
-    validate = getattr(hint, "model_validate", None)
-    if validate is not None:
-        return validate(value)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
-        hints = typing.get_type_hints(hint)
-        kwargs = {
-            f.name: _from_jsonable(value[f.name], hints.get(f.name))
-            for f in dataclasses.fields(hint)
-            if f.name in value
-        }
-        return hint(**kwargs)
-    origin = typing.get_origin(hint)
-    if origin in (list, Sequence) and isinstance(value, list):
-        (arg,) = typing.get_args(hint) or (None,)
-        return [_from_jsonable(v, arg) for v in value]
-    if origin is tuple and isinstance(value, list):
-        return tuple(value)
-    if origin is dict and isinstance(value, dict):
-        args = typing.get_args(hint)
-        vt = args[1] if len(args) == 2 else None
-        return {k: _from_jsonable(v, vt) for k, v in value.items()}
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        for arg in typing.get_args(hint):
-            if arg is type(None):
-                continue
-            try:
-                return _from_jsonable(value, arg)
-            except Exception:
-                continue
-        return value
-    if hint is tuple and isinstance(value, list):
-        return tuple(value)
-    return value
-
-
+@dataclass(frozen=True)
 class DataConverter:
-    """Encodes values to payloads and back; JSON by default, as temporalio's default."""
+    """Converts values to payloads and back, then encodes them with a codec, as temporalio's.
+
+    Args:
+        payload_converter_class: The payload converter to make (``DefaultPayloadConverter``).
+        payload_codec: Encodes every payload (encryption, compression); None for none.
+        failure_converter_class: The failure converter to make (``DefaultFailureConverter``).
+    """
+
+    payload_converter_class: type[PayloadConverter] = DefaultPayloadConverter
+    payload_codec: PayloadCodec | None = None
+    failure_converter_class: type[FailureConverter] = DefaultFailureConverter
+    payload_converter: PayloadConverter = field(init=False)
+    """The payload converter made from ``payload_converter_class``."""
+    failure_converter: FailureConverter = field(init=False)
+    """The failure converter made from ``failure_converter_class``."""
+    custom_failure_converter: FailureConverter | None = field(init=False, repr=False, compare=False)
+    """The failure converter when it is not the default (``fastcore._failure`` hands it the
+    exceptions), else None."""
+    codec_payload_converter: PayloadConverter = field(init=False, repr=False, compare=False)
+    """This converter as a payload converter, codec included (what failure converters get)."""
+
+    default: ClassVar[DataConverter]
+    """The default data converter."""
+
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "payload_converter", self.payload_converter_class())
+        failures = self.failure_converter_class()
+        setattr_(self, "failure_converter", failures)
+        plain_failures = type(failures) is DefaultFailureConverter and not getattr(
+            failures, "encode_common_attributes", False
+        )
+        setattr_(self, "custom_failure_converter", None if plain_failures else failures)
+        setattr_(self, "codec_payload_converter", _CodecView(self))
+        if self.payload_converter_class is not DefaultPayloadConverter or (
+            self.payload_codec is not None
+        ):
+            # not the default: the general path, bound over the fast one
+            setattr_(self, "encode_one", self._encode_one_general)
+            setattr_(self, "decode_one", self._decode_one_general)
+
+    # ------------------------------------------------------------------ the engine's calls
 
     def encode(self, values: Sequence[Any]) -> list[Payload]:
-        """Encode each value; raises ``InvalidArgumentError`` for one JSON cannot hold."""
-        return [self.encode_one(v) for v in values]
+        """Convert and encode each value; ``InvalidArgumentError`` for one that cannot be."""
+        encode_one = self.encode_one
+        return [encode_one(v) for v in values]
+
+    def decode(
+        self, payloads: Sequence[Payload], type_hints: Sequence[Any] | None = None
+    ) -> list[Any]:
+        """Decode and convert payloads, into the type hints when given."""
+        decode_one = self.decode_one
+        if type_hints is None:
+            return [decode_one(p) for p in payloads]
+        n = len(type_hints)
+        return [decode_one(p, type_hints[i] if i < n else None) for i, p in enumerate(payloads)]
 
     def encode_one(self, value: Any) -> Payload:
-        """Encode a single value."""
+        """Convert and encode one value."""
         if value is None:
             return _NULL
         t = type(value)
@@ -206,49 +138,133 @@ class DataConverter:
                 or (t is float and value - value == 0.0)
             ):
                 return Payload(_JSON_META, None, value)  # JSON bytes made when first read
-            return Payload(_JSON_META, _dumps(value))
+            if t in _PASS:
+                return value.payload  # type: ignore[no-any-return]
+            if t is bytes:
+                return Payload(_BINARY_META, value)
+            return Payload(_JSON_META, dumps(value))
         except (TypeError, ValueError) as err:
             raise InvalidArgumentError(
-                f"cannot convert a value of type {type(value).__name__} to JSON: {err}"
+                f"cannot convert a value of type {t.__name__} to JSON: {err}"
             ) from None
 
-    def decode(self, payloads: Sequence[Payload], hints: Sequence[Any] | None = None) -> list[Any]:
-        """Decode payloads, converting to the type hints when given."""
-        if hints is None:
-            return [self.decode_one(p) for p in payloads]
-        out = []
-        for i, p in enumerate(payloads):
-            out.append(self.decode_one(p, hints[i] if i < len(hints) else None))
-        return out
-
     def decode_one(self, payload: Payload, hint: Any = None) -> Any:
-        """Decode one payload."""
+        """Decode and convert one payload (into ``hint`` when given)."""
         cached = payload._value
-        if cached is not _UNSET and (hint is None or hint in _PLAIN):
+        if cached is not UNSET and (hint is None or hint in PLAIN_HINTS):
             if hint is float and type(cached) is int:
                 return float(cached)
             return cached
+        if hint is RawValue:
+            return RawValue(payload)
+        if hint is EncodedValue:
+            return EncodedValue(payload)
         enc = payload.metadata.get("encoding")
         if enc == ENCODING_NULL:
             return None
-        if enc != ENCODING_JSON:
-            if enc == b"binary/plain":
+        if enc != ENCODING_JSON and enc != _JSON_PROTO:
+            if enc == ENCODING_BINARY:
                 return payload.data
             raise InvalidArgumentError(f"unsupported payload encoding {enc!r}")
         try:
-            value = _loads(payload.data)
+            value = loads(payload.data)
         except ValueError as err:
             raise InvalidArgumentError(f"payload is not valid JSON: {err}") from None
-        if hint is None or hint in _PLAIN:
+        if hint is None or hint in PLAIN_HINTS:
             if hint is float and type(value) is int:
                 return float(value)
             return value
         try:
-            return _from_jsonable(value, hint)
+            return value_to_type(hint, value)
         except Exception as err:
             raise InvalidArgumentError(
-                f"cannot convert {value!r} to {getattr(hint, '__name__', hint)}: {err}"
+                f"cannot convert {value!r} to {_name(hint)}: {err}"
             ) from None
 
+    # ------------------------------------------------------------------ a converter of yours
 
-default_converter = DataConverter()
+    def _encode_one_general(self, value: Any) -> Payload:
+        if type(value) is EncodedValue:
+            return value.payload
+        try:
+            payloads = self.payload_converter.to_payloads([value])
+        except InvalidArgumentError:
+            raise
+        except Exception as err:
+            raise InvalidArgumentError(
+                f"{type(self.payload_converter).__name__} cannot convert a value of type "
+                f"{type(value).__name__}: {err}"
+            ) from None
+        codec = self.payload_codec
+        if codec is not None:
+            payloads = run_codec(codec.encode(payloads), codec, "encode")
+        if len(payloads) != 1:
+            raise InvalidArgumentError(
+                f"the data converter made {len(payloads)} payloads of one value"
+            )
+        return payloads[0]
+
+    def _decode_one_general(self, payload: Payload, hint: Any = None) -> Any:
+        if hint is EncodedValue:
+            return EncodedValue(payload)
+        codec = self.payload_codec
+        if codec is not None:
+            try:
+                (payload,) = run_codec(codec.decode([payload]), codec, "decode")
+            except InvalidArgumentError:
+                raise
+            except Exception as err:
+                raise InvalidArgumentError(
+                    f"payload codec {type(codec).__name__} cannot decode a payload: {err}"
+                ) from None
+        try:
+            return self.payload_converter.from_payloads([payload], [hint] if hint else None)[0]
+        except InvalidArgumentError:
+            raise
+        except Exception as err:
+            what = f" to {_name(hint)}" if hint is not None else ""
+            raise InvalidArgumentError(
+                f"{type(self.payload_converter).__name__} cannot convert a payload{what}: {err}"
+            ) from None
+
+    # ------------------------------------------------------------------ failures
+
+    def encode_failure(self, exception: BaseException, failure: dict[str, Any]) -> None:
+        """Fill ``failure`` (a dict) with the exception, as the history records it."""
+        failure.update(to_failure(exception, self))
+
+    def decode_failure(self, failure: dict[str, Any]) -> BaseException:
+        """The exception a failure dict (as a history records it) describes."""
+        return from_failure(failure, self)
+
+
+DataConverter.default = DataConverter()
+
+default_converter = DataConverter.default
+"""The default data converter (``DataConverter.default``)."""
+
+
+def default() -> DataConverter:
+    """The default data converter (``DataConverter.default``), as ``temporalio.converter``."""
+    return DataConverter.default
+
+
+def decode_arguments(
+    converter: DataConverter, payloads: Sequence[Payload], hints: Sequence[Any] | None, what: str
+) -> list[Any]:
+    """Decode a call's arguments; one that cannot be read raises ``InvalidArgumentError``
+    naming the call and the argument."""
+    try:
+        return converter.decode(payloads, hints)
+    except InvalidArgumentError:
+        pass
+    n = len(hints) if hints is not None else 0
+    out = []
+    for i, p in enumerate(payloads):
+        try:
+            out.append(converter.decode_one(p, hints[i] if hints is not None and i < n else None))
+        except InvalidArgumentError as err:
+            raise InvalidArgumentError(
+                f"{what}: argument {i + 1} cannot be decoded: {err}"
+            ) from None
+    return out

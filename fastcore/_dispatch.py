@@ -84,6 +84,10 @@ _ACTIVITY_OUTCOME = {
 }
 
 
+def _reraise(task: ActivityTask[Run], err: BaseException) -> None:
+    raise err
+
+
 class Dispatcher:
     """Starts the activities and timers runs schedule; their outcomes become inputs."""
 
@@ -110,6 +114,8 @@ class Dispatcher:
         self._own_executor = executor is None
         self._executor_size = max_threads
         self._executor = executor
+        #: what a fault while handling an activity does (the engine connects ``Faults``)
+        self.fault: Callable[[ActivityTask[Run], BaseException], None] = _reraise
         #: set when the engine begins to shut down: no new activity or attempt starts
         self.shutdown_signal = Signal()
 
@@ -152,7 +158,10 @@ class Dispatcher:
         if not run.activities:
             run.activities = {}
         run.activities[ev.event_id] = task
-        task.start()
+        try:
+            task.start()
+        except Exception as err:  # the engine's handling raised, not the activity
+            self.fault(task, err)
 
     def start_local(self, run: Run, spec: dict[str, Any]) -> None:
         """Start a local activity (asked for by an activation, or pending after a replay)."""
@@ -178,7 +187,10 @@ class Dispatcher:
         if not run.activities:
             run.activities = {}
         run.activities[key] = task
-        task.start()
+        try:
+            task.start()
+        except Exception as err:  # the engine's handling raised, not the activity
+            self.fault(task, err)
 
     def cancel_local(self, run: Run, ev: Event) -> None:
         """The workflow cancelled a local activity (its marker is recorded): stop it."""
@@ -207,6 +219,10 @@ class Dispatcher:
         self.telemetry.activity_attempt_ended(task, err)
         if skipper.inflight == 0:
             skipper.schedule()
+
+    def activity_fault(self, task: ActivityTask[Run], err: BaseException) -> None:
+        """Handling an attempt raised inside the engine: the run's task fails (``fault``)."""
+        self.fault(task, err)
 
     def activity_resolved(
         self, task: ActivityTask[Run], outcome: str, attrs: dict[str, Any]

@@ -8,13 +8,16 @@ need from the others (bound methods, so the hot path pays no extra indirection):
 - ``Pipeline``: the one path every change to a run takes (queue, activate, commit, effects);
 - ``Dispatcher``: activity attempts and durable timers, whose outcomes become inputs;
 - ``RunStarter``: new runs (starts, children, continue-as-new, retries);
+- ``Starts``: what a client's start does (id policies, request ids, start options);
 - ``Children``: child workflows and what their parents hear of them;
 - ``Closing``: closes from outside and what follows a close;
 - ``Recovery``: rebuilding runs by replay, and retries of failed workflow tasks;
+- ``Faults``: the engine's own exceptions while handling one run fail that run's task only;
 - ``Notifier``: telling callers what durable events mean;
 - ``TimeSkipper``: virtual time;
 - ``HandleOperations``: what ``WorkflowHandle`` methods do;
 - ``Lister``: ``list_workflows``/``count_workflows`` by visibility query.
+- ``Updates``: updates sent once per id, found by id, followed to a stage.
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ from ._children import Children
 from ._clock import Clock, SystemClock
 from ._closing import Closing
 from ._converter import DataConverter, default_converter
-from ._cron import backoff, parse_cron
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
 from ._external import ExternalRequests
+from ._faults import Faults
 from ._handles import WorkflowHandle
 from ._lifecycle import Lifecycle
 from ._listing import Lister, WorkflowExecutionAsyncIterator, WorkflowExecutionCount
@@ -49,12 +52,15 @@ from ._registry import Registry
 from ._run import Run
 from ._run_table import RunTable
 from ._search_attributes import SearchAttributeRegistry
-from ._search_attributes import encode as encode_search_attributes
 from ._starting import RunStarter
+from ._starts import Starts
 from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
+from ._update_handle import WorkflowUpdateHandle
+from ._updates import Updates, WorkflowUpdateStage
+from ._with_start import UpdateWithStart, WithStartWorkflowOperation
 from .common import (
     RetryPolicy,
     SearchAttributeKey,
@@ -64,15 +70,31 @@ from .common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from .errors import InvalidArgumentError, StoreError, WorkflowAlreadyStartedError
+from .errors import InvalidArgumentError, StoreError
 from .history import Event
 
 __all__ = ["Engine"]
 
+_NO_METADATA: Mapping[str, str | bytes] = {}
+
+
+def _call_args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
+    out = [] if arg is ... else [arg]
+    out.extend(more)
+    out.extend(args)
+    return out
+
+
+def _refuse_versioning(versioning_override: Any) -> None:
+    if versioning_override is not None:
+        raise InvalidArgumentError(
+            "versioning_override is not supported: an embedded engine has no worker "
+            "versioning (one engine runs the code it was given)"
+        )
+
+
 _log = logging.getLogger("fastcore.worker")
 _CANCEL_WAIT = 1.0  # seconds shutdown waits for cancelled activities to unwind
-_COMPLETED = WorkflowExecutionStatus.COMPLETED
-_CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
 
 
 class Engine:
@@ -83,7 +105,9 @@ class Engine:
         workflows: ``@workflow.defn`` classes this engine runs.
         activities: ``@activity.defn`` functions this engine runs.
         clock: where time comes from; ``fastcore.testing.VirtualClock()`` for tests.
-        converter: the data converter (JSON by default).
+        data_converter: the data converter (``fastcore.converter``; JSON by default), as
+            ``temporalio.client.Client.connect(data_converter=...)``; ``converter`` is the
+            same option by fastcore's older name.
         max_activity_threads: size of the thread pool for plain ``def`` activities.
         activity_executor: a thread pool of your own instead (not shut down by the engine);
             a ``ProcessPoolExecutor`` is refused (see the README's deviations).
@@ -93,6 +117,9 @@ class Engine:
         retention: how long closed runs' histories are kept (None: forever).
         workflow_task_retry_interval: first delay before a failed workflow task is retried.
         failure_exception_types: exception types that fail any workflow instead of its task.
+        continue_as_new_suggested_events, continue_as_new_suggested_bytes: from how many
+            events or bytes of history ``workflow.info().is_continue_as_new_suggested()`` is
+            True (Temporal's defaults: 4,096 events, 4 MiB).
         identity: a name for this engine in activity errors and traces.
         tracer_provider, meter_provider: OpenTelemetry providers (globals when None).
         search_attribute_keys: custom search attributes (``SearchAttributeKey.for_*``)
@@ -107,6 +134,7 @@ class Engine:
         workflows: Sequence[type] = (),
         activities: Sequence[Callable[..., Any]] = (),
         clock: Clock | None = None,
+        data_converter: DataConverter | None = None,
         converter: DataConverter | None = None,
         max_activity_threads: int | None = None,
         activity_executor: concurrent.futures.Executor | None = None,
@@ -115,6 +143,8 @@ class Engine:
         retention: timedelta | None = timedelta(days=7),
         workflow_task_retry_interval: timedelta = timedelta(seconds=1),
         failure_exception_types: Sequence[type[BaseException]] = (),
+        continue_as_new_suggested_events: int = 4096,
+        continue_as_new_suggested_bytes: int = 4 * 1024 * 1024,
         identity: str | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
@@ -134,7 +164,9 @@ class Engine:
             self._search_attributes.register_key(key)
         self.store: Store = open_store(store, **opts)
         self.clock: Clock = clock or SystemClock()
-        self.converter = converter or default_converter
+        if data_converter is not None and converter is not None and data_converter is not converter:
+            raise InvalidArgumentError("pass data_converter or converter, not both")
+        self.converter: DataConverter = data_converter or converter or default_converter
         self.identity = identity or f"fastcore@{uuid.uuid4().hex[:8]}"
         self.retention = retention
         self.graceful_shutdown_timeout = graceful_shutdown_timeout
@@ -146,6 +178,8 @@ class Engine:
             failure_exception_types=tuple(failure_exception_types),
             strict_registry=True,
             search_attributes=self._search_attributes,
+            continue_as_new_suggested_events=continue_as_new_suggested_events,
+            continue_as_new_suggested_bytes=continue_as_new_suggested_bytes,
         )
         self.timers = TimerService(self.clock)
         self._life = Lifecycle(self.start)
@@ -235,7 +269,13 @@ class Engine:
             plan_next=closing.plan_next,
             retry_interval=retry_interval,
         )
+        faults = Faults(
+            block=recovery.block, commit=pipeline.commit, schedule_retry=recovery.schedule_retry
+        )
+        timers.on_error = faults.timer_failed
+        dispatcher.fault = faults.activity_failed
         pipeline.connect(
+            fault=faults.run_failed,
             block=recovery.block,
             plan_next=closing.plan_next,
             schedule_activity=dispatcher.schedule_activity,
@@ -250,10 +290,20 @@ class Engine:
             closed=closing.closed,
         )
         starter.connect(timed_out=closing.workflow_timed_out, retry_task=recovery.retry_task)
+        self._updates = updates = Updates(
+            lifecycle=self._life,
+            runs=table,
+            store=store,
+            converter=converter,
+            telemetry=telemetry,
+            submit=pipeline.submit,
+            notifier=notifier,
+        )
         self._async_activities = AsyncActivities(
             lifecycle=self._life, runs=table, converter=converter
         )
-        self._ops = HandleOperations(
+        self._ops = ops = HandleOperations(
+            updates=updates,
             lifecycle=self._life,
             runs=table,
             store=store,
@@ -273,6 +323,29 @@ class Engine:
             registry=self._search_attributes,
             describe=self._ops.description,
         )
+        self._starts = Starts(
+            lifecycle=self._life,
+            workflow_for_start=registry.workflow_for_start,
+            converter=converter,
+            runs=table,
+            store=store,
+            new_run=starter.new_run,
+            terminate_run=ops.terminate_run,
+            search_attributes=self._search_attributes,
+            clock=self.clock,
+        )
+        self._with_start: UpdateWithStart = UpdateWithStart(
+            workflow_for_start=registry.workflow_for_start,
+            converter=converter,
+            start=self._starts.start,
+            updates=updates,
+            operations=ops,
+        )
+
+    @property
+    def data_converter(self) -> DataConverter:
+        """The data converter (``temporalio.client.Client.data_converter``)."""
+        return self.converter
 
     @property
     def failure_exception_types(self) -> tuple[type[BaseException], ...]:
@@ -317,6 +390,7 @@ class Engine:
         self._external.telemetry = value
         self._recovery.telemetry = value
         self._ops.telemetry = value
+        self._updates.telemetry = value
 
     # ------------------------------------------------------------------ registry
 
@@ -437,111 +511,124 @@ class Engine:
         args: Sequence[Any] = (),
         id: str,
         task_queue: str | None = None,
+        result_type: Any = None,
         execution_timeout: timedelta | None = None,
         run_timeout: timedelta | None = None,
+        task_timeout: timedelta | None = None,
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.UNSPECIFIED,
         retry_policy: RetryPolicy | None = None,
+        cron_schedule: str = "",
         memo: Mapping[str, Any] | None = None,
+        search_attributes: TypedSearchAttributes | SearchAttributes | None = None,
+        static_summary: str | None = None,
+        static_details: str | None = None,
+        start_delay: timedelta | None = None,
         start_signal: str | None = None,
         start_signal_args: Sequence[Any] = (),
-        result_type: Any = None,
-        search_attributes: TypedSearchAttributes | SearchAttributes | None = None,
-        cron_schedule: str = "",
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+        request_eager_start: bool = False,
+        priority: Any = None,
+        versioning_override: Any = None,
+        stack_level: int = 2,
     ) -> WorkflowHandle:
         """Start a workflow (its run method, class or type name) and return its handle.
 
-        As temporalio's ``Client.start_workflow``. ``task_queue`` is recorded and shown
-        (``workflow.info().task_queue``, ``describe()``, list filters) but routes nothing:
-        an engine runs every workflow registered with it. ``search_attributes`` are the
+        The arguments are ``temporalio.client.Client.start_workflow``'s. ``task_queue`` is
+        recorded (``workflow.info().task_queue``, ``describe()``, list filters), not used for
+        routing: one engine runs every workflow it registered. ``search_attributes`` are the
         run's initial search attributes. With ``cron_schedule`` (``"*/5 * * * *"``,
-        ``"@every 1h"``, ...) the first run waits for the first schedule time and each
-        run that completes, fails or times out is followed by a new run of the same id at
-        the next schedule time, until the workflow is cancelled or terminated.
+        ``"@every 1h"``, ...) the first run waits for the first schedule time and each run
+        that completes, fails or times out is followed by a new run of the same id at the
+        next schedule time, until the workflow is cancelled or terminated. ``start_delay``
+        records the run now and runs its code after the delay (Temporal's first workflow
+        task backoff). What an embedded engine has no use for is accepted and changes
+        nothing: ``task_timeout`` (a workflow task runs in-process), ``static_summary``/``_details``
+        (no UI), ``rpc_metadata``/``rpc_timeout`` (no RPC), ``request_eager_start`` (every
+        start is eager here), ``priority`` (one queue). ``versioning_override`` (worker
+        versioning) is refused.
         """
-        if not self._life.ready:
-            await self._life.ensure_started()
+        _refuse_versioning(versioning_override)
         call_args = [] if arg is ... else [arg]
         call_args.extend(more)
         call_args.extend(args)
-        if not isinstance(id, str) or not id:
-            raise InvalidArgumentError("a workflow id (a non-empty string) is required")
-        defn, name = self._registry.workflow_for_start(workflow)
-        if not defn.dynamic:
-            defn.run_checker.check(f"workflow {name!r}", call_args)
-        if task_queue is not None and (not isinstance(task_queue, str) or not task_queue):
-            raise InvalidArgumentError("task_queue must be a non-empty string")
-        encoded_sa = encode_search_attributes(search_attributes)
-        first_backoff: float | None = None
-        now = self.clock.now()
-        if cron_schedule:
-            first_backoff = backoff(parse_cron(cron_schedule), now, now)
-            if first_backoff is None:
-                raise InvalidArgumentError(
-                    f"cron schedule {cron_schedule!r} has no time in the next five years"
-                )
-        payloads = self.converter.encode(call_args)
-        memo_p = {k: self.converter.encode_one(v) for k, v in (memo or {}).items()}
-        signal_payloads = None
-        if start_signal is not None:
-            h = defn.handler("signal", start_signal)
-            if h is None:
-                raise InvalidArgumentError(f"workflow {name!r} has no signal {start_signal!r}")
-            if not h.dynamic:
-                h.checker.check(f"signal {start_signal!r}", start_signal_args)
-            signal_payloads = self.converter.encode(list(start_signal_args))
-        existing = self._table.by_workflow_id.get(id)  # every open run is in memory
-        prior = existing.record if existing is not None else None
-        if prior is None and self.store.durable:
-            prior = await self.store.latest_run_info(id)  # a closed run from earlier
-        if existing is not None or prior is not None:
-            if existing is not None and existing.open:
-                policy = id_conflict_policy
-                if policy == WorkflowIDConflictPolicy.USE_EXISTING:
-                    return self._handle(existing, result_type)
-                if policy == WorkflowIDConflictPolicy.TERMINATE_EXISTING or (
-                    id_reuse_policy == WorkflowIDReusePolicy.TERMINATE_IF_RUNNING
-                ):
-                    await self._ops.terminate_run(
-                        existing, "terminated by a start with the same id", []
-                    )
-                else:
-                    raise WorkflowAlreadyStartedError(id, name, run_id=existing.record.run_id)
-            elif prior is not None:
-                st = prior.status
-                if id_reuse_policy == WorkflowIDReusePolicy.REJECT_DUPLICATE or (
-                    id_reuse_policy == WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
-                    and st in (_COMPLETED, _CONTINUED_AS_NEW)
-                ):
-                    raise WorkflowAlreadyStartedError(id, name, run_id=prior.run_id)
-        if encoded_sa:
-            self._search_attributes.check(encoded_sa)
-        run, fut = self._starter.new_run(
-            defn,
-            name,
-            id,
-            payloads,
-            execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
-            run_timeout=run_timeout.total_seconds() if run_timeout else None,
-            retry_policy=retry_policy.to_dict() if retry_policy else None,
-            memo=memo_p,
-            signal=(start_signal, signal_payloads) if start_signal is not None else None,
+        run, _ = await self._starts.start(
+            workflow,
+            call_args,
+            id=id,
             task_queue=task_queue,
-            search_attributes=encoded_sa or None,
-            cron_schedule=cron_schedule or None,
-            first_task_backoff=max(first_backoff, 1e-6) if first_backoff is not None else None,
-            now=now,
+            execution_timeout=execution_timeout,
+            run_timeout=run_timeout,
+            id_reuse_policy=id_reuse_policy,
+            id_conflict_policy=id_conflict_policy,
+            retry_policy=retry_policy,
+            memo=memo,
+            start_delay=start_delay,
+            start_signal=start_signal,
+            start_signal_args=start_signal_args,
+            search_attributes=search_attributes,
+            cron_schedule=cron_schedule,
         )
-        if fut is not None:
-            await fut
         return self._handle(run, result_type)
 
     async def execute_workflow(
-        self, workflow: Any, arg: Any = ..., *more: Any, **kwargs: Any
+        self,
+        workflow: Any,
+        arg: Any = ...,
+        *more: Any,
+        args: Sequence[Any] = (),
+        id: str,
+        task_queue: str | None = None,
+        result_type: Any = None,
+        execution_timeout: timedelta | None = None,
+        run_timeout: timedelta | None = None,
+        task_timeout: timedelta | None = None,
+        id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.UNSPECIFIED,
+        retry_policy: RetryPolicy | None = None,
+        cron_schedule: str = "",
+        memo: Mapping[str, Any] | None = None,
+        search_attributes: TypedSearchAttributes | SearchAttributes | None = None,
+        static_summary: str | None = None,
+        static_details: str | None = None,
+        start_delay: timedelta | None = None,
+        start_signal: str | None = None,
+        start_signal_args: Sequence[Any] = (),
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+        request_eager_start: bool = False,
+        priority: Any = None,
+        versioning_override: Any = None,
     ) -> Any:
-        """Start a workflow and wait for its result."""
-        handle = await self.start_workflow(workflow, arg, *more, **kwargs)
-        return await handle.result()
+        """Start a workflow and wait for its result (``start_workflow``'s arguments)."""
+        _refuse_versioning(versioning_override)
+        call_args = [] if arg is ... else [arg]
+        if more:
+            call_args.extend(more)
+        if args:
+            call_args.extend(args)
+        run, _ = await self._starts.start(
+            workflow,
+            call_args,
+            id=id,
+            task_queue=task_queue,
+            execution_timeout=execution_timeout,
+            run_timeout=run_timeout,
+            id_reuse_policy=id_reuse_policy,
+            id_conflict_policy=id_conflict_policy,
+            retry_policy=retry_policy,
+            memo=memo,
+            start_delay=start_delay,
+            start_signal=start_signal,
+            start_signal_args=start_signal_args,
+            search_attributes=search_attributes,
+            cron_schedule=cron_schedule,
+        )
+        rec = run.record
+        return await self._ops.result(
+            rec.workflow_id, rec.run_id, follow_runs=True, result_type=result_type
+        )
 
     def get_workflow_handle(
         self,
@@ -561,10 +648,112 @@ class Engine:
             result_type=result_type,
         )
 
-    def get_workflow_handle_for(self, workflow: Any, workflow_id: str, **kw: Any) -> WorkflowHandle:
-        """Same as ``get_workflow_handle``; the run method is for typing only (temporalio)."""
-        del workflow
-        return self.get_workflow_handle(workflow_id, **kw)
+    def get_workflow_handle_for(
+        self,
+        workflow: Any,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        first_execution_run_id: str | None = None,
+    ) -> WorkflowHandle:
+        """``get_workflow_handle`` typed by the workflow's run method (its result hint)."""
+        defn = self._registry.workflow_definition(workflow)
+        return self.get_workflow_handle(
+            workflow_id,
+            run_id=run_id,
+            first_execution_run_id=first_execution_run_id,
+            result_type=defn.run_ret_hint if defn is not None else None,
+        )
+
+    def get_workflow_update_handle(
+        self,
+        update_id: str,
+        workflow_id: str,
+        *,
+        workflow_run_id: str | None = None,
+        result_type: Any = None,
+    ) -> WorkflowUpdateHandle[Any]:
+        """A handle to update ``update_id`` of a workflow (also one sent before a restart);
+        ``get_workflow_handle(workflow_id).get_update_handle(update_id)`` in one call."""
+        return WorkflowUpdateHandle(
+            self._updates,
+            update_id,
+            workflow_id,
+            workflow_run_id=workflow_run_id,
+            result_type=result_type,
+        )
+
+    # ------------------------------------------------------------------ update-with-start
+
+    async def start_update_with_start_workflow(
+        self,
+        update: Any,
+        arg: Any = ...,
+        *more: Any,
+        start_workflow_operation: WithStartWorkflowOperation,
+        wait_for_stage: WorkflowUpdateStage,
+        args: Sequence[Any] = (),
+        id: str | None = None,
+        result_type: Any = None,
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowUpdateHandle[Any]:
+        """Send an update to the workflow the operation names, starting it unless it runs.
+
+        A new run gets the update in its first activation (validator, then handler, before
+        the run method); a running one (``USE_EXISTING``) gets it as any update. Returns the
+        update's handle once it reached ``wait_for_stage``; the operation's
+        ``workflow_handle()`` gives the workflow's handle.
+        """
+        if wait_for_stage == WorkflowUpdateStage.ADMITTED:
+            raise ValueError("ADMITTED wait stage not supported")
+        op = start_workflow_operation
+        op._mark_used()
+        try:
+            if not self._life.ready:
+                await self._life.ensure_started()
+            sent, run = await self._with_start.send(
+                op, update, _call_args(arg, more, args), id, WorkflowUpdateStage(wait_for_stage)
+            )
+        except BaseException as err:
+            if op._handle is None:
+                op._set_error(err)
+            raise
+        return WorkflowUpdateHandle(
+            self._updates,
+            sent.update_id,
+            run.record.workflow_id,
+            result_type=result_type,
+            known_outcome=sent.outcome,
+            target_run_id=sent.run_id,
+            name=sent.name,
+        )
+
+    async def execute_update_with_start_workflow(
+        self,
+        update: Any,
+        arg: Any = ...,
+        *more: Any,
+        start_workflow_operation: WithStartWorkflowOperation,
+        args: Sequence[Any] = (),
+        id: str | None = None,
+        result_type: Any = None,
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+    ) -> Any:
+        """``start_update_with_start_workflow`` up to ``COMPLETED``, then the update's result
+        (``WorkflowUpdateFailedError`` when it was rejected or failed)."""
+        handle = await self.start_update_with_start_workflow(
+            update,
+            arg,
+            *more,
+            start_workflow_operation=start_workflow_operation,
+            wait_for_stage=WorkflowUpdateStage.COMPLETED,
+            args=args,
+            id=id,
+            result_type=result_type,
+        )
+        return await handle.result()
 
     def _handle(self, run: Run, result_type: Any = None) -> WorkflowHandle:
         """The handle a start returns, as temporalio's: no ``run_id``, so ``describe``,

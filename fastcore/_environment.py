@@ -34,3 +34,8 @@ class WorkflowEnvironment:
     strict_registry: bool = True
     #: The types of custom search attributes (an upsert of another type is refused).
     search_attributes: SearchAttributeRegistry | None = None
+    #: ``workflow.info().is_continue_as_new_suggested()`` from this many events on
+    #: (Temporal's default, ``limit.historyCount.suggestContinueAsNew``).
+    continue_as_new_suggested_events: int = 4096
+    #: ... or from this many bytes of history (``limit.historySize.suggestContinueAsNew``).
+    continue_as_new_suggested_bytes: int = 4 * 1024 * 1024

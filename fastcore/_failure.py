@@ -27,6 +27,12 @@ whose ``type`` is the exception's class name, and ``asyncio.CancelledError`` bec
 cancellation. ``from_failure`` rebuilds ``fastcore.errors`` exceptions, chained through
 ``__cause__``, and remembers the dict so that converting the exception again gives it back
 unchanged (stack trace included).
+
+A data converter with a failure converter of its own (``DataConverter(failure_converter_class=
+...)``) is asked instead: ``to_failure``/``from_failure`` hand the exception or the dict to it,
+with a payload converter that applies the data converter's codec. A failure whose message and
+stack trace a converter encoded (``DefaultFailureConverterWithEncodedAttributes``) carries
+them in ``"encoded_attributes"`` (a Payload), as Temporal's ``Failure.encoded_attributes``.
 """
 
 from __future__ import annotations
@@ -36,9 +42,9 @@ import copy
 import traceback
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from ._converter import DataConverter, Payload
+from ._payload import Payload
 from .errors import (
     ActivityError,
     ApplicationError,
@@ -55,6 +61,9 @@ from .errors import (
 __all__ = [
     "INFO_KEYS",
     "SOURCE",
+    "ValueConverter",
+    "build_exception",
+    "build_failure",
     "failure_is_benign",
     "from_failure",
     "is_benign",
@@ -78,20 +87,46 @@ _ATTR = "_fastcore_failure"  # where from_failure stores the dict an exception w
 _MAX_DEPTH = 64  # a cause chain deeper than this is cut (guards against __context__ cycles)
 
 
-def to_failure(exc: BaseException, converter: DataConverter) -> dict[str, Any]:
+class ValueConverter(Protocol):
+    """What a failure's details are converted with (a ``DataConverter``)."""
+
+    def encode_one(self, value: Any) -> Payload:
+        """One value as a payload."""
+        ...
+
+    def decode_one(self, payload: Payload, hint: Any = None) -> Any:
+        """One payload as a value."""
+        ...
+
+
+def to_failure(exc: BaseException, converter: ValueConverter) -> dict[str, Any]:
     """Describe an exception (and its cause chain) as a failure dict.
 
     Args:
         exc: The exception to record.
-        converter: Encodes details (error details, heartbeat details).
+        converter: The data converter: encodes details (error details, heartbeat details),
+            or hands the exception to its own failure converter.
 
     Returns:
         A failure dict in the format of this module's docstring.
     """
+    custom = getattr(converter, "custom_failure_converter", None)
+    if custom is not None:
+        recorded = getattr(exc, _ATTR, None)
+        if recorded is not None:
+            return copy.deepcopy(recorded)  # a failure read back: unchanged, as recorded
+        failure: dict[str, Any] = {}
+        custom.to_failure(exc, getattr(converter, "codec_payload_converter", None), failure)
+        return failure
     return _to_failure(exc, converter, 0)
 
 
-def _to_failure(exc: BaseException, converter: DataConverter, depth: int) -> dict[str, Any]:
+def build_failure(exc: BaseException, converter: ValueConverter) -> dict[str, Any]:
+    """The default failure format of an exception (``DefaultFailureConverter``'s)."""
+    return _to_failure(exc, converter, 0)
+
+
+def _to_failure(exc: BaseException, converter: ValueConverter, depth: int) -> dict[str, Any]:
     recorded = getattr(exc, _ATTR, None)
     if recorded is not None:
         return copy.deepcopy(recorded)
@@ -121,7 +156,7 @@ def _message(exc: BaseException) -> str:
     return str(exc)
 
 
-def _encode(values: Sequence[Any], converter: DataConverter) -> list[Payload]:
+def _encode(values: Sequence[Any], converter: ValueConverter) -> list[Payload]:
     out = []
     for v in values:
         if isinstance(v, Payload):
@@ -134,7 +169,7 @@ def _encode(values: Sequence[Any], converter: DataConverter) -> list[Payload]:
     return out
 
 
-def _info(exc: BaseException, converter: DataConverter) -> tuple[str, dict[str, Any]]:
+def _info(exc: BaseException, converter: ValueConverter) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, ApplicationError):
         delay = exc.next_retry_delay
         app: dict[str, Any] = {
@@ -182,26 +217,38 @@ def _info(exc: BaseException, converter: DataConverter) -> tuple[str, dict[str, 
     }
 
 
-def from_failure(failure: dict[str, Any], converter: DataConverter) -> BaseException:
+def from_failure(failure: dict[str, Any], converter: ValueConverter) -> BaseException:
     """Rebuild the exception a failure dict describes, its cause chain in ``__cause__``.
 
     Args:
         failure: A dict made by ``to_failure`` (or translated from Temporal).
-        converter: Decodes details; payloads it cannot decode are kept as ``Payload``.
+        converter: The data converter: decodes details (payloads it cannot decode are kept
+            as ``Payload``), or hands the dict to its own failure converter.
 
     Returns:
         A ``fastcore.errors.FailureError`` subclass (a plain ``FailureError`` when the dict
         has no known info).
     """
+    custom = getattr(converter, "custom_failure_converter", None)
+    if custom is not None:
+        view = getattr(converter, "codec_payload_converter", None)
+        err: BaseException = custom.from_failure(failure, view)
+        setattr(err, _ATTR, copy.deepcopy(failure))
+        return err
+    return build_exception(failure, converter)
+
+
+def build_exception(failure: dict[str, Any], converter: ValueConverter) -> BaseException:
+    """The exception of a failure dict in the default format (``DefaultFailureConverter``'s)."""
     err = _from_info(failure, converter)
     cause = failure.get("cause")
     if cause:
-        err.__cause__ = from_failure(cause, converter)
+        err.__cause__ = build_exception(cause, converter)
     setattr(err, _ATTR, copy.deepcopy(failure))
     return err
 
 
-def _decode(payloads: Sequence[Payload] | None, converter: DataConverter) -> list[Any]:
+def _decode(payloads: Sequence[Payload] | None, converter: ValueConverter) -> list[Any]:
     out = []
     for p in payloads or ():
         try:
@@ -211,7 +258,7 @@ def _decode(payloads: Sequence[Payload] | None, converter: DataConverter) -> lis
     return out
 
 
-def _from_info(failure: dict[str, Any], converter: DataConverter) -> FailureError:
+def _from_info(failure: dict[str, Any], converter: ValueConverter) -> FailureError:
     message = failure.get("message") or ""
     info = failure.get("application_failure_info")
     if info is not None:

@@ -12,6 +12,7 @@ as temporalio does.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -22,10 +23,12 @@ from ._futures import _Abort
 from ._loop import WorkflowLoop
 from ._store import RunRecord
 from ._workflow_logger import UpdateInfo, set_update_info
-from .errors import CancelledError, WorkflowQueryFailedError
+from .errors import CancelledError, InvalidArgumentError, WorkflowQueryFailedError
 from .history import Event, EventType
 
 __all__ = ["HandlerHost", "Handlers"]
+
+_log = logging.getLogger("fastcore.workflow")
 
 
 class HandlerHost(Protocol):
@@ -59,11 +62,17 @@ class HandlerHost(Protocol):
 class Handlers:
     """The handlers of one run: delivers signals and updates, answers queries."""
 
-    __slots__ = ("_buffered", "_run", "running", "table")
+    __slots__ = ("_buffered", "_run", "pending_args", "pending_signals", "running", "table")
 
     def __init__(self, run: HandlerHost) -> None:
         self._run = run
         self.running = 0  # signal and update handlers not finished yet
+        #: arguments of accepted updates already decoded for their validator, by update id:
+        #: the handler gets the same values (decoded once), as temporalio's does
+        self.pending_args: dict[str, list[Any]] = {}
+        #: signals whose arguments the caller decoded, by ``id()`` of their payload list:
+        #: (that list, the values); the entry holds the list, so its id stays its own
+        self.pending_signals: dict[int, tuple[Sequence[Payload], list[Any]]] = {}
         #: handlers set at run time, by (kind, name); None: a class handler unset; a None
         #: name is the kind's dynamic handler
         self.table: dict[tuple[str, str | None], HandlerDefinition | None] | None = None
@@ -170,7 +179,25 @@ class Handlers:
                 self._buffered = []
             self._buffered.append((name, payloads))
             return
-        args = self._args(h, name, payloads)
+        pending = self.pending_signals
+        entry = pending.pop(id(payloads), None) if pending else None
+        try:
+            if entry is not None and entry[0] is payloads:  # decoded by the caller: once
+                args = [name, entry[1]] if h.dynamic else entry[1]
+            else:
+                args = self._args(h, name, payloads)
+        except InvalidArgumentError as err:
+            # as temporalio: a signal whose input cannot be read is dropped, with a warning
+            rec = self._run.run
+            _log.warning(
+                "Failed deserializing signal input for %s, dropping the signal "
+                "(workflow %r, run %s): %s",
+                name,
+                rec.workflow_id,
+                rec.run_id,
+                err,
+            )
+            return
         if h.is_async:
             self.running += 1
             self._run.loop.create_task(self._run_async_signal(h, args))
@@ -236,7 +263,13 @@ class Handlers:
                 RuntimeError(f"update {name!r} was accepted but the workflow has no handler for it")
             )
             return
-        args = self._args(h, name, payloads)
+        decoded = self.pending_args.pop(update_id, None)
+        if decoded is None:
+            args = self._args(h, name, payloads)
+        elif h.dynamic:
+            args = [name, decoded]
+        else:
+            args = decoded
         self.running += 1
         self._run.loop.create_task(self._run_update(h, update_id, accepted_id, args))
 

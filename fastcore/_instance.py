@@ -24,14 +24,17 @@ from ._definitions import HandlerDefinition, WorkflowDefinition
 from ._environment import WorkflowEnvironment
 from ._failure import to_failure
 from ._futures import FAILURE_ONLY, _Abort, is_cancellation
-from ._handlers import Handlers
+from ._handlers import Handlers, unknown_update
 from ._loop import WorkflowLoop
 from ._store import RunRecord
 from .errors import NondeterminismError
 from .history import COMMAND_EVENTS, Event, EventType
 from .workflow import ContinueAsNewError
 
-__all__ = ["WorkflowInstance"]
+__all__ = ["WorkflowInstance", "is_with_start"]
+
+_get_running_loop = asyncio.events._get_running_loop
+_set_running_loop = asyncio.events._set_running_loop
 
 
 class WorkflowInstance:
@@ -62,6 +65,8 @@ class WorkflowInstance:
         "read_only",
         "replay_end",
         "run",
+        "start_args",
+        "start_updates",
         "started_attrs",
         "task_failure",
     )
@@ -92,6 +97,11 @@ class WorkflowInstance:
         self.read_only = False
         self.blocked = False
         self.deferred: list[Event] = []
+        #: updates sent with the start (update-with-start), validated and accepted by the
+        #: first activation (a ``StartUpdates``), or None
+        self.start_updates: Any = None
+        #: the run method's arguments as the start decoded them (decoded once), or None
+        self.start_args: list[Any] | None = None
         self.failure_types: tuple[type[BaseException], ...] = (
             (*FAILURE_ONLY, *defn.failure_exception_types, *env.failure_exception_types)
             if defn.failure_exception_types or env.failure_exception_types
@@ -229,20 +239,27 @@ class WorkflowInstance:
 
     def _run(self) -> None:
         loop = self.loop
-        while True:
-            loop.run_once()
-            if loop.errors:
-                err = loop.errors[0]
-                loop.errors = None
-                if isinstance(err, _Abort):
+        # the run's loop is the running one throughout: its callbacks and the conditions
+        # (workflow code too: workflow.* calls in them work) see it
+        prev = _get_running_loop()
+        _set_running_loop(loop)
+        try:
+            while True:
+                loop.run_once()
+                if loop.errors:
+                    err = loop.errors[0]
+                    loop.errors = None
+                    if isinstance(err, _Abort):
+                        return
+                    self.fail_task(err)
                     return
-                self.fail_task(err)
-                return
-            if self.nondeterminism is not None or self.task_failure is not None:
-                return
-            commands = self.commands
-            if not commands.conditions or not commands.check_conditions():
-                return
+                if self.nondeterminism is not None or self.task_failure is not None:
+                    return
+                commands = self.commands
+                if not commands.conditions or not commands.check_conditions():
+                    return
+        finally:
+            _set_running_loop(prev)
 
     def fail_task(self, err: BaseException) -> None:
         """Fail the workflow task with ``err``: the run stays open, blocked, and retries."""
@@ -292,8 +309,12 @@ class WorkflowInstance:
         a = event.attributes
         self.started_attrs = a
         defn = self.defn
-        if defn.dynamic:
-            args: list[Any] = [self.converter.decode(a.get("input") or [])]
+        given = self.start_args
+        if given is not None:  # decoded by the start (live): the same values, not decoded again
+            self.start_args = None
+            args: list[Any] = [given] if defn.dynamic else given
+        elif defn.dynamic:
+            args = [self.converter.decode(a.get("input") or [])]
         else:
             args = self.converter.decode(a.get("input") or [], defn.run_arg_hints)
         token = self.loop.enter()
@@ -304,27 +325,28 @@ class WorkflowInstance:
                 self.obj = defn.cls()
         finally:
             self.loop.leave(token)
-        # Signals sent with the start are handled before the run method begins.
+        # Signals and updates sent with the start are handled before the run method begins.
         i = event.event_id
-        while i < len(self.history):
-            nxt = self.history[i]
-            if nxt.event_type is EventType.WORKFLOW_EXECUTION_SIGNALED and nxt.attributes.get(
-                "with_start"
-            ):
-                (self.handlers or self.make_handlers()).signal(
-                    nxt.attributes["signal_name"], nxt.attributes.get("input") or []
-                )
-                i += 1
-                if self.cursor < i:
-                    self.cursor = i
+        history = self.history
+        while i < len(history) and is_with_start(history[i]):
+            nxt = history[i]
+            a = nxt.attributes
+            handlers = self.handlers or self.make_handlers()
+            if nxt.event_type is EventType.WORKFLOW_EXECUTION_SIGNALED:
+                handlers.signal(a["signal_name"], a.get("input") or [])
             else:
-                break
-        if a.get("first_task_backoff"):
+                handlers.accept_update(a["update_id"], a["name"], a.get("input") or [], i + 1)
+            i += 1
+            if self.cursor < i:
+                self.cursor = i
+        if self.start_updates is not None and i == len(history):
+            self._accept_start_updates()
+        if event.attributes.get("first_task_backoff"):
             # A cancel requested while the run waited for its first task (a cron or retry
             # backoff) reaches the code with the start, as Temporal delivers both in the
             # first activation: the run method is cancelled before its first step.
-            while i < len(self.history):
-                et = self.history[i].event_type
+            while i < len(history):
+                et = history[i].event_type
                 if et is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
                     self.cancel_requested = True
                     break
@@ -337,6 +359,33 @@ class WorkflowInstance:
         self.main_task = task
         if self.cancel_requested:
             task.cancel()
+
+    def _accept_start_updates(self) -> None:
+        """Validate the updates sent with the start; record and deliver the accepted ones
+        (an update-with-start, live: a replay finds them recorded)."""
+        pending = self.start_updates
+        self.start_updates = None
+        history = self.history
+        handlers = self.handlers or self.make_handlers()
+        for uid, name, payloads, args in pending.items:
+            if handlers.handler("update", name) is None:
+                pending.rejected[uid] = unknown_update(name, handlers.names("update"))
+                continue
+            try:
+                handlers.validate_update(name, args)
+            except Exception as err:
+                pending.rejected[uid] = err  # not recorded, as Temporal records no rejection
+                continue
+            ev = Event(
+                len(history) + 1,
+                EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+                self.now,
+                {"update_id": uid, "name": name, "input": payloads, "with_start": True},
+            )
+            history.append(ev)
+            self.cursor = len(history)
+            handlers.pending_args[uid] = args
+            handlers.accept_update(uid, name, payloads, ev.event_id)
 
     def _main_done(self, task: asyncio.Task[Any]) -> None:
         """The run method returned or raised: issue the command that closes the run."""
@@ -443,11 +492,7 @@ class WorkflowInstance:
                 # an input
                 j = i + 1
                 if et is EventType.WORKFLOW_EXECUTION_STARTED:
-                    while (
-                        j < n
-                        and history[j].event_type is EventType.WORKFLOW_EXECUTION_SIGNALED
-                        and history[j].attributes.get("with_start")
-                    ):
+                    while j < n and is_with_start(history[j]):
                         j += 1
                 if (
                     blocked
@@ -484,6 +529,17 @@ class WorkflowInstance:
         except _Abort:
             self.cursor = ev.event_id
             raise
+
+
+def is_with_start(event: Event) -> bool:
+    """Whether an event is a signal or an update sent with its run's start."""
+    return bool(
+        event.attributes.get("with_start")
+        and (
+            event.event_type is EventType.WORKFLOW_EXECUTION_SIGNALED
+            or event.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        )
+    )
 
 
 def is_local_activity_marker(ev: Event) -> bool:

@@ -191,7 +191,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     def run_once(self) -> None:
         """Run ready callbacks until none is left, with this loop as the running loop."""
         prev = _get_running_loop()
-        _set_running_loop(self)
+        if prev is not self:
+            _set_running_loop(self)
         try:
             while self._ready:
                 batch = self._ready
@@ -207,7 +208,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
                     except BaseException as err:  # a callback's failure fails the workflow task
                         self._error(err)
         finally:
-            _set_running_loop(prev)
+            if prev is not self:
+                _set_running_loop(prev)
 
     def clear(self) -> None:
         """Drop every queued callback (the run closed)."""

@@ -81,20 +81,27 @@ class Notifier:
                 run.close_waiters.remove(fut)
 
     def expect_update(self, run: Run, update_id: str) -> asyncio.Future[Event]:
-        """A future for the completion of update ``update_id``; register it before the input."""
-        waiter: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+        """A future for the completion of update ``update_id`` (the one already there, so
+        every caller of one id waits for the same); register it before the input."""
+        waiter = run.update_waiters.get(update_id)
+        if waiter is not None:
+            return waiter
+        waiter = asyncio.get_running_loop().create_future()
         if not run.update_waiters:
             run.update_waiters = {}
         run.update_waiters[update_id] = waiter
         return waiter
 
     async def update_completed(self, waiter: asyncio.Future[Event]) -> Event:
-        """Wait for the UPDATE_COMPLETED event ``expect_update`` promised."""
+        """Wait for the UPDATE_COMPLETED event ``expect_update`` promised (a caller that
+        gives up does not cancel it for the others)."""
+        if waiter.done():
+            return waiter.result()  # completed within the call (no real I/O on the way)
         skipper = self._skipper
         skipper.result_waiters += 1
         skipper.schedule()
         try:
-            return await waiter
+            return await asyncio.shield(waiter)
         finally:
             skipper.result_waiters -= 1
 

@@ -1,4 +1,4 @@
-"""What handles do: result, signal, query, update, cancel, terminate, describe, history, watch.
+"""What handles do: result, signal, query, cancel, terminate, describe, history, watch.
 
 Each operation finds its run (in memory, or closed in the store), checks the call against the
 workflow's definition and the run's state, and turns it into an input for the pipeline or an
@@ -14,21 +14,24 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ._converter import DataConverter
-from ._definitions import handler_name
+from ._converter import DataConverter, decode_arguments
+from ._definitions import _HANDLER_ATTR, HandlerDefinition, handler_name
 from ._description import WorkflowExecutionDescription
 from ._environment import WorkflowEnvironment
-from ._failure import from_failure, to_failure
-from ._handlers import unknown_query, unknown_update
+from ._failure import from_failure
+from ._handlers import unknown_query
 from ._instance import WorkflowInstance
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
 from ._pipeline import Pipeline
-from ._run import Run, new_id
+from ._requests import current_request_id
+from ._run import Run
 from ._run_table import RunTable
 from ._search_attributes import decode as decode_search_attributes
 from ._store import RunRecord, Store
 from ._telemetry import Telemetry
+from ._updates import Updates, signal_requests
+from .common import QueryRejectCondition, WorkflowExecutionStatus
 from .errors import (
     ApplicationError,
     CancelledError,
@@ -38,7 +41,7 @@ from .errors import (
     WorkflowFailureError,
     WorkflowNotFoundError,
     WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
+    WorkflowQueryRejectedError,
 )
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
@@ -50,7 +53,8 @@ STACK_TRACE_QUERY = "__stack_trace"
 
 
 class HandleOperations:
-    """The engine side of ``WorkflowHandle``: one method per handle call.
+    """The engine side of ``WorkflowHandle``: one method per handle call (updates are the
+    ``Updates`` part's, reached as ``updates``).
 
     Each call checks ``Lifecycle.ready`` and finds its run itself, not through a helper
     coroutine: one coroutine less per call on the hot path.
@@ -68,7 +72,8 @@ class HandleOperations:
         pipeline: Pipeline,
         notifier: Notifier,
         close_from_outside: Callable[[Run, EventType, dict[str, Any]], asyncio.Future[None] | None],
-        request_cancel: Callable[[Run], asyncio.Future[None] | None],
+        request_cancel: Callable[[Run, str], asyncio.Future[None] | None],
+        updates: Updates,
         identity: str = "",
     ) -> None:
         self.identity = identity
@@ -82,6 +87,8 @@ class HandleOperations:
         self._notifier = notifier
         self._close_from_outside = close_from_outside
         self._request_cancel = request_cancel
+        #: what ``start_update`` and update handles do (the ``Updates`` part)
+        self.updates = updates
 
     @staticmethod
     def _require_open(run: Run, what: str) -> None:
@@ -148,6 +155,9 @@ class HandleOperations:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
         name = handler_name("signal", signal)
+        request = current_request_id()
+        if request and request in signal_requests(run):
+            return  # a retry of a signal this run received: applied once
         self._require_open(run, f"signal {name!r} to")
         inst = run.instance
         h = inst.handler("signal", name) if inst is not None else run.defn.handler("signal", name)
@@ -158,13 +168,25 @@ class HandleOperations:
             )
         if not h.dynamic:
             h.checker.check(f"signal {name!r}", args)
-        payloads = self._converter.encode(args)
+        converter = self._converter
+        payloads = converter.encode(args)
+        # Decoded here, once: input a handler could not read is refused at the call, and the
+        # handler gets these values (a replay decodes the recorded payloads instead).
+        hints = None if h.dynamic else h.arg_hints
+        try:
+            decoded = converter.decode(payloads, hints)
+        except InvalidArgumentError:  # say which argument, and of what
+            decoded = decode_arguments(converter, payloads, hints, f"signal {name!r}")
+        inst = run.instance
+        if inst is not None:
+            handlers = inst.handlers or inst.make_handlers()
+            handlers.pending_signals[id(payloads)] = (payloads, decoded)
         self.telemetry.signal_received(run, name)
+        attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
+        if request:
+            attrs["request_id"] = request
         fut = self._submit(
-            run,
-            EventType.WORKFLOW_EXECUTION_SIGNALED,
-            {"signal_name": name, "input": payloads},
-            wait=self._store.durable,
+            run, EventType.WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable
         )
         if fut is not None:
             await fut
@@ -176,11 +198,26 @@ class HandleOperations:
         query: Any,
         args: list[Any],
         result_type: Any,
+        *,
+        reject_condition: QueryRejectCondition | None = None,
     ) -> Any:
-        """Answer a query from the run's state (a closed run's is rebuilt by replay)."""
+        """Answer a query from the run's state (a closed run's is rebuilt by replay).
+
+        Raises:
+            WorkflowQueryRejectedError: The run is closed and ``reject_condition`` says no.
+        """
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
+        status = run.record.status
+        if status is not WorkflowExecutionStatus.RUNNING and (
+            reject_condition == QueryRejectCondition.NOT_OPEN
+            or (
+                reject_condition == QueryRejectCondition.NOT_COMPLETED_CLEANLY
+                and status is not WorkflowExecutionStatus.COMPLETED
+            )
+        ):
+            raise WorkflowQueryRejectedError(status)
         name = handler_name("query", query)
         if not hasattr(run.defn, "queries"):
             raise unknown_query(name, [])  # its workflow is not registered here any more
@@ -196,7 +233,9 @@ class HandleOperations:
             h.checker.check(f"query {name!r}", args)
         converter = self._converter
         payloads = converter.encode(args)
-        decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
+        decoded = decode_arguments(
+            converter, payloads, None if h.dynamic else h.arg_hints, f"query {name!r}"
+        )
         with self.telemetry.query_span(run, name):
             try:
                 value = (inst.handlers or inst.make_handlers()).query(name, decoded)
@@ -211,6 +250,11 @@ class HandleOperations:
                 f"query {name!r} returned an unconvertible value: {err}"
             ) from err
         return converter.decode_one(payload, result_type if result_type is not None else h.ret_hint)
+
+    def update_ret_hint(self, update: Any) -> Any:
+        """The return hint of a ``@workflow.update`` method (None for a name)."""
+        h = handler_definition_of(update)
+        return h.ret_hint if h is not None and h.kind == "update" else None
 
     def _replayed_instance(self, run: Run) -> WorkflowInstance:
         """An instance for a run that is not in memory (closed, loaded from the store)."""
@@ -228,60 +272,6 @@ class HandleOperations:
         self.telemetry.suppress_replay(run)
         inst.replay()
         return inst
-
-    async def update(
-        self,
-        workflow_id: str,
-        run_id: str | None,
-        update: Any,
-        args: list[Any],
-        update_id: str | None,
-        result_type: Any,
-    ) -> Any:
-        """Validate an update, deliver it and wait for its result (durable)."""
-        if not self._life.ready:
-            await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
-        name = handler_name("update", update)
-        self._require_open(run, f"update {name!r} on")
-        inst = run.instance
-        assert inst is not None
-        h = inst.handler("update", name)
-        if h is None:
-            rejected = self._rejected(unknown_update(name, inst.handler_names("update")))
-            raise rejected from rejected.cause
-        if not h.dynamic:
-            h.checker.check(f"update {name!r}", args)
-        converter = self._converter
-        payloads = converter.encode(args)
-        decoded = converter.decode(payloads, None if h.dynamic else h.arg_hints)
-        with self.telemetry.update_span(run, name):
-            try:
-                (inst.handlers or inst.make_handlers()).validate_update(name, decoded)
-            except Exception as err:
-                rejected = self._rejected(err)
-                raise rejected from rejected.cause
-            uid = update_id or new_id()
-            waiter = self._notifier.expect_update(run, uid)
-            self._submit(
-                run,
-                EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-                {"update_id": uid, "name": name, "input": payloads},
-            )
-            ev = await self._notifier.update_completed(waiter)
-        a = ev.attributes
-        if a.get("failure") is not None:
-            cause = from_failure(a["failure"], converter)
-            raise WorkflowUpdateFailedError(cause) from cause
-        r = a.get("result")
-        hint = result_type if result_type is not None else h.ret_hint
-        return converter.decode_one(r, hint) if r is not None else None
-
-    def _rejected(self, err: BaseException) -> WorkflowUpdateFailedError:
-        """A rejected update as temporalio reports it: the validator's exception as a failure
-        (an ``ApplicationError`` typed after its class unless it is one), nothing recorded."""
-        cause = from_failure(to_failure(err, self._converter), self._converter)
-        return WorkflowUpdateFailedError(cause, rejected=True)
 
     # ------------------------------------------------------------------ cancel, terminate
 
@@ -302,7 +292,11 @@ class HandleOperations:
         return run
 
     async def cancel(
-        self, workflow_id: str, run_id: str | None, first_run_id: str | None = None
+        self,
+        workflow_id: str,
+        run_id: str | None,
+        first_run_id: str | None = None,
+        reason: str = "",
     ) -> None:
         """Request cancellation; a no-op on a closed workflow (as Temporal)."""
         if not self._life.ready:
@@ -310,7 +304,7 @@ class HandleOperations:
         run = await self._find_in_chain(workflow_id, run_id, first_run_id)
         if not run.open:
             return  # a cancel to a closed workflow is a no-op
-        fut = self._request_cancel(run)
+        fut = self._request_cancel(run, reason)
         if fut is not None:
             await fut
 
@@ -405,3 +399,9 @@ class HandleOperations:
             if not run.open:
                 return
             await self._notifier.history_grew(run)
+
+
+def handler_definition_of(fn: Any) -> HandlerDefinition | None:
+    """The definition a ``@workflow.signal/query/update`` decorator attached, or None."""
+    defn = getattr(fn, _HANDLER_ATTR, None)
+    return defn if isinstance(defn, HandlerDefinition) else None

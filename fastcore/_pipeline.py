@@ -14,29 +14,34 @@ connects them once, as bound methods, so an effect costs one call.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from ._clock import Clock
-from ._instance import WorkflowInstance
+from ._instance import WorkflowInstance, is_with_start
 from ._notify import Notifier
 from ._run import CLOSE_STATUS, Run
 from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
+from .common import WorkflowExecutionStatus
 from .history import CLOSE_EVENTS, Event, EventType
 
-__all__ = ["Pipeline", "RunEffect"]
+__all__ = ["Pipeline", "RunEffect", "RunFault"]
+
+_log = logging.getLogger("fastcore.engine")
 
 _STARTED = EventType.WORKFLOW_EXECUTION_STARTED
 _NEXT_RUN_CLOSES = (EventType.WORKFLOW_EXECUTION_FAILED, EventType.WORKFLOW_EXECUTION_COMPLETED)
-_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
 #: Records a failed workflow task (the run stays open, blocked): run, instance, its input.
 BlockTask = Callable[[Run, WorkflowInstance, Event | None], None]
+#: The engine raised while handling a run: fail that run's workflow task (run, error, where).
+RunFault = Callable[[Run, BaseException, str], None]
 
 _Input = tuple[Run, EventType, dict[str, Any], asyncio.Future[None] | None]
 
@@ -79,6 +84,7 @@ class Pipeline:
         self._start_local: Callable[[Run, dict[str, Any]], None] = _unconnected
         self._cancel_local: RunEffect = _unconnected
         self._closed: RunEffect = _unconnected
+        self._fault: RunFault = _unconnected
 
     def connect(
         self,
@@ -95,6 +101,7 @@ class Pipeline:
         start_local: Callable[[Run, dict[str, Any]], None],
         cancel_local: RunEffect,
         closed: RunEffect,
+        fault: RunFault,
     ) -> None:
         """Hand the pipeline the parts that act on what an activation produced."""
         self._block = block
@@ -109,6 +116,7 @@ class Pipeline:
         self._start_local = start_local
         self._cancel_local = cancel_local
         self._closed = closed
+        self._fault = fault
 
     # ------------------------------------------------------------------ the activation loop
 
@@ -136,11 +144,10 @@ class Pipeline:
                 run, etype, attrs, waiter = queue.popleft()
                 try:
                     self._process(run, etype, attrs, waiter)
-                except BaseException as err:  # an engine bug must not wedge every workflow
+                except Exception as err:  # one run's fault must not wedge every workflow
                     if waiter is not None and not waiter.done():
                         waiter.set_exception(err)
-                    else:
-                        raise
+                    self._fault(run, err, f"processing {etype.value}")
         finally:
             self._draining = False
 
@@ -185,7 +192,20 @@ class Pipeline:
         """Run one activation live and commit it; False when the workflow task failed."""
         record = run.record
         history = record.history
-        inst.activate(event, after)
+        try:
+            inst.activate(event, after)
+        except Exception as err:  # the engine's own handling raised: the task fails
+            _log.warning(
+                "fastcore engine error while delivering %s to workflow %r (run %s): %s: %s; "
+                "the run's workflow task fails and is retried",
+                event.event_type.value,
+                record.workflow_id,
+                record.run_id,
+                type(err).__name__,
+                err,
+                exc_info=err,
+            )
+            inst.fail_task(err)
         local = inst.commands.local
         requests = None
         if local is not None and local.requests:
@@ -194,11 +214,7 @@ class Pipeline:
             # Drop the activation's commands, keep its input, mark the failure (Temporal).
             keep = after if after is not None else event.event_id
             if event.event_type is _STARTED:
-                while (
-                    keep < len(history)
-                    and history[keep].event_type is _SIGNALED
-                    and history[keep].attributes.get("with_start")
-                ):
+                while keep < len(history) and is_with_start(history[keep]):
                     keep += 1
             del history[keep:]
             self._block(run, inst, event)
@@ -230,12 +246,20 @@ class Pipeline:
         effects: list[Event],
     ) -> None:
         """Append ``new`` to the store, apply ``effects``; tell callers once it is durable."""
-        fut = self._append(run.record, new)
+        try:
+            fut = self._append(run.record, new)
+        except Exception:
+            self._unrecorded(run, new)
+            raise
         # Internal effects (start activities, arm timers, start children) need not wait for
         # the commit: activities are at-least-once, and a crash before the commit replays
         # and issues them again. What a caller is told (start, signal and update acks,
         # results, watched events) waits until the events are durable.
-        self._effects(run, effects)
+        if effects:
+            try:
+                self._effects(run, effects)
+            except Exception as err:  # the retry rebuilds the run and applies them again
+                self._fault(run, err, "applying the effects of an activation")
         if fut is None:
             self._acknowledge(run, effects)
             self._notify_watchers(run)
@@ -266,6 +290,19 @@ class Pipeline:
             skipper.schedule()
 
         asyncio.ensure_future(fut).add_done_callback(committed)
+
+    @staticmethod
+    def _unrecorded(run: Run, new: list[Event]) -> None:
+        """The store refused ``new``: take them off the in-memory history too, so the history
+        a retry rebuilds from is the one recorded (the run reopens if they closed it)."""
+        record = run.record
+        history = record.history
+        if not new or not history or history[-1] is not new[-1]:
+            return
+        del history[len(history) - len(new) :]
+        if any(e.event_type in CLOSE_EVENTS for e in new):
+            record.status = WorkflowExecutionStatus.RUNNING
+            record.close_time = None
 
     def _effects(self, run: Run, events: list[Event]) -> None:
         for ev in events:

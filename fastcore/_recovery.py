@@ -250,12 +250,14 @@ class Recovery:
         workflow_task_failed(_logger_details(run), err)
         self.telemetry.workflow_task_failed(run, err)
         if run.retry_entry is None and not isinstance(err, NondeterminismError):
-            self._schedule_retry(run)
+            self.schedule_retry(run)
 
-    def _schedule_retry(self, run: Run) -> None:
+    def schedule_retry(self, run: Run) -> None:
+        """Retry the run's failed workflow task after a backoff that doubles per failure."""
         # exponential backoff over consecutive failures, capped at ten minutes
         run.task_attempts += 1
-        delay = min(self.retry_interval * 2 ** (run.task_attempts - 1), 600.0)
+        # (the exponent is bounded: 2.0 ** 30 already passes the cap, and never overflows)
+        delay = min(self.retry_interval * 2.0 ** min(run.task_attempts - 1, 30), 600.0)
         run.retry_entry = self._timers.call_later(delay, self.retry_task, run, run.task_attempts)
 
     def retry_task(self, run: Run, attempt: int) -> None:
@@ -271,7 +273,7 @@ class Recovery:
         if not inst.blocked:
             run.task_attempts = 0  # the task went through
         elif inst.task_failure is not None and run.retry_entry is None:
-            self._schedule_retry(run)
+            self.schedule_retry(run)
 
     # ------------------------------------------------------------------ replay
 

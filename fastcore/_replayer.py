@@ -62,6 +62,7 @@ class Replayer:
         self,
         *,
         workflows: Sequence[type],
+        data_converter: DataConverter | None = None,
         converter: DataConverter | None = None,
         failure_exception_types: Sequence[type[BaseException]] = (),
     ) -> None:
@@ -70,7 +71,7 @@ class Replayer:
             d = WorkflowDefinition.from_class(cls)
             if d.name:
                 self._workflows[d.name] = d
-        self._converter = converter or default_converter
+        self._converter = data_converter or converter or default_converter
         self._env = WorkflowEnvironment(
             clock_now=_epoch,
             activity_definition=_no_activity,

@@ -48,6 +48,7 @@ class Run:
         "task_attempts",
         "timeout_entry",
         "timers",
+        "update_index",
         "update_waiters",
         "watchers",
     )
@@ -63,6 +64,8 @@ class Run:
         self.children_closed: set[int] | None = None  # made when a child first closes
         self.close_waiters: list[asyncio.Future[None]] = []
         self.update_waiters: dict[str, asyncio.Future[Event]] = _EMPTY_DICT
+        #: the run's updates by id, read from its history when first asked (``_updates``)
+        self.update_index: Any = None
         self.watchers: list[asyncio.Future[None]] = _EMPTY_LIST
         self.parent: tuple[str, str, int] | None = None  # (workflow id, run id, initiated id)
         self.retry_entry: TimerEntry | None = None  # the next workflow task retry

@@ -64,6 +64,14 @@ class RunTable:
             return None
         return self.from_record(record)
 
+    async def started_by(self, workflow_id: str, request_id: str) -> Run | None:
+        """The latest run of ``workflow_id`` if the start with ``request_id`` made it."""
+        run = await self.latest(workflow_id)
+        if run is None or not run.record.history:
+            return None
+        started = run.record.history[0].attributes
+        return run if started.get("request_id") == request_id else None
+
     async def find(self, workflow_id: str, run_id: str | None) -> Run:
         """The run a handle targets (the latest when ``run_id`` is None).
 

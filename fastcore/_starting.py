@@ -78,7 +78,7 @@ class RunStarter:
         run_timeout: float | None = None,
         retry_policy: dict[str, Any] | None = None,
         memo: dict[str, Any] | None = None,
-        signal: tuple[str, Any] | None = None,
+        signal: tuple[str, Any, list[Any]] | None = None,
         parent: dict[str, Any] | None = None,
         continued_run_id: str | None = None,
         first_run_id: str | None = None,
@@ -86,6 +86,9 @@ class RunStarter:
         run_id: str | None = None,
         execution_deadline: float | None = None,
         first_task_backoff: float | None = None,
+        start_updates: Any = None,
+        start_args: list[Any] | None = None,
+        request_id: str | None = None,
         task_queue: str | None = None,
         search_attributes: Encoded | None = None,
         cron_schedule: str | None = None,
@@ -141,6 +144,8 @@ class RunStarter:
         if first_task_backoff:
             attrs["first_task_backoff"] = first_task_backoff
             record.execution_time = now + first_task_backoff
+        if request_id:
+            attrs["request_id"] = request_id
         # recorded only when given, so a plain start's event stays as small as it was
         if task_queue:
             attrs["task_queue"] = task_queue
@@ -173,6 +178,12 @@ class RunStarter:
         run.instance = WorkflowInstance(
             env=self._env, run=record, defn=defn, converter=self._converter
         )
+        # updates sent with the start: validated and accepted by the first activation
+        run.instance.start_updates = start_updates
+        # the arguments as the start decoded them (the first activation uses them as they are)
+        run.instance.start_args = start_args
+        if signal is not None and signal[2]:
+            run.instance.make_handlers().pending_signals[id(signal[1])] = (signal[1], signal[2])
         if first_task_backoff:
             # A retry or cron run: recorded now (durable), its code first runs after the
             # backoff; inputs meanwhile wait, as for a blocked run (Temporal's first

@@ -5,12 +5,25 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from ._clock import Clock
 
 __all__ = ["TimerEntry", "TimerService"]
+
+_log = logging.getLogger("fastcore.engine")
+
+
+def _log_error(callback: Callable[..., Any], args: tuple[Any, ...], err: Exception) -> None:
+    _log.warning(
+        "fastcore timer callback %s failed: %s: %s",
+        getattr(callback, "__qualname__", callback),
+        type(err).__name__,
+        err,
+        exc_info=err,
+    )
 
 
 class TimerEntry:
@@ -31,10 +44,16 @@ class TimerEntry:
 
 
 class TimerService:
-    """A heap of deadlines with one real loop callback armed for the earliest."""
+    """A heap of deadlines with one real loop callback armed for the earliest.
+
+    A callback that raises does not stop the others: ``on_error(callback, args, error)`` is
+    told (the engine fails the workflow task of the run it belonged to), and the service
+    goes on.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        self.on_error: Callable[[Callable[..., Any], tuple[Any, ...], Exception], None] = _log_error
         self._heap: list[tuple[float, int, TimerEntry]] = []
         self._seq = itertools.count()
         self._armed: asyncio.TimerHandle | None = None
@@ -88,7 +107,13 @@ class TimerService:
             if entry.cancelled:
                 continue
             entry.cancelled = True
-            entry.callback(*entry.args)
+            try:
+                entry.callback(*entry.args)
+            except Exception as err:  # one run's fault must not stop every timer
+                try:
+                    self.on_error(entry.callback, entry.args, err)
+                except Exception:
+                    _log_error(entry.callback, entry.args, err)
         self._arm()
 
     def close(self) -> None:

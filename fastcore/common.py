@@ -10,6 +10,7 @@ for_keyword_list(name)`` names an attribute and its type, ``TypedSearchAttribute
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,10 +18,14 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, ClassVar, Generic, NamedTuple, TypeAlias, TypeVar, get_origin, overload
 
+from ._payload import RawValue
+
 __all__ = [
     "ActivityCancellationType",
     "ChildWorkflowCancellationType",
     "ParentClosePolicy",
+    "QueryRejectCondition",
+    "RawValue",
     "RetryPolicy",
     "SearchAttributeIndexedValueType",
     "SearchAttributeKey",
@@ -63,14 +68,26 @@ class RetryPolicy:
             raise ValueError("RetryPolicy.maximum_interval must be >= initial_interval")
 
     def backoff(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        """Seconds to wait after failed attempt number ``attempt`` (1-based), for any attempt.
+
+        ``initial_interval * backoff_coefficient ** (attempt - 1)``, capped at
+        ``maximum_interval`` as Temporal caps it: the power is compared in log space first, so
+        an attempt in the thousands (a retry loop without ``maximum_attempts``) gets the
+        maximum instead of an ``OverflowError``.
+        """
         initial = self.initial_interval.total_seconds()
         maximum = (
             self.maximum_interval.total_seconds()
             if self.maximum_interval is not None
             else initial * 100
         )
-        return float(min(initial * self.backoff_coefficient ** (attempt - 1), maximum))
+        coefficient = float(self.backoff_coefficient)
+        exponent = max(attempt - 1, 0)
+        if initial <= 0.0 or exponent == 0 or coefficient == 1.0:
+            return min(initial, maximum)
+        if exponent * math.log(coefficient) >= math.log(maximum / initial):
+            return maximum
+        return min(initial * coefficient**exponent, maximum)
 
     def to_dict(self) -> dict[str, Any]:
         """The form recorded in history events."""
@@ -151,6 +168,14 @@ class ChildWorkflowCancellationType(IntEnum):
     TRY_CANCEL = 1
     WAIT_CANCELLATION_COMPLETED = 2
     WAIT_CANCELLATION_REQUESTED = 3
+
+
+class QueryRejectCondition(IntEnum):
+    """Whether a query is refused for a closed workflow (``handle.query(reject_condition=)``)."""
+
+    NONE = 1
+    NOT_OPEN = 2
+    NOT_COMPLETED_CLEANLY = 3
 
 
 # ---------------------------------------------------------------------- search attributes

@@ -16,6 +16,7 @@ The tree::
     ├── WorkflowNotFoundError              unknown id; or signal/update/terminate to a closed one
     ├── WorkflowUpdateFailedError          an update whose validator or handler failed
     ├── WorkflowQueryFailedError           a query whose handler raised
+    ├── WorkflowQueryRejectedError         a query refused by its ``reject_condition``
     ├── ActivityNotFoundError              an async activity handle's activity is not pending
     ├── AsyncActivityCancelledError        an async activity handle's activity was cancelled
     ├── NondeterminismError                the code no longer matches its history
@@ -59,6 +60,7 @@ __all__ = [
     "WorkflowFailureError",
     "WorkflowNotFoundError",
     "WorkflowQueryFailedError",
+    "WorkflowQueryRejectedError",
     "WorkflowUpdateFailedError",
     "is_cancelled_exception",
 ]
@@ -400,6 +402,14 @@ class WorkflowQueryFailedError(FastcoreError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class WorkflowQueryRejectedError(FastcoreError):
+    """A query refused by its ``reject_condition``: ``status`` is the workflow's status."""
+
+    def __init__(self, status: Any) -> None:
+        super().__init__(f"Query rejected, status: {status}")
+        self.status = status
 
 
 class ActivityNotFoundError(FastcoreError, LookupError):

@@ -23,12 +23,15 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  {type, value}}; only when given, or carried from an earlier
                                  run), cron_schedule, last_completion_result(Payload),
                                  continued_failure (cron and retry runs), first_task_backoff
-                                 (s; retry and cron runs): each only when set
+                                 (s; retry and cron runs): each only when set,
+                                 request_id (only for a start that carried Temporal's)
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
                                  signal sent with the start), external ({workflow_id, run_id,
                                  initiated_event_id}: present only for a signal sent by a
-                                 workflow through an external handle)
-    WORKFLOW_EXECUTION_UPDATE_ACCEPTED   update_id, name, input[]
+                                 workflow through an external handle), request_id (only when
+                                 carried)
+    WORKFLOW_EXECUTION_UPDATE_ACCEPTED   update_id, name, input[], with_start (present, True,
+                                         only for an update sent with the start)
     WORKFLOW_EXECUTION_UPDATE_COMPLETED  update_id, accepted_event_id, result(Payload|None),
                                          failure(dict|None)
     WORKFLOW_EXECUTION_CANCEL_REQUESTED  reason

@@ -1,14 +1,16 @@
 """The contract fastcore keeps for integrations (bridge): what they may rely on, and nothing else.
 
 Integrations need more than a user does: the metadata the decorators attach, the converter
-and payload types, fastcore's failure format, the description type and a hook so workflow
-code can run on another runtime, the visibility query language (``visibility``: parse,
-evaluate and compile Temporal's list filters), search attributes in the JSON form runs
-record them in (``search_attributes``: ``encode`` typed ones, ``decode`` back, ``key_of``),
-and a hook so ``workflow.unsafe`` defers to another runtime's sandbox
-(``register_sandbox``). They import it from here, never from a private module, so
-fastcore's internals can move freely; a test pins these names and fails when bridge
-imports any other private fastcore module.
+and payload types (``EncodedValue``: payloads handed to the engine as they arrived, and
+asked back as they are recorded, so a bridge never decodes what it carries), fastcore's
+failure format, the description type, Temporal's request ids (``request_id``: a start or
+signal retried with the same id is applied once, durably), a hook so workflow code can run on
+another runtime, the visibility query language (``visibility``: parse, evaluate and compile
+Temporal's list filters), search attributes in the JSON form runs record them in
+(``search_attributes``: ``encode`` typed ones, ``decode`` back, ``key_of``), and a hook so
+``workflow.unsafe`` defers to another runtime's sandbox (``register_sandbox``). They import it
+from here, never from a private module, so fastcore's internals can move freely; a test pins
+these names and fails when bridge imports any other private fastcore module.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from ._definitions import (
 )
 from ._description import WorkflowExecutionDescription
 from ._failure import from_failure, to_failure
+from ._payload import EncodedValue
+from ._requests import request_id
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
 from ._store import DEFAULT_TASK_QUEUE
@@ -42,6 +46,7 @@ __all__ = [
     "DEFAULT_TASK_QUEUE",
     "ActivityDefinition",
     "DataConverter",
+    "EncodedValue",
     "HandlerDefinition",
     "Payload",
     "WorkflowDefinition",
@@ -57,8 +62,10 @@ __all__ = [
     "register_resolver",
     "register_sandbox",
     "registered_resolvers",
+    "request_id",
     "search_attributes",
     "to_failure",
+    "update_outcome_known",
     "visibility",
     "workflow_definition_of",
 ]
@@ -83,6 +90,12 @@ def handler_definition_of(fn: Any) -> HandlerDefinition | None:
     """The definition a ``@workflow.signal/query/update`` decorator attached, or None."""
     defn = getattr(fn, _HANDLER_ATTR, None)
     return defn if isinstance(defn, HandlerDefinition) else None
+
+
+def update_outcome_known(handle: Any) -> bool:
+    """Whether a ``WorkflowUpdateHandle``'s outcome is known already (``result()`` would not
+    wait): a rejected update's is, as soon as ``start_update`` returns."""
+    return getattr(handle, "_known_outcome", None) is not None
 
 
 def registered_resolvers() -> tuple[Callable[[], Any | None], ...]:

@@ -42,6 +42,7 @@ from ._handler_calls import (
     set_signal_handler,
     set_update_handler,
 )
+from ._json import value_to_type
 from ._search_attributes import encode as encode_search_attributes
 from ._unsafe import SandboxImportNotificationPolicy, unsafe
 from ._wait import as_completed, wait
@@ -359,6 +360,8 @@ class Info:
     first_execution_run_id: str
     retry_policy: RetryPolicy | None
     _history_length: Callable[[], int]
+    _history_size: Callable[[], int] = lambda: 0
+    _continue_as_new_suggested: Callable[[], bool] = lambda: False
     #: The cron schedule the workflow was started with (None: not a cron workflow).
     cron_schedule: str | None = None
     #: The run's search attributes; ``upsert_search_attributes`` replaces them.
@@ -369,6 +372,17 @@ class Info:
     def get_current_history_length(self) -> int:
         """Events in this run's history so far."""
         return self._history_length()
+
+    def get_current_history_size(self) -> int:
+        """The size of this run's history so far, in bytes (an estimate: every payload's
+        bytes plus a fixed overhead per event, as Temporal counts its serialized events)."""
+        return self._history_size()
+
+    def is_continue_as_new_suggested(self) -> bool:
+        """Whether the history has grown enough to continue as new: at 4,096 events or
+        4 MiB (Temporal's defaults; ``Engine(continue_as_new_suggested_events=,
+        continue_as_new_suggested_bytes=)`` change them)."""
+        return self._continue_as_new_suggested()
 
     def _logger_details(self) -> Mapping[str, Any]:
         return {
@@ -820,9 +834,7 @@ def memo_value(key: str, default: Any = _MISSING, *, type_hint: Any = None) -> A
         return default
     value = values[key]
     if type_hint is not None:
-        from ._converter import _from_jsonable
-
-        value = _from_jsonable(value, type_hint)
+        value = value_to_type(type_hint, value)
     return value
 
 

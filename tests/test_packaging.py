@@ -140,7 +140,7 @@ def test_the_library_imports_only_what_a_plain_install_brings(project: dict[str,
                 paths.add("/".join(parts[:depth]))
             paths.add(str(f.with_suffix("")))
     # imported only behind a clear error saying which extra to install
-    optional = ("opentelemetry.exporter",)
+    optional = ("opentelemetry.exporter", "pydantic", "pydantic_core")  # [otlp], [pydantic]
     missing = []
     for module in sorted(_imported_modules("bridge") | _imported_modules("fastcore")):
         top = module.split(".")[0]

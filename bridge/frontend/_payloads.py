@@ -1,44 +1,37 @@
-"""Temporal payloads in and out of the engine, keeping their encoding metadata.
+"""Temporal payloads in and out of the engine, byte for byte: the frontend decodes none.
 
 Out: a fastcore ``Payload`` already has Temporal's shape (metadata + data), so payloads the
-engine recorded (inputs, results, memo, details) go to clients byte for byte, with their
-``encoding`` (``json/plain``, ``binary/null``, ...), and clients decode them as Temporal's
-default converter does.
+engine recorded (inputs, results, memo, details, query answers, update outcomes) go to
+clients as the engine holds them, with their ``encoding`` (``json/plain``, ``binary/null``,
+a codec's ``binary/encrypted``...), and clients decode them with their own converter.
 
-In: a client's payloads are decoded by the engine's own converter (``json/plain``,
-``binary/null``, ``binary/plain``), so the workflow's type hints apply as for a local call.
-``json/protobuf`` is JSON: the workflow receives the message's JSON object (a dict), as
-``MessageToDict`` gives it. Any other encoding (``binary/protobuf``, a codec's encrypted
-payloads) is refused with ``INVALID_ARGUMENT`` naming it: the bridge runs no codec.
+In: a client's payloads go to the engine as they arrived (``fastcore.integration.
+EncodedValue``) and are recorded unchanged (``json/protobuf`` stays ``json/protobuf``,
+``binary/plain`` bytes stay bytes). The engine turns them into values once, where the
+workflow's handler needs them, with its data converter: ``json/protobuf`` is read as the JSON
+it holds, and a codec's payloads need that codec in the engine's converter; a payload the
+engine cannot read is refused at the call (``INVALID_ARGUMENT`` naming it), changing nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from temporalio.api.common.v1 import Memo, Payloads
 from temporalio.api.common.v1 import Payload as TPayload
 
 from fastcore import DataConverter, Payload
-
-from ._errors import invalid
+from fastcore.integration import EncodedValue
 
 __all__ = [
-    "DECODED_ENCODINGS",
-    "decode",
-    "decode_memo",
-    "decode_one",
     "encode_one",
+    "encoded",
+    "encoded_memo",
+    "from_temporal",
     "memo_of",
     "to_payloads",
     "to_temporal",
 ]
-
-DECODED_ENCODINGS: tuple[str, ...] = ("binary/null", "json/plain", "binary/plain", "json/protobuf")
-"""Encodings a client may send; others are refused."""
-
-_JSON = b"json/plain"
 
 
 def to_temporal(payload: Payload) -> TPayload:
@@ -46,46 +39,31 @@ def to_temporal(payload: Payload) -> TPayload:
     return TPayload(metadata=dict(payload.metadata), data=payload.data)
 
 
+def from_temporal(payload: TPayload) -> Payload:
+    """A Temporal payload as fastcore's, metadata and bytes unchanged."""
+    return Payload(dict(payload.metadata), bytes(payload.data))
+
+
 def to_payloads(payloads: Iterable[Payload]) -> Payloads:
     """Several fastcore payloads as Temporal's ``Payloads``."""
     return Payloads(payloads=[to_temporal(p) for p in payloads])
 
 
-def decode_one(payload: TPayload, converter: DataConverter, what: str) -> Any:
-    """One client payload as a Python value, as the engine's converter reads it.
-
-    Raises:
-        FrontendError: ``INVALID_ARGUMENT``: an encoding the bridge does not decode, or
-            bytes that are not what the encoding says.
-    """
-    meta = dict(payload.metadata)
-    encoding = meta.get("encoding", b"").decode(errors="replace")
-    if encoding not in DECODED_ENCODINGS:
-        raise invalid(
-            f"{what}: payload encoding {encoding or '(none)'!r} is not one the fastcore bridge "
-            f"decodes ({', '.join(DECODED_ENCODINGS)}); payloads of a codec (encryption, "
-            "compression) need a client without it, as the bridge runs no codec"
-        )
-    if encoding == "json/protobuf":
-        meta = {"encoding": _JSON}  # its data is the message's JSON: the workflow gets a dict
-    try:
-        return converter.decode_one(Payload(meta, bytes(payload.data)))
-    except Exception as err:  # the converter's own error says what is wrong with the bytes
-        raise invalid(f"{what}: {err}") from None
+def encoded(payloads: Sequence[TPayload]) -> list[EncodedValue]:
+    """A client's payloads, as the engine is to record them (nothing decoded here)."""
+    return [EncodedValue(from_temporal(p)) for p in payloads]
 
 
-def decode(payloads: Sequence[TPayload], converter: DataConverter, what: str) -> list[Any]:
-    """Client payloads as Python values (``decode_one`` for each)."""
-    return [decode_one(p, converter, f"{what} argument {i + 1}") for i, p in enumerate(payloads)]
+def encoded_memo(memo: Memo) -> dict[str, EncodedValue]:
+    """A start request's memo, as the engine is to record it."""
+    return {k: EncodedValue(from_temporal(v)) for k, v in memo.fields.items()}
 
 
-def decode_memo(memo: Memo, converter: DataConverter) -> dict[str, Any]:
-    """A start request's memo as the values ``Engine.start_workflow(memo=...)`` takes."""
-    return {k: decode_one(v, converter, f"memo {k!r}") for k, v in memo.fields.items()}
-
-
-def encode_one(value: Any, converter: DataConverter) -> TPayload:
-    """A value the engine returned (a query's answer) as a Temporal payload."""
+def encode_one(value: object, converter: DataConverter) -> TPayload:
+    """A value the frontend itself answers with (``__stack_trace``) as a Temporal payload;
+    an ``EncodedValue`` (what the engine holds) goes out unchanged."""
+    if isinstance(value, EncodedValue):
+        return to_temporal(value.payload)
     return to_temporal(converter.encode_one(value))
 
 

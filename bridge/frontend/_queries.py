@@ -33,13 +33,13 @@ from temporalio.api.workflowservice.v1 import QueryWorkflowRequest, QueryWorkflo
 
 from fastcore import WorkflowExecutionStatus
 from fastcore.errors import InvalidArgumentError, WorkflowQueryFailedError
-from fastcore.integration import to_failure
+from fastcore.integration import EncodedValue, to_failure
 
 from ..history import failure_to_temporal
 from ._describe import status_of_run
 from ._errors import FrontendError, invalid, query_failed
 from ._history import HistoryReader, RunHistory
-from ._payloads import decode, encode_one
+from ._payloads import encode_one, encoded
 
 __all__ = ["METADATA_QUERY", "STACK_TRACE_QUERY", "Queries"]
 
@@ -108,12 +108,14 @@ class Queries:
             workflow_type = str(run.source[0].attributes.get("workflow_type"))
             answer = _metadata(self._engine, workflow_type)
             return QueryWorkflowResponse(query_result=Payloads(payloads=[answer]))
-        args = decode(request.query.query_args.payloads, self._converter, f"query {name!r}")
+        args = encoded(request.query.query_args.payloads)
         handle = self._engine.get_workflow_handle(run.workflow_id, run_id=run.run_id)
         remaining = context.time_remaining()
         bound = self._timeout if remaining is None else min(self._timeout, remaining)
         try:
-            value = await asyncio.wait_for(handle.query(name, args=args), bound)
+            value = await asyncio.wait_for(
+                handle.query(name, args=args, result_type=EncodedValue), bound
+            )
         except TimeoutError:
             raise FrontendError(
                 grpc.StatusCode.DEADLINE_EXCEEDED,

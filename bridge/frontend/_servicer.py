@@ -57,13 +57,15 @@ from temporalio.api.workflowservice.v1.service_pb2_grpc import (
     add_WorkflowServiceServicer_to_server,
 )
 
+from fastcore.integration import request_id
+
 from ._describe import describe_response
 from ._errors import abort, invalid, namespace_not_found, not_found, status_of
 from ._history import HistoryReader
 from ._listing import Lister
-from ._payloads import decode
+from ._payloads import encoded
 from ._queries import Queries
-from ._start import RecentRequests, Starter
+from ._start import Starter
 from ._updates import Updates
 
 __all__ = ["SERVED_METHODS", "SERVICE_NAME", "FrontendServicer"]
@@ -106,11 +108,10 @@ class FrontendServicer(_Servicer):  # type: ignore[misc]
         self._engine = engine
         self._namespace = namespace
         self._closing = asyncio.Event()
-        self._requests = RecentRequests()
         self._histories = HistoryReader(
             engine, self._closing, namespace=namespace, long_poll_cap=long_poll_cap
         )
-        self._starter = Starter(engine, self._requests)
+        self._starter = Starter(engine)
         self._updates = Updates(engine, self._histories, self._closing, long_poll_cap)
         self._queries = Queries(engine, self._histories, query_timeout)
         self._lister = Lister(engine)
@@ -213,14 +214,11 @@ class FrontendServicer(_Servicer):  # type: ignore[misc]
                 raise invalid("WorkflowExecution.WorkflowId is not set on request.")
             if not req.signal_name:
                 raise invalid("SignalName is not set on request.")
-            if self._requests.get("signal", wid, req.request_id) is not None:
-                return SignalWorkflowExecutionResponse()
-            args = decode(req.input.payloads, self._engine.converter, f"signal {req.signal_name!r}")
             handle = self._engine.get_workflow_handle(
                 wid, run_id=req.workflow_execution.run_id or None
             )
-            await handle.signal(req.signal_name, args=args)
-            self._requests.add("signal", wid, req.request_id, req.workflow_execution.run_id)
+            with request_id(req.request_id):  # recorded: a retry is not applied twice
+                await handle.signal(req.signal_name, args=encoded(req.input.payloads))
             return SignalWorkflowExecutionResponse()
 
         return await self._serve(request, context, signal)
@@ -270,7 +268,7 @@ class FrontendServicer(_Servicer):  # type: ignore[misc]
         async def terminate(
             req: TerminateWorkflowExecutionRequest,
         ) -> TerminateWorkflowExecutionResponse:
-            details = decode(req.details.payloads, self._engine.converter, "terminate details")
+            details = encoded(req.details.payloads)
             handle = self._engine.get_workflow_handle(
                 req.workflow_execution.workflow_id, run_id=req.workflow_execution.run_id or None
             )

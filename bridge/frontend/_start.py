@@ -2,7 +2,9 @@
 start half of update-with-start.
 
 As Temporal's frontend: a start is idempotent on its ``request_id`` (a retried call gets the
-run it started, not ``ALREADY_EXISTS``); a workflow id that is taken answers
+run it started, not ``ALREADY_EXISTS``): the engine records the id in the run's start event
+(``fastcore.integration.request_id``), so this holds across restarts; a workflow id that is
+taken answers
 ``ALREADY_EXISTS`` with ``WorkflowExecutionAlreadyStartedFailure`` (so clients raise
 ``WorkflowAlreadyStartedError``); the id-reuse and id-conflict policies are the engine's,
 which has Temporal's. The task queue a client names, the search attributes and a cron
@@ -15,7 +17,7 @@ completion callbacks) are refused by name.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,53 +37,30 @@ from fastcore import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from fastcore.client import WithStartWorkflowOperation, WorkflowUpdateHandle, WorkflowUpdateStage
 from fastcore.errors import WorkflowAlreadyStartedError, WorkflowNotFoundError
+from fastcore.integration import EncodedValue, request_id
 
 from ._errors import already_started, invalid
-from ._payloads import decode, decode_memo
+from ._payloads import encoded, encoded_memo
 from ._search_attributes import from_temporal_attributes
 
-__all__ = ["RecentRequests", "Starter"]
+__all__ = ["Launch", "Started", "Starter", "UpdateAfterStartError"]
 
 _RUNNING = TStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 StartRequest = StartWorkflowExecutionRequest | SignalWithStartWorkflowExecutionRequest
 
 
-class RecentRequests:
-    """Request ids of recent starts and signals, so a retried call is not applied twice
-    (bounded: the oldest are forgotten past ``capacity``), and the request that started
-    each run (named in ``ALREADY_EXISTS``)."""
+#: Starts the workflow type with the engine's start options; gives its handle.
+Launch = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._ids: OrderedDict[tuple[str, str, str], str] = OrderedDict()
-        self._starters: OrderedDict[str, str] = OrderedDict()  # run id -> its start request
 
-    def started_by(self, run_id: str) -> str:
-        """The request id that started ``run_id`` ("" when unknown)."""
-        return self._starters.get(run_id, "")
+class UpdateAfterStartError(Exception):
+    """The start of an update-with-start happened; the update call then failed."""
 
-    def add_start(self, run_id: str, request_id: str) -> None:
-        """Record that ``request_id`` started ``run_id``."""
-        if not request_id:
-            return
-        self._starters[run_id] = request_id
-        while len(self._starters) > self._capacity:
-            self._starters.popitem(last=False)
-
-    def get(self, kind: str, workflow_id: str, request_id: str) -> str | None:
-        """The run a request with this id was applied to, or None."""
-        if not request_id:
-            return None
-        return self._ids.get((kind, workflow_id, request_id))
-
-    def add(self, kind: str, workflow_id: str, request_id: str, run_id: str) -> None:
-        """Record that a request was applied to ``run_id``."""
-        if not request_id:
-            return
-        self._ids[(kind, workflow_id, request_id)] = run_id
-        while len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"the update failed after run {run_id} started")
+        self.run_id = run_id
 
 
 @dataclass
@@ -121,10 +100,8 @@ def _refuse_unsupported(request: StartRequest) -> None:
 class Starter:
     """Starts runs on the engine from Temporal's start requests."""
 
-    def __init__(self, engine: Any, requests: RecentRequests) -> None:
+    def __init__(self, engine: Any) -> None:
         self._engine = engine
-        self._converter = engine.converter
-        self._requests = requests
 
     def _options(self, request: StartRequest) -> dict[str, Any]:
         """The engine's start options for a request (validated)."""
@@ -136,7 +113,7 @@ class Starter:
             raise invalid("TaskQueue is not set on request.")
         _refuse_unsupported(request)
         options: dict[str, Any] = {
-            "args": decode(request.input.payloads, self._converter, "workflow input"),
+            "args": encoded(request.input.payloads),
             "id": request.workflow_id,
             "task_queue": request.task_queue.name,
         }
@@ -153,7 +130,7 @@ class Starter:
         if request.HasField("retry_policy"):
             options["retry_policy"] = _retry_policy(request.retry_policy)
         if request.memo.fields:
-            options["memo"] = decode_memo(request.memo, self._converter)
+            options["memo"] = encoded_memo(request.memo)
         if request.cron_schedule:
             options["cron_schedule"] = request.cron_schedule
         attrs = from_temporal_attributes(
@@ -171,32 +148,43 @@ class Starter:
             return None
         return str(desc.run_id) if desc.status is WorkflowExecutionStatus.RUNNING else None
 
-    async def _start(self, request: StartRequest, **extra: Any) -> Started:
+    async def _start(
+        self, request: StartRequest, launch: Launch | None = None, **extra: Any
+    ) -> Started:
         wid = request.workflow_id
-        done = self._requests.get("start", wid, request.request_id)
-        if done is not None:
-            return Started(done, True)  # a retry of a start that happened
         options = self._options(request)
         options.update(extra)
         running = None
         if options.get("id_conflict_policy") is WorkflowIDConflictPolicy.USE_EXISTING:
             running = await self._open_run(wid)
         try:
-            handle = await self._engine.start_workflow(request.workflow_type.name, **options)
+            with request_id(request.request_id):  # a retry of a start gets the run it made
+                if launch is None:
+                    handle = await self._engine.start_workflow(
+                        request.workflow_type.name, **options
+                    )
+                else:
+                    handle = await launch(request.workflow_type.name, options)
         except WorkflowAlreadyStartedError as err:
             run_id = err.run_id or ""
-            first = self._requests.started_by(run_id)
+            first = await self._start_request_id(wid, run_id)
             raise already_started(
                 f"Workflow execution is already running. WorkflowId: {wid}, RunId: {run_id}.",
                 first,
                 run_id,
             ) from None
         run_id = str(handle.result_run_id)
-        started = run_id != running
-        if started:
-            self._requests.add_start(run_id, request.request_id)
-        self._requests.add("start", wid, request.request_id, run_id)
-        return Started(run_id, started)
+        return Started(run_id, run_id != running)
+
+    async def _start_request_id(self, workflow_id: str, run_id: str) -> str:
+        """The request id the run's start recorded ("" when none: started by fastcore code)."""
+        try:
+            events = await self._engine.get_workflow_handle(
+                workflow_id, run_id=run_id
+            ).fetch_history()
+        except WorkflowNotFoundError:
+            return ""
+        return str(events[0].attributes.get("request_id") or "") if events else ""
 
     async def start(self, request: StartWorkflowExecutionRequest) -> StartWorkflowExecutionResponse:
         """``StartWorkflowExecution``."""
@@ -218,21 +206,18 @@ class Starter:
                 "WorkflowIdConflictPolicy FAIL is not supported with SignalWithStart "
                 "(it always signals a running workflow)"
             )
-        signal_args = decode(request.signal_input.payloads, self._converter, "signal input")
+        signal_args = encoded(request.signal_input.payloads)
         wid = request.workflow_id
-        done = self._requests.get("start", wid, request.request_id)
-        if done is not None:
-            return SignalWithStartWorkflowExecutionResponse(run_id=done, started=False)
         if conflict != WorkflowIDConflictPolicy.TERMINATE_EXISTING and wid:
             running = await self._open_run(wid)
             if running is not None:
                 handle = self._engine.get_workflow_handle(wid, run_id=running)
                 try:
-                    await handle.signal(request.signal_name, args=signal_args)
+                    with request_id(request.request_id):  # a retry signals once
+                        await handle.signal(request.signal_name, args=signal_args)
                 except WorkflowNotFoundError:
                     pass  # it closed meanwhile: start a new run below
                 else:
-                    self._requests.add("start", wid, request.request_id, running)
                     return SignalWithStartWorkflowExecutionResponse(run_id=running, started=False)
         started = await self._start(
             request,
@@ -243,12 +228,46 @@ class Starter:
             run_id=started.run_id, started=started.started
         )
 
-    async def start_for_update(self, request: StartWorkflowExecutionRequest) -> Started:
-        """The start half of update-with-start (the conflict policy decides what a running
-        workflow means)."""
+    async def start_with_update(
+        self,
+        request: StartWorkflowExecutionRequest,
+        name: str,
+        args: list[Any],
+        update_id: str,
+    ) -> tuple[Started, WorkflowUpdateHandle[Any]]:
+        """Update-with-start on the engine's own: a new run gets the update in its first
+        activation, a running one (by the conflict policy) as any update.
+
+        Raises:
+            UpdateAfterStartError: The start happened and the update call failed (the
+                update's own error is its ``__cause__``).
+        """
         if not request.workflow_id_conflict_policy:
             raise invalid(
                 "WorkflowIdConflictPolicy is required for update-with-start "
                 "(USE_EXISTING, FAIL or TERMINATE_EXISTING)"
             )
-        return await self._start(request)
+        sent: list[WorkflowUpdateHandle[Any]] = []
+
+        async def launch(workflow_type: str, options: dict[str, Any]) -> Any:
+            op = WithStartWorkflowOperation(
+                workflow_type, args=options.pop("args"), id=options.pop("id"), **options
+            )
+            try:
+                sent.append(
+                    await self._engine.start_update_with_start_workflow(
+                        name,
+                        args=args,
+                        start_workflow_operation=op,
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                        id=update_id,
+                        result_type=EncodedValue,
+                    )
+                )
+            except Exception as err:
+                handle = await op.workflow_handle()  # raises the start's own error, if any
+                raise UpdateAfterStartError(str(handle.result_run_id)) from err
+            return await op.workflow_handle()
+
+        started = await self._start(request, launch)
+        return started, sent[0]

@@ -1,23 +1,22 @@
 """Updates: ``UpdateWorkflowExecution``, ``PollWorkflowExecutionUpdate`` and update-with-start
-(``ExecuteMultiOperation``).
+(``ExecuteMultiOperation``), on the engine's own updates (and its update-with-start: a new
+run gets the update in its first activation).
 
-Keyed by update id, so a retried call is safe: the run's history says whether an update was
-accepted or completed (and its outcome, as the translated history records it), and an
-update still in its validator is in flight here; either way a second call with the same id
-joins it instead of running the handler again. The stage reported is the one reached:
-``ACCEPTED`` once the history records the acceptance, ``COMPLETED`` with the outcome once it
-records the completion (or at once for a rejection, which Temporal does not record). A call
-that asks for ``COMPLETED`` waits, woken by the engine's change notification, until shortly
-before its deadline and then answers ``ACCEPTED``; the client polls on. The update itself runs
-detached from the call, so a client that goes away does not cancel it.
+The engine keys updates by id (``WorkflowHandle.start_update``): a retried call joins the
+first instead of running the handler again, and an outcome is found by its id, also after a
+restart. The stage reported is the one reached: ``ACCEPTED`` once the acceptance is durable,
+``COMPLETED`` with the outcome once the completion is (or at once for a rejection, which
+Temporal does not record; an update name the workflow lacks, or arguments it cannot take,
+are rejections too, as Temporal's SDKs report them). A call that asks for ``COMPLETED`` waits
+until shortly before its deadline and then answers ``ACCEPTED``; the client polls on. The
+update runs in the engine, not in the call, so a client that goes away does not cancel it.
+Payloads pass through undecoded both ways (``fastcore.integration.EncodedValue``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import grpc.aio
@@ -36,55 +35,26 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from fastcore import EventType
+from fastcore.client import WorkflowUpdateHandle, WorkflowUpdateStage
 from fastcore.errors import InvalidArgumentError, WorkflowUpdateFailedError
-from fastcore.integration import to_failure
+from fastcore.integration import EncodedValue, to_failure, update_outcome_known
 
 from ..history import failure_to_temporal
-from ._errors import FrontendError, invalid, multi_operation_failure, not_found, status_of
+from ._errors import invalid, multi_operation_failure, not_found, status_of
 from ._history import HistoryReader, RunHistory
-from ._payloads import decode, to_payloads
-from ._start import Starter
-from ._waiting import Budget, wait_for_event
+from ._payloads import encoded, to_payloads
+from ._start import Starter, UpdateAfterStartError
+from ._waiting import Budget
 
 __all__ = ["Updates"]
 
 _ACCEPTED = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
 _COMPLETED = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED
-_ADMITTED = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
 _RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 
-@dataclass
-class _Progress:
-    """How far an update got: its stage, and its outcome once completed."""
-
-    stage: int
-    outcome: Outcome | None = None
-
-
-def _recorded(run: RunHistory, update_id: str) -> _Progress | None:
-    """The update's stage and outcome as the run's history records them."""
-    accepted = False
-    for ev in run.source:
-        a = ev.attributes
-        if a.get("update_id") != update_id:
-            continue
-        if ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            accepted = True
-        elif ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-            # As the translated history writes the completion (``bridge.history``).
-            outcome = Outcome()
-            if a.get("failure") is not None:
-                outcome.failure.CopyFrom(failure_to_temporal(a["failure"]))
-            else:
-                result = a.get("result")
-                outcome.success.CopyFrom(to_payloads([result] if result is not None else []))
-            return _Progress(_COMPLETED, outcome)
-    return _Progress(_ACCEPTED) if accepted else None
-
-
 class Updates:
-    """Runs updates once per id and reports their stage."""
+    """Sends updates to the engine (once per id) and reports their stage."""
 
     def __init__(
         self, engine: Any, histories: HistoryReader, closing: asyncio.Event, long_poll_cap: float
@@ -94,82 +64,36 @@ class Updates:
         self._histories = histories
         self._closing = closing
         self._cap = long_poll_cap
-        self._inflight: dict[tuple[str, str, str], asyncio.Task[Any]] = {}
 
     def close(self) -> None:
-        """Stop waiting for updates in flight (the engine still completes them)."""
-        for task in list(self._inflight.values()):
-            task.cancel()
+        """Nothing to stop: updates run in the engine, calls only wait for them."""
 
-    def _launch(self, run: RunHistory, update_id: str, name: str, args: list[Any]) -> None:
-        key = (run.workflow_id, run.run_id, update_id)
-        handle = self._engine.get_workflow_handle(run.workflow_id, run_id=run.run_id)
-        task = asyncio.ensure_future(handle.execute_update(name, args=args, id=update_id))
-        self._inflight[key] = task
+    async def _rejected_outcome(self, err: Exception) -> Outcome:
+        """The outcome of an update the engine refused before accepting it."""
+        cause = err.__cause__ if isinstance(err, WorkflowUpdateFailedError) else err
+        failure = failure_to_temporal(to_failure(cause or err, self._converter))
+        return Outcome(failure=failure)
 
-        def done(t: asyncio.Task[Any], key: tuple[str, str, str] = key) -> None:
-            if self._inflight.get(key) is t:
-                del self._inflight[key]
-            if not t.cancelled():
-                t.exception()  # read by the waiting call, if any; never "never retrieved"
-
-        task.add_done_callback(done)
-
-    def _rejection(self, task: asyncio.Task[Any]) -> _Progress | None:
-        """The outcome of an update the engine refused before accepting it; None when it
-        was accepted (its outcome is in the history).
-
-        Raises:
-            Exception: What the engine raised otherwise (e.g. the run closed meanwhile).
-        """
-        if task.cancelled():
+    async def _outcome(self, handle: WorkflowUpdateHandle[Any], budget: Budget) -> Outcome | None:
+        """The update's outcome, or None when it did not complete within the budget."""
+        waiting = asyncio.ensure_future(handle.result())
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {waiting, closing}, timeout=budget.left(), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            closing.cancel()
+        if waiting not in done:
+            waiting.cancel()  # only this wait: the update goes on in the engine
             return None
-        err = task.exception()
-        if isinstance(err, WorkflowUpdateFailedError) and err.rejected:
+        try:
+            value = waiting.result()
+        except WorkflowUpdateFailedError as err:
             cause = err.__cause__ or err
-        elif isinstance(err, InvalidArgumentError):  # no such update, wrong arguments
-            cause = err
-        elif err is None or isinstance(err, WorkflowUpdateFailedError):
-            return None  # completed, or its handler failed: recorded either way
-        else:
-            raise err
-        failure = failure_to_temporal(to_failure(cause, self._converter))
-        return _Progress(_COMPLETED, Outcome(failure=failure))
-
-    async def _follow(
-        self, run: RunHistory, update_id: str, wanted: int, budget: Budget
-    ) -> tuple[RunHistory, _Progress | None]:
-        """Wait until the update reaches ``wanted`` (or is rejected) or the budget is spent."""
-        key = (run.workflow_id, run.run_id, update_id)
-        task = self._inflight.get(key)
-        read_after_done = False
-        while True:
-            progress = _recorded(run, update_id)
-            task = self._inflight.get(key) or task  # kept: a finished task leaves the map
-            if progress is None and task is not None and task.done():
-                progress = self._rejection(task)
-                if progress is None:  # accepted: the history has it once read again
-                    if read_after_done:
-                        raise FrontendError(
-                            grpc.StatusCode.INTERNAL,
-                            f"update {update_id!r} finished but the run's history has no record",
-                        )
-                    read_after_done = True
-                    run = await self._histories.read(run.workflow_id, run.run_id)
-                    continue
-            if progress is not None and progress.stage >= wanted:
-                return run, progress
-            if (progress is None and task is None) or run.closed:
-                return run, progress
-            if not await wait_for_event(
-                self._engine.get_workflow_handle(run.workflow_id, run_id=run.run_id),
-                len(run.source) + 1,
-                budget.left(),
-                self._closing,
-                also=task,
-            ):
-                return run, progress
-            run = await self._histories.read(run.workflow_id, run.run_id)
+            return Outcome(failure=failure_to_temporal(to_failure(cause, self._converter)))
+        payloads = [value.payload] if isinstance(value, EncodedValue) else []
+        return Outcome(success=to_payloads(payloads))
 
     async def update(
         self, request: UpdateWorkflowExecutionRequest, context: grpc.aio.ServicerContext
@@ -182,49 +106,82 @@ class Updates:
         if not name:
             raise invalid("Update name is not set on request.")
         update_id = request.request.meta.update_id or str(uuid.uuid4())
-        args = decode(request.request.input.args.payloads, self._converter, f"update {name!r}")
         wanted = max(int(request.wait_policy.lifecycle_stage), int(_ACCEPTED))
         budget = Budget(context, self._cap)
-        run = await self._histories.read(execution.workflow_id, execution.run_id or None)
-        key = (run.workflow_id, run.run_id, update_id)
-        if _recorded(run, update_id) is None and key not in self._inflight:
-            if run.closed:
-                raise not_found("workflow execution already completed")
-            self._launch(run, update_id, name, args)
-        run, progress = await self._follow(run, update_id, wanted, budget)
-        stage = progress.stage if progress is not None else int(_ADMITTED)
-        response = UpdateWorkflowExecutionResponse(
-            update_ref=_ref(run, update_id),
-            stage=stage,  # type: ignore[arg-type]
+        handle = self._engine.get_workflow_handle(
+            execution.workflow_id, run_id=execution.run_id or None
         )
-        if progress is not None and progress.outcome is not None:
-            response.outcome.CopyFrom(progress.outcome)
+        try:
+            sent = await handle.start_update(
+                name,
+                args=encoded(request.request.input.args.payloads),
+                id=update_id,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                result_type=EncodedValue,
+            )
+        except InvalidArgumentError as err:  # no such update, or arguments it cannot take
+            response = UpdateWorkflowExecutionResponse(
+                stage=_COMPLETED,
+                update_ref=_ref(execution.workflow_id, execution.run_id, update_id),
+            )
+            response.outcome.CopyFrom(await self._rejected_outcome(err))
+            return response
+        run_id = await self._run_of(handle, execution.run_id)
+        return await self._respond(sent, execution.workflow_id, run_id, wanted, budget)
+
+    async def _respond(
+        self,
+        sent: WorkflowUpdateHandle[Any],
+        workflow_id: str,
+        run_id: str,
+        wanted: int,
+        budget: Budget,
+    ) -> UpdateWorkflowExecutionResponse:
+        """The answer for an accepted (or rejected) update: its stage, and its outcome once
+        completed (waiting for it within the budget when the client asked for it)."""
+        response = UpdateWorkflowExecutionResponse(
+            stage=_ACCEPTED, update_ref=_ref(workflow_id, run_id, sent.id)
+        )
+        if wanted >= _COMPLETED or update_outcome_known(sent):
+            outcome = await self._outcome(sent, budget)
+            if outcome is not None:
+                response.stage = _COMPLETED
+                response.outcome.CopyFrom(outcome)
         return response
+
+    async def _run_of(self, handle: Any, run_id: str) -> str:
+        """The run an update went to (the handle's, or the latest run's)."""
+        if run_id:
+            return run_id
+        return str((await handle.describe()).run_id)
 
     async def poll(
         self, request: PollWorkflowExecutionUpdateRequest, context: grpc.aio.ServicerContext
     ) -> PollWorkflowExecutionUpdateResponse:
         """``PollWorkflowExecutionUpdate``: the stage (and outcome) of a known update."""
         ref = request.update_ref
-        if not ref.workflow_execution.workflow_id or not ref.update_id:
+        wid, rid = ref.workflow_execution.workflow_id, ref.workflow_execution.run_id or None
+        if not wid or not ref.update_id:
             raise invalid("UpdateRef needs a workflow id and an update id.")
-        run = await self._histories.read(
-            ref.workflow_execution.workflow_id, ref.workflow_execution.run_id or None
-        )
         wanted = int(request.wait_policy.lifecycle_stage)
-        budget = Budget(context, self._cap if wanted else 0.0)
-        run, progress = await self._follow(run, ref.update_id, max(wanted, 1), budget)
-        if progress is None:
+        run = await self._histories.read(wid, rid)
+        stage = _recorded_stage(run, ref.update_id)
+        if stage is None:
             raise not_found(
-                f"update {ref.update_id!r} not found on workflow "
-                f"{run.workflow_id!r} (run {run.run_id})"
+                f"update {ref.update_id!r} not found on workflow {wid!r} (run {run.run_id})"
             )
         response = PollWorkflowExecutionUpdateResponse(
-            update_ref=_ref(run, ref.update_id),
-            stage=progress.stage,  # type: ignore[arg-type]
+            update_ref=_ref(wid, run.run_id, ref.update_id), stage=_ACCEPTED
         )
-        if progress.outcome is not None:
-            response.outcome.CopyFrom(progress.outcome)
+        if stage < _COMPLETED and wanted < _COMPLETED:
+            return response
+        handle = self._engine.get_workflow_update_handle(
+            ref.update_id, wid, workflow_run_id=run.run_id, result_type=EncodedValue
+        )
+        outcome = await self._outcome(handle, Budget(context, self._cap))
+        if outcome is not None:
+            response.stage = _COMPLETED
+            response.outcome.CopyFrom(outcome)
         return response
 
     async def update_with_start(
@@ -249,12 +206,21 @@ class Updates:
             raise invalid("the update's workflow id must be the start's")
         if update.workflow_execution.run_id:
             raise invalid("the update of an update-with-start must not name a run id")
-        started = await _as_operation(0, lambda: starter.start_for_update(start))
-        targeted = UpdateWorkflowExecutionRequest()
-        targeted.CopyFrom(update)
-        targeted.workflow_execution.run_id = started.run_id
-        updated = await _as_operation(1, lambda: self.update(targeted, context))
-        updated.update_ref.workflow_execution.run_id = started.run_id
+        name = update.request.input.name
+        if not name:
+            raise invalid("Update name is not set on request.")
+        update_id = update.request.meta.update_id or str(uuid.uuid4())
+        args = encoded(update.request.input.args.payloads)
+        try:
+            started, sent = await starter.start_with_update(start, name, args, update_id)
+        except UpdateAfterStartError as after:
+            raise multi_operation_failure(1, status_of(after.__cause__ or after)) from after
+        except Exception as err:
+            raise multi_operation_failure(0, status_of(err)) from err
+        wanted = max(int(update.wait_policy.lifecycle_stage), int(_ACCEPTED))
+        updated = await self._respond(
+            sent, start.workflow_id, started.run_id, wanted, Budget(context, self._cap)
+        )
         response = ExecuteMultiOperationResponse()
         response.responses.add().start_workflow.CopyFrom(
             StartWorkflowExecutionResponse(
@@ -265,17 +231,21 @@ class Updates:
         return response
 
 
-async def _as_operation(index: int, call: Callable[[], Any]) -> Any:
-    """Run one operation of a multi-operation; its error names it and aborts the other."""
-    try:
-        return await call()
-    except Exception as err:
-        error: FrontendError = status_of(err)
-        raise multi_operation_failure(index, error) from err
+def _recorded_stage(run: RunHistory, update_id: str) -> int | None:
+    """How far the run's history says the update got (None: it never saw the id)."""
+    stage = None
+    for ev in run.source:
+        if ev.attributes.get("update_id") != update_id:
+            continue
+        if ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            return int(_COMPLETED)
+        if ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            stage = int(_ACCEPTED)
+    return stage
 
 
-def _ref(run: RunHistory, update_id: str) -> UpdateRef:
+def _ref(workflow_id: str, run_id: str, update_id: str) -> UpdateRef:
     return UpdateRef(
-        workflow_execution=WorkflowExecution(workflow_id=run.workflow_id, run_id=run.run_id),
+        workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
         update_id=update_id,
     )

@@ -21,6 +21,10 @@ from ._write_events import (
     _Writer,
 )
 
+_WITH_START = frozenset(
+    {E.WORKFLOW_EXECUTION_SIGNALED, E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED}
+)  # inputs sent with the start (``with_start``): written in the start's task
+
 
 def to_temporal(
     events: Sequence[Event],
@@ -106,12 +110,12 @@ class _Framer:
         self.flush_held()
 
     def group(self, ev: Event) -> list[Event]:
-        """An input and the signals-with-start that share its activation."""
+        """An input and the signals and updates sent with the start that share its task."""
         inputs = [ev]
         if ev.event_type is E.WORKFLOW_EXECUTION_STARTED:
             while (
                 self.i < len(self.events)
-                and self.events[self.i].event_type is E.WORKFLOW_EXECUTION_SIGNALED
+                and self.events[self.i].event_type in _WITH_START
                 and self.events[self.i].attributes.get("with_start")
             ):
                 inputs.append(self.events[self.i])

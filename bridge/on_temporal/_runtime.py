@@ -372,6 +372,8 @@ class TemporalRuntime:
             cron_schedule=i.cron_schedule,
             typed_search_attributes=_from_temporal_attributes(i.typed_search_attributes),
             search_attributes=dict(i.search_attributes),
+            _history_size=i.get_current_history_size,
+            _continue_as_new_suggested=i.is_continue_as_new_suggested,
         )
 
     def upsert_search_attributes(self, attributes: Any) -> None:

@@ -1,9 +1,13 @@
 """``BridgeServer``: serve one fastcore engine's workflows over gRPC (``grpc.aio``).
 
-The servicer decodes every payload before it touches the engine, so a request that cannot
-be decoded changes nothing, and maps each fastcore error to one precise status code (the
-table is ``_status_of``), with an ``ErrorDetail`` in the ``fastcore-error-bin`` trailer that
-lets ``BridgeClient`` raise the same exception the engine raised.
+Payloads pass through as they arrived (``fastcore.integration.EncodedValue``): the engine
+records the client's bytes and turns them into values once, at the call it serves (a request
+whose payloads the workflow could not read fails there and changes nothing), and results,
+query answers and update outcomes come back as the engine holds them, never decoded here. A
+client and the engine share one data converter (its codec included). Each fastcore error
+maps to one precise status code (the table is ``_status_of``), with an ``ErrorDetail`` in the
+``fastcore-error-bin`` trailer that lets ``BridgeClient`` raise the same exception the engine
+raised.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from fastcore.errors import (
     WorkflowUpdateFailedError,
 )
 from fastcore.history import Event, EventType
+from fastcore.integration import EncodedValue
 
 from .. import frontend
 from .._proto.v1 import bridge_pb2 as pb
@@ -144,6 +149,8 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         )
 
     def _encode(self, value: Any) -> pb.Payload:
+        if isinstance(value, EncodedValue):
+            return cv.payload_to_proto(value.payload)
         return cv.payload_to_proto(self._converter.encode_one(value))
 
     async def StartWorkflow(
@@ -153,7 +160,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         try:
             workflow_type = _required(request.workflow_type, "workflow_type")
             workflow_id = _required(request.workflow_id, "workflow_id")
-            args = cv.decode_args(request.args, self._converter, "start")
+            args = cv.encoded_args(request.args)
             options: dict[str, Any] = {}
             if request.HasField("execution_timeout"):
                 options["execution_timeout"] = cv.duration_from_proto(request.execution_timeout)
@@ -165,14 +172,11 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
                 options["id_conflict_policy"] = conflict
             if request.memo:
                 options["memo"] = {
-                    k: cv.decode_args([v], self._converter, f"memo {k!r}")[0]
-                    for k, v in request.memo.items()
+                    k: EncodedValue(cv.payload_from_proto(v)) for k, v in request.memo.items()
                 }
             if request.start_signal:
                 options["start_signal"] = request.start_signal
-                options["start_signal_args"] = cv.decode_args(
-                    request.start_signal_args, self._converter, "start_signal"
-                )
+                options["start_signal_args"] = cv.encoded_args(request.start_signal_args)
             elif request.start_signal_args:
                 raise InvalidArgumentError("start_signal_args given without start_signal")
             if request.HasField("retry_policy"):
@@ -199,7 +203,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         """Deliver a signal; FAILED_PRECONDITION when the workflow is closed."""
         try:
             name = _required(request.signal_name, "signal_name")
-            args = cv.decode_args(request.args, self._converter, f"signal {name!r}")
+            args = cv.encoded_args(request.args)
             await self._handle(request.workflow_id, request.run_id).signal(name, args=args)
         except Exception as err:
             await _fail(context, err)
@@ -211,8 +215,10 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         """Answer a query from the workflow's live state."""
         try:
             name = _required(request.query_name, "query_name")
-            args = cv.decode_args(request.args, self._converter, f"query {name!r}")
-            value = await self._handle(request.workflow_id, request.run_id).query(name, args=args)
+            args = cv.encoded_args(request.args)
+            value = await self._handle(request.workflow_id, request.run_id).query(
+                name, args=args, result_type=EncodedValue
+            )
             result = self._encode(value)
         except Exception as err:
             await _fail(context, err)
@@ -225,10 +231,12 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         update_id = request.update_id or str(uuid.uuid4())
         try:
             name = _required(request.update_name, "update_name")
-            args = cv.decode_args(request.args, self._converter, f"update {name!r}")
+            args = cv.encoded_args(request.args)
             handle = self._handle(request.workflow_id, request.run_id)
             try:
-                value = await handle.execute_update(name, args=args, id=update_id)
+                value = await handle.execute_update(
+                    name, args=args, id=update_id, result_type=EncodedValue
+                )
             except WorkflowUpdateFailedError as failed:
                 cause = failed.__cause__ or failed
                 if not await self._update_accepted(handle, update_id):
@@ -276,7 +284,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
     ) -> pb.TerminateWorkflowResponse:
         """Terminate a run; FAILED_PRECONDITION when it is already closed."""
         try:
-            details = cv.decode_args(request.details, self._converter, "terminate details")
+            details = cv.encoded_args(request.details)
             handle = self._handle(request.workflow_id, request.run_id)
             await handle.terminate(*details, reason=request.reason or None)
         except Exception as err:
@@ -352,7 +360,9 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         try:
             handle = self._handle(request.workflow_id, request.run_id)
             try:
-                value = await handle.result(follow_runs=not request.no_follow_runs)
+                value = await handle.result(
+                    follow_runs=not request.no_follow_runs, result_type=EncodedValue
+                )
             except WorkflowFailureError as failed:
                 cause = failed.__cause__ or failed
                 return pb.GetWorkflowResultResponse(

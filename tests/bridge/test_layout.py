@@ -22,7 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_FASTCORE = {
     "fastcore",
     "fastcore.activity",
+    "fastcore.client",
     "fastcore.common",
+    "fastcore.contrib",
+    "fastcore.contrib.pydantic",
+    "fastcore.converter",
     "fastcore.errors",
     "fastcore.history",
     "fastcore.integration",

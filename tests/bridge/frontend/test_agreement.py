@@ -21,10 +21,16 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -69,8 +75,16 @@ async def transcript(client: Client, workflow_id: str, task_queue: str) -> dict[
         await handle.query("broken")
     except WorkflowQueryFailedError as err:
         t["query_failed"] = str(err)
+    # an update retried with its id: the first outcome, the handler runs once
+    t["dedupe"] = [
+        await handle.execute_update("add_many", ["kiwi"], id="once"),
+        await handle.execute_update("add_many", ["lime"], id="once"),
+        await handle.get_update_handle("once").result(),
+        await handle.query("count"),
+    ]
     await handle.signal("checkout")
     t["result"] = await handle.result()
+    t["with_start"] = await update_with_start(client, f"{workflow_id}-uws", task_queue)
 
     desc = await handle.describe()
     t["describe"] = {
@@ -105,6 +119,32 @@ async def transcript(client: Client, workflow_id: str, task_queue: str) -> dict[
     )
     t["count"] = (await client.count_workflows(mine)).count
     return t
+
+
+async def update_with_start(client: Client, workflow_id: str, task_queue: str) -> list[Any]:
+    """Update-with-start: the start, a retry of its update (by id), a second update."""
+
+    def op() -> WithStartWorkflowOperation[Any, Any]:
+        return WithStartWorkflowOperation(
+            "Cart",
+            "bo",
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    seen: list[Any] = []
+    for items, update_id in ((["a"], "w-1"), (["b"], "w-1"), (["c"], "w-2")):
+        seen.append(
+            await client.execute_update_with_start_workflow(
+                "add_many", items, start_workflow_operation=op(), id=update_id
+            )
+        )
+    handle = client.get_workflow_handle(workflow_id)
+    seen.append(await handle.query("count"))
+    await handle.signal("checkout")
+    seen.append(await handle.result())
+    return seen
 
 
 async def _register_search_attribute(client: Client) -> None:
@@ -145,6 +185,11 @@ async def test_same_client_code_agrees(
     on_fastcore = await transcript(bridge_client, unique_id, unique_id)
 
     assert on_fastcore == on_temporal
-    assert on_fastcore["result"] == {"owner": "ann", "items": ["apple", "pear", "fig"], "total": 12}
+    items = ["apple", "pear", "fig", "kiwi"]
+    assert on_fastcore["result"] == {"owner": "ann", "items": items, "total": 16}
+    assert on_fastcore["dedupe"] == [4, 4, 4, 4]
+    with_start = on_fastcore["with_start"]
+    assert with_start[:4] == [1, 1, 2, 2]
+    assert with_start[4] == {"owner": "bo", "items": ["a", "c"], "total": 2}
     assert on_fastcore["rejected"] == ("ApplicationError", "ValueError", "nothing to add")
     assert on_fastcore["list"] == [(unique_id, "COMPLETED", "Cart", "gold")]

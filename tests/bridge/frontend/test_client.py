@@ -49,6 +49,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from bridge import as_temporal_workflow
+from fastcore import EventType as FcEventType
 from tests.bridge.frontend import defs
 from tests.bridge.frontend.conftest import Bridge
 
@@ -224,6 +225,10 @@ async def test_update_with_start_and_signal_with_start(bridge: Bridge, unique_id
         == 1
     )
     first = await op.workflow_handle()
+    # the engine's own update-with-start: the update is in the new run's first activation
+    events = await bridge.engine.get_workflow_handle(unique_id).fetch_history()
+    assert events[1].event_type is FcEventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    assert events[1].attributes.get("with_start") is True
     op = start_op()
     assert (
         await client.execute_update_with_start_workflow(
@@ -409,9 +414,14 @@ async def test_payload_encodings(bridge: Bridge, unique_id: str) -> None:
     got = await client.execute_workflow("Echo", proto, id=f"{unique_id}-p", task_queue="q")
     assert got == json_format.MessageToDict(proto)  # the workflow received the JSON object
 
+    # recorded as the client sent it, byte for byte: the bridge decodes nothing
     history = await client.get_workflow_handle(f"{unique_id}-p").fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
-    assert started.input.payloads[0].metadata["encoding"] == b"json/plain"
+    sent = (await client.data_converter.encode([proto]))[0]
+    assert started.input.payloads[0] == sent
+    assert started.input.payloads[0].metadata["encoding"] == b"json/protobuf"
+    raw = await client.execute_workflow("Echo", b"\x00\xff", id=f"{unique_id}-b", task_queue="q")
+    assert raw == b"\x00\xff"  # binary/plain bytes pass through too
 
     request = StartWorkflowExecutionRequest(
         namespace="default",

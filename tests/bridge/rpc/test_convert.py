@@ -11,6 +11,7 @@ import pytest
 from bridge._proto.v1 import bridge_pb2 as pb
 from bridge.rpc import _convert as cv
 from fastcore import PendingActivityInfo, PendingActivityState
+from fastcore._converter import decode_arguments
 from fastcore.common import (
     RetryPolicy,
     SearchAttributeKey,
@@ -42,14 +43,15 @@ def test_payload_round_trip_keeps_metadata_and_bytes() -> None:
     assert cv.payload_from_proto(msg) == p
 
 
-def test_undecodable_argument_is_an_invalid_argument_naming_it() -> None:
+def test_arguments_pass_through_undecoded() -> None:
     good = cv.payload_to_proto(converter.encode_one(1))
     bad = pb.Payload(metadata={"encoding": b"json/plain"}, data=b"{not json")
+    odd = pb.Payload(metadata={"encoding": b"application/x-protobuf"}, data=b"\x08\x01")
+    passed = cv.encoded_args([good, bad, odd])
+    assert [v.payload for v in passed] == [cv.payload_from_proto(m) for m in (good, bad, odd)]
+    # the engine decodes them, once, and names the one it cannot read
     with pytest.raises(InvalidArgumentError, match="signal 'x': argument 2 cannot be decoded"):
-        cv.decode_args([good, bad], converter, "signal 'x'")
-    odd = pb.Payload(metadata={"encoding": b"application/x-protobuf"}, data=b"")
-    with pytest.raises(InvalidArgumentError, match="unsupported payload encoding"):
-        cv.decode_args([odd], converter, "start")
+        decode_arguments(converter, [v.payload for v in passed], None, "signal 'x'")
 
 
 @pytest.mark.parametrize("t", [1_700_000_000.123456, 1_800_000_000.999999, 12.5, 0.0])
