@@ -809,6 +809,8 @@ class Engine:
         limit: int | None = None,
         page_size: int = 1000,
         next_page_token: bytes | None = None,
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
     ) -> WorkflowExecutionAsyncIterator:
         """Runs matching a visibility query, newest first, as temporalio's.
 
@@ -817,6 +819,7 @@ class Engine:
         '2025-01-01T00:00:00Z' AND '2025-02-01T00:00:00Z'``, ``WorkflowId STARTS_WITH
         'order-'``, ...) over the built-in attributes and custom search attributes; None or
         empty lists every run. ``status`` is a shortcut for ``ExecutionStatus = ...``.
+        ``rpc_metadata``/``rpc_timeout`` are accepted so code ports (there is no RPC).
 
         ``async for desc in engine.list_workflows(q)`` yields every match (at most ``limit``);
         ``await engine.list_workflows(q, page_size=...)`` gives one page and the next
@@ -826,6 +829,7 @@ class Engine:
             InvalidArgumentError: (when read) the query is malformed or names what is not
                 supported (an unknown attribute, ``LIKE``, ``ORDER BY``, ...).
         """
+        del rpc_metadata, rpc_timeout
         lister = self._lister
 
         async def fetch(size: int, token: bytes | None) -> tuple[list[Any], bytes | None]:
@@ -835,13 +839,21 @@ class Engine:
             fetch, page_size=page_size, next_page_token=next_page_token, limit=limit
         )
 
-    async def count_workflows(self, query: str | None = None) -> WorkflowExecutionCount:
+    async def count_workflows(
+        self,
+        query: str | None = None,
+        *,
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowExecutionCount:
         """How many runs match a visibility query; with ``GROUP BY ExecutionStatus``, also
-        per status (``groups``), as temporalio's ``count_workflows``.
+        per status (``groups``), as temporalio's ``count_workflows`` (``rpc_metadata``/
+        ``rpc_timeout`` are accepted so code ports).
 
         Raises:
             InvalidArgumentError: The query is malformed or names what is not supported.
         """
+        del rpc_metadata, rpc_timeout
         return await self._lister.count(query)
 
     @property

@@ -313,3 +313,50 @@ async def test_keys_given_up_front_are_known_and_checked(tmp_path: Path) -> None
             search_attribute_keys=[SearchAttributeKey.for_int("CustomerId")],
         ):
             pass
+
+
+@workflow.defn
+class Counter:
+    def __init__(self) -> None:
+        self.n = 0
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.update
+    async def bump(self) -> int:
+        self.n += 1
+        return self.n
+
+
+async def test_update_with_start_carries_search_attributes(store_url: str) -> None:
+    from fastcore.client import WithStartWorkflowOperation
+    from fastcore.common import WorkflowIDConflictPolicy
+
+    async with Engine(store_url, workflows=[Counter]) as engine:
+        op = WithStartWorkflowOperation(
+            Counter.run,
+            id=wid(),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=attrs(SearchAttributePair(CUSTOMER, "c-5")),
+        )
+        assert (
+            await engine.execute_update_with_start_workflow(
+                Counter.bump, start_workflow_operation=op
+            )
+            == 1
+        )
+        handle = await op.workflow_handle()
+        assert (await handle.describe()).typed_search_attributes[CUSTOMER] == "c-5"
+        assert [d.id async for d in engine.list_workflows("CustomerId = 'c-5'")] == [handle.id]
+        cron = WithStartWorkflowOperation(
+            Counter.run,
+            id=wid(),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            cron_schedule="@hourly",
+        )
+        with pytest.raises(InvalidArgumentError, match="cron_schedule"):
+            await engine.execute_update_with_start_workflow(
+                Counter.bump, start_workflow_operation=cron
+            )
