@@ -1,12 +1,22 @@
 """The gRPC bridge's side of the benchmark harness: round trips and watch throughput.
 
 Everything runs in this process on one asyncio loop: a fastcore ``Engine``, a
-``BridgeServer`` on ``127.0.0.1:0`` and a ``BridgeClient`` talking to it over real
-loopback TCP. Client and server share the loop (and so one core), which makes every
-round trip pay for both ends in series: a pessimistic setting next to a client in
-another process.
+``BridgeServer`` on ``127.0.0.1:0`` (and its unix socket) and ``BridgeClient``s talking to it
+over real loopback TCP and the unix socket. Client and server share the loop (and so one
+core), which makes every round trip pay for both ends in series: a pessimistic setting next
+to a client in another process.
 
-- ``grpc_floor``: a gRPC health check on the same server, the cost of grpc.aio itself.
+grpcio's own floor, measured against a plain ``grpc.aio`` server (the standard health
+service, nothing of the bridge) in the same process:
+
+- ``grpc_floor_aio_tcp`` / ``grpc_floor_aio_unix``: a ``grpc.aio`` unary call from this
+  loop, over TCP loopback / the unix socket;
+- ``grpc_floor_sync_tcp`` / ``grpc_floor_sync_unix``: the synchronous stack, a blocking
+  unary call from a thread of its own (no event loop on the client side).
+
+The bridge's calls (``BridgeClient.connect`` defaults: the unix socket; ``_tcp``: told to
+stay on TCP):
+
 - ``bridge_signal_round_trip``: ``handle.signal`` to a running workflow, from the call
   until the server answered (the signal is recorded in the history by then).
 - ``bridge_query_round_trip``: ``handle.query`` answered from the workflow's live state.
@@ -18,29 +28,35 @@ another process.
   signals are sent to the engine in-process, one at a time: each sample is the time from
   sending the signal until the watching client received its event.
 
-Latencies are p50/p95 in milliseconds (nearest rank). Run it alone with
-``python -m benchmarks._bridge_bench`` from the repository root.
+The aio floors and the bridge's round trips are measured interleaved (one call of each in
+turn), so drift on a shared machine hits them alike. Latencies are p50/p95 in milliseconds
+(nearest rank). Run it alone with ``python -m benchmarks._bridge_bench`` from the repository
+root.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import math
+import shutil
 import statistics
+import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import grpc
 import grpc.aio
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from bridge import BridgeClient, BridgeServer
 from fastcore import Engine, workflow
 from fastcore.history import EventType
 
-__all__ = ["BridgeCounter", "format_table", "percentile", "run_bridge_benchmarks"]
+__all__ = ["BridgeCounter", "floor_ratios", "format_table", "percentile", "run_bridge_benchmarks"]
 
 Result = dict[str, Any]
 
@@ -110,18 +126,6 @@ def _result(
     }
 
 
-async def _timed(call: Callable[[], Awaitable[Any]], samples: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        await call()
-    out = []
-    clock = time.perf_counter
-    for _ in range(samples):
-        t0 = clock()
-        await call()
-        out.append(clock() - t0)
-    return out
-
-
 async def run_bridge_benchmarks(
     *,
     samples: int = 2000,
@@ -147,25 +151,27 @@ async def run_bridge_benchmarks(
         Engine(store, workflows=[BridgeCounter]) as engine,
         BridgeServer(engine) as server,
         await BridgeClient.connect(server.address) as client,
-        grpc.aio.insecure_channel(server.address) as channel,
+        await BridgeClient.connect(server.address, prefer_unix_socket=False) as tcp_client,
     ):
-        health = health_pb2_grpc.HealthStub(channel)
-        ping = health_pb2.HealthCheckRequest()
-        results.append(
-            _result(
-                "grpc_floor",
-                await _timed(lambda: health.Check(ping), samples, warmup),
-                store=store,
-            )
-        )
-
         h = await client.start_workflow(BridgeCounter.run, id=f"bench-{uuid.uuid4().hex}")
-        for name, call in (
-            ("bridge_signal_round_trip", lambda: h.signal(BridgeCounter.add, 1)),
-            ("bridge_query_round_trip", lambda: h.query(BridgeCounter.value)),
-            ("bridge_update_round_trip", lambda: h.execute_update(BridgeCounter.set, 5)),
-        ):
-            results.append(_result(name, await _timed(call, samples, warmup), store=store))
+        ht = tcp_client.get_workflow_handle(h.id)
+        calls: dict[str, Callable[[], Awaitable[Any]]] = {
+            "bridge_signal_round_trip": lambda: h.signal(BridgeCounter.add, 1),
+            "bridge_query_round_trip": lambda: h.query(BridgeCounter.value),
+            "bridge_update_round_trip": lambda: h.execute_update(BridgeCounter.set, 5),
+            "bridge_signal_round_trip_tcp": lambda: ht.signal(BridgeCounter.add, 1),
+            "bridge_query_round_trip_tcp": lambda: ht.query(BridgeCounter.value),
+        }
+        async with _Floors(samples, warmup) as (aio_calls, sync_rows):
+            timed = await _interleaved({**aio_calls, **calls}, samples, warmup)
+        for name, got in timed.items():
+            row = _result(name, got, store=store)
+            row["transport"] = (
+                "tcp" if name.endswith("_tcp") else "unix" if client.target.startswith("unix:")
+                else "tcp"
+            )  # fmt: skip
+            results.append(row)
+        results.extend(_result(name, got, store=store) for name, got in sync_rows.items())
         await h.signal(BridgeCounter.finish)
         await h.result()
 
@@ -190,6 +196,74 @@ async def run_bridge_benchmarks(
         # live: each signal's event, from the engine's append to the watching client
         results.append(await _watch_live(engine, client, live_events, store))
     return results
+
+
+async def _interleaved(
+    calls: Mapping[str, Callable[[], Awaitable[Any]]], samples: int, warmup: int
+) -> dict[str, list[float]]:
+    """Time each call ``samples`` times, one of each in turn (after ``warmup`` rounds)."""
+    out: dict[str, list[float]] = {name: [] for name in calls}
+    clock = time.perf_counter
+    for i in range(warmup + samples):
+        for name, call in calls.items():
+            t0 = clock()
+            await call()
+            if i >= warmup:
+                out[name].append(clock() - t0)
+    return out
+
+
+class _Floors:
+    """A plain grpc.aio server (the standard health service) on TCP and a unix socket."""
+
+    def __init__(self, samples: int, warmup: int) -> None:
+        self._samples, self._warmup = samples, warmup
+        self._dir = tempfile.mkdtemp(prefix="fastcore-floor-")
+        self._server: grpc.aio.Server | None = None
+        self._channels: list[grpc.aio.Channel] = []
+
+    async def __aenter__(
+        self,
+    ) -> tuple[dict[str, Callable[[], Awaitable[Any]]], dict[str, list[float]]]:
+        server = self._server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        unix = f"unix:{self._dir}/floor.sock"
+        server.add_insecure_port(unix)
+        await server.start()
+        tcp = f"127.0.0.1:{port}"
+        ping = health_pb2.HealthCheckRequest()
+        aio: dict[str, Callable[[], Awaitable[Any]]] = {}
+        for name, target in (("grpc_floor_aio_tcp", tcp), ("grpc_floor_aio_unix", unix)):
+            channel = grpc.aio.insecure_channel(target)
+            self._channels.append(channel)
+            aio[name] = functools.partial(health_pb2_grpc.HealthStub(channel).Check, ping)
+        sync: dict[str, list[float]] = {}
+        loop = asyncio.get_running_loop()
+        for name, target in (("grpc_floor_sync_tcp", tcp), ("grpc_floor_sync_unix", unix)):
+            sync[name] = await loop.run_in_executor(None, self._blocking, target, ping)
+        return aio, sync
+
+    def _blocking(self, target: str, ping: Any) -> list[float]:
+        """The synchronous stack: blocking calls from this (non-loop) thread."""
+        with grpc.insecure_channel(target) as channel:
+            check = health_pb2_grpc.HealthStub(channel).Check
+            for _ in range(self._warmup):
+                check(ping)
+            out = []
+            clock = time.perf_counter
+            for _ in range(self._samples):
+                t0 = clock()
+                check(ping)
+                out.append(clock() - t0)
+        return out
+
+    async def __aexit__(self, *exc: object) -> None:
+        for channel in self._channels:
+            await channel.close()
+        if self._server is not None:
+            await self._server.stop(None)
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 async def _watch_live(engine: Engine, client: BridgeClient, events: int, store: str) -> Result:
@@ -222,6 +296,37 @@ async def _watch_live(engine: Engine, client: BridgeClient, events: int, store: 
     await run.signal(BridgeCounter.finish)
     await watcher
     return _result("bridge_watch_live", delays, store=store, wall_s=wall)
+
+
+def floor_ratios(results: Sequence[Result]) -> list[Result]:
+    """The bridge's signal and query p50 against grpcio's floor measured in the same run.
+
+    ``floor`` is the fastest of the four floors (the target: at most 1.1x of it);
+    ``same_transport`` compares with the grpc.aio floor over the transport the bridge used.
+    """
+    by = {r["benchmark"]: r for r in results}
+    floors = {k: v["p50_ms"] for k, v in by.items() if k.startswith("grpc_floor_")}
+    if not floors:
+        return []
+    best = min(floors, key=lambda k: floors[k])
+    out: list[Result] = []
+    for call in ("signal", "query"):
+        row = by.get(f"bridge_{call}_round_trip")
+        if row is None:
+            continue
+        same = f"grpc_floor_aio_{row.get('transport', 'tcp')}"
+        out.append(
+            {
+                "call": call,
+                "bridge_p50_ms": row["p50_ms"],
+                "floor": best,
+                "floor_p50_ms": floors[best],
+                "ratio": row["p50_ms"] / floors[best],
+                "same_transport_floor": same,
+                "same_transport_ratio": row["p50_ms"] / floors[same] if same in floors else None,
+            }
+        )
+    return out
 
 
 def format_table(results: Sequence[Result]) -> str:

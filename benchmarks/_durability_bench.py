@@ -2,6 +2,8 @@
 
 - ``three_activities``: one workflow alone, start to result, p50/p95.
 - ``throughput_1000``: 1,000 concurrent 3-activity workflows; workflows per second.
+- ``many_10000``: 10,000 started at once (the engine section's throughput shape) on the
+  same store; workflows per second.
 - ``recovery_10000``: an engine restarted on a store holding 10,000 open workflows; seconds
   from ``Engine(...)`` to every workflow rebuilt and waiting again.
 
@@ -12,6 +14,7 @@ its SQLite system database, in a subprocess so its process-wide singleton stays 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -28,7 +31,9 @@ Result = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def bench_sqlite(mode: str, *, samples: int = 300, concurrent: int = 1000) -> list[Result]:
+async def bench_sqlite(
+    mode: str, *, samples: int = 300, concurrent: int = 1000, many: int = 0
+) -> list[Result]:
     rows: list[Result] = []
     with tempfile.TemporaryDirectory() as d:
         url = f"sqlite:///{d}/bench.db?durability={mode}"
@@ -62,6 +67,28 @@ async def bench_sqlite(mode: str, *, samples: int = 300, concurrent: int = 1000)
                     concurrency=concurrent,
                 )
             )
+            if many:  # the engine section's shape: ``many`` at once, on this store
+                gc.collect()
+                t0 = time.perf_counter()
+                lat = list(
+                    await asyncio.gather(
+                        *(
+                            engine.execute_workflow(ThreeActivities.run, i, id=f"many-{i}")
+                            for i in range(many)
+                        )
+                    )
+                )
+                wall = time.perf_counter() - t0
+                rows.append(
+                    result(
+                        f"sqlite-{mode}",
+                        f"many_{many}",
+                        [],
+                        wall=wall,
+                        count=many,
+                        concurrency=many,
+                    )
+                )
     return rows
 
 
@@ -173,10 +200,11 @@ async def run_durability_benchmarks(
     recovery_n: int = 10_000,
     dbos_samples: int = 100,
     dbos_concurrent: int = 1000,
+    many: int = 10_000,
 ) -> list[Result]:
     rows = []
-    rows += await bench_sqlite("sync", samples=samples, concurrent=concurrent)
-    rows += await bench_sqlite("batch", samples=samples, concurrent=concurrent)
+    rows += await bench_sqlite("sync", samples=samples, concurrent=concurrent, many=many)
+    rows += await bench_sqlite("batch", samples=samples, concurrent=concurrent, many=many)
     rows.append(await bench_recovery(recovery_n))
     rows += await asyncio.to_thread(bench_dbos, samples=dbos_samples, concurrent=dbos_concurrent)
     return rows

@@ -44,6 +44,8 @@ _CRON_CLOSES = frozenset(
 
 __all__ = ["Closing"]
 
+_NOTHING: dict[Any, Any] = {}  # a closed run's activities and timers: never written
+
 
 class Closing:
     """Closes runs from outside and carries out what a close implies."""
@@ -123,12 +125,14 @@ class Closing:
 
     def closed(self, run: Run, ev: Event) -> None:
         """The close event ``ev`` of ``run`` was committed: stop its work, tell the others."""
-        for act in list(run.activities.values()):
-            act.abandon()
-        run.activities.clear()
-        for entry in run.timers.values():
-            entry.cancel()
-        run.timers.clear()
+        if run.activities:
+            for act in list(run.activities.values()):
+                act.abandon()
+        run.activities = _NOTHING
+        if run.timers:
+            for entry in run.timers.values():
+                entry.cancel()
+        run.timers = _NOTHING
         if run.timeout_entry is not None:
             run.timeout_entry.cancel()
         if run.retry_entry is not None:
@@ -163,6 +167,7 @@ class Closing:
                 self._retry(run, ev)
             else:
                 self._cron(run, ev)
+        self._runs.closed(run)
 
     def _continue(self, run: Run, ev: Event) -> None:
         a = ev.attributes

@@ -115,6 +115,9 @@ class Engine:
             (their outcomes are recorded) before it cancels them, as temporalio's ``Worker``.
         durability: for sqlite, ``"sync"`` (default) or ``"batch"``.
         retention: how long closed runs' histories are kept (None: forever).
+        max_closed_runs: how many closed runs the engine keeps in memory (None: no limit);
+            the memory store forgets the oldest beyond it, a durable store keeps them on
+            disk (in memory it keeps the latest 4,096 at most).
         workflow_task_retry_interval: first delay before a failed workflow task is retried.
         failure_exception_types: exception types that fail any workflow instead of its task.
         continue_as_new_suggested_events, continue_as_new_suggested_bytes: from how many
@@ -141,6 +144,7 @@ class Engine:
         graceful_shutdown_timeout: timedelta = timedelta(),
         durability: str | None = None,
         retention: timedelta | None = timedelta(days=7),
+        max_closed_runs: int | None = 100_000,
         workflow_task_retry_interval: timedelta = timedelta(seconds=1),
         failure_exception_types: Sequence[type[BaseException]] = (),
         continue_as_new_suggested_events: int = 4096,
@@ -169,6 +173,13 @@ class Engine:
         self.converter: DataConverter = data_converter or converter or default_converter
         self.identity = identity or f"fastcore@{uuid.uuid4().hex[:8]}"
         self.retention = retention
+        if max_closed_runs is not None and (
+            not isinstance(max_closed_runs, int) or max_closed_runs < 1
+        ):
+            raise InvalidArgumentError(
+                f"max_closed_runs must be a positive int or None, not {max_closed_runs!r}"
+            )
+        self.max_closed_runs = max_closed_runs
         self.graceful_shutdown_timeout = graceful_shutdown_timeout
         self._registry = registry = Registry(workflows, activities)
         self._env = WorkflowEnvironment(
@@ -201,7 +212,9 @@ class Engine:
         registry = self._registry
         durable = store.durable
         env = self._env
-        self._table = table = RunTable(store, registry.workflow_definition)
+        self._table = table = RunTable(
+            store, registry.workflow_definition, max_closed=self.max_closed_runs
+        )
         #: the latest run per workflow id (tests and tools read it)
         self._runs = table.by_workflow_id
         self._skipper = skipper = TimeSkipper(clock, timers, self._life)

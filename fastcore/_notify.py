@@ -18,6 +18,7 @@ from .history import CLOSE_EVENTS, Event, EventType
 __all__ = ["Notifier"]
 
 _UPDATE_COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
+_NO_WAITERS: list[asyncio.Future[None]] = []  # never written: replaced on first use
 
 
 class Notifier:
@@ -50,10 +51,12 @@ class Notifier:
                             )
                         )
                 run.update_waiters.clear()
-                for cw in run.close_waiters:
-                    if not cw.done():
-                        cw.set_result(None)
-                run.close_waiters.clear()
+                waiters = run.close_waiters
+                if waiters:
+                    run.close_waiters = _NO_WAITERS
+                    for cw in waiters:
+                        if not cw.done():
+                            cw.set_result(None)
 
     def notify_watchers(self, run: Run) -> None:
         """Wake every ``watch`` of the run: its history grew."""
@@ -69,6 +72,8 @@ class Notifier:
     async def closed(self, run: Run) -> None:
         """Wait until the open ``run`` has closed (durably)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not run.close_waiters:
+            run.close_waiters = []
         run.close_waiters.append(fut)
         skipper = self._skipper
         skipper.result_waiters += 1

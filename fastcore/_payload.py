@@ -74,7 +74,9 @@ class Payload:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Payload, (self.metadata, self.data))
+        if self._data is None:  # a remembered scalar: no JSON to write, none to parse later
+            return (Payload, (self.metadata, None, self._value))
+        return (Payload, (self.metadata, self._data))
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -14,6 +14,7 @@ connects them once, as bound methods, so an effect costs one call.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +45,7 @@ BlockTask = Callable[[Run, WorkflowInstance, Event | None], None]
 RunFault = Callable[[Run, BaseException, str], None]
 
 _Input = tuple[Run, EventType, dict[str, Any], asyncio.Future[None] | None]
+_Waiting = tuple[Run, list[Event], asyncio.Future[None] | None, Any]
 
 
 def _unconnected(*_: Any) -> None:
@@ -64,6 +66,9 @@ class Pipeline:
     ) -> None:
         self.queue: deque[_Input] = deque()
         self._draining = False
+        #: appends waiting for a store commit, by the awaitable the store returned (one per
+        #: group commit: a store may hand the same one to every append it commits together)
+        self._groups: dict[Any, list[_Waiting]] = {}
         self._append = store.append
         self._clock = clock
         self.telemetry = telemetry
@@ -266,30 +271,42 @@ class Pipeline:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
+        self._skipper.pending_commits += 1
+        entry = (run, effects, waiter, self.telemetry.journal_commit_started())
+        group = self._groups.get(fut)
+        if group is not None:  # a store's group commit: one callback for all its appends
+            group.append(entry)
+            return
+        self._groups[fut] = [entry]
+        asyncio.ensure_future(fut).add_done_callback(functools.partial(self._committed, fut))
+
+    def _committed(self, key: Any, fut: asyncio.Future[None]) -> None:
+        """The commit ``key`` stands for is done: tell its appends' callers, in order."""
+        group = self._groups.pop(key)
+        exc: BaseException | None = None
+        try:
+            fut.result()
+        except BaseException as err:
+            exc = err
         skipper = self._skipper
-        skipper.pending_commits += 1
-        commit_started = self.telemetry.journal_commit_started()
-
-        def committed(_: Any) -> None:
-            skipper.pending_commits -= 1
-            self.telemetry.journal_committed(commit_started)
-            exc = None
+        for run, effects, waiter, commit_started in group:
             try:
-                _.result()
-            except BaseException as err:
-                exc = err
-            if exc is None:
-                self._acknowledge(run, effects)
-                self._notify_watchers(run)
-                self.drain()
-            if waiter is not None and not waiter.done():
+                skipper.pending_commits -= 1
+                self.telemetry.journal_committed(commit_started)
                 if exc is None:
-                    waiter.set_result(None)
-                else:
-                    waiter.set_exception(exc)
-            skipper.schedule()
-
-        asyncio.ensure_future(fut).add_done_callback(committed)
+                    self._acknowledge(run, effects)
+                    self._notify_watchers(run)
+                    self.drain()
+                if waiter is not None and not waiter.done():
+                    if exc is None:
+                        waiter.set_result(None)
+                    else:
+                        waiter.set_exception(exc)
+            except Exception as err:  # as asyncio reports a failing callback; go on
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "telling callers about a commit failed", "exception": err}
+                )
+        skipper.schedule()
 
     @staticmethod
     def _unrecorded(run: Run, new: list[Event]) -> None:

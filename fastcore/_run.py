@@ -62,7 +62,7 @@ class Run:
         self.timers: dict[int, TimerEntry] = _EMPTY_DICT
         self.children: dict[int, tuple[str, str]] = _EMPTY_DICT
         self.children_closed: set[int] | None = None  # made when a child first closes
-        self.close_waiters: list[asyncio.Future[None]] = []
+        self.close_waiters: list[asyncio.Future[None]] = _EMPTY_LIST
         self.update_waiters: dict[str, asyncio.Future[Event]] = _EMPTY_DICT
         #: the run's updates by id, read from its history when first asked (``_updates``)
         self.update_index: Any = None

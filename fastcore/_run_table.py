@@ -1,11 +1,22 @@
 """The runs an engine knows: every open run and recently closed ones, by workflow and run id.
 
-Every open run is in memory; a closed run stays until it is purged or replaced by a newer run
-of its workflow id, and older ones are loaded from the store when asked for.
+Every open run is in memory. A closed run stays until it is purged, replaced by a newer run
+of its workflow id, or pushed out by newer closed runs: the table keeps ``max_closed`` of
+them (the memory store forgets the ones it drops; a durable store keeps those on disk, and
+the table keeps only the latest few thousand). Older ones are loaded from the store when
+asked for.
+
+Over the memory store, shortly after it closes (once ``_PACK_AFTER`` more runs closed, so
+the callers waiting for its result have read it) a closed run's history is packed into
+bytes (``RunRecord.pack``): the cyclic garbage collector then has nothing of it to
+traverse, which otherwise costs every full collection time in proportion to all retained
+events. A durable store holds the histories itself: the table keeps a window of closed
+runs as they are and drops the older ones.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -14,20 +25,77 @@ from ._run import Run
 from ._store import RunRecord, Store
 from .errors import WorkflowNotFoundError
 
-__all__ = ["RunTable"]
+__all__ = ["DURABLE_KEEP", "RunTable"]
+
+#: Closed runs are packed in groups of this many, once as many more have closed after them.
+_PACK_AFTER = 64
+#: Closed runs a table over a durable store keeps in memory (the rest are on disk).
+DURABLE_KEEP = 4096
 
 
 class RunTable:
-    """Runs by workflow id (the latest run of each) and by run id."""
+    """Runs by workflow id (the latest run of each) and by run id.
+
+    Args:
+        store: Where runs the table does not hold are looked up.
+        workflow_definition: The registry's lookup (for runs loaded from the store).
+        max_closed: Closed runs to keep (None: no limit); over a durable store, at most
+            ``DURABLE_KEEP``.
+    """
 
     def __init__(
-        self, store: Store, workflow_definition: Callable[[Any], WorkflowDefinition | None]
+        self,
+        store: Store,
+        workflow_definition: Callable[[Any], WorkflowDefinition | None],
+        *,
+        max_closed: int | None = None,
     ) -> None:
         self._store = store
         self._workflow_definition = workflow_definition
         #: the latest run per workflow id (open or recently closed)
         self.by_workflow_id: dict[str, Run] = {}
         self.by_run_id: dict[str, Run] = {}
+        self._durable = store.durable
+        if store.durable:
+            max_closed = DURABLE_KEEP if max_closed is None else min(max_closed, DURABLE_KEEP)
+        self._max_closed = max_closed
+        self._fresh: deque[Run] = deque()  # closed, history not yet packed (newest last)
+        self._kept: deque[Run] = deque()  # closed and packed (oldest first)
+
+    def closed(self, run: Run) -> None:
+        """``run`` closed: pack the history of earlier closed runs; drop the oldest ones.
+
+        Over a durable store nothing is packed: the store has the history, and a run that
+        leaves the table's window is read back from it when asked for.
+        """
+        if self._durable:
+            kept = self._kept
+            kept.append(run)
+            if len(kept) > self._max_closed:  # type: ignore[operator]
+                self._drop(kept.popleft())
+            return
+        fresh = self._fresh
+        fresh.append(run)
+        if len(fresh) < 2 * _PACK_AFTER:
+            return
+        kept = self._kept
+        for _ in range(_PACK_AFTER):
+            r = fresh.popleft()
+            r.record.pack()
+            kept.append(r)
+        limit = self._max_closed
+        if limit is not None:
+            while len(kept) > limit:
+                self._drop(kept.popleft())
+
+    def _drop(self, run: Run) -> None:
+        """Forget a closed run (the memory store forgets it too)."""
+        r = run.record
+        if self.by_workflow_id.get(r.workflow_id) is run:
+            del self.by_workflow_id[r.workflow_id]
+        if self.by_run_id.get(r.run_id) is run:
+            del self.by_run_id[r.run_id]
+        self._store.evict(r)
 
     def add(self, run: Run) -> None:
         """A new run of its workflow id: it becomes the latest; a closed predecessor goes."""
@@ -119,6 +187,9 @@ class RunTable:
 
     def forget_closed_before(self, cutoff: float) -> None:
         """Drop closed runs that closed before ``cutoff`` (the store purged them)."""
+        for held in (self._kept, self._fresh):
+            while held and (held[0].record.close_time or 0.0) < cutoff:
+                held.popleft()
         for wid, run in list(self.by_workflow_id.items()):
             if (
                 not run.open

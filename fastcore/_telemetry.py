@@ -64,7 +64,6 @@ import asyncio
 import contextlib
 import sys
 import time
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,6 +77,9 @@ from .history import EventType
 __all__ = ["Telemetry"]
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
+_DURATIONS_DELAY = 0.02  # seconds activity durations wait to be recorded in bulk
+_get_running_loop = asyncio.events._get_running_loop
+_NOTHING: contextlib.AbstractContextManager[None] = contextlib.nullcontext()  # reusable
 _TASK_FAILED = EventType.WORKFLOW_TASK_FAILED
 _CLOSED_KEEP = 4096  # contexts of closed runs kept for their continued-as-new / retried runs
 _SECONDS_BUCKETS = (
@@ -139,15 +141,13 @@ class Telemetry:
     def signal_received(self, run: Any, name: str) -> None:
         """A signal is about to be delivered to a run."""
 
-    @contextlib.contextmanager
-    def query_span(self, run: Any, name: str) -> Iterator[None]:
+    def query_span(self, run: Any, name: str) -> contextlib.AbstractContextManager[None]:
         """Around a query handler."""
-        yield
+        return _NOTHING
 
-    @contextlib.contextmanager
-    def update_span(self, run: Any, name: str) -> Iterator[None]:
+    def update_span(self, run: Any, name: str) -> contextlib.AbstractContextManager[None]:
         """Around an update: validation, then until its handler completes."""
-        yield
+        return _NOTHING
 
     def suppress_replay(self, run: Any) -> None:
         """A run is about to be rebuilt by replaying its history (recovery, import, query)."""
@@ -158,6 +158,9 @@ class Telemetry:
 
     def journal_committed(self, token: Any) -> None:
         """The commit begun with ``token`` is durable."""
+
+    def flush(self) -> None:
+        """Make the spans that ended and are still waiting to be made (see ``_spans``)."""
 
     def shutdown(self) -> None:
         """The engine shut down."""
@@ -194,156 +197,44 @@ def _resolve(tracer_provider: Any, meter_provider: Any) -> tuple[Any, Any]:
 # ---------------------------------------------------------------------- the real thing
 
 
-class _Otel:
-    """The opentelemetry-api names this module uses, imported on first need."""
-
-    def __init__(self) -> None:
-        from opentelemetry import context, trace
-
-        self.context = context
-        self.trace = trace
-        self.set_span_in_context = trace.set_span_in_context
-        self.get_current_span = trace.get_current_span
-        self.CLIENT = trace.SpanKind.CLIENT
-        self.SERVER = trace.SpanKind.SERVER
-        self.Status = trace.Status
-        self.ERROR = trace.StatusCode.ERROR
-        self.Link = trace.Link
-        self.SpanContext = trace.SpanContext
-        self.NonRecordingSpan = trace.NonRecordingSpan
-        self.TraceFlags = trace.TraceFlags
-
-
 class _RunState:
     """What telemetry keeps for one open run."""
 
-    __slots__ = ("acts", "ctx", "last_task_failure", "parent_ctx", "span", "sweep_at", "wtype")
+    __slots__ = (
+        "acts",
+        "ctx",
+        "ids",
+        "last_task_failure",
+        "parent_ctx",
+        "span",
+        "sweep_at",
+        "wtype",
+    )
 
-    def __init__(self, wtype: str, span: Any, ctx: Any, parent_ctx: Any) -> None:
+    def __init__(
+        self, wtype: str, span: Any, ctx: Any, parent_ctx: Any, ids: dict[str, Any]
+    ) -> None:
         self.wtype = wtype
-        self.span = span
-        self.ctx = ctx
-        self.parent_ctx = parent_ctx
+        self.ids = ids  # temporalWorkflowID and temporalRunID (never changed: shared)
+        self.span = span  # its RunWorkflow span (a PendingSpan), None without a tracer
+        self.ctx = ctx  # what its spans hang under: the RunWorkflow span
+        self.parent_ctx = parent_ctx  # what its RunWorkflow hangs under (a retry's parent too)
         self.acts: dict[Any, _ActState] = {}
         self.sweep_at = 64
         self.last_task_failure: tuple[str, str] | None = None
 
 
 class _ActState:
-    """One scheduled activity: its ``StartActivity`` context and the running attempt."""
+    """One scheduled activity: its ``StartActivity`` span and the running attempt."""
 
-    __slots__ = ("attrs", "parent", "span", "t0")
+    __slots__ = ("attrs", "name", "parent", "span", "t0")
 
-    def __init__(self, parent: Any, attrs: dict[str, Any]) -> None:
+    def __init__(self, parent: Any, attrs: dict[str, Any], name: str) -> None:
         self.parent = parent
-        self.attrs = attrs
+        self.attrs = attrs  # of its spans (never changed: shared)
+        self.name = name  # of its RunActivity spans
         self.span: Any = None
-        self.t0 = 0.0
-
-
-class _Tally:
-    """Cumulative values per attribute set, handed to the reader when it collects.
-
-    Counting in a dict costs nanoseconds where a synchronous instrument's ``add`` costs
-    microseconds; the observable instrument reports the totals.
-    """
-
-    __slots__ = ("keys", "observation", "values")
-
-    def __init__(self, keys: tuple[str, ...], observation: Any) -> None:
-        self.keys = keys
-        self.observation = observation
-        self.values: dict[tuple[str, ...], int] = {}
-
-    def add(self, amount: int, *key: str) -> None:
-        values = self.values
-        values[key] = values.get(key, 0) + amount
-
-    def observe(self, options: Any = None) -> list[Any]:
-        keys, make = self.keys, self.observation
-        return [make(v, dict(zip(keys, k, strict=True))) for k, v in tuple(self.values.items())]
-
-
-class _Metrics:
-    """The instruments of one meter, shared by every engine that uses it."""
-
-    def __init__(self, meter: Any) -> None:
-        from opentelemetry.metrics import Observation
-
-        def tally(
-            name: str, unit: str, description: str, *keys: str, up_down: bool = False
-        ) -> _Tally:
-            t = _Tally(keys, Observation)
-            create = (
-                meter.create_observable_up_down_counter
-                if up_down
-                else meter.create_observable_counter
-            )
-            create(name, callbacks=[t.observe], unit=unit, description=description)
-            return t
-
-        wt = "workflow_type"
-        self.started = tally("fastcore.workflow.started", "{workflow}", "Workflow runs started", wt)
-        self.completed = tally(
-            "fastcore.workflow.completed", "{workflow}", "Workflow runs completed", wt
-        )
-        self.failed = tally("fastcore.workflow.failed", "{workflow}", "Workflow runs failed", wt)
-        self.closed = tally(
-            "fastcore.workflow.closed",
-            "{workflow}",
-            "Workflow runs closed, by status",
-            wt,
-            "status",
-        )
-        self.task_failed = tally(
-            "fastcore.workflow.task_failed", "{task}", "Workflow task executions that failed", wt
-        )
-        self.open = tally(
-            "fastcore.workflow.open", "{workflow}", "Workflow runs open", wt, up_down=True
-        )
-        self.attempts = tally(
-            "fastcore.activity.attempts",
-            "{attempt}",
-            "Activity attempts, by outcome",
-            "activity_type",
-            "outcome",
-        )
-        self.duration = meter.create_histogram(
-            "fastcore.activity.duration",
-            "s",
-            "Activity attempt duration",
-            explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
-        )
-        self.signals = tally(
-            "fastcore.signal.received", "{signal}", "Signals delivered", wt, "signal_name"
-        )
-        self.commit = meter.create_histogram(
-            "fastcore.journal.commit.duration",
-            "s",
-            "Time from appending events to the store until they are committed",
-            explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
-        )
-
-
-_METRICS: weakref.WeakKeyDictionary[Any, _Metrics] = weakref.WeakKeyDictionary()
-
-
-def _metrics_for(meter: Any) -> _Metrics:
-    """The instruments of ``meter``, made on first use (a meter can create each only once)."""
-    try:
-        m = _METRICS.get(meter)
-    except TypeError:  # a meter that cannot be weakly referenced: instruments of its own
-        return _Metrics(meter)
-    if m is None:
-        m = _METRICS[meter] = _Metrics(meter)
-    return m
-
-
-def _traceparent(sc: Any) -> str | None:
-    """A W3C ``traceparent`` for a span context (None for an invalid one)."""
-    if not sc.is_valid:
-        return None
-    return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
+        self.t0 = 0.0  # when the running attempt began (0.0: none is running)
 
 
 def _outcome(task: Any, error: BaseException | None) -> str:
@@ -360,12 +251,22 @@ def _outcome(task: Any, error: BaseException | None) -> str:
     return "failed"
 
 
+_CLOSE_OUTCOMES: dict[Any, str] = {}
+
+
 def _close_outcome(event: Any) -> str:
-    return str(event.event_type.value).removeprefix("WORKFLOW_EXECUTION_").lower()
+    et = event.event_type
+    outcome = _CLOSE_OUTCOMES.get(et)
+    if outcome is None:
+        outcome = _CLOSE_OUTCOMES[et] = str(et.value).removeprefix("WORKFLOW_EXECUTION_").lower()
+    return outcome
 
 
 class _OtelTelemetry(Telemetry):
-    """Spans and metrics through opentelemetry-api (see the module docstring)."""
+    """Spans and metrics through opentelemetry-api (see the module docstring).
+
+    Spans are noted on the workflow's path and made off it (``fastcore._spans``).
+    """
 
     enabled = True
 
@@ -375,8 +276,27 @@ class _OtelTelemetry(Telemetry):
             tracer_provider, meter_provider
         )
         self._tracer: Any = tracer
-        self._o = _Otel() if tracer is not None else None
-        self._m = _metrics_for(meter) if meter is not None else None
+        self._b: Any = None
+        if tracer is not None:
+            from opentelemetry import context, trace
+
+            from . import _spans
+
+            self._b = _spans.SpanBuilder(tracer)
+            self._spans = _spans
+            self._trace = trace
+            self._context = context
+            self._attach = context.attach
+            self._set_span_in_context = trace.set_span_in_context
+            self._CLIENT = trace.SpanKind.CLIENT
+            self._SERVER = trace.SpanKind.SERVER
+        self._m: Any = None
+        self._loop: Any = None  # the engine's event loop, once seen
+        if meter is not None:
+            from ._metrics import metrics_for
+
+            self._m = metrics_for(meter)
+        self._names: dict[str, tuple[str, str]] = {}  # activity type: span names
         self._runs: dict[str, _RunState] = {}  # open runs
         self._closed: dict[str, _RunState] = {}  # recently closed, for their next runs
         self._resumable: dict[str, Any] = {}  # rebuilt by replay; span made on first need
@@ -393,31 +313,33 @@ class _OtelTelemetry(Telemetry):
         return state
 
     def _has_current_span(self) -> bool:
-        assert self._o is not None
-        return bool(self._o.get_current_span().get_span_context().is_valid)
+        return bool(self._trace.get_current_span().get_span_context().is_valid)
 
     def _ctx_from_traceparent(self, value: Any) -> Any:
-        o = self._o
-        assert o is not None
+        trace = self._trace
         try:
             _version, trace_id, span_id, flags = str(value).split("-")
-            sc = o.SpanContext(
-                int(trace_id, 16), int(span_id, 16), True, o.TraceFlags(int(flags, 16))
+            sc = trace.SpanContext(
+                int(trace_id, 16), int(span_id, 16), True, trace.TraceFlags(int(flags, 16))
             )
         except (ValueError, TypeError):
             return None
         if not sc.is_valid:
             return None
-        return o.set_span_in_context(o.NonRecordingSpan(sc))
+        return trace.set_span_in_context(trace.NonRecordingSpan(sc))
 
     def _ids(self, run: Any) -> dict[str, Any]:
+        state = self._runs.get(run.record.run_id)
+        if state is not None:
+            return state.ids
         rec = run.record
         return {"temporalWorkflowID": rec.workflow_id, "temporalRunID": rec.run_id}
 
     def _start_parent(
         self, run: Any, started: dict[str, Any]
     ) -> tuple[Any, str | None, dict[str, Any]]:
-        """The context the run's spans hang under, and the start span to make, if any."""
+        """What the run's spans hang under (None: the caller's context), and the start
+        span to make, if any."""
         wtype = run.record.workflow_type
         prev_id = started.get("continued_run_id")
         if prev_id:
@@ -445,7 +367,7 @@ class _OtelTelemetry(Telemetry):
                 f"StartChildWorkflow:{wtype}",
                 attrs,
             )
-        return None, f"StartWorkflow:{wtype}", self._ids(run)
+        return None, f"StartWorkflow:{wtype}", {}  # its attributes: the run's ids
 
     def _resume(self, run: Any) -> _RunState:
         """The one RunWorkflow span of a run rebuilt by replay (its first was lost)."""
@@ -454,37 +376,39 @@ class _OtelTelemetry(Telemetry):
         started = rec.history[0].attributes if rec.history else {}
         span = ctx = parent_ctx = None
         if self._tracer is not None:
-            o = self._o
-            assert o is not None
+            trace = self._trace
             tc = started.get("trace_context") or {}
             parent_ctx = self._ctx_from_traceparent(tc.get("traceparent"))
             links = []
             lost = self._ctx_from_traceparent(tc.get("run_span"))
             if lost is not None:
                 links.append(
-                    o.Link(
-                        o.get_current_span(lost).get_span_context(),
+                    trace.Link(
+                        trace.get_current_span(lost).get_span_context(),
                         {"fastcore.link": "run span before replay"},
                     )
                 )
             if self._has_current_span():
                 links.append(
-                    o.Link(o.get_current_span().get_span_context(), {"fastcore.link": "resumed by"})
+                    trace.Link(
+                        trace.get_current_span().get_span_context(),
+                        {"fastcore.link": "resumed by"},
+                    )
                 )
             attrs = self._ids(run)
             attrs["fastcore.attempt"] = started.get("attempt") or 1
             attrs["fastcore.resumed"] = True
             start_ns = tc.get("start_ns")
-            span = self._tracer.start_span(
+            span = self._b.start(
                 f"RunWorkflow:{wtype}",
-                context=parent_ctx,
-                kind=o.SERVER,
-                attributes=attrs,
+                self._SERVER,
+                parent_ctx if parent_ctx is not None else self._context.get_current(),
+                attrs,
+                start_ns=int(start_ns) if start_ns else None,
                 links=links,
-                start_time=int(start_ns) if start_ns else None,
             )
-            ctx = o.set_span_in_context(span)
-        state = _RunState(wtype, span, ctx, parent_ctx)
+            ctx = span
+        state = _RunState(wtype, span, ctx, parent_ctx, self._ids(run))
         self._runs[rec.run_id] = state
         return state
 
@@ -503,39 +427,36 @@ class _OtelTelemetry(Telemetry):
         rec = run.record
         wtype = rec.workflow_type
         span = ctx = parent_ctx = None
-        tracer = self._tracer
-        if tracer is not None:
-            o = self._o
-            assert o is not None
+        ids = {"temporalWorkflowID": rec.workflow_id, "temporalRunID": rec.run_id}
+        b = self._b
+        if b is not None:
             started = rec.history[0].attributes
             parent_ctx, start_name, start_attrs = self._start_parent(run, started)
+            if parent_ctx is None:
+                parent_ctx = self._context.get_current()
             if start_name is not None:
-                start = tracer.start_span(
-                    start_name, context=parent_ctx, kind=o.CLIENT, attributes=start_attrs
-                )
-                parent_ctx = o.set_span_in_context(start)
-                start.end()
-            attrs = self._ids(run)
-            attrs["fastcore.attempt"] = started.get("attempt") or 1
-            start_ns = time.time_ns()
-            span = tracer.start_span(
+                parent_ctx = b.instant(start_name, self._CLIENT, parent_ctx, start_attrs or ids)
+            span = ctx = b.start(
                 f"RunWorkflow:{wtype}",
-                context=parent_ctx,
-                kind=o.SERVER,
-                attributes=attrs,
-                start_time=start_ns,
+                self._SERVER,
+                parent_ctx,
+                {**ids, "fastcore.attempt": started.get("attempt") or 1},
             )
-            ctx = o.set_span_in_context(span)
-            parent_sc = o.get_current_span(parent_ctx).get_span_context()
+            traceparent = self._spans.traceparent
             tc: dict[str, Any] = {
-                "run_span": _traceparent(span.get_span_context()),
-                "start_ns": start_ns,
+                "run_span": traceparent(span.trace_id, span.span_id, span.flags),
+                "start_ns": span.start_ns,
             }
-            tp = _traceparent(parent_sc)
-            if tp is not None:
-                tc["traceparent"] = tp
+            if type(parent_ctx) is self._spans.PendingSpan:
+                tc["traceparent"] = traceparent(
+                    parent_ctx.trace_id, parent_ctx.span_id, parent_ctx.flags
+                )
+            else:
+                psc = self._trace.get_current_span(parent_ctx).get_span_context()
+                if psc.is_valid:
+                    tc["traceparent"] = traceparent(psc.trace_id, psc.span_id, psc.trace_flags)
             started["trace_context"] = tc
-        self._runs[rec.run_id] = _RunState(wtype, span, ctx, parent_ctx)
+        self._runs[rec.run_id] = _RunState(wtype, span, ctx, parent_ctx, ids)
         m = self._m
         if m is not None:
             m.started.add(1, wtype)
@@ -552,8 +473,6 @@ class _OtelTelemetry(Telemetry):
         outcome = _close_outcome(event)
         span = state.span
         if span is not None:
-            o = self._o
-            assert o is not None
             span.set_attribute("fastcore.outcome", outcome)
             benign = outcome == "failed" and failure_is_benign(event.attributes.get("failure"))
             if outcome == "failed" and not benign:
@@ -570,10 +489,14 @@ class _OtelTelemetry(Telemetry):
                         "exception.stacktrace": failure.get("stack_trace") or "",
                     },
                 )
-                span.set_status(o.Status(o.ERROR, f"{etype}: {message}"))
+                span.set_status(
+                    self._trace.Status(self._trace.StatusCode.ERROR, f"{etype}: {message}")
+                )
             elif outcome == "timed_out":
-                span.set_status(o.Status(o.ERROR, "workflow execution timed out"))
-            span.end()
+                span.set_status(
+                    self._trace.Status(self._trace.StatusCode.ERROR, "workflow execution timed out")
+                )
+            self._b.finish(span)
         self._forget(rid, state)
         m = self._m
         if m is not None:
@@ -625,44 +548,32 @@ class _OtelTelemetry(Telemetry):
 
     def activity_attempt_started(self, task: Any) -> None:
         run = task.run
-        state = self._state(run)
+        state = self._runs.get(run.record.run_id) or self._state(run)
         if state is None:
             return
         acts = state.acts
         act = acts.get(task)
+        b = self._b
         if act is None:
             if len(acts) >= state.sweep_at:
                 for t in [t for t in acts if t.finished]:
                     del acts[t]
                 state.sweep_at = max(64, 2 * len(acts))
-            a = task.event.attributes
-            attrs = self._ids(run)
-            attrs["temporalActivityID"] = a["activity_id"]
+            ev = task.event
+            a = ev.attributes
+            atype = a["activity_type"]
+            names = self._names.get(atype)
+            if names is None:
+                names = self._names[atype] = (f"StartActivity:{atype}", f"RunActivity:{atype}")
+            attrs = {**state.ids, "temporalActivityID": a["activity_id"]}
             parent = state.ctx
-            if self._tracer is not None and task.event.event_id > self._replayed.get(
-                run.record.run_id, 0
-            ):
-                o = self._o
-                assert o is not None
-                s = self._tracer.start_span(
-                    f"StartActivity:{a['activity_type']}",
-                    context=parent,
-                    kind=o.CLIENT,
-                    attributes=attrs,
-                )
-                parent = o.set_span_in_context(s)
-                s.end()
-            act = acts[task] = _ActState(parent, attrs)
-        if self._tracer is not None:
-            o = self._o
-            assert o is not None
-            attrs = dict(act.attrs)
-            attrs["fastcore.attempt"] = task.attempt
-            act.span = self._tracer.start_span(
-                f"RunActivity:{task.event.attributes['activity_type']}",
-                context=act.parent,
-                kind=o.SERVER,
-                attributes=attrs,
+            replayed = self._replayed
+            if b is not None and (not replayed or ev.event_id > replayed.get(run.record.run_id, 0)):
+                parent = b.instant(names[0], self._CLIENT, parent, attrs)
+            act = acts[task] = _ActState(parent, attrs, names[1])
+        if b is not None:
+            act.span = b.start(
+                act.name, self._SERVER, act.parent, {**act.attrs, "fastcore.attempt": task.attempt}
             )
         act.t0 = time.perf_counter()
 
@@ -677,18 +588,25 @@ class _OtelTelemetry(Telemetry):
         span = act.span
         if span is not None:
             act.span = None
-            span.set_attribute("fastcore.outcome", outcome)
+            if span.live is None:
+                span.attrs["fastcore.outcome"] = outcome  # its own dict, not yet built
+            else:
+                span.live.set_attribute("fastcore.outcome", outcome)
             if error is not None and outcome in ("failed", "timed_out"):
-                o = self._o
-                assert o is not None
                 span.record_exception(error)
-                span.set_status(o.Status(o.ERROR, f"{type(error).__name__}: {error}"))
-            span.end()
+                span.set_status(
+                    self._trace.Status(
+                        self._trace.StatusCode.ERROR, f"{type(error).__name__}: {error}"
+                    )
+                )
+            self._b.finish(span)
         m = self._m
         if m is not None:
             atype = task.event.attributes["activity_type"]
             m.attempts.add(1, atype, outcome)
-            m.duration.record(elapsed, {"activity_type": atype, "outcome": outcome})
+            m.durations.append((elapsed, atype, outcome))  # recorded off the path
+            if not m.scheduled:
+                self._schedule_durations(m)
         if task.finished:
             assert state is not None
             state.acts.pop(task, None)
@@ -698,62 +616,57 @@ class _OtelTelemetry(Telemetry):
         act = state.acts.get(task) if state is not None else None
         if act is None or act.span is None:
             return None
-        o = self._o
-        assert o is not None
-        return o.context.attach(o.set_span_in_context(act.span))
+        return self._attach(self._set_span_in_context(act.span))
 
     def exit_activity(self, token: Any) -> None:
         if token is not None:
-            o = self._o
-            assert o is not None
-            o.context.detach(token)
+            self._context.detach(token)
 
     # ------------------------------------------------------------------ handlers
 
     def _handler_parent(self, run: Any) -> Any:
         if self._has_current_span():
-            return None  # the caller's span (a gRPC call, a client span) is the cause
+            return self._context.get_current()  # the caller's span (a gRPC call) is the cause
         state = self._state(run) or self._closed.get(run.record.run_id)
-        return state.ctx if state is not None else None
+        if state is not None and state.ctx is not None:
+            return state.ctx
+        return self._context.get_current()
 
     def signal_received(self, run: Any, name: str) -> None:
-        if self._tracer is not None:
-            o = self._o
-            assert o is not None
-            self._tracer.start_span(
-                f"HandleSignal:{name}",
-                context=self._handler_parent(run),
-                kind=o.SERVER,
-                attributes=self._ids(run),
-            ).end()
+        b = self._b
+        if b is not None:
+            b.instant(
+                f"HandleSignal:{name}", self._SERVER, self._handler_parent(run), self._ids(run)
+            )
         m = self._m
         if m is not None:
             m.signals.add(1, run.record.workflow_type, name)
 
     @contextlib.contextmanager
     def _handler_span(self, kind: str, run: Any, name: str) -> Iterator[None]:
-        if self._tracer is None:
+        b = self._b
+        if b is None:
             yield
             return
-        o = self._o
-        assert o is not None
-        with self._tracer.start_as_current_span(
-            f"{kind}:{name}",
-            context=self._handler_parent(run),
-            kind=o.SERVER,
-            attributes=self._ids(run),
-        ):
+        span = b.start(f"{kind}:{name}", self._SERVER, self._handler_parent(run), self._ids(run))
+        token = self._context.attach(self._trace.set_span_in_context(span))
+        try:
             yield
+        except Exception as exc:  # as the SDK's start_as_current_span records it
+            span.record_exception(exc)
+            span.set_status(
+                self._trace.Status(self._trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+            )
+            raise
+        finally:
+            self._context.detach(token)
+            b.finish(span)
 
-    @contextlib.contextmanager
-    def query_span(self, run: Any, name: str) -> Iterator[None]:
-        with self._handler_span("HandleQuery", run, name):
-            yield
+    def query_span(self, run: Any, name: str) -> contextlib.AbstractContextManager[None]:
+        return self._handler_span("HandleQuery", run, name)
 
-    @contextlib.contextmanager
-    def update_span(self, run: Any, name: str) -> Iterator[None]:
-        with self._handler_span("HandleUpdate", run, name):
-            yield
+    def update_span(self, run: Any, name: str) -> contextlib.AbstractContextManager[None]:
+        return self._handler_span("HandleUpdate", run, name)
 
     # ------------------------------------------------------------------ store and lifecycle
 
@@ -763,8 +676,32 @@ class _OtelTelemetry(Telemetry):
     def journal_committed(self, token: Any) -> None:
         if token is not None and self._m is not None:
             self._m.commit.record(time.perf_counter() - token)
+        if self._b is not None:
+            # what a caller is about to be told has its spans made first (and exported, by a
+            # synchronous processor): a crash after the answer does not lose them
+            self._b.flush()
+
+    def _schedule_durations(self, m: Any) -> None:
+        """Record the noted activity durations shortly (at once without an event loop)."""
+        loop = _get_running_loop()
+        if loop is not None and getattr(loop, "_fastcore_runtime", None) is not None:
+            loop = self._loop  # a workflow's own loop: use the engine's
+        else:
+            self._loop = loop
+        if loop is None or loop.is_closed():
+            m.record_durations()
+            return
+        m.scheduled = True
+        loop.call_later(_DURATIONS_DELAY, m.record_durations)
+
+    def flush(self) -> None:
+        if self._b is not None:
+            self._b.flush()
+        if self._m is not None and self._m.durations:
+            self._m.record_durations()
 
     def shutdown(self) -> None:
+        self.flush()
         m = self._m
         if m is not None:
             # the runs still open leave this engine (the one that recovers them counts them)

@@ -112,7 +112,9 @@ class Saga:
     async def __aexit__(
         self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
-        if exc is None or isinstance(exc, workflow.ContinueAsNewError):
+        if exc is None or isinstance(exc, workflow.ContinueAsNewError | GeneratorExit):
+            # GeneratorExit: the run's coroutine is being discarded (its engine shut down
+            # with the run open, and the run resumes elsewhere by replay), not failing
             return False
         await self.compensate(exc)
         return False

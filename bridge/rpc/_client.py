@@ -9,10 +9,11 @@ an exceeded limit or deadline, an unreachable server) raises ``RPCError`` with i
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -50,11 +51,18 @@ from ._auth import bearer_metadata
 from ._connect import channel_settings, refuse_unsupported
 from ._errors import RPCError, RPCStatusCode, from_rpc_error, status_code
 from ._handle import BridgeWorkflowHandle
+from ._local import advertised
 from ._server import SERVICE_NAME
+from ._tracing import UnaryTracing, stream_interceptors
 
 __all__ = ["BridgeClient", "BridgeWorkflowHandle", "RPCError", "RPCStatusCode"]
 
 _T = TypeVar("_T")
+_log = logging.getLogger(__name__)
+_FULL_NAMES = {
+    m.name: f"/{SERVICE_NAME}/{m.name}"
+    for m in pb.DESCRIPTOR.services_by_name["BridgeService"].methods
+}
 
 
 def _timeout(rpc_timeout: timedelta | None) -> float | None:
@@ -86,6 +94,41 @@ def _workflow_ref(workflow: Any) -> tuple[str, Any]:
     return parts[-2], None
 
 
+async def _check(channel: grpc.aio.Channel, timeout: float) -> tuple[str, str] | None:
+    """Health-check the bridge service; the unix socket and instance the answer names.
+
+    Raises:
+        grpc.aio.AioRpcError: The call failed.
+        RPCError: The bridge answered that it is not serving.
+    """
+    call = health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=timeout
+    )
+    resp = await call
+    if resp.status != health_pb2.HealthCheckResponse.SERVING:
+        raise RPCError("not serving", RPCStatusCode.UNAVAILABLE)
+    return advertised(await call.initial_metadata())
+
+
+async def _open_local(
+    local: tuple[str, str], options: list[tuple[str, Any]], chain: list[Any], timeout: float
+) -> grpc.aio.Channel | None:
+    """A channel to the bridge's unix socket, if it is on this machine and the same server."""
+    path, instance = local
+    if not os.path.exists(path):
+        return None  # the bridge is on another machine (or in another filesystem)
+    channel = grpc.aio.insecure_channel(f"unix:{path}", options, interceptors=chain)
+    try:
+        again = await _check(channel, timeout)
+    except (grpc.aio.AioRpcError, RPCError) as err:
+        _log.debug("the bridge's unix socket %s does not answer: %s", path, err)
+        again = None
+    if again is None or again[1] != instance:
+        await channel.close()
+        return None
+    return channel
+
+
 class BridgeClient:
     """A client of a ``BridgeServer``, shaped like the fastcore ``Engine``'s client side.
 
@@ -109,6 +152,11 @@ class BridgeClient:
             metadata = bearer_metadata(token) if token else ()
         self._metadata: tuple[tuple[str, str | bytes], ...] = tuple(metadata)
         self._converter = data_converter or default_converter
+        #: unary calls traced inline (``connect`` sets it; a channel given to the constructor
+        #: traces with its own interceptors, if any)
+        self._tracing: UnaryTracing | None = None
+        #: where calls go: ``unix:<path>`` when ``connect`` found the server's unix socket
+        self.target = ""
         self._namespace = namespace
         self._identity = identity or f"{os.getpid()}@{socket.gethostname()}"
 
@@ -139,9 +187,14 @@ class BridgeClient:
         header_codec_behavior: Any = None,
         max_message_bytes: int = 4 * 1024 * 1024,
         tracer_provider: Any = None,
+        prefer_unix_socket: bool = True,
     ) -> BridgeClient:
         """Connect to a bridge (``temporalio.client.Client.connect``'s arguments) and check
         that it serves.
+
+        A bridge on this machine serving without TLS names its unix socket in its health
+        check answer; the client then talks to it through that socket (no TCP stack), once
+        it has met the same server there. ``target`` says which one it uses.
 
         Args:
             target_host: ``host:port`` of the bridge.
@@ -170,6 +223,7 @@ class BridgeClient:
             max_message_bytes: Largest message this client sends or receives.
             tracer_provider: OpenTelemetry provider for the client's spans (the global one
                 when None); the W3C trace context travels either way.
+            prefer_unix_socket: Use the bridge's unix socket when it is on this machine.
 
         Raises:
             InvalidArgumentError: An option that does not apply, or a bad value.
@@ -209,9 +263,7 @@ class BridgeClient:
             ("grpc.max_reconnect_backoff_ms", 2000),
             *settings.options,
         ]
-        from ._tracing import client_interceptors
-
-        chain = [*client_interceptors(tracer_provider=tracer_provider), *interceptors]
+        chain = [*stream_interceptors(tracer_provider=tracer_provider), *interceptors]
         if settings.tls is not None:
             channel = grpc.aio.secure_channel(
                 target_host,
@@ -231,21 +283,30 @@ class BridgeClient:
             namespace=namespace,
             identity=identity,
         )
+        client._tracing = UnaryTracing(tracer_provider)
+        client.target = target_host
         if lazy:
             return client
         timeout = (connect_timeout or timedelta(seconds=10)).total_seconds()
         try:
-            resp = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=timeout
-            )
+            local = await _check(channel, timeout)
         except grpc.aio.AioRpcError as err:
             await channel.close()
             raise RPCError(
                 f"cannot reach the bridge at {target_host}: {err.details()}", status_code(err)
             ) from None
-        if resp.status != health_pb2.HealthCheckResponse.SERVING:
+        except RPCError:
             await channel.close()
-            raise RPCError(f"the bridge at {target_host} is not serving", RPCStatusCode.UNAVAILABLE)
+            raise RPCError(
+                f"the bridge at {target_host} is not serving", RPCStatusCode.UNAVAILABLE
+            ) from None
+        if local is not None and prefer_unix_socket and settings.tls is None:
+            unix = await _open_local(local, options, chain, min(timeout, 2.0))
+            if unix is not None:
+                await channel.close()
+                client._channel = unix
+                client._stub = pb_grpc.BridgeServiceStub(unix)  # type: ignore[no-untyped-call]
+                client.target = f"unix:{local[0]}"
         return client
 
     @property
@@ -280,19 +341,24 @@ class BridgeClient:
 
     async def _call(
         self,
-        method: Callable[..., Awaitable[_T]],
+        name: str,
         request: Any,
         rpc_timeout: timedelta | None,
         rpc_metadata: Mapping[str, str | bytes] | None = None,
-    ) -> _T:
-        metadata = self._metadata
+    ) -> Any:
+        method = getattr(self._stub, name)
+        timeout = rpc_timeout.total_seconds() if rpc_timeout is not None else None
+        metadata: Any = self._metadata
         if rpc_metadata:
             metadata = metadata + tuple((k.lower(), v) for k, v in rpc_metadata.items())
         try:
-            return await method(request, metadata=metadata, timeout=_timeout(rpc_timeout))
+            tracing = self._tracing
+            if tracing is None or tracing.idle():
+                return await method(request, metadata=metadata, timeout=timeout)
+            return await tracing.call(method, _FULL_NAMES[name], request, metadata, timeout)
         except grpc.aio.AioRpcError as err:
             # Not ``from None``: that would erase a WorkflowUpdateFailedError's __cause__; the
-            # AioRpcError context is suppressed by _from_rpc_error instead.
+            # AioRpcError context is suppressed by from_rpc_error instead.
             raise from_rpc_error(err, self._converter)  # noqa: B904
 
     async def start_workflow(
@@ -387,7 +453,7 @@ class BridgeClient:
             request.memo[key].CopyFrom(cv.payload_to_proto(enc.encode_one(value)))
         for key, payload in cv.search_attributes_to_proto(search_attributes).items():
             request.search_attributes[key].CopyFrom(payload)
-        resp = await self._call(self._stub.StartWorkflow, request, rpc_timeout, rpc_metadata)
+        resp = await self._call("StartWorkflow", request, rpc_timeout, rpc_metadata)
         run_id = resp.run_id or None
         return BridgeWorkflowHandle(
             self,
@@ -434,7 +500,7 @@ class BridgeClient:
 
         async def fetch(size: int, token: bytes | None) -> tuple[list[Any], bytes | None]:
             resp = await self._call(
-                self._stub.ListWorkflows,
+                "ListWorkflows",
                 pb.ListWorkflowsRequest(
                     status=cv.status_to_proto(status),
                     page_size=min(size, 1000),
@@ -463,7 +529,7 @@ class BridgeClient:
         """How many runs match a visibility query; per status with ``GROUP BY
         ExecutionStatus`` (``temporalio``'s ``count_workflows``)."""
         resp = await self._call(
-            self._stub.CountWorkflows,
+            "CountWorkflows",
             pb.CountWorkflowsRequest(query=query or ""),
             rpc_timeout,
             rpc_metadata,

@@ -47,11 +47,11 @@ class ClientCalls(Protocol):
 
     def _call(
         self,
-        method: Callable[..., Awaitable[_T]],
+        name: str,
         request: Any,
         rpc_timeout: timedelta | None,
         rpc_metadata: Mapping[str, str | bytes] | None = None,
-    ) -> Awaitable[_T]:
+    ) -> Awaitable[Any]:
         """Make one unary call; failures raise the engine's exceptions."""
         ...
 
@@ -63,11 +63,23 @@ def _args(arg: Any, args: Sequence[Any]) -> list[Any]:
     return out
 
 
+_HANDLERS: dict[tuple[str, Any], tuple[str, Any]] = {}
+
+
 def _handler(kind: str, ref: Any) -> tuple[str, Any]:
-    """A handler's registered name and its result type hint."""
-    name = handler_name(kind, ref)
-    defn = handler_definition_of(ref)
-    return name, defn.ret_hint if defn is not None else None
+    """A handler's registered name and its result type hint (looked up once per ref)."""
+    key = (kind, ref)
+    try:
+        found = _HANDLERS.get(key)
+    except TypeError:  # an unhashable ref: look it up each time
+        found = None
+        key = None  # type: ignore[assignment]
+    if found is None:
+        defn = handler_definition_of(ref)
+        found = (handler_name(kind, ref), defn.ret_hint if defn is not None else None)
+        if key is not None and len(_HANDLERS) < 4096:
+            _HANDLERS[key] = found
+    return found
 
 
 class BridgeWorkflowHandle:
@@ -130,7 +142,7 @@ class BridgeWorkflowHandle:
         name, _ = _handler("signal", signal)
         c = self._client
         await c._call(
-            c._stub.SignalWorkflow,
+            "SignalWorkflow",
             pb.SignalWorkflowRequest(
                 workflow_id=self._id,
                 run_id=self._run_id or "",
@@ -159,7 +171,7 @@ class BridgeWorkflowHandle:
         name, hint = _handler("query", query)
         c = self._client
         resp = await c._call(
-            c._stub.QueryWorkflow,
+            "QueryWorkflow",
             pb.QueryWorkflowRequest(
                 workflow_id=self._id,
                 run_id=self._run_id or "",
@@ -193,7 +205,7 @@ class BridgeWorkflowHandle:
         name, hint = _handler("update", update)
         c = self._client
         resp = await c._call(
-            c._stub.UpdateWorkflow,
+            "UpdateWorkflow",
             pb.UpdateWorkflowRequest(
                 workflow_id=self._id,
                 run_id=self._run_id or "",
@@ -217,7 +229,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         await c._call(
-            c._stub.CancelWorkflow,
+            "CancelWorkflow",
             pb.CancelWorkflowRequest(workflow_id=self._id, run_id=self._run_id or ""),
             rpc_timeout,
         )
@@ -232,7 +244,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         await c._call(
-            c._stub.TerminateWorkflow,
+            "TerminateWorkflow",
             pb.TerminateWorkflowRequest(
                 workflow_id=self._id,
                 run_id=self._run_id or "",
@@ -252,7 +264,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         resp = await c._call(
-            c._stub.DescribeWorkflow,
+            "DescribeWorkflow",
             pb.DescribeWorkflowRequest(workflow_id=self._id, run_id=self._run_id or ""),
             rpc_timeout,
         )
@@ -266,7 +278,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         resp = await c._call(
-            c._stub.GetWorkflowHistory,
+            "GetWorkflowHistory",
             pb.GetWorkflowHistoryRequest(workflow_id=self._id, run_id=self._run_id or ""),
             rpc_timeout,
         )
@@ -294,7 +306,7 @@ class BridgeWorkflowHandle:
         """
         c = self._client
         resp = await c._call(
-            c._stub.GetWorkflowResult,
+            "GetWorkflowResult",
             pb.GetWorkflowResultRequest(
                 workflow_id=self._id,
                 run_id=self._result_run_id or self._run_id or "",

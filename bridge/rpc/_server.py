@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import errno
 import logging
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -47,6 +49,7 @@ from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
 from ._auth import ServerTLSConfig, TokenAuthInterceptor, check_bind, split_address
+from ._local import INSTANCE_KEY, SOCKET_KEY, AdvertisingHealthServicer, socket_path_for
 
 __all__ = ["SERVICE_NAME", "BridgeServer"]
 
@@ -506,6 +509,11 @@ class BridgeServer:
         max_watch_streams: Most open ``WatchWorkflow`` streams; more fail with
             RESOURCE_EXHAUSTED.
         shutdown_grace: How long ``stop`` lets calls in progress finish.
+        interceptors: More ``grpc.aio`` server interceptors (after the token check).
+        tracer_provider: OpenTelemetry provider for the server's spans (the engine's, or the
+            global one, when the engine traces).
+        unix_socket: Also listen on a unix socket (only without TLS) and name it in health
+            check answers, so a ``BridgeClient`` on this machine skips the TCP stack.
     """
 
     def __init__(
@@ -523,6 +531,7 @@ class BridgeServer:
         shutdown_grace: timedelta = timedelta(seconds=2),
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         tracer_provider: Any = None,
+        unix_socket: bool = True,
     ) -> None:
         check_bind(address, tls=tls is not None, token=bool(token), insecure=insecure)
         if max_message_bytes <= 0 or max_concurrent_streams <= 0 or max_watch_streams <= 0:
@@ -550,6 +559,13 @@ class BridgeServer:
         self._health: Any = None
         self._frontend: Any = None
         self._address: str | None = None
+        self._want_unix = unix_socket and tls is None
+        self._unix_path: str | None = None
+
+    @property
+    def unix_address(self) -> str | None:
+        """``unix:<path>`` of the unix socket it also listens on, or None."""
+        return f"unix:{self._unix_path}" if self._unix_path else None
 
     @property
     def address(self) -> str:
@@ -590,7 +606,7 @@ class BridgeServer:
         pb_grpc.add_BridgeServiceServicer_to_server(self._servicer, server)  # type: ignore[no-untyped-call]
         self._frontend = frontend.FrontendServicer(self._engine)  # Temporal's own API
         self._frontend.add_to_server(server)
-        self._health = health.aio.HealthServicer()
+        self._health = AdvertisingHealthServicer(SERVICE_NAME)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         services = [SERVICE_NAME, frontend.SERVICE_NAME]
         reflection.enable_server_reflection(
@@ -605,6 +621,8 @@ class BridgeServer:
             raise OSError(f"cannot bind the bridge to {self._requested}: {err}") from None
         if not port:
             raise OSError(f"cannot bind the bridge to {self._requested}")
+        if self._want_unix:
+            self._listen_unix(server, host, port)
         await server.start()
         serving = health_pb2.HealthCheckResponse.SERVING
         await self._health.set("", serving)
@@ -624,6 +642,28 @@ class BridgeServer:
         self._servicer.close_watches()
         self._frontend.close()
         await server.stop(grace.total_seconds() if grace is not None else self._grace)
+        path, self._unix_path = self._unix_path, None
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def _listen_unix(self, server: grpc.aio.Server, host: str, port: int) -> None:
+        """Listen on this address's unix socket too and name it in health answers."""
+        path = socket_path_for(host, port)
+        if path is None:
+            return
+        try:
+            if os.path.exists(path):
+                os.unlink(path)  # left by a server of this address that died; the port is ours
+            bound = server.add_insecure_port(f"unix:{path}")
+        except (OSError, RuntimeError) as err:
+            logger.warning("the bridge serves TCP only: cannot listen on %s: %s", path, err)
+            return
+        if not bound:
+            logger.warning("the bridge serves TCP only: cannot listen on %s", path)
+            return
+        self._unix_path = path
+        self._health.metadata = ((SOCKET_KEY, path), (INSTANCE_KEY, uuid.uuid4().hex))
 
     async def wait_for_termination(self) -> None:
         """Wait until the server stops (for the ``dev``/``worker`` commands)."""

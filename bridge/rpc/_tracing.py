@@ -37,15 +37,18 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 __all__ = [
     "TRACERESPONSE_KEY",
     "TracingServerInterceptor",
+    "UnaryTracing",
     "client_interceptors",
     "parse_traceparent",
     "server_interceptor",
+    "stream_interceptors",
 ]
 
 TRACERESPONSE_KEY = "traceresponse"
 """Response metadata key carrying the server span's context (W3C Trace Context Level 2)."""
 
 _UNTRACED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+_UNKNOWN = object()
 _TRACER_NAME = "bridge.grpc"
 
 
@@ -239,6 +242,120 @@ def client_interceptors(
         _StreamUnary(tracer_provider, propagator),
         _StreamStream(tracer_provider, propagator),
     ]
+
+
+def stream_interceptors(
+    *, tracer_provider: Any = None, propagator: TextMapPropagator | None = None
+) -> list[grpc.aio.ClientInterceptor]:
+    """The streaming shapes of ``client_interceptors`` (unary calls traced by ``UnaryTracing``).
+
+    A ``grpc.aio`` channel with no unary-unary interceptor makes unary calls without the
+    interceptor machinery (about 100 microseconds a call on a loaded machine: each call is
+    wrapped in more tasks and awaits its status and metadata separately).
+    """
+    return [
+        _UnaryStream(tracer_provider, propagator),
+        _StreamStream(tracer_provider, propagator),
+    ]
+
+
+class UnaryTracing(_ClientBase):
+    """A CLIENT span per unary call, and its context sent, made inline rather than by a
+    ``grpc.aio`` interceptor: the same spans, attributes and metadata as
+    ``client_interceptors``, at a fraction of the cost.
+
+    With no tracer provider (the global one unset) and no current context, a call sends no
+    trace metadata and makes no span; a caller's context still travels.
+    """
+
+    def __init__(
+        self, tracer_provider: Any = None, propagator: TextMapPropagator | None = None
+    ) -> None:
+        super().__init__(tracer_provider, propagator)
+        provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+        self._follow_global = tracer_provider is None  # the global provider may be set later
+        self._noop = isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+    def _inject(self, carrier: dict[str, str], ctx: otel_context.Context) -> None:
+        if self._propagator is not None:
+            self._propagator.inject(carrier, context=ctx)
+        else:
+            propagate.inject(carrier, context=ctx)
+
+    def _untraced(self) -> bool:
+        if self._follow_global and self._noop:
+            # set_tracer_provider replaces the module's provider (read without a call that
+            # would look the environment up on every RPC)
+            provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
+            if provider is _UNKNOWN:  # an API without that global: ask the slow way
+                provider = trace.get_tracer_provider()
+            self._noop = provider is None or isinstance(
+                provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider
+            )
+        return self._noop
+
+    def idle(self) -> bool:
+        """Whether a call has nothing to trace or send: no tracer and no current context."""
+        return self._untraced() and not otel_context.get_current()
+
+    async def call(
+        self,
+        multicallable: Callable[..., Any],
+        method: str,
+        request: Any,
+        metadata: tuple[tuple[str, str], ...],
+        timeout: float | None,
+    ) -> Any:
+        """Make the unary call ``method`` (``/package.Service/Method``) in a CLIENT span."""
+        if self._untraced():
+            ctx = otel_context.get_current()
+            if ctx:  # the caller's span or baggage travels, as the interceptor sends it
+                carrier: dict[str, str] = {}
+                self._inject(carrier, ctx)
+                metadata = (*metadata, *carrier.items())
+            return await multicallable(request, metadata=metadata, timeout=timeout)
+        span = self._tracer.start_span(
+            method.lstrip("/"), kind=SpanKind.CLIENT, attributes=_rpc_attributes(method)
+        )
+        carrier = {}
+        self._inject(carrier, trace.set_span_in_context(span))
+        try:
+            call = multicallable(request, metadata=(*metadata, *carrier.items()), timeout=timeout)
+            response = await call
+        except grpc.aio.AioRpcError as err:
+            _record_call(span, err.code(), err.details(), err.initial_metadata(), False)
+            span.end()
+            raise
+        except asyncio.CancelledError:
+            span.set_status(Status(StatusCode.ERROR, "CANCELLED"))
+            span.end()
+            raise
+        except BaseException as err:
+            span.record_exception(err)
+            span.set_status(Status(StatusCode.ERROR, f"{type(err).__name__}: {err}"))
+            span.end()
+            raise
+        _record_call(span, grpc.StatusCode.OK, None, await call.initial_metadata(), False)
+        span.end()
+        return response
+
+
+def _record_call(
+    span: trace.Span,
+    code: grpc.StatusCode | None,
+    details: str | None,
+    metadata: Any,
+    cancelled_by_client: bool,
+) -> None:
+    """What ``_ClientBase._finish`` records on a finished call's span (but ending it)."""
+    span.set_attribute("rpc.grpc.status_code", _status_code_value(code))
+    if code is not grpc.StatusCode.OK and not (
+        code is grpc.StatusCode.CANCELLED and cancelled_by_client
+    ):
+        span.set_status(Status(StatusCode.ERROR, f"{code.name if code else 'UNKNOWN'}: {details}"))
+    for key, value in metadata or ():
+        if key == TRACERESPONSE_KEY and isinstance(value, str):
+            _record_traceresponse(span, value)
 
 
 # --------------------------------------------------------------------------- server side
