@@ -57,6 +57,7 @@ _WORKER_SHUTDOWN = _Details(worker_shutdown=True)
 
 
 _DONE = object()
+_RUNNING = object()  # an attempt's result before it returned
 
 
 class _Resume(collections.abc.Coroutine):  # type: ignore[type-arg]
@@ -350,17 +351,24 @@ class ActivityTask(Generic[R]):
         quiet = defn.is_async and not host.telemetry.enabled
         if not quiet:
             host.activity_started(self)
+        # Outcomes are delivered outside every except block (and, below, outside the
+        # activity's context): the workflow code they wake runs then, and must not find the
+        # activity's exception as the context of its own, nor activity.info().
+        error: BaseException | None = None
         try:
             if defn.dynamic:
                 args: list[Any] = [host.converter.decode(a.get("input") or [])]
             else:
                 args = host.converter.decode(a.get("input") or [], defn.arg_hints)
         except BaseException as err:
+            error = err
+        if error is not None:
             if quiet:
                 host.activity_started(self)
-            self._attempt_failed(attempt_id, err)
+            self._attempt_failed(attempt_id, error)
             return
         if defn.is_async:
+            result: Any = _RUNNING
             token = _set_ctx(ctx)
             trace_token = None if quiet else host.telemetry.enter_activity(self)
             try:
@@ -368,24 +376,29 @@ class ActivityTask(Generic[R]):
                 try:
                     first = coro.send(None)
                 except StopIteration as stop:
-                    if quiet:
-                        self._succeeded_at_once(stop.value)
-                    else:
-                        self._attempt_succeeded(attempt_id, stop.value)
-                    return
+                    result = stop.value
                 except BaseException as err:
+                    error = err
+                else:
                     if quiet:
                         host.activity_started(self)
-                    self._attempt_failed(attempt_id, err)
-                    return
-                if quiet:
-                    host.activity_started(self)
-                # It awaits real I/O: carry on as a task (it inherits the activity context).
-                task = asyncio.get_running_loop().create_task(_Resume(coro, first))
+                    # It awaits real I/O: carry on as a task (it inherits the context).
+                    task = asyncio.get_running_loop().create_task(_Resume(coro, first))
             finally:
                 _reset_ctx(token)
                 if trace_token is not None:
                     host.telemetry.exit_activity(trace_token)
+            if error is not None:
+                if quiet:
+                    host.activity_started(self)
+                self._attempt_failed(attempt_id, error)
+                return
+            if result is not _RUNNING:
+                if quiet:
+                    self._succeeded_at_once(result)
+                else:
+                    self._attempt_succeeded(attempt_id, result)
+                return
             self._arm_attempt_timers(attempt_id, now)
             self._task = task
             task.add_done_callback(lambda t: self._task_done(attempt_id, t))

@@ -39,6 +39,7 @@ from ._run_attributes import (
 )
 from ._search_attributes import Encoded, decode, untyped
 from ._store import DEFAULT_TASK_QUEUE, RunRecord
+from ._validate import check_id, check_timeout
 from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
@@ -451,6 +452,15 @@ class Commands:
             raise ValueError(
                 "Activity must have start_to_close_timeout or schedule_to_close_timeout"
             )
+        if activity_id is not None:
+            check_id(activity_id, "activity_id")
+        for field, value in (
+            ("start_to_close_timeout", start_to_close_timeout),
+            ("schedule_to_close_timeout", schedule_to_close_timeout),
+            ("schedule_to_start_timeout", schedule_to_start_timeout),
+            ("heartbeat_timeout", heartbeat_timeout),
+        ):
+            check_timeout(value, field)  # as Temporal refuses the command: a task failure
         name, defn = self._resolve_activity(activity)
         if defn is not None and not defn.dynamic:
             defn.checker.check(f"activity {name!r}", args)
@@ -717,7 +727,9 @@ class Commands:
         if defn is not None and not defn.dynamic:
             defn.run_checker.check(f"workflow {defn.name!r}", args)
         wf_type = defn.name if defn is not None and defn.name else str(workflow)
-        child_id = id if id is not None else str(self.uuid4())
+        child_id = check_id(id, "workflow_id") if id is not None else str(self.uuid4())
+        check_timeout(execution_timeout, "execution_timeout")
+        check_timeout(run_timeout, "run_timeout")
         ev = run.command(
             EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
             {

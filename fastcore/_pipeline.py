@@ -24,6 +24,7 @@ from ._clock import Clock
 from ._instance import WorkflowInstance, is_with_start
 from ._notify import Notifier
 from ._run import CLOSE_STATUS, Run
+from ._run_table import damage_of
 from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
@@ -172,6 +173,11 @@ class Pipeline:
             if not run.open:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
+                return
+            if run.instance is None:
+                # a run whose rows cannot be read: nothing is ever appended to it
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(damage_of(run))
                 return
             start = len(history)
             event = Event(start + 1, etype, self._clock.now(), attrs)

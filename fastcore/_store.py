@@ -20,6 +20,7 @@ from ._payload import Payload
 from ._search_attributes import Encoded, fold, row_values
 from ._visibility import Query, evaluate
 from .common import WorkflowExecutionStatus
+from .errors import StoreError
 from .history import Event, EventType
 
 __all__ = [
@@ -83,6 +84,7 @@ class RunRecord:
         "_history",
         "_packed",
         "close_time",
+        "damage",
         "execution_time",
         "history_length",
         "memo",
@@ -107,6 +109,7 @@ class RunRecord:
         close_time: float | None = None,
         history: list[Event] | None = None,
         history_length: int = 0,
+        damage: StoreError | None = None,
         *,
         task_queue: str = DEFAULT_TASK_QUEUE,
         execution_time: float | None = None,
@@ -137,6 +140,8 @@ class RunRecord:
         self.parent = parent
         #: Set when a visibility field changed since the store last wrote them.
         self.visibility_changed = visibility_changed
+        #: Why this run's rows cannot be read (set by ``open_runs`` instead of failing the rest).
+        self.damage = damage
 
     @property
     def history(self) -> list[Event]:
@@ -262,7 +267,11 @@ class Store(ABC):
 
     @abstractmethod
     async def open_runs(self) -> list[RunRecord]:
-        """Every run whose status is RUNNING, with its history (for recovery)."""
+        """Every run whose status is RUNNING, with its history (for recovery).
+
+        A run whose rows cannot be read comes back without its history and with ``damage``
+        set to the ``StoreError`` that names it, so one damaged run does not stop the others.
+        """
 
     @abstractmethod
     async def list_runs(
@@ -381,6 +390,21 @@ class MemoryStore(Store):
             if evaluate(query, visibility_row(r)):
                 counts[r.status] = counts.get(r.status, 0) + 1
         return counts
+
+    def snapshot(self) -> list[RunRecord]:
+        """Copies of every run as it is now (histories only grow: each is a committed prefix)."""
+        return [
+            RunRecord(
+                r.workflow_id,
+                r.run_id,
+                r.workflow_type,
+                r.start_time,
+                r.status,
+                r.close_time,
+                list(r.history),
+            )
+            for r in self._runs.values()
+        ]
 
     def evict(self, run: RunRecord) -> None:
         key = (run.workflow_id, run.run_id)

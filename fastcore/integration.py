@@ -7,10 +7,11 @@ failure format, the description type, Temporal's request ids (``request_id``: a 
 signal retried with the same id is applied once, durably), a hook so workflow code can run on
 another runtime, the visibility query language (``visibility``: parse, evaluate and compile
 Temporal's list filters), search attributes in the JSON form runs record them in
-(``search_attributes``: ``encode`` typed ones, ``decode`` back, ``key_of``), and a hook so
-``workflow.unsafe`` defers to another runtime's sandbox (``register_sandbox``). They import it
-from here, never from a private module, so fastcore's internals can move freely; a test pins
-these names and fails when bridge imports any other private fastcore module.
+(``search_attributes``: ``encode`` typed ones, ``decode`` back, ``key_of``), a hook so
+``workflow.unsafe`` defers to another runtime's sandbox (``register_sandbox``), and an online
+backup of a store file (``backup_store_file``, for tools). They import it from here, never
+from a private module, so fastcore's internals can move freely; a test pins these names and
+fails when bridge imports any other private fastcore module.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from . import _runtime
 from . import _search_attributes as search_attributes
 from . import _visibility as visibility
 from . import activity as _activity
+from ._backup import backup_file as backup_store_file
 from ._converter import DataConverter, Payload, default_converter
 from ._definitions import (
     _ACT_ATTR,
@@ -53,6 +55,7 @@ __all__ = [
     "WorkflowExecutionDescription",
     "activity_context",
     "activity_definition_of",
+    "backup_store_file",
     "current_runtime",
     "default_converter",
     "from_failure",

@@ -217,8 +217,9 @@ def _w_started(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> Non
         a.last_completion_result.CopyFrom(_one(at["last_completion_result"]))
     if at.get("continued_failure"):
         a.continued_failure.CopyFrom(w.failure(at["continued_failure"]))
+    # A retry or cron run: its first workflow task waits out the backoff (recorded as
+    # fastcore recorded it too: a Duration rounds it to nanoseconds)
     _set_dur(a.first_workflow_task_backoff, at.get("first_task_backoff"))
-    # the backoff as fastcore recorded it too: a Duration rounds it to nanoseconds
     _set_extras(a.header, _pick(at, "seed", "first_task_backoff"))
 
 

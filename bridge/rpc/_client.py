@@ -47,7 +47,7 @@ from fastcore.integration import (
 from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
-from ._auth import bearer_metadata
+from ._auth import bearer_metadata, check_token
 from ._connect import channel_settings, refuse_unsupported
 from ._errors import RPCError, RPCStatusCode, from_rpc_error, status_code
 from ._handle import BridgeWorkflowHandle
@@ -230,6 +230,11 @@ class BridgeClient:
             RPCError: The bridge cannot be reached, the TLS handshake failed, or the bridge
                 is not serving.
         """
+        for key in (token, api_key):
+            if key is not None:
+                check_token(key)
+        if isinstance(max_message_bytes, bool) or max_message_bytes <= 0:
+            raise ValueError(f"max_message_bytes must be positive, not {max_message_bytes!r}")
         refuse_unsupported(
             plugins=plugins,
             default_workflow_query_reject_condition=default_workflow_query_reject_condition,

@@ -111,7 +111,11 @@ def from_rpc_error(err: grpc.aio.AioRpcError, converter: DataConverter) -> Excep
             message, workflow_id=detail.workflow_id, workflow_type=detail.workflow_type
         )
     elif kind == "StoreError":
-        exc = StoreError(message)
+        exc = StoreError(
+            message,
+            workflow_id=detail.workflow_id or None if detail is not None else None,
+            run_id=detail.run_id or None if detail is not None else None,
+        )
     else:
         exc = RPCError(message, status_code(err))
     exc.__suppress_context__ = True  # the AioRpcError says nothing more
