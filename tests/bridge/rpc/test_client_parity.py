@@ -197,7 +197,8 @@ async def test_options_that_do_not_apply_are_refused(
 
 
 def test_temporalio_tls_and_compression_settings_translate() -> None:
-    tls = temporalio.service.TLSConfig(server_root_ca_cert=b"CA", domain="bridge.local")
+    ca = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    tls = temporalio.service.TLSConfig(server_root_ca_cert=ca, domain="bridge.local")
     settings = channel_settings(
         namespace="default",
         token=None,
@@ -207,7 +208,7 @@ def test_temporalio_tls_and_compression_settings_translate() -> None:
         keep_alive_config=None,
         grpc_compression=temporalio.service.GrpcCompression.GZIP,
     )
-    assert settings.tls == TLSConfig(server_root_ca_cert=b"CA", domain="bridge.local")
+    assert settings.tls == TLSConfig(server_root_ca_cert=ca, domain="bridge.local")
     # as temporalio: api_key is not sent when rpc_metadata carries an authorization
     assert settings.metadata == (("authorization", "Bearer mine"),)
     assert settings.compression is not None
