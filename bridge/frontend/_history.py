@@ -160,7 +160,10 @@ class HistoryReader:
             if run_id is not None and token_run != run_id:
                 raise invalid("next_page_token belongs to another run than execution.run_id")
             run_id = token_run
-        page_size = request.maximum_page_size or DEFAULT_PAGE_SIZE
+        # as Temporal's frontend: zero or a negative size means the default page size
+        page_size = (
+            request.maximum_page_size if request.maximum_page_size > 0 else DEFAULT_PAGE_SIZE
+        )
         close_only = request.history_event_filter_type == _CLOSE_FILTER
         budget = Budget(context, self._cap) if request.wait_new_event else None
         while True:

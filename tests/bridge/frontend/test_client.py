@@ -468,6 +468,13 @@ async def test_history_pages_and_long_polls(bridge: Bridge, unique_id: str) -> N
     assert [e.SerializeToString() for e in paged] == [
         e.SerializeToString() for e in whole.history.events
     ]
+    # as Temporal's frontend: a negative page size means the default, not an error
+    negative = await service.get_workflow_execution_history(
+        GetWorkflowExecutionHistoryRequest(
+            namespace="default", execution=execution, maximum_page_size=-3
+        )
+    )
+    assert [e.event_id for e in negative.history.events] == [e.event_id for e in paged]
 
     # A long poll on an open run waits; when the deadline nears it answers an empty page
     # with a token (the client asks again), never DEADLINE_EXCEEDED.
