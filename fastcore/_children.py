@@ -84,6 +84,8 @@ class Children:
                 },
                 # a child runs on its parent's task queue unless its start names one
                 task_queue=a.get("task_queue") or _started(parent.record).get("task_queue"),
+                search_attributes=a.get("search_attributes"),
+                cron_schedule=a.get("cron_schedule"),
             )
         if not parent.children:
             parent.children = {}

@@ -36,6 +36,7 @@ __all__ = ["Pipeline", "RunEffect", "RunFault"]
 _log = logging.getLogger("fastcore.engine")
 
 _STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+_NEXT_RUN_CLOSES = (EventType.WORKFLOW_EXECUTION_FAILED, EventType.WORKFLOW_EXECUTION_COMPLETED)
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
@@ -78,7 +79,7 @@ class Pipeline:
         skipper.watch_inputs(self.queue)
         # the other parts, set by connect()
         self._block: BlockTask = _unconnected
-        self._plan_retry: RunEffect = _unconnected
+        self._plan_next: RunEffect = _unconnected
         self._schedule_activity: RunEffect = _unconnected
         self._cancel_activity: RunEffect = _unconnected
         self._start_timer: RunEffect = _unconnected
@@ -95,7 +96,7 @@ class Pipeline:
         self,
         *,
         block: BlockTask,
-        plan_retry: RunEffect,
+        plan_next: RunEffect,
         schedule_activity: RunEffect,
         cancel_activity: RunEffect,
         start_timer: RunEffect,
@@ -110,7 +111,7 @@ class Pipeline:
     ) -> None:
         """Hand the pipeline the parts that act on what an activation produced."""
         self._block = block
-        self._plan_retry = plan_retry
+        self._plan_next = plan_next
         self._schedule_activity = schedule_activity
         self._cancel_activity = cancel_activity
         self._start_timer = start_timer
@@ -237,8 +238,8 @@ class Pipeline:
             close = new[-1]
             record.status = CLOSE_STATUS[close.event_type]
             record.close_time = close.timestamp
-            if close.event_type is EventType.WORKFLOW_EXECUTION_FAILED:
-                self._plan_retry(run, close)
+            if close.event_type in _NEXT_RUN_CLOSES:
+                self._plan_next(run, close)  # a retry or cron run names itself in the event
         self.commit(run, new, waiter, new)
         if requests and local is not None and not inst.closed:
             # local activities asked for by this activation (their outcome is its next input)

@@ -82,6 +82,8 @@ class ChildWorkflowConfig(TypedDict, total=False):
     id_reuse_policy: WorkflowIDReusePolicy
     retry_policy: RetryPolicy | None
     memo: Mapping[str, Any] | None
+    cron_schedule: str
+    search_attributes: Any
     static_summary: str | None
     static_details: str | None
     priority: Priority

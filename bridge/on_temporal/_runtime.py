@@ -30,6 +30,10 @@ from fastcore.common import (
     ChildWorkflowCancellationType,
     ParentClosePolicy,
     RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
 from fastcore.errors import (
@@ -78,6 +82,50 @@ def _retry_policy(
             else None
         ),
     )
+
+
+def _to_temporal_key(key: Any) -> Any:
+    """temporalio's key of the same name and type as a fastcore key."""
+    return temporalio.common.SearchAttributeKey._from_metadata_type(key.name, key._metadata_type)
+
+
+def _from_temporal_attributes(attrs: Any) -> TypedSearchAttributes:
+    """fastcore's typed search attributes of temporalio's."""
+    pairs = []
+    for pair in attrs:
+        key = SearchAttributeKey._from_metadata_type(pair.key.name, pair.key._metadata_type)
+        if key is not None:
+            pairs.append(SearchAttributePair(key, pair.value))
+    return TypedSearchAttributes(pairs)
+
+
+def _to_temporal_attributes(attributes: Any) -> Any:
+    """temporalio's typed search attributes of fastcore's (None stays None; the deprecated
+    name -> list mapping passes as it is)."""
+    if attributes is None or isinstance(attributes, Mapping):
+        return attributes
+    return temporalio.common.TypedSearchAttributes(
+        [
+            temporalio.common.SearchAttributePair(_to_temporal_key(p.key), p.value)
+            for p in attributes
+        ]
+    )
+
+
+def _to_temporal_updates(attributes: Any) -> list[Any]:
+    """temporalio's search attribute updates of fastcore's (typed collection or updates)."""
+    if isinstance(attributes, Mapping):
+        raise InvalidArgumentError(
+            "the untyped search attribute form is deprecated; pass key.value_set(...) updates"
+        )
+    out = []
+    for item in attributes:
+        if isinstance(item, SearchAttributePair | SearchAttributeUpdate):
+            tkey = _to_temporal_key(item.key)
+            out.append(tkey.value_set(item.value) if item.value is not None else tkey.value_unset())
+        else:
+            raise InvalidArgumentError(f"not a search attribute update: {item!r}")
+    return out
 
 
 class _Handle(asyncio.Future[Any]):
@@ -370,6 +418,9 @@ class TemporalRuntime:
             first_execution_run_id=i.first_execution_run_id,
             retry_policy=_retry_policy(i.retry_policy, RetryPolicy),
             _history_length=i.get_current_history_length,
+            cron_schedule=i.cron_schedule,
+            typed_search_attributes=_from_temporal_attributes(i.typed_search_attributes),
+            search_attributes=dict(i.search_attributes),
             _history_size=i.get_current_history_size,
             _continue_as_new_suggested=i.is_continue_as_new_suggested,
             root=fc_workflow.RootInfo(i.root.run_id, i.root.workflow_id) if i.root else None,
@@ -378,6 +429,21 @@ class TemporalRuntime:
             headers=dict(i.headers),
             raw_memo=dict(i.raw_memo),
         )
+
+    def upsert_search_attributes(self, attributes: Any) -> None:
+        temporalio.workflow.upsert_search_attributes(_to_temporal_updates(attributes))
+
+    def has_last_completion_result(self) -> bool:
+        return temporalio.workflow.has_last_completion_result()
+
+    def last_completion_result(self, type_hint: Any = None) -> Any:
+        if type_hint is None:
+            return temporalio.workflow.get_last_completion_result()
+        return temporalio.workflow.get_last_completion_result(type_hint)
+
+    def last_failure(self) -> BaseException | None:
+        failure = temporalio.workflow.get_last_failure()
+        return fastcore_error(failure) if failure is not None else None
 
     def memo(self) -> Mapping[str, Any]:
         return temporalio.workflow.memo()
@@ -580,6 +646,8 @@ class TemporalRuntime:
         retry_policy: RetryPolicy | None,
         memo: Mapping[str, Any] | None,
         task_queue: str | None = None,
+        cron_schedule: str = "",
+        search_attributes: Any = None,
     ) -> _ChildWorkflowHandle:
         ref, name, hint = _workflow_ref(workflow)
         try:
@@ -600,6 +668,8 @@ class TemporalRuntime:
                 retry_policy=_retry_policy(retry_policy, temporalio.common.RetryPolicy),
                 memo=memo,
                 task_queue=task_queue,
+                cron_schedule=cron_schedule,
+                search_attributes=_to_temporal_attributes(search_attributes),
             )
         except temporalio.exceptions.FailureError as err:
             failure = fastcore_error(err)

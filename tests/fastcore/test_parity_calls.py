@@ -527,3 +527,51 @@ async def test_metric_meters_record_through_the_engines_meter_and_not_on_replay(
         from fastcore.common import MetricMeter
 
         MetricMeter.noop.create_counter("x").add(-1)
+
+
+# ---------------------------------------------------------------- children's cron and attributes
+
+
+@workflow.defn
+class Tagged:
+    @workflow.run
+    async def run(self) -> str:
+        return "tagged"
+
+
+@workflow.defn
+class StartsTagged:
+    @workflow.run
+    async def run(self) -> str:
+        from fastcore.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+        wid_ = workflow.info().workflow_id
+        tagged = await workflow.execute_child_workflow(
+            Tagged.run,
+            id=f"{wid_}-tagged",
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(SearchAttributeKey.for_keyword("Team"), "orders")]
+            ),
+        )
+        await workflow.start_child_workflow(
+            Tagged.run,
+            id=f"{wid_}-cron",
+            cron_schedule="0 * * * *",
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        return tagged
+
+
+async def test_a_childs_search_attributes_and_cron_schedule(store_url: str) -> None:
+    from fastcore.common import SearchAttributeKey
+
+    async with Engine(store_url, workflows=[StartsTagged, Tagged], clock=VirtualClock()) as e:
+        parent = wid()
+        assert await e.execute_workflow(StartsTagged.run, id=parent) == "tagged"
+        tagged = await e.get_workflow_handle(f"{parent}-tagged").describe()
+        assert tagged.typed_search_attributes.get(SearchAttributeKey.for_keyword("Team")) == (
+            "orders"
+        )
+        cron = await e.get_workflow_handle(f"{parent}-cron").fetch_history()
+        assert cron[0].attributes["cron_schedule"] == "0 * * * *"
+        assert (await e.count_workflows(f"WorkflowId = '{parent}-tagged'")).count == 1

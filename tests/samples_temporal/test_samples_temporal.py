@@ -215,13 +215,11 @@ SAMPLES = [
             r"^First search attribute values:  \['old-value'\]$",
             r"^Second search attribute values:  \['new-value'\]$",
         ],
-        waits_on="search attributes (the 'visibility' work, not on main yet)",
     ),
     Sample(
         "hello.hello_cron",
         stdout=["^Running workflow once a minute$"],
         logs=["^Result: Hello, World!$"] * 3,
-        waits_on="cron schedules (the 'visibility' work, not on main yet)",
     ),
     Sample(
         "polling.frequent.run_frequent",
