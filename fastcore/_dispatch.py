@@ -118,6 +118,8 @@ class Dispatcher:
         self.fault: Callable[[ActivityTask[Run], BaseException], None] = _reraise
         #: set when the engine begins to shut down: no new activity or attempt starts
         self.shutdown_signal = Signal()
+        #: what ``activity.client()`` answers: the engine (it sets itself here)
+        self.client: Any = None
 
     @property
     def executor(self) -> concurrent.futures.Executor:

@@ -39,3 +39,5 @@ class WorkflowEnvironment:
     continue_as_new_suggested_events: int = 4096
     #: ... or from this many bytes of history (``limit.historySize.suggestContinueAsNew``).
     continue_as_new_suggested_bytes: int = 4 * 1024 * 1024
+    #: The OpenTelemetry meter ``workflow.metric_meter()`` records through (None: none).
+    meter: Callable[[], Any] = lambda: None
