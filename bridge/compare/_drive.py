@@ -185,16 +185,10 @@ async def run_temporal(
         # when skipping time, whose skips would reach a server-side timeout in moments.
         execution_timeout=None if skip_time else timedelta(seconds=timeout) + _SERVER_GRACE,
     )
+    label = f"Temporal: {workflow} (id {id})"
+    skip = partial(_skip_temporal_timers, client, handle, progress) if skip_time else None
     return await _drive(
-        "Temporal",
-        handle,
-        actions,
-        workflow=workflow,
-        id=id,
-        timeout=timeout,
-        failure_type=WorkflowFailureError,
-        state=_temporal_state,
-        skip_timers=partial(_skip_temporal_timers, client, handle, progress) if skip_time else None,
+        handle, actions, label, timeout, WorkflowFailureError, _temporal_state, skip
     )
 
 
@@ -281,16 +275,8 @@ async def run_fastcore(
     from fastcore.errors import WorkflowFailureError
 
     handle = await engine.start_workflow(workflow, args=list(args), id=id)
-    return await _drive(
-        "fastcore",
-        handle,
-        actions,
-        workflow=workflow,
-        id=id,
-        timeout=timeout,
-        failure_type=WorkflowFailureError,
-        state=_fastcore_state,
-    )
+    label = f"fastcore: {workflow} (id {id})"
+    return await _drive(handle, actions, label, timeout, WorkflowFailureError, _fastcore_state)
 
 
 async def _fastcore_state(handle: Any) -> str:
@@ -328,12 +314,9 @@ def _failure_msg(failure: Any) -> str:
 
 
 async def _drive(
-    runtime: str,
     handle: Any,
     actions: Sequence[Action],
-    *,
-    workflow: str,
-    id: str,
+    label: str,
     timeout: float,
     failure_type: type[Exception],
     state: Callable[[Any], Awaitable[str]],
@@ -342,11 +325,9 @@ async def _drive(
     """Steps 2 to 4 on a started run (see the module docstring), within ``timeout`` seconds.
 
     Args:
-        runtime: The runtime's name in the error.
         handle: The run's handle (temporalio's or fastcore's: the same methods).
         actions: The signals and updates to send.
-        workflow: The workflow type, for the error.
-        id: The workflow id, for the error.
+        label: The runtime and the run, for the error (``fastcore: Checkout (id c-1)``).
         timeout: Seconds the whole run may take.
         failure_type: The runtime's ``WorkflowFailureError``: a failed run's outcome.
         state: What the run is doing, for the error (its status and last failure).
@@ -372,9 +353,7 @@ async def _drive(
         why = await state(handle)
         with contextlib.suppress(Exception):
             await handle.terminate(reason=f"compare-traces: no result within {timeout:g}s")
-        raise CompareError(
-            f"{runtime}: {workflow} (id {id}) did not finish within {timeout:g}s: {why}"
-        ) from None
+        raise CompareError(f"{label} did not finish within {timeout:g}s: {why}") from None
 
 
 def _failure_text(err: BaseException) -> str:
