@@ -172,6 +172,13 @@ class Commands:
         self.conditions.clear()
         self.loop.clear()
 
+    def detach(self) -> None:
+        """Drop everything and the links back to the run (it closed): no reference cycle is
+        left for the cyclic garbage collector, so refcounting frees the run's code at once."""
+        self.clear()
+        del self.loop._fastcore_runtime
+        del self._run
+
     # ------------------------------------------------------------------ read-only questions
 
     def is_replaying(self) -> bool:

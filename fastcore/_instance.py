@@ -152,7 +152,10 @@ class WorkflowInstance:
     def dispose(self) -> None:
         """Drop the code's state once the run is closed (keeps memory and GC work small)."""
         self.closed = True
-        self.commands.clear()
+        # break the instance <-> commands <-> loop (and handlers) cycles: refcounting frees
+        # them at once, so a closed run leaves nothing for the cyclic collector
+        self.commands.detach()
+        self.handlers = None
         self.main_task = None
 
     # ------------------------------------------------------------------ commands
