@@ -119,6 +119,8 @@ class ActivityHost(Protocol[R]):
     telemetry: Telemetry
     #: set when the engine begins to shut down (``activity.is_worker_shutdown()``)
     shutdown_signal: Signal
+    #: whether that signal is set (a plain flag: read before every attempt)
+    shutting_down: bool
 
     @property
     def executor(self) -> concurrent.futures.Executor:
@@ -331,7 +333,7 @@ class ActivityTask(Generic[R]):
         self._run_attempt()
 
     def _run_attempt(self) -> None:
-        if self.finished or self.host.shutdown_signal.is_set():
+        if self.finished or self.host.shutting_down:
             return  # shutting down: the attempt runs again when the run is recovered
         self.attempt += 1
         self._attempt_id += 1
@@ -351,10 +353,14 @@ class ActivityTask(Generic[R]):
         if not quiet:
             host.activity_started(self)
         try:
+            inp = a.get("input") or []
             if defn.dynamic:
-                args: list[Any] = [host.converter.decode(a.get("input") or [])]
+                args: list[Any] = [host.converter.decode(inp)]
+            elif len(inp) == 1:  # the common call: one argument, no list comprehension
+                hints = defn.arg_hints
+                args = [host.converter.decode_one(inp[0], hints[0] if hints else None)]
             else:
-                args = host.converter.decode(a.get("input") or [], defn.arg_hints)
+                args = host.converter.decode(inp, defn.arg_hints)
         except BaseException as err:
             if quiet:
                 host.activity_started(self)

@@ -114,13 +114,14 @@ class Closing:
             run.timeout_entry.cancel()
         if run.retry_entry is not None:
             run.retry_entry.cancel()
-        self.telemetry.workflow_closed(run, ev)
+        if self.telemetry.enabled:
+            self.telemetry.workflow_closed(run, ev)
         if run.instance is not None:
             # A closed run keeps its history only; a query rebuilds its state by replay.
             run.instance.dispose()
             run.instance = None
         # children, by their parent close policy
-        for child, policy in self._children.open_children(run):
+        for child, policy in self._children.open_children(run) if run.children else ():
             if policy in (ParentClosePolicy.TERMINATE, ParentClosePolicy.UNSPECIFIED):
                 self.close_from_outside(
                     child,

@@ -62,6 +62,7 @@ __all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
+_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
 
 
 _EVENT_OVERHEAD = 48  # bytes an event's id, type, time and framing take, serialized
@@ -409,26 +410,54 @@ class Commands:
         summary: str | None = None,
     ) -> _ActivityFuture:
         """Schedule an activity; returns its awaitable, cancellable future."""
-        del task_queue, summary  # one engine, one queue; no UI to show a summary
         if start_to_close_timeout is None and schedule_to_close_timeout is None:
             raise ValueError(
                 "Activity must have start_to_close_timeout or schedule_to_close_timeout"
             )
-        name, defn = self._resolve_activity(activity)
+        run = self._run
+        found = run.env.activity_cache.get(activity)
+        if found is None:
+            name, defn = self._resolve_activity(activity)
+            if defn is not None:
+                run.env.activity_cache[activity] = (name, defn)
+        else:
+            name, defn = found
         if defn is not None and not defn.dynamic:
-            defn.checker.check(f"activity {name!r}", args)
-        payloads = self._run.converter.encode(args) if args else []
+            checker = defn.checker
+            n = len(args)
+            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
+                checker.check(f"activity {name!r}", args)
+        if args:
+            encode_one = run.converter.encode_one
+            payloads = [encode_one(v) for v in args]
+        else:
+            payloads = []
         self._activity_seq += 1  # Temporal numbers activities 1, 2, 3... per run
-        ev = self._run.command(
-            EventType.ACTIVITY_TASK_SCHEDULED,
+        activity_id = activity_id or str(self._activity_seq)
+        ev = run.command(
+            _SCHEDULED,
             {
-                "activity_id": activity_id or str(self._activity_seq),
+                "activity_id": activity_id,
                 "activity_type": name,
                 "input": payloads,
-                "start_to_close_timeout": _seconds(start_to_close_timeout),
-                "schedule_to_close_timeout": _seconds(schedule_to_close_timeout),
-                "schedule_to_start_timeout": _seconds(schedule_to_start_timeout),
-                "heartbeat_timeout": _seconds(heartbeat_timeout),
+                "start_to_close_timeout": (
+                    start_to_close_timeout.total_seconds()
+                    if start_to_close_timeout is not None
+                    else None
+                ),
+                "schedule_to_close_timeout": (
+                    schedule_to_close_timeout.total_seconds()
+                    if schedule_to_close_timeout is not None
+                    else None
+                ),
+                "schedule_to_start_timeout": (
+                    schedule_to_start_timeout.total_seconds()
+                    if schedule_to_start_timeout is not None
+                    else None
+                ),
+                "heartbeat_timeout": (
+                    heartbeat_timeout.total_seconds() if heartbeat_timeout is not None else None
+                ),
                 "retry_policy": (
                     retry_policy.to_dict() if retry_policy is not None else _DEFAULT_ACTIVITY_RETRY
                 ),
@@ -436,15 +465,14 @@ class Commands:
             },
             "activity_type",
         )
-        hint = result_type if result_type is not None else (defn.ret_hint if defn else None)
         fut = _ActivityFuture(
             self,
             self.loop,
             ev.event_id,
             name,
-            ev.attributes["activity_id"],
+            activity_id,
             cancellation_type,
-            hint,
+            result_type if result_type is not None else (defn.ret_hint if defn else None),
         )
         if self.activities is _NONE:
             self.activities = {}

@@ -26,6 +26,7 @@ from ._signal import Signal
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
+from .common import WorkflowExecutionStatus
 from .errors import ApplicationError
 from .history import Event, EventType
 
@@ -84,6 +85,9 @@ _ACTIVITY_OUTCOME = {
 }
 
 
+_RUNNING = WorkflowExecutionStatus.RUNNING
+
+
 def _reraise(task: ActivityTask[Run], err: BaseException) -> None:
     raise err
 
@@ -118,6 +122,8 @@ class Dispatcher:
         self.fault: Callable[[ActivityTask[Run], BaseException], None] = _reraise
         #: set when the engine begins to shut down: no new activity or attempt starts
         self.shutdown_signal = Signal()
+        #: the same as a plain flag (``begin_shutdown``): read on every activity's path
+        self.shutting_down = False
 
     @property
     def executor(self) -> concurrent.futures.Executor:
@@ -128,11 +134,16 @@ class Dispatcher:
             )
         return self._executor
 
+    def begin_shutdown(self) -> None:
+        """The engine shuts down: no new activity or attempt starts from now on."""
+        self.shutting_down = True
+        self.shutdown_signal.set()
+
     # ------------------------------------------------------------------ activities
 
     def schedule_activity(self, run: Run, ev: Event) -> None:
         """Start the activity an ``ACTIVITY_TASK_SCHEDULED`` event asks for."""
-        if self.shutdown_signal.is_set():
+        if self.shutting_down:
             return  # shutting down: a recovery starts it (the event is in the history)
         name = ev.attributes["activity_type"]
         defn = self._activity_definition(name)
@@ -165,7 +176,7 @@ class Dispatcher:
 
     def start_local(self, run: Run, spec: dict[str, Any]) -> None:
         """Start a local activity (asked for by an activation, or pending after a replay)."""
-        if self.shutdown_signal.is_set():
+        if self.shutting_down:
             return
         key = local_key(spec["seq"])
         if key in run.activities:
@@ -230,7 +241,7 @@ class Dispatcher:
         """The activity is done: its outcome becomes the run's next input."""
         run = task.run
         sched = task.event.event_id
-        if run.activities.pop(sched, None) is None or not run.open:
+        if run.activities.pop(sched, None) is None or run.record.status is not _RUNNING:
             return
         if task.local:
             # a local activity's outcome: its marker, as Temporal records it

@@ -453,7 +453,7 @@ class Engine:
         if self._retention_task is not None:
             self._retention_task.cancel()
         dispatcher = self._dispatcher
-        dispatcher.shutdown_signal.set()
+        dispatcher.begin_shutdown()
         grace = self.graceful_shutdown_timeout.total_seconds()
         if grace > 0:
             running = dispatcher.running_attempts(list(self._runs.values()))

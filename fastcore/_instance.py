@@ -320,14 +320,15 @@ class WorkflowInstance:
             args = [self.converter.decode(a.get("input") or [])]
         else:
             args = self.converter.decode(a.get("input") or [], defn.run_arg_hints)
-        token = self.loop.enter()
+        prev = _get_running_loop()
+        _set_running_loop(self.loop)
         try:
             if defn.init_takes_args:
                 self.obj = defn.cls(*args)
             else:
                 self.obj = defn.cls()
         finally:
-            self.loop.leave(token)
+            _set_running_loop(prev)
         # Signals and updates sent with the start are handled before the run method begins.
         i = event.event_id
         history = self.history

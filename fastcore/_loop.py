@@ -149,8 +149,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
 
     # -- state the asyncio machinery asks about --------------------------------------
 
-    def get_debug(self) -> bool:
-        return False
+    #: ``bool()``, a C call: every future made on this loop asks (``loop.get_debug()``)
+    get_debug = staticmethod(bool)
 
     def is_running(self) -> bool:
         return True

@@ -109,7 +109,9 @@ class HandleOperations:
         """Wait for the run's close; its result, or ``WorkflowFailureError`` with the cause."""
         if not self._life.ready:
             await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
+        run = self._runs.by_run_id.get(run_id) if run_id is not None else None
+        if run is None or run.record.workflow_id != workflow_id:
+            run = await self._runs.find(workflow_id, run_id)
         while True:
             if run.open:
                 await self._notifier.closed(run)

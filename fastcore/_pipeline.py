@@ -35,6 +35,7 @@ __all__ = ["Pipeline", "RunEffect", "RunFault"]
 _log = logging.getLogger("fastcore.engine")
 
 _STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+_RUNNING = WorkflowExecutionStatus.RUNNING
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
@@ -70,6 +71,7 @@ class Pipeline:
         self._groups: dict[Any, list[_Waiting]] = {}
         self._append = store.append
         self._clock = clock
+        self._now = clock.now
         self.telemetry = telemetry
         self._acknowledge = notifier.acknowledge
         self._notify_watchers = notifier.notify_watchers
@@ -162,21 +164,22 @@ class Pipeline:
         attrs: dict[str, Any],
         waiter: asyncio.Future[None] | None,
     ) -> None:
-        record = run.record
-        history = record.history
+        inst = run.instance
         if etype is _STARTED:
+            assert inst is not None
+            history = inst.history
             start = 0
             event = history[0]
         else:
-            if not run.open:
+            if run.record.status is not _RUNNING:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
                 return
+            assert inst is not None
+            history = inst.history  # the record's (an open run's history is never packed)
             start = len(history)
-            event = Event(start + 1, etype, self._clock.now(), attrs)
+            event = Event(start + 1, etype, self._now(), attrs)
             history.append(event)
-        inst = run.instance
-        assert inst is not None
         if inst.blocked:
             # A failed workflow task holds inputs back; the retry delivers them in order.
             inst.deferred.append(event)
@@ -194,8 +197,7 @@ class Pipeline:
         waiter: asyncio.Future[None] | None,
     ) -> bool:
         """Run one activation live and commit it; False when the workflow task failed."""
-        record = run.record
-        history = record.history
+        history = inst.history
         try:
             inst.activate(event, after)
         except Exception as err:  # the engine's own handling raised: the task fails
@@ -203,8 +205,8 @@ class Pipeline:
                 "fastcore engine error while delivering %s to workflow %r (run %s): %s: %s; "
                 "the run's workflow task fails and is retried",
                 event.event_type.value,
-                record.workflow_id,
-                record.run_id,
+                run.record.workflow_id,
+                run.record.run_id,
                 type(err).__name__,
                 err,
                 exc_info=err,
@@ -228,6 +230,7 @@ class Pipeline:
             return False
         new = history[start:]
         if inst.closed:
+            record = run.record
             close = new[-1]
             record.status = CLOSE_STATUS[close.event_type]
             record.close_time = close.timestamp
@@ -265,8 +268,10 @@ class Pipeline:
             except Exception as err:  # the retry rebuilds the run and applies them again
                 self._fault(run, err, "applying the effects of an activation")
         if fut is None:
-            self._acknowledge(run, effects)
-            self._notify_watchers(run)
+            if run.close_waiters or run.update_waiters:
+                self._acknowledge(run, effects)
+            if run.watchers:
+                self._notify_watchers(run)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return

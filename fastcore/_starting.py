@@ -140,7 +140,8 @@ class RunStarter:
                     {"signal_name": signal[0], "input": signal[1], "with_start": True},
                 )
             )
-        self.telemetry.workflow_started(run)
+        if self.telemetry.enabled:
+            self.telemetry.workflow_started(run)
         deadline = execution_deadline or None
         if run_timeout:
             deadline = min(deadline or now + run_timeout, now + run_timeout)

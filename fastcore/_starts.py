@@ -55,6 +55,8 @@ class Starts:
         self._store = store
         self._new_run = new_run
         self._terminate_run = terminate_run
+        #: what each workflow reference a start named resolved to (the registry is fixed)
+        self._found: dict[Any, tuple[WorkflowDefinition, str]] = {}
 
     async def start(
         self,
@@ -82,11 +84,22 @@ class Starts:
             await self._life.ensure_started()
         if not isinstance(id, str) or not id:
             raise InvalidArgumentError("a workflow id (a non-empty string) is required")
-        defn, name = self._workflow_for_start(workflow)
+        try:
+            found = self._found.get(workflow)
+        except TypeError:  # an unhashable reference: the registry says what is wrong
+            found = None
+        if found is None:
+            found = self._workflow_for_start(workflow)
+            self._found[workflow] = found
+        defn, name = found
         if not defn.dynamic:
-            defn.run_checker.check(f"workflow {name!r}", call_args)
+            checker = defn.run_checker
+            n = len(call_args)
+            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
+                checker.check(f"workflow {name!r}", call_args)
         converter = self._converter
-        payloads = converter.encode(call_args)
+        encode_one = converter.encode_one
+        payloads = [encode_one(v) for v in call_args] if call_args else []
         # decoded here, once: input the run method could not read is refused at the call
         decoded = (
             decode_arguments(

@@ -489,7 +489,7 @@ async def execute_activity(
     """Run an activity and return its result; failures raise ``ActivityError``."""
     return await _runtime.current().start_activity(
         activity,
-        _args(arg, args, more),
+        [arg] if not more and not args and arg is not _MISSING else _args(arg, args, more),
         activity_id=activity_id,
         result_type=result_type,
         schedule_to_close_timeout=schedule_to_close_timeout,
