@@ -30,6 +30,7 @@ from ._futures import (
 )
 from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
+from ._main_task import WakeFuture
 from ._payload import Payload
 from ._store import RunRecord
 from .common import (
@@ -594,7 +595,7 @@ class Commands:
         """Wait on a durable timer (``workflow.sleep``)."""
         if seconds <= 0:
             return
-        fut = self.loop.create_future()
+        fut = WakeFuture(loop=self.loop)
         seq = self.start_timer(seconds, lambda: _resolve(fut, None))
         try:
             await fut
@@ -607,7 +608,7 @@ class Commands:
         ``TimeoutError`` after ``timeout`` seconds."""
         if fn():
             return
-        fut = self.loop.create_future()
+        fut = WakeFuture(loop=self.loop)
         self.conditions.append((fut, fn))
         if timeout is None:
             await fut

@@ -7,6 +7,7 @@ import builtins
 from datetime import timedelta
 from typing import Any, Protocol
 
+from ._main_task import WakeFuture
 from .common import ActivityCancellationType, ChildWorkflowCancellationType
 from .errors import FailureError, is_cancelled_exception
 
@@ -21,6 +22,9 @@ class FutureOwner(Protocol):
     def request_cancel_child(self, handle: _ChildHandle) -> None:
         """Cancel the child workflow behind ``handle`` as its cancellation type says."""
         ...
+
+
+_future_init = asyncio.Future.__init__
 
 
 def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
@@ -51,7 +55,7 @@ is_cancellation = is_cancelled_exception
 """Temporal's ``is_cancelled_exception``: a cancellation, or a failure caused by one."""
 
 
-class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
+class _ActivityFuture(WakeFuture):
     """An activity's handle: awaitable; ``cancel()`` requests cancellation as temporalio does."""
 
     __slots__ = (
@@ -74,7 +78,8 @@ class _ActivityFuture(asyncio.Future):  # type: ignore[type-arg]
         cancellation_type: ActivityCancellationType,
         hint: Any,
     ) -> None:
-        super().__init__(loop=loop)
+        _future_init(self, loop=loop)
+        self._waiter = None
         self._owner = owner
         self._seq = seq
         self.activity_type = defn_name

@@ -21,6 +21,7 @@ from ._definitions import HandlerDefinition, WorkflowDefinition
 from ._failure import to_failure
 from ._futures import _Abort
 from ._loop import WorkflowLoop
+from ._main_task import MainTask
 from ._store import RunRecord
 from ._workflow_logger import UpdateInfo, set_update_info
 from .errors import CancelledError, InvalidArgumentError, WorkflowQueryFailedError
@@ -42,7 +43,7 @@ class HandlerHost(Protocol):
     closed: bool
     #: while True, a command raises (queries and validators must not change state)
     read_only: bool
-    main_task: asyncio.Task[Any] | None
+    main_task: MainTask | None
     #: exception types that fail the workflow (the others fail the workflow task)
     failure_types: tuple[type[BaseException], ...]
 

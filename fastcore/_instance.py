@@ -26,6 +26,7 @@ from ._failure import to_failure
 from ._futures import FAILURE_ONLY, _Abort, is_cancellation
 from ._handlers import Handlers, unknown_update
 from ._loop import WorkflowLoop
+from ._main_task import MainTask
 from ._store import RunRecord
 from .errors import NondeterminismError
 from .history import COMMAND_EVENTS, Event, EventType
@@ -88,7 +89,7 @@ class WorkflowInstance:
         self.replay_end = 0  # events below this index were recorded before this instance
         self.now = 0.0  # the workflow time of the activation being processed
         self.obj: Any = None
-        self.main_task: asyncio.Task[Any] | None = None
+        self.main_task: MainTask | None = None
         self.closed = False
         self.cancel_requested = False
         self.task_failure: BaseException | None = None
@@ -138,7 +139,11 @@ class WorkflowInstance:
         """The run's coroutine stacks, one per unfinished task, as temporalio formats its
         ``__stack_trace`` query (``temporal workflow stack`` shows it)."""
         stacks = []
-        for task in asyncio.all_tasks(self.loop):
+        tasks: list[Any] = list(asyncio.all_tasks(self.loop))
+        main = self.main_task
+        if main is not None and not main.done():
+            tasks.insert(0, main)
+        for task in tasks:
             frames = [
                 traceback.FrameSummary(f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
                 for f in task.get_stack()
@@ -156,7 +161,9 @@ class WorkflowInstance:
         # them at once, so a closed run leaves nothing for the cyclic collector
         self.commands.detach()
         self.handlers = None
-        self.main_task = None
+        if self.main_task is not None:
+            self.main_task.detach()
+            self.main_task = None
 
     # ------------------------------------------------------------------ commands
 
@@ -248,7 +255,14 @@ class WorkflowInstance:
         _set_running_loop(loop)
         try:
             while True:
-                loop.run_once()
+                main = self.main_task
+                if main is not None and main.woken:  # nothing ahead of it: step it now
+                    try:
+                        main.step_now()
+                    except BaseException as failed:  # as the loop treats a failing callback
+                        loop._error(failed)
+                if loop._ready:
+                    loop.run_once()
                 if loop.errors:
                     err = loop.errors[0]
                     loop.errors = None
@@ -346,9 +360,7 @@ class WorkflowInstance:
         if self.start_updates is not None and i == len(history):
             self._accept_start_updates()
         # the run method is the task itself; its outcome closes the run (no wrapper frame)
-        task = self.loop.create_task(defn.run_fn(self.obj, *args))
-        task.add_done_callback(self._main_done)
-        self.main_task = task
+        self.main_task = MainTask(defn.run_fn(self.obj, *args), self.loop, self._main_done)
 
     def _accept_start_updates(self) -> None:
         """Validate the updates sent with the start; record and deliver the accepted ones
@@ -377,7 +389,7 @@ class WorkflowInstance:
             handlers.pending_args[uid] = args
             handlers.accept_update(uid, name, payloads, ev.event_id)
 
-    def _main_done(self, task: asyncio.Task[Any]) -> None:
+    def _main_done(self, task: MainTask) -> None:
         """The run method returned or raised: issue the command that closes the run."""
         if self.closed:
             return
