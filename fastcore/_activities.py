@@ -57,6 +57,7 @@ _WORKER_SHUTDOWN = _Details(worker_shutdown=True)
 
 
 _DONE = object()
+_NO_ENTRIES: list[Any] = []  # shared and never written (``ActivityTask._deadlines``)
 
 
 class _Resume(collections.abc.Coroutine):  # type: ignore[type-arg]
@@ -195,7 +196,9 @@ class ActivityTask(Generic[R]):
         self.timed_out: TimeoutType | None = None
         self._attempt_id = 0
         self._task: Any = None
-        self._deadline_entries: list[TimerEntry] = []
+        #: armed deadlines (a shared empty list until the first: most attempts arm none
+        #: that outlive them; ``_deadlines()`` makes the run's own)
+        self._deadline_entries: list[TimerEntry] = _NO_ENTRIES
         self._attempt_scheduled = event.timestamp  # when the current attempt was due
         self._raiser: ThreadCancel | None = None  # the running sync attempt's thread
         self._thread_future: concurrent.futures.Future[Any] | None = None
@@ -327,10 +330,17 @@ class ActivityTask(Generic[R]):
     def start(self) -> None:
         """Begin the first attempt (also after a restart: activities are at-least-once)."""
         if self.schedule_deadline is not None:
-            self._deadline_entries.append(
+            self._deadlines().append(
                 self.host.timers.call_at(self.schedule_deadline, self._schedule_to_close_fired)
             )
         self._run_attempt()
+
+    def _deadlines(self) -> list[TimerEntry]:
+        """The attempt's armed deadlines, a list of its own (made on the first)."""
+        entries = self._deadline_entries
+        if entries is _NO_ENTRIES:
+            entries = self._deadline_entries = []
+        return entries
 
     def _run_attempt(self) -> None:
         if self.finished or self.host.shutting_down:
@@ -374,10 +384,22 @@ class ActivityTask(Generic[R]):
                 try:
                     first = coro.send(None)
                 except StopIteration as stop:
-                    if quiet:
-                        self._succeeded_at_once(stop.value)
-                    else:
+                    if not quiet:
                         self._attempt_succeeded(attempt_id, stop.value)
+                        return
+                    # completed at once, with no telemetry and no I/O: never in flight
+                    try:
+                        payload = host.converter.encode_one(stop.value)
+                    except BaseException as err:
+                        host.activity_started(self)
+                        self._attempt_failed(attempt_id, err)
+                        return
+                    self.finished = True
+                    if self._deadline_entries:
+                        self._finish()
+                    host.activity_resolved(
+                        self, "completed", {"result": payload, "attempt": self.attempt}
+                    )
                     return
                 except BaseException as err:
                     if quiet:
@@ -404,20 +426,6 @@ class ActivityTask(Generic[R]):
             self._arm_attempt_timers(attempt_id, now)
             self._task = fut
             fut.add_done_callback(lambda f: self._task_done(attempt_id, f))
-
-    def _succeeded_at_once(self, value: Any) -> None:
-        """An attempt that completed inside ``_run_attempt`` (no telemetry, no I/O)."""
-        host = self.host
-        try:
-            payload = host.converter.encode_one(value)
-        except BaseException as err:
-            host.activity_started(self)
-            self._attempt_failed(self._attempt_id, err)
-            return
-        self.finished = True
-        if self._deadline_entries:
-            self._finish()
-        host.activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
 
     def _call_sync(self, ctx: Any, args: list[Any], raiser: ThreadCancel | None) -> Any:
         token = _set_ctx(ctx)
@@ -454,13 +462,13 @@ class ActivityTask(Generic[R]):
             return
         timers = self.host.timers
         if s2c:
-            self._deadline_entries.append(
+            self._deadlines().append(
                 timers.call_at(
                     now + s2c, self._attempt_timed_out, attempt_id, TimeoutType.START_TO_CLOSE
                 )
             )
         if hb:
-            self._deadline_entries.append(
+            self._deadlines().append(
                 timers.call_at(now + hb, self._heartbeat_check, attempt_id, hb)
             )
 
@@ -471,7 +479,7 @@ class ActivityTask(Generic[R]):
         if self.host.clock.now() >= due:
             self._attempt_timed_out(attempt_id, TimeoutType.HEARTBEAT)
         else:
-            self._deadline_entries.append(
+            self._deadlines().append(
                 self.host.timers.call_at(due, self._heartbeat_check, attempt_id, hb)
             )
 
@@ -613,9 +621,11 @@ class ActivityTask(Generic[R]):
     def _finish(self) -> None:
         self.finished = True
         self._task = None
-        for entry in self._deadline_entries:
-            entry.cancel()
-        self._deadline_entries.clear()
+        entries = self._deadline_entries
+        if entries:
+            for entry in entries:
+                entry.cancel()
+            self._deadline_entries = _NO_ENTRIES
 
     def _finish_failed(self, err: BaseException, retry_state: RetryState) -> None:
         self._finish()

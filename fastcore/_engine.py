@@ -578,7 +578,8 @@ class Engine:
         versioning_override: Any = None,
     ) -> Any:
         """Start a workflow and wait for its result (``start_workflow``'s arguments)."""
-        _refuse_versioning(versioning_override)
+        if versioning_override is not None:
+            _refuse_versioning(versioning_override)
         call_args = [] if arg is ... else [arg]
         if more:
             call_args.extend(more)

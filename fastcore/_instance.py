@@ -82,7 +82,7 @@ class WorkflowInstance:
     ) -> None:
         self.env = env
         self.run = run
-        self.history = run.history
+        self.history = run._history if run._history is not None else run.history
         self.defn = defn
         self.converter = converter
         self.cursor = 0  # index of the next history event to process or match

@@ -68,9 +68,13 @@ class WakeFuture(_Future):  # type: ignore[type-arg]
     def set_result(self, result: Any) -> None:
         _future_set_result(self, result)
         w = self._waiter
-        if w is not None:
+        if w is not None:  # MainTask.wake, inline: this is every activity's path
             self._waiter = None
-            w.wake()
+            loop = w._wloop
+            if loop._ready or loop.in_batch:
+                loop.call_soon(w.resume, context=w._context)
+            else:
+                w.woken = True
 
     def set_exception(self, exception: type | BaseException) -> None:
         _future_set_exception(self, exception)
@@ -210,8 +214,22 @@ class MainTask(_Future):  # type: ignore[type-arg]
 
     def _park(self, result: Any) -> None:
         """The coroutine yielded ``result``: wait on it as a Task would."""
-        blocking = getattr(result, "_asyncio_future_blocking", None)
         loop = self._wloop
+        if (
+            isinstance(result, WakeFuture)
+            and result._asyncio_future_blocking
+            and result._loop is self._loop
+        ):  # the common case: an engine future of this run
+            result._asyncio_future_blocking = False
+            self._fut_waiter = result
+            if result.done():
+                self.wake()
+            else:
+                result._waiter = self
+            if self._must_cancel and result.cancel(msg=self._cancel_msg):
+                self._must_cancel = False
+            return
+        blocking = getattr(result, "_asyncio_future_blocking", None)
         if blocking is not None:
             if _loop_of(result) is not loop:
                 self._again(

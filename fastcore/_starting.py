@@ -98,7 +98,8 @@ class RunStarter:
         """
         now = self._env.clock_now()
         run_id = run_id or new_id()
-        record = RunRecord(workflow_id, run_id, name, now)
+        history: list[Event] = []
+        record = RunRecord(workflow_id, run_id, name, now, history=history)
         run = Run(record, defn)
         if parent is not None:
             run.parent = (parent["workflow_id"], parent["run_id"], parent["initiated_event_id"])
@@ -130,9 +131,9 @@ class RunStarter:
             attrs["search_attributes"] = search_attributes
         self._runs.add(run)
         started = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, now, attrs)
-        record.history.append(started)
+        history.append(started)
         if signal is not None:
-            record.history.append(
+            history.append(
                 Event(
                     2,
                     EventType.WORKFLOW_EXECUTION_SIGNALED,

@@ -31,6 +31,7 @@ from .errors import InvalidArgumentError, WorkflowAlreadyStartedError
 __all__ = ["Starts"]
 
 _COMPLETED = WorkflowExecutionStatus.COMPLETED
+_SCALARS = frozenset({int, str, bool, float})
 _CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
 
 
@@ -101,13 +102,17 @@ class Starts:
         encode_one = converter.encode_one
         payloads = [encode_one(v) for v in call_args] if call_args else []
         # decoded here, once: input the run method could not read is refused at the call
-        decoded = (
-            decode_arguments(
-                converter, payloads, None if defn.dynamic else defn.run_arg_hints, "start"
-            )
-            if payloads
-            else []
-        )
+        hints = None if defn.dynamic else defn.run_arg_hints
+        if not payloads:
+            decoded = []
+        elif len(payloads) == 1 and type(payloads[0]._value) in _SCALARS:
+            # a remembered scalar: one call (a hint it does not fit gets the full message)
+            try:
+                decoded = [converter.decode_one(payloads[0], hints[0] if hints else None)]
+            except InvalidArgumentError:
+                decoded = decode_arguments(converter, payloads, hints, "start")
+        else:
+            decoded = decode_arguments(converter, payloads, hints, "start")
         memo_p = {}
         if memo:
             for k, v in memo.items():

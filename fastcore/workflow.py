@@ -487,7 +487,8 @@ async def execute_activity(
     summary: str | None = None,
 ) -> Any:
     """Run an activity and return its result; failures raise ``ActivityError``."""
-    return await _runtime.current().start_activity(
+    rt = getattr(_runtime._running_loop(), "_fastcore_runtime", None) or _runtime.current()
+    return await rt.start_activity(
         activity,
         [arg] if not more and not args and arg is not _MISSING else _args(arg, args, more),
         activity_id=activity_id,
