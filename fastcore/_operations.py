@@ -46,6 +46,8 @@ from .errors import (
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 
+_RUNNING = WorkflowExecutionStatus.RUNNING
+
 __all__ = ["STACK_TRACE_QUERY", "HandleOperations"]
 
 STACK_TRACE_QUERY = "__stack_trace"
@@ -113,7 +115,7 @@ class HandleOperations:
         if run is None or run.record.workflow_id != workflow_id:
             run = await self._runs.find(workflow_id, run_id)
         while True:
-            if run.open:
+            if run.record.status is _RUNNING:
                 await self._notifier.closed(run)
             close = run.record.history[-1]
             et = close.event_type
@@ -162,12 +164,15 @@ class HandleOperations:
         """Deliver a signal; returns once it is durable."""
         if not self._life.ready:
             await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
-        name = handler_name("signal", signal)
+        run = self._runs.by_workflow_id.get(workflow_id) if run_id is None else None
+        if run is None:
+            run = await self._runs.find(workflow_id, run_id)
+        name = signal if type(signal) is str else handler_name("signal", signal)
         request = current_request_id()
         if request and request in signal_requests(run):
             return  # a retry of a signal this run received: applied once
-        self._require_open(run, f"signal {name!r} to")
+        if run.record.status is not _RUNNING:
+            self._require_open(run, f"signal {name!r} to")
         inst = run.instance
         h = inst.handler("signal", name) if inst is not None else run.defn.handler("signal", name)
         if h is None:
@@ -176,21 +181,29 @@ class HandleOperations:
                 f"workflow {run.record.workflow_type!r} has no signal {name!r} (signals: {known})"
             )
         if not h.dynamic:
-            h.checker.check(f"signal {name!r}", args)
+            checker = h.checker
+            n = len(args)
+            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
+                checker.check(f"signal {name!r}", args)
         converter = self._converter
-        payloads = converter.encode(args)
+        encode_one = converter.encode_one
+        payloads = [encode_one(v) for v in args] if args else []
         # Decoded here, once: input a handler could not read is refused at the call, and the
         # handler gets these values (a replay decodes the recorded payloads instead).
         hints = None if h.dynamic else h.arg_hints
         try:
-            decoded = converter.decode(payloads, hints)
+            if len(payloads) == 1:
+                decoded = [converter.decode_one(payloads[0], hints[0] if hints else None)]
+            else:
+                decoded = converter.decode(payloads, hints)
         except InvalidArgumentError:  # say which argument, and of what
             decoded = decode_arguments(converter, payloads, hints, f"signal {name!r}")
         inst = run.instance
         if inst is not None:
             handlers = inst.handlers or inst.make_handlers()
             handlers.pending_signals[id(payloads)] = (payloads, decoded)
-        self.telemetry.signal_received(run, name)
+        if self.telemetry.enabled:
+            self.telemetry.signal_received(run, name)
         attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
         if request:
             attrs["request_id"] = request
