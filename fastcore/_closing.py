@@ -24,6 +24,14 @@ from ._telemetry import Telemetry
 from .common import ParentClosePolicy, RetryPolicy
 from .history import Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED = EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED
+_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
+_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
+
 __all__ = ["Closing"]
 
 _NOTHING: dict[Any, Any] = {}  # a closed run's activities and timers: never written
@@ -75,7 +83,7 @@ class Closing:
         """The run's execution or run timeout fired."""
         if not run.open:
             return
-        self.close_from_outside(run, EventType.WORKFLOW_EXECUTION_TIMED_OUT, {"retry_state": 3})
+        self.close_from_outside(run, _ET_WORKFLOW_EXECUTION_TIMED_OUT, {"retry_state": 3})
 
     def request_cancel(self, run: Run, reason: str = "") -> asyncio.Future[None] | None:
         """Ask the run to cancel (once); a future until the request is durable."""
@@ -83,11 +91,11 @@ class Closing:
         if inst is not None and inst.cancel_requested:
             return None
         for ev in run.record.history:
-            if ev.event_type is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            if ev.event_type is _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
                 return None
         return self._submit(
             run,
-            EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
             {"reason": reason},
             wait=self._durable,
         )
@@ -125,21 +133,18 @@ class Closing:
             if policy in (ParentClosePolicy.TERMINATE, ParentClosePolicy.UNSPECIFIED):
                 self.close_from_outside(
                     child,
-                    EventType.WORKFLOW_EXECUTION_TERMINATED,
+                    _ET_WORKFLOW_EXECUTION_TERMINATED,
                     {"reason": "by parent close policy", "details": []},
                 )
             elif policy == ParentClosePolicy.REQUEST_CANCEL:
                 self.request_cancel(child)
         # the parent learns how the child ended
-        if (
-            run.parent is not None
-            and ev.event_type is not EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-        ):
+        if run.parent is not None and ev.event_type is not _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._children.notify_parent(run, ev)
         # a next run: continue-as-new, or a workflow retry
-        if ev.event_type is EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if ev.event_type is _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._continue(run, ev)
-        elif ev.event_type is EventType.WORKFLOW_EXECUTION_FAILED:
+        elif ev.event_type is _ET_WORKFLOW_EXECUTION_FAILED:
             self._retry(run, ev)
         self._runs.closed(run)
 

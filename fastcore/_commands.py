@@ -55,6 +55,32 @@ from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 from .workflow import Info, ParentInfo
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_ACTIVITY_TASK_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
+_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
+_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
+_ET_CHILD_WORKFLOW_EXECUTION_CANCELED = EventType.CHILD_WORKFLOW_EXECUTION_CANCELED
+_ET_CHILD_WORKFLOW_EXECUTION_COMPLETED = EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED
+_ET_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.CHILD_WORKFLOW_EXECUTION_FAILED
+_ET_CHILD_WORKFLOW_EXECUTION_TERMINATED = EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED
+_ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED = (
+    EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+)
+_ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED = EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
+_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
+    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+)
+_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
+_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
+    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+)
+_ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED = EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
+_ET_TIMER_CANCELED = EventType.TIMER_CANCELED
+_ET_TIMER_STARTED = EventType.TIMER_STARTED
+_ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
+
 if TYPE_CHECKING:
     from ._handlers import Handlers
 
@@ -63,7 +89,7 @@ __all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
-_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
+_SCHEDULED = _ET_ACTIVITY_TASK_SCHEDULED
 
 
 _EVENT_OVERHEAD = 48  # bytes an event's id, type, time and framing take, serialized
@@ -278,7 +304,7 @@ class Commands:
         """Change the memo: set each key, remove those set to None (a command, as Temporal's)."""
         converter = self._run.converter
         encoded = {k: converter.encode_one(v) for k, v in updates.items()}
-        self._run.command(EventType.WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
+        self._run.command(_ET_WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
         memo = self._memo
         if memo is None:
             memo = self._memo = dict(self._run.started_attrs.get("memo") or {})
@@ -312,7 +338,7 @@ class Commands:
     ) -> None:
         """Signal another workflow (``ExternalWorkflowHandle.signal``); returns once delivered."""
         ev = self._run.command(
-            EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": workflow_id,
                 "run_id": run_id,
@@ -326,7 +352,7 @@ class Commands:
     async def cancel_external(self, workflow_id: str, run_id: str | None) -> None:
         """Ask another workflow to cancel (``ExternalWorkflowHandle.cancel``)."""
         ev = self._run.command(
-            EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {"workflow_id": workflow_id, "run_id": run_id, "child_workflow_only": False},
         )
         await self._external(ev.event_id)
@@ -344,12 +370,12 @@ class Commands:
         if fut is None or fut.done():
             return
         if (
-            et is EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-            or et is EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+            et is _ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+            or et is _ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
         ):
             fut.set_result(None)
             return
-        what = "signal" if et is EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED else "cancel"
+        what = "signal" if et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED else "cancel"
         cause = a.get("cause") or "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
         if cause == "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND":
             fut.set_exception(
@@ -504,9 +530,7 @@ class Commands:
             self._locals().cancel(fut)
             return
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
-            self._run.command(
-                EventType.ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq}
-            )
+            self._run.command(_ET_ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
         if fut._cancellation_type != ActivityCancellationType.WAIT_CANCELLATION_COMPLETED:
             self.activities.pop(fut._seq, None)
             fut.set_exception(self._activity_cancelled(fut))
@@ -538,7 +562,7 @@ class Commands:
         if fut is not None and not fut.done():
             err = ActivityError(
                 "Activity task failed"
-                if et is EventType.ACTIVITY_TASK_FAILED
+                if et is _ET_ACTIVITY_TASK_FAILED
                 else "Activity task timed out",
                 scheduled_event_id=fut._seq,
                 activity_type=fut.activity_type,
@@ -566,7 +590,7 @@ class Commands:
         """Start a durable timer that calls ``callback`` when fired; returns its event id."""
         self._timer_counter += 1
         ev = self._run.command(
-            EventType.TIMER_STARTED,
+            _ET_TIMER_STARTED,
             {
                 "timer_id": str(self._timer_counter),
                 "start_to_fire_timeout": seconds,
@@ -583,7 +607,7 @@ class Commands:
         run = self._run
         if self.timers.pop(seq, None) is not None and not run.closed:
             timer_id = run.history[seq - 1].attributes.get("timer_id")
-            run.command(EventType.TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
+            run.command(_ET_TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
 
     def timer_fired(self, a: dict[str, Any]) -> None:
         """Deliver TIMER_FIRED to the timer's callback."""
@@ -662,7 +686,7 @@ class Commands:
             # Replaying: the new branch only if the recorded history has this marker here.
             recorded = run.history[run.cursor]
             if (
-                recorded.event_type is EventType.MARKER_RECORDED
+                recorded.event_type is _ET_MARKER_RECORDED
                 and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("patch_id") == patch_id
             ):
@@ -675,7 +699,7 @@ class Commands:
             self._patch_memo()[patch_id] = True
             return True
         run.command(
-            EventType.MARKER_RECORDED,
+            _ET_MARKER_RECORDED,
             {
                 "marker_name": PATCH_MARKER,
                 "details": {"patch_id": patch_id, "deprecated": deprecated},
@@ -711,7 +735,7 @@ class Commands:
         wf_type = defn.name if defn is not None and defn.name else str(workflow)
         child_id = id if id is not None else str(self.uuid4())
         ev = run.command(
-            EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+            _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": child_id,
                 "workflow_type": wf_type,
@@ -746,7 +770,7 @@ class Commands:
             self._resolve_child_cancelled(handle)
             return
         self._run.command(
-            EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": handle.id,
                 "child_workflow_only": True,
@@ -814,7 +838,7 @@ class Commands:
         started, handle = entry
         if handle.done():
             return
-        if et is EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED:
+        if et is _ET_CHILD_WORKFLOW_EXECUTION_COMPLETED:
             r = a.get("result")
             handle.set_result(
                 self._run.converter.decode_one(r, handle._hint) if r is not None else None
@@ -823,11 +847,11 @@ class Commands:
         cerr = self._child_error(
             handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
         )
-        if et is EventType.CHILD_WORKFLOW_EXECUTION_FAILED:
+        if et is _ET_CHILD_WORKFLOW_EXECUTION_FAILED:
             cerr.__cause__ = from_failure(a["failure"], self._run.converter)
-        elif et is EventType.CHILD_WORKFLOW_EXECUTION_CANCELED:
+        elif et is _ET_CHILD_WORKFLOW_EXECUTION_CANCELED:
             cerr.__cause__ = CancelledError("Child workflow cancelled")
-        elif et is EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED:
+        elif et is _ET_CHILD_WORKFLOW_EXECUTION_TERMINATED:
             cerr.__cause__ = TerminatedError("Child workflow terminated")
         else:
             cerr.__cause__ = FcTimeoutError(

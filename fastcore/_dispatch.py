@@ -30,6 +30,16 @@ from .common import WorkflowExecutionStatus
 from .errors import ApplicationError
 from .history import Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_ACTIVITY_TASK_CANCELED = EventType.ACTIVITY_TASK_CANCELED
+_ET_ACTIVITY_TASK_COMPLETED = EventType.ACTIVITY_TASK_COMPLETED
+_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
+_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
+_ET_ACTIVITY_TASK_TIMED_OUT = EventType.ACTIVITY_TASK_TIMED_OUT
+_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
+_ET_TIMER_FIRED = EventType.TIMER_FIRED
+
 __all__ = ["Dispatcher", "local_key", "local_marker"]
 
 _LOCAL_KEYS = 1 << 40  # local activities sit in Run.activities above every event id
@@ -78,10 +88,10 @@ def local_marker(
 
 
 _ACTIVITY_OUTCOME = {
-    "completed": EventType.ACTIVITY_TASK_COMPLETED,
-    "failed": EventType.ACTIVITY_TASK_FAILED,
-    "timed_out": EventType.ACTIVITY_TASK_TIMED_OUT,
-    "canceled": EventType.ACTIVITY_TASK_CANCELED,
+    "completed": _ET_ACTIVITY_TASK_COMPLETED,
+    "failed": _ET_ACTIVITY_TASK_FAILED,
+    "timed_out": _ET_ACTIVITY_TASK_TIMED_OUT,
+    "canceled": _ET_ACTIVITY_TASK_CANCELED,
 }
 
 
@@ -156,7 +166,7 @@ class Dispatcher:
             )
             self._submit(
                 run,
-                EventType.ACTIVITY_TASK_FAILED,
+                _ET_ACTIVITY_TASK_FAILED,
                 {
                     "scheduled_event_id": ev.event_id,
                     "failure": to_failure(err, self.converter),
@@ -183,7 +193,7 @@ class Dispatcher:
             return  # already running
         name = spec["activity_type"]
         defn = self._activity_definition(name)
-        event = Event(key, EventType.ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
+        event = Event(key, _ET_ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
         if defn is None:
             err = ApplicationError(
                 f"activity {name!r} is not registered with this engine",
@@ -191,7 +201,7 @@ class Dispatcher:
                 non_retryable=True,
             )
             marker = local_marker(spec, 1, err=err, complete_time=self.clock.now())
-            self._submit(run, EventType.MARKER_RECORDED, marker)
+            self._submit(run, _ET_MARKER_RECORDED, marker)
             return
         task = ActivityTask(self, run, event, defn)
         task.local = spec["seq"]
@@ -247,7 +257,7 @@ class Dispatcher:
             # a local activity's outcome: its marker, as Temporal records it
             self._submit(
                 run,
-                EventType.MARKER_RECORDED,
+                _ET_MARKER_RECORDED,
                 local_marker(
                     task.event.attributes,
                     task.attempt,
@@ -312,7 +322,5 @@ class Dispatcher:
     def _timer_fired(self, run: Run, started_id: int, timer_id: str) -> None:
         if run.timers.pop(started_id, None) is None or not run.open:
             return
-        self._submit(
-            run, EventType.TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id}
-        )
+        self._submit(run, _ET_TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id})
         self._skipper.schedule()

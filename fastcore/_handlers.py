@@ -27,6 +27,11 @@ from ._workflow_logger import UpdateInfo, set_update_info
 from .errors import CancelledError, InvalidArgumentError, WorkflowQueryFailedError
 from .history import Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
+
 __all__ = ["HandlerHost", "Handlers"]
 
 _log = logging.getLogger("fastcore.workflow")
@@ -228,7 +233,7 @@ class Handlers:
         if isinstance(err, run.failure_types):
             if not run.closed:
                 run.close(
-                    EventType.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, run.converter)}
+                    _ET_WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, run.converter)}
                 )
                 if run.main_task is not None and not run.main_task.done():
                     run.main_task.cancel()
@@ -307,7 +312,7 @@ class Handlers:
         if run.closed:
             return
         run.command(
-            EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+            _ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
             {
                 "update_id": update_id,
                 "accepted_event_id": accepted_id,

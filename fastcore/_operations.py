@@ -46,6 +46,17 @@ from .errors import (
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_WORKFLOW_EXECUTION_CANCELED = EventType.WORKFLOW_EXECUTION_CANCELED
+_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
+_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
+_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
+_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
+_ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
+
 _RUNNING = WorkflowExecutionStatus.RUNNING
 
 __all__ = ["STACK_TRACE_QUERY", "HandleOperations"]
@@ -120,7 +131,7 @@ class HandleOperations:
             close = run.record.history[-1]
             et = close.event_type
             a = close.attributes
-            if et is EventType.WORKFLOW_EXECUTION_COMPLETED:
+            if et is _ET_WORKFLOW_EXECUTION_COMPLETED:
                 hint = (
                     result_type
                     if result_type is not None
@@ -134,8 +145,8 @@ class HandleOperations:
                 and nxt_id
                 and et
                 in (
-                    EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-                    EventType.WORKFLOW_EXECUTION_FAILED,
+                    _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+                    _ET_WORKFLOW_EXECUTION_FAILED,
                 )
             ):
                 run = await self._runs.next_run(workflow_id, nxt_id)
@@ -145,14 +156,14 @@ class HandleOperations:
     def _close_cause(self, close: Event) -> BaseException:
         et = close.event_type
         a = close.attributes
-        if et is EventType.WORKFLOW_EXECUTION_FAILED:
+        if et is _ET_WORKFLOW_EXECUTION_FAILED:
             return from_failure(a["failure"], self._converter)
-        if et is EventType.WORKFLOW_EXECUTION_CANCELED:
+        if et is _ET_WORKFLOW_EXECUTION_CANCELED:
             return CancelledError("Workflow cancelled")
-        if et is EventType.WORKFLOW_EXECUTION_TERMINATED:
+        if et is _ET_WORKFLOW_EXECUTION_TERMINATED:
             details = self._converter.decode(a.get("details") or [])
             return TerminatedError(a.get("reason") or "Workflow terminated", *details)
-        if et is EventType.WORKFLOW_EXECUTION_TIMED_OUT:
+        if et is _ET_WORKFLOW_EXECUTION_TIMED_OUT:
             return FcTimeoutError("Workflow execution timed out", type=TimeoutType.START_TO_CLOSE)
         return ApplicationError(f"workflow closed: {et.value}")
 
@@ -207,9 +218,7 @@ class HandleOperations:
         attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
         if request:
             attrs["request_id"] = request
-        fut = self._submit(
-            run, EventType.WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable
-        )
+        fut = self._submit(run, _ET_WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable)
         if fut is not None:
             await fut
 
@@ -349,7 +358,7 @@ class HandleOperations:
         """Terminate the open ``run``; returns once that is durable."""
         fut = self._close_from_outside(
             run,
-            EventType.WORKFLOW_EXECUTION_TERMINATED,
+            _ET_WORKFLOW_EXECUTION_TERMINATED,
             {"reason": reason or "", "details": self._converter.encode(details)},
         )
         if fut is not None:
@@ -394,7 +403,7 @@ class HandleOperations:
         started = history[0].attributes if history else {}
         memo = {k: decode(v) for k, v in (started.get("memo") or {}).items()}
         for ev in history:
-            if ev.event_type is EventType.WORKFLOW_PROPERTIES_MODIFIED:
+            if ev.event_type is _ET_WORKFLOW_PROPERTIES_MODIFIED:
                 for k, v in (ev.attributes.get("upserted_memo") or {}).items():
                     value = decode(v)
                     if value is None:

@@ -30,11 +30,28 @@ from ._time_skip import TimeSkipper
 from .common import WorkflowExecutionStatus
 from .history import CLOSE_EVENTS, Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_ACTIVITY_TASK_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
+_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
+_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
+_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
+    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+)
+_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
+    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+)
+_ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED = EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
+_ET_TIMER_CANCELED = EventType.TIMER_CANCELED
+_ET_TIMER_STARTED = EventType.TIMER_STARTED
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+
 __all__ = ["Pipeline", "RunEffect", "RunFault"]
 
 _log = logging.getLogger("fastcore.engine")
 
-_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+_STARTED = _ET_WORKFLOW_EXECUTION_STARTED
 _RUNNING = WorkflowExecutionStatus.RUNNING
 
 #: What an effect does with the event that asks for it.
@@ -234,7 +251,7 @@ class Pipeline:
             close = new[-1]
             record.status = CLOSE_STATUS[close.event_type]
             record.close_time = close.timestamp
-            if close.event_type is EventType.WORKFLOW_EXECUTION_FAILED:
+            if close.event_type is _ET_WORKFLOW_EXECUTION_FAILED:
                 self._plan_retry(run, close)
         self.commit(run, new, waiter, new)
         if requests and local is not None and not inst.closed:
@@ -328,21 +345,21 @@ class Pipeline:
     def _effects(self, run: Run, events: list[Event]) -> None:
         for ev in events:
             et = ev.event_type
-            if et is EventType.ACTIVITY_TASK_SCHEDULED:
+            if et is _ET_ACTIVITY_TASK_SCHEDULED:
                 self._schedule_activity(run, ev)
-            elif et is EventType.TIMER_STARTED:
+            elif et is _ET_TIMER_STARTED:
                 self._start_timer(run, ev)
-            elif et is EventType.TIMER_CANCELED:
+            elif et is _ET_TIMER_CANCELED:
                 self._cancel_timer(run, ev)
-            elif et is EventType.ACTIVITY_TASK_CANCEL_REQUESTED:
+            elif et is _ET_ACTIVITY_TASK_CANCEL_REQUESTED:
                 self._cancel_activity(run, ev)
-            elif et is EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            elif et is _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
                 self._start_child(run, ev)
-            elif et is EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            elif et is _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
                 self._cancel_child(run, ev)
-            elif et is EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            elif et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
                 self._signal_external(run, ev)
-            elif et is EventType.MARKER_RECORDED and ev.attributes.get("failure") is not None:
+            elif et is _ET_MARKER_RECORDED and ev.attributes.get("failure") is not None:
                 self._cancel_local(run, ev)  # a local activity the workflow cancelled
             elif et in CLOSE_EVENTS:
                 self._closed(run, ev)

@@ -25,6 +25,11 @@ from ._telemetry import Telemetry
 from ._timers import TimerService
 from .history import Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
+_ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+
 __all__ = ["RunStarter"]
 
 
@@ -130,13 +135,13 @@ class RunStarter:
         if search_attributes is not None:
             attrs["search_attributes"] = search_attributes
         self._runs.add(run)
-        started = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, now, attrs)
+        started = Event(1, _ET_WORKFLOW_EXECUTION_STARTED, now, attrs)
         history.append(started)
         if signal is not None:
             history.append(
                 Event(
                     2,
-                    EventType.WORKFLOW_EXECUTION_SIGNALED,
+                    _ET_WORKFLOW_EXECUTION_SIGNALED,
                     now,
                     {"signal_name": signal[0], "input": signal[1], "with_start": True},
                 )
@@ -167,4 +172,4 @@ class RunStarter:
                 now + first_task_backoff, self._retry_task, run, 0
             )
             return run, None
-        return run, self._submit(run, EventType.WORKFLOW_EXECUTION_STARTED, {}, self._durable)
+        return run, self._submit(run, _ET_WORKFLOW_EXECUTION_STARTED, {}, self._durable)
