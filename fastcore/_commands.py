@@ -191,10 +191,14 @@ class Commands:
 
     def clear(self) -> None:
         """Drop everything the code waits on (the run closed)."""
-        self.activities.clear()
-        self.timers.clear()
-        self.children.clear()
-        self.externals.clear()
+        if self.activities:
+            self.activities.clear()
+        if self.timers:
+            self.timers.clear()
+        if self.children:
+            self.children.clear()
+        if self.externals:
+            self.externals.clear()
         if self.local is not None:
             self.local.pending.clear()
         self.conditions.clear()
@@ -204,7 +208,9 @@ class Commands:
         """Drop everything and the links back to the run (it closed): no reference cycle is
         left for the cyclic garbage collector, so refcounting frees the run's code at once."""
         self.clear()
-        del self.loop._fastcore_runtime
+        loop = self.loop
+        loop._ready.clear()
+        del loop._fastcore_runtime
         del self._run
 
     # ------------------------------------------------------------------ read-only questions
@@ -454,7 +460,9 @@ class Commands:
             n = len(args)
             if n < checker.min_args or (n > checker.max_args and not checker.varargs):
                 checker.check(f"activity {name!r}", args)
-        if args:
+        if len(args) == 1:  # (a comprehension is a frame of its own)
+            payloads = [run.converter.encode_one(args[0])]
+        elif args:
             encode_one = run.converter.encode_one
             payloads = [encode_one(v) for v in args]
         else:

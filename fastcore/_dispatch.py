@@ -119,6 +119,8 @@ class Dispatcher:
         max_threads: int | None,
     ) -> None:
         self._activity_definition = activity_definition
+        #: activity definitions by name, as found (the registry is fixed): one dict lookup
+        self._by_name: dict[str, ActivityDefinition] = {}
         self.clock = clock
         self.timers = timers
         self.converter = converter
@@ -156,7 +158,7 @@ class Dispatcher:
         if self.shutting_down:
             return  # shutting down: a recovery starts it (the event is in the history)
         name = ev.attributes["activity_type"]
-        defn = self._activity_definition(name)
+        defn = self._by_name.get(name) or self._activity_definition(name)
         if defn is None:
             # Registered when the history was written, not now: fail it without retrying.
             err = ApplicationError(
@@ -175,12 +177,16 @@ class Dispatcher:
                 },
             )
             return
+        self._by_name[name] = defn
         task = ActivityTask(self, run, ev, defn)
         if not run.activities:
             run.activities = {}
         run.activities[ev.event_id] = task
         try:
-            task.start()
+            if task.schedule_deadline is None:
+                task._run_attempt()  # (``start`` with no schedule-to-close deadline to arm)
+            else:
+                task.start()
         except Exception as err:  # the engine's handling raised, not the activity
             self.fault(task, err)
 

@@ -72,6 +72,7 @@ _ET_WORKFLOW_TASK_RETRIED = EventType.WORKFLOW_TASK_RETRIED
 __all__ = ["WorkflowInstance", "is_with_start"]
 
 _get_running_loop = asyncio.events._get_running_loop
+_new_event = object.__new__
 _set_running_loop = asyncio.events._set_running_loop
 
 
@@ -198,8 +199,10 @@ class WorkflowInstance:
         # them at once, so a closed run leaves nothing for the cyclic collector
         self.commands.detach()
         self.handlers = None
-        if self.main_task is not None:
-            self.main_task.detach()
+        main = self.main_task
+        if main is not None:
+            if not main.done():
+                main.detach()
             self.main_task = None
 
     # ------------------------------------------------------------------ commands
@@ -228,7 +231,11 @@ class WorkflowInstance:
         if self.replay_end:
             # replaying a recorded activation: it issued no more commands than this
             self._nondeterministic(None, etype, attrs)
-        ev = Event(len(history) + 1, etype, self.env.clock_now(), attrs)
+        ev = _new_event(Event)  # (no __init__ frame: every command makes one)
+        ev.event_id = len(history) + 1
+        ev.event_type = etype
+        ev.timestamp = self.env.clock_now()
+        ev.attributes = attrs
         history.append(ev)
         self.cursor = len(history)
         return ev
@@ -279,7 +286,10 @@ class WorkflowInstance:
         self.cursor = marker.event_id  # the next event to match is the one after it
         self.now = marker.timestamp
         try:
-            self._deliver(event)
+            if event.event_type is _ET_ACTIVITY_TASK_COMPLETED:  # the common input
+                self.commands.activity_completed(event.attributes)
+            else:
+                self._deliver(event)
             self._run()
         except _Abort:
             pass

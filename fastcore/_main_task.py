@@ -127,10 +127,14 @@ class MainTask(_Future):  # type: ignore[type-arg]
         self._on_done = on_done
         self._wloop: _Loop = loop
         #: the run steps it at once (``step_now``): woken with nothing else ready
-        self.woken = False
         #: finished in a step the run took at once: ``on_done`` is still to be called
         self.done_pending = False
-        self.wake()  # its first step, as a Task schedules it when made
+        # its first step, as a Task schedules it when made (``wake``, inline)
+        if loop._ready or loop.in_batch:
+            self.woken = False
+            loop.call_soon(self.resume, context=self._context)
+        else:
+            self.woken = True
 
     # ------------------------------------------------------------------ being woken
 
@@ -153,14 +157,7 @@ class MainTask(_Future):  # type: ignore[type-arg]
 
     def resume(self) -> None:
         """Take the step the last wake-up asked for (in the task's context)."""
-        fut = self._fut_waiter
-        if fut is not None:
-            try:
-                fut.result()
-            except BaseException as exc:
-                self._step(exc)
-                return
-        self._step(None)
+        self._step(None, True)
 
     def step_now(self) -> None:
         """Take the step ``woken`` asks for, now: nothing on the run's loop is ahead of it.
@@ -169,7 +166,7 @@ class MainTask(_Future):  # type: ignore[type-arg]
         Task's first done callback would run next.
         """
         self.woken = False
-        self._context.run(self.resume)
+        self._context.run(self._step, None, True)
         if self.done_pending:
             self.done_pending = False
             self._on_done(self)
@@ -182,7 +179,14 @@ class MainTask(_Future):  # type: ignore[type-arg]
 
     # ------------------------------------------------------------------ a step
 
-    def _step(self, exc: BaseException | None) -> None:
+    def _step(self, exc: BaseException | None, wake: bool = False) -> None:
+        if wake:  # a wake-up: the awaited future's outcome, as Task's __wakeup passes it on
+            fut = self._fut_waiter
+            if fut is not None:
+                try:
+                    fut.result()
+                except BaseException as err:
+                    exc = err
         if self.done():
             raise asyncio.InvalidStateError(f"_step(): already done: {self!r}, {exc!r}")
         if self._must_cancel:

@@ -198,7 +198,10 @@ class HandleOperations:
                 checker.check(f"signal {name!r}", args)
         converter = self._converter
         encode_one = converter.encode_one
-        payloads = [encode_one(v) for v in args] if args else []
+        if len(args) == 1:  # (a comprehension is a frame of its own)
+            payloads = [encode_one(args[0])]
+        else:
+            payloads = [encode_one(v) for v in args] if args else []
         # Decoded here, once: input a handler could not read is refused at the call, and the
         # handler gets these values (a replay decodes the recorded payloads instead).
         hints = None if h.dynamic else h.arg_hints

@@ -50,6 +50,7 @@ _ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
 __all__ = ["Pipeline", "RunEffect", "RunFault"]
 
 _log = logging.getLogger("fastcore.engine")
+_new_event = object.__new__
 
 _STARTED = _ET_WORKFLOW_EXECUTION_STARTED
 _RUNNING = WorkflowExecutionStatus.RUNNING
@@ -195,7 +196,11 @@ class Pipeline:
             assert inst is not None
             history = inst.history  # the record's (an open run's history is never packed)
             start = len(history)
-            event = Event(start + 1, etype, self._now(), attrs)
+            event = _new_event(Event)  # (no __init__ frame: every input makes one)
+            event.event_id = start + 1
+            event.event_type = etype
+            event.timestamp = self._now()
+            event.attributes = attrs
             history.append(event)
         if inst.blocked:
             # A failed workflow task holds inputs back; the retry delivers them in order.

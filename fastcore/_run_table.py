@@ -13,8 +13,8 @@ traverse, which otherwise costs every full collection time in proportion to all 
 events. Soon matters: a history still unpacked when a young-generation collection runs is
 promoted, and promotions are what trigger full collections (packing after 64 closes instead
 of 16 cost 17 us of GC per 3-activity workflow, run one at a time; a caller that reads a
-packed history pays its unpacking, a few microseconds). A durable store holds the histories itself: the table keeps a window of closed
-runs as they are and drops the older ones.
+packed history pays its unpacking, a few microseconds). A durable store holds the histories
+itself: the table keeps a window of closed runs as they are and drops the older ones.
 """
 
 from __future__ import annotations

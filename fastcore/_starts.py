@@ -100,7 +100,10 @@ class Starts:
                 checker.check(f"workflow {name!r}", call_args)
         converter = self._converter
         encode_one = converter.encode_one
-        payloads = [encode_one(v) for v in call_args] if call_args else []
+        if len(call_args) == 1:  # (a comprehension is a frame of its own)
+            payloads = [encode_one(call_args[0])]
+        else:
+            payloads = [encode_one(v) for v in call_args] if call_args else []
         # decoded here, once: input the run method could not read is refused at the call
         hints = None if defn.dynamic else defn.run_arg_hints
         if not payloads:
