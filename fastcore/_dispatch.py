@@ -127,6 +127,8 @@ class Dispatcher:
         self.telemetry = telemetry
         self._skipper = skipper
         self._submit = pipeline.submit
+        self._pipeline = pipeline
+        self._queue = pipeline.queue
         self._own_executor = executor is None
         self._executor_size = max_threads
         self._executor = executor
@@ -274,6 +276,11 @@ class Dispatcher:
             )
             return
         attrs["scheduled_event_id"] = sched
+        if self._pipeline.draining and not task.wait_durable:
+            # the common case, an outcome inside an activation's effects: queued (``submit``)
+            self._queue.append((run, _ACTIVITY_OUTCOME[outcome], attrs, None))
+            task.external_waiter = None
+            return
         # an outcome reported through an AsyncActivityHandle returns once it is durable
         task.external_waiter = self._submit(
             run, _ACTIVITY_OUTCOME[outcome], attrs, wait=task.wait_durable

@@ -73,6 +73,7 @@ from .history import Event
 __all__ = ["Engine"]
 
 _NO_METADATA: Mapping[str, str | bytes] = {}
+_COMPLETED = WorkflowExecutionStatus.COMPLETED
 
 
 def _call_args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
@@ -601,6 +602,13 @@ class Engine:
             start_signal_args=start_signal_args,
         )
         rec = run.record
+        if rec.status is _COMPLETED and rec._history is not None:
+            # completed within the start (no I/O on the way): its result, as ``result`` reads it
+            r = rec._history[-1].attributes.get("result")
+            if r is None:
+                return None
+            hint = result_type if result_type is not None else run.defn.run_ret_hint
+            return self.converter.decode_one(r, hint)
         return await self._ops.result(
             rec.workflow_id, rec.run_id, follow_runs=True, result_type=result_type
         )

@@ -304,8 +304,12 @@ class WorkflowInstance:
             while True:
                 main = self.main_task
                 if main is not None and main.woken:  # nothing ahead of it: step it now
+                    main.woken = False  # (``MainTask.step_now``, inline: every step)
                     try:
-                        main.step_now()
+                        main._context.run(main._step, None, True)
+                        if main.done_pending:
+                            main.done_pending = False
+                            self._main_done(main)
                     except BaseException as failed:  # as the loop treats a failing callback
                         loop._error(failed)
                 if loop._ready:

@@ -53,6 +53,16 @@ _log = logging.getLogger("fastcore.engine")
 _new_event = object.__new__
 
 _STARTED = _ET_WORKFLOW_EXECUTION_STARTED
+#: the events whose commit asks for more than a scheduled activity does (``_effect``)
+_WITH_EFFECTS = CLOSE_EVENTS | {
+    _ET_TIMER_STARTED,
+    _ET_TIMER_CANCELED,
+    _ET_ACTIVITY_TASK_CANCEL_REQUESTED,
+    _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+    _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    _ET_MARKER_RECORDED,
+}
 _RUNNING = WorkflowExecutionStatus.RUNNING
 
 #: What an effect does with the event that asks for it.
@@ -83,11 +93,12 @@ class Pipeline:
         skipper: TimeSkipper,
     ) -> None:
         self.queue: deque[_Input] = deque()
-        self._draining = False
+        self.draining = False
         #: appends waiting for a store commit, by the awaitable the store returned (one per
         #: group commit: a store may hand the same one to every append it commits together)
         self._groups: dict[Any, list[_Waiting]] = {}
         self._append = store.append
+        self._registers_only = store.registers_only
         self._clock = clock
         self._now = clock.now
         self.telemetry = telemetry
@@ -151,7 +162,7 @@ class Pipeline:
         durable (None when it already is)."""
         waiter = asyncio.get_running_loop().create_future() if wait else None
         self.queue.append((run, etype, attrs, waiter))
-        if not self._draining:
+        if not self.draining:
             self.drain()
         if waiter is not None and waiter.done():
             return None
@@ -159,9 +170,9 @@ class Pipeline:
 
     def drain(self) -> None:
         """Process queued inputs until none is left (re-entrant calls return at once)."""
-        if self._draining:
+        if self.draining:
             return
-        self._draining = True
+        self.draining = True
         queue = self.queue
         try:
             while queue:
@@ -173,7 +184,7 @@ class Pipeline:
                         waiter.set_exception(err)
                     self._fault(run, err, f"processing {etype.value}")
         finally:
-            self._draining = False
+            self.draining = False
 
     def _process(
         self,
@@ -275,18 +286,27 @@ class Pipeline:
         effects: list[Event],
     ) -> None:
         """Append ``new`` to the store, apply ``effects``; tell callers once it is durable."""
-        try:
-            fut = self._append(run.record, new)
-        except Exception:
-            self._unrecorded(run, new)
-            raise
+        if run.stored:
+            fut = None
+        else:
+            try:
+                fut = self._append(run.record, new)
+            except Exception:
+                self._unrecorded(run, new)
+                raise
+            run.stored = self._registers_only
         # Internal effects (start activities, arm timers, start children) need not wait for
         # the commit: activities are at-least-once, and a crash before the commit replays
         # and issues them again. What a caller is told (start, signal and update acks,
         # results, watched events) waits until the events are durable.
         if effects:
             try:
-                self._effects(run, effects)
+                for ev in effects:  # (``_effects``, inline: every activation has some)
+                    et = ev.event_type
+                    if et is _ET_ACTIVITY_TASK_SCHEDULED:
+                        self._schedule_activity(run, ev)
+                    elif et in _WITH_EFFECTS:
+                        self._effect(run, ev)
             except Exception as err:  # the retry rebuilds the run and applies them again
                 self._fault(run, err, "applying the effects of an activation")
         if fut is None:
@@ -347,24 +367,22 @@ class Pipeline:
             record.status = WorkflowExecutionStatus.RUNNING
             record.close_time = None
 
-    def _effects(self, run: Run, events: list[Event]) -> None:
-        for ev in events:
-            et = ev.event_type
-            if et is _ET_ACTIVITY_TASK_SCHEDULED:
-                self._schedule_activity(run, ev)
-            elif et is _ET_TIMER_STARTED:
-                self._start_timer(run, ev)
-            elif et is _ET_TIMER_CANCELED:
-                self._cancel_timer(run, ev)
-            elif et is _ET_ACTIVITY_TASK_CANCEL_REQUESTED:
-                self._cancel_activity(run, ev)
-            elif et is _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-                self._start_child(run, ev)
-            elif et is _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-                self._cancel_child(run, ev)
-            elif et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-                self._signal_external(run, ev)
-            elif et is _ET_MARKER_RECORDED and ev.attributes.get("failure") is not None:
-                self._cancel_local(run, ev)  # a local activity the workflow cancelled
-            elif et in CLOSE_EVENTS:
-                self._closed(run, ev)
+    def _effect(self, run: Run, ev: Event) -> None:
+        """Apply what one event of an activation (other than a scheduled activity) asks for."""
+        et = ev.event_type
+        if et is _ET_TIMER_STARTED:
+            self._start_timer(run, ev)
+        elif et is _ET_TIMER_CANCELED:
+            self._cancel_timer(run, ev)
+        elif et is _ET_ACTIVITY_TASK_CANCEL_REQUESTED:
+            self._cancel_activity(run, ev)
+        elif et is _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            self._start_child(run, ev)
+        elif et is _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            self._cancel_child(run, ev)
+        elif et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            self._signal_external(run, ev)
+        elif et is _ET_MARKER_RECORDED and ev.attributes.get("failure") is not None:
+            self._cancel_local(run, ev)  # a local activity the workflow cancelled
+        elif et in CLOSE_EVENTS:
+            self._closed(run, ev)

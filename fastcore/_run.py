@@ -45,6 +45,7 @@ class Run:
         "parent",
         "record",
         "retry_entry",
+        "stored",
         "task_attempts",
         "timeout_entry",
         "timers",
@@ -71,6 +72,8 @@ class Run:
         self.retry_entry: TimerEntry | None = None  # the next workflow task retry
         self.task_attempts = 0  # consecutive failed workflow tasks (for the retry backoff)
         self.timeout_entry: TimerEntry | None = None  # the execution/run timeout
+        #: the store was told of the run, and needs no more appends (``Store.registers_only``)
+        self.stored = False
 
     @property
     def open(self) -> bool:
