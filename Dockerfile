@@ -33,4 +33,9 @@ WORKDIR /home/fastcore
 # The bridge gRPC service.
 EXPOSE 7600
 
-CMD ["fastcore-bridge", "worker", "--workflows", "samples.worker", "--temporal-address", "temporal:7233", "--bridge-address", "0.0.0.0:7600", "--insecure"]
+# Safe by default: the bridge binds every interface of the container, so it refuses to
+# serve unless given TLS and a bearer token (append --tls-cert, --tls-key and --token-file,
+# as docker-compose.yml does with the files deploy/bridge/make-secrets.sh makes). A plain
+# `docker run -p 7600:7600` of this image exits with that message instead of exposing an
+# unauthenticated bridge.
+CMD ["fastcore-bridge", "worker", "--workflows", "samples.worker", "--temporal-address", "temporal:7233", "--bridge-address", "0.0.0.0:7600"]

@@ -518,7 +518,19 @@ async def main_async(only: Sequence[str], quick: bool, out_dir: Path = OUT.paren
 
     parts += [targets_table(measured), ""]
     parts.append(f"Total benchmark time: {time.perf_counter() - started:.0f} s.")
-    return "\n".join(parts) + "\n"
+    kept = kept_sections(OUT.read_text() if OUT.exists() else "")
+    return "\n".join(parts) + "\n" + (f"\n{kept}" if kept else "")
+
+
+KEPT_MARK = "<!-- recorded by hand, kept by scripts/bench -->"
+"""Marks a RESULTS.md section a run does not measure (simulation and fuzz counts): the
+benchmark keeps it, from the mark to the end of the file, when it rewrites the file."""
+
+
+def kept_sections(text: str) -> str:
+    """The part of a RESULTS.md that ``scripts/bench`` carries over (from ``KEPT_MARK`` on)."""
+    at = text.find(KEPT_MARK)
+    return text[at:] if at >= 0 else ""
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -58,6 +58,7 @@ _WORKER_SHUTDOWN = _Details(worker_shutdown=True)
 
 _DONE = object()
 _NO_ENTRIES: list[Any] = []  # shared and never written (``ActivityTask._deadlines``)
+_RUNNING = object()  # an attempt's result before it returned
 
 
 class _Resume(collections.abc.Coroutine):  # type: ignore[type-arg]
@@ -362,6 +363,10 @@ class ActivityTask(Generic[R]):
         quiet = defn.is_async and not host.telemetry.enabled
         if not quiet:
             host.activity_started(self)
+        # Outcomes are delivered outside every except block (and, below, outside the
+        # activity's context): the workflow code they wake runs then, and must not find the
+        # activity's exception as the context of its own, nor activity.info().
+        error: BaseException | None = None
         try:
             inp = a.get("input") or []
             if defn.dynamic:
@@ -372,11 +377,14 @@ class ActivityTask(Generic[R]):
             else:
                 args = host.converter.decode(inp, defn.arg_hints)
         except BaseException as err:
+            error = err
+        if error is not None:
             if quiet:
                 host.activity_started(self)
-            self._attempt_failed(attempt_id, err)
+            self._attempt_failed(attempt_id, error)
             return
         if defn.is_async:
+            result: Any = _RUNNING
             token = _set_ctx(ctx)
             trace_token = None if quiet else host.telemetry.enter_activity(self)
             try:
@@ -384,36 +392,43 @@ class ActivityTask(Generic[R]):
                 try:
                     first = coro.send(None)
                 except StopIteration as stop:
-                    if not quiet:
-                        self._attempt_succeeded(attempt_id, stop.value)
-                        return
-                    # completed at once, with no telemetry and no I/O: never in flight
-                    try:
-                        payload = host.converter.encode_one(stop.value)
-                    except BaseException as err:
-                        host.activity_started(self)
-                        self._attempt_failed(attempt_id, err)
-                        return
-                    self.finished = True
-                    if self._deadline_entries:
-                        self._finish()
-                    host.activity_resolved(
-                        self, "completed", {"result": payload, "attempt": self.attempt}
-                    )
-                    return
+                    result = stop.value
                 except BaseException as err:
+                    error = err
+                else:
                     if quiet:
                         host.activity_started(self)
-                    self._attempt_failed(attempt_id, err)
-                    return
-                if quiet:
-                    host.activity_started(self)
-                # It awaits real I/O: carry on as a task (it inherits the activity context).
-                task = asyncio.get_running_loop().create_task(_Resume(coro, first))
+                    # It awaits real I/O: carry on as a task (it inherits the context).
+                    task = asyncio.get_running_loop().create_task(_Resume(coro, first))
             finally:
                 _reset_ctx(token)
                 if trace_token is not None:
                     host.telemetry.exit_activity(trace_token)
+            if error is not None:
+                if quiet:
+                    host.activity_started(self)
+                self._attempt_failed(attempt_id, error)
+                return
+            if result is not _RUNNING:
+                if not quiet:
+                    self._attempt_succeeded(attempt_id, result)
+                    return
+                # completed at once, with no telemetry and no I/O: never in flight
+                try:
+                    payload = host.converter.encode_one(result)
+                except BaseException as err:
+                    error = err
+                if error is not None:
+                    host.activity_started(self)
+                    self._attempt_failed(attempt_id, error)
+                    return
+                self.finished = True
+                if self._deadline_entries:
+                    self._finish()
+                host.activity_resolved(
+                    self, "completed", {"result": payload, "attempt": self.attempt}
+                )
+                return
             self._arm_attempt_timers(attempt_id, now)
             self._task = task
             task.add_done_callback(lambda t: self._task_done(attempt_id, t))

@@ -105,6 +105,11 @@ class Children:
         parent = self._runs.by_run_id.get(parent_run_id)
         if parent is None or not parent.open:
             return
+        if initiated not in parent.children:
+            # The child ended inside its own start (instant work, started outside a drain:
+            # a retry or a recovery): the parent has not heard that it started. ``start``
+            # tells the parent it started, then how it ended, in that order.
+            return
         if parent.children_closed is None:
             parent.children_closed = set()
         elif initiated in parent.children_closed:

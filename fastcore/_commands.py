@@ -33,6 +33,7 @@ from ._loop import WorkflowLoop
 from ._main_task import WakeFuture
 from ._payload import Payload
 from ._store import RunRecord
+from ._validate import check_id, check_timeout
 from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
@@ -60,6 +61,7 @@ from .workflow import Info, ParentInfo
 _ET_ACTIVITY_TASK_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
 _ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
 _ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
+_NO_TIME = timedelta()
 _ET_CHILD_WORKFLOW_EXECUTION_CANCELED = EventType.CHILD_WORKFLOW_EXECUTION_CANCELED
 _ET_CHILD_WORKFLOW_EXECUTION_COMPLETED = EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED
 _ET_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.CHILD_WORKFLOW_EXECUTION_FAILED
@@ -447,6 +449,18 @@ class Commands:
             raise ValueError(
                 "Activity must have start_to_close_timeout or schedule_to_close_timeout"
             )
+        if activity_id is not None:
+            check_id(activity_id, "activity_id")
+        # as Temporal refuses the command (a task failure); the common values need no call
+        s2c = start_to_close_timeout
+        if s2c is not None and (type(s2c) is not timedelta or s2c < _NO_TIME):
+            check_timeout(s2c, "start_to_close_timeout")
+        if schedule_to_close_timeout is not None:
+            check_timeout(schedule_to_close_timeout, "schedule_to_close_timeout")
+        if schedule_to_start_timeout is not None:
+            check_timeout(schedule_to_start_timeout, "schedule_to_start_timeout")
+        if heartbeat_timeout is not None:
+            check_timeout(heartbeat_timeout, "heartbeat_timeout")
         run = self._run
         found = run.env.activity_cache.get(activity)
         if found is None:
@@ -741,7 +755,9 @@ class Commands:
         if defn is not None and not defn.dynamic:
             defn.run_checker.check(f"workflow {defn.name!r}", args)
         wf_type = defn.name if defn is not None and defn.name else str(workflow)
-        child_id = id if id is not None else str(self.uuid4())
+        child_id = check_id(id, "workflow_id") if id is not None else str(self.uuid4())
+        check_timeout(execution_timeout, "execution_timeout")
+        check_timeout(run_timeout, "run_timeout")
         ev = run.command(
             _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
             {

@@ -24,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from ._async_activity import AsyncActivities, AsyncActivityHandle
+from ._backup import backup_store
 from ._children import Children
 from ._clock import Clock, SystemClock
 from ._closing import Closing
@@ -155,6 +157,29 @@ class Engine:
                 "is_cancelled() and their cancellation reach them. Pass a ThreadPoolExecutor "
                 "(or none), and send CPU-bound work to your process pool from inside the "
                 "activity (await loop.run_in_executor(pool, fn, ...))."
+            )
+        # Settings are checked here, where they are made, not when first used.
+        if retention is not None and (
+            not isinstance(retention, timedelta) or retention <= timedelta(0)
+        ):
+            raise InvalidArgumentError(
+                f"retention must be a positive timedelta or None, not {retention!r}"
+            )
+        if not isinstance(
+            workflow_task_retry_interval, timedelta
+        ) or workflow_task_retry_interval <= timedelta(0):
+            raise InvalidArgumentError(
+                "workflow_task_retry_interval must be a positive timedelta, not "
+                f"{workflow_task_retry_interval!r}"
+            )
+        if max_activity_threads is not None and (
+            isinstance(max_activity_threads, bool)
+            or not isinstance(max_activity_threads, int)
+            or max_activity_threads < 1
+        ):
+            raise InvalidArgumentError(
+                "max_activity_threads must be a positive integer or None, not "
+                f"{max_activity_threads!r}"
             )
         opts = {"durability": durability} if durability is not None else {}
         self.store: Store = open_store(store, **opts)
@@ -817,3 +842,19 @@ class Engine:
         n = await self.store.purge_closed(cutoff)
         self._table.forget_closed_before(cutoff)
         return n
+
+    async def backup(self, path: str | os.PathLike[str]) -> None:
+        """Write a consistent copy of every workflow to ``path`` while the engine runs.
+
+        The copy is one SQLite file that opens as a store (``Engine(store="sqlite:///path")``)
+        and holds everything acknowledged before the call; it is checked and then renamed
+        into place, so ``path`` never holds half a backup. It works for the memory store too.
+
+        Raises:
+            StoreError: The copy could not be made, or ``path`` is the file of a store an
+                engine has open.
+            InvalidArgumentError: ``path`` is a directory, in a missing one, or the store.
+        """
+        if not self._life.ready:
+            await self._life.ensure_started()
+        await backup_store(self.store, path)

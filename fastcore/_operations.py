@@ -31,6 +31,7 @@ from ._run_table import RunTable
 from ._store import RunRecord, Store
 from ._telemetry import Telemetry
 from ._updates import Updates, signal_requests
+from ._validate import check_id, check_text
 from .common import QueryRejectCondition, WorkflowExecutionStatus
 from .errors import (
     ApplicationError,
@@ -123,7 +124,7 @@ class HandleOperations:
         if not self._life.ready:
             await self._life.ensure_started()
         run = self._runs.by_run_id.get(run_id) if run_id is not None else None
-        if run is None or run.record.workflow_id != workflow_id:
+        if run is None or run.record.workflow_id != workflow_id or run.record.damage is not None:
             run = await self._runs.find(workflow_id, run_id)
         while True:
             if run.record.status is _RUNNING:
@@ -176,9 +177,11 @@ class HandleOperations:
         if not self._life.ready:
             await self._life.ensure_started()
         run = self._runs.by_workflow_id.get(workflow_id) if run_id is None else None
-        if run is None:
+        if run is None or run.record.damage is not None:
             run = await self._runs.find(workflow_id, run_id)
-        name = signal if type(signal) is str else handler_name("signal", signal)
+        name = check_id(
+            signal if type(signal) is str else handler_name("signal", signal), "signal_name"
+        )
         request = current_request_id()
         if request and request in signal_requests(run):
             return  # a retry of a signal this run received: applied once
@@ -252,12 +255,18 @@ class HandleOperations:
             )
         ):
             raise WorkflowQueryRejectedError(status)
-        name = handler_name("query", query)
+        name = check_id(handler_name("query", query), "query_type")
         if not hasattr(run.defn, "queries"):
             raise unknown_query(name, [])  # its workflow is not registered here any more
         inst = run.instance
         if inst is None:
             inst = self._replayed_instance(run)
+        if inst.obj is None:
+            # As Temporal answers WorkflowNotReady: no workflow task has run, so no state.
+            raise WorkflowQueryFailedError(
+                f"workflow {workflow_id!r} is not ready for queries: its first workflow task "
+                "has not run yet (a retry waiting out its backoff, or a task that failed)"
+            )
         h = inst.handler("query", name)
         if h is None and name == STACK_TRACE_QUERY and not args:
             return inst.stack_trace()  # the built-in query, as temporalio's
@@ -353,6 +362,8 @@ class HandleOperations:
         """End the run at once; ``WorkflowNotFoundError`` if it is closed."""
         if not self._life.ready:
             await self._life.ensure_started()
+        if reason is not None:
+            check_text(reason, "reason")
         run = await self._find_in_chain(workflow_id, run_id, first_run_id)
         self._require_open(run, "terminate")
         await self.terminate_run(run, reason, details)

@@ -24,6 +24,7 @@ from ._clock import Clock
 from ._instance import WorkflowInstance, is_with_start
 from ._notify import Notifier
 from ._run import CLOSE_STATUS, Run
+from ._run_table import damage_of
 from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
@@ -204,7 +205,11 @@ class Pipeline:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
                 return
-            assert inst is not None
+            if inst is None:
+                # a run whose rows cannot be read: nothing is ever appended to it
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(damage_of(run))
+                return
             history = inst.history  # the record's (an open run's history is never packed)
             start = len(history)
             event = _new_event(Event)  # (no __init__ frame: every input makes one)

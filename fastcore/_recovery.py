@@ -10,6 +10,7 @@ with exponential backoff, as Temporal does.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,10 +31,17 @@ from ._store import RunRecord, Store
 from ._telemetry import Telemetry
 from ._timers import TimerService
 from .common import WorkflowExecutionStatus
-from .errors import InvalidArgumentError, NondeterminismError, WorkflowAlreadyStartedError
+from .errors import (
+    InvalidArgumentError,
+    NondeterminismError,
+    StoreError,
+    WorkflowAlreadyStartedError,
+)
 from .history import CLOSE_EVENTS, Event, EventType
 
 __all__ = ["Recovery"]
+
+_log = logging.getLogger("fastcore.recovery")
 
 _EXTERNAL_RESOLVED = frozenset(
     {
@@ -98,7 +106,12 @@ class Recovery:
     # ------------------------------------------------------------------ whole runs
 
     async def recover(self) -> None:
-        """Rebuild every open run the store holds whose workflow is registered here."""
+        """Rebuild every open run the store holds whose workflow is registered here.
+
+        A run that cannot be read or rebuilt (a damaged row, a history its code cannot even
+        begin to replay) is set aside: logged at WARNING, kept in the run table so every call
+        on it raises ``StoreError`` naming it, never written to; every other run recovers.
+        """
         records = await self._store.open_runs()
         runs: list[Run] = []
         for record in records:
@@ -106,34 +119,76 @@ class Recovery:
             if defn is None:
                 continue  # its workflow is not registered here; leave it in the store
             run = Run(record, defn)
-            started = record.history[0].attributes if record.history else {}
-            parent = started.get("parent")
-            if parent:
-                run.parent = (parent["workflow_id"], parent["run_id"], parent["initiated_event_id"])
             self._runs.put(run)
-            runs.append(run)
-        for run in runs:
-            # children recorded as started in the parent
-            for ev in run.record.history:
-                if ev.event_type is EventType.CHILD_WORKFLOW_EXECUTION_STARTED:
-                    if not run.children:
-                        run.children = {}
-                    run.children[ev.attributes["initiated_event_id"]] = (
-                        ev.attributes["workflow_id"],
-                        ev.attributes["run_id"],
+            if record.damage is not None:
+                self._set_aside(run, record.damage)
+                continue
+            try:
+                started = record.history[0].attributes
+                parent = started.get("parent")
+                if parent:
+                    run.parent = (
+                        parent["workflow_id"],
+                        parent["run_id"],
+                        parent["initiated_event_id"],
                     )
+                # children recorded as started in the parent
+                for ev in record.history:
+                    if ev.event_type is EventType.CHILD_WORKFLOW_EXECUTION_STARTED:
+                        if not run.children:
+                            run.children = {}
+                        run.children[ev.attributes["initiated_event_id"]] = (
+                            ev.attributes["workflow_id"],
+                            ev.attributes["run_id"],
+                        )
+            except Exception as err:  # a row that decoded but lacks what it must carry
+                self._set_aside(run, self._unreadable(run, err))
+                continue
+            runs.append(run)
         # requests to other workflows wait until every run is rebuilt (their target may be one)
         held: list[tuple[Run, Event]] = []
         self._held = held
         try:
             for run in runs:
                 self.telemetry.suppress_replay(run)
-                self.rebuild(run)
+                try:
+                    self.rebuild(run)
+                except Exception as err:  # the history is not one this engine wrote
+                    self._forget_work(run)
+                    self._set_aside(run, self._unreadable(run, err))
+                    continue
                 self.arm_run_deadline(run)
         finally:
             self._held = None
         for run, ev in held:
-            self._resend(run, ev)
+            if run.record.damage is None:
+                self._resend(run, ev)
+
+    @staticmethod
+    def _unreadable(run: Run, err: Exception) -> StoreError:
+        r = run.record
+        return StoreError(
+            f"workflow {r.workflow_id!r} run {r.run_id!r} cannot be read from the store: "
+            f"its history cannot be replayed ({type(err).__name__}: {err}). Its rows are left "
+            "as they are on disk; other runs are unaffected",
+            workflow_id=r.workflow_id,
+            run_id=r.run_id,
+        )
+
+    def _forget_work(self, run: Run) -> None:
+        """Stop what a failed rebuild of ``run`` may have started (it will not be resumed)."""
+        for task in list(run.activities.values()):
+            task.abandon()
+        for entry in run.timers.values():
+            entry.cancel()
+        run.instance = None
+
+    def _set_aside(self, run: Run, damage: StoreError) -> None:
+        """Keep a run that cannot be read: calls on it raise ``damage``; nothing writes it."""
+        run.record.damage = damage
+        run.record.history = []
+        run.instance = None
+        _log.warning("%s", damage)
 
     async def import_history(self, events: Sequence[Event]) -> Run:
         """Resume a run from a history recorded elsewhere: replay it, then go on.

@@ -15,7 +15,7 @@ from ._timers import TimerEntry
 from .common import WorkflowExecutionStatus
 from .history import Event, EventType
 
-__all__ = ["CLOSE_STATUS", "Run", "new_id"]
+__all__ = ["CLOSE_STATUS", "Run", "new_id", "seed_ids"]
 
 #: The status a run has once its close event is written.
 CLOSE_STATUS = {
@@ -81,6 +81,12 @@ class Run:
 
 
 _ids = random.Random(os.urandom(16))
+
+
+def seed_ids(seed: int) -> None:
+    """Draw run ids, update ids and workflow seeds from ``seed`` from now on (engines made
+    after the call): the deterministic simulator replays a seed exactly with it."""
+    _ids.seed(seed)
 
 
 _bits = _ids.getrandbits

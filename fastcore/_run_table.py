@@ -26,14 +26,22 @@ from typing import Any
 from ._definitions import WorkflowDefinition
 from ._run import Run
 from ._store import RunRecord, Store
-from .errors import WorkflowNotFoundError
+from ._validate import check_id
+from .errors import StoreError, WorkflowNotFoundError
 
-__all__ = ["DURABLE_KEEP", "RunTable"]
+__all__ = ["DURABLE_KEEP", "RunTable", "damage_of"]
 
 #: Closed runs are packed in groups of this many, once as many more have closed after them.
 _PACK_AFTER = 16
 #: Closed runs a table over a durable store keeps in memory (the rest are on disk).
 DURABLE_KEEP = 4096
+
+
+def damage_of(run: Run) -> StoreError:
+    """A fresh ``StoreError`` for a run whose rows cannot be read (see ``RunRecord.damage``)."""
+    d = run.record.damage
+    assert d is not None
+    return StoreError(str(d), workflow_id=d.workflow_id, run_id=d.run_id, event_id=d.event_id)
 
 
 class RunTable:
@@ -150,11 +158,16 @@ class RunTable:
             WorkflowNotFoundError: no such run, here or in the store.
         """
         if run_id is None:
-            run = await self.latest(workflow_id)
+            run = self.by_workflow_id.get(workflow_id)
+            if run is None:
+                check_id(workflow_id, "workflow_id")  # before the store sees it
+                run = await self.latest(workflow_id)
         else:
             run = self.by_run_id.get(run_id)
             if run is None or run.record.workflow_id != workflow_id:
                 run = None
+                check_id(workflow_id, "workflow_id")
+                check_id(run_id, "run_id")
                 record = await self._store.load_run(workflow_id, run_id)
                 if record is not None:
                     cur = self.by_workflow_id.get(workflow_id)
@@ -169,6 +182,8 @@ class RunTable:
                 + (f", run_id={run_id!r}" if run_id else ""),
                 workflow_id=workflow_id,
             )
+        if run.record.damage is not None:
+            raise damage_of(run)
         return run
 
     async def next_run(self, workflow_id: str, run_id: str) -> Run:

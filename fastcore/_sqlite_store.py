@@ -53,111 +53,30 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ._converter import _JSON_META, Payload
+from ._rows import dump_event, load_event, load_history
 from ._store import RunRecord, Store
 from .common import WorkflowExecutionStatus
 from .errors import InvalidArgumentError, StoreError
-from .history import Event, EventType
-from .history import _dec as _decode_value  # a Payload from the form event_to_json writes
-from .history import _enc as _encode_value  # the form event_to_json writes for a Payload
-
-try:  # orjson is optional: fastcore runs on the standard library alone
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised by the optional-dependency test
-    _orjson = None  # type: ignore[assignment]
+from .history import Event
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
 _log = logging.getLogger("fastcore.store")
 _T = TypeVar("_T")
 
-# Events are stored as the JSON text of ``history.event_to_json(event)`` and read back as
-# ``history.event_from_json`` would. Both of those walk every attribute in Python; here the
-# JSON codec walks them and Python touches only containers and Payloads, which halves the cost
-# of writing an event and of recovering one (tests pin that the results are identical).
-_JSON_META_TEXT = {"encoding": "json/plain"}
-
-
-def _encode_payload(value: Any) -> Any:
-    """``history._enc`` of a value the JSON codec does not know: a Payload, in the common
-    case of JSON metadata without rebuilding the metadata dict (the result is the same)."""
-    if type(value) is Payload and (value.metadata is _JSON_META or value.metadata == _JSON_META):
-        try:
-            return {"_payload": {"metadata": _JSON_META_TEXT, "data": value.data.decode()}}
-        except UnicodeDecodeError:
-            pass
-    return _encode_value(value)
-
-
-if _orjson is not None:
-    _ORJSON_OPTS = _orjson.OPT_NON_STR_KEYS
-
-    def _dump_event(e: Event) -> str:
-        obj = {
-            "event_id": e.event_id,
-            "event_type": e.event_type,  # a str enum: orjson writes its value
-            "timestamp": e.timestamp,
-            "attributes": e.attributes,
-        }
-        return str(_orjson.dumps(obj, default=_encode_payload, option=_ORJSON_OPTS).decode())
-
-    _loads: Callable[[str], Any] = _orjson.loads
-else:  # pragma: no cover
-
-    def _dump_event(e: Event) -> str:
-        obj = {
-            "event_id": e.event_id,
-            "event_type": e.event_type.value,
-            "timestamp": e.timestamp,
-            "attributes": e.attributes,
-        }
-        return json.dumps(obj, default=_encode_value, separators=(",", ":"))
-
-    _loads = json.loads
-
-
-def _load_event(text: str) -> Event:
-    obj = _loads(text)
-    attributes = obj.get("attributes") or {}
-    _revive(attributes)
-    return Event(
-        int(obj["event_id"]), EventType(obj["event_type"]), float(obj["timestamp"]), attributes
-    )
-
-
-def _revive(obj: dict[str, Any]) -> None:
-    """Turn ``{"_payload": ...}`` dicts back into Payloads, in place (the JSON is ours)."""
-    for key, value in obj.items():
-        kind = type(value)
-        if kind is dict:
-            if "_payload" in value and len(value) == 1:
-                obj[key] = _decode_value(value)
-            else:
-                _revive(value)
-        elif kind is list:
-            _revive_list(value)
-
-
-def _revive_list(seq: list[Any]) -> None:
-    for i, value in enumerate(seq):
-        kind = type(value)
-        if kind is dict:
-            if "_payload" in value and len(value) == 1:
-                seq[i] = _decode_value(value)
-            else:
-                _revive(value)
-        elif kind is list:
-            _revive_list(value)
+# The row codec lives in _rows (its reading side is where damage is found); these names stay
+# here for the tests and tools that read them from this module.
+_dump_event = dump_event
+_load_event = load_event
 
 
 @contextmanager
@@ -215,7 +134,9 @@ _UPSERT_RUN = """INSERT INTO runs
         close_time = excluded.close_time, history_length = excluded.history_length"""
 _INSERT_EVENT = """INSERT INTO events (run, event_id, data)
     VALUES ((SELECT id FROM runs WHERE workflow_id = ? AND run_id = ?), ?, ?)"""
-_RUN_COLUMNS = "id, workflow_id, run_id, workflow_type, status, start_time, close_time"
+_RUN_COLUMNS = (
+    "id, workflow_id, run_id, workflow_type, status, start_time, close_time, history_length"
+)
 
 _RunRow = tuple[str, str, str, int, float, float | None, int]
 _EventRow = tuple[str, str, int, str]
@@ -303,6 +224,13 @@ class SqliteStore(Store):
         self._handle_soon = False
         self._inflight: _Batch | None = None
         self._error: StoreError | None = None
+        #: A fault-injection seam for crash tests (the deterministic simulator in
+        #: tests/simulation): when set, called where each commit runs, at "begin", "rows"
+        #: (the run rows are written, the events not), "events" (all written, not committed)
+        #: and "committed" (durable, nobody told yet), with the commit's event rows
+        #: ``(workflow_id, run_id, event_id, data)``. Raising stops the commit there, as a
+        #: crash would; SQLite rolls back what was not committed.
+        self.commit_hook: Callable[[str, Sequence[_EventRow]], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -334,14 +262,72 @@ class SqliteStore(Store):
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
                 self._executor = None
-            self._conn.close()
-            self._conn = None
+            # The reader first: the last connection to close must be one that can write the
+            # WAL back into the database, so the .db file alone holds every commit.
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+            self._checkpoint(self._conn)
+            self._conn.close()
+            self._conn = None
             self._release_lock()
         if self._error is not None:
             raise self._error
+
+    def abandon(self) -> None:
+        """Let go of the file as a crashed process would: nothing pending is committed and
+        nobody waiting is told (crash tests; the next ``open`` recovers what was committed)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self._rows, self._events, self._waiters, self._pending_latest = {}, [], [], {}
+        self._error = StoreError(f"SQLite store {self.path} was abandoned")
+        for conn in (self._reader, self._conn):
+            if conn is not None:
+                conn.close()  # an open transaction is rolled back, as after a crash
+        self._reader = self._conn = None
+        self._release_lock()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database and empty it (at close: the file stands alone)."""
+        if self.path == ":memory:":
+            return
+        try:
+            busy, _log_frames, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            _log.warning(
+                "SQLite store %s: the WAL could not be checkpointed at close (%s); the "
+                "database needs its -wal file until it is opened again",
+                self.path,
+                exc,
+            )
+            return
+        if busy:
+            _log.warning(
+                "SQLite store %s: the WAL was not fully checkpointed at close because another "
+                "connection (a backup or a reader in another process?) was reading it; the "
+                "database needs its -wal file until it is opened again",
+                self.path,
+            )
+
+    async def flush(self) -> None:
+        """Commit everything appended so far (a backup's starting point)."""
+        await self._flush()
+
+    def run_on_connection(self, fn: Callable[..., _T], *args: Any) -> Awaitable[_T]:
+        """Run ``fn(conn, *args)`` where the writing connection lives (its thread or the loop)."""
+        conn = self._conn
+        if conn is None:
+            raise StoreError(f"SQLite store {self.path} is not open")
+        if self._executor is None:
+            fut: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+            fut.set_result(fn(conn, *args))
+            return fut
+        assert self._loop is not None
+        return self._loop.run_in_executor(self._executor, fn, conn, *args)
 
     def _connect(self, memory: bool) -> sqlite3.Connection:
         path = self.path
@@ -490,15 +476,24 @@ class SqliteStore(Store):
         """Commit one batch (on the writer thread, or the loop thread without one)."""
         conn = self._conn
         assert conn is not None
+        hook = self.commit_hook
+        if hook is not None:
+            hook("begin", batch.events)
         conn.execute("BEGIN")
         try:
             conn.executemany(_UPSERT_RUN, batch.rows)
+            if hook is not None:
+                hook("rows", batch.events)
             conn.executemany(_INSERT_EVENT, batch.events)
+            if hook is not None:
+                hook("events", batch.events)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if hook is not None:
+            hook("committed", batch.events)
 
     def _succeeded(self, batch: _Batch) -> None:
         if batch.rows:
@@ -614,13 +609,23 @@ class SqliteStore(Store):
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
+    try:
+        status = WorkflowExecutionStatus(row[4])
+    except ValueError:
+        raise StoreError(
+            f"workflow {row[1]!r} run {row[2]!r} cannot be read from the store: its runs row "
+            f"has status {row[4]!r}, which is not a workflow status",
+            workflow_id=str(row[1]),
+            run_id=str(row[2]),
+        ) from None
     return RunRecord(
         workflow_id=row[1],
         run_id=row[2],
         workflow_type=row[3],
-        status=WorkflowExecutionStatus(row[4]),
+        status=status,
         start_time=row[5],
         close_time=row[6],
+        history_length=row[7],
     )
 
 
@@ -635,30 +640,37 @@ def _load_run(conn: sqlite3.Connection, workflow_id: str, run_id: str | None) ->
     if found is None:
         return None
     record = _record(found)
-    events = conn.execute("SELECT data FROM events WHERE run = ? ORDER BY event_id", (found[0],))
+    rows = conn.execute(
+        "SELECT event_id, data FROM events WHERE run = ? ORDER BY event_id", (found[0],)
+    )
     with _no_gc():
-        record.history = [_load_event(data) for (data,) in events]
+        # a damaged run raises StoreError naming it and the row
+        record.history = load_history(record.workflow_id, record.run_id, rows)
     return record
 
 
 def _open_runs(conn: sqlite3.Connection) -> list[RunRecord]:
+    """Every RUNNING run with its history; a run whose rows cannot be read comes back with
+    ``damage`` set (and no history) instead of failing the others."""
     running = int(WorkflowExecutionStatus.RUNNING)
     order = "ORDER BY r.start_time, r.workflow_id, r.run_id"
     runs = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.status = ? {order}", (running,))
     by_id = {row[0]: _record(row) for row in runs}
+    rows_of: dict[int, list[tuple[int, Any]]] = {run: [] for run in by_id}
     # One query for every event, in the runs_by_status index order: no sort, no per-run query.
     rows = conn.execute(
-        "SELECT e.run, e.data FROM runs r JOIN events e ON e.run = r.id "
+        "SELECT e.run, e.event_id, e.data FROM runs r JOIN events e ON e.run = r.id "
         f"WHERE r.status = ? {order}, e.event_id",
         (running,),
     )
-    current, history = None, None
     with _no_gc():
-        for run, data in rows:
-            if run != current:
-                current, history = run, by_id[run].history
-            assert history is not None
-            history.append(_load_event(data))
+        for run, event_id, data in rows:
+            rows_of[run].append((event_id, data))
+        for run, record in by_id.items():
+            try:
+                record.history = load_history(record.workflow_id, record.run_id, rows_of[run])
+            except StoreError as err:
+                record.damage = err
     return list(by_id.values())
 
 

@@ -18,7 +18,7 @@ from ._definitions import WorkflowDefinition
 from ._environment import WorkflowEnvironment
 from ._instance import WorkflowInstance
 from ._pipeline import Pipeline
-from ._run import Run, new_id
+from ._run import Run, _ids, new_id
 from ._run_table import RunTable
 from ._store import RunRecord
 from ._telemetry import Telemetry
@@ -59,7 +59,7 @@ class RunStarter:
         self._submit = pipeline.submit
         self._commit = pipeline.commit
         self._durable = durable
-        self._rng = _random.Random()
+        self._rng = _random.Random(_ids.getrandbits(64))  # workflow seeds; see seed_ids
         # set by connect()
         self._timed_out: Callable[[Run], None] = _unconnected
         self._retry_task: Callable[[Run, int], None] = _unconnected

@@ -17,8 +17,9 @@ from ._lifecycle import Lifecycle
 from ._payload import EncodedValue
 from ._requests import current_request_id
 from ._run import Run
-from ._run_table import RunTable
+from ._run_table import RunTable, damage_of
 from ._store import Store
+from ._validate import check_id, check_timeout
 from ._with_start import StartUpdates
 from .common import (
     RetryPolicy,
@@ -83,8 +84,20 @@ class Starts:
         """
         if not self._life.ready:
             await self._life.ensure_started()
-        if not isinstance(id, str) or not id:
-            raise InvalidArgumentError("a workflow id (a non-empty string) is required")
+        check_id(id, "workflow_id")
+        if task_queue is not None:  # not used for routing here, but held to Temporal's rules
+            check_id(task_queue, "task_queue")
+        exec_timeout = (
+            None
+            if execution_timeout is None
+            else check_timeout(execution_timeout, "execution_timeout")
+        )
+        run_timeout_s = None if run_timeout is None else check_timeout(run_timeout, "run_timeout")
+        if memo:
+            for key in memo:
+                check_id(key, "memo key")
+        if start_signal is not None:
+            check_id(start_signal, "start_signal")
         try:
             found = self._found.get(workflow)
         except TypeError:  # an unhashable reference: the registry says what is wrong
@@ -141,6 +154,8 @@ class Starts:
         prior = existing.record if existing is not None else None
         if prior is None and self._store.durable:
             prior = await self._store.latest_run_info(id)  # a closed run from earlier
+        if existing is not None and existing.record.damage is not None:
+            raise damage_of(existing)  # its rows cannot be read: nothing is decided for it
         request = current_request_id()
         if request and prior is not None:
             again = await self._runs.started_by(id, request)
@@ -171,8 +186,8 @@ class Starts:
             name,
             id,
             payloads,
-            execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
-            run_timeout=run_timeout.total_seconds() if run_timeout else None,
+            execution_timeout=exec_timeout,
+            run_timeout=run_timeout_s,
             retry_policy=retry_policy.to_dict() if retry_policy else None,
             memo=memo_p,
             signal=(start_signal, signal_payloads, signal_args)

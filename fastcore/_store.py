@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Sequence
 
 from .common import WorkflowExecutionStatus
+from .errors import StoreError
 from .history import Event, EventType
 
 __all__ = ["MemoryStore", "RunRecord", "Store", "pack_history", "unpack_history"]
@@ -57,6 +58,7 @@ class RunRecord:
         "_history",
         "_packed",
         "close_time",
+        "damage",
         "history_length",
         "run_id",
         "start_time",
@@ -75,6 +77,7 @@ class RunRecord:
         close_time: float | None = None,
         history: list[Event] | None = None,
         history_length: int = 0,
+        damage: StoreError | None = None,
     ) -> None:
         self.workflow_id = workflow_id
         self.run_id = run_id
@@ -86,6 +89,8 @@ class RunRecord:
         self._packed: bytes | None = None
         #: Events in the run; set by stores that return runs without their history.
         self.history_length = history_length
+        #: Why this run's rows cannot be read (set by ``open_runs`` instead of failing the rest).
+        self.damage = damage
 
     @property
     def history(self) -> list[Event]:
@@ -160,7 +165,11 @@ class Store(ABC):
 
     @abstractmethod
     async def open_runs(self) -> list[RunRecord]:
-        """Every run whose status is RUNNING, with its history (for recovery)."""
+        """Every run whose status is RUNNING, with its history (for recovery).
+
+        A run whose rows cannot be read comes back without its history and with ``damage``
+        set to the ``StoreError`` that names it, so one damaged run does not stop the others.
+        """
 
     @abstractmethod
     async def list_runs(
@@ -226,6 +235,21 @@ class MemoryStore(Store):
         if after is not None:
             rows = [r for r in rows if (r.start_time, r.workflow_id, r.run_id) > after]
         return rows[:limit]
+
+    def snapshot(self) -> list[RunRecord]:
+        """Copies of every run as it is now (histories only grow: each is a committed prefix)."""
+        return [
+            RunRecord(
+                r.workflow_id,
+                r.run_id,
+                r.workflow_type,
+                r.start_time,
+                r.status,
+                r.close_time,
+                list(r.history),
+            )
+            for r in self._runs.values()
+        ]
 
     def evict(self, run: RunRecord) -> None:
         key = (run.workflow_id, run.run_id)

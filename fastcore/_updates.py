@@ -32,6 +32,7 @@ from ._run import Run, new_id
 from ._run_table import RunTable
 from ._store import Store
 from ._telemetry import Telemetry
+from ._validate import check_id
 from .errors import (
     ApplicationError,
     InvalidArgumentError,
@@ -190,7 +191,9 @@ class Updates:
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
-        name = handler_name("update", update)
+        name = check_id(handler_name("update", update), "update_name")
+        if update_id:  # empty: one is made up, as temporalio does
+            check_id(update_id, "update_id")
         rec = run.record
         if update_id:
             sent = StartedUpdate(rec.workflow_id, rec.run_id, update_id, name, None)
@@ -208,7 +211,19 @@ class Updates:
             err.closed_status = rec.status
             raise err
         inst = run.instance
-        assert inst is not None
+        while inst is not None and inst.obj is None and run.open:
+            # No workflow task has run yet (a retry in its backoff): as Temporal does, the
+            # update waits for it, then is validated against the state it made.
+            await self._notifier.history_grew(run)
+            inst = run.instance
+        if inst is None or not run.open:
+            err = WorkflowNotFoundError(
+                f"cannot update {name!r} on workflow {rec.workflow_id!r}: it is closed "
+                f"({rec.status.name})",
+                workflow_id=rec.workflow_id,
+            )
+            err.closed_status = rec.status
+            raise err
         h = inst.handler("update", name)
         if h is None:  # rejected, as Temporal's SDKs reject an update they have no handler for
             sent.outcome = rejection(

@@ -42,7 +42,7 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.initial_interval < timedelta(0):
             raise ValueError("RetryPolicy.initial_interval must not be negative")
-        if self.backoff_coefficient < 1:
+        if not self.backoff_coefficient >= 1:  # also refuses NaN, which would poison timers
             raise ValueError("RetryPolicy.backoff_coefficient must be at least 1")
         if self.maximum_attempts < 0:
             raise ValueError("RetryPolicy.maximum_attempts must not be negative")

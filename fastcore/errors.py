@@ -453,7 +453,21 @@ class InvalidArgumentError(FastcoreError, ValueError):
 
 
 class StoreError(FastcoreError):
-    """The store cannot be opened or written: corrupt, from a newer schema, or locked."""
+    """The store cannot be opened or written (corrupt, newer schema, locked), or one run in it
+    cannot be read: then ``workflow_id``, ``run_id`` and ``event_id`` name the run and row."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        event_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.event_id = event_id
 
 
 def is_cancelled_exception(exception: BaseException) -> bool:

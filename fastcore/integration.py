@@ -7,7 +7,8 @@ failure format, the description type, Temporal's request ids (``request_id``: a 
 signal retried with the same id is applied once, durably), a hook so workflow code can run on
 another runtime, the visibility query language (``visibility``: parse, evaluate and compile
 Temporal's list filters), and a hook so ``workflow.unsafe`` defers to another runtime's
-sandbox (``register_sandbox``). They import it from here, never from a
+sandbox (``register_sandbox``), and an online backup of a store file (``backup_store_file``,
+for tools). They import it from here, never from a
 private module, so fastcore's internals can move freely; a test pins these names and fails
 when bridge imports any other private fastcore module.
 """
@@ -21,6 +22,7 @@ from typing import Any
 from . import _runtime
 from . import _visibility as visibility
 from . import activity as _activity
+from ._backup import backup_file as backup_store_file
 from ._converter import DataConverter, Payload, default_converter
 from ._definitions import (
     _ACT_ATTR,
@@ -49,6 +51,7 @@ __all__ = [
     "WorkflowExecutionDescription",
     "activity_context",
     "activity_definition_of",
+    "backup_store_file",
     "current_runtime",
     "default_converter",
     "from_failure",

@@ -11,7 +11,12 @@ the CLI reads from ``bridge.cli._settings``.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -68,6 +73,7 @@ def test_services_are_all_there(compose: dict[str, Any]) -> None:
         "temporal-namespace",
         "temporal-ui",
         "jaeger",
+        "bridge-secrets",
         "worker",
     }
     assert images["postgresql"].startswith("postgres:")
@@ -222,7 +228,7 @@ def test_worker_env_is_exactly_what_the_cli_reads(worker: dict[str, Any]) -> Non
 def test_worker_command_agrees_with_its_env(worker: dict[str, Any]) -> None:
     command = worker["command"]
     assert command[:2] == ["fastcore-bridge", "worker"]
-    assert "--insecure" in command
+    assert "--insecure" not in command  # TLS and a token instead (test_bridge_secrets_*)
     env = _environment(worker)
     assert _flag(command, "--temporal-address") == env[TEMPORAL_ADDRESS_ENV] == "temporal:7233"
     assert _flag(command, "--bridge-address") == env[BRIDGE_ADDRESS_ENV] == "0.0.0.0:7600"
@@ -259,3 +265,93 @@ def test_settings_defaults_and_empty_values() -> None:
     }
     assert Settings.from_env({}) == Settings()
     assert Settings.from_env({name: "" for name in ENV_DEFAULTS}) == Settings()
+
+
+# -- safe defaults: the container never serves an open, unauthenticated bridge ----------------
+
+
+def _dockerfile_cmd() -> list[str]:
+    match = re.search(r"^CMD (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert match, "the Dockerfile has one exec-form CMD"
+    command = json.loads(match.group(1))
+    assert isinstance(command, list)
+    return [str(c) for c in command]
+
+
+def _run_cli(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert command[0] == "fastcore-bridge"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTCORE_", "TEMPORAL_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *command[1:]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_images_default_command_refuses_an_open_bind() -> None:
+    """`docker run` of the image with no options: the bridge would bind 0.0.0.0, so the
+    worker refuses (exit 2) before it connects to anything, saying what to pass."""
+    command = _dockerfile_cmd()
+    assert "--insecure" not in command
+    assert _flag(command, "--bridge-address").startswith("0.0.0.0:")
+    out = _run_cli(command, ROOT)
+    assert out.returncode == 2, out.stderr
+    assert "refusing to serve the bridge on 0.0.0.0:7600 without TLS and a bearer token" in (
+        out.stderr
+    )
+    assert "Traceback" not in out.stderr
+
+
+def test_compose_gives_the_worker_tls_and_a_token(
+    compose: dict[str, Any], worker: dict[str, Any]
+) -> None:
+    command = worker["command"]
+    secrets = compose["services"]["bridge-secrets"]
+    assert worker["depends_on"]["bridge-secrets"]["condition"] == "service_completed_successfully"
+    (volume,) = [v for v in worker["volumes"] if v.startswith("bridge-secrets:")]
+    _, mount, mode = volume.split(":")
+    assert mode == "ro"
+    assert f"bridge-secrets:{secrets['command'][1]}" in secrets["volumes"]
+    for flag, name in (("--tls-cert", "server.pem"), ("--tls-key", "server.key")):
+        assert _flag(command, flag) == f"{mount}/{name}"
+    assert _flag(command, "--token-file") == f"{mount}/token"
+    assert "bridge-secrets" in compose["volumes"]
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_bridge_secrets_script_makes_what_the_bridge_serves_with(tmp_path: Path) -> None:
+    """deploy/bridge/make-secrets.sh (compose's bridge-secrets service) makes a CA, a server
+    certificate and a token that a BridgeServer serves with and a BridgeClient trusts."""
+    from bridge.rpc import BridgeClient, BridgeServer, RPCError, ServerTLSConfig, TLSConfig
+    from fastcore import Engine
+
+    out = tmp_path / "secrets"
+    script = ROOT / "deploy" / "bridge" / "make-secrets.sh"
+    env = {**os.environ, "FASTCORE_SECRETS_OWNER": f"{os.getuid()}:{os.getgid()}"}
+    subprocess.run(["sh", str(script), str(out)], check=True, env=env, capture_output=True)
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    subprocess.run(["sh", str(script), str(out)], check=True, env=env, capture_output=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first  # kept: shared by all
+    token = (out / "token").read_text().strip()
+    assert len(token) == 64
+    tls = ServerTLSConfig(cert_chain=out / "server.pem", private_key=out / "server.key")
+    async with (
+        Engine() as engine,
+        BridgeServer(engine, address="127.0.0.1:0", tls=tls, token=token) as server,
+    ):
+        trust = TLSConfig(server_root_ca_cert=out / "ca.pem", domain="fastcore-bridge")
+        client = await BridgeClient.connect(server.address, tls=trust, token=token)
+        try:
+            assert await client.list_workflows() is not None
+        finally:
+            await client.close()
+        wrong = await BridgeClient.connect(server.address, tls=trust, token="not-it")
+        try:
+            with pytest.raises(RPCError, match="invalid bearer token"):
+                await wrong.list_workflows()
+        finally:
+            await wrong.close()

@@ -6,6 +6,7 @@ Commands::
     fastcore-bridge worker               a worker against an existing Temporal
     fastcore-bridge compare-traces ...   one workflow's spans on each runtime, side by side
     fastcore-bridge workflow show ID     a run's history as fastcore's own events
+    fastcore-bridge store backup SRC DEST  a consistent copy of a store, also of one in use
 
 Everything else one does to a workflow (start, execute, result, signal, query, update,
 describe, list, count, cancel, terminate, stack, show in Temporal's format) is the
@@ -46,6 +47,7 @@ from typing import Any, NoReturn
 from ..compare import main as compare_main
 from ._common import EXIT_INTERRUPTED, PROG, CommandError, _dialable
 from ._settings import DEFAULT_BRIDGE_ADDRESS, DEFAULT_TEMPORAL_ADDRESS, Settings
+from ._store import add_store_commands
 from ._worker import DEV_WORKFLOWS, _cmd_dev, _cmd_worker
 from ._workflow import TEMPORAL_DOES, _cmd_workflow_show, temporal_instead
 
@@ -179,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         # Not a copy of `temporal`: each answers with the `temporal` command to use.
         pointer = wf_sub.add_parser(name, add_help=False)
         pointer.set_defaults(handler=temporal_instead, workflow_command=name)
+
+    add_store_commands(sub)
 
     compare = sub.add_parser(
         "compare-traces",

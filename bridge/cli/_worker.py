@@ -148,7 +148,8 @@ async def _dev_server(
 
 
 def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
@@ -386,8 +387,31 @@ async def _cmd_worker(args: argparse.Namespace) -> int:
     return await _serve_worker(config)
 
 
+def _check_dev_addresses(args: argparse.Namespace) -> None:
+    """Refuse a bad ``dev`` address before anything starts (no dev server to clean up).
+
+    ``dev`` serves the bridge on loopback without TLS or a token, so any other host is
+    refused; the bridge port must be free; a given Temporal address must be ``host:port``.
+    """
+    from ..rpc._auth import check_bind, split_address
+
+    try:
+        check_bind(args.bridge_address, tls=False, token=False, insecure=False)
+        if args.temporal_address is not None:
+            split_address(args.temporal_address)
+    except ValueError as err:
+        raise CommandError(str(err), EXIT_USAGE) from None
+    host, port = split_address(args.bridge_address)
+    if port and not _port_free(host, port):
+        raise CommandError(
+            f"cannot serve the bridge on {args.bridge_address}: the port is taken (another "
+            "bridge running? pass --bridge-address 127.0.0.1:0 for any free port)"
+        )
+
+
 async def _cmd_dev(args: argparse.Namespace) -> int:
     module = _workflows_module(args.workflows)  # fail before starting a server
+    _check_dev_addresses(args)
     if args.temporal_address is None:
         print("starting a Temporal dev server ...", flush=True)
     async with _dev_server(

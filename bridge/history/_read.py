@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from google.protobuf.json_format import ParseError
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import History, HistoryEvent
@@ -46,16 +47,36 @@ def from_temporal(
 
     Raises:
         ValueError: The history holds an event fastcore cannot represent (a search
-            attribute upsert, a Nexus operation, ...).
+            attribute upsert, a Nexus operation, ...), or it is not a history Temporal
+            writes (not its JSON, an event naming one that is missing).
     """
-    if isinstance(history, str | dict):
-        tevents: Sequence[HistoryEvent] = WorkflowHistory.from_json("", history).events
-    else:
-        tevents = history.events
+    try:
+        if isinstance(history, str | dict):
+            tevents: Sequence[HistoryEvent] = WorkflowHistory.from_json("", history).events
+        else:
+            tevents = history.events
+    except ValueError:
+        raise
+    except (ParseError, TypeError, AttributeError, KeyError, RecursionError) as err:
+        raise ValueError(f"not a Temporal history: {type(err).__name__}: {err}") from None
     r = _Reader(tevents)
-    for te in tevents:
-        r.read(te)
+    te: HistoryEvent | None = None
+    try:
+        for te in tevents:
+            r.read(te)
+    except ValueError:
+        raise
+    except _DAMAGE as err:
+        # a history Temporal never writes (an event that names one that is not there, a
+        # field of the wrong kind): the documented ValueError, naming the event
+        where = f"event {te.event_id}" if te is not None else "the history"
+        raise ValueError(
+            f"cannot read the Temporal history at {where}: {type(err).__name__}: {err}"
+        ) from None
     return r.out
+
+
+_DAMAGE = (KeyError, IndexError, TypeError, AttributeError, OverflowError, RecursionError)
 
 
 class _Reader:
@@ -142,6 +163,11 @@ class _Reader:
             self.group.append(fc_id)
             if self.blocked:
                 self.pending.append(fc_id)
+        if etype is E.WORKFLOW_EXECUTION_STARTED and attrs.get("first_task_backoff"):
+            # A retry run: fastcore holds its start back until the backoff ends and then
+            # delivers it with a WORKFLOW_TASK_RETRIED, as after a failed task.
+            self.blocked = True
+            self.pending = [fc_id]
 
     def task_failed(self, te: HistoryEvent, ts: float) -> None:
         a = te.workflow_task_failed_event_attributes

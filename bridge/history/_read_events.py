@@ -57,6 +57,7 @@ _Read = Callable[[Reader, HistoryEvent], dict[str, Any]]
 def _r_started(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.workflow_execution_started_event_attributes
     extras = _extras(a.header)
+    backoff = _from_dur(a, "first_workflow_task_backoff")
     parent = None
     if a.HasField("parent_workflow_execution"):
         parent = {
@@ -82,6 +83,7 @@ def _r_started(r: Reader, te: HistoryEvent) -> dict[str, Any]:
         "retry_policy": _from_retry(a.retry_policy) if a.HasField("retry_policy") else None,
         "seed": extras.get("seed", 0),
         **_pick(extras, "task_queue", "search_attributes"),
+        **({"first_task_backoff": backoff} if backoff else {}),
     }
 
 
@@ -360,7 +362,11 @@ def _r_completed(r: Reader, te: HistoryEvent) -> dict[str, Any]:
 
 
 def _r_failed(r: Reader, te: HistoryEvent) -> dict[str, Any]:
-    return {"failure": r.failure(te.workflow_execution_failed_event_attributes.failure)}
+    a = te.workflow_execution_failed_event_attributes
+    out: dict[str, Any] = {"failure": r.failure(a.failure)}
+    if a.new_execution_run_id:
+        out["new_execution_run_id"] = a.new_execution_run_id
+    return out
 
 
 def _r_canceled(r: Reader, te: HistoryEvent) -> dict[str, Any]:

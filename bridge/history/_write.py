@@ -160,11 +160,17 @@ class _Framer:
             if e.event_type is not E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
                 _write(self.w, e)
 
-    def complete(self, inputs: list[Event], ts: float, attempt: int = 1) -> None:
-        """A completed task for ``inputs`` (already written), then the commands after it."""
+    def complete(
+        self, inputs: list[Event], ts: float, attempt: int = 1, now: float | None = None
+    ) -> None:
+        """A completed task for ``inputs`` (already written), then the commands after it.
+
+        ``now`` is the task's ``workflow.now()``: its input's time, or for a retried task
+        the retry's (the engine runs it then, and so does Temporal)."""
         commands = self.commands()
         end_ts = commands[0].timestamp if commands else ts
-        now = inputs[0].timestamp if inputs else ts
+        if now is None:
+            now = inputs[0].timestamp if inputs else ts
         sched = self.w.workflow_task(ts, end_ts, attempt=attempt, now=now)
         for e in inputs:
             if e.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
@@ -207,7 +213,7 @@ class _Framer:
         if x in self.deferred:
             self.deferred.remove(x)
         self.blocked = bool(self.deferred)
-        self.complete(inputs, ev.timestamp, attempt=self.attempts.get(x, 0) + 1)
+        self.complete(inputs, ev.timestamp, attempt=self.attempts.get(x, 0) + 1, now=ev.timestamp)
 
     def flush_held(self) -> None:
         """Inputs still held back when the history ends (or the run is closed from outside)."""

@@ -203,6 +203,8 @@ def _w_started(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> Non
         a.memo.fields[k].CopyFrom(_payload(v))
     if at.get("retry_policy"):
         a.retry_policy.CopyFrom(_retry(at["retry_policy"]))
+    # A retry run: its first workflow task waits out the policy's backoff.
+    _set_dur(a.first_workflow_task_backoff, at.get("first_task_backoff"))
     if at.get("task_queue"):
         a.task_queue.name = at["task_queue"]
     _set_extras(a.header, _pick(at, "seed", "task_queue", "search_attributes"))
@@ -566,6 +568,8 @@ def _w_failed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None
     a = out.workflow_execution_failed_event_attributes
     a.failure.CopyFrom(w.failure(at.get("failure")))
     a.workflow_task_completed_event_id = w.wft_completed
+    if at.get("new_execution_run_id"):  # the retry run the policy starts
+        a.new_execution_run_id = at["new_execution_run_id"]
 
 
 def _w_canceled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "TokenAuthInterceptor",
     "bearer_metadata",
     "check_bind",
+    "check_token",
     "is_loopback",
     "split_address",
 ]
@@ -37,6 +38,20 @@ def _read(value: bytes | str | Path | None) -> bytes | None:
     if value is None or isinstance(value, bytes):
         return value
     return Path(value).read_bytes()
+
+
+def _check_pem(value: bytes | str | Path | None, what: str) -> None:
+    """Raise ``ValueError`` naming ``what`` unless ``value`` is (or names a file of) PEM."""
+    if value is None:
+        return
+    try:
+        data = _read(value)
+    except OSError as err:
+        where = str(value) if not isinstance(value, bytes) else "bytes"
+        raise ValueError(f"cannot read the {what} from {where}: {err.strerror or err}") from None
+    if not data or b"-----BEGIN " not in data:
+        source = "" if isinstance(value, bytes) else f" in {value}"
+        raise ValueError(f"the {what}{source} is not PEM (no '-----BEGIN' line)")
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,12 @@ class ServerTLSConfig:
     cert_chain: bytes | str | Path
     private_key: bytes | str | Path
     client_ca_cert: bytes | str | Path | None = None
+
+    def __post_init__(self) -> None:
+        """Check the files and PEM now, so a bad setting fails where it is made."""
+        _check_pem(self.cert_chain, "TLS certificate chain")
+        _check_pem(self.private_key, "TLS private key")
+        _check_pem(self.client_ca_cert, "TLS client CA certificate")
 
     def credentials(self) -> grpc.ServerCredentials:
         """The gRPC server credentials these settings describe."""
@@ -84,6 +105,14 @@ class TLSConfig:
     client_cert: bytes | str | Path | None = None
     client_private_key: bytes | str | Path | None = None
 
+    def __post_init__(self) -> None:
+        """Check the files and PEM now, so a bad setting fails where it is made."""
+        _check_pem(self.server_root_ca_cert, "TLS server CA certificate")
+        _check_pem(self.client_cert, "TLS client certificate")
+        _check_pem(self.client_private_key, "TLS client private key")
+        if (self.client_cert is None) != (self.client_private_key is None):
+            raise ValueError("give both client_cert and client_private_key, or neither")
+
     def credentials(self) -> grpc.ChannelCredentials:
         """The gRPC channel credentials these settings describe."""
         return grpc.ssl_channel_credentials(
@@ -102,8 +131,15 @@ def bearer_metadata(token: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),)
 
 
-def _check_token(token: str) -> None:
-    if not token or not token.isascii() or not token.isprintable() or " " in token:
+def check_token(token: str) -> None:
+    """Raise ``ValueError`` unless ``token`` can travel as ``authorization: Bearer <token>``."""
+    if (
+        not isinstance(token, str)
+        or not token
+        or not token.isascii()
+        or not token.isprintable()
+        or " " in token
+    ):
         raise ValueError("the bearer token must be non-empty printable ASCII without spaces")
 
 
@@ -114,7 +150,7 @@ class TokenAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """
 
     def __init__(self, token: str) -> None:
-        _check_token(token)
+        check_token(token)
         self._expected = f"Bearer {token}".encode()
 
     async def intercept_service(
@@ -148,6 +184,10 @@ class TokenAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return _refusing(handler, grpc.StatusCode.UNAUTHENTICATED, message)
 
 
+def _ignore(_data: bytes) -> None:
+    return None
+
+
 def _refusing(
     handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str
 ) -> grpc.RpcMethodHandler:
@@ -156,8 +196,9 @@ def _refusing(
     async def refuse(_request: Any, context: grpc.aio.ServicerContext) -> None:
         await context.abort(code, message)
 
+    # The request is never decoded: a refused caller's bytes cost nothing and log nothing.
     kwargs = {
-        "request_deserializer": handler.request_deserializer,
+        "request_deserializer": _ignore,
         "response_serializer": handler.response_serializer,
     }
     if handler.request_streaming and handler.response_streaming:
@@ -175,9 +216,12 @@ def split_address(address: str) -> tuple[str, int]:
     Raises:
         ValueError: The address has no port, or the port is not a number.
     """
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ValueError(f"bridge address {address!r} must be host:port, e.g. 127.0.0.1:7233")
+    host, sep, port = address.rpartition(":") if isinstance(address, str) else ("", "", "")
+    if not sep or not host or not port.isdigit() or not port.isascii() or int(port) > 65535:
+        raise ValueError(
+            f"bridge address {address!r} must be host:port with a port up to 65535, "
+            "e.g. 127.0.0.1:7233"
+        )
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return host, int(port)

@@ -53,7 +53,7 @@ from fastcore.integration import (
 from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
-from ._auth import TLSConfig, bearer_metadata
+from ._auth import TLSConfig, bearer_metadata, check_token
 from ._local import advertised
 from ._server import ERROR_DETAIL_KEY, SERVICE_NAME
 from ._tracing import UnaryTracing, stream_interceptors
@@ -148,7 +148,11 @@ def _from_rpc_error(err: grpc.aio.AioRpcError, converter: DataConverter) -> Exce
             message, workflow_id=detail.workflow_id, workflow_type=detail.workflow_type
         )
     elif kind == "StoreError":
-        exc = StoreError(message)
+        exc = StoreError(
+            message,
+            workflow_id=detail.workflow_id or None if detail is not None else None,
+            run_id=detail.run_id or None if detail is not None else None,
+        )
     else:
         exc = RPCError(message, _status_code(err))
     exc.__suppress_context__ = True  # the AioRpcError says nothing more
@@ -606,6 +610,10 @@ class BridgeClient:
             RPCError: The bridge cannot be reached, the TLS handshake failed, or the bridge
                 is not serving.
         """
+        if token is not None:
+            check_token(token)
+        if isinstance(max_message_bytes, bool) or max_message_bytes <= 0:
+            raise ValueError(f"max_message_bytes must be positive, not {max_message_bytes!r}")
         options: list[tuple[str, Any]] = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

@@ -121,9 +121,31 @@ def duration_to_proto(value: timedelta) -> Duration:
     return d
 
 
-def duration_from_proto(d: Duration) -> timedelta:
-    """A ``Duration`` as a ``timedelta``."""
-    return d.ToTimedelta()
+_MAX_PROTO_SECONDS = 315_576_000_000  # protobuf's Duration range: +-10,000 years
+_MAX_DURATION_SECONDS = 250 * 365 * 24 * 3600  # Temporal caps durations at 250 years
+
+
+def duration_from_proto(d: Duration, field: str = "duration") -> timedelta:
+    """A ``Duration`` as a ``timedelta``, checked as Temporal's frontend checks it.
+
+    Raises:
+        InvalidArgumentError: naming ``field``: outside protobuf's Duration range, seconds
+            and nanos of different signs, or negative. Longer than 250 years is capped there
+            (as Temporal caps it), not refused.
+    """
+    seconds, nanos = d.seconds, d.nanos
+    if abs(seconds) > _MAX_PROTO_SECONDS or not -999_999_999 <= nanos <= 999_999_999:
+        raise InvalidArgumentError(
+            f"{field} is out of range ({seconds} s, {nanos} ns): a Duration holds at most "
+            f"{_MAX_PROTO_SECONDS} s"
+        )
+    if (seconds > 0 and nanos < 0) or (seconds < 0 and nanos > 0):
+        raise InvalidArgumentError(f"{field}: seconds and nanos have different signs")
+    if seconds < 0 or nanos < 0:
+        raise InvalidArgumentError(f"{field} must not be negative ({seconds} s, {nanos} ns)")
+    if seconds >= _MAX_DURATION_SECONDS:
+        return timedelta(seconds=_MAX_DURATION_SECONDS)
+    return timedelta(seconds=seconds, microseconds=nanos // 1000)
 
 
 # -- enums ------------------------------------------------------------------------------
@@ -370,17 +392,21 @@ def retry_policy_from_proto(msg: pb.RetryPolicy) -> RetryPolicy:
     try:
         return RetryPolicy(
             initial_interval=(
-                msg.initial_interval.ToTimedelta()
+                duration_from_proto(msg.initial_interval, "retry_policy.initial_interval")
                 if msg.HasField("initial_interval")
                 else timedelta(seconds=1)
             ),
             backoff_coefficient=msg.backoff_coefficient or 2.0,
             maximum_interval=(
-                msg.maximum_interval.ToTimedelta() if msg.HasField("maximum_interval") else None
+                duration_from_proto(msg.maximum_interval, "retry_policy.maximum_interval")
+                if msg.HasField("maximum_interval")
+                else None
             ),
             maximum_attempts=msg.maximum_attempts,
             non_retryable_error_types=list(msg.non_retryable_error_types) or None,
         )
+    except InvalidArgumentError:
+        raise
     except ValueError as err:
         raise InvalidArgumentError(f"retry_policy: {err}") from None
 

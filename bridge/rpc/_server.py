@@ -48,7 +48,14 @@ from .. import frontend
 from .._proto.v1 import bridge_pb2 as pb
 from .._proto.v1 import bridge_pb2_grpc as pb_grpc
 from . import _convert as cv
-from ._auth import ServerTLSConfig, TokenAuthInterceptor, check_bind, split_address
+from ._auth import (
+    ServerTLSConfig,
+    TokenAuthInterceptor,
+    check_bind,
+    check_token,
+    split_address,
+)
+from ._guard import DecodeGuardInterceptor
 from ._local import INSTANCE_KEY, SOCKET_KEY, AdvertisingHealthServicer, socket_path_for
 
 __all__ = ["SERVICE_NAME", "BridgeServer"]
@@ -100,6 +107,10 @@ def _status_of(err: BaseException) -> tuple[grpc.StatusCode, str, pb.ErrorDetail
         detail.workflow_type = err.workflow_type
         return grpc.StatusCode.FAILED_PRECONDITION, str(err), detail
     if isinstance(err, StoreError):
+        if err.run_id:  # one run's rows cannot be read (Temporal answers DATA_LOSS for that)
+            detail.workflow_id = err.workflow_id or ""
+            detail.run_id = err.run_id
+            return grpc.StatusCode.DATA_LOSS, str(err), detail
         return grpc.StatusCode.UNAVAILABLE, f"the engine's store is unavailable: {err}", detail
     if isinstance(err, builtins.TimeoutError):
         return grpc.StatusCode.DEADLINE_EXCEEDED, str(err) or "timed out", None
@@ -166,9 +177,11 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
             args = cv.encoded_args(request.args)
             options: dict[str, Any] = {}
             if request.HasField("execution_timeout"):
-                options["execution_timeout"] = cv.duration_from_proto(request.execution_timeout)
+                options["execution_timeout"] = cv.duration_from_proto(
+                    request.execution_timeout, "execution_timeout"
+                )
             if request.HasField("run_timeout"):
-                options["run_timeout"] = cv.duration_from_proto(request.run_timeout)
+                options["run_timeout"] = cv.duration_from_proto(request.run_timeout, "run_timeout")
             if (reuse := cv.reuse_policy_from_proto(request.id_reuse_policy)) is not None:
                 options["id_reuse_policy"] = reuse
             if (conflict := cv.conflict_policy_from_proto(request.id_conflict_policy)) is not None:
@@ -505,9 +518,24 @@ class BridgeServer:
         tracer_provider: Any = None,
         unix_socket: bool = True,
     ) -> None:
-        check_bind(address, tls=tls is not None, token=bool(token), insecure=insecure)
-        if max_message_bytes <= 0 or max_concurrent_streams <= 0 or max_watch_streams <= 0:
-            raise ValueError("message size and stream limits must be positive")
+        # Every setting is checked here, where it is made, not at start().
+        if token is not None:
+            check_token(token)
+        check_bind(address, tls=tls is not None, token=token is not None, insecure=insecure)
+        if tls is not None and not isinstance(tls, ServerTLSConfig):
+            raise ValueError(f"tls must be a ServerTLSConfig, not {type(tls).__name__}")
+        for name, value in (
+            ("max_message_bytes", max_message_bytes),
+            ("max_concurrent_streams", max_concurrent_streams),
+            ("max_watch_streams", max_watch_streams),
+            ("max_concurrent_rpcs", max_concurrent_rpcs),
+        ):
+            if value is None and name == "max_concurrent_rpcs":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if shutdown_grace < timedelta(0):
+            raise ValueError(f"shutdown_grace must not be negative, not {shutdown_grace}")
         self._engine = engine
         self._requested = address
         self._tls = tls
@@ -567,9 +595,19 @@ class BridgeServer:
             ("grpc.max_concurrent_streams", self._max_concurrent_streams),
             # A second server on a bound port must fail, not silently share its traffic.
             ("grpc.so_reuseport", 0),
+            # gRPC's "overload protection" refuses a new stream (RST_STREAM REFUSED_STREAM,
+            # which a client sees as UNAVAILABLE) while more streams than the advertised
+            # limit are still allocated: grpc.aio frees a finished call's stream a little
+            # later, so a client that keeps exactly max_concurrent_streams calls open (as
+            # it must) had some of 1,500 concurrent calls refused. The advertised limit
+            # (clients queue beyond it) and max_concurrent_rpcs still bound the load.
+            ("grpc.http.overload_protection", 0),
         ]
+        # Auth first (a refused call's request is never decoded), then undecodable requests
+        # (INVALID_ARGUMENT, no traceback), then the rest: a refused call gets no span.
         interceptors: list[Any] = [TokenAuthInterceptor(self._token)] if self._token else []
-        interceptors += self._interceptors  # after auth: a refused call gets no span
+        interceptors.append(DecodeGuardInterceptor())
+        interceptors += self._interceptors
         server = grpc.aio.server(
             interceptors=interceptors,
             options=options,

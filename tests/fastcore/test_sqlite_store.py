@@ -579,12 +579,12 @@ def test_round_trip_without_orjson(tmp_path: Path) -> None:
     script = """
 import asyncio, sys
 sys.modules["orjson"] = None  # import orjson now raises ImportError
-from fastcore import _sqlite_store
+from fastcore import _rows, _sqlite_store
 from fastcore._store import RunRecord
 from fastcore.history import Event, EventType
 from fastcore._converter import Payload
 
-assert _sqlite_store._orjson is None
+assert _rows._orjson is None
 
 async def main() -> None:
     store = _sqlite_store.SqliteStore(sys.argv[1])
@@ -592,7 +592,8 @@ async def main() -> None:
     old = await store.load_run("with-orjson")
     run = RunRecord("without", "r", "T", 1.0)
     event = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, 1.0,
-                  {"input": [Payload({"encoding": b"binary/plain"}, b"\\xff")]})
+                  {"workflow_type": "T", "workflow_id": "without", "run_id": "r",
+                   "input": [Payload({"encoding": b"binary/plain"}, b"\\xff")]})
     run.history.append(event)
     await store.append(run, [event])
     new = await store.load_run("without")

@@ -271,7 +271,8 @@ async def test_client_certificates(engine: Engine, pki: Pki, unique_id: str) -> 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "[::]", "10.1.2.3", "bridge.internal"])
 def test_refuses_non_loopback_without_tls_and_token(engine: Engine, host: str) -> None:
-    tls = ServerTLSConfig(cert_chain=b"unused: never bound", private_key=b"unused")
+    fake = b"-----BEGIN CERTIFICATE-----\nunused: never bound\n-----END CERTIFICATE-----\n"
+    tls = ServerTLSConfig(cert_chain=fake, private_key=fake)
     address = f"{host}:7777"
     with pytest.raises(ValueError, match=r"without TLS and a bearer token.*--insecure"):
         BridgeServer(engine, address=address)
@@ -291,3 +292,46 @@ def test_loopback_needs_nothing() -> None:
     assert split_address("[::1]:80") == ("::1", 80)
     with pytest.raises(ValueError, match="host:port"):
         split_address("127.0.0.1")
+
+
+# -- settings are checked where they are made -----------------------------------------------
+
+
+def test_server_settings_fail_at_construction(engine: Engine, tmp_path: Path) -> None:
+    for bad in (" ", "", "two words", "tab\t", "caf\u00e9"):
+        with pytest.raises(ValueError, match="bearer token"):
+            BridgeServer(engine, token=bad)
+    for option, value in (
+        ("max_concurrent_rpcs", 0),
+        ("max_message_bytes", -1),
+        ("max_concurrent_streams", 0),
+        ("max_watch_streams", True),
+    ):
+        with pytest.raises(ValueError, match=option):
+            BridgeServer(engine, **{option: value})
+    with pytest.raises(ValueError, match="shutdown_grace"):
+        BridgeServer(engine, shutdown_grace=dt.timedelta(seconds=-1))
+    full_width_seven = "\uff17"
+    for address in ("127.0.0.1:99999", "127.0.0.1", ":7600", f"127.0.0.1:{full_width_seven}"):
+        with pytest.raises(ValueError, match="host:port"):
+            BridgeServer(engine, address=address)
+    BridgeServer(engine, max_concurrent_rpcs=None)  # no limit is a choice
+
+
+def test_tls_settings_fail_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"cannot read the TLS certificate chain from .*missing"):
+        ServerTLSConfig(cert_chain=tmp_path / "missing.pem", private_key=b"-----BEGIN ")
+    (tmp_path / "junk.pem").write_bytes(b"not a certificate")
+    with pytest.raises(ValueError, match=r"TLS private key in .*junk.pem is not PEM"):
+        ServerTLSConfig(cert_chain=b"-----BEGIN ", private_key=tmp_path / "junk.pem")
+    with pytest.raises(ValueError, match="client CA certificate is not PEM"):
+        ServerTLSConfig(cert_chain=b"-----BEGIN ", private_key=b"-----BEGIN ", client_ca_cert=b"")
+    with pytest.raises(ValueError, match="server CA certificate is not PEM"):
+        TLSConfig(server_root_ca_cert=b"nope")
+    with pytest.raises(ValueError, match="both client_cert and client_private_key"):
+        TLSConfig(client_cert=b"-----BEGIN CERTIFICATE-----")
+
+
+async def test_client_token_fails_before_connecting() -> None:
+    with pytest.raises(ValueError, match="bearer token"):
+        await BridgeClient.connect("127.0.0.1:1", token=" ")
