@@ -117,7 +117,7 @@ class Engine:
         retention: how long closed runs' histories are kept (None: forever).
         max_closed_runs: how many closed runs the engine keeps in memory (None: no limit);
             the memory store forgets the oldest beyond it, a durable store keeps them on
-            disk (in memory it keeps the latest 4,096 at most).
+            disk (in memory it keeps the latest 256 at most).
         workflow_task_retry_interval: first delay before a failed workflow task is retried.
         failure_exception_types: exception types that fail any workflow instead of its task.
         continue_as_new_suggested_events, continue_as_new_suggested_bytes: from how many
