@@ -47,6 +47,8 @@ from .history import Event
 
 __all__ = ["ActivityHost", "ActivityTask", "HasRecord"]
 
+_Context = _activity._Context
+_new_context = object.__new__
 _set_ctx = _activity._current.set
 _reset_ctx = _activity._current.reset
 _CompleteAsync = _activity._CompleteAsyncError
@@ -356,7 +358,10 @@ class ActivityTask(Generic[R]):
         now = host.clock.now()
         self.last_heartbeat = now
         self._started_at = now
-        ctx = _activity._Context(self)
+        ctx = _new_context(_Context)  # (``_Context(self)`` without an __init__ frame)
+        ctx._attempt = self
+        ctx._info = None
+        ctx._logger_details = None
         defn = self.defn
         # With no telemetry, an async attempt that returns without awaiting real I/O is
         # recorded without the in-flight bookkeeping: it was never in flight.

@@ -290,14 +290,12 @@ class WorkflowInstance:
                 self.commands.activity_completed(event.attributes)
             else:
                 self._deliver(event)
-            self._run()
         except _Abort:
-            pass
-
-    def _run(self) -> None:
+            return
+        # Run the code until everything is parked. The run's loop is the running one
+        # throughout: its callbacks and the conditions (workflow code too: workflow.* calls
+        # in them work) see it.
         loop = self.loop
-        # the run's loop is the running one throughout: its callbacks and the conditions
-        # (workflow code too: workflow.* calls in them work) see it
         prev = _get_running_loop()
         _set_running_loop(loop)
         try:
@@ -326,6 +324,8 @@ class WorkflowInstance:
                 commands = self.commands
                 if not commands.conditions or not commands.check_conditions():
                     return
+        except _Abort:
+            pass
         finally:
             _set_running_loop(prev)
 

@@ -212,7 +212,18 @@ class MainTask(_Future):  # type: ignore[type-arg]
         except BaseException as err:
             self._finish(_future_set_exception, err)
         else:
-            self._park(result)
+            if (
+                isinstance(result, WakeFuture)
+                and result._asyncio_future_blocking
+                and result._loop is self._loop
+                and not self._must_cancel
+                and not result.done()
+            ):  # ``_park``'s common case, inline: an engine future of this run, pending
+                result._asyncio_future_blocking = False
+                self._fut_waiter = result
+                result._waiter = self
+            else:
+                self._park(result)
         finally:
             _leave_task(loop, self)
 
