@@ -191,8 +191,9 @@ class Commands:
         self._info: Info | None = None
         self._size = (0, 0)  # (events counted, their estimated bytes)
 
-    def clear(self) -> None:
-        """Drop everything the code waits on (the run closed)."""
+    def detach(self) -> None:
+        """Drop everything the code waits on, and the links back to the run (it closed): no
+        reference cycle is left for the cyclic collector, so refcounting frees its code."""
         if self.activities:
             self.activities.clear()
         if self.timers:
@@ -203,13 +204,8 @@ class Commands:
             self.externals.clear()
         if self.local is not None:
             self.local.pending.clear()
-        self.conditions.clear()
-        self.loop.clear()
-
-    def detach(self) -> None:
-        """Drop everything and the links back to the run (it closed): no reference cycle is
-        left for the cyclic garbage collector, so refcounting frees the run's code at once."""
-        self.clear()
+        if self.conditions:
+            self.conditions.clear()
         loop = self.loop
         loop._ready.clear()
         del loop._fastcore_runtime

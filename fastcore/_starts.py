@@ -19,7 +19,7 @@ from ._requests import current_request_id
 from ._run import Run
 from ._run_table import RunTable, damage_of
 from ._store import Store
-from ._validate import check_id, check_timeout
+from ._validate import MAX_ID_LENGTH, check_id, check_timeout
 from ._with_start import StartUpdates
 from .common import (
     RetryPolicy,
@@ -84,7 +84,8 @@ class Starts:
         """
         if not self._life.ready:
             await self._life.ensure_started()
-        check_id(id, "workflow_id")
+        if type(id) is not str or not id.isascii() or not 0 < len(id) <= MAX_ID_LENGTH:
+            check_id(id, "workflow_id")  # (a short ASCII id, the common one, needs no call)
         if task_queue is not None:  # not used for routing here, but held to Temporal's rules
             check_id(task_queue, "task_queue")
         exec_timeout = (
