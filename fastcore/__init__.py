@@ -20,6 +20,11 @@ from ._converter import DataConverter, Payload
 from ._description import PendingActivityInfo, PendingActivityState, WorkflowExecutionDescription
 from ._engine import Engine
 from ._handles import WorkflowHandle
+from ._listing import (
+    WorkflowExecutionAsyncIterator,
+    WorkflowExecutionCount,
+    WorkflowExecutionCountAggregationGroup,
+)
 from ._replayer import Replayer, WorkflowReplayResult
 from .common import (
     ActivityCancellationType,
@@ -44,6 +49,9 @@ __all__ = [
     "PendingActivityState",
     "Replayer",
     "RetryPolicy",
+    "WorkflowExecutionAsyncIterator",
+    "WorkflowExecutionCount",
+    "WorkflowExecutionCountAggregationGroup",
     "WorkflowExecutionDescription",
     "WorkflowExecutionStatus",
     "WorkflowHandle",

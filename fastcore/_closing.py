@@ -2,9 +2,17 @@
 
 When a close event is committed, the run's activities and timers stop, its code is dropped
 (a query replays the history), its children follow their parent close policy, its parent
-hears how it ended, and a continue-as-new or a workflow retry starts the next run of the
-chain. A failed run's retry is decided (``plan_retry``) before its close event is written,
-so the event names the next run.
+hears how it ended, and a continue-as-new, a workflow retry or a cron schedule starts the
+next run of the chain. Whether a retry or the next cron run follows is decided
+(``plan_next``) before the close event is written, so the event names the next run.
+
+As Temporal: a failed run is retried while its retry policy allows; after that, and after
+a completed run or a run that hit its run timeout, a cron workflow's next run starts at the
+next schedule time (``fastcore._cron``), with the same input, ``last_completion_result``
+(the latest completed run's result) and ``continued_failure`` (the failure of the run
+before, if it failed). A cancelled or terminated run, or the execution timeout, ends the
+chain. Task queue, memo and search attributes carry over to every next run: a retry or cron
+run gets its start's, a continue-as-new the current ones (or those it names).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Any
 
 from ._children import Children
 from ._clock import Clock
+from ._cron import backoff, parse_cron
 from ._definitions import WorkflowDefinition
 from ._pipeline import Pipeline
 from ._run import CLOSE_STATUS, Run, new_id
@@ -22,6 +31,7 @@ from ._run_table import RunTable
 from ._starting import RunStarter
 from ._telemetry import Telemetry
 from .common import ParentClosePolicy, RetryPolicy
+from .errors import TimeoutType
 from .history import Event, EventType
 
 # EventType members as module constants: EnumType's __getattr__ puts every
@@ -31,6 +41,13 @@ _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED
 _ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
 _ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
 _ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
+_CRON_CLOSES = frozenset(
+    {
+        EventType.WORKFLOW_EXECUTION_COMPLETED,
+        EventType.WORKFLOW_EXECUTION_FAILED,
+        EventType.WORKFLOW_EXECUTION_TIMED_OUT,
+    }
+)
 
 __all__ = ["Closing"]
 
@@ -83,7 +100,12 @@ class Closing:
         """The run's execution or run timeout fired."""
         if not run.open:
             return
-        self.close_from_outside(run, _ET_WORKFLOW_EXECUTION_TIMED_OUT, {"retry_state": 3})
+        attrs: dict[str, Any] = {"retry_state": 3}
+        deadline = run.record.history[0].attributes.get("execution_deadline")
+        if not deadline or self._clock.now() < deadline:
+            # a run timeout: a cron workflow goes on with its next run
+            self.plan_next(run, Event(0, EventType.WORKFLOW_EXECUTION_TIMED_OUT, 0.0, attrs))
+        self.close_from_outside(run, EventType.WORKFLOW_EXECUTION_TIMED_OUT, attrs)
 
     def request_cancel(self, run: Run, reason: str = "") -> asyncio.Future[None] | None:
         """Ask the run to cancel (once); a future until the request is durable."""
@@ -141,16 +163,21 @@ class Closing:
         # the parent learns how the child ended
         if run.parent is not None and ev.event_type is not _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._children.notify_parent(run, ev)
-        # a next run: continue-as-new, or a workflow retry
-        if ev.event_type is _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        # a next run: continue-as-new, a workflow retry, or the next cron run
+        et = ev.event_type
+        if et is _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._continue(run, ev)
-        elif ev.event_type is _ET_WORKFLOW_EXECUTION_FAILED:
-            self._retry(run, ev)
+        elif ev.attributes.get("new_execution_run_id") and et in _CRON_CLOSES:
+            if et is _ET_WORKFLOW_EXECUTION_FAILED and self._retries(run, ev):
+                self._retry(run, ev)
+            else:
+                self._cron(run, ev)
         self._runs.closed(run)
 
     def _continue(self, run: Run, ev: Event) -> None:
         a = ev.attributes
-        started = run.record.history[0].attributes
+        record = run.record
+        started = record.history[0].attributes
         defn = self._workflow_definition(a["workflow_type"]) or run.defn
 
         def given(key: str) -> Any:  # an option continue_as_new set, or this run's
@@ -159,31 +186,33 @@ class Closing:
         nxt, _ = self._new_run(
             defn,
             a["workflow_type"],
-            run.record.workflow_id,
+            record.workflow_id,
             a.get("input") or [],
             execution_timeout=started.get("execution_timeout"),
             run_timeout=given("run_timeout"),
             retry_policy=given("retry_policy"),
             memo=given("memo"),
             parent=started.get("parent"),
-            continued_run_id=run.record.run_id,
+            continued_run_id=record.run_id,
             first_run_id=started.get("first_run_id"),
             run_id=a["new_execution_run_id"],
             execution_deadline=started.get("execution_deadline"),
             task_queue=given("task_queue"),
-            search_attributes=given("search_attributes"),
+            # those continue_as_new names, else the run's current ones (upserts included)
+            search_attributes=a.get("search_attributes", record.search_attributes),
+            cron_schedule=started.get("cron_schedule"),
         )
         nxt.parent = run.parent
         self._children.move_link(run, nxt)
 
-    # ------------------------------------------------------------------ workflow retries
+    # ------------------------------------------------------------------ retries and cron
 
-    def plan_retry(self, run: Run, ev: Event) -> None:
-        """Before a failed run's close event is written: name its retry run, if any."""
+    def _retries(self, run: Run, ev: Event) -> bool:
+        """Whether the failed run's retry policy retries the failure ``ev`` records."""
         started = run.record.history[0].attributes
         rp = started.get("retry_policy")
         if not rp:
-            return
+            return False
         policy = RetryPolicy.from_dict(rp)
         attempt = int(started.get("attempt") or 1)
         failure = ev.attributes.get("failure") or {}
@@ -192,39 +221,114 @@ class Closing:
         if info.get("non_retryable") or (
             policy.non_retryable_error_types and etype in policy.non_retryable_error_types
         ):
-            return
-        if policy.maximum_attempts and attempt >= policy.maximum_attempts:
-            return
-        ev.attributes["new_execution_run_id"] = new_id()
+            return False
+        return not (policy.maximum_attempts and attempt >= policy.maximum_attempts)
 
-    def _retry(self, run: Run, ev: Event) -> None:
-        """Start the retry run that ``plan_retry`` named, after the policy's backoff."""
-        new_run_id = ev.attributes.get("new_execution_run_id")
-        if not new_run_id:
+    def _cron_delay(self, run: Run, close_time: float) -> float | None:
+        """Seconds from ``close_time`` to the next cron run; None: not a cron workflow, or
+        its schedule has no next time."""
+        schedule = run.record.history[0].attributes.get("cron_schedule")
+        if not schedule:
+            return None
+        start = run.record.execution_time or run.record.start_time
+        return backoff(parse_cron(schedule), start, close_time)
+
+    def plan_next(self, run: Run, ev: Event) -> None:
+        """Before a close event is written: name the run that follows it, if any (a retry
+        of a failed run, or a cron workflow's next run)."""
+        et = ev.event_type
+        if et not in _CRON_CLOSES:
             return
         started = run.record.history[0].attributes
+        if not started.get("retry_policy") and not started.get("cron_schedule"):
+            return  # the common case: nothing follows
+        if (et is EventType.WORKFLOW_EXECUTION_FAILED and self._retries(run, ev)) or (
+            self._cron_delay(run, self._clock.now()) is not None
+        ):
+            ev.attributes["new_execution_run_id"] = new_id()
+
+    def _retry(self, run: Run, ev: Event) -> None:
+        """Start the retry run that ``plan_next`` named, after the policy's backoff."""
+        record = run.record
+        started = record.history[0].attributes
         rp = started.get("retry_policy")
         assert rp is not None
         attempt = int(started.get("attempt") or 1)
         delay = RetryPolicy.from_dict(rp).backoff(attempt)
         nxt, _ = self._new_run(
             run.defn,
-            run.record.workflow_type,
-            run.record.workflow_id,
+            record.workflow_type,
+            record.workflow_id,
             started.get("input") or [],
             execution_timeout=started.get("execution_timeout"),
             run_timeout=started.get("run_timeout"),
             retry_policy=rp,
             memo=started.get("memo"),
             parent=started.get("parent"),
-            continued_run_id=run.record.run_id,
+            continued_run_id=record.run_id,
             first_run_id=started.get("first_run_id"),
             attempt=attempt + 1,
-            run_id=new_run_id,
+            run_id=ev.attributes["new_execution_run_id"],
             execution_deadline=started.get("execution_deadline"),
             first_task_backoff=max(delay, 1e-6),
             task_queue=started.get("task_queue"),
             search_attributes=started.get("search_attributes"),
+            cron_schedule=started.get("cron_schedule"),
+            last_completion_result=started.get("last_completion_result"),
+            continued_failure=ev.attributes.get("failure"),
         )
         nxt.parent = run.parent
         self._children.move_link(run, nxt)
+
+    def _cron(self, run: Run, ev: Event) -> None:
+        """Start a cron workflow's next run, waiting until its schedule time."""
+        record = run.record
+        started = record.history[0].attributes
+        delay = self._cron_delay(run, ev.timestamp)
+        if delay is None:
+            return
+        et = ev.event_type
+        if et is EventType.WORKFLOW_EXECUTION_COMPLETED:
+            last_result = ev.attributes.get("result")
+            failure = None
+        else:
+            last_result = started.get("last_completion_result")
+            failure = ev.attributes.get("failure") or _run_timed_out(record.workflow_type)
+        nxt, _ = self._new_run(
+            run.defn,
+            record.workflow_type,
+            record.workflow_id,
+            started.get("input") or [],
+            execution_timeout=started.get("execution_timeout"),
+            run_timeout=started.get("run_timeout"),
+            retry_policy=started.get("retry_policy"),
+            memo=started.get("memo"),
+            parent=started.get("parent"),
+            continued_run_id=record.run_id,
+            first_run_id=started.get("first_run_id"),
+            run_id=ev.attributes["new_execution_run_id"],
+            execution_deadline=started.get("execution_deadline"),
+            first_task_backoff=max(delay, 1e-6),
+            task_queue=started.get("task_queue"),
+            search_attributes=started.get("search_attributes"),
+            cron_schedule=started["cron_schedule"],
+            last_completion_result=last_result,
+            continued_failure=failure,
+            now=ev.timestamp,  # the backoff counts from the close, so it ends on the slot
+        )
+        nxt.parent = run.parent
+        self._children.move_link(run, nxt)
+
+
+def _run_timed_out(workflow_type: str) -> dict[str, Any]:
+    """The failure a run that hit its run timeout leaves for the next cron run."""
+    return {
+        "message": f"workflow {workflow_type!r} timed out",
+        "source": "fastcore",
+        "stack_trace": "",
+        "cause": None,
+        "timeout_failure_info": {
+            "timeout_type": int(TimeoutType.START_TO_CLOSE),
+            "last_heartbeat_details": [],
+        },
+    }

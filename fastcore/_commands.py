@@ -32,7 +32,14 @@ from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
 from ._main_task import WakeFuture
 from ._payload import Payload
-from ._store import RunRecord
+from ._run_attributes import (
+    RunAttributes,
+    has_last_completion_result,
+    last_completion_result,
+    last_failure,
+)
+from ._search_attributes import Encoded, decode, untyped
+from ._store import DEFAULT_TASK_QUEUE, RunRecord
 from ._validate import check_id, check_timeout
 from .common import (
     ActivityCancellationType,
@@ -154,6 +161,7 @@ class Commands:
         "_memo",
         "_random",
         "_run",
+        "_search_attributes",
         "_size",
         "_timer_counter",
         "activities",
@@ -189,6 +197,8 @@ class Commands:
         self._timer_counter = 0
         self._random: _random.Random | None = None
         self._info: Info | None = None
+        #: the run's search attributes as the code has seen them so far (None: the start's)
+        self._search_attributes: RunAttributes | None = None  # made on first use
         self._size = (0, 0)  # (events counted, their estimated bytes)
 
     def detach(self) -> None:
@@ -257,7 +267,6 @@ class Commands:
             workflow_type=run.workflow_type,
             attempt=int(a.get("attempt") or 1),
             namespace="default",
-            task_queue=a.get("task_queue") or "fastcore",
             start_time=datetime.fromtimestamp(started, UTC),
             run_timeout=timedelta(seconds=a["run_timeout"]) if a.get("run_timeout") else None,
             execution_timeout=(
@@ -272,6 +281,10 @@ class Commands:
                 RetryPolicy.from_dict(a["retry_policy"]) if a.get("retry_policy") else None
             ),
             _history_length=lambda: inst.cursor,
+            cron_schedule=a.get("cron_schedule") or None,
+            typed_search_attributes=decode(self.search_attributes()),
+            search_attributes=untyped(self.search_attributes()),
+            task_queue=a.get("task_queue") or DEFAULT_TASK_QUEUE,
             _history_size=self.history_size,
             _continue_as_new_suggested=self.continue_as_new_suggested,
         )
@@ -297,6 +310,34 @@ class Commands:
             or self.history_size() >= env.continue_as_new_suggested_bytes
         )
 
+    # ------------------------------------------------------------------ search attributes
+
+    def _attributes(self) -> RunAttributes:
+        attrs = self._search_attributes
+        if attrs is None:
+            attrs = self._search_attributes = RunAttributes(self._run)
+        return attrs
+
+    def search_attributes(self) -> Encoded | None:
+        """The run's search attributes at this point of its code (the JSON form)."""
+        return self._attributes().current()
+
+    def upsert_search_attributes(self, attributes: Any) -> None:
+        """``workflow.upsert_search_attributes``: record the change (a command)."""
+        self._attributes().upsert(attributes, self._info)
+
+    def has_last_completion_result(self) -> bool:
+        """Whether an earlier run of this cron (or retried) workflow completed."""
+        return has_last_completion_result(self._run)
+
+    def last_completion_result(self, type_hint: Any = None) -> Any:
+        """The result of the latest completed earlier run, decoded (None when none)."""
+        return last_completion_result(self._run, type_hint)
+
+    def last_failure(self) -> BaseException | None:
+        """The failure of the run before this one, if it failed (a retry or cron run)."""
+        return last_failure(self._run)
+
     def memo(self) -> Mapping[str, Any]:
         """The run's memo, decoded: as started, with ``upsert_memo``'s changes."""
         memo = self._memo
@@ -317,6 +358,9 @@ class Commands:
                 memo.pop(k, None)
             else:
                 memo[k] = encoded[k]
+        record = self._run.run
+        record.memo = dict(memo) or None  # what describe() and list rows show
+        record.visibility_changed = True
 
     # ------------------------------------------------------------------ handlers set at run time
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from .common import WorkflowExecutionStatus
+from ._converter import Payload
+from .common import TypedSearchAttributes, WorkflowExecutionStatus
 
 __all__ = ["PendingActivityInfo", "PendingActivityState", "WorkflowExecutionDescription"]
 
@@ -63,8 +64,25 @@ class WorkflowExecutionDescription:
     #: The error that failed the latest workflow task (the run stays open and retries), or
     #: a ``NondeterminismError``; None when the run is healthy.
     pending_task_failure: BaseException | None = None
+    #: The run's current search attributes (its start's, with its upserts applied).
+    typed_search_attributes: TypedSearchAttributes = TypedSearchAttributes.empty
+    #: The task queue the start named (an engine runs every registered workflow).
+    task_queue: str = "fastcore"
+    #: When the run's code first ran or runs (after a cron or retry backoff).
+    execution_time: datetime | None = None
+    #: The memo as recorded (payloads, before decoding).
+    raw_memo: Mapping[str, Payload] = field(default_factory=dict)
 
     @property
     def workflow_id(self) -> str:
         """Alias of ``id``."""
         return self.id
+
+    @property
+    def search_attributes(self) -> Mapping[str, list[Any]]:
+        """The search attributes in the deprecated untyped form (name -> list of values)."""
+        out: dict[str, list[Any]] = {}
+        for pair in self.typed_search_attributes:
+            value = pair.value
+            out[pair.key.name] = list(value) if isinstance(value, list) else [value]
+        return out

@@ -16,6 +16,7 @@ need from the others (bound methods, so the hot path pays no extra indirection):
 - ``Notifier``: telling callers what durable events mean;
 - ``TimeSkipper``: virtual time;
 - ``HandleOperations``: what ``WorkflowHandle`` methods do;
+- ``Lister``: ``list_workflows``/``count_workflows`` by visibility query.
 - ``Updates``: updates sent once per id, found by id, followed to a stage.
 """
 
@@ -37,13 +38,13 @@ from ._clock import Clock, SystemClock
 from ._closing import Closing
 from ._converter import DataConverter, default_converter
 from ._definitions import ActivityDefinition, WorkflowDefinition
-from ._description import WorkflowExecutionDescription
 from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
 from ._external import ExternalRequests
 from ._faults import Faults
 from ._handles import WorkflowHandle
 from ._lifecycle import Lifecycle
+from ._listing import Lister, WorkflowExecutionAsyncIterator, WorkflowExecutionCount
 from ._notify import Notifier
 from ._open_store import open_store
 from ._operations import HandleOperations
@@ -52,6 +53,7 @@ from ._recovery import Recovery
 from ._registry import Registry
 from ._run import Run
 from ._run_table import RunTable
+from ._search_attributes import SearchAttributeRegistry
 from ._starting import RunStarter
 from ._starts import Starts
 from ._store import Store
@@ -63,13 +65,14 @@ from ._updates import Updates, WorkflowUpdateStage
 from ._with_start import UpdateWithStart, WithStartWorkflowOperation
 from .common import (
     RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributes,
+    TypedSearchAttributes,
     WorkflowExecutionStatus,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from .errors import (
-    InvalidArgumentError,
-)
+from .errors import InvalidArgumentError, StoreError
 from .history import Event
 
 __all__ = ["Engine"]
@@ -125,6 +128,9 @@ class Engine:
             True (Temporal's defaults: 4,096 events, 4 MiB).
         identity: a name for this engine in activity errors and traces.
         tracer_provider, meter_provider: OpenTelemetry providers (globals when None).
+        search_attribute_keys: custom search attributes (``SearchAttributeKey.for_*``)
+            known from the start, so list queries may name them before any run sets them.
+            Others are learned on first use; an attribute keeps its first type.
     """
 
     def __init__(
@@ -149,6 +155,7 @@ class Engine:
         identity: str | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
+        search_attribute_keys: Sequence[SearchAttributeKey[Any]] = (),
     ) -> None:
         if isinstance(activity_executor, concurrent.futures.ProcessPoolExecutor):
             raise InvalidArgumentError(
@@ -182,6 +189,9 @@ class Engine:
                 f"{max_activity_threads!r}"
             )
         opts = {"durability": durability} if durability is not None else {}
+        self._search_attributes = SearchAttributeRegistry()
+        for key in search_attribute_keys:
+            self._search_attributes.register_key(key)
         self.store: Store = open_store(store, **opts)
         self.clock: Clock = clock or SystemClock()
         if data_converter is not None and converter is not None and data_converter is not converter:
@@ -204,6 +214,7 @@ class Engine:
             workflow_definition=registry.workflow_definition,
             failure_exception_types=tuple(failure_exception_types),
             strict_registry=True,
+            search_attributes=self._search_attributes,
             continue_as_new_suggested_events=continue_as_new_suggested_events,
             continue_as_new_suggested_bytes=continue_as_new_suggested_bytes,
         )
@@ -294,7 +305,7 @@ class Engine:
             children=children,
             external=external,
             timed_out=closing.workflow_timed_out,
-            plan_retry=closing.plan_retry,
+            plan_next=closing.plan_next,
             retry_interval=retry_interval,
         )
         faults = Faults(
@@ -305,7 +316,7 @@ class Engine:
         pipeline.connect(
             fault=faults.run_failed,
             block=recovery.block,
-            plan_retry=closing.plan_retry,
+            plan_next=closing.plan_next,
             schedule_activity=dispatcher.schedule_activity,
             cancel_activity=dispatcher.cancel_activity,
             start_timer=dispatcher.start_timer,
@@ -344,6 +355,13 @@ class Engine:
             request_cancel=closing.request_cancel,
             identity=self.identity,
         )
+        self._lister = Lister(
+            lifecycle=self._life,
+            store=store,
+            runs=table,
+            registry=self._search_attributes,
+            describe=self._ops.description,
+        )
         self._starts = Starts(
             lifecycle=self._life,
             workflow_for_start=registry.workflow_for_start,
@@ -352,6 +370,8 @@ class Engine:
             store=store,
             new_run=starter.new_run,
             terminate_run=ops.terminate_run,
+            search_attributes=self._search_attributes,
+            clock=self.clock,
         )
         self._with_start: UpdateWithStart = UpdateWithStart(
             workflow_for_start=registry.workflow_for_start,
@@ -452,6 +472,13 @@ class Engine:
             self.clock._engines.append(self)
         try:
             await self.store.open()
+            for name, type_name in (await self.store.search_attribute_types()).items():
+                try:
+                    self._search_attributes.register(name, type_name, source="the store")
+                except InvalidArgumentError as err:
+                    raise StoreError(
+                        f"search_attribute_keys disagree with the store: {err}"
+                    ) from None
             if self.store.durable:
                 await self._recovery.recover()
         except BaseException:
@@ -530,7 +557,9 @@ class Engine:
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.UNSPECIFIED,
         retry_policy: RetryPolicy | None = None,
+        cron_schedule: str = "",
         memo: Mapping[str, Any] | None = None,
+        search_attributes: TypedSearchAttributes | SearchAttributes | None = None,
         static_summary: str | None = None,
         static_details: str | None = None,
         start_delay: timedelta | None = None,
@@ -546,8 +575,12 @@ class Engine:
         """Start a workflow (its run method, class or type name) and return its handle.
 
         The arguments are ``temporalio.client.Client.start_workflow``'s. ``task_queue`` is
-        recorded (``workflow.info().task_queue``), not used for routing: one engine runs every
-        workflow it registered. ``start_delay``
+        recorded (``workflow.info().task_queue``, ``describe()``, list filters), not used for
+        routing: one engine runs every workflow it registered. ``search_attributes`` are the
+        run's initial search attributes. With ``cron_schedule`` (``"*/5 * * * *"``,
+        ``"@every 1h"``, ...) the first run waits for the first schedule time and each run
+        that completes, fails or times out is followed by a new run of the same id at the
+        next schedule time, until the workflow is cancelled or terminated. ``start_delay``
         records the run now and runs its code after the delay (Temporal's first workflow
         task backoff). What an embedded engine has no use for is accepted and changes
         nothing: ``task_timeout`` (a workflow task runs in-process), ``static_summary``/``_details``
@@ -573,6 +606,8 @@ class Engine:
             start_delay=start_delay,
             start_signal=start_signal,
             start_signal_args=start_signal_args,
+            search_attributes=search_attributes,
+            cron_schedule=cron_schedule,
         )
         return self._handle(run, result_type)
 
@@ -591,7 +626,9 @@ class Engine:
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.UNSPECIFIED,
         retry_policy: RetryPolicy | None = None,
+        cron_schedule: str = "",
         memo: Mapping[str, Any] | None = None,
+        search_attributes: TypedSearchAttributes | SearchAttributes | None = None,
         static_summary: str | None = None,
         static_details: str | None = None,
         start_delay: timedelta | None = None,
@@ -625,11 +662,19 @@ class Engine:
             start_delay=start_delay,
             start_signal=start_signal,
             start_signal_args=start_signal_args,
+            search_attributes=search_attributes,
+            cron_schedule=cron_schedule,
         )
         rec = run.record
         if rec.status is _COMPLETED and rec._history is not None:
-            # completed within the start (no I/O on the way): its result, as ``result`` reads it
-            r = rec._history[-1].attributes.get("result")
+            # completed within the start (no I/O on the way): its result, as ``result`` reads
+            # it (unless a next run, a cron workflow's, follows it: ``result`` goes on there)
+            a = rec._history[-1].attributes
+            r = a.get("result")
+            if "new_execution_run_id" in a:
+                return await self._ops.result(
+                    rec.workflow_id, rec.run_id, follow_runs=True, result_type=result_type
+                )
             if r is None:
                 return None
             hint = result_type if result_type is not None else run.defn.run_ret_hint
@@ -809,17 +854,65 @@ class Engine:
             await self._life.ensure_started()
         return self._handle(await self._recovery.import_history(events))
 
-    async def list_workflows(
+    def list_workflows(
         self,
+        query: str | None = None,
         *,
         status: WorkflowExecutionStatus | None = None,
-        page_size: int = 100,
+        limit: int | None = None,
+        page_size: int = 1000,
         next_page_token: bytes | None = None,
-    ) -> tuple[list[WorkflowExecutionDescription], bytes | None]:
-        """One page of runs (oldest first), optionally only those with ``status``."""
-        return await self._ops.list_workflows(
-            status=status, page_size=page_size, next_page_token=next_page_token
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowExecutionAsyncIterator:
+        """Runs matching a visibility query, newest first, as temporalio's.
+
+        ``query`` is Temporal's list filter (``WorkflowType = 'Checkout' AND
+        ExecutionStatus = 'Running'``, ``CustomerId IN ('a', 'b')``, ``StartTime BETWEEN
+        '2025-01-01T00:00:00Z' AND '2025-02-01T00:00:00Z'``, ``WorkflowId STARTS_WITH
+        'order-'``, ...) over the built-in attributes and custom search attributes; None or
+        empty lists every run. ``status`` is a shortcut for ``ExecutionStatus = ...``.
+        ``rpc_metadata``/``rpc_timeout`` are accepted so code ports (there is no RPC).
+
+        ``async for desc in engine.list_workflows(q)`` yields every match (at most ``limit``);
+        ``await engine.list_workflows(q, page_size=...)`` gives one page and the next
+        page's token (pass it back as ``next_page_token``; None after the last page).
+
+        Raises:
+            InvalidArgumentError: (when read) the query is malformed or names what is not
+                supported (an unknown attribute, ``LIKE``, ``ORDER BY``, ...).
+        """
+        del rpc_metadata, rpc_timeout
+        lister = self._lister
+
+        async def fetch(size: int, token: bytes | None) -> tuple[list[Any], bytes | None]:
+            return await lister.page(query, status, size, token)
+
+        return WorkflowExecutionAsyncIterator(
+            fetch, page_size=page_size, next_page_token=next_page_token, limit=limit
         )
+
+    async def count_workflows(
+        self,
+        query: str | None = None,
+        *,
+        rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowExecutionCount:
+        """How many runs match a visibility query; with ``GROUP BY ExecutionStatus``, also
+        per status (``groups``), as temporalio's ``count_workflows`` (``rpc_metadata``/
+        ``rpc_timeout`` are accepted so code ports).
+
+        Raises:
+            InvalidArgumentError: The query is malformed or names what is not supported.
+        """
+        del rpc_metadata, rpc_timeout
+        return await self._lister.count(query)
+
+    @property
+    def search_attribute_keys(self) -> Mapping[str, SearchAttributeKey[Any]]:
+        """The custom search attributes this engine knows (given or used), by name."""
+        return self._search_attributes.keys()
 
     # ------------------------------------------------------------------ time and retention
 

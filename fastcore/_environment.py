@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._definitions import ActivityDefinition, WorkflowDefinition
+from ._search_attributes import SearchAttributeRegistry
 
 __all__ = ["WorkflowEnvironment"]
 
@@ -31,6 +32,8 @@ class WorkflowEnvironment:
     failure_exception_types: tuple[type[BaseException], ...] = ()
     #: Whether an unregistered activity is refused when the code schedules it.
     strict_registry: bool = True
+    #: The types of custom search attributes (an upsert of another type is refused).
+    search_attributes: SearchAttributeRegistry | None = None
     #: ``workflow.info().is_continue_as_new_suggested()`` from this many events on
     #: (Temporal's default, ``limit.historyCount.suggestContinueAsNew``).
     continue_as_new_suggested_events: int = 4096

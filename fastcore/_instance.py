@@ -410,8 +410,22 @@ class WorkflowInstance:
                 self.cursor = i
         if self.start_updates is not None and i == len(history):
             self._accept_start_updates()
+        if event.attributes.get("first_task_backoff"):
+            # A cancel requested while the run waited for its first task (a cron or retry
+            # backoff) reaches the code with the start, as Temporal delivers both in the
+            # first activation: the run method is cancelled before its first step.
+            while i < len(history):
+                et = history[i].event_type
+                if et is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+                    self.cancel_requested = True
+                    break
+                if et is EventType.WORKFLOW_TASK_RETRIED or et in COMMAND_EVENTS:
+                    break
+                i += 1
         # the run method is the task itself; its outcome closes the run (no wrapper frame)
-        self.main_task = MainTask(defn.run_fn(self.obj, *args), self.loop, self._main_done)
+        task = self.main_task = MainTask(defn.run_fn(self.obj, *args), self.loop, self._main_done)
+        if self.cancel_requested:
+            task.cancel()
 
     def _accept_start_updates(self) -> None:
         """Validate the updates sent with the start; record and deliver the accepted ones

@@ -10,7 +10,6 @@ not define or arguments that do not fit (``InvalidArgumentError``).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +27,7 @@ from ._pipeline import Pipeline
 from ._requests import current_request_id
 from ._run import Run
 from ._run_table import RunTable
+from ._search_attributes import decode as decode_search_attributes
 from ._store import RunRecord, Store
 from ._telemetry import Telemetry
 from ._updates import Updates, signal_requests
@@ -132,7 +132,12 @@ class HandleOperations:
             close = run.record.history[-1]
             et = close.event_type
             a = close.attributes
-            if et is _ET_WORKFLOW_EXECUTION_COMPLETED:
+            nxt_id = a.get("new_execution_run_id")
+            if follow_runs and nxt_id:
+                # continue-as-new, a retry or a cron workflow's next run (temporalio follows)
+                run = await self._runs.next_run(workflow_id, nxt_id)
+                continue
+            if et is EventType.WORKFLOW_EXECUTION_COMPLETED:
                 hint = (
                     result_type
                     if result_type is not None
@@ -140,18 +145,6 @@ class HandleOperations:
                 )
                 r = a.get("result")
                 return self._converter.decode_one(r, hint) if r is not None else None
-            nxt_id = a.get("new_execution_run_id")
-            if (
-                follow_runs
-                and nxt_id
-                and et
-                in (
-                    _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-                    _ET_WORKFLOW_EXECUTION_FAILED,
-                )
-            ):
-                run = await self._runs.next_run(workflow_id, nxt_id)
-                continue
             raise WorkflowFailureError(cause=self._close_cause(close))
 
     def _close_cause(self, close: Event) -> BaseException:
@@ -381,17 +374,25 @@ class HandleOperations:
     # ------------------------------------------------------------------ reading
 
     async def describe(self, workflow_id: str, run_id: str | None) -> WorkflowExecutionDescription:
-        """Status, type, times, history length, memo, parent and pending work of the run."""
+        """Status, type, times, history length, memo, search attributes, parent and pending
+        work of the run."""
         if not self._life.ready:
             await self._life.ensure_started()
         run = await self._runs.find(workflow_id, run_id)
-        r = run.record
-        started = r.history[0].attributes if r.history else {}
-        parent = started.get("parent") or {}
         inst = run.instance
         failure = None
         if inst is not None and run.open:
             failure = inst.nondeterminism or inst.task_failure
+        desc = self.description(run.record)
+        desc.pending_activities = [
+            t.pending_info(self.identity) for t in run.activities.values() if not t.local
+        ]
+        desc.pending_task_failure = failure
+        return desc
+
+    def description(self, r: RunRecord) -> WorkflowExecutionDescription:
+        """What a list row shows of a run: identity, status, times, memo, search attributes."""
+        raw_memo = r.memo or {}
         return WorkflowExecutionDescription(
             id=r.workflow_id,
             run_id=r.run_id,
@@ -401,30 +402,15 @@ class HandleOperations:
             close_time=datetime.fromtimestamp(r.close_time, UTC)
             if r.close_time is not None
             else None,
-            history_length=len(r.history),
-            memo=self._memo(r.history),
-            parent_id=parent.get("workflow_id"),
-            parent_run_id=parent.get("run_id"),
-            pending_activities=[
-                t.pending_info(self.identity) for t in run.activities.values() if not t.local
-            ],
-            pending_task_failure=failure,
+            history_length=r.length,
+            memo={k: self._converter.decode_one(v) for k, v in raw_memo.items()},
+            typed_search_attributes=decode_search_attributes(r.search_attributes),
+            task_queue=r.task_queue,
+            execution_time=datetime.fromtimestamp(r.execution_time or r.start_time, UTC),
+            raw_memo=dict(raw_memo),
+            parent_id=r.parent[0] if r.parent else None,
+            parent_run_id=r.parent[1] if r.parent else None,
         )
-
-    def _memo(self, history: list[Event]) -> dict[str, Any]:
-        """The run's memo: as started, with what ``upsert_memo`` changed (None removes)."""
-        decode = self._converter.decode_one
-        started = history[0].attributes if history else {}
-        memo = {k: decode(v) for k, v in (started.get("memo") or {}).items()}
-        for ev in history:
-            if ev.event_type is _ET_WORKFLOW_PROPERTIES_MODIFIED:
-                for k, v in (ev.attributes.get("upserted_memo") or {}).items():
-                    value = decode(v)
-                    if value is None:
-                        memo.pop(k, None)
-                    else:
-                        memo[k] = value
-        return memo
 
     async def fetch_history(self, workflow_id: str, run_id: str | None) -> list[Event]:
         """A copy of the run's events."""
@@ -451,55 +437,6 @@ class HandleOperations:
             if not run.open:
                 return
             await self._notifier.history_grew(run)
-
-    async def list_workflows(
-        self,
-        *,
-        status: WorkflowExecutionStatus | None = None,
-        page_size: int = 100,
-        next_page_token: bytes | None = None,
-    ) -> tuple[list[WorkflowExecutionDescription], bytes | None]:
-        """One page of runs (oldest first), optionally only those with ``status``."""
-        if not self._life.ready:
-            await self._life.ensure_started()
-        if page_size < 1:
-            raise InvalidArgumentError("page_size must be at least 1")
-        after = None
-        if next_page_token:
-            try:
-                t = json.loads(next_page_token.decode())
-                after = (float(t[0]), str(t[1]), str(t[2]))
-            except Exception as err:
-                raise InvalidArgumentError(f"bad next_page_token: {err}") from None
-        records = await self._store.list_runs(status=status, limit=page_size + 1, after=after)
-        more = len(records) > page_size
-        records = records[:page_size]
-        out = []
-        for rec in records:
-            run = self._runs.by_run_id.get(rec.run_id)
-            r = run.record if run is not None else rec
-            # the memo as describe() has it, where the history is at hand (a store that
-            # lists runs without their history leaves it empty, as before)
-            memo = (r.history[0].attributes.get("memo") if r.history else None) or {}
-            out.append(
-                WorkflowExecutionDescription(
-                    id=r.workflow_id,
-                    run_id=r.run_id,
-                    workflow_type=r.workflow_type,
-                    status=r.status,
-                    start_time=datetime.fromtimestamp(r.start_time, UTC),
-                    close_time=datetime.fromtimestamp(r.close_time, UTC)
-                    if r.close_time is not None
-                    else None,
-                    history_length=r.length,
-                    memo={k: self._converter.decode_one(v) for k, v in memo.items()},
-                )
-            )
-        token = None
-        if more and records:
-            last = records[-1]
-            token = json.dumps([last.start_time, last.workflow_id, last.run_id]).encode()
-        return out, token
 
 
 def handler_definition_of(fn: Any) -> HandlerDefinition | None:

@@ -45,6 +45,7 @@ _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
 _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED = EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
 _ET_TIMER_CANCELED = EventType.TIMER_CANCELED
 _ET_TIMER_STARTED = EventType.TIMER_STARTED
+_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
 _ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
 _ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
 
@@ -65,6 +66,7 @@ _WITH_EFFECTS = CLOSE_EVENTS | {
     _ET_MARKER_RECORDED,
 }
 _RUNNING = WorkflowExecutionStatus.RUNNING
+_NEXT_RUN_CLOSES = (_ET_WORKFLOW_EXECUTION_FAILED, _ET_WORKFLOW_EXECUTION_COMPLETED)
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
@@ -109,7 +111,7 @@ class Pipeline:
         skipper.watch_inputs(self.queue)
         # the other parts, set by connect()
         self._block: BlockTask = _unconnected
-        self._plan_retry: RunEffect = _unconnected
+        self._plan_next: RunEffect = _unconnected
         self._schedule_activity: RunEffect = _unconnected
         self._cancel_activity: RunEffect = _unconnected
         self._start_timer: RunEffect = _unconnected
@@ -126,7 +128,7 @@ class Pipeline:
         self,
         *,
         block: BlockTask,
-        plan_retry: RunEffect,
+        plan_next: RunEffect,
         schedule_activity: RunEffect,
         cancel_activity: RunEffect,
         start_timer: RunEffect,
@@ -141,7 +143,7 @@ class Pipeline:
     ) -> None:
         """Hand the pipeline the parts that act on what an activation produced."""
         self._block = block
-        self._plan_retry = plan_retry
+        self._plan_next = plan_next
         self._schedule_activity = schedule_activity
         self._cancel_activity = cancel_activity
         self._start_timer = start_timer
@@ -272,8 +274,8 @@ class Pipeline:
             close = new[-1]
             record.status = CLOSE_STATUS[close.event_type]
             record.close_time = close.timestamp
-            if close.event_type is _ET_WORKFLOW_EXECUTION_FAILED:
-                self._plan_retry(run, close)
+            if close.event_type in _NEXT_RUN_CLOSES:
+                self._plan_next(run, close)  # a retry or cron run names itself in the event
         self.commit(run, new, waiter, new)
         if requests and local is not None and not inst.closed:
             # local activities asked for by this activation (their outcome is its next input)

@@ -27,7 +27,8 @@ from ._instance import WorkflowInstance
 from ._pipeline import Pipeline
 from ._run import CLOSE_STATUS, Run
 from ._run_table import RunTable
-from ._store import RunRecord, Store
+from ._search_attributes import fold
+from ._store import RunRecord, Store, fold_memo
 from ._telemetry import Telemetry
 from ._timers import TimerService
 from .common import WorkflowExecutionStatus
@@ -82,7 +83,7 @@ class Recovery:
         children: Children,
         external: ExternalRequests,
         timed_out: Callable[[Run], None],
-        plan_retry: Callable[[Run, Event], None],
+        plan_next: Callable[[Run, Event], None],
         retry_interval: float,
     ) -> None:
         self._workflow_definition = workflow_definition
@@ -99,7 +100,7 @@ class Recovery:
         self._children = children
         self._external = external
         self._timed_out = timed_out
-        self._plan_retry = plan_retry
+        self._plan_next = plan_next
         self.retry_interval = retry_interval  # seconds; doubles per consecutive failure
         self._held: list[tuple[Run, Event]] | None = None  # during recover(): sent after it
 
@@ -222,6 +223,7 @@ class Recovery:
         record.history.extend(
             Event(i + 1, ev.event_type, ev.timestamp, ev.attributes) for i, ev in enumerate(events)
         )
+        record.refresh_visibility()
         last = record.history[-1]
         if last.event_type in CLOSE_EVENTS:
             record.status = CLOSE_STATUS[last.event_type]
@@ -249,7 +251,8 @@ class Recovery:
         deadline: float | None = first.attributes.get("execution_deadline")
         run_timeout = first.attributes.get("run_timeout")
         if run_timeout:
-            end = first.timestamp + float(run_timeout)
+            backoff = float(first.attributes.get("first_task_backoff") or 0.0)
+            end = first.timestamp + backoff + float(run_timeout)
             deadline = min(deadline, end) if deadline else end
         if deadline:
             run.timeout_entry = self._timers.call_at(deadline, self._timed_out, run)
@@ -261,6 +264,13 @@ class Recovery:
         err = inst.nondeterminism or inst.task_failure
         assert err is not None
         record = run.record
+        if record.search_attributes != fold(record.history) or record.memo != fold_memo(
+            record.history
+        ):
+            # an upsert of the failed task was dropped with its commands
+            record.search_attributes = fold(record.history)
+            record.memo = fold_memo(record.history)
+            record.visibility_changed = True
         fail_types = run.defn.failure_exception_types + self._env.failure_exception_types
         if fail_types and isinstance(err, fail_types):
             # listed in failure_exception_types: the workflow fails instead
@@ -276,7 +286,7 @@ class Recovery:
             record.status = WorkflowExecutionStatus.FAILED
             record.close_time = ev.timestamp
             inst.closed = True
-            self._plan_retry(run, ev)
+            self._plan_next(run, ev)
             return
         record.history.append(
             Event(

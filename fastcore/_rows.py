@@ -124,6 +124,34 @@ def load_event(text: str | bytes) -> Event:
     return Event(event_id, kind, float(timestamp), attributes)
 
 
+def dump_value(value: Any) -> str:
+    """JSON text of a value (a run's memo, its search attributes) whose Payloads take the
+    stores' ``{"_payload": ...}`` form."""
+    if _orjson is not None:
+        return str(_orjson.dumps(value, default=_encode_payload, option=_ORJSON_OPTS).decode())
+    return json.dumps(value, default=_encode_value, separators=(",", ":"))  # pragma: no cover
+
+
+def load_value(text: str | bytes) -> dict[str, Any]:
+    """A JSON object ``dump_value`` wrote, its Payloads revived.
+
+    Raises:
+        RowError: The text is not a JSON object this code wrote.
+    """
+    try:
+        obj = _loads(text)
+        if type(obj) is not dict:
+            raise RowError(f"not an object but {type(obj).__name__}")
+        _revive(obj)
+    except _json_errors as err:
+        if isinstance(err, RowError):
+            raise
+        raise RowError(f"not JSON: {err}") from None
+    except RecursionError:
+        raise RowError("nested too deeply") from None
+    return obj
+
+
 def _payload(value: dict[str, Any]) -> Payload:
     """A Payload from the ``{"_payload": {...}}`` form; RowError when it is malformed."""
     p = value["_payload"]

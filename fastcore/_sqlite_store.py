@@ -62,8 +62,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ._rows import dump_event, load_event, load_history
-from ._store import RunRecord, Store
+from . import _sqlite_visibility as _vis
+from ._rows import RowError, dump_event, dump_value, load_event, load_history, load_value
+from ._store import RecencyKey, RunRecord, Store
+from ._visibility import Query
 from .common import WorkflowExecutionStatus
 from .errors import InvalidArgumentError, StoreError
 from .history import Event
@@ -123,6 +125,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (run, event_id)
         )""",
     ),
+    _vis.VISIBILITY_MIGRATION,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 """The schema version this code writes; a file with a higher one is refused."""
@@ -135,7 +138,8 @@ _UPSERT_RUN = """INSERT INTO runs
 _INSERT_EVENT = """INSERT INTO events (run, event_id, data)
     VALUES ((SELECT id FROM runs WHERE workflow_id = ? AND run_id = ?), ?, ?)"""
 _RUN_COLUMNS = (
-    "id, workflow_id, run_id, workflow_type, status, start_time, close_time, history_length"
+    "id, workflow_id, run_id, workflow_type, status, start_time, close_time, history_length, "
+    "task_queue, execution_time, memo, search_attributes, parent_workflow_id, parent_run_id"
 )
 
 _RunRow = tuple[str, str, str, int, float, float | None, int]
@@ -145,7 +149,7 @@ _EventRow = tuple[str, str, int, str]
 class _Batch:
     """What one transaction writes, and who waits for it."""
 
-    __slots__ = ("events", "latest", "rows", "waiters")
+    __slots__ = ("events", "latest", "rows", "visibility", "waiters")
 
     def __init__(
         self,
@@ -153,11 +157,13 @@ class _Batch:
         events: list[_EventRow],
         waiters: list[asyncio.Future[None]],
         latest: dict[str, _RunRow] | None = None,
+        visibility: list[_vis.VisibilityRow] | None = None,
     ) -> None:
         self.rows = rows
         self.events = events
         self.waiters = waiters
         self.latest = latest or {}
+        self.visibility = visibility or []
 
 
 class SqliteStore(Store):
@@ -215,6 +221,7 @@ class SqliteStore(Store):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._rows: dict[tuple[str, str], _RunRow] = {}
+        self._visibility: dict[tuple[str, str], _vis.VisibilityRow] = {}
         self._pending_latest: dict[str, _RunRow] = {}  # newest pending row per workflow id
         self._reader: sqlite3.Connection | None = None  # lookups that need no flush
         self._events: list[_EventRow] = []
@@ -398,6 +405,11 @@ class SqliteStore(Store):
             len(run.history),
         )
         self._rows[(wid, rid)] = row
+        if run.visibility_changed:
+            run.visibility_changed = False
+            if not (events and events[0].event_id == 1 and _vis.plain(run)):
+                # a new run with nothing to show beyond the defaults writes no extra rows
+                self._visibility[(wid, rid)] = _vis.visibility_row(run, dump_value)
         prev = self._pending_latest.get(wid)
         if prev is None or prev[1] == rid or prev[4] <= row[4]:
             self._pending_latest[wid] = row
@@ -432,8 +444,15 @@ class SqliteStore(Store):
     def _take(self) -> _Batch | None:
         if not self._rows and not self._waiters:
             return None
-        batch = _Batch(list(self._rows.values()), self._events, self._waiters, self._pending_latest)
+        batch = _Batch(
+            list(self._rows.values()),
+            self._events,
+            self._waiters,
+            self._pending_latest,
+            list(self._visibility.values()),
+        )
         self._rows, self._events, self._waiters, self._pending_latest = {}, [], [], {}
+        self._visibility = {}
         self._shared = None
         return batch
 
@@ -485,6 +504,8 @@ class SqliteStore(Store):
             if hook is not None:
                 hook("rows", batch.events)
             conn.executemany(_INSERT_EVENT, batch.events)
+            if batch.visibility:
+                _vis.write_visibility(conn, batch.visibility)
             if hook is not None:
                 hook("events", batch.events)
             conn.execute("COMMIT")
@@ -601,6 +622,18 @@ class SqliteStore(Store):
     ) -> list[RunRecord]:
         return await self._read(_list_runs, status, limit, after)
 
+    async def query_runs(
+        self, query: Query, *, limit: int = 100, after: RecencyKey | None = None
+    ) -> list[RunRecord]:
+        return await self._read(_vis.query_runs, _RUN_COLUMNS, query, limit, after, _record)
+
+    async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
+        counts = await self._read(_vis.count_runs, query)
+        return {WorkflowExecutionStatus(k): n for k, n in counts.items()}
+
+    async def search_attribute_types(self) -> dict[str, str]:
+        return await self._read(_vis.search_attribute_types)
+
     async def purge_closed(self, closed_before: float) -> int:
         return await self._read(_purge_closed, closed_before)
 
@@ -618,6 +651,16 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
             workflow_id=str(row[1]),
             run_id=str(row[2]),
         ) from None
+    try:
+        memo = load_value(row[10]) if row[10] else None
+        search_attributes = load_value(row[11]) if row[11] else None
+    except RowError as err:
+        raise StoreError(
+            f"workflow {row[1]!r} run {row[2]!r} cannot be read from the store: its runs row "
+            f"has a memo or search attributes that are {err}",
+            workflow_id=str(row[1]),
+            run_id=str(row[2]),
+        ) from None
     return RunRecord(
         workflow_id=row[1],
         run_id=row[2],
@@ -626,6 +669,12 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         start_time=row[5],
         close_time=row[6],
         history_length=row[7],
+        task_queue=row[8],
+        execution_time=row[9],
+        memo=memo,
+        search_attributes=search_attributes,
+        parent=(row[12], row[13]) if row[12] else None,
+        visibility_changed=False,
     )
 
 
@@ -701,6 +750,10 @@ def _purge_closed(conn: sqlite3.Connection, closed_before: float) -> int:
     try:
         conn.execute(
             "DELETE FROM events WHERE run IN (SELECT id FROM runs WHERE close_time < ?)",
+            (closed_before,),
+        )
+        conn.execute(
+            "DELETE FROM search_attributes WHERE run IN (SELECT id FROM runs WHERE close_time < ?)",
             (closed_before,),
         )
         count = conn.execute("DELETE FROM runs WHERE close_time < ?", (closed_before,)).rowcount

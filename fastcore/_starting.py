@@ -20,7 +20,8 @@ from ._instance import WorkflowInstance
 from ._pipeline import Pipeline
 from ._run import Run, _ids, new_id
 from ._run_table import RunTable
-from ._store import RunRecord
+from ._search_attributes import Encoded
+from ._store import DEFAULT_TASK_QUEUE, RunRecord
 from ._telemetry import Telemetry
 from ._timers import TimerService
 from .history import Event, EventType
@@ -94,22 +95,42 @@ class RunStarter:
         start_args: list[Any] | None = None,
         request_id: str | None = None,
         task_queue: str | None = None,
-        search_attributes: dict[str, Any] | None = None,
+        search_attributes: Encoded | None = None,
+        cron_schedule: str | None = None,
+        last_completion_result: Any = None,
+        continued_failure: dict[str, Any] | None = None,
+        now: float | None = None,
     ) -> tuple[Run, asyncio.Future[None] | None]:
         """Make a run and queue its first activation.
 
-        Returns the run and, when the store is durable, a future that completes once its
-        start is durable (None when it already is).
+        A run whose code must wait (a retry's backoff, a cron run until its schedule time)
+        has ``first_task_backoff`` seconds (counted from ``now``, the clock's time by
+        default, which a cron run's start takes from its predecessor's close). Returns the
+        run and, when the store is durable, a future that completes once its start is
+        durable (None when it already is).
         """
-        now = self._env.clock_now()
+        if now is None:
+            now = self._env.clock_now()
         run_id = run_id or new_id()
         history: list[Event] = []
         record = RunRecord(workflow_id, run_id, name, now, history=history)
+        if task_queue == DEFAULT_TASK_QUEUE:
+            task_queue = None  # the default is not recorded
+        if task_queue:
+            record.task_queue = task_queue
+        if memo:
+            record.memo = memo
+        if search_attributes:
+            record.search_attributes = search_attributes
         run = Run(record, defn)
         if parent is not None:
             run.parent = (parent["workflow_id"], parent["run_id"], parent["initiated_event_id"])
+            record.parent = (parent["workflow_id"], parent["run_id"])
+        # the run's clocks start when its code may first run (Temporal adds the first
+        # workflow task backoff to the run and execution expirations)
+        begins = now + (first_task_backoff or 0.0)
         if not execution_deadline and execution_timeout:
-            execution_deadline = now + execution_timeout
+            execution_deadline = begins + execution_timeout
         attrs: dict[str, Any] = {
             "workflow_type": name,
             "workflow_id": workflow_id,
@@ -128,12 +149,20 @@ class RunStarter:
         }
         if first_task_backoff:
             attrs["first_task_backoff"] = first_task_backoff
+            record.execution_time = now + first_task_backoff
         if request_id:
             attrs["request_id"] = request_id
+        # recorded only when given, so a plain start's event stays as small as it was
         if task_queue:
             attrs["task_queue"] = task_queue
-        if search_attributes is not None:
+        if search_attributes:
             attrs["search_attributes"] = search_attributes
+        if cron_schedule:
+            attrs["cron_schedule"] = cron_schedule
+        if last_completion_result is not None:
+            attrs["last_completion_result"] = last_completion_result
+        if continued_failure is not None:
+            attrs["continued_failure"] = continued_failure
         self._runs.add(run)
         started = Event(1, _ET_WORKFLOW_EXECUTION_STARTED, now, attrs)
         history.append(started)
@@ -150,7 +179,7 @@ class RunStarter:
             self.telemetry.workflow_started(run)
         deadline = execution_deadline or None
         if run_timeout:
-            deadline = min(deadline or now + run_timeout, now + run_timeout)
+            deadline = min(deadline or begins + run_timeout, begins + run_timeout)
         if deadline:
             run.timeout_entry = self._timers.call_at(deadline, self._timed_out, run)
         run.instance = WorkflowInstance(
@@ -163,13 +192,15 @@ class RunStarter:
         if signal is not None and signal[2]:
             run.instance.make_handlers().pending_signals[id(signal[1])] = (signal[1], signal[2])
         if first_task_backoff:
-            # A retry run: recorded now (durable), its code first runs after the backoff;
-            # inputs meanwhile wait, as for a blocked run (Temporal's first task backoff).
+            # A retry or cron run: recorded now (durable), its code first runs after the
+            # backoff; inputs meanwhile wait, as for a blocked run (Temporal's first
+            # workflow task backoff).
             run.instance.blocked = True
             run.instance.deferred = [started]
-            self._commit(run, list(record.history), None, [])
+            waiter = asyncio.get_running_loop().create_future() if self._durable else None
+            self._commit(run, list(record.history), waiter, [])
             run.retry_entry = self._timers.call_at(
                 now + first_task_backoff, self._retry_task, run, 0
             )
-            return run, None
+            return run, None if waiter is None or waiter.done() else waiter
         return run, self._submit(run, _ET_WORKFLOW_EXECUTION_STARTED, {}, self._durable)

@@ -2,7 +2,10 @@
 
 ``start_workflow`` (and update-with-start) come here: the arguments are checked and decoded
 once (the run method gets those values), a start retried with its request id gets the run
-it made, and the id policies decide between a new run, the running one, or an error.
+it made, and the id policies decide between a new run, the running one, or an error. Search
+attributes are checked (names, value types, the type each attribute has in this engine) and a
+cron schedule parsed before anything is recorded; a cron workflow's first run waits for the
+first schedule time.
 """
 
 from __future__ import annotations
@@ -11,13 +14,17 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from ._clock import Clock
 from ._converter import DataConverter, decode_arguments
+from ._cron import backoff, parse_cron
 from ._definitions import WorkflowDefinition
 from ._lifecycle import Lifecycle
 from ._payload import EncodedValue
 from ._requests import current_request_id
 from ._run import Run
 from ._run_table import RunTable, damage_of
+from ._search_attributes import SearchAttributeRegistry
+from ._search_attributes import encode as encode_search_attributes
 from ._store import Store
 from ._validate import MAX_ID_LENGTH, check_id, check_timeout
 from ._with_start import StartUpdates
@@ -49,6 +56,8 @@ class Starts:
         store: Store,
         new_run: Callable[..., tuple[Run, Any]],
         terminate_run: Callable[[Run, str | None, list[Any]], Awaitable[None]],
+        search_attributes: SearchAttributeRegistry,
+        clock: Clock,
     ) -> None:
         self._life = lifecycle
         self._workflow_for_start = workflow_for_start
@@ -57,6 +66,8 @@ class Starts:
         self._store = store
         self._new_run = new_run
         self._terminate_run = terminate_run
+        self._search_attributes = search_attributes
+        self._clock = clock
         #: what each workflow reference a start named resolved to (the registry is fixed)
         self._found: dict[Any, tuple[WorkflowDefinition, str]] = {}
 
@@ -77,6 +88,8 @@ class Starts:
         start_signal: str | None = None,
         start_signal_args: Sequence[Any] = (),
         start_updates: StartUpdates | None = None,
+        search_attributes: Any = None,
+        cron_schedule: str = "",
     ) -> tuple[Run, bool]:
         """Start a run, or find the running one the id policies send this start to.
 
@@ -139,6 +152,19 @@ class Starts:
         delay = start_delay.total_seconds() if start_delay is not None else None
         if delay is not None and delay < 0:
             raise InvalidArgumentError("start_delay must not be negative")
+        if task_queue is not None and (not isinstance(task_queue, str) or not task_queue):
+            raise InvalidArgumentError("task_queue must be a non-empty string")
+        encoded_sa = encode_search_attributes(search_attributes)
+        now = self._clock.now()
+        if cron_schedule:
+            if delay is not None:
+                raise InvalidArgumentError("start_delay and cron_schedule cannot both be set")
+            delay = backoff(parse_cron(cron_schedule), now, now)
+            if delay is None:
+                raise InvalidArgumentError(
+                    f"cron schedule {cron_schedule!r} has no time in the next five years"
+                )
+            delay = max(delay, 1e-6)  # the first run waits for its schedule time
         signal_payloads = None
         signal_args: list[Any] = []
         if start_signal is not None:
@@ -182,6 +208,8 @@ class Starts:
                     and st in (_COMPLETED, _CONTINUED_AS_NEW)
                 ):
                     raise WorkflowAlreadyStartedError(id, name, run_id=prior.run_id)
+        if encoded_sa:
+            self._search_attributes.check(encoded_sa)
         run, fut = self._new_run(
             defn,
             name,
@@ -199,6 +227,9 @@ class Starts:
             start_args=decoded,
             request_id=request or None,
             task_queue=task_queue,
+            search_attributes=encoded_sa or None,
+            cron_schedule=cron_schedule or None,
+            now=now,
         )
         if fut is not None:
             await fut

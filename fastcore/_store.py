@@ -10,15 +10,37 @@ until then, so nothing is acknowledged before it is durable.
 
 from __future__ import annotations
 
+import math
 import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Sequence
+from typing import Any
 
+from ._payload import Payload
+from ._search_attributes import Encoded, fold, row_values
+from ._visibility import Query, evaluate
 from .common import WorkflowExecutionStatus
 from .errors import StoreError
 from .history import Event, EventType
 
-__all__ = ["MemoryStore", "RunRecord", "Store", "pack_history", "unpack_history"]
+__all__ = [
+    "DEFAULT_TASK_QUEUE",
+    "MemoryStore",
+    "RecencyKey",
+    "RunRecord",
+    "Store",
+    "fold_memo",
+    "pack_history",
+    "recency_key",
+    "unpack_history",
+    "visibility_row",
+]
+
+#: Where a run sorts in a list: (close time, or infinity while open; start time; run id).
+RecencyKey = tuple[float, float, str]
+
+DEFAULT_TASK_QUEUE = "fastcore"
+"""The task queue a run shows when its start named none (an engine runs every workflow)."""
 
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
@@ -52,6 +74,10 @@ class RunRecord:
     traverse, which is how the engine keeps thousands of closed runs without every full
     collection walking their events. Reading ``history`` of a packed record unpacks a new
     list each time: read it once and keep the list; a change to that list is not kept.
+
+    The visibility fields (task queue, execution time, memo, search attributes, parent) are
+    what a list row shows and a list filter reads; whoever changes them sets
+    ``visibility_changed`` so a store that indexes them writes them again.
     """
 
     __slots__ = (
@@ -59,10 +85,16 @@ class RunRecord:
         "_packed",
         "close_time",
         "damage",
+        "execution_time",
         "history_length",
+        "memo",
+        "parent",
         "run_id",
+        "search_attributes",
         "start_time",
         "status",
+        "task_queue",
+        "visibility_changed",
         "workflow_id",
         "workflow_type",
     )
@@ -78,6 +110,13 @@ class RunRecord:
         history: list[Event] | None = None,
         history_length: int = 0,
         damage: StoreError | None = None,
+        *,
+        task_queue: str = DEFAULT_TASK_QUEUE,
+        execution_time: float | None = None,
+        memo: dict[str, Payload] | None = None,
+        search_attributes: Encoded | None = None,
+        parent: tuple[str, str] | None = None,
+        visibility_changed: bool = True,
     ) -> None:
         self.workflow_id = workflow_id
         self.run_id = run_id
@@ -89,6 +128,18 @@ class RunRecord:
         self._packed: bytes | None = None
         #: Events in the run; set by stores that return runs without their history.
         self.history_length = history_length
+        #: The task queue the start named.
+        self.task_queue = task_queue
+        #: When the run's code first runs (after a cron or retry backoff); None: the start.
+        self.execution_time = execution_time
+        #: The memo, as recorded and changed by ``upsert_memo`` (payloads); None when empty.
+        self.memo = memo
+        #: The current search attributes (the JSON form of ``fastcore._search_attributes``).
+        self.search_attributes = search_attributes
+        #: The parent's (workflow id, run id), for a child workflow.
+        self.parent = parent
+        #: Set when a visibility field changed since the store last wrote them.
+        self.visibility_changed = visibility_changed
         #: Why this run's rows cannot be read (set by ``open_runs`` instead of failing the rest).
         self.damage = damage
 
@@ -130,6 +181,60 @@ class RunRecord:
             f"RunRecord({self.workflow_id!r}, {self.run_id!r}, {self.workflow_type!r}, "
             f"{self.status.name}, events={self.length})"
         )
+
+    def refresh_visibility(self) -> None:
+        """Set the visibility fields from the history (an imported or rebuilt run)."""
+        history = self.history
+        if not history:
+            return
+        first = history[0]
+        a = first.attributes
+        self.task_queue = a.get("task_queue") or DEFAULT_TASK_QUEUE
+        backoff = a.get("first_task_backoff")
+        self.execution_time = first.timestamp + float(backoff) if backoff else None
+        self.memo = fold_memo(history)
+        self.search_attributes = fold(history)
+        parent = a.get("parent")
+        self.parent = (parent["workflow_id"], parent["run_id"]) if parent else None
+        self.visibility_changed = True
+
+
+def fold_memo(history: Sequence[Event]) -> dict[str, Payload] | None:
+    """A run's current memo: its start's, with every ``upsert_memo`` applied (a null
+    payload removes a key)."""
+    if not history:
+        return None
+    memo = dict(history[0].attributes.get("memo") or {})
+    for ev in history:
+        if ev.event_type is EventType.WORKFLOW_PROPERTIES_MODIFIED:
+            for key, value in (ev.attributes.get("upserted_memo") or {}).items():
+                if value.metadata.get("encoding") == b"binary/null":
+                    memo.pop(key, None)
+                else:
+                    memo[key] = value
+    return memo or None
+
+
+def recency_key(record: RunRecord) -> RecencyKey:
+    """The key runs are listed by, descending (Temporal's order): open runs first, newest
+    first, then closed runs by close time, newest first."""
+    close = record.close_time
+    return (math.inf if close is None else close, record.start_time, record.run_id)
+
+
+def visibility_row(record: RunRecord) -> dict[str, Any]:
+    """The values a list filter reads of a run: built-in attributes and search attributes."""
+    row = row_values(record.search_attributes)
+    row["WorkflowId"] = record.workflow_id
+    row["WorkflowType"] = record.workflow_type
+    row["RunId"] = record.run_id
+    row["ExecutionStatus"] = int(record.status)
+    row["StartTime"] = record.start_time
+    row["CloseTime"] = record.close_time
+    row["ExecutionTime"] = record.execution_time or record.start_time
+    row["TaskQueue"] = record.task_queue
+    row["HistoryLength"] = record.length
+    return row
 
 
 class Store(ABC):
@@ -184,6 +289,44 @@ class Store(ABC):
         Histories may be left empty here: callers that need one use ``load_run``.
         """
 
+    async def query_runs(
+        self, query: Query, *, limit: int = 100, after: RecencyKey | None = None
+    ) -> list[RunRecord]:
+        """Runs matching ``query``, in ``recency_key`` order, descending, after ``after``.
+
+        Histories may be left empty. This default reads every run (``list_runs``) and
+        evaluates the filter in Python; stores that can index do better.
+        """
+        rows: list[RunRecord] = []
+        page_after: tuple[float, str, str] | None = None
+        while True:
+            page = await self.list_runs(limit=1000, after=page_after)
+            rows.extend(r for r in page if evaluate(query, visibility_row(r)))
+            if len(page) < 1000:
+                break
+            last = page[-1]
+            page_after = (last.start_time, last.workflow_id, last.run_id)
+        rows.sort(key=recency_key, reverse=True)
+        if after is not None:
+            rows = [r for r in rows if recency_key(r) < after]
+        return rows[:limit]
+
+    async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
+        """How many runs match ``query``, per status (statuses with none are left out)."""
+        counts: dict[WorkflowExecutionStatus, int] = {}
+        after: RecencyKey | None = None
+        while True:
+            page = await self.query_runs(query, limit=1000, after=after)
+            for r in page:
+                counts[r.status] = counts.get(r.status, 0) + 1
+            if len(page) < 1000:
+                return counts
+            after = recency_key(page[-1])
+
+    async def search_attribute_types(self) -> dict[str, str]:
+        """The custom search attributes the store has recorded, and their type names."""
+        return {}
+
     @abstractmethod
     async def purge_closed(self, closed_before: float) -> int:
         """Delete closed runs whose close time is before ``closed_before``; return how many."""
@@ -235,6 +378,22 @@ class MemoryStore(Store):
         if after is not None:
             rows = [r for r in rows if (r.start_time, r.workflow_id, r.run_id) > after]
         return rows[:limit]
+
+    async def query_runs(
+        self, query: Query, *, limit: int = 100, after: RecencyKey | None = None
+    ) -> list[RunRecord]:
+        rows = [r for r in self._runs.values() if evaluate(query, visibility_row(r))]
+        rows.sort(key=recency_key, reverse=True)
+        if after is not None:
+            rows = [r for r in rows if recency_key(r) < after]
+        return rows[:limit]
+
+    async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
+        counts: dict[WorkflowExecutionStatus, int] = {}
+        for r in self._runs.values():
+            if evaluate(query, visibility_row(r)):
+                counts[r.status] = counts.get(r.status, 0) + 1
+        return counts
 
     def snapshot(self) -> list[RunRecord]:
         """Copies of every run as it is now (histories only grow: each is a committed prefix)."""

@@ -20,9 +20,10 @@ Semantics, as Temporal's SQL visibility: a comparison with a missing value is fa
 ``!=``); ``KeywordList = v`` means the list contains ``v``; ``Text = v`` is a case-insensitive
 substring match (Temporal's full-text match is approximated); datetimes compare as instants.
 
-This module is pure (standard library only) and not wired into the engine: ``parse`` gives
-a ``Query``, ``evaluate`` tests a row (a mapping of attribute name to value), ``to_sql``
-compiles the filter to a parameterised SQLite ``WHERE`` fragment.
+This module is pure (standard library only): ``parse`` gives a ``Query``, ``evaluate`` tests a
+row (a mapping of attribute name to value; the memory store lists with it), ``to_sql``
+compiles the filter to a parameterised SQLite ``WHERE`` fragment (the SQLite store's lists
+and counts, answered from its indexes).
 """
 
 from __future__ import annotations
@@ -579,8 +580,24 @@ def _sql_param(attr: str, kind: SearchAttributeType, value: Any) -> Any:
     return value
 
 
+def _prefix_bound(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None: no such
+    string is easy to write, or the prefix is empty)."""
+    if not prefix:
+        return None
+    nxt = ord(prefix[-1]) + 1
+    if nxt > 0x10FFFF or 0xD800 <= nxt <= 0xDFFF:
+        return None
+    return prefix[:-1] + chr(nxt)
+
+
 def to_sql(
-    query: Query, column: Callable[[str], str], *, param: Callable[[str, Any], Any] | None = None
+    query: Query,
+    column: Callable[[str], str],
+    *,
+    param: Callable[[str, Any], Any] | None = None,
+    attribute_table: str | None = None,
+    run_column: str = "id",
 ) -> tuple[str, list[Any]]:
     """Compile the filter to a parameterised SQLite ``WHERE`` fragment (``?`` placeholders).
 
@@ -592,6 +609,12 @@ def to_sql(
             KeywordLists as JSON arrays.
         param: Converts a query value to its parameter; the default follows the storage
             described above.
+        attribute_table: A table of custom attribute values, one row per value (``run``,
+            ``name``, ``value``; a KeywordList has a row per item), indexed on ``(name,
+            value)``. With it, a predicate on a custom attribute becomes ``run_column IN
+            (SELECT run FROM attribute_table WHERE name = ? AND ...)``, answered from that
+            index; ``column`` is then only asked for built-in attributes.
+        run_column: The column ``attribute_table.run`` refers to.
 
     Returns:
         The fragment (``"1"`` for no filter) and its parameters, in order.
@@ -614,10 +637,22 @@ def to_sql(
             return f"instr(lower({col}), ?) > 0"
         return f"{col} = {p(attr, value)}"
 
+    def starts_with(col: str, prefix: str) -> str:
+        bound = _prefix_bound(prefix)
+        if not prefix:
+            return f"{col} IS NOT NULL"
+        if bound is None:
+            params.extend((len(prefix), prefix))
+            return f"substr({col}, 1, ?) = ?"
+        params.extend((prefix, bound))
+        return f"({col} >= ? AND {col} < ?)"  # a range an index on the column answers
+
     def walk(expr: Expr) -> str:
         if isinstance(expr, And | Or):
             glue = " AND " if isinstance(expr, And) else " OR "
             return "(" + glue.join(walk(e) for e in expr.items) + ")"
+        if attribute_table is not None and expr.attr not in BUILTIN_ATTRIBUTES:
+            return walk_table(expr)
         col = column(expr.attr)
         if isinstance(expr, IsNull):
             return f"{col} IS {'NOT ' if expr.negated else ''}NULL"
@@ -635,10 +670,63 @@ def to_sql(
         if isinstance(expr, Between):
             inner = f"{col} BETWEEN {p(expr.attr, expr.low)} AND {p(expr.attr, expr.high)}"
             return f"({col} IS NOT NULL AND NOT ({inner}))" if expr.negated else inner
-        params.append(len(expr.prefix))
-        params.append(expr.prefix)
-        inner = f"substr({col}, 1, ?) = ?"
+        inner = starts_with(col, expr.prefix)
         return f"({col} IS NOT NULL AND NOT ({inner}))" if expr.negated else inner
+
+    def cond(build: Callable[[], str]) -> tuple[str, list[Any]]:
+        """A condition on ``value`` and its parameters, kept apart from the others."""
+        nonlocal params
+        outer, params = params, []
+        try:
+            return build(), params
+        finally:
+            params = outer
+
+    def runs_where(attr: str, condition: tuple[str, list[Any]] | None = None) -> str:
+        params.append(attr)
+        where = "name = ?"
+        if condition is not None:
+            where += f" AND {condition[0]}"
+            params.extend(condition[1])
+        return f"{run_column} IN (SELECT run FROM {attribute_table} WHERE {where})"
+
+    def value_eq(attr: str, value: Any) -> str:
+        if query.types[attr] is T.TEXT:
+            params.append(str(value).lower())
+            return "instr(lower(value), ?) > 0"
+        return f"value = {p(attr, value)}"
+
+    def matching(attr: str, condition: tuple[str, list[Any]], negated: bool) -> str:
+        if not negated:
+            return runs_where(attr, condition)
+        # Temporal: a comparison with a missing value is false, negated ones included
+        return f"({runs_where(attr)} AND NOT ({runs_where(attr, condition)}))"
+
+    def walk_table(expr: Expr) -> str:
+        assert not isinstance(expr, And | Or)
+        attr = expr.attr
+        if isinstance(expr, IsNull):
+            has = runs_where(attr)
+            return has if expr.negated else f"NOT ({has})"
+        if isinstance(expr, Comparison):
+            value = expr.value
+            if expr.op in ("=", "!="):
+                return matching(attr, cond(lambda: value_eq(attr, value)), expr.op == "!=")
+            op = expr.op
+            return runs_where(attr, cond(lambda: f"value {op} {p(attr, value)}"))
+        if isinstance(expr, InList):
+            values = expr.values
+            if query.types[attr] is T.TEXT:
+                c = cond(lambda: "(" + " OR ".join(value_eq(attr, v) for v in values) + ")")
+            else:
+                c = cond(lambda: "value IN (" + ", ".join(p(attr, v) for v in values) + ")")
+            return matching(attr, c, expr.negated)
+        if isinstance(expr, Between):
+            low, high = expr.low, expr.high
+            c = cond(lambda: f"value BETWEEN {p(attr, low)} AND {p(attr, high)}")
+            return matching(attr, c, expr.negated)
+        prefix = expr.prefix
+        return matching(attr, cond(lambda: starts_with("value", prefix)), expr.negated)
 
     if query.where is None:
         return "1", params

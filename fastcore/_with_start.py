@@ -90,13 +90,14 @@ class WithStartWorkflowOperation:
             "id_reuse_policy": id_reuse_policy,
             "retry_policy": retry_policy,
             "memo": memo,
+            "search_attributes": search_attributes,
         }
         #: options given that the engine may not take (checked when the operation is used)
         self.extra: dict[str, Any] = {
             k: v
             for k, v in (
+                # an update is accepted by the run's first activation: not after a backoff
                 ("cron_schedule", cron_schedule),
-                ("search_attributes", search_attributes),
                 ("start_delay", start_delay),
                 ("versioning_override", versioning_override),
             )

@@ -2,7 +2,8 @@
 
 ``Engine`` is the client (and the worker): ``start_workflow``, ``execute_workflow``,
 ``get_workflow_handle``/``_for``, ``start_update_with_start_workflow``,
-``execute_update_with_start_workflow`` and ``list_workflows`` take temporalio's arguments.
+``execute_update_with_start_workflow``, ``list_workflows`` and ``count_workflows`` take
+temporalio's arguments.
 The names a Temporal user imports from ``temporalio.client`` are here::
 
     from fastcore.client import WithStartWorkflowOperation, WorkflowUpdateStage
@@ -12,6 +13,11 @@ from __future__ import annotations
 
 from ._description import WorkflowExecutionDescription
 from ._handles import WorkflowHandle, WorkflowHistoryEventFilterType
+from ._listing import (
+    WorkflowExecutionAsyncIterator,
+    WorkflowExecutionCount,
+    WorkflowExecutionCountAggregationGroup,
+)
 from ._update_handle import WorkflowUpdateHandle
 from ._updates import WorkflowUpdateStage
 from ._with_start import WithStartWorkflowOperation
@@ -25,6 +31,9 @@ from .errors import (
 
 __all__ = [
     "WithStartWorkflowOperation",
+    "WorkflowExecutionAsyncIterator",
+    "WorkflowExecutionCount",
+    "WorkflowExecutionCountAggregationGroup",
     "WorkflowExecutionDescription",
     "WorkflowExecutionStatus",
     "WorkflowFailureError",

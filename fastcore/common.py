@@ -1,13 +1,22 @@
-"""Shared option types, named and valued as in ``temporalio.common``/``temporalio.workflow``."""
+"""Shared option types, named and valued as in ``temporalio.common``/``temporalio.workflow``.
+
+Search attributes are typed as temporalio types them: a ``SearchAttributeKey`` made with
+``SearchAttributeKey.for_keyword/for_int/for_float/for_bool/for_datetime/for_text/
+for_keyword_list(name)`` names an attribute and its type, ``TypedSearchAttributes`` holds
+``SearchAttributePair``s (set at a start with ``search_attributes=``), and
+``key.value_set(v)``/``key.value_unset()`` make the ``SearchAttributeUpdate``s
+``workflow.upsert_search_attributes`` takes.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar, Generic, NamedTuple, TypeAlias, TypeVar, get_origin, overload
 
 from ._payload import RawValue
 
@@ -18,6 +27,15 @@ __all__ = [
     "QueryRejectCondition",
     "RawValue",
     "RetryPolicy",
+    "SearchAttributeIndexedValueType",
+    "SearchAttributeKey",
+    "SearchAttributePair",
+    "SearchAttributeUpdate",
+    "SearchAttributeValue",
+    "SearchAttributeValueType",
+    "SearchAttributeValues",
+    "SearchAttributes",
+    "TypedSearchAttributes",
     "WorkflowExecutionStatus",
     "WorkflowIDConflictPolicy",
     "WorkflowIDReusePolicy",
@@ -158,3 +176,267 @@ class QueryRejectCondition(IntEnum):
     NONE = 1
     NOT_OPEN = 2
     NOT_COMPLETED_CLEANLY = 3
+
+
+# ---------------------------------------------------------------------- search attributes
+
+SearchAttributeValues: TypeAlias = list[str] | list[int] | list[float] | list[bool] | list[datetime]
+"""A value of the deprecated untyped form: always a list (temporalio's alias)."""
+
+SearchAttributes: TypeAlias = Mapping[str, SearchAttributeValues]
+"""The deprecated untyped form: name -> list of values (temporalio's alias)."""
+
+SearchAttributeValue: TypeAlias = str | int | float | bool | datetime | Sequence[str]
+"""Any typed search attribute value."""
+
+SearchAttributeValueType = TypeVar(
+    "SearchAttributeValueType", str, int, float, bool, datetime, Sequence[str]
+)
+
+_T = TypeVar("_T")
+
+
+class SearchAttributeIndexedValueType(IntEnum):
+    """How a search attribute is indexed; Temporal's ``IndexedValueType`` values."""
+
+    TEXT = 1
+    KEYWORD = 2
+    INT = 3
+    DOUBLE = 4
+    BOOL = 5
+    DATETIME = 6
+    KEYWORD_LIST = 7
+
+
+_METADATA_TYPES = {
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
+
+
+class SearchAttributeKey(ABC, Generic[SearchAttributeValueType]):
+    """A search attribute's name and type; make one with a ``for_*`` static method."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """The attribute's name."""
+
+    @property
+    @abstractmethod
+    def indexed_value_type(self) -> SearchAttributeIndexedValueType:
+        """How the attribute is indexed."""
+
+    @property
+    @abstractmethod
+    def value_type(self) -> type[SearchAttributeValueType]:
+        """The Python type of its values (may be generic: see ``origin_value_type``)."""
+
+    @property
+    def origin_value_type(self) -> type:
+        """The Python type of its values, without generics (usable with ``isinstance``)."""
+        return get_origin(self.value_type) or self.value_type
+
+    @property
+    def _metadata_type(self) -> str:
+        """The type name Temporal writes in a payload's ``type`` metadata."""
+        return _METADATA_TYPES[self.indexed_value_type]
+
+    def value_set(
+        self, value: SearchAttributeValueType
+    ) -> SearchAttributeUpdate[SearchAttributeValueType]:
+        """An update that sets this attribute to ``value``."""
+        return _SearchAttributeUpdate[SearchAttributeValueType](self, value)
+
+    def value_unset(self) -> SearchAttributeUpdate[SearchAttributeValueType]:
+        """An update that removes this attribute."""
+        return _SearchAttributeUpdate[SearchAttributeValueType](self, None)
+
+    @staticmethod
+    def for_text(name: str) -> SearchAttributeKey[str]:
+        """A ``Text`` attribute (full-text matched by ``=``)."""
+        return _SearchAttributeKey[str](name, SearchAttributeIndexedValueType.TEXT, str)
+
+    @staticmethod
+    def for_keyword(name: str) -> SearchAttributeKey[str]:
+        """A ``Keyword`` attribute (matched exactly)."""
+        return _SearchAttributeKey[str](name, SearchAttributeIndexedValueType.KEYWORD, str)
+
+    @staticmethod
+    def for_int(name: str) -> SearchAttributeKey[int]:
+        """An ``Int`` attribute."""
+        return _SearchAttributeKey[int](name, SearchAttributeIndexedValueType.INT, int)
+
+    @staticmethod
+    def for_float(name: str) -> SearchAttributeKey[float]:
+        """A ``Double`` attribute."""
+        return _SearchAttributeKey[float](name, SearchAttributeIndexedValueType.DOUBLE, float)
+
+    @staticmethod
+    def for_bool(name: str) -> SearchAttributeKey[bool]:
+        """A ``Bool`` attribute."""
+        return _SearchAttributeKey[bool](name, SearchAttributeIndexedValueType.BOOL, bool)
+
+    @staticmethod
+    def for_datetime(name: str) -> SearchAttributeKey[datetime]:
+        """A ``Datetime`` attribute (values must carry a time zone)."""
+        return _SearchAttributeKey[datetime](
+            name, SearchAttributeIndexedValueType.DATETIME, datetime
+        )
+
+    @staticmethod
+    def for_keyword_list(name: str) -> SearchAttributeKey[Sequence[str]]:
+        """A ``KeywordList`` attribute (``=`` matches a list that contains the value)."""
+        return _SearchAttributeKey[Sequence[str]](
+            name,
+            SearchAttributeIndexedValueType.KEYWORD_LIST,
+            Sequence[str],  # type: ignore[type-abstract]  # a generic alias, as temporalio
+        )
+
+    @staticmethod
+    def _from_metadata_type(name: str, metadata_type: str) -> SearchAttributeKey[Any] | None:
+        """The key a payload's ``type`` metadata names (PascalCase or Temporal's enum name)."""
+        for index_type, pascal in _METADATA_TYPES.items():
+            if metadata_type in (pascal, f"INDEXED_VALUE_TYPE_{index_type.name}"):
+                return _SearchAttributeKey[Any](name, index_type, _VALUE_TYPES[index_type])
+        return None
+
+
+@dataclass(frozen=True)
+class _SearchAttributeKey(SearchAttributeKey[SearchAttributeValueType]):
+    _name: str
+    _indexed_value_type: SearchAttributeIndexedValueType
+    _value_type: type[SearchAttributeValueType]
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def indexed_value_type(self) -> SearchAttributeIndexedValueType:
+        return self._indexed_value_type
+
+    @property
+    def value_type(self) -> type[SearchAttributeValueType]:
+        return self._value_type
+
+
+_VALUE_TYPES: dict[SearchAttributeIndexedValueType, Any] = {
+    SearchAttributeIndexedValueType.TEXT: str,
+    SearchAttributeIndexedValueType.KEYWORD: str,
+    SearchAttributeIndexedValueType.INT: int,
+    SearchAttributeIndexedValueType.DOUBLE: float,
+    SearchAttributeIndexedValueType.BOOL: bool,
+    SearchAttributeIndexedValueType.DATETIME: datetime,
+    SearchAttributeIndexedValueType.KEYWORD_LIST: Sequence[str],
+}
+
+
+class SearchAttributePair(NamedTuple, Generic[SearchAttributeValueType]):
+    """A key and its value."""
+
+    key: SearchAttributeKey[SearchAttributeValueType]
+    value: SearchAttributeValueType
+
+
+class SearchAttributeUpdate(ABC, Generic[SearchAttributeValueType]):
+    """A change to one search attribute: a new value, or None to remove it."""
+
+    @property
+    @abstractmethod
+    def key(self) -> SearchAttributeKey[SearchAttributeValueType]:
+        """The attribute being changed."""
+
+    @property
+    @abstractmethod
+    def value(self) -> SearchAttributeValueType | None:
+        """Its new value, or None when it is removed."""
+
+
+@dataclass(frozen=True)
+class _SearchAttributeUpdate(SearchAttributeUpdate[SearchAttributeValueType]):
+    _key: SearchAttributeKey[SearchAttributeValueType]
+    _value: SearchAttributeValueType | None
+
+    @property
+    def key(self) -> SearchAttributeKey[SearchAttributeValueType]:
+        return self._key
+
+    @property
+    def value(self) -> SearchAttributeValueType | None:
+        return self._value
+
+
+@dataclass(frozen=True)
+class TypedSearchAttributes(Collection[SearchAttributePair[Any]]):
+    """An immutable collection of ``SearchAttributePair``s, sorted by name, no duplicates."""
+
+    search_attributes: Sequence[SearchAttributePair[Any]]
+    """The pairs, sorted by key name. Make a new collection instead of changing this."""
+
+    empty: ClassVar[TypedSearchAttributes]
+    """No search attributes."""
+
+    def __post_init__(self) -> None:
+        pairs = sorted(self.search_attributes, key=lambda pair: pair.key.name)
+        object.__setattr__(self, "search_attributes", pairs)
+        for i, pair in enumerate(pairs):
+            if i > 0 and pairs[i - 1].key.name == pair.key.name:
+                raise ValueError(
+                    f"Duplicate search attribute entries found for key {pair.key.name}"
+                )
+
+    def __len__(self) -> int:
+        return len(self.search_attributes)
+
+    def __getitem__(
+        self, key: SearchAttributeKey[SearchAttributeValueType]
+    ) -> SearchAttributeValueType:
+        """The value of ``key`` (same name and type); ``KeyError`` when absent."""
+        for k, v in self:
+            if k == key:
+                return v  # type: ignore[no-any-return]
+        raise KeyError(key.name)
+
+    def __iter__(self) -> Iterator[SearchAttributePair[Any]]:
+        return iter(self.search_attributes)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` (same name and type) has a value here."""
+        return any(k == key for k, _v in self)
+
+    @overload
+    def get(
+        self, key: SearchAttributeKey[SearchAttributeValueType]
+    ) -> SearchAttributeValueType | None: ...
+
+    @overload
+    def get(
+        self, key: SearchAttributeKey[SearchAttributeValueType], default: _T
+    ) -> SearchAttributeValueType | _T: ...
+
+    def get(self, key: SearchAttributeKey[Any], default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` (as ``dict.get``)."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def updated(self, *search_attributes: SearchAttributePair[Any]) -> TypedSearchAttributes:
+        """A copy with these pairs replacing those of the same name, or added."""
+        attrs = list(self.search_attributes)
+        for attr in search_attributes:
+            index = next((i for i, a in enumerate(attrs) if a.key.name == attr.key.name), None)
+            if index is None:
+                attrs.append(attr)
+            else:
+                attrs[index] = attr
+        return TypedSearchAttributes(attrs)
+
+
+TypedSearchAttributes.empty = TypedSearchAttributes(search_attributes=[])

@@ -19,8 +19,11 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  execution_deadline(epoch s|None), memo{str: Payload},
                                  retry_policy(dict|None), seed(int),
                                  trace_context (W3C traceparents; only when tracing),
-                                 task_queue (only when given), search_attributes ({name: JSON
-                                 value}; only when given, or kept from a continued run),
+                                 task_queue (only when given), search_attributes ({name:
+                                 {type, value}}; only when given, or carried from an earlier
+                                 run), cron_schedule, last_completion_result(Payload),
+                                 continued_failure (cron and retry runs), first_task_backoff
+                                 (s; retry and cron runs): each only when set,
                                  request_id (only for a start that carried Temporal's)
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
                                  signal sent with the start), external ({workflow_id, run_id,
@@ -49,6 +52,7 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  details {seq, attempt, activity_id, activity_type,
                                  complete_time, original_schedule_time, result(Payload|None)},
                                  failure(dict|None)
+    UPSERT_WORKFLOW_SEARCH_ATTRIBUTES  search_attributes{name: {type, value(None: removed)}}
     START_CHILD_WORKFLOW_EXECUTION_INITIATED  workflow_id, workflow_type, input[],
                                  parent_close_policy(int), execution_timeout, run_timeout,
                                  retry_policy(dict|None), cancellation_type(int), memo{str: Payload}
@@ -74,11 +78,11 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
     SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED  initiated_event_id, workflow_id, run_id, cause
     EXTERNAL_WORKFLOW_EXECUTION_SIGNALED  initiated_event_id, workflow_id, run_id
     WORKFLOW_PROPERTIES_MODIFIED     upserted_memo{str: Payload} (a null payload removes a key)
-    WORKFLOW_EXECUTION_COMPLETED     result(Payload)
-    WORKFLOW_EXECUTION_FAILED        failure
+    WORKFLOW_EXECUTION_COMPLETED     result(Payload), new_execution_run_id (the next cron run)
+    WORKFLOW_EXECUTION_FAILED        failure, new_execution_run_id (a retry or the next cron run)
     WORKFLOW_EXECUTION_CANCELED      details[]
     WORKFLOW_EXECUTION_TERMINATED    reason, details[]
-    WORKFLOW_EXECUTION_TIMED_OUT     retry_state(int)
+    WORKFLOW_EXECUTION_TIMED_OUT     retry_state(int), new_execution_run_id (the next cron run)
     WORKFLOW_EXECUTION_CONTINUED_AS_NEW  new_execution_run_id, workflow_type, input[], and
                                  the options continue_as_new set (others are kept): task_queue,
                                  run_timeout, memo{str: Payload}, retry_policy(dict),
@@ -131,6 +135,7 @@ class EventType(StrEnum):
     TIMER_FIRED = "TIMER_FIRED"
     TIMER_CANCELED = "TIMER_CANCELED"
     MARKER_RECORDED = "MARKER_RECORDED"
+    UPSERT_WORKFLOW_SEARCH_ATTRIBUTES = "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
     START_CHILD_WORKFLOW_EXECUTION_INITIATED = "START_CHILD_WORKFLOW_EXECUTION_INITIATED"
     START_CHILD_WORKFLOW_EXECUTION_FAILED = "START_CHILD_WORKFLOW_EXECUTION_FAILED"
     CHILD_WORKFLOW_EXECUTION_STARTED = "CHILD_WORKFLOW_EXECUTION_STARTED"
@@ -169,6 +174,7 @@ COMMAND_EVENTS = frozenset(
         E.TIMER_STARTED,
         E.TIMER_CANCELED,
         E.MARKER_RECORDED,
+        E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
         E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
         E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
         E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,

@@ -6,11 +6,12 @@ asked back as they are recorded, so a bridge never decodes what it carries), fas
 failure format, the description type, Temporal's request ids (``request_id``: a start or
 signal retried with the same id is applied once, durably), a hook so workflow code can run on
 another runtime, the visibility query language (``visibility``: parse, evaluate and compile
-Temporal's list filters), and a hook so ``workflow.unsafe`` defers to another runtime's
-sandbox (``register_sandbox``), and an online backup of a store file (``backup_store_file``,
-for tools). They import it from here, never from a
-private module, so fastcore's internals can move freely; a test pins these names and fails
-when bridge imports any other private fastcore module.
+Temporal's list filters), search attributes in the JSON form runs record them in
+(``search_attributes``: ``encode`` typed ones, ``decode`` back, ``key_of``), a hook so
+``workflow.unsafe`` defers to another runtime's sandbox (``register_sandbox``), and an online
+backup of a store file (``backup_store_file``, for tools). They import it from here, never
+from a private module, so fastcore's internals can move freely; a test pins these names and
+fails when bridge imports any other private fastcore module.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import _runtime
+from . import _search_attributes as search_attributes
 from . import _visibility as visibility
 from . import activity as _activity
 from ._backup import backup_file as backup_store_file
@@ -39,9 +41,11 @@ from ._payload import EncodedValue
 from ._requests import request_id
 from ._runtime import current as current_runtime
 from ._runtime import in_workflow, register_resolver
+from ._store import DEFAULT_TASK_QUEUE
 from ._unsafe import register_sandbox
 
 __all__ = [
+    "DEFAULT_TASK_QUEUE",
     "ActivityDefinition",
     "DataConverter",
     "EncodedValue",
@@ -62,6 +66,7 @@ __all__ = [
     "register_sandbox",
     "registered_resolvers",
     "request_id",
+    "search_attributes",
     "to_failure",
     "update_outcome_known",
     "visibility",

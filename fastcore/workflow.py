@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import uuid as _uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, NoReturn, TypeVar, overload
@@ -43,6 +43,7 @@ from ._handler_calls import (
     set_update_handler,
 )
 from ._json import value_to_type
+from ._search_attributes import encode as encode_search_attributes
 from ._unsafe import SandboxImportNotificationPolicy, unsafe
 from ._wait import as_completed, wait
 from ._workflow_logger import LoggerAdapter, UpdateInfo, current_update_info, logger
@@ -51,6 +52,8 @@ from .common import (
     ChildWorkflowCancellationType,
     ParentClosePolicy,
     RetryPolicy,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
 from .errors import InvalidArgumentError
@@ -84,9 +87,12 @@ __all__ = [
     "get_dynamic_update_handler",
     "get_external_workflow_handle",
     "get_external_workflow_handle_for",
+    "get_last_completion_result",
+    "get_last_failure",
     "get_query_handler",
     "get_signal_handler",
     "get_update_handler",
+    "has_last_completion_result",
     "in_workflow",
     "info",
     "init",
@@ -116,6 +122,7 @@ __all__ = [
     "unsafe",
     "update",
     "upsert_memo",
+    "upsert_search_attributes",
     "uuid4",
     "wait",
     "wait_condition",
@@ -355,6 +362,12 @@ class Info:
     _history_length: Callable[[], int]
     _history_size: Callable[[], int] = lambda: 0
     _continue_as_new_suggested: Callable[[], bool] = lambda: False
+    #: The cron schedule the workflow was started with (None: not a cron workflow).
+    cron_schedule: str | None = None
+    #: The run's search attributes; ``upsert_search_attributes`` replaces them.
+    typed_search_attributes: TypedSearchAttributes = TypedSearchAttributes.empty
+    #: The same in the deprecated untyped form (name -> list of values).
+    search_attributes: Mapping[str, Any] = field(default_factory=dict)
 
     def get_current_history_length(self) -> int:
         """Events in this run's history so far."""
@@ -403,6 +416,7 @@ class ContinueAsNewError(BaseException):
         self.input_args = list(args)
         self.workflow = workflow
         # None: the next run keeps this run's value, as Temporal's continue-as-new does
+        # (search attributes: this run's current ones, upserts included)
         self.task_queue = task_queue
         self.run_timeout = run_timeout
         self.memo = memo
@@ -705,10 +719,15 @@ def continue_as_new(
     """End this run and start a new one with the same id, a fresh history and these args.
 
     The options are Temporal's: each one given replaces this run's value for the next run
-    (``task_queue`` is recorded and shown by ``info().task_queue``; ``search_attributes``, a
-    mapping of name to value or a typed collection, is recorded in the started event), each
-    one left out is kept. ``task_timeout`` is accepted so code ports: fastcore has no
-    workflow task timeout.
+    (``task_queue`` is recorded and shown by ``info().task_queue``), each one left out is
+    kept. ``search_attributes`` (a ``TypedSearchAttributes``, or temporalio's deprecated
+    name -> list of values mapping) are the next run's; without them it keeps this run's
+    current ones, upserts included. ``task_timeout`` is accepted so code ports: fastcore
+    has no workflow task timeout.
+
+    Raises:
+        InvalidArgumentError: A search attribute with a reserved name or a value of the
+            wrong type (this fails the workflow task).
     """
     del task_timeout
     _runtime.current()  # only valid in workflow code
@@ -733,28 +752,47 @@ def continue_as_new(
         run_timeout=run_timeout,
         memo=memo,
         retry_policy=retry_policy,
-        search_attributes=_search_attributes(search_attributes),
+        search_attributes=(
+            encode_search_attributes(search_attributes) if search_attributes is not None else None
+        ),
     )
 
 
-def _search_attributes(value: Any) -> dict[str, Any] | None:
-    """Search attributes as JSON values by name (from a mapping or a typed collection)."""
-    if value is None:
-        return None
-    pairs: Any = getattr(value, "search_attributes", value)
-    items = (
-        pairs.items()
-        if isinstance(pairs, Mapping)
-        else ((p.key.name, p.value) for p in pairs)  # typed pairs: key.name, value
-    )
-    out: dict[str, Any] = {}
-    for name, v in items:
-        if isinstance(v, datetime):
-            v = v.isoformat()
-        elif isinstance(v, list | tuple):
-            v = [x.isoformat() if isinstance(x, datetime) else x for x in v]
-        out[str(name)] = v
-    return out
+def upsert_search_attributes(
+    attributes: TypedSearchAttributes | Sequence[SearchAttributeUpdate[Any]] | Mapping[str, Any],
+) -> None:
+    """Change this run's search attributes: each ``key.value_set(v)`` sets one, each
+    ``key.value_unset()`` (a value of None) removes one, as temporalio's.
+
+    The change is recorded in the history (``UPSERT_WORKFLOW_SEARCH_ATTRIBUTES``), shows in
+    ``info().typed_search_attributes`` at once, and in ``describe()`` and list filters
+    once the activation commits. The deprecated name -> list mapping is accepted too.
+
+    Raises:
+        InvalidArgumentError: A reserved name, a value of the wrong type, or an attribute
+            of another type than earlier use (this fails the workflow task, as Temporal
+            fails it for bad search attributes).
+    """
+    if not attributes:
+        return
+    _runtime.current().upsert_search_attributes(attributes)
+
+
+def has_last_completion_result() -> bool:
+    """Whether an earlier run of this cron workflow completed (its result is available)."""
+    return bool(_runtime.current().has_last_completion_result())
+
+
+def get_last_completion_result(type_hint: Any = None) -> Any:
+    """The result of the latest completed earlier run of this cron workflow (None if none,
+    or if it returned None; ``has_last_completion_result`` tells them apart)."""
+    return _runtime.current().last_completion_result(type_hint)
+
+
+def get_last_failure() -> BaseException | None:
+    """The failure of the previous run, when it failed (a cron workflow's next run, a
+    retry); None otherwise."""
+    return _runtime.current().last_failure()  # type: ignore[no-any-return]
 
 
 def now() -> datetime:

@@ -46,6 +46,8 @@ CLIENT_METHODS = (
     "get_workflow_handle_for",
     "start_update_with_start_workflow",
     "execute_update_with_start_workflow",
+    "list_workflows",
+    "count_workflows",
 )
 CONVERTER_CLASSES = (
     "DataConverter",
@@ -107,6 +109,11 @@ def differences() -> list[str]:
     """Every difference between temporalio's surface and fastcore's, as the doc keys it."""
     out: list[str] = []
     out += [f"client.{n}" for n in CLIENT_NAMES if not hasattr(f_client, n)]
+    out += [
+        f"client.{n}"
+        for n in ("WorkflowExecutionAsyncIterator", "WorkflowExecutionCount")
+        if not hasattr(f_client, n)
+    ]
     for name in CLIENT_CLASSES:
         out += _class_diffs(
             f"client.{name}", getattr(t_client, name), getattr(f_client, name, None)
@@ -122,7 +129,15 @@ def differences() -> list[str]:
         out += _class_diffs(
             f"converter.{name}", getattr(t_converter, name), getattr(f_converter, name, None)
         )
-    for name in ("RawValue", "QueryRejectCondition"):
+    for name in (
+        "RawValue",
+        "QueryRejectCondition",
+        "SearchAttributeIndexedValueType",
+        "SearchAttributeKey",
+        "SearchAttributePair",
+        "SearchAttributeUpdate",
+        "TypedSearchAttributes",
+    ):
         out += _class_diffs(
             f"common.{name}", getattr(t_common, name), getattr(f_common, name, None)
         )

@@ -19,8 +19,9 @@ Served: ``GetSystemInfo``, ``DescribeNamespace``, ``StartWorkflowExecution``,
 Modules: ``_servicer`` (the RPCs), ``_start`` (starts, signal-with-start, request ids),
 ``_updates`` (updates, polls, update-with-start), ``_queries`` (queries, ``__stack_trace``),
 ``_history`` (history pages and long polls), ``_waiting`` (long-poll budgets and wake-ups),
-``_describe`` (describe and list rows), ``_listing`` (list and count), ``_notes`` (task
-queues and search attributes the engine does not keep), ``_payloads`` (payload encodings),
+``_describe`` (describe and list rows), ``_listing`` (list and count, answered by the
+engine), ``_search_attributes`` (Temporal's search attribute payloads to the engine's typed
+ones and back), ``_payloads`` (payload encodings),
 ``_errors`` (status codes with Temporal's typed details).
 """
 

@@ -1,13 +1,16 @@
 """A run as Temporal describes and lists it: ``WorkflowExecutionInfo`` and pending work.
 
-Everything comes from the run's history (the engine's events and their Temporal
-translation) and the frontend's notes: execution, type, status, start/close/execution times,
-history length and size (of the translated history, so they agree with what
-``GetWorkflowExecutionHistory`` serves), memo (the payloads the start recorded), search
-attributes and task queue, parent and root, first run id. ``DescribeWorkflowExecution``
-adds the execution config, pending activities and children (read from the translated
-history, so their event ids are Temporal's) and a pending workflow task when the run's
-last workflow task failed.
+``DescribeWorkflowExecution`` reads the run's history (the engine's events and their
+Temporal translation) and the engine's description: execution, type, status, start/close/
+execution times, history length and size (of the translated history, so they agree with
+what ``GetWorkflowExecutionHistory`` serves), memo (the payloads the start recorded), search
+attributes and task queue (the engine keeps them), parent and root, first run id, the
+execution config, pending activities and children (their event ids Temporal's) and a pending
+workflow task when the run's last workflow task failed.
+
+A ``ListWorkflowExecutions`` row comes from the engine's list row alone, no history read:
+the same fields, with the history length the engine counts (fastcore's events; Temporal's
+translation adds its workflow task events) and no history size.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
-from temporalio.api.common.v1 import SearchAttributes, WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -29,17 +32,17 @@ from temporalio.api.workflow.v1 import (
 )
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 
-from fastcore import DataConverter, EventType, Payload, WorkflowExecutionStatus
+from fastcore import DataConverter, EventType, WorkflowExecutionStatus
 from fastcore import PendingActivityInfo as FastcorePending
 from fastcore.integration import default_converter, to_failure
 
 from ..history import failure_to_temporal
 from ._history import RunHistory
-from ._notes import RunNotes
 from ._payloads import memo_of
 from ._payloads import to_temporal as payload_to_temporal
+from ._search_attributes import to_temporal_attributes
 
-__all__ = ["describe_response", "execution_info", "status_of_run", "timestamp"]
+__all__ = ["describe_response", "execution_info", "list_row", "status_of_run", "timestamp"]
 
 _CLOSE_STATUS = {
     EventType.WORKFLOW_EXECUTION_COMPLETED: WorkflowExecutionStatus.COMPLETED,
@@ -72,22 +75,38 @@ def status_of_run(run: RunHistory) -> WorkflowExecutionStatus:
     return _CLOSE_STATUS.get(run.source[-1].event_type, WorkflowExecutionStatus.RUNNING)
 
 
-def _memo(run: RunHistory) -> dict[str, Payload]:
-    """The run's memo payloads: as started, with ``workflow.upsert_memo``'s changes (a
-    ``binary/null`` payload removes a key, as Temporal's)."""
-    memo = dict(run.source[0].attributes.get("memo") or {})
-    for ev in run.source:
-        if ev.event_type is EventType.WORKFLOW_PROPERTIES_MODIFIED:
-            for k, v in (ev.attributes.get("upserted_memo") or {}).items():
-                if v.metadata.get("encoding") == b"binary/null":
-                    memo.pop(k, None)
-                else:
-                    memo[k] = v
-    return memo
+def list_row(desc: Any) -> WorkflowExecutionInfo:
+    """The row ``ListWorkflowExecutions`` gives for the engine's list row ``desc``."""
+    start = desc.start_time.timestamp()
+    info = WorkflowExecutionInfo(
+        execution=WorkflowExecution(workflow_id=desc.id, run_id=desc.run_id),
+        type=WorkflowType(name=desc.workflow_type),
+        start_time=timestamp(start),
+        execution_time=timestamp((desc.execution_time or desc.start_time).timestamp()),
+        status=int(desc.status),  # type: ignore[arg-type]  # fastcore's values are Temporal's
+        history_length=int(desc.history_length),
+        memo=memo_of(desc.raw_memo),
+        search_attributes=to_temporal_attributes(desc.typed_search_attributes),
+        task_queue=desc.task_queue,
+        state_transition_count=int(desc.history_length),
+    )
+    if desc.parent_id:
+        info.parent_execution.CopyFrom(
+            WorkflowExecution(workflow_id=desc.parent_id, run_id=desc.parent_run_id or "")
+        )
+        info.parent_namespace_id = "default"
+        info.root_execution.CopyFrom(info.parent_execution)
+    else:
+        info.root_execution.CopyFrom(info.execution)
+    if desc.close_time is not None:
+        closed_at = desc.close_time.timestamp()
+        info.close_time.CopyFrom(timestamp(closed_at))
+        info.execution_duration.FromNanoseconds(round((closed_at - start) * 1e9))
+    return info
 
 
-def execution_info(run: RunHistory, notes: RunNotes) -> WorkflowExecutionInfo:
-    """The row ``ListWorkflowExecutions`` and ``DescribeWorkflowExecution`` give for a run."""
+def execution_info(run: RunHistory, desc: Any) -> WorkflowExecutionInfo:
+    """The row ``DescribeWorkflowExecution`` gives for a run (its history read)."""
     started = run.source[0]
     attrs = started.attributes
     status = status_of_run(run)
@@ -99,9 +118,9 @@ def execution_info(run: RunHistory, notes: RunNotes) -> WorkflowExecutionInfo:
         status=int(status),  # type: ignore[arg-type]  # fastcore's values are Temporal's
         history_length=len(run.events),
         history_size_bytes=run.size_bytes,
-        memo=memo_of(_memo(run)),
-        search_attributes=SearchAttributes(indexed_fields=notes.search_attributes),
-        task_queue=notes.task_queue,
+        memo=memo_of(desc.raw_memo),  # as started, with upsert_memo's changes
+        search_attributes=to_temporal_attributes(desc.typed_search_attributes),
+        task_queue=desc.task_queue,
         state_transition_count=len(run.source),
         first_run_id=str(attrs.get("first_run_id") or run.run_id),
     )
@@ -232,22 +251,19 @@ def _failed_task_attempts(run: RunHistory) -> int:
 
 
 def describe_response(
-    run: RunHistory,
-    notes: RunNotes,
-    description: Any,
-    converter: DataConverter = default_converter,
+    run: RunHistory, description: Any, converter: DataConverter = default_converter
 ) -> DescribeWorkflowExecutionResponse:
     """``DescribeWorkflowExecution``'s answer for a run and the engine's description of it."""
     attrs = run.source[0].attributes
     config = WorkflowExecutionConfig(
-        task_queue=TaskQueue(name=notes.task_queue),
+        task_queue=TaskQueue(name=description.task_queue),
         workflow_execution_timeout=_duration(attrs.get("execution_timeout")),
         workflow_run_timeout=_duration(attrs.get("run_timeout")),
         default_workflow_task_timeout=_duration(_WORKFLOW_TASK_TIMEOUT),
     )
     response = DescribeWorkflowExecutionResponse(
         execution_config=config,
-        workflow_execution_info=execution_info(run, notes),
+        workflow_execution_info=execution_info(run, description),
     )
     if not run.closed:
         engine_view = {p.activity_id: p for p in getattr(description, "pending_activities", ())}

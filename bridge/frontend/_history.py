@@ -31,7 +31,6 @@ from fastcore.history import CLOSE_EVENTS, Event
 
 from ..history import to_temporal
 from ._errors import invalid
-from ._notes import RunNotebook
 from ._waiting import Budget, wait_for_event
 
 __all__ = ["DEFAULT_PAGE_SIZE", "HistoryReader", "RunHistory"]
@@ -104,7 +103,6 @@ class HistoryReader:
     def __init__(
         self,
         engine: Any,
-        notes: RunNotebook,
         closing: asyncio.Event,
         *,
         namespace: str,
@@ -112,7 +110,6 @@ class HistoryReader:
         cache_size: int = 256,
     ) -> None:
         self._engine = engine
-        self._notes = notes
         self._closing = closing
         self._namespace = namespace
         self._cap = long_poll_cap
@@ -139,11 +136,9 @@ class HistoryReader:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        task_queue = self._notes.get(workflow_id, run_id).task_queue
+        # the task queue is the one the run's start recorded
         events = list(
-            to_temporal(
-                source, workflow_id=workflow_id, namespace=self._namespace, task_queue=task_queue
-            ).events
+            to_temporal(source, workflow_id=workflow_id, namespace=self._namespace).events
         )
         translated = (events, sum(e.ByteSize() for e in events))
         self._cache[key] = translated
@@ -165,7 +160,10 @@ class HistoryReader:
             if run_id is not None and token_run != run_id:
                 raise invalid("next_page_token belongs to another run than execution.run_id")
             run_id = token_run
-        page_size = request.maximum_page_size or DEFAULT_PAGE_SIZE
+        # as Temporal's frontend: zero or a negative size means the default page size
+        page_size = (
+            request.maximum_page_size if request.maximum_page_size > 0 else DEFAULT_PAGE_SIZE
+        )
         close_only = request.history_event_filter_type == _CLOSE_FILTER
         budget = Budget(context, self._cap) if request.wait_new_event else None
         while True:

@@ -63,7 +63,6 @@ from ._describe import describe_response
 from ._errors import abort, invalid, namespace_not_found, not_found, status_of
 from ._history import HistoryReader
 from ._listing import Lister
-from ._notes import RunNotebook
 from ._payloads import encoded
 from ._queries import Queries
 from ._start import Starter
@@ -109,14 +108,13 @@ class FrontendServicer(_Servicer):  # type: ignore[misc]
         self._engine = engine
         self._namespace = namespace
         self._closing = asyncio.Event()
-        self._notes = RunNotebook()
         self._histories = HistoryReader(
-            engine, self._notes, self._closing, namespace=namespace, long_poll_cap=long_poll_cap
+            engine, self._closing, namespace=namespace, long_poll_cap=long_poll_cap
         )
-        self._starter = Starter(engine, self._notes)
+        self._starter = Starter(engine)
         self._updates = Updates(engine, self._histories, self._closing, long_poll_cap)
         self._queries = Queries(engine, self._histories, query_timeout)
-        self._lister = Lister(engine, self._notes, self._histories)
+        self._lister = Lister(engine)
 
     def add_to_server(self, server: grpc.aio.Server) -> None:
         """Register this servicer on ``server`` (before it starts)."""
@@ -300,9 +298,7 @@ class FrontendServicer(_Servicer):  # type: ignore[misc]
                 raise invalid("Execution.WorkflowId is not set on request.")
             run = await self._histories.read(wid, rid)
             description = await self._engine.get_workflow_handle(wid, run_id=run.run_id).describe()
-            return describe_response(
-                run, self._notes.get(wid, run.run_id), description, self._engine.converter
-            )
+            return describe_response(run, description, self._engine.converter)
 
         return await self._serve(request, context, describe)
 

@@ -7,10 +7,12 @@ run it started, not ``ALREADY_EXISTS``): the engine records the id in the run's 
 taken answers
 ``ALREADY_EXISTS`` with ``WorkflowExecutionAlreadyStartedFailure`` (so clients raise
 ``WorkflowAlreadyStartedError``); the id-reuse and id-conflict policies are the engine's,
-which has Temporal's. The task queue a client names is accepted and shown back (an engine
-runs every workflow it has registered); a workflow type the engine has not registered is
-``INVALID_ARGUMENT`` (fastcore refuses at the call what Temporal would park). Options the
-engine cannot honour (cron, a start delay, completion callbacks) are refused by name.
+which has Temporal's. The task queue a client names, the search attributes and a cron
+schedule go to the engine, which records them (``describe()``, list rows and list filters
+read them back; an engine runs every workflow it has registered, whatever the queue); a
+workflow type the engine has not registered is ``INVALID_ARGUMENT`` (fastcore refuses at
+the call what Temporal would park). Options the engine cannot honour (a start delay,
+completion callbacks) are refused by name.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from fastcore.errors import WorkflowAlreadyStartedError, WorkflowNotFoundError
 from fastcore.integration import EncodedValue, request_id
 
 from ._errors import already_started, invalid
-from ._notes import RunNotebook, RunNotes
 from ._payloads import encoded, encoded_memo
+from ._search_attributes import from_temporal_attributes
 
 __all__ = ["Launch", "Started", "Starter", "UpdateAfterStartError"]
 
@@ -89,8 +91,6 @@ def _retry_policy(msg: TRetryPolicy) -> RetryPolicy:
 
 
 def _refuse_unsupported(request: StartRequest) -> None:
-    if request.cron_schedule:
-        raise invalid("cron_schedule is not supported by the fastcore engine")
     if request.HasField("workflow_start_delay"):
         raise invalid("workflow_start_delay is not supported by the fastcore engine")
     if isinstance(request, StartWorkflowExecutionRequest) and request.completion_callbacks:
@@ -100,9 +100,8 @@ def _refuse_unsupported(request: StartRequest) -> None:
 class Starter:
     """Starts runs on the engine from Temporal's start requests."""
 
-    def __init__(self, engine: Any, notes: RunNotebook) -> None:
+    def __init__(self, engine: Any) -> None:
         self._engine = engine
-        self._notes = notes
 
     def _options(self, request: StartRequest) -> dict[str, Any]:
         """The engine's start options for a request (validated)."""
@@ -132,6 +131,13 @@ class Starter:
             options["retry_policy"] = _retry_policy(request.retry_policy)
         if request.memo.fields:
             options["memo"] = encoded_memo(request.memo)
+        if request.cron_schedule:
+            options["cron_schedule"] = request.cron_schedule
+        attrs = from_temporal_attributes(
+            request.search_attributes, self._engine.search_attribute_keys
+        )
+        if attrs is not None:
+            options["search_attributes"] = attrs
         return options
 
     async def _open_run(self, workflow_id: str) -> str | None:
@@ -148,7 +154,6 @@ class Starter:
         wid = request.workflow_id
         options = self._options(request)
         options.update(extra)
-        search_attributes = self._notes.check_search_attributes(request.search_attributes)
         running = None
         if options.get("id_conflict_policy") is WorkflowIDConflictPolicy.USE_EXISTING:
             running = await self._open_run(wid)
@@ -162,18 +167,24 @@ class Starter:
                     handle = await launch(request.workflow_type.name, options)
         except WorkflowAlreadyStartedError as err:
             run_id = err.run_id or ""
-            first = self._notes.get(wid, run_id).request_id
+            first = await self._start_request_id(wid, run_id)
             raise already_started(
                 f"Workflow execution is already running. WorkflowId: {wid}, RunId: {run_id}.",
                 first,
                 run_id,
             ) from None
         run_id = str(handle.result_run_id)
-        started = run_id != running
-        if started:
-            notes = RunNotes(request.task_queue.name, search_attributes, request.request_id)
-            self._notes.remember(wid, run_id, notes)
-        return Started(run_id, started)
+        return Started(run_id, run_id != running)
+
+    async def _start_request_id(self, workflow_id: str, run_id: str) -> str:
+        """The request id the run's start recorded ("" when none: started by fastcore code)."""
+        try:
+            events = await self._engine.get_workflow_handle(
+                workflow_id, run_id=run_id
+            ).fetch_history()
+        except WorkflowNotFoundError:
+            return ""
+        return str(events[0].attributes.get("request_id") or "") if events else ""
 
     async def start(self, request: StartWorkflowExecutionRequest) -> StartWorkflowExecutionResponse:
         """``StartWorkflowExecution``."""

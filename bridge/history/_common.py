@@ -13,7 +13,7 @@ from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
-from temporalio.api.common.v1 import Header, Payloads, RetryPolicy
+from temporalio.api.common.v1 import Header, Payloads, RetryPolicy, SearchAttributes
 from temporalio.api.common.v1 import Payload as TPayload
 from temporalio.api.enums.v1 import EventType
 
@@ -149,3 +149,45 @@ def _enum(value: Any) -> Any:
 
 def _pick(attrs: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: attrs[k] for k in keys if k in attrs}
+
+
+def _search_attributes(target: SearchAttributes, encoded: dict[str, Any] | None) -> None:
+    """Fill Temporal's search attributes from fastcore's JSON form: a ``json/plain`` payload
+    with the ``type`` metadata per attribute; a removed one (value None) is ``binary/null``
+    without a type, as temporalio writes it."""
+    for name, entry in (encoded or {}).items():
+        value = entry.get("value")
+        if value is None:
+            target.indexed_fields[name].CopyFrom(TPayload(metadata={"encoding": b"binary/null"}))
+        else:
+            target.indexed_fields[name].CopyFrom(
+                _json_payload(value, type=str(entry.get("type")).encode())
+            )
+
+
+def _infer_type(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "Bool"
+    if isinstance(value, int):
+        return "Int"
+    if isinstance(value, float):
+        return "Double"
+    if isinstance(value, str):
+        return "Keyword"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "KeywordList"
+    return None
+
+
+def _from_search_attributes(source: SearchAttributes) -> dict[str, Any]:
+    """fastcore's JSON form of Temporal's search attributes (an attribute without ``type``
+    metadata gets the type its JSON value suggests, Keyword for text)."""
+    out: dict[str, Any] = {}
+    for name, payload in source.indexed_fields.items():
+        if name == _CHANGE_VERSION:
+            continue  # sdk-core's patch bookkeeping, not the workflow's
+        encoding = payload.metadata.get("encoding", b"")
+        value = json.loads(payload.data) if encoding == _JSON and payload.data else None
+        kind = payload.metadata.get("type", b"").decode() or _infer_type(value) or "Keyword"
+        out[name] = {"type": kind, "value": value}
+    return out

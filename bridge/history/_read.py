@@ -159,15 +159,14 @@ class _Reader:
         if etype is E.WORKFLOW_EXECUTION_SIGNALED and not self.seen_task:
             attrs["with_start"] = True  # the engine marks only signals-with-start
         self.out.append(Event(fc_id, etype, ts, attrs))
+        if etype is E.WORKFLOW_EXECUTION_STARTED and attrs.get("first_task_backoff"):
+            # a retry or cron run: fastcore holds its start back until the backoff ends and
+            # records the delivery (WORKFLOW_TASK_RETRIED) where Temporal's first task is
+            self.blocked = True
         if etype not in COMMAND_EVENTS and etype not in _NO_TASK:  # an input
             self.group.append(fc_id)
-            if self.blocked:
+            if self.blocked and not attrs.get("with_start"):
                 self.pending.append(fc_id)
-        if etype is E.WORKFLOW_EXECUTION_STARTED and attrs.get("first_task_backoff"):
-            # A retry run: fastcore holds its start back until the backoff ends and then
-            # delivers it with a WORKFLOW_TASK_RETRIED, as after a failed task.
-            self.blocked = True
-            self.pending = [fc_id]
 
     def task_failed(self, te: HistoryEvent, ts: float) -> None:
         a = te.workflow_task_failed_event_attributes

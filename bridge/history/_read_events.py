@@ -15,6 +15,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 
 from fastcore.history import EventType as E
+from fastcore.integration import DEFAULT_TASK_QUEUE
 
 from ._common import (
     _CHILD_CAUSE,
@@ -27,6 +28,7 @@ from ._common import (
     _from_payload,
     _from_payloads,
     _from_retry,
+    _from_search_attributes,
     _from_ts,
     _pick,
 )
@@ -57,7 +59,6 @@ _Read = Callable[[Reader, HistoryEvent], dict[str, Any]]
 def _r_started(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.workflow_execution_started_event_attributes
     extras = _extras(a.header)
-    backoff = _from_dur(a, "first_workflow_task_backoff")
     parent = None
     if a.HasField("parent_workflow_execution"):
         parent = {
@@ -65,7 +66,7 @@ def _r_started(r: Reader, te: HistoryEvent) -> dict[str, Any]:
             "run_id": a.parent_workflow_execution.run_id,
             "initiated_event_id": a.parent_initiated_event_id,
         }
-    return {
+    attrs: dict[str, Any] = {
         "workflow_type": a.workflow_type.name,
         "workflow_id": a.workflow_id,
         "run_id": a.original_execution_run_id,
@@ -82,9 +83,23 @@ def _r_started(r: Reader, te: HistoryEvent) -> dict[str, Any]:
         "memo": {k: _from_payload(v) for k, v in a.memo.fields.items()},
         "retry_policy": _from_retry(a.retry_policy) if a.HasField("retry_policy") else None,
         "seed": extras.get("seed", 0),
-        **_pick(extras, "task_queue", "search_attributes"),
-        **({"first_task_backoff": backoff} if backoff else {}),
     }
+    # recorded only when set, as the engine records them
+    if a.task_queue.name and a.task_queue.name != DEFAULT_TASK_QUEUE:
+        attrs["task_queue"] = a.task_queue.name
+    search_attributes = _from_search_attributes(a.search_attributes)
+    if search_attributes:
+        attrs["search_attributes"] = search_attributes
+    if a.cron_schedule:
+        attrs["cron_schedule"] = a.cron_schedule
+    if a.HasField("last_completion_result") and a.last_completion_result.payloads:
+        attrs["last_completion_result"] = _from_one(a.last_completion_result)
+    if a.HasField("continued_failure"):
+        attrs["continued_failure"] = r.failure(a.continued_failure)
+    backoff = extras.get("first_task_backoff") or _from_dur(a, "first_workflow_task_backoff")
+    if backoff:
+        attrs["first_task_backoff"] = backoff
+    return attrs
 
 
 def _r_signaled(r: Reader, te: HistoryEvent) -> dict[str, Any]:
@@ -357,16 +372,25 @@ def _r_cancel_external(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     return d
 
 
+def _next_run(d: dict[str, Any], a: Any) -> dict[str, Any]:
+    if a.new_execution_run_id:
+        d["new_execution_run_id"] = a.new_execution_run_id
+    return d
+
+
 def _r_completed(r: Reader, te: HistoryEvent) -> dict[str, Any]:
-    return {"result": _from_one(te.workflow_execution_completed_event_attributes.result)}
+    a = te.workflow_execution_completed_event_attributes
+    return _next_run({"result": _from_one(a.result)}, a)
 
 
 def _r_failed(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.workflow_execution_failed_event_attributes
-    out: dict[str, Any] = {"failure": r.failure(a.failure)}
-    if a.new_execution_run_id:
-        out["new_execution_run_id"] = a.new_execution_run_id
-    return out
+    return _next_run({"failure": r.failure(a.failure)}, a)
+
+
+def _r_upsert(r: Reader, te: HistoryEvent) -> dict[str, Any]:
+    a = te.upsert_workflow_search_attributes_event_attributes
+    return {"search_attributes": _from_search_attributes(a.search_attributes)}
 
 
 def _r_canceled(r: Reader, te: HistoryEvent) -> dict[str, Any]:
@@ -379,7 +403,8 @@ def _r_terminated(r: Reader, te: HistoryEvent) -> dict[str, Any]:
 
 
 def _r_timed_out(r: Reader, te: HistoryEvent) -> dict[str, Any]:
-    return {"retry_state": int(te.workflow_execution_timed_out_event_attributes.retry_state)}
+    a = te.workflow_execution_timed_out_event_attributes
+    return _next_run({"retry_state": int(a.retry_state)}, a)
 
 
 def _r_continued(r: Reader, te: HistoryEvent) -> dict[str, Any]:
@@ -431,6 +456,7 @@ _READERS: dict[str, _Read] = {
     E.TIMER_FIRED.value: _r_timer_fired,
     E.TIMER_CANCELED.value: _r_timer_canceled,
     E.MARKER_RECORDED.value: _r_marker,
+    E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES.value: _r_upsert,
     E.START_CHILD_WORKFLOW_EXECUTION_INITIATED.value: _r_child_initiated,
     E.START_CHILD_WORKFLOW_EXECUTION_FAILED.value: _r_child_start_failed,
     E.CHILD_WORKFLOW_EXECUTION_STARTED.value: _r_child_started,

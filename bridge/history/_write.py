@@ -12,6 +12,7 @@ from temporalio.client import WorkflowHistory
 
 from fastcore.history import COMMAND_EVENTS, Event
 from fastcore.history import EventType as E
+from fastcore.integration import DEFAULT_TASK_QUEUE
 
 from ._common import _LA_MARKER, _NO_TASK
 from ._write_events import (
@@ -30,7 +31,7 @@ def to_temporal(
     *,
     workflow_id: str | None = None,
     namespace: str = "default",
-    task_queue: str = "fastcore",
+    task_queue: str | None = None,
 ) -> WorkflowHistory:
     """Translate a fastcore history into Temporal's history of the same run.
 
@@ -38,7 +39,8 @@ def to_temporal(
         events: The run's events, in order, starting with ``WORKFLOW_EXECUTION_STARTED``.
         workflow_id: The id for the ``WorkflowHistory``; the start event's by default.
         namespace: Namespace written into events that name one.
-        task_queue: Task queue written into the start, workflow tasks and activities.
+        task_queue: Task queue written into the start, workflow tasks and activities; by
+            default the one the start recorded (``fastcore`` when it named none).
 
     Returns:
         A ``temporalio.client.WorkflowHistory`` that Temporal's ``Replayer`` accepts.
@@ -48,7 +50,8 @@ def to_temporal(
     """
     if not events or events[0].event_type is not E.WORKFLOW_EXECUTION_STARTED:
         raise ValueError("a fastcore history starts with WORKFLOW_EXECUTION_STARTED")
-    w = _Writer(namespace, task_queue)
+    tq = task_queue or events[0].attributes.get("task_queue") or DEFAULT_TASK_QUEUE
+    w = _Writer(namespace, tq)
     _Framer(w, events).run()
     return WorkflowHistory(
         workflow_id or events[0].attributes.get("workflow_id") or "", list(w.events)
@@ -233,7 +236,7 @@ def to_temporal_json(
     *,
     workflow_id: str | None = None,
     namespace: str = "default",
-    task_queue: str = "fastcore",
+    task_queue: str | None = None,
 ) -> str:
     """The JSON of ``to_temporal``: the form of ``temporal workflow show --output json``.
 

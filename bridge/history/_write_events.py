@@ -46,6 +46,7 @@ from ._common import (
     _payloads,
     _pick,
     _retry,
+    _search_attributes,
     _set_dur,
     _set_extras,
     _ts,
@@ -189,7 +190,12 @@ def _w_started(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> Non
     a.first_execution_run_id = at.get("first_run_id") or run_id
     if at.get("continued_run_id"):
         a.continued_execution_run_id = at["continued_run_id"]
-        a.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW
+        if int(at.get("attempt") or 1) > 1:
+            a.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY
+        elif at.get("cron_schedule") and at.get("first_task_backoff"):
+            a.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
+        else:
+            a.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW
     a.attempt = int(at.get("attempt") or 1)
     a.identity = _IDENTITY
     parent = at.get("parent")
@@ -203,11 +209,18 @@ def _w_started(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> Non
         a.memo.fields[k].CopyFrom(_payload(v))
     if at.get("retry_policy"):
         a.retry_policy.CopyFrom(_retry(at["retry_policy"]))
-    # A retry run: its first workflow task waits out the policy's backoff.
-    _set_dur(a.first_workflow_task_backoff, at.get("first_task_backoff"))
     if at.get("task_queue"):
         a.task_queue.name = at["task_queue"]
-    _set_extras(a.header, _pick(at, "seed", "task_queue", "search_attributes"))
+    _search_attributes(a.search_attributes, at.get("search_attributes"))
+    a.cron_schedule = at.get("cron_schedule") or ""
+    if at.get("last_completion_result") is not None:
+        a.last_completion_result.CopyFrom(_one(at["last_completion_result"]))
+    if at.get("continued_failure"):
+        a.continued_failure.CopyFrom(w.failure(at["continued_failure"]))
+    # A retry or cron run: its first workflow task waits out the backoff (recorded as
+    # fastcore recorded it too: a Duration rounds it to nanoseconds)
+    _set_dur(a.first_workflow_task_backoff, at.get("first_task_backoff"))
+    _set_extras(a.header, _pick(at, "seed", "first_task_backoff"))
 
 
 def _w_signaled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
@@ -562,14 +575,20 @@ def _w_completed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> N
     a = out.workflow_execution_completed_event_attributes
     a.result.CopyFrom(_one(at.get("result")))
     a.workflow_task_completed_event_id = w.wft_completed
+    a.new_execution_run_id = at.get("new_execution_run_id") or ""  # a cron workflow's next run
 
 
 def _w_failed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
     a = out.workflow_execution_failed_event_attributes
     a.failure.CopyFrom(w.failure(at.get("failure")))
     a.workflow_task_completed_event_id = w.wft_completed
-    if at.get("new_execution_run_id"):  # the retry run the policy starts
-        a.new_execution_run_id = at["new_execution_run_id"]
+    a.new_execution_run_id = at.get("new_execution_run_id") or ""  # a retry or cron run
+
+
+def _w_upsert(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
+    a = out.upsert_workflow_search_attributes_event_attributes
+    a.workflow_task_completed_event_id = w.wft_completed
+    _search_attributes(a.search_attributes, at.get("search_attributes"))
 
 
 def _w_canceled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
@@ -588,7 +607,9 @@ def _w_terminated(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> 
 
 
 def _w_timed_out(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
-    out.workflow_execution_timed_out_event_attributes.retry_state = _enum(at.get("retry_state"))
+    a = out.workflow_execution_timed_out_event_attributes
+    a.retry_state = _enum(at.get("retry_state"))
+    a.new_execution_run_id = at.get("new_execution_run_id") or ""  # a cron workflow's next run
 
 
 def _w_continued(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
@@ -605,6 +626,7 @@ def _w_continued(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> N
         a.memo.fields[k].CopyFrom(_payload(v))
     if at.get("task_queue"):
         a.task_queue.name = at["task_queue"]
+    _search_attributes(a.search_attributes, at.get("search_attributes"))
     # which options continue_as_new gave (the others are kept from the run), and those
     # Temporal's event has no field for: fastcore's own
     _set_extras(
@@ -633,6 +655,7 @@ _WRITERS: dict[E, _Write] = {
     E.TIMER_FIRED: _w_timer_fired,
     E.TIMER_CANCELED: _w_timer_canceled,
     E.MARKER_RECORDED: _w_marker,
+    E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _w_upsert,
     E.START_CHILD_WORKFLOW_EXECUTION_INITIATED: _w_child_initiated,
     E.START_CHILD_WORKFLOW_EXECUTION_FAILED: _w_child_start_failed,
     E.CHILD_WORKFLOW_EXECUTION_STARTED: _w_child_started,

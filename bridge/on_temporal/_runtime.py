@@ -30,6 +30,10 @@ from fastcore.common import (
     ChildWorkflowCancellationType,
     ParentClosePolicy,
     RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
 from fastcore.errors import (
@@ -77,6 +81,37 @@ def _retry_policy(
             else None
         ),
     )
+
+
+def _to_temporal_key(key: Any) -> Any:
+    """temporalio's key of the same name and type as a fastcore key."""
+    return temporalio.common.SearchAttributeKey._from_metadata_type(key.name, key._metadata_type)
+
+
+def _from_temporal_attributes(attrs: Any) -> TypedSearchAttributes:
+    """fastcore's typed search attributes of temporalio's."""
+    pairs = []
+    for pair in attrs:
+        key = SearchAttributeKey._from_metadata_type(pair.key.name, pair.key._metadata_type)
+        if key is not None:
+            pairs.append(SearchAttributePair(key, pair.value))
+    return TypedSearchAttributes(pairs)
+
+
+def _to_temporal_updates(attributes: Any) -> list[Any]:
+    """temporalio's search attribute updates of fastcore's (typed collection or updates)."""
+    if isinstance(attributes, Mapping):
+        raise InvalidArgumentError(
+            "the untyped search attribute form is deprecated; pass key.value_set(...) updates"
+        )
+    out = []
+    for item in attributes:
+        if isinstance(item, SearchAttributePair | SearchAttributeUpdate):
+            tkey = _to_temporal_key(item.key)
+            out.append(tkey.value_set(item.value) if item.value is not None else tkey.value_unset())
+        else:
+            raise InvalidArgumentError(f"not a search attribute update: {item!r}")
+    return out
 
 
 class _Handle(asyncio.Future[Any]):
@@ -334,9 +369,27 @@ class TemporalRuntime:
             first_execution_run_id=i.first_execution_run_id,
             retry_policy=_retry_policy(i.retry_policy, RetryPolicy),
             _history_length=i.get_current_history_length,
+            cron_schedule=i.cron_schedule,
+            typed_search_attributes=_from_temporal_attributes(i.typed_search_attributes),
+            search_attributes=dict(i.search_attributes),
             _history_size=i.get_current_history_size,
             _continue_as_new_suggested=i.is_continue_as_new_suggested,
         )
+
+    def upsert_search_attributes(self, attributes: Any) -> None:
+        temporalio.workflow.upsert_search_attributes(_to_temporal_updates(attributes))
+
+    def has_last_completion_result(self) -> bool:
+        return temporalio.workflow.has_last_completion_result()
+
+    def last_completion_result(self, type_hint: Any = None) -> Any:
+        if type_hint is None:
+            return temporalio.workflow.get_last_completion_result()
+        return temporalio.workflow.get_last_completion_result(type_hint)
+
+    def last_failure(self) -> BaseException | None:
+        failure = temporalio.workflow.get_last_failure()
+        return fastcore_error(failure) if failure is not None else None
 
     def memo(self) -> Mapping[str, Any]:
         return temporalio.workflow.memo()

@@ -20,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from fastcore import PendingActivityInfo, PendingActivityState
 from fastcore.common import (
     RetryPolicy,
+    TypedSearchAttributes,
     WorkflowExecutionStatus,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -31,6 +32,7 @@ from fastcore.integration import (
     EncodedValue,
     Payload,
     WorkflowExecutionDescription,
+    search_attributes,
 )
 
 from .._failures import exception_from_record, failure_record
@@ -54,9 +56,57 @@ __all__ = [
     "payloads_to_proto",
     "retry_policy_from_proto",
     "retry_policy_to_proto",
+    "search_attributes_from_proto",
+    "search_attributes_to_proto",
     "status_from_proto",
     "status_to_proto",
 ]
+
+
+# -- search attributes --------------------------------------------------------------------
+
+
+def search_attributes_to_proto(attrs: Any) -> dict[str, pb.Payload]:
+    """Typed search attributes (or the untyped mapping) as Temporal writes them: a
+    ``json/plain`` payload per attribute with its type in the ``type`` metadata.
+
+    Raises:
+        InvalidArgumentError: A reserved name or a value of the wrong type.
+    """
+    out: dict[str, pb.Payload] = {}
+    for name, entry in search_attributes.encode(attrs).items():
+        out[name] = pb.Payload(
+            metadata={"encoding": b"json/plain", "type": str(entry["type"]).encode()},
+            data=orjson.dumps(entry["value"]),
+        )
+    return out
+
+
+def search_attributes_from_proto(payloads: Mapping[str, pb.Payload]) -> TypedSearchAttributes:
+    """Wire search attributes as typed ones (each payload must carry its ``type``).
+
+    Raises:
+        InvalidArgumentError: A payload without a known ``type``, or not JSON of it.
+    """
+    encoded: dict[str, dict[str, Any]] = {}
+    for name, payload in payloads.items():
+        type_name = payload.metadata.get("type", b"").decode()
+        if not type_name:
+            raise InvalidArgumentError(
+                f"search attribute {name!r} has no 'type' metadata (Keyword, Int, ...)"
+            )
+        search_attributes.key_of(name, type_name)  # a known type
+        try:
+            value = orjson.loads(payload.data) if payload.data else None
+        except orjson.JSONDecodeError:
+            raise InvalidArgumentError(
+                f"search attribute {name!r}: the value is not JSON"
+            ) from None
+        encoded[name] = {"type": type_name, "value": value}
+    try:
+        return search_attributes.decode(encoded)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(f"search attributes: {err}") from None
 
 
 # -- payloads ---------------------------------------------------------------------------
@@ -433,11 +483,20 @@ def description_to_proto(
     msg.start_time.CopyFrom(timestamp_to_proto(desc.start_time))
     if desc.close_time is not None:
         msg.close_time.CopyFrom(timestamp_to_proto(desc.close_time))
-    for key, value in (desc.memo or {}).items():
-        payload = value if isinstance(value, Payload) else converter.encode_one(value)
-        msg.memo[key].CopyFrom(payload_to_proto(payload))
+    if desc.raw_memo:  # the payloads as recorded
+        for key, payload in desc.raw_memo.items():
+            msg.memo[key].CopyFrom(payload_to_proto(payload))
+    else:
+        for key, value in (desc.memo or {}).items():
+            payload = value if isinstance(value, Payload) else converter.encode_one(value)
+            msg.memo[key].CopyFrom(payload_to_proto(payload))
     if desc.pending_task_failure is not None:
         msg.pending_task_failure.CopyFrom(exception_to_proto(desc.pending_task_failure, converter))
+    msg.task_queue = desc.task_queue
+    for key, value in search_attributes_to_proto(desc.typed_search_attributes).items():
+        msg.search_attributes[key].CopyFrom(value)
+    if desc.execution_time is not None:
+        msg.execution_time.CopyFrom(timestamp_to_proto(desc.execution_time))
     return msg
 
 
@@ -469,6 +528,12 @@ def description_from_proto(
             if msg.HasField("pending_task_failure")
             else None
         ),
+        typed_search_attributes=search_attributes_from_proto(msg.search_attributes),
+        task_queue=msg.task_queue or "fastcore",
+        execution_time=(
+            datetime_from_proto(msg.execution_time) if msg.HasField("execution_time") else None
+        ),
+        raw_memo={k: payload_from_proto(v) for k, v in msg.memo.items()},
     )
 
 

@@ -197,6 +197,14 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
                 raise InvalidArgumentError("start_signal_args given without start_signal")
             if request.HasField("retry_policy"):
                 options["retry_policy"] = cv.retry_policy_from_proto(request.retry_policy)
+            if request.task_queue:
+                options["task_queue"] = request.task_queue
+            if request.search_attributes:
+                options["search_attributes"] = cv.search_attributes_from_proto(
+                    request.search_attributes
+                )
+            if request.cron_schedule:
+                options["cron_schedule"] = request.cron_schedule
             handle = await self._engine.start_workflow(
                 workflow_type, args=args, id=workflow_id, **options
             )
@@ -313,7 +321,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
     async def ListWorkflows(
         self, request: pb.ListWorkflowsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListWorkflowsResponse:
-        """One page of runs, optionally of one status."""
+        """One page of runs matching a visibility query (and a status), newest first."""
         try:
             if request.page_size < 0:
                 raise InvalidArgumentError(
@@ -321,6 +329,7 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
                 )
             page_size = min(request.page_size or _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE)
             descs, token = await self._engine.list_workflows(
+                request.query or None,
                 status=cv.status_from_proto(request.status),
                 page_size=page_size,
                 next_page_token=request.next_page_token or None,
@@ -329,6 +338,25 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         except Exception as err:
             await _fail(context, err)
         return pb.ListWorkflowsResponse(executions=executions, next_page_token=token or b"")
+
+    async def CountWorkflows(
+        self, request: pb.CountWorkflowsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CountWorkflowsResponse:
+        """How many runs match a visibility query (per status with GROUP BY)."""
+        try:
+            counted = await self._engine.count_workflows(request.query or None)
+            response = pb.CountWorkflowsResponse(count=counted.count)
+            for group in counted.groups:
+                response.groups.add(
+                    count=group.count,
+                    group_values=[
+                        cv.payload_to_proto(self._converter.encode_one(v))
+                        for v in group.group_values
+                    ],
+                )
+        except Exception as err:
+            await _fail(context, err)
+        return response
 
     async def GetWorkflowHistory(
         self, request: pb.GetWorkflowHistoryRequest, context: grpc.aio.ServicerContext

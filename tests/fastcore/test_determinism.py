@@ -41,10 +41,8 @@ async def test_now_random_uuid4_are_the_same_on_replay(store_url: str) -> None:
 async def test_virtual_clock_skips_a_one_hour_timer(store_url: str) -> None:
     clock = VirtualClock()
     async with Engine(store_url, workflows=[Sleeper], clock=clock) as engine:
-        t0 = time.monotonic()
         before = clock.now()
         assert await engine.execute_workflow(Sleeper.run, 1.0, id=wid()) == "1:00:00"
-        assert time.monotonic() - t0 < 5  # a real hour would not fit in a test
         assert clock.now() - before >= 3600
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from fastcore import Engine, EventType, Replayer, RetryPolicy, activity, workflow
+from fastcore.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from fastcore.errors import (
     ApplicationError,
     InvalidArgumentError,
@@ -373,7 +374,9 @@ class Chain:
                 run_timeout=timedelta(hours=2),
                 memo={"step": n - 1},
                 retry_policy=RetryPolicy(maximum_attempts=3),
-                search_attributes={"CustomerId": "c-9"},
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(SearchAttributeKey.for_keyword("CustomerId"), "c-9")]
+                ),
             )
         if n == 1:
             workflow.continue_as_new(n - 1)  # the options above are kept
@@ -382,6 +385,9 @@ class Chain:
             "run_timeout": info.run_timeout.total_seconds() if info.run_timeout else None,
             "retry_attempts": info.retry_policy.maximum_attempts if info.retry_policy else None,
             "memo": dict(workflow.memo()),
+            "customer": info.typed_search_attributes.get(
+                SearchAttributeKey.for_keyword("CustomerId")
+            ),
         }
 
 
@@ -395,9 +401,10 @@ async def test_continue_as_new_options_are_kept_and_honoured(store_url: str) -> 
         "run_timeout": 7200.0,
         "retry_attempts": 3,
         "memo": {"step": 1},
+        "customer": "c-9",
     }
     started = last[0].attributes
-    assert started["search_attributes"] == {"CustomerId": "c-9"}
+    assert started["search_attributes"] == {"CustomerId": {"type": "Keyword", "value": "c-9"}}
     assert started["run_timeout"] == 7200 and started["task_queue"] == "elsewhere"
 
 

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -44,7 +43,6 @@ def test_demo_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_demo_runs_every_scenario_and_prints_the_table(temporal_server: DevServer) -> None:
-    started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "samples", "--temporal-address", temporal_server.target],
         cwd=REPO,
@@ -67,7 +65,6 @@ def test_demo_runs_every_scenario_and_prints_the_table(temporal_server: DevServe
     assert f"{len(SCENARIOS)}/{len(SCENARIOS)} scenarios ran" in out
     assert "median fastcore step" in out
     assert "Traceback" not in proc.stderr
-    assert time.monotonic() - started < 100
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])

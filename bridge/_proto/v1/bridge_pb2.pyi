@@ -75,6 +75,7 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: _ClassVar[EventType]
     EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: _ClassVar[EventType]
     EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: _ClassVar[EventType]
+    EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: _ClassVar[EventType]
     EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: _ClassVar[EventType]
@@ -162,6 +163,7 @@ EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED: EventType
 EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: EventType
 EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: EventType
 EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: EventType
+EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: EventType
 EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: EventType
 EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: EventType
 EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: EventType
@@ -320,8 +322,15 @@ class RetryPolicy(_message.Message):
     def __init__(self, initial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_coefficient: _Optional[float] = ..., maximum_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., maximum_attempts: _Optional[int] = ..., non_retryable_error_types: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkflowExecutionInfo(_message.Message):
-    __slots__ = ("workflow_id", "run_id", "workflow_type", "status", "start_time", "close_time", "history_length", "memo", "parent_workflow_id", "parent_run_id", "pending_activities", "pending_task_failure", "pending_activity_infos")
+    __slots__ = ("workflow_id", "run_id", "workflow_type", "status", "start_time", "close_time", "history_length", "memo", "parent_workflow_id", "parent_run_id", "pending_activities", "pending_task_failure", "pending_activity_infos", "task_queue", "search_attributes", "execution_time")
     class MemoEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Payload
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Payload, _Mapping]] = ...) -> None: ...
+    class SearchAttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -341,6 +350,9 @@ class WorkflowExecutionInfo(_message.Message):
     PENDING_ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
     PENDING_TASK_FAILURE_FIELD_NUMBER: _ClassVar[int]
     PENDING_ACTIVITY_INFOS_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_TIME_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
     run_id: str
     workflow_type: str
@@ -354,7 +366,10 @@ class WorkflowExecutionInfo(_message.Message):
     pending_activities: int
     pending_task_failure: Failure
     pending_activity_infos: _containers.RepeatedCompositeFieldContainer[PendingActivity]
-    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., workflow_type: _Optional[str] = ..., status: _Optional[_Union[WorkflowExecutionStatus, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history_length: _Optional[int] = ..., memo: _Optional[_Mapping[str, Payload]] = ..., parent_workflow_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., pending_activities: _Optional[int] = ..., pending_task_failure: _Optional[_Union[Failure, _Mapping]] = ..., pending_activity_infos: _Optional[_Iterable[_Union[PendingActivity, _Mapping]]] = ...) -> None: ...
+    task_queue: str
+    search_attributes: _containers.MessageMap[str, Payload]
+    execution_time: _timestamp_pb2.Timestamp
+    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., workflow_type: _Optional[str] = ..., status: _Optional[_Union[WorkflowExecutionStatus, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history_length: _Optional[int] = ..., memo: _Optional[_Mapping[str, Payload]] = ..., parent_workflow_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., pending_activities: _Optional[int] = ..., pending_task_failure: _Optional[_Union[Failure, _Mapping]] = ..., pending_activity_infos: _Optional[_Iterable[_Union[PendingActivity, _Mapping]]] = ..., task_queue: _Optional[str] = ..., search_attributes: _Optional[_Mapping[str, Payload]] = ..., execution_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PendingActivity(_message.Message):
     __slots__ = ("activity_id", "activity_type", "state", "attempt", "maximum_attempts", "scheduled_time", "last_started_time", "last_heartbeat_time", "heartbeat_details", "last_failure", "next_attempt_schedule_time", "expiration_time", "last_worker_identity")
@@ -403,8 +418,15 @@ class ErrorDetail(_message.Message):
     def __init__(self, error_type: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., workflow_type: _Optional[str] = ..., closed_status: _Optional[_Union[WorkflowExecutionStatus, str]] = ..., cause: _Optional[_Union[Failure, _Mapping]] = ...) -> None: ...
 
 class StartWorkflowRequest(_message.Message):
-    __slots__ = ("workflow_type", "workflow_id", "args", "execution_timeout", "run_timeout", "id_reuse_policy", "id_conflict_policy", "memo", "start_signal", "start_signal_args", "retry_policy")
+    __slots__ = ("workflow_type", "workflow_id", "args", "execution_timeout", "run_timeout", "id_reuse_policy", "id_conflict_policy", "memo", "start_signal", "start_signal_args", "retry_policy", "task_queue", "search_attributes", "cron_schedule")
     class MemoEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Payload
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Payload, _Mapping]] = ...) -> None: ...
+    class SearchAttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -422,6 +444,9 @@ class StartWorkflowRequest(_message.Message):
     START_SIGNAL_FIELD_NUMBER: _ClassVar[int]
     START_SIGNAL_ARGS_FIELD_NUMBER: _ClassVar[int]
     RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CRON_SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     workflow_type: str
     workflow_id: str
     args: _containers.RepeatedCompositeFieldContainer[Payload]
@@ -433,7 +458,10 @@ class StartWorkflowRequest(_message.Message):
     start_signal: str
     start_signal_args: _containers.RepeatedCompositeFieldContainer[Payload]
     retry_policy: RetryPolicy
-    def __init__(self, workflow_type: _Optional[str] = ..., workflow_id: _Optional[str] = ..., args: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., id_reuse_policy: _Optional[_Union[WorkflowIdReusePolicy, str]] = ..., id_conflict_policy: _Optional[_Union[WorkflowIdConflictPolicy, str]] = ..., memo: _Optional[_Mapping[str, Payload]] = ..., start_signal: _Optional[str] = ..., start_signal_args: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ...) -> None: ...
+    task_queue: str
+    search_attributes: _containers.MessageMap[str, Payload]
+    cron_schedule: str
+    def __init__(self, workflow_type: _Optional[str] = ..., workflow_id: _Optional[str] = ..., args: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., id_reuse_policy: _Optional[_Union[WorkflowIdReusePolicy, str]] = ..., id_conflict_policy: _Optional[_Union[WorkflowIdConflictPolicy, str]] = ..., memo: _Optional[_Mapping[str, Payload]] = ..., start_signal: _Optional[str] = ..., start_signal_args: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., task_queue: _Optional[str] = ..., search_attributes: _Optional[_Mapping[str, Payload]] = ..., cron_schedule: _Optional[str] = ...) -> None: ...
 
 class StartWorkflowResponse(_message.Message):
     __slots__ = ("run_id",)
@@ -542,14 +570,16 @@ class DescribeWorkflowResponse(_message.Message):
     def __init__(self, execution_info: _Optional[_Union[WorkflowExecutionInfo, _Mapping]] = ...) -> None: ...
 
 class ListWorkflowsRequest(_message.Message):
-    __slots__ = ("status", "page_size", "next_page_token")
+    __slots__ = ("status", "page_size", "next_page_token", "query")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
     status: WorkflowExecutionStatus
     page_size: int
     next_page_token: bytes
-    def __init__(self, status: _Optional[_Union[WorkflowExecutionStatus, str]] = ..., page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
+    query: str
+    def __init__(self, status: _Optional[_Union[WorkflowExecutionStatus, str]] = ..., page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ..., query: _Optional[str] = ...) -> None: ...
 
 class ListWorkflowsResponse(_message.Message):
     __slots__ = ("executions", "next_page_token")
@@ -558,6 +588,28 @@ class ListWorkflowsResponse(_message.Message):
     executions: _containers.RepeatedCompositeFieldContainer[WorkflowExecutionInfo]
     next_page_token: bytes
     def __init__(self, executions: _Optional[_Iterable[_Union[WorkflowExecutionInfo, _Mapping]]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
+
+class CountWorkflowsRequest(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    def __init__(self, query: _Optional[str] = ...) -> None: ...
+
+class CountWorkflowsResponse(_message.Message):
+    __slots__ = ("count", "groups")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    groups: _containers.RepeatedCompositeFieldContainer[CountWorkflowsGroup]
+    def __init__(self, count: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[CountWorkflowsGroup, _Mapping]]] = ...) -> None: ...
+
+class CountWorkflowsGroup(_message.Message):
+    __slots__ = ("count", "group_values")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_VALUES_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    group_values: _containers.RepeatedCompositeFieldContainer[Payload]
+    def __init__(self, count: _Optional[int] = ..., group_values: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ...) -> None: ...
 
 class GetWorkflowHistoryRequest(_message.Message):
     __slots__ = ("workflow_id", "run_id")

@@ -86,6 +86,11 @@ class BridgeServiceStub:
                 request_serializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.ListWorkflowsRequest.SerializeToString,
                 response_deserializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.ListWorkflowsResponse.FromString,
                 _registered_method=True)
+        self.CountWorkflows = channel.unary_unary(
+                '/fastcore.bridge.v1.BridgeService/CountWorkflows',
+                request_serializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.CountWorkflowsRequest.SerializeToString,
+                response_deserializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.CountWorkflowsResponse.FromString,
+                _registered_method=True)
         self.GetWorkflowHistory = channel.unary_unary(
                 '/fastcore.bridge.v1.BridgeService/GetWorkflowHistory',
                 request_serializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.GetWorkflowHistoryRequest.SerializeToString,
@@ -169,7 +174,17 @@ class BridgeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListWorkflows(self, request, context):
-        """ListWorkflows lists runs, optionally of one status, a page at a time.
+        """ListWorkflows lists runs matching a visibility query (Temporal's list filter
+        language), newest first, a page at a time; INVALID_ARGUMENT for a query that is
+        malformed or names what is not supported.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountWorkflows(self, request, context):
+        """CountWorkflows counts runs matching a visibility query, per status with
+        `GROUP BY ExecutionStatus`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -242,6 +257,11 @@ def add_BridgeServiceServicer_to_server(servicer, server):
                     servicer.ListWorkflows,
                     request_deserializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.ListWorkflowsRequest.FromString,
                     response_serializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.ListWorkflowsResponse.SerializeToString,
+            ),
+            'CountWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountWorkflows,
+                    request_deserializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.CountWorkflowsRequest.FromString,
+                    response_serializer=fastcore_dot_bridge_dot_v1_dot_bridge__pb2.CountWorkflowsResponse.SerializeToString,
             ),
             'GetWorkflowHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetWorkflowHistory,
@@ -486,6 +506,33 @@ class BridgeService:
             '/fastcore.bridge.v1.BridgeService/ListWorkflows',
             fastcore_dot_bridge_dot_v1_dot_bridge__pb2.ListWorkflowsRequest.SerializeToString,
             fastcore_dot_bridge_dot_v1_dot_bridge__pb2.ListWorkflowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fastcore.bridge.v1.BridgeService/CountWorkflows',
+            fastcore_dot_bridge_dot_v1_dot_bridge__pb2.CountWorkflowsRequest.SerializeToString,
+            fastcore_dot_bridge_dot_v1_dot_bridge__pb2.CountWorkflowsResponse.FromString,
             options,
             channel_credentials,
             insecure,

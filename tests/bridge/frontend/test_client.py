@@ -328,9 +328,21 @@ async def test_start_policies_and_request_ids(bridge: Bridge, unique_id: str) ->
     assert "not registered" in unregistered.value.message
     with pytest.raises(RPCError) as cron:
         await client.start_workflow(
-            "Cart", "a", id=f"{unique_id}-cron", task_queue="q", cron_schedule="* * * * *"
+            "Cart", "a", id=f"{unique_id}-cron", task_queue="q", cron_schedule="61 * * * *"
         )
-    assert "cron" in cron.value.message
+    assert cron.value.status is RPCStatusCode.INVALID_ARGUMENT
+    assert "cron minute field: '61' is outside 0-59" in cron.value.message
+    # a cron workflow: its first run waits for the first schedule time, as on Temporal
+    handle = await client.start_workflow(
+        "Cart", "a", id=f"{unique_id}-cron", task_queue="q", cron_schedule="@every 1h"
+    )
+    desc = await handle.describe()
+    assert desc.execution_time is not None and desc.start_time is not None
+    assert desc.execution_time > desc.start_time
+    started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+    assert started.cron_schedule == "@every 1h"
+    assert started.first_workflow_task_backoff.ToTimedelta() > timedelta(minutes=59)
+    await handle.terminate("done")
 
 
 async def test_failures_cancel_terminate_and_continue_as_new(
@@ -456,6 +468,13 @@ async def test_history_pages_and_long_polls(bridge: Bridge, unique_id: str) -> N
     assert [e.SerializeToString() for e in paged] == [
         e.SerializeToString() for e in whole.history.events
     ]
+    # as Temporal's frontend: a negative page size means the default, not an error
+    negative = await service.get_workflow_execution_history(
+        GetWorkflowExecutionHistoryRequest(
+            namespace="default", execution=execution, maximum_page_size=-3
+        )
+    )
+    assert [e.event_id for e in negative.history.events] == [e.event_id for e in paged]
 
     # A long poll on an open run waits; when the deadline nears it answers an empty page
     # with a token (the client asks again), never DEADLINE_EXCEEDED.

@@ -22,6 +22,7 @@ from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType as TEventType
 from temporalio.client import WorkflowHistory
 from temporalio.common import RetryPolicy as TRetryPolicy
+from temporalio.common import SearchAttributeKey as TSearchAttributeKey
 from temporalio.exceptions import ActivityError as TActivityError
 from temporalio.exceptions import ApplicationError as TApplicationError
 from temporalio.exceptions import ChildWorkflowError as TChildWorkflowError
@@ -38,6 +39,7 @@ from bridge.history import (
 from fastcore import Engine
 from fastcore import activity as fc_activity
 from fastcore import workflow as fc_workflow
+from fastcore.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from fastcore.errors import (
     ActivityError,
     ApplicationError,
@@ -260,6 +262,28 @@ class FailWf:
         raise TApplicationError("boom", type="Boom")
 
 
+T_TIER = TSearchAttributeKey.for_keyword("Tier")
+T_SEATS = TSearchAttributeKey.for_int("Seats")
+
+
+@workflow.defn
+class UpsertWf:
+    @workflow.run
+    async def run(self, seats: int) -> str:
+        workflow.upsert_search_attributes([T_SEATS.value_set(seats)])
+        await workflow.sleep(1)
+        workflow.upsert_search_attributes([T_TIER.value_unset()])
+        return str(workflow.info().typed_search_attributes.get(T_SEATS))
+
+
+@workflow.defn
+class CronWf:
+    @workflow.run
+    async def run(self) -> int:
+        last = workflow.get_last_completion_result(int)
+        return (last or 0) + 1
+
+
 @workflow.defn
 class WaitTimeoutWf:
     def __init__(self) -> None:
@@ -377,6 +401,8 @@ WORKFLOWS = [
     FailWf,
     WaitTimeoutWf,
     ExtCancelWf,
+    UpsertWf,
+    CronWf,
 ]
 
 
@@ -1618,6 +1644,28 @@ class FcFailWf:
         raise ApplicationError("boom", type="Boom")
 
 
+FC_TIER = SearchAttributeKey.for_keyword("Tier")
+FC_SEATS = SearchAttributeKey.for_int("Seats")
+
+
+@fc_workflow.defn(name="UpsertWf")
+class FcUpsertWf:
+    @fc_workflow.run
+    async def run(self, seats: int) -> str:
+        fc_workflow.upsert_search_attributes([FC_SEATS.value_set(seats)])
+        await fc_workflow.sleep(1)
+        fc_workflow.upsert_search_attributes([FC_TIER.value_unset()])
+        return str(fc_workflow.info().typed_search_attributes.get(FC_SEATS))
+
+
+@fc_workflow.defn(name="CronWf")
+class FcCronWf:
+    @fc_workflow.run
+    async def run(self) -> int:
+        last = fc_workflow.get_last_completion_result(int)
+        return (last or 0) + 1
+
+
 async def _drive_signal(h: Any) -> None:
     await h.signal("go", "a")
 
@@ -1641,6 +1689,7 @@ ENGINE_RUNS: dict[str, tuple[Any, list[Any], Callable[[Any], Any] | None]] = {
     "continue_as_new": (FcCanWf.run, [1], None),
     "fail": (FcFailWf.run, [], None),
     "three_activities": (FcThreeActivities.run, [10], None),
+    "upsert": (FcUpsertWf.run, [4], None),
 }
 
 
@@ -1658,11 +1707,15 @@ async def test_engine_history_replays_in_temporal(name: str, replayer: Replayer)
             FcWaitTimeoutWf,
             FcCanWf,
             FcFailWf,
+            FcUpsertWf,
         ],
         activities=[fc_increment],
         clock=VirtualClock(),
     ) as engine:
-        h = await engine.start_workflow(run, *args, id=f"engine-{name}")
+        tier = TypedSearchAttributes([SearchAttributePair(FC_TIER, "gold")])
+        h = await engine.start_workflow(
+            run, *args, id=f"engine-{name}", search_attributes=tier, task_queue="tq-" + name
+        )
         if drive is not None:
             await drive(h)
         try:
@@ -1674,6 +1727,77 @@ async def test_engine_history_replays_in_temporal(name: str, replayer: Replayer)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, _types(history)
     assert from_temporal(history) == list(events)
+
+
+async def test_cron_runs_replay_in_temporal_and_read_back(replayer: Replayer) -> None:
+    """A cron workflow's runs: the second's start carries the schedule, its backoff, the
+    last completion result, and names its predecessor; Temporal replays both."""
+    clock = VirtualClock(datetime(2025, 1, 1, 0, 0, 30, tzinfo=UTC))
+    async with Engine(workflows=[FcCronWf], clock=clock) as engine:
+        h = await engine.start_workflow(FcCronWf.run, id="engine-cron", cron_schedule="*/5 * * * *")
+        assert h.result_run_id is not None
+        first = engine.get_workflow_handle("engine-cron", run_id=h.result_run_id)
+        assert await first.result(follow_runs=False) == 1
+        first_events = await first.fetch_history()
+        nxt = first_events[-1].attributes["new_execution_run_id"]
+        second = engine.get_workflow_handle("engine-cron", run_id=nxt)
+        assert await second.result(follow_runs=False) == 2
+        second_events = await second.fetch_history()
+    for events in (first_events, second_events):
+        history = to_temporal(events)
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, _types(history)
+        assert from_temporal(history) == list(events)
+    start_event = to_temporal(second_events).events[0]
+    started = start_event.workflow_execution_started_event_attributes
+    assert started.cron_schedule == "*/5 * * * *"
+    # it begins on its slot: its start (the first run's close) plus the backoff
+    begins = (
+        start_event.event_time.ToDatetime(UTC) + started.first_workflow_task_backoff.ToTimedelta()
+    )
+    assert round(begins.timestamp()) == datetime(2025, 1, 1, 0, 10, tzinfo=UTC).timestamp()
+    assert started.last_completion_result.payloads[0].data == b"1"
+    assert started.continued_execution_run_id == h.result_run_id
+    closed = to_temporal(first_events).events[-1].workflow_execution_completed_event_attributes
+    assert closed.new_execution_run_id == nxt
+
+
+def test_upsert_and_start_search_attributes_in_temporal_form() -> None:
+    started = Event(
+        1,
+        E.WORKFLOW_EXECUTION_STARTED,
+        1.0,
+        {
+            "workflow_type": "UpsertWf", "workflow_id": "u", "run_id": "r", "input": [],
+            "attempt": 1, "parent": None, "continued_run_id": None, "first_run_id": "r",
+            "execution_timeout": None, "run_timeout": None, "execution_deadline": None,
+            "memo": {}, "retry_policy": None, "seed": 1, "task_queue": "billing",
+            "search_attributes": {"Tier": {"type": "Keyword", "value": "gold"}},
+        },
+    )  # fmt: skip
+    upsert = Event(
+        2,
+        E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        1.0,
+        {"search_attributes": {"Tier": {"type": "Keyword", "value": None},
+                               "Tags": {"type": "KeywordList", "value": ["a"]}}},
+    )  # fmt: skip
+    history = to_temporal([started, upsert])
+    s = history.events[0].workflow_execution_started_event_attributes
+    assert s.task_queue.name == "billing"
+    tier = s.search_attributes.indexed_fields["Tier"]
+    assert (dict(tier.metadata), tier.data) == (
+        {"encoding": b"json/plain", "type": b"Keyword"}, b'"gold"'
+    )  # fmt: skip
+    [u] = [
+        e
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    fields = u.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    assert dict(fields["Tier"].metadata) == {"encoding": b"binary/null"}  # an unset, as temporalio
+    assert fields["Tags"].metadata["type"] == b"KeywordList"
+    assert from_temporal(history) == [started, upsert]
 
 
 def test_other_markers_and_unknown_child_causes_round_trip() -> None:

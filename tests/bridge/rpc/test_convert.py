@@ -12,7 +12,13 @@ from bridge._proto.v1 import bridge_pb2 as pb
 from bridge.rpc import _convert as cv
 from fastcore import PendingActivityInfo, PendingActivityState
 from fastcore._converter import decode_arguments
-from fastcore.common import RetryPolicy, WorkflowExecutionStatus
+from fastcore.common import (
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowExecutionStatus,
+)
 from fastcore.errors import (
     ActivityError,
     ApplicationError,
@@ -207,6 +213,18 @@ def test_description_round_trip() -> None:
             ),
         ],
         pending_task_failure=ValueError("bug"),
+        typed_search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(SearchAttributeKey.for_keyword("Tier"), "gold"),
+                SearchAttributePair(
+                    SearchAttributeKey.for_datetime("Opened"), datetime(2026, 1, 2, tzinfo=UTC)
+                ),
+                SearchAttributePair(SearchAttributeKey.for_keyword_list("Tags"), ["a", "b"]),
+            ]
+        ),
+        task_queue="orders",
+        execution_time=datetime(2026, 1, 2, 3, 5, tzinfo=UTC),
+        raw_memo={"customer": converter.encode_one({"id": 7})},
     )
     back = cv.description_from_proto(cv.description_to_proto(desc, converter), converter)
     failure = back.pending_task_failure
@@ -220,6 +238,11 @@ def test_description_round_trip() -> None:
         back.pending_activities[1],
     ]
     assert back == desc
+    wire = cv.description_to_proto(desc, converter)
+    assert dict(wire.search_attributes["Tier"].metadata) == {
+        "encoding": b"json/plain",
+        "type": b"Keyword",
+    }
     running = WorkflowExecutionDescription(
         id="x",
         run_id="y",

@@ -203,12 +203,6 @@ def test_frontend_requests_with_any_field_values(bridge: _Bridge, data: Any) -> 
     _check(bridge, name, request.SerializeToString(), streaming)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by this fuzzer in bridge/frontend (another branch's code): a negative "
-    "page_size in ListWorkflowExecutions is an IndexError, answered INTERNAL with an ERROR "
-    "traceback; Temporal answers INVALID_ARGUMENT. Remove this mark with the fix.",
-)
 def test_frontend_list_with_a_negative_page_size_is_invalid_argument(bridge: _Bridge) -> None:
     from temporalio.api.workflowservice.v1 import request_response_pb2 as rr
 

@@ -151,6 +151,7 @@ def test_one_request_and_response_message_per_rpc() -> None:
         "TerminateWorkflow",
         "DescribeWorkflow",
         "ListWorkflows",
+        "CountWorkflows",
         "GetWorkflowHistory",
         "GetWorkflowResult",
         "WatchWorkflow",

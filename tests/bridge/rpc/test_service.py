@@ -260,11 +260,13 @@ async def test_list_with_status_filter_and_paging(client: BridgeClient, unique_i
         pages += 1
         if token is None:
             break
-    assert seen == [h.id for h in handles] and pages == 3
+    # Temporal's order: open runs newest first, then closed runs by close time, newest first
+    newest_first = [h.id for h in reversed(handles[2:])] + [h.id for h in reversed(handles[:2])]
+    assert seen == newest_first and pages == 3
     running, _ = await client.list_workflows(status=WorkflowExecutionStatus.RUNNING)
     done, _ = await client.list_workflows(status=WorkflowExecutionStatus.COMPLETED)
-    assert [d.id for d in running] == [h.id for h in handles[2:]]
-    assert [d.id for d in done] == [h.id for h in handles[:2]]
+    assert [d.id for d in running] == newest_first[:3]
+    assert [d.id for d in done] == newest_first[3:]
     assert all(d.status is WorkflowExecutionStatus.COMPLETED for d in done)
     with pytest.raises(InvalidArgumentError, match="next_page_token"):
         await client.list_workflows(next_page_token=b"garbage")
