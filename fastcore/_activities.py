@@ -29,6 +29,7 @@ from ._definitions import ActivityDefinition
 from ._description import PendingActivityInfo, PendingActivityState
 from ._failure import from_failure, to_failure
 from ._failure_logs import activity_attempt_cancelled, activity_attempt_failed
+from ._metric_meter import otel_meter
 from ._signal import Signal
 from ._store import RunRecord
 from ._task_token import make_token
@@ -125,6 +126,8 @@ class ActivityHost(Protocol[R]):
     shutdown_signal: Signal
     #: whether that signal is set (a plain flag: read before every attempt)
     shutting_down: bool
+    #: what ``activity.client()`` answers (the engine)
+    client: Any
 
     @property
     def executor(self) -> concurrent.futures.Executor:
@@ -231,22 +234,49 @@ class ActivityTask(Generic[R]):
         a = self.event.attributes
         rec = self.run.record
         rp = a.get("retry_policy")
+        started = rec.history[0].attributes if rec.history else {}
         return _activity.Info(
             activity_id=a["activity_id"],
             activity_type=a["activity_type"],
             attempt=self.attempt,
+            current_attempt_scheduled_time=datetime.fromtimestamp(self._attempt_scheduled, UTC),
             heartbeat_details=tuple(self.heartbeat_details),
             heartbeat_timeout=_td(a.get("heartbeat_timeout")),
+            is_local=bool(self.local),
+            namespace="default",
             schedule_to_close_timeout=_td(a.get("schedule_to_close_timeout")),
-            start_to_close_timeout=_td(a.get("start_to_close_timeout")),
             scheduled_time=datetime.fromtimestamp(self.event.timestamp, UTC),
+            start_to_close_timeout=_td(a.get("start_to_close_timeout")),
             started_time=datetime.fromtimestamp(self._started_at, UTC),
+            # an activity runs on its workflow's task queue unless its call names one
+            task_queue=a.get("task_queue") or started.get("task_queue") or "fastcore",
+            task_token=self.task_token,
             workflow_id=rec.workflow_id,
+            workflow_namespace="default",
             workflow_run_id=rec.run_id,
             workflow_type=rec.workflow_type,
-            task_token=self.task_token,
-            current_attempt_scheduled_time=datetime.fromtimestamp(self._attempt_scheduled, UTC),
             retry_policy=RetryPolicy.from_dict(rp) if rp else None,
+        )
+
+    def client(self) -> Any:
+        """The engine's client (``activity.client()``): the engine itself."""
+        return self.host.client
+
+    def payload_converter(self) -> Any:
+        """The engine's payload converter (``activity.payload_converter()``)."""
+        return self.host.converter.payload_converter
+
+    def metric_meter(self) -> Any:
+        """A meter tagged with the namespace, task queue and activity type, as temporalio
+        tags an activity's (``activity.metric_meter()``)."""
+        info = self.info()
+        return otel_meter(
+            self.host.telemetry.meter,
+            {
+                "namespace": info.namespace,
+                "task_queue": info.task_queue,
+                "activity_type": info.activity_type,
+            },
         )
 
     @property

@@ -17,6 +17,7 @@ from ._pipeline import Pipeline
 from ._run import Run
 from ._run_table import RunTable
 from ._starting import RunStarter
+from ._store import RunRecord
 from .history import Event, EventType
 
 __all__ = ["Children"]
@@ -78,7 +79,13 @@ class Children:
                     "workflow_id": parent.record.workflow_id,
                     "run_id": parent.record.run_id,
                     "initiated_event_id": ev.event_id,
+                    # the root of the parent's chain of parents (Temporal's root execution)
+                    "root": _root_of(parent.record),
                 },
+                # a child runs on its parent's task queue unless its start names one
+                task_queue=a.get("task_queue") or _started(parent.record).get("task_queue"),
+                search_attributes=a.get("search_attributes"),
+                cron_schedule=a.get("cron_schedule"),
             )
         if not parent.children:
             parent.children = {}
@@ -171,3 +178,17 @@ class Children:
                 continue
             policy = parent.record.history[initiated_id - 1].attributes.get("parent_close_policy")
             yield child, policy
+
+
+def _started(record: RunRecord) -> dict[str, Any]:
+    history = record.history
+    return history[0].attributes if history else {}
+
+
+def _root_of(record: RunRecord) -> dict[str, str]:
+    """The root workflow of ``record``'s run: its parent's root, or itself at the top."""
+    parent = _started(record).get("parent") or {}
+    root = parent.get("root")
+    if root:
+        return {"workflow_id": root["workflow_id"], "run_id": root["run_id"]}
+    return {"workflow_id": record.workflow_id, "run_id": record.run_id}

@@ -201,6 +201,8 @@ class Closing:
             # those continue_as_new names, else the run's current ones (upserts included)
             search_attributes=a.get("search_attributes", record.search_attributes),
             cron_schedule=started.get("cron_schedule"),
+            # continue_as_new(backoff_start_interval=): the next run's code starts later
+            first_task_backoff=a.get("backoff_start_interval") or None,
         )
         nxt.parent = run.parent
         self._children.move_link(run, nxt)

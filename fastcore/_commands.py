@@ -31,6 +31,7 @@ from ._futures import (
 from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
 from ._main_task import WakeFuture
+from ._metric_meter import otel_meter
 from ._payload import Payload
 from ._run_attributes import (
     RunAttributes,
@@ -39,6 +40,7 @@ from ._run_attributes import (
     last_failure,
 )
 from ._search_attributes import Encoded, decode, untyped
+from ._search_attributes import encode as encode_search_attributes
 from ._store import DEFAULT_TASK_QUEUE, RunRecord
 from ._validate import check_id, check_timeout
 from .common import (
@@ -61,7 +63,7 @@ from .errors import (
 )
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
-from .workflow import Info, ParentInfo
+from .workflow import Info, ParentInfo, RootInfo
 
 # EventType members as module constants: EnumType's __getattr__ puts every
 # ``EventType.X`` lookup on a slow path, and these are read on every event
@@ -138,6 +140,10 @@ class CommandIssuer(Protocol):
     started_attrs: dict[str, Any]
     #: a query or an update validator runs: commands are refused
     read_only: bool
+    #: what fails the workflow rather than its task
+    failure_types: tuple[type[BaseException], ...]
+    #: the reason of the run's cancel request (None: not asked to cancel)
+    cancel_reason: str | None
 
     def command(self, etype: EventType, attrs: dict[str, Any], what: str = "") -> Event:
         """Append the command's event (live) or match the recorded one (replay)."""
@@ -157,8 +163,10 @@ class Commands:
 
     __slots__ = (
         "_activity_seq",
+        "_details",
         "_info",
         "_memo",
+        "_meter",
         "_random",
         "_run",
         "_search_attributes",
@@ -200,6 +208,8 @@ class Commands:
         #: the run's search attributes as the code has seen them so far (None: the start's)
         self._search_attributes: RunAttributes | None = None  # made on first use
         self._size = (0, 0)  # (events counted, their estimated bytes)
+        self._details = ""  # ``workflow.set_current_details``
+        self._meter: Any = None  # ``workflow.metric_meter()`` (made on first use)
 
     def detach(self) -> None:
         """Drop everything the code waits on, and the links back to the run (it closed): no
@@ -245,6 +255,54 @@ class Commands:
             self._random = _random.Random(self._run.started_attrs.get("seed", 0))
         return self._random
 
+    def random_seed(self) -> int:
+        """The seed ``random()`` was made from (recorded when the run started)."""
+        return int(self._run.started_attrs.get("seed", 0))
+
+    def register_random_seed_callback(self, callback: Callable[[int], None]) -> None:
+        """A run's seed never changes on fastcore: there is nothing to call back."""
+        del callback
+
+    def time_ns(self) -> int:
+        """``time()`` in nanoseconds."""
+        return round(self._run.now * 1_000_000_000)
+
+    def is_failure_exception(self, err: BaseException) -> bool:
+        """Whether ``err`` fails the workflow (not its task), as the run classifies it."""
+        return isinstance(err, self._run.failure_types)
+
+    def cancellation_reason(self) -> str | None:
+        """The reason of the run's cancel request, None before one arrived."""
+        return self._run.cancel_reason
+
+    def get_current_details(self) -> str:
+        """``workflow.get_current_details``."""
+        return self._details
+
+    def set_current_details(self, description: str) -> None:
+        """``workflow.set_current_details``."""
+        self._details = description
+
+    def payload_converter(self) -> Any:
+        """The engine's payload converter."""
+        return self._run.converter.payload_converter
+
+    def metric_meter(self) -> Any:
+        """A meter tagged with this run's namespace, task queue and workflow type, as
+        temporalio tags it; it records nothing while the code replays."""
+        if self._meter is None:
+            info = self.info()
+            self._meter = otel_meter(
+                self._run.env.meter(),
+                {
+                    "namespace": info.namespace,
+                    "task_queue": info.task_queue,
+                    "workflow_type": info.workflow_type,
+                },
+                lambda: not self.is_replaying(),
+            )
+        return self._meter
+
     def uuid4(self) -> uuid.UUID:
         """A deterministic UUID4 drawn from ``random()``."""
         return uuid.UUID(int=self.random().getrandbits(128), version=4)
@@ -275,6 +333,14 @@ class Commands:
             parent=(
                 ParentInfo("default", parent["workflow_id"], parent["run_id"]) if parent else None
             ),
+            root=(
+                RootInfo(parent["root"]["run_id"], parent["root"]["workflow_id"])
+                if parent and parent.get("root")
+                else None
+            ),
+            original_execution_run_id=run.run_id,
+            workflow_start_time=datetime.fromtimestamp(started, UTC),
+            raw_memo=dict(a.get("memo") or {}),
             continued_run_id=a.get("continued_run_id"),
             first_execution_run_id=a.get("first_run_id") or run.run_id,
             retry_policy=(
@@ -397,12 +463,18 @@ class Commands:
         )
         await self._external(ev.event_id)
 
-    async def cancel_external(self, workflow_id: str, run_id: str | None) -> None:
+    async def cancel_external(
+        self, workflow_id: str, run_id: str | None, reason: str | None = None
+    ) -> None:
         """Ask another workflow to cancel (``ExternalWorkflowHandle.cancel``)."""
-        ev = self._run.command(
-            _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-            {"workflow_id": workflow_id, "run_id": run_id, "child_workflow_only": False},
-        )
+        attrs: dict[str, Any] = {
+            "workflow_id": workflow_id,
+            "run_id": run_id,
+            "child_workflow_only": False,
+        }
+        if reason:
+            attrs["reason"] = reason
+        ev = self._run.command(_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attrs)
         await self._external(ev.event_id)
 
     def _external(self, seq: int) -> asyncio.Future[None]:
@@ -786,6 +858,9 @@ class Commands:
         id_reuse_policy: WorkflowIDReusePolicy,
         retry_policy: RetryPolicy | None,
         memo: Mapping[str, Any] | None,
+        task_queue: str | None = None,
+        cron_schedule: str = "",
+        search_attributes: Any = None,
     ) -> _ChildHandle:
         """Start a child workflow; returns its handle once the child has started."""
         del id_reuse_policy
@@ -810,6 +885,13 @@ class Commands:
                 "retry_policy": retry_policy.to_dict() if retry_policy else None,
                 "cancellation_type": int(cancellation_type),
                 "memo": {k: converter.encode_one(v) for k, v in (memo or {}).items()},
+                **({"task_queue": task_queue} if task_queue else {}),
+                **({"cron_schedule": cron_schedule} if cron_schedule else {}),
+                **(
+                    {"search_attributes": encode_search_attributes(search_attributes)}
+                    if search_attributes
+                    else {}
+                ),
             },
             "workflow_type",
         )

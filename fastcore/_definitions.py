@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._unfinished import HandlerUnfinishedPolicy
 from .errors import InvalidArgumentError
 
 __all__ = [
@@ -99,6 +100,9 @@ class ActivityDefinition:
     is_method: bool = False
     #: a plain ``def`` activity is not interrupted by ``CancelledError`` in its thread
     no_thread_cancel_exception: bool = False
+    #: decorated on a class whose instances are called (``__call__``): registered as an
+    #: instance, called by class with ``workflow.execute_activity_class``
+    is_class: bool = False
 
     @staticmethod
     def from_fn(fn: Any) -> ActivityDefinition:
@@ -129,10 +133,16 @@ class HandlerDefinition:
     #: a method of the workflow class (called with the workflow object first); False for a
     #: plain callable set at run time with ``workflow.set_signal_handler`` and the like
     method: bool = True
+    #: what to do if the run closes while this handler runs (``HandlerUnfinishedPolicy``)
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON
 
     @staticmethod
     def of_callable(
-        kind: str, name: str | None, fn: Callable[..., Any], validator: Callable[..., Any] | None
+        kind: str,
+        name: str | None,
+        fn: Callable[..., Any],
+        validator: Callable[..., Any] | None,
+        unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
     ) -> HandlerDefinition:
         """A handler set at run time (``workflow.set_*_handler``): ``fn`` is not a method."""
         arg_hints, ret_hint = _hints(fn, skip_self=False)
@@ -147,6 +157,7 @@ class HandlerDefinition:
             dynamic=name is None,
             validator=validator,
             method=False,
+            unfinished_policy=unfinished_policy,
         )
 
     def call(self, obj: Any, *args: Any) -> Any:
@@ -181,6 +192,8 @@ class WorkflowDefinition:
     dynamic_update: HandlerDefinition | None = None
     failure_exception_types: tuple[type[BaseException], ...] = ()
     dynamic: bool = False
+    #: a dynamic workflow's ``@workflow.dynamic_config`` method, called once per run
+    dynamic_config_fn: Callable[..., Any] | None = None
 
     @staticmethod
     def from_class(cls: Any) -> WorkflowDefinition:

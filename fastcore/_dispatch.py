@@ -138,6 +138,8 @@ class Dispatcher:
         self.shutdown_signal = Signal()
         #: the same as a plain flag (``begin_shutdown``): read on every activity's path
         self.shutting_down = False
+        #: what ``activity.client()`` answers: the engine (it sets itself here)
+        self.client: Any = None
 
     @property
     def executor(self) -> concurrent.futures.Executor:

@@ -222,6 +222,7 @@ class Engine:
         self._life = Lifecycle(self.start)
         self._retention_task: asyncio.Task[None] | None = None
         self._telemetry = Telemetry(tracer_provider, meter_provider)
+        self._env.meter = lambda: self._telemetry.meter
         self._connect_parts(
             activity_executor, max_activity_threads, workflow_task_retry_interval.total_seconds()
         )
@@ -259,6 +260,7 @@ class Engine:
             executor=executor,
             max_threads=max_threads,
         )
+        dispatcher.client = self
         self._starter = starter = RunStarter(
             runs=table,
             env=env,
@@ -895,7 +897,6 @@ class Engine:
     async def count_workflows(
         self,
         query: str | None = None,
-        *,
         rpc_metadata: Mapping[str, str | bytes] = _NO_METADATA,
         rpc_timeout: timedelta | None = None,
     ) -> WorkflowExecutionCount:

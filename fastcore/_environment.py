@@ -42,3 +42,5 @@ class WorkflowEnvironment:
     #: registered activities by the reference the code calls them with (a function or a
     #: name): found once, then one dict lookup per call
     activity_cache: dict[Any, tuple[str, ActivityDefinition]] = field(default_factory=dict)
+    #: The OpenTelemetry meter ``workflow.metric_meter()`` records through (None: none).
+    meter: Callable[[], Any] = lambda: None

@@ -37,7 +37,7 @@ class ExternalRequests:
         runs: RunTable,
         pipeline: Pipeline,
         telemetry: Telemetry,
-        request_cancel: Callable[[Run], asyncio.Future[None] | None],
+        request_cancel: Callable[[Run, str], asyncio.Future[None] | None],
         cancel_child: Callable[[Run, Event], None],
     ) -> None:
         self._runs = runs
@@ -144,7 +144,7 @@ class ExternalRequests:
                 {"cause": _NOT_FOUND},
             )
             return
-        self._request_cancel(target)
+        self._request_cancel(target, str(a.get("reason") or ""))
         self._answer(
             sender,
             ev,

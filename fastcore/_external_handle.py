@@ -50,9 +50,10 @@ class ExternalWorkflowHandle:
         name = handler_name("signal", signal)
         await _runtime.current().signal_external(self._id, self._run_id, name, values)
 
-    async def cancel(self) -> None:
-        """Ask the workflow to cancel; returns once the request is delivered."""
-        await _runtime.current().cancel_external(self._id, self._run_id)
+    async def cancel(self, *, reason: str = "") -> None:
+        """Ask the workflow to cancel (``reason`` reaches its ``workflow.cancellation_reason()``);
+        returns once the request is delivered."""
+        await _runtime.current().cancel_external(self._id, self._run_id, reason)
 
     def __repr__(self) -> str:
         return f"ExternalWorkflowHandle(id={self._id!r}, run_id={self._run_id!r})"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
+from . import _runtime
+from ._definitions import handler_name
 from ._main_task import WakeFuture
 from .common import ActivityCancellationType, ChildWorkflowCancellationType
 from .errors import FailureError, is_cancelled_exception
@@ -25,6 +28,7 @@ class FutureOwner(Protocol):
 
 
 _future_init = asyncio.Future.__init__
+_UNSET: Any = object()
 
 
 def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
@@ -55,8 +59,13 @@ is_cancellation = is_cancelled_exception
 """Temporal's ``is_cancelled_exception``: a cancellation, or a failure caused by one."""
 
 
-class _ActivityFuture(WakeFuture):
-    """An activity's handle: awaitable; ``cancel()`` requests cancellation as temporalio does."""
+class ActivityHandle(WakeFuture):
+    """What ``workflow.start_activity`` returns: await it for the result; ``cancel()``
+    requests cancellation as temporalio does.
+
+    An ``asyncio.Future`` (temporalio's is an ``asyncio.Task``: fastcore runs no coroutine
+    behind an activity's handle, so the task-only methods are absent).
+    """
 
     __slots__ = (
         "_cancel_requested",
@@ -99,14 +108,21 @@ class _ActivityFuture(WakeFuture):
         return True
 
 
-class _LocalActivityFuture(_ActivityFuture):
+_ActivityFuture = ActivityHandle
+
+
+class _LocalActivityFuture(ActivityHandle):
     """A local activity's handle: as an activity's; its outcome arrives in a marker."""
 
     __slots__ = ()
 
 
-class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
-    """A started child workflow: await it for the result; ``cancel()`` asks it to cancel."""
+class ChildWorkflowHandle(asyncio.Future):  # type: ignore[type-arg]
+    """A started child workflow (what awaiting ``workflow.start_child_workflow`` gives):
+    await it for the result; ``signal()`` it; ``cancel()`` asks it to cancel.
+
+    An ``asyncio.Future`` (temporalio's is an ``asyncio.Task``; see ``ActivityHandle``).
+    """
 
     def __init__(
         self,
@@ -121,9 +137,9 @@ class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
         super().__init__(loop=loop)
         self._owner = owner
         self._seq = seq
-        self.id = workflow_id
+        self._id = workflow_id
         self.run_id: str | None = None
-        self.first_execution_run_id: str | None = None
+        self._first_execution_run_id: str | None = None
         self.workflow_type = workflow_type
         self._cancellation_type = cancellation_type
         self._hint = hint
@@ -137,3 +153,27 @@ class _ChildHandle(asyncio.Future):  # type: ignore[type-arg]
             self._cancel_requested = True
             self._owner.request_cancel_child(self)
         return True
+
+    @property
+    def id(self) -> str:
+        """The child's workflow id."""
+        return self._id
+
+    @property
+    def first_execution_run_id(self) -> str | None:
+        """The child's first run id, once it has started."""
+        return self._first_execution_run_id
+
+    @first_execution_run_id.setter
+    def first_execution_run_id(self, value: str | None) -> None:
+        self._first_execution_run_id = value
+
+    async def signal(self, signal: Any, arg: Any = _UNSET, *, args: Sequence[Any] = ()) -> None:
+        """Send the child a signal (a ``@workflow.signal`` method or its name); returns once
+        it is delivered."""
+        values = ([] if arg is _UNSET else [arg]) + list(args)
+        name = handler_name("signal", signal)
+        await _runtime.current().signal_external(self.id, self.run_id, name, values)
+
+
+_ChildHandle = ChildWorkflowHandle

@@ -23,6 +23,7 @@ from ._futures import _Abort
 from ._loop import WorkflowLoop
 from ._main_task import MainTask
 from ._store import RunRecord
+from ._unfinished import HandlerExecution, warn_unfinished
 from ._workflow_logger import UpdateInfo, set_update_info
 from .errors import CancelledError, InvalidArgumentError, WorkflowQueryFailedError
 from .history import Event, EventType
@@ -68,11 +69,21 @@ class HandlerHost(Protocol):
 class Handlers:
     """The handlers of one run: delivers signals and updates, answers queries."""
 
-    __slots__ = ("_buffered", "_run", "pending_args", "pending_signals", "running", "table")
+    __slots__ = (
+        "_buffered",
+        "_executions",
+        "_run",
+        "pending_args",
+        "pending_signals",
+        "running",
+        "table",
+    )
 
     def __init__(self, run: HandlerHost) -> None:
         self._run = run
         self.running = 0  # signal and update handlers not finished yet
+        #: the async handlers running now, for the unfinished-handler warnings
+        self._executions: dict[int, HandlerExecution] = {}
         #: arguments of accepted updates already decoded for their validator, by update id:
         #: the handler gets the same values (decoded once), as temporalio's does
         self.pending_args: dict[str, list[Any]] = {}
@@ -206,7 +217,8 @@ class Handlers:
             return
         if h.is_async:
             self.running += 1
-            self._run.loop.create_task(self._run_async_signal(h, args))
+            task = self._run.loop.create_task(self._run_async_signal(h, args))
+            self._track(task, HandlerExecution("signal", name, None, h.unfinished_policy))
         else:
             self._run.loop.call_soon(self._run_sync_signal, h, args)
 
@@ -277,7 +289,18 @@ class Handlers:
         else:
             args = decoded
         self.running += 1
-        self._run.loop.create_task(self._run_update(h, update_id, accepted_id, args))
+        task = self._run.loop.create_task(self._run_update(h, update_id, accepted_id, args))
+        self._track(task, HandlerExecution("update", name, update_id, h.unfinished_policy))
+
+    def _track(self, task: asyncio.Task[Any], execution: HandlerExecution) -> None:
+        key = id(task)
+        self._executions[key] = execution
+        task.add_done_callback(lambda _t: self._executions.pop(key, None))
+
+    def warn_unfinished(self) -> None:
+        """The run closes: warn about the handlers still running (as temporalio warns)."""
+        if self._executions:
+            warn_unfinished(list(self._executions.values()))
 
     async def _run_update(
         self, h: HandlerDefinition, update_id: str, accepted_id: int, args: list[Any]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 from ._commands import LOCAL_ACTIVITY_MARKER, PATCH_MARKER, Commands
@@ -28,7 +29,7 @@ from ._handlers import Handlers, unknown_update
 from ._loop import WorkflowLoop
 from ._main_task import MainTask
 from ._store import RunRecord
-from .errors import NondeterminismError
+from .errors import NondeterminismError, ReadOnlyContextError
 from .history import COMMAND_EVENTS, Event, EventType
 from .workflow import ContinueAsNewError
 
@@ -85,6 +86,7 @@ class WorkflowInstance:
 
     __slots__ = (
         "blocked",
+        "cancel_reason",
         "cancel_requested",
         "closed",
         "commands",
@@ -130,6 +132,7 @@ class WorkflowInstance:
         self.main_task: MainTask | None = None
         self.closed = False
         self.cancel_requested = False
+        self.cancel_reason: str | None = None
         self.task_failure: BaseException | None = None
         self.nondeterminism: NondeterminismError | None = None
         self.started_attrs: dict[str, Any] = {}
@@ -173,6 +176,28 @@ class WorkflowInstance:
         h = self.handlers
         return h is None or h.running == 0
 
+    def metadata(self, builtin_queries: Sequence[str]) -> dict[str, Any]:
+        """The ``__temporal_workflow_metadata`` query's answer: the workflow type, its query,
+        signal and update handlers (with descriptions) and its current details, with the
+        field names of temporalio's ``WorkflowMetadata``."""
+
+        def definitions(kind: str, extra: Sequence[str] = ()) -> list[dict[str, str]]:
+            out = []
+            for name in sorted({*self.handler_names(kind), *extra}):
+                h = self.handler(kind, name)
+                out.append({"name": name, "description": (h.description if h else None) or ""})
+            return out
+
+        return {
+            "definition": {
+                "type": self.run.workflow_type,
+                "query_definitions": definitions("query", builtin_queries),
+                "signal_definitions": definitions("signal"),
+                "update_definitions": definitions("update"),
+            },
+            "current_details": self.commands.get_current_details(),
+        }
+
     def stack_trace(self) -> str:
         """The run's coroutine stacks, one per unfinished task, as temporalio formats its
         ``__stack_trace`` query (``temporal workflow stack`` shows it)."""
@@ -210,7 +235,10 @@ class WorkflowInstance:
     def command(self, etype: EventType, attrs: dict[str, Any], what: str = "") -> Event:
         """Issue a command: append its event (live) or match the recorded one (replay)."""
         if self.read_only:
-            raise RuntimeError("queries and update validators must not change workflow state")
+            raise ReadOnlyContextError(
+                "queries and update validators must not change workflow state "
+                f"(they issued {etype.name})"
+            )
         if self.closed:
             raise RuntimeError("the workflow has already completed")
         history = self.history
@@ -357,6 +385,8 @@ class WorkflowInstance:
             )
         elif et is _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             self.cancel_requested = True
+            if self.cancel_reason is None:
+                self.cancel_reason = str(a.get("reason") or "")
             if self.main_task is not None and not self.main_task.done():
                 self.main_task.cancel()
         elif et is _ET_CHILD_WORKFLOW_EXECUTION_STARTED:
@@ -392,6 +422,8 @@ class WorkflowInstance:
                 self.obj = defn.cls(*args)
             else:
                 self.obj = defn.cls()
+            if defn.dynamic_config_fn is not None:
+                self._apply_dynamic_config(defn.dynamic_config_fn(self.obj))
         finally:
             _set_running_loop(prev)
         # Signals and updates sent with the start are handled before the run method begins.
@@ -485,6 +517,12 @@ class WorkflowInstance:
         else:
             self.fail_task(err)
 
+    def _apply_dynamic_config(self, config: Any) -> None:
+        """A dynamic workflow's ``@workflow.dynamic_config`` answer configures this run."""
+        types = getattr(config, "failure_exception_types", None)
+        if types is not None:
+            self.failure_types = (*FAILURE_ONLY, *types, *self.env.failure_exception_types)
+
     def _continued(self, err: ContinueAsNewError) -> dict[str, Any]:
         """The continue-as-new event's attributes: the next run's input and its options (an
         option left out is not recorded: the next run keeps this run's)."""
@@ -503,12 +541,16 @@ class WorkflowInstance:
             attrs["retry_policy"] = err.retry_policy.to_dict()
         if err.search_attributes is not None:
             attrs["search_attributes"] = dict(err.search_attributes)
+        if err.backoff_start_interval is not None:
+            attrs["backoff_start_interval"] = err.backoff_start_interval.total_seconds()
         return attrs
 
     def close(self, etype: EventType, attrs: dict[str, Any]) -> None:
-        """Issue the command that closes the run."""
+        """Issue the command that closes the run (warning about handlers it abandons)."""
         self.command(etype, attrs)
         self.closed = True
+        if self.handlers is not None and self.replay_end == 0:
+            self.handlers.warn_unfinished()
 
     # ------------------------------------------------------------------ replay
 

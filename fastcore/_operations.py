@@ -60,10 +60,16 @@ _ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
 
-__all__ = ["STACK_TRACE_QUERY", "HandleOperations"]
+__all__ = ["BUILTIN_QUERIES", "METADATA_QUERY", "STACK_TRACE_QUERY", "HandleOperations"]
 
 STACK_TRACE_QUERY = "__stack_trace"
 """The query every run answers with its coroutine stacks (``temporal workflow stack``)."""
+
+METADATA_QUERY = "__temporal_workflow_metadata"
+"""The query every run answers with its type, its handlers and ``workflow.set_current_details``'
+text, shaped as temporalio's ``WorkflowMetadata`` (a dict: fastcore has no protobuf)."""
+
+BUILTIN_QUERIES = (STACK_TRACE_QUERY, METADATA_QUERY)
 
 
 class HandleOperations:
@@ -263,8 +269,10 @@ class HandleOperations:
         h = inst.handler("query", name)
         if h is None and name == STACK_TRACE_QUERY and not args:
             return inst.stack_trace()  # the built-in query, as temporalio's
+        if h is None and name == METADATA_QUERY and not args:
+            return inst.metadata(BUILTIN_QUERIES)  # the built-in query, as temporalio's
         if h is None:
-            raise unknown_query(name, sorted([*inst.handler_names("query"), STACK_TRACE_QUERY]))
+            raise unknown_query(name, sorted([*inst.handler_names("query"), *BUILTIN_QUERIES]))
         if not h.dynamic:
             h.checker.check(f"query {name!r}", args)
         converter = self._converter

@@ -57,6 +57,14 @@ class Registry:
                     f"register it bound to an instance, e.g. Engine(activities=[obj.{fn.__name__}])"
                 )
             defn = dataclasses.replace(defn, fn=fn)
+        elif defn.is_class:
+            if isinstance(fn, type):
+                label = defn.name or fn.__name__
+                raise InvalidArgumentError(
+                    f"activity {label!r} is a class: register an instance of it, e.g. "
+                    f"Engine(activities=[{fn.__name__}(...)])"
+                )
+            defn = dataclasses.replace(defn, fn=fn)
         if defn.dynamic:
             self._dynamic_activity = defn
             return

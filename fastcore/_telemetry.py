@@ -103,6 +103,10 @@ class Telemetry:
     enabled = False
     """Whether any span or metric is recorded."""
 
+    meter: Any = None
+    """The OpenTelemetry meter (None: no meter provider anywhere); user code's
+    ``workflow.metric_meter()``/``activity.metric_meter()`` record through it."""
+
     def __new__(cls, tracer_provider: Any = None, meter_provider: Any = None) -> Telemetry:
         if cls is Telemetry:
             tracer, meter = _resolve(tracer_provider, meter_provider)
@@ -292,6 +296,7 @@ class _OtelTelemetry(Telemetry):
             self._SERVER = trace.SpanKind.SERVER
         self._m: Any = None
         self._loop: Any = None  # the engine's event loop, once seen
+        self.meter = meter
         if meter is not None:
             from ._metrics import metrics_for
 

@@ -66,6 +66,7 @@ class LoggerAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
         self.workflow_info_on_extra = True
         self.full_workflow_info_on_extra = False
         self.log_during_replay = False
+        self.disable_sandbox = False
 
     def process(
         self, msg: Any, kwargs: MutableMapping[str, Any]
@@ -106,11 +107,21 @@ class LoggerAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
         enabled: bool = self.logger.isEnabledFor(level)
         return enabled
 
+    def log(self, level: int, msg: object, *args: Any, stacklevel: int = 1, **kwargs: Any) -> None:
+        """Log as ``logging.LoggerAdapter`` does; records name the caller's frame, not this
+        adapter's (as temporalio's)."""
+        super().log(level, msg, *args, stacklevel=stacklevel + 1, **kwargs)
+
     @property
     def base_logger(self) -> logging.Logger:
         """The underlying logger, for adding handlers and formatters."""
         base: logging.Logger = self.logger
         return base
+
+    def unsafe_disable_sandbox(self, value: bool = True) -> None:
+        """temporalio's switch to log from outside its sandbox; fastcore has no sandbox (on
+        Temporal, ``bridge`` runs this logger's records through temporalio's)."""
+        self.disable_sandbox = value
 
 
 logger = LoggerAdapter(logging.getLogger("fastcore.workflow"), None)

@@ -23,13 +23,15 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
 from ._definitions import _ACT_ATTR, ActivityDefinition, _ArgChecker, _hints, _is_method
-from .common import RetryPolicy
+from ._metric_meter import MetricMeter
+from .common import Priority, RetryPolicy
 
 __all__ = [
     "ActivityCancellationDetails",
     "Info",
     "LoggerAdapter",
     "cancellation_details",
+    "client",
     "defn",
     "heartbeat",
     "in_activity",
@@ -37,6 +39,8 @@ __all__ = [
     "is_cancelled",
     "is_worker_shutdown",
     "logger",
+    "metric_meter",
+    "payload_converter",
     "raise_complete_async",
     "shield_thread_cancel_exception",
     "wait_for_cancelled",
@@ -74,21 +78,30 @@ def defn(
     def decorate(f: F) -> F:
         if not callable(f):
             raise TypeError("@activity.defn needs a function")
-        method = _is_method(f)
-        arg_hints, ret_hint = _hints(f, skip_self=method)
+        if isinstance(f, type):
+            # a class: its instances are the activity, called through ``__call__``
+            call = inspect.getattr_static(f, "__call__", None)
+            if not inspect.isfunction(call):
+                raise TypeError(f"@activity.defn on class {f.__qualname__} needs a __call__ method")
+            target: Callable[..., Any] = call
+            method, is_class = True, True
+        else:
+            target, method, is_class = f, _is_method(f), False
+        arg_hints, ret_hint = _hints(target, skip_self=method)
         setattr(
             f,
             _ACT_ATTR,
             ActivityDefinition(
                 name=None if dynamic else (name or f.__name__),
                 fn=f,
-                is_async=inspect.iscoroutinefunction(f),
+                is_async=inspect.iscoroutinefunction(target),
                 arg_hints=arg_hints,
                 ret_hint=ret_hint,
-                checker=_ArgChecker(f, skip_self=method),
+                checker=_ArgChecker(target, skip_self=method),
                 dynamic=dynamic,
-                is_method=method,
+                is_method=method and not is_class,
                 no_thread_cancel_exception=no_thread_cancel_exception,
+                is_class=is_class,
             ),
         )
         return f
@@ -100,29 +113,32 @@ def defn(
 
 @dataclass(frozen=True)
 class Info:
-    """What an activity attempt knows about itself, as ``temporalio.activity.Info``."""
+    """What an activity attempt knows about itself, as ``temporalio.activity.Info`` (its
+    fields, in its order). ``priority`` is always ``Priority.default`` (see
+    ``fastcore.common.Priority``)."""
 
     activity_id: str
     activity_type: str
     attempt: int
+    #: when this attempt was scheduled (after the previous attempt's backoff)
+    current_attempt_scheduled_time: datetime
     heartbeat_details: Sequence[Any]
     heartbeat_timeout: timedelta | None
+    is_local: bool
+    namespace: str
     schedule_to_close_timeout: timedelta | None
-    start_to_close_timeout: timedelta | None
     scheduled_time: datetime
+    start_to_close_timeout: timedelta | None
     started_time: datetime
+    task_queue: str
+    #: identifies this activity for ``Engine.get_async_activity_handle(task_token=...)``
+    task_token: bytes
     workflow_id: str
+    workflow_namespace: str
     workflow_run_id: str
     workflow_type: str
-    workflow_namespace: str = "default"
-    task_queue: str = "fastcore"
-    is_local: bool = True
-    #: identifies this activity for ``Engine.get_async_activity_handle(task_token=...)``
-    task_token: bytes = b""
-    namespace: str = "default"
-    #: when this attempt was scheduled (after the previous attempt's backoff)
-    current_attempt_scheduled_time: datetime | None = None
-    retry_policy: RetryPolicy | None = None
+    retry_policy: RetryPolicy | None
+    priority: Priority = Priority.default
 
     @property
     def in_workflow(self) -> bool:
@@ -200,6 +216,39 @@ def _ctx() -> _Context:
 def info() -> Info:
     """Info of the running activity attempt."""
     return _ctx().info
+
+
+def client() -> Any:
+    """The client of the engine running this activity: on fastcore, the ``Engine`` itself
+    (start workflows, get handles, complete other activities from inside an activity).
+
+    Raises:
+        RuntimeError: Outside an activity, or when the runtime running it offers no client.
+    """
+    get = getattr(_ctx()._attempt, "client", None)
+    found = get() if get is not None else None
+    if found is None:
+        raise RuntimeError("No client available for this activity")
+    return found
+
+
+def metric_meter() -> MetricMeter:
+    """A metric meter for activity code: its values are tagged with the namespace, task queue
+    and activity type (see ``fastcore.common.MetricMeter``)."""
+    get = getattr(_ctx()._attempt, "metric_meter", None)
+    meter: MetricMeter = get() if get is not None else MetricMeter.noop
+    return meter
+
+
+def payload_converter() -> Any:
+    """The payload converter of the engine running this activity (for activities that
+    convert ``RawValue`` arguments themselves)."""
+    get = getattr(_ctx()._attempt, "payload_converter", None)
+    if get is None:
+        from ._converter import default
+
+        return default().payload_converter
+    return get()
 
 
 def in_activity() -> bool:

@@ -11,6 +11,7 @@ The names a Temporal user imports from ``temporalio.client`` are here::
 
 from __future__ import annotations
 
+from ._async_activity import AsyncActivityHandle
 from ._description import WorkflowExecutionDescription
 from ._handles import WorkflowHandle, WorkflowHistoryEventFilterType
 from ._listing import (
@@ -30,6 +31,7 @@ from .errors import (
 )
 
 __all__ = [
+    "AsyncActivityHandle",
     "WithStartWorkflowOperation",
     "WorkflowExecutionAsyncIterator",
     "WorkflowExecutionCount",

@@ -18,12 +18,34 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, ClassVar, Generic, NamedTuple, TypeAlias, TypeVar, get_origin, overload
 
+from ._metric_meter import (
+    MetricAttributes,
+    MetricCommon,
+    MetricCounter,
+    MetricGauge,
+    MetricGaugeFloat,
+    MetricHistogram,
+    MetricHistogramFloat,
+    MetricHistogramTimedelta,
+    MetricMeter,
+)
 from ._payload import RawValue
+from ._priority import Priority
 
 __all__ = [
     "ActivityCancellationType",
     "ChildWorkflowCancellationType",
+    "MetricAttributes",
+    "MetricCommon",
+    "MetricCounter",
+    "MetricGauge",
+    "MetricGaugeFloat",
+    "MetricHistogram",
+    "MetricHistogramFloat",
+    "MetricHistogramTimedelta",
+    "MetricMeter",
     "ParentClosePolicy",
+    "Priority",
     "QueryRejectCondition",
     "RawValue",
     "RetryPolicy",

@@ -2,7 +2,7 @@
 
 The tree::
 
-    FastcoreError
+    FastcoreError (alias TemporalError)
     ├── FailureError                       a failure that travels in a history (``.failure``)
     │   ├── ApplicationError               raised by user code (type, details, non_retryable,
     │   │                                  category)
@@ -10,9 +10,9 @@ The tree::
     │   ├── TerminatedError                the workflow was terminated
     │   ├── TimeoutError                   a timeout; ``type`` is a ``TimeoutType``
     │   ├── ActivityError                  an activity's failure (``__cause__``), ``retry_state``
-    │   └── ChildWorkflowError             a child workflow's failure (``__cause__``)
+    │   ├── ChildWorkflowError             a child workflow's failure (``__cause__``)
+    │   └── WorkflowAlreadyStartedError    a start with the id of a running workflow
     ├── WorkflowFailureError               ``result()`` of a failed workflow; see ``__cause__``
-    ├── WorkflowAlreadyStartedError        a start with the id of a running workflow
     ├── WorkflowNotFoundError              unknown id; or signal/update/terminate to a closed one
     ├── WorkflowUpdateFailedError          an update whose validator or handler failed
     ├── WorkflowQueryFailedError           a query whose handler raised
@@ -21,6 +21,7 @@ The tree::
     ├── AsyncActivityCancelledError        an async activity handle's activity was cancelled
     ├── NondeterminismError                the code no longer matches its history
     ├── InvalidArgumentError               bad input at a call (unknown name, wrong arguments, ...)
+    ├── ReadOnlyContextError               a query or update validator tried to change state
     └── StoreError                         the store is unusable (corrupt, newer schema, locked)
 
 ``fastcore.errors.CancelledError`` is not ``asyncio.CancelledError``: workflow code sees
@@ -51,8 +52,10 @@ __all__ = [
     "FastcoreError",
     "InvalidArgumentError",
     "NondeterminismError",
+    "ReadOnlyContextError",
     "RetryState",
     "StoreError",
+    "TemporalError",
     "TerminatedError",
     "TimeoutError",
     "TimeoutType",
@@ -73,6 +76,10 @@ class FastcoreError(Exception):
     def cause(self) -> BaseException | None:
         """The cause of this exception (``__cause__``), as temporalio exposes it."""
         return self.__cause__
+
+
+TemporalError = FastcoreError
+"""temporalio's name for the base of every error: ``except TemporalError`` catches them all."""
 
 
 class FailureError(FastcoreError):
@@ -359,14 +366,26 @@ class WorkflowFailureError(FastcoreError):
         self.__cause__ = cause
 
 
-class WorkflowAlreadyStartedError(FastcoreError):
-    """A workflow with this id is already running (or its id policy refuses reuse)."""
+class WorkflowAlreadyStartedError(FailureError):
+    """A workflow with this id is already running (or its id policy refuses reuse).
 
-    def __init__(self, workflow_id: str, workflow_type: str, *, run_id: str | None = None) -> None:
+    A ``FailureError``, as temporalio's: raised in workflow code (a child's start), it fails
+    the workflow rather than its task.
+    """
+
+    def __init__(
+        self,
+        workflow_id: str,
+        workflow_type: str,
+        *,
+        run_id: str | None = None,
+        first_run_id: str | None = None,
+    ) -> None:
         super().__init__(f"Workflow execution already started: {workflow_id}")
         self.workflow_id = workflow_id
         self.workflow_type = workflow_type
         self.run_id = run_id
+        self.first_run_id = first_run_id
 
 
 class WorkflowNotFoundError(FastcoreError):
@@ -446,6 +465,15 @@ class NondeterminismError(FastcoreError):
         self.event_index = event_index
         self.expected = expected
         self.found = found
+
+
+class ReadOnlyContextError(FastcoreError, RuntimeError):
+    """A query handler or an update validator tried to change workflow state (issue a
+    command), as temporalio's ``workflow.ReadOnlyContextError``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class InvalidArgumentError(FastcoreError, ValueError):

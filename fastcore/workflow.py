@@ -15,6 +15,22 @@ from random import Random
 from typing import Any, NoReturn, TypeVar, overload
 
 from . import _runtime
+from ._activity_calls import (
+    MISSING,
+    args_of,
+    execute_activity,
+    execute_activity_class,
+    execute_activity_method,
+    execute_local_activity,
+    execute_local_activity_class,
+    execute_local_activity_method,
+    start_activity,
+    start_activity_class,
+    start_activity_method,
+    start_local_activity,
+    start_local_activity_class,
+    start_local_activity_method,
+)
 from ._definitions import (
     _HANDLER_ATTR,
     _WF_ATTR,
@@ -28,6 +44,7 @@ from ._external_handle import (
     get_external_workflow_handle,
     get_external_workflow_handle_for,
 )
+from ._futures import ActivityHandle, ChildWorkflowHandle
 from ._handler_calls import (
     get_dynamic_query_handler,
     get_dynamic_signal_handler,
@@ -44,44 +61,88 @@ from ._handler_calls import (
 )
 from ._json import value_to_type
 from ._search_attributes import encode as encode_search_attributes
+from ._unfinished import (
+    HandlerUnfinishedPolicy,
+    UnfinishedSignalHandlersWarning,
+    UnfinishedUpdateHandlersWarning,
+)
 from ._unsafe import SandboxImportNotificationPolicy, unsafe
 from ._wait import as_completed, wait
+from ._workflow_calls import (
+    cancellation_reason,
+    get_current_details,
+    is_failure_exception,
+    metric_meter,
+    new_random,
+    payload_converter,
+    random_seed,
+    register_random_seed_callback,
+    set_current_details,
+    time_ns,
+    uuid7,
+)
+from ._workflow_configs import (
+    DYNAMIC_CONFIG_ATTR,
+    ActivityConfig,
+    ChildWorkflowConfig,
+    DynamicWorkflowConfig,
+    LocalActivityConfig,
+    UpdateMethodMultiParam,
+    dynamic_config,
+)
 from ._workflow_logger import LoggerAdapter, UpdateInfo, current_update_info, logger
 from .common import (
     ActivityCancellationType,
     ChildWorkflowCancellationType,
     ParentClosePolicy,
+    Priority,
     RetryPolicy,
     SearchAttributeUpdate,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, NondeterminismError, ReadOnlyContextError
 
 __all__ = [
     "ActivityCancellationType",
+    "ActivityConfig",
     "ActivityHandle",
     "ChildWorkflowCancellationType",
+    "ChildWorkflowConfig",
     "ChildWorkflowHandle",
     "ContinueAsNewError",
+    "DynamicWorkflowConfig",
     "ExternalWorkflowHandle",
+    "HandlerUnfinishedPolicy",
     "Info",
+    "LocalActivityConfig",
     "LoggerAdapter",
+    "NondeterminismError",
     "ParentClosePolicy",
     "ParentInfo",
+    "ReadOnlyContextError",
+    "RootInfo",
     "SandboxImportNotificationPolicy",
+    "UnfinishedSignalHandlersWarning",
+    "UnfinishedUpdateHandlersWarning",
     "UpdateInfo",
+    "UpdateMethodMultiParam",
     "all_handlers_finished",
     "as_completed",
+    "cancellation_reason",
     "continue_as_new",
     "current_update_info",
     "defn",
     "deprecate_patch",
+    "dynamic_config",
     "execute_activity",
+    "execute_activity_class",
     "execute_activity_method",
     "execute_child_workflow",
     "execute_local_activity",
+    "execute_local_activity_class",
     "execute_local_activity_method",
+    "get_current_details",
     "get_dynamic_query_handler",
     "get_dynamic_signal_handler",
     "get_dynamic_update_handler",
@@ -97,14 +158,21 @@ __all__ = [
     "info",
     "init",
     "instance",
+    "is_failure_exception",
     "logger",
     "memo",
     "memo_value",
+    "metric_meter",
+    "new_random",
     "now",
     "patched",
+    "payload_converter",
     "query",
     "random",
+    "random_seed",
+    "register_random_seed_callback",
     "run",
+    "set_current_details",
     "set_dynamic_query_handler",
     "set_dynamic_signal_handler",
     "set_dynamic_update_handler",
@@ -114,16 +182,20 @@ __all__ = [
     "signal",
     "sleep",
     "start_activity",
+    "start_activity_class",
     "start_activity_method",
     "start_child_workflow",
     "start_local_activity",
+    "start_local_activity_class",
     "start_local_activity_method",
     "time",
+    "time_ns",
     "unsafe",
     "update",
     "upsert_memo",
     "upsert_search_attributes",
     "uuid4",
+    "uuid7",
     "wait",
     "wait_condition",
 ]
@@ -177,8 +249,11 @@ def defn(
         queries: dict[str, HandlerDefinition] = {}
         updates: dict[str, HandlerDefinition] = {}
         dyn: dict[str, HandlerDefinition | None] = {"signal": None, "query": None, "update": None}
+        config_fn = None
         for klass in reversed(c.__mro__):
             for attr, member in klass.__dict__.items():
+                if getattr(member, DYNAMIC_CONFIG_ATTR, False):
+                    config_fn = member
                 if getattr(member, _RUN_ATTR, False):
                     run_fn = member
                 if attr == "__init__" and getattr(member, _INIT_ATTR, False):
@@ -193,6 +268,11 @@ def defn(
                         table[h.name] = h
         if run_fn is None:
             raise ValueError(f"workflow class {c.__qualname__} has no @workflow.run method")
+        if config_fn is not None and not dynamic:
+            raise ValueError(
+                f"@workflow.dynamic_config on {c.__qualname__}: only dynamic workflows "
+                "(@workflow.defn(dynamic=True)) take one"
+            )
         if not inspect.iscoroutinefunction(run_fn):
             raise ValueError(f"@workflow.run method {run_fn.__qualname__} must be async def")
         arg_hints, ret_hint = _hints(run_fn, skip_self=True)
@@ -221,6 +301,7 @@ def defn(
             dynamic_update=dyn["update"],
             failure_exception_types=tuple(failure_exception_types),
             dynamic=dynamic,
+            dynamic_config_fn=config_fn,
         )
         setattr(c, _WF_ATTR, definition)
         # the run method points back to its definition too (as temporalio's does), so
@@ -241,12 +322,12 @@ def run(fn: F) -> F:
     return fn
 
 
-def init(fn: F) -> F:
+def init(init_fn: F) -> F:
     """Mark ``__init__`` as taking the workflow's arguments, as temporalio's ``@workflow.init``."""
-    if fn.__name__ != "__init__":
+    if init_fn.__name__ != "__init__":
         raise ValueError("@workflow.init may only decorate __init__")
-    setattr(fn, _INIT_ATTR, True)
-    return fn
+    setattr(init_fn, _INIT_ATTR, True)
+    return init_fn
 
 
 def _handler_decorator(
@@ -255,6 +336,7 @@ def _handler_decorator(
     name: str | None,
     dynamic: bool,
     description: str | None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
 ) -> Any:
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         is_async = inspect.iscoroutinefunction(f)
@@ -277,6 +359,7 @@ def _handler_decorator(
             checker=_ArgChecker(f, skip_self=True),
             dynamic=dynamic,
             description=description,
+            unfinished_policy=unfinished_policy,
         )
         setattr(f, _HANDLER_ATTR, h)
         if kind == "update":
@@ -299,11 +382,13 @@ def signal(
     name: str | None = None,
     dynamic: bool = False,
     description: str | None = None,
-    unfinished_policy: Any = None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
 ) -> Any:
-    """Mark a signal handler (plain or ``async def``); ``name`` defaults to the method name."""
-    del unfinished_policy
-    return _handler_decorator("signal", fn, name, dynamic, description)
+    """Mark a signal handler (plain or ``async def``); ``name`` defaults to the method name.
+
+    ``unfinished_policy``: whether to warn if the run closes while this handler runs.
+    """
+    return _handler_decorator("signal", fn, name, dynamic, description, unfinished_policy)
 
 
 def query(
@@ -323,11 +408,13 @@ def update(
     name: str | None = None,
     dynamic: bool = False,
     description: str | None = None,
-    unfinished_policy: Any = None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
 ) -> Any:
-    """Mark an update handler; ``@handler.validator`` adds a validator that may reject."""
-    del unfinished_policy
-    return _handler_decorator("update", fn, name, dynamic, description)
+    """Mark an update handler; ``@handler.validator`` adds a validator that may reject.
+
+    ``unfinished_policy``: whether to warn if the run closes while this handler runs.
+    """
+    return _handler_decorator("update", fn, name, dynamic, description, unfinished_policy)
 
 
 # ---------------------------------------------------------------- info
@@ -343,8 +430,23 @@ class ParentInfo:
 
 
 @dataclass(frozen=True)
+class RootInfo:
+    """The root of a child workflow's chain of parents (temporalio's ``RootInfo``)."""
+
+    run_id: str
+    workflow_id: str
+
+
+@dataclass(frozen=True)
 class Info:
-    """What a workflow knows about itself, as ``temporalio.workflow.Info``."""
+    """What a workflow knows about itself, as ``temporalio.workflow.Info``.
+
+    ``root`` is None for a workflow without a parent (as on Temporal), else the top of its
+    chain of parents; ``original_execution_run_id`` is the run's own id (fastcore has no
+    resets); ``start_time`` and ``workflow_start_time`` are both the started event's time
+    (fastcore has no separate first workflow task); ``headers`` is always empty (fastcore has
+    no interceptors to set any); ``raw_memo`` is the memo's payloads as started.
+    """
 
     workflow_id: str
     run_id: str
@@ -362,6 +464,12 @@ class Info:
     _history_length: Callable[[], int]
     _history_size: Callable[[], int] = lambda: 0
     _continue_as_new_suggested: Callable[[], bool] = lambda: False
+    root: RootInfo | None = None
+    original_execution_run_id: str = ""
+    workflow_start_time: datetime | None = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    raw_memo: Mapping[str, Any] = field(default_factory=dict)
+    priority: Priority = Priority.default
     #: The cron schedule the workflow was started with (None: not a cron workflow).
     cron_schedule: str | None = None
     #: The run's search attributes; ``upsert_search_attributes`` replaces them.
@@ -411,6 +519,7 @@ class ContinueAsNewError(BaseException):
         memo: Mapping[str, Any] | None = None,
         retry_policy: RetryPolicy | None = None,
         search_attributes: Mapping[str, Any] | None = None,
+        backoff_start_interval: timedelta | None = None,
     ) -> None:
         super().__init__("Continue as new")
         self.input_args = list(args)
@@ -422,179 +531,10 @@ class ContinueAsNewError(BaseException):
         self.memo = memo
         self.retry_policy = retry_policy
         self.search_attributes = search_attributes
-
-
-ActivityHandle = Any
-"""The type ``start_activity`` returns: an ``asyncio.Task`` that can be awaited and cancelled."""
-
-ChildWorkflowHandle = Any
-"""The type ``start_child_workflow`` returns: awaitable for the result; ``.id``, ``.run_id``,
-``.cancel()``."""
+        self.backoff_start_interval = backoff_start_interval
 
 
 # ---------------------------------------------------------------- calls
-
-
-def _args(arg: Any, args: Sequence[Any] | None, rest: tuple[Any, ...]) -> list[Any]:
-    out: list[Any] = [] if arg is _MISSING else [arg]
-    out.extend(rest)
-    if args:
-        out.extend(args)
-    return out
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING: Any = _Missing()
-
-
-def start_activity(
-    activity: Callable[..., Any] | str,
-    arg: Any = _MISSING,
-    *more: Any,
-    args: Sequence[Any] | None = None,
-    activity_id: str | None = None,
-    task_queue: str | None = None,
-    result_type: type | None = None,
-    schedule_to_close_timeout: timedelta | None = None,
-    schedule_to_start_timeout: timedelta | None = None,
-    start_to_close_timeout: timedelta | None = None,
-    heartbeat_timeout: timedelta | None = None,
-    retry_policy: RetryPolicy | None = None,
-    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
-    summary: str | None = None,
-) -> Any:
-    """Schedule an activity and return a handle (an awaitable, cancellable task)."""
-    return _runtime.current().start_activity(
-        activity,
-        _args(arg, args, more),
-        activity_id=activity_id,
-        result_type=result_type,
-        schedule_to_close_timeout=schedule_to_close_timeout,
-        schedule_to_start_timeout=schedule_to_start_timeout,
-        start_to_close_timeout=start_to_close_timeout,
-        heartbeat_timeout=heartbeat_timeout,
-        retry_policy=retry_policy,
-        cancellation_type=cancellation_type,
-        task_queue=task_queue,
-        summary=summary,
-    )
-
-
-async def execute_activity(
-    activity: Callable[..., Any] | str,
-    arg: Any = _MISSING,
-    *more: Any,
-    args: Sequence[Any] | None = None,
-    activity_id: str | None = None,
-    task_queue: str | None = None,
-    result_type: type | None = None,
-    schedule_to_close_timeout: timedelta | None = None,
-    schedule_to_start_timeout: timedelta | None = None,
-    start_to_close_timeout: timedelta | None = None,
-    heartbeat_timeout: timedelta | None = None,
-    retry_policy: RetryPolicy | None = None,
-    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
-    summary: str | None = None,
-) -> Any:
-    """Run an activity and return its result; failures raise ``ActivityError``."""
-    rt = getattr(_runtime._running_loop(), "_fastcore_runtime", None) or _runtime.current()
-    return await rt.start_activity(
-        activity,
-        [arg] if not more and not args and arg is not _MISSING else _args(arg, args, more),
-        activity_id=activity_id,
-        result_type=result_type,
-        schedule_to_close_timeout=schedule_to_close_timeout,
-        schedule_to_start_timeout=schedule_to_start_timeout,
-        start_to_close_timeout=start_to_close_timeout,
-        heartbeat_timeout=heartbeat_timeout,
-        retry_policy=retry_policy,
-        cancellation_type=cancellation_type,
-        task_queue=task_queue,
-        summary=summary,
-    )
-
-
-def start_local_activity(
-    activity: Callable[..., Any] | str,
-    arg: Any = _MISSING,
-    *more: Any,
-    args: Sequence[Any] | None = None,
-    activity_id: str | None = None,
-    result_type: type | None = None,
-    schedule_to_close_timeout: timedelta | None = None,
-    schedule_to_start_timeout: timedelta | None = None,
-    start_to_close_timeout: timedelta | None = None,
-    retry_policy: RetryPolicy | None = None,
-    local_retry_threshold: timedelta | None = None,
-    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
-    summary: str | None = None,
-) -> Any:
-    """Run a local activity and return its handle: no command when it starts; its outcome
-    is recorded as a ``core_local_activity`` marker, as Temporal records it.
-
-    When it fails for good, awaiting it raises the activity's own error (an
-    ``ApplicationError``, or a ``TimeoutError``), not an ``ActivityError``: what temporalio
-    raises for a local activity. Its retries run in the engine (``local_retry_threshold`` is
-    accepted so code ports: no retry turns into a timer). Cancelling it resolves it
-    (``ActivityError`` caused by ``CancelledError``) at once, whatever the
-    ``cancellation_type``.
-    """
-    return _runtime.current().start_local_activity(
-        activity,
-        _args(arg, args, more),
-        activity_id=activity_id,
-        result_type=result_type,
-        schedule_to_close_timeout=schedule_to_close_timeout,
-        schedule_to_start_timeout=schedule_to_start_timeout,
-        start_to_close_timeout=start_to_close_timeout,
-        retry_policy=retry_policy,
-        local_retry_threshold=local_retry_threshold,
-        cancellation_type=cancellation_type,
-        summary=summary,
-    )
-
-
-async def execute_local_activity(
-    activity: Callable[..., Any] | str,
-    arg: Any = _MISSING,
-    *more: Any,
-    args: Sequence[Any] | None = None,
-    activity_id: str | None = None,
-    result_type: type | None = None,
-    schedule_to_close_timeout: timedelta | None = None,
-    schedule_to_start_timeout: timedelta | None = None,
-    start_to_close_timeout: timedelta | None = None,
-    retry_policy: RetryPolicy | None = None,
-    local_retry_threshold: timedelta | None = None,
-    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
-    summary: str | None = None,
-) -> Any:
-    """Run a local activity and return its result (see ``start_local_activity``)."""
-    return await start_local_activity(
-        activity,
-        *_args(arg, args, more),
-        activity_id=activity_id,
-        result_type=result_type,
-        schedule_to_close_timeout=schedule_to_close_timeout,
-        schedule_to_start_timeout=schedule_to_start_timeout,
-        start_to_close_timeout=start_to_close_timeout,
-        retry_policy=retry_policy,
-        local_retry_threshold=local_retry_threshold,
-        cancellation_type=cancellation_type,
-        summary=summary,
-    )
-
-
-# Activities that are methods (``@activity.defn`` on a method, registered as ``obj.method``)
-# are called through the same functions; temporalio spells them apart for its typing.
-start_activity_method = start_activity
-execute_activity_method = execute_activity
-start_local_activity_method = start_local_activity
-execute_local_activity_method = execute_local_activity
 
 
 def sleep(duration: float | timedelta, *, summary: str | None = None) -> Coroutine[Any, Any, None]:
@@ -625,9 +565,9 @@ def wait_condition(
 
 def start_child_workflow(
     workflow: Any,
-    arg: Any = _MISSING,
+    arg: Any = MISSING,
     *more: Any,
-    args: Sequence[Any] | None = None,
+    args: Sequence[Any] = (),
     id: str | None = None,
     task_queue: str | None = None,
     result_type: type | None = None,
@@ -640,12 +580,26 @@ def start_child_workflow(
     id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     retry_policy: RetryPolicy | None = None,
     memo: Mapping[str, Any] | None = None,
+    task_timeout: timedelta | None = None,
+    static_summary: str | None = None,
+    static_details: str | None = None,
+    priority: Priority = Priority.default,
+    cron_schedule: str = "",
+    search_attributes: Any = None,
 ) -> Awaitable[Any]:
-    """Start a child workflow; awaiting this gives a handle once the child has started."""
-    del task_queue
+    """Start a child workflow; awaiting this gives a handle once the child has started.
+
+    ``task_queue`` is recorded (the child's ``info().task_queue``; by default its parent's),
+    not used for routing. ``cron_schedule`` and ``search_attributes`` (a
+    ``TypedSearchAttributes``, or the deprecated name -> list mapping) are the child's, as for
+    a client's start. Accepted and without effect, as for a client's start:
+    ``task_timeout`` (a workflow task runs in-process), ``static_summary``/``static_details``
+    (no UI), ``priority`` (no queue to order).
+    """
+    del task_timeout, static_summary, static_details, priority
     return _runtime.current().start_child_workflow(  # type: ignore[no-any-return]
         workflow,
-        _args(arg, args, more),
+        args_of(arg, args, more),
         id=id,
         result_type=result_type,
         cancellation_type=cancellation_type,
@@ -655,14 +609,17 @@ def start_child_workflow(
         id_reuse_policy=id_reuse_policy,
         retry_policy=retry_policy,
         memo=memo,
+        task_queue=task_queue,
+        cron_schedule=cron_schedule,
+        search_attributes=search_attributes,
     )
 
 
 async def execute_child_workflow(
     workflow: Any,
-    arg: Any = _MISSING,
+    arg: Any = MISSING,
     *more: Any,
-    args: Sequence[Any] | None = None,
+    args: Sequence[Any] = (),
     id: str | None = None,
     task_queue: str | None = None,
     result_type: type | None = None,
@@ -675,11 +632,17 @@ async def execute_child_workflow(
     id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     retry_policy: RetryPolicy | None = None,
     memo: Mapping[str, Any] | None = None,
+    task_timeout: timedelta | None = None,
+    static_summary: str | None = None,
+    static_details: str | None = None,
+    priority: Priority = Priority.default,
+    cron_schedule: str = "",
+    search_attributes: Any = None,
 ) -> Any:
     """Run a child workflow to its end; failures raise ``ChildWorkflowError``."""
     handle = await start_child_workflow(
         workflow,
-        *_args(arg, args, more),
+        *args_of(arg, args, more),
         id=id,
         task_queue=task_queue,
         result_type=result_type,
@@ -690,6 +653,12 @@ async def execute_child_workflow(
         id_reuse_policy=id_reuse_policy,
         retry_policy=retry_policy,
         memo=memo,
+        task_timeout=task_timeout,
+        static_summary=static_summary,
+        static_details=static_details,
+        priority=priority,
+        cron_schedule=cron_schedule,
+        search_attributes=search_attributes,
     )
     return await handle
 
@@ -705,9 +674,9 @@ def deprecate_patch(id: str) -> None:
 
 
 def continue_as_new(
-    arg: Any = _MISSING,
+    arg: Any = MISSING,
     *more: Any,
-    args: Sequence[Any] | None = None,
+    args: Sequence[Any] = (),
     workflow: Any = None,
     task_queue: str | None = None,
     run_timeout: timedelta | None = None,
@@ -715,6 +684,7 @@ def continue_as_new(
     retry_policy: RetryPolicy | None = None,
     memo: Mapping[str, Any] | None = None,
     search_attributes: Any = None,
+    backoff_start_interval: timedelta | None = None,
 ) -> NoReturn:
     """End this run and start a new one with the same id, a fresh history and these args.
 
@@ -723,7 +693,8 @@ def continue_as_new(
     kept. ``search_attributes`` (a ``TypedSearchAttributes``, or temporalio's deprecated
     name -> list of values mapping) are the next run's; without them it keeps this run's
     current ones, upserts included. ``task_timeout`` is accepted so code ports: fastcore
-    has no workflow task timeout.
+    has no workflow task timeout. ``backoff_start_interval`` delays the next run's first
+    workflow task (its code runs after it; signals and queries reach it meanwhile).
 
     Raises:
         InvalidArgumentError: A search attribute with a reserved name or a value of the
@@ -746,7 +717,7 @@ def continue_as_new(
                 )
             wf_name = attached.name
     raise ContinueAsNewError(
-        _args(arg, args, more),
+        args_of(arg, args, more),
         wf_name,
         task_queue=task_queue,
         run_timeout=run_timeout,
@@ -755,6 +726,7 @@ def continue_as_new(
         search_attributes=(
             encode_search_attributes(search_attributes) if search_attributes is not None else None
         ),
+        backoff_start_interval=backoff_start_interval,
     )
 
 
@@ -825,12 +797,12 @@ def memo() -> Mapping[str, Any]:
     return _runtime.current().memo()  # type: ignore[no-any-return]
 
 
-def memo_value(key: str, default: Any = _MISSING, *, type_hint: Any = None) -> Any:
+def memo_value(key: str, default: Any = MISSING, *, type_hint: Any = None) -> Any:
     """One memo value (converted to ``type_hint`` when given); ``KeyError`` if it is missing
     and no ``default`` is given."""
     values = memo()
     if key not in values:
-        if default is _MISSING:
+        if default is MISSING:
             raise KeyError(f"Memo does not have a value for key {key}")
         return default
     value = values[key]

@@ -9,8 +9,8 @@ Two query names are the SDK's own, answered for every workflow as Temporal's SDK
 
 * ``__stack_trace`` (``temporal workflow stack``): the run's coroutine stacks, formatted as
   temporalio formats them; the engine answers it as a built-in query.
-* ``__temporal_workflow_metadata`` (``temporal workflow metadata``): the workflow's type and
-  its query, signal and update names, from the engine's registry.
+* ``__temporal_workflow_metadata`` (``temporal workflow metadata``): the workflow's type, its
+  query, signal and update handlers and its current details; the engine answers it too.
 """
 
 from __future__ import annotations
@@ -24,11 +24,7 @@ from temporalio.api.common.v1 import Payload as TPayload
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import QueryRejectCondition
 from temporalio.api.query.v1 import QueryRejected
-from temporalio.api.sdk.v1 import (
-    WorkflowDefinition,
-    WorkflowInteractionDefinition,
-    WorkflowMetadata,
-)
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.api.workflowservice.v1 import QueryWorkflowRequest, QueryWorkflowResponse
 
 from fastcore import WorkflowExecutionStatus
@@ -50,28 +46,10 @@ _NOT_OPEN = QueryRejectCondition.QUERY_REJECT_CONDITION_NOT_OPEN
 _NOT_CLEAN = QueryRejectCondition.QUERY_REJECT_CONDITION_NOT_COMPLETED_CLEANLY
 
 
-def _metadata(engine: Any, workflow_type: str) -> TPayload:
-    """The ``__temporal_workflow_metadata`` answer: the type and its handler names."""
-    defn = engine.workflow_definition(workflow_type)
-    definition = WorkflowDefinition(type=workflow_type)
-    if defn is not None:
-        for table, target in (
-            (defn.queries, definition.query_definitions),
-            (defn.signals, definition.signal_definitions),
-            (defn.updates, definition.update_definitions),
-        ):
-            for name, handler in sorted(table.items()):
-                target.append(
-                    WorkflowInteractionDefinition(
-                        name=name, description=getattr(handler, "description", None) or ""
-                    )
-                )
-        definition.query_definitions.append(
-            WorkflowInteractionDefinition(
-                name=STACK_TRACE_QUERY, description="The run's coroutine stacks."
-            )
-        )
-    metadata = WorkflowMetadata(definition=definition)
+def _metadata(answer: dict[str, Any]) -> TPayload:
+    """The ``__temporal_workflow_metadata`` answer: the engine's (the type, the run's
+    handlers with their descriptions, its current details) as Temporal's proto."""
+    metadata = json_format.ParseDict(answer, WorkflowMetadata())
     return TPayload(
         metadata={
             "encoding": b"json/protobuf",
@@ -104,12 +82,11 @@ class Queries:
         rejected = self._rejected(run, int(request.query_reject_condition))
         if rejected is not None:
             return QueryWorkflowResponse(query_rejected=rejected)
-        if name == METADATA_QUERY:
-            workflow_type = str(run.source[0].attributes.get("workflow_type"))
-            answer = _metadata(self._engine, workflow_type)
-            return QueryWorkflowResponse(query_result=Payloads(payloads=[answer]))
         args = encoded(request.query.query_args.payloads)
         handle = self._engine.get_workflow_handle(run.workflow_id, run_id=run.run_id)
+        if name == METADATA_QUERY:
+            answer = _metadata(await handle.query(METADATA_QUERY))
+            return QueryWorkflowResponse(query_result=Payloads(payloads=[answer]))
         remaining = context.time_remaining()
         bound = self._timeout if remaining is None else min(self._timeout, remaining)
         try:

@@ -66,6 +66,11 @@ def _r_started(r: Reader, te: HistoryEvent) -> dict[str, Any]:
             "run_id": a.parent_workflow_execution.run_id,
             "initiated_event_id": a.parent_initiated_event_id,
         }
+        if a.HasField("root_workflow_execution"):
+            parent["root"] = {
+                "workflow_id": a.root_workflow_execution.workflow_id,
+                "run_id": a.root_workflow_execution.run_id,
+            }
     attrs: dict[str, Any] = {
         "workflow_type": a.workflow_type.name,
         "workflow_id": a.workflow_id,
@@ -300,6 +305,7 @@ def _r_child_initiated(r: Reader, te: HistoryEvent) -> dict[str, Any]:
         "retry_policy": _from_retry(a.retry_policy) if a.HasField("retry_policy") else None,
         "cancellation_type": _extras(a.header).get("cancellation_type", 0),
         "memo": {k: _from_payload(v) for k, v in a.memo.fields.items()},
+        **_pick(_extras(a.header), "task_queue"),
     }
 
 
@@ -369,6 +375,8 @@ def _r_cancel_external(r: Reader, te: HistoryEvent) -> dict[str, Any]:
         d["initiated_event_id"] = initiated
     elif not a.child_workflow_only:
         d["run_id"] = a.workflow_execution.run_id or None
+    if a.reason:
+        d["reason"] = a.reason
     return d
 
 
@@ -422,6 +430,8 @@ def _r_continued(r: Reader, te: HistoryEvent) -> dict[str, Any]:
         d["run_timeout"] = _from_dur(a, "workflow_run_timeout")
     if "memo" in given:
         d["memo"] = {k: _from_payload(v) for k, v in a.memo.fields.items()}
+    if a.HasField("backoff_start_interval"):
+        d["backoff_start_interval"] = _from_dur(a, "backoff_start_interval")
     d.update(_pick(extras, "retry_policy", "search_attributes"))
     return d
 

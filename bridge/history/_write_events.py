@@ -205,6 +205,10 @@ def _w_started(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> Non
         a.parent_workflow_execution.run_id = parent.get("run_id") or ""
         # An id in the parent's history; the parent's translation numbers it differently.
         a.parent_initiated_event_id = int(parent.get("initiated_event_id") or 0)
+        root = parent.get("root")
+        if root:
+            a.root_workflow_execution.workflow_id = root.get("workflow_id") or ""
+            a.root_workflow_execution.run_id = root.get("run_id") or ""
     for k, v in (at.get("memo") or {}).items():
         a.memo.fields[k].CopyFrom(_payload(v))
     if at.get("retry_policy"):
@@ -485,7 +489,9 @@ def _w_child_initiated(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int
         a.retry_policy.CopyFrom(_retry(at["retry_policy"]))
     for k, v in (at.get("memo") or {}).items():
         a.memo.fields[k].CopyFrom(_payload(v))
-    _set_extras(a.header, _pick(at, "cancellation_type"))
+    if at.get("task_queue"):
+        a.task_queue.name = at["task_queue"]
+    _set_extras(a.header, _pick(at, "cancellation_type", "task_queue"))
     w.child[out.event_id] = (a.workflow_id, "", a.workflow_type.name)
 
 
@@ -569,6 +575,8 @@ def _w_cancel_external(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int
         a.workflow_execution.run_id = child[1] if child else ""
     elif at.get("run_id"):
         a.workflow_execution.run_id = at["run_id"]
+    if at.get("reason"):
+        a.reason = at["reason"]
 
 
 def _w_completed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
@@ -622,6 +630,7 @@ def _w_continued(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> N
     a.workflow_task_completed_event_id = w.wft_completed
     a.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW
     _set_dur(a.workflow_run_timeout, at.get("run_timeout"))
+    _set_dur(a.backoff_start_interval, at.get("backoff_start_interval"))
     for k, v in (at.get("memo") or {}).items():
         a.memo.fields[k].CopyFrom(_payload(v))
     if at.get("task_queue"):

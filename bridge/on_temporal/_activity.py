@@ -24,10 +24,12 @@ import temporalio.activity
 from temporalio.common import RawValue
 
 from fastcore import activity as fc_activity
+from fastcore.common import RetryPolicy
 from fastcore.errors import FailureError, InvalidArgumentError
 from fastcore.integration import ActivityDefinition, activity_context
 
 from .._failures import temporal_failure
+from ._runtime import _retry_policy
 
 __all__ = ["as_temporal_activities", "as_temporal_activity"]
 
@@ -100,22 +102,32 @@ class _TemporalAttempt:
             activity_id=i.activity_id,
             activity_type=i.activity_type,
             attempt=i.attempt,
+            current_attempt_scheduled_time=_utc(i.current_attempt_scheduled_time),
             heartbeat_details=tuple(i.heartbeat_details),
             heartbeat_timeout=i.heartbeat_timeout,
+            is_local=i.is_local,
+            namespace=i.namespace,
             schedule_to_close_timeout=i.schedule_to_close_timeout,
-            start_to_close_timeout=i.start_to_close_timeout,
             scheduled_time=_utc(i.scheduled_time),
+            start_to_close_timeout=i.start_to_close_timeout,
             started_time=_utc(i.started_time),
+            task_queue=i.task_queue,
+            task_token=i.task_token,
             workflow_id=i.workflow_id or "",
+            workflow_namespace=i.workflow_namespace or i.namespace,
             workflow_run_id=i.workflow_run_id or "",
             workflow_type=i.workflow_type or "",
-            workflow_namespace=i.workflow_namespace or i.namespace,
-            task_queue=i.task_queue,
-            is_local=i.is_local,
-            task_token=i.task_token,
-            namespace=i.namespace,
-            current_attempt_scheduled_time=_utc(i.current_attempt_scheduled_time),
+            retry_policy=_retry_policy(i.retry_policy, RetryPolicy),
         )
+
+    def client(self) -> Any:
+        return temporalio.activity.client()
+
+    def payload_converter(self) -> Any:
+        return temporalio.activity.payload_converter()
+
+    def metric_meter(self) -> Any:
+        return temporalio.activity.metric_meter()
 
     def heartbeat(self, details: Sequence[Any]) -> None:
         temporalio.activity.heartbeat(*details)

@@ -40,6 +40,7 @@ from fastcore.errors import (
     ActivityError,
     CancelledError,
     ChildWorkflowError,
+    FailureError,
     InvalidArgumentError,
     RetryState,
 )
@@ -96,6 +97,19 @@ def _from_temporal_attributes(attrs: Any) -> TypedSearchAttributes:
         if key is not None:
             pairs.append(SearchAttributePair(key, pair.value))
     return TypedSearchAttributes(pairs)
+
+
+def _to_temporal_attributes(attributes: Any) -> Any:
+    """temporalio's typed search attributes of fastcore's (None stays None; the deprecated
+    name -> list mapping passes as it is)."""
+    if attributes is None or isinstance(attributes, Mapping):
+        return attributes
+    return temporalio.common.TypedSearchAttributes(
+        [
+            temporalio.common.SearchAttributePair(_to_temporal_key(p.key), p.value)
+            for p in attributes
+        ]
+    )
 
 
 def _to_temporal_updates(attributes: Any) -> list[Any]:
@@ -178,6 +192,9 @@ class _ActivityHandle(_Handle):
         return err
 
 
+_NO_ARG: Any = object()
+
+
 class _ChildWorkflowHandle(_Handle):
     """A started child on Temporal: await it for the result; ``.id``, ``.run_id``, ``cancel()``."""
 
@@ -201,9 +218,13 @@ class _ChildWorkflowHandle(_Handle):
         err.__cause__ = CancelledError("Child workflow cancelled")
         return err
 
-    async def signal(self, signal: Any, *args: Any) -> None:
-        """Send a signal to the child (by name or by handler method)."""
-        await self._child.signal(_signal_name(signal), args=list(args))
+    async def signal(
+        self, signal: Any, arg: Any = _NO_ARG, *more: Any, args: Sequence[Any] = ()
+    ) -> None:
+        """Send a signal to the child (by name or by handler method), as temporalio's
+        ``ChildWorkflowHandle.signal(signal, arg, *, args=...)``."""
+        values = ([] if arg is _NO_ARG else [arg]) + list(more) + list(args)
+        await self._child.signal(_signal_name(signal), args=values)
 
 
 def _signal_name(ref: Any) -> Any:
@@ -351,6 +372,34 @@ class TemporalRuntime:
     def uuid4(self) -> Any:
         return fc_workflow.uuid4()
 
+    def random_seed(self) -> int:
+        return temporalio.workflow.random_seed()
+
+    def register_random_seed_callback(self, callback: Callable[[int], None]) -> None:
+        temporalio.workflow.register_random_seed_callback(callback)
+
+    def time_ns(self) -> int:
+        return temporalio.workflow.time_ns()
+
+    def is_failure_exception(self, err: BaseException) -> bool:
+        # fastcore's failures are converted to temporalio's at the workflow's edge
+        return isinstance(err, FailureError) or temporalio.workflow.is_failure_exception(err)
+
+    def cancellation_reason(self) -> str | None:
+        return temporalio.workflow.cancellation_reason()
+
+    def get_current_details(self) -> str:
+        return temporalio.workflow.get_current_details()
+
+    def set_current_details(self, description: str) -> None:
+        temporalio.workflow.set_current_details(description)
+
+    def payload_converter(self) -> Any:
+        return temporalio.workflow.payload_converter()
+
+    def metric_meter(self) -> Any:
+        return temporalio.workflow.metric_meter()
+
     def info(self) -> fc_workflow.Info:
         i = temporalio.workflow.info()
         p = i.parent
@@ -374,6 +423,11 @@ class TemporalRuntime:
             search_attributes=dict(i.search_attributes),
             _history_size=i.get_current_history_size,
             _continue_as_new_suggested=i.is_continue_as_new_suggested,
+            root=fc_workflow.RootInfo(i.root.run_id, i.root.workflow_id) if i.root else None,
+            original_execution_run_id=i.original_execution_run_id,
+            workflow_start_time=i.workflow_start_time,
+            headers=dict(i.headers),
+            raw_memo=dict(i.raw_memo),
         )
 
     def upsert_search_attributes(self, attributes: Any) -> None:
@@ -464,10 +518,12 @@ class TemporalRuntime:
             return
         raise failure
 
-    async def cancel_external(self, workflow_id: str, run_id: str | None) -> None:
+    async def cancel_external(
+        self, workflow_id: str, run_id: str | None, reason: str | None = None
+    ) -> None:
         handle = temporalio.workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
         try:
-            await handle.cancel()
+            await handle.cancel(reason=reason or "")
         except temporalio.exceptions.FailureError as err:
             failure = fastcore_error(err)
         else:
@@ -589,6 +645,9 @@ class TemporalRuntime:
         id_reuse_policy: WorkflowIDReusePolicy,
         retry_policy: RetryPolicy | None,
         memo: Mapping[str, Any] | None,
+        task_queue: str | None = None,
+        cron_schedule: str = "",
+        search_attributes: Any = None,
     ) -> _ChildWorkflowHandle:
         ref, name, hint = _workflow_ref(workflow)
         try:
@@ -608,6 +667,9 @@ class TemporalRuntime:
                 id_reuse_policy=_enum(temporalio.common.WorkflowIDReusePolicy, id_reuse_policy),
                 retry_policy=_retry_policy(retry_policy, temporalio.common.RetryPolicy),
                 memo=memo,
+                task_queue=task_queue,
+                cron_schedule=cron_schedule,
+                search_attributes=_to_temporal_attributes(search_attributes),
             )
         except temporalio.exceptions.FailureError as err:
             failure = fastcore_error(err)

@@ -1321,6 +1321,52 @@ def test_options_reach_events() -> None:
     )
 
 
+def test_root_child_task_queue_cancel_reason_and_backoff_round_trip() -> None:
+    """What the parity work records (a child's root and task queue, an external cancel's
+    reason, continue-as-new's backoff) reaches Temporal's fields and reads back the same."""
+    child = h_child()
+    child.events[0].attributes["parent"] = {
+        "workflow_id": "p",
+        "run_id": "pr",
+        "initiated_event_id": 5,
+        "root": {"workflow_id": "root", "run_id": "rr"},
+    }
+    initiated = next(
+        e for e in child.events if e.event_type is E.START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    )
+    initiated.attributes["task_queue"] = "elsewhere"
+    cancel = h_ext_cancel()
+    cancel.events[1].attributes["reason"] = "no longer needed"
+    can = h_continue_as_new()
+    can.events[-1].attributes["backoff_start_interval"] = 30.0
+    for h in (child, cancel, can):
+        assert from_temporal(to_temporal(h.events)) == h.events
+    out = to_temporal(child.events).events
+    assert out[0].workflow_execution_started_event_attributes.root_workflow_execution.run_id == (
+        "rr"
+    )
+    (started_child,) = [
+        e for e in out if e.HasField("start_child_workflow_execution_initiated_event_attributes")
+    ][:1]
+    assert (
+        started_child.start_child_workflow_execution_initiated_event_attributes.task_queue.name
+        == ("elsewhere")
+    )
+    (req,) = [
+        e
+        for e in to_temporal(cancel.events).events
+        if e.HasField("request_cancel_external_workflow_execution_initiated_event_attributes")
+    ]
+    assert req.request_cancel_external_workflow_execution_initiated_event_attributes.reason == (
+        "no longer needed"
+    )
+    last = to_temporal(can.events).events[-1]
+    assert (
+        last.workflow_execution_continued_as_new_event_attributes.backoff_start_interval.ToSeconds()
+        == 30
+    )
+
+
 def test_started_attributes_round_trip() -> None:
     h = h_timer()
     h.events[0].attributes.update(

@@ -402,3 +402,58 @@ class UsesInventory:
             Inventory.take, args=[sku, 2], start_to_close_timeout=T
         )
         return [have, left]
+
+
+# ---------------------------------------------------------------- temporalio's smaller calls
+
+
+@workflow.defn
+class ParityChild:
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    @workflow.run
+    async def run(self, parent_queue: str) -> list[Any]:
+        await workflow.wait_condition(lambda: bool(self.heard))
+        info = workflow.info()
+        root, parent = info.root, info.parent
+        return [
+            self.heard,
+            root is not None and parent is not None and root.workflow_id == parent.workflow_id,
+            info.task_queue == parent_queue,
+        ]
+
+    @workflow.signal
+    def hear(self, word: str) -> None:
+        self.heard.append(word)
+
+
+@workflow.defn
+class ParityCalls:
+    """The calls the parity comparison brought in, answered by either runtime."""
+
+    @workflow.run
+    async def run(self) -> dict[str, Any]:
+        info = workflow.info()
+        child = await workflow.start_child_workflow(
+            ParityChild.run, info.task_queue, id=f"{info.workflow_id}-child"
+        )
+        await child.signal(ParityChild.hear, "hi")
+        heard = await child
+        workflow.set_current_details("all done")
+        return {
+            "child": heard,
+            "root": info.root,
+            "original": info.original_execution_run_id == info.run_id,
+            "uuid7": workflow.uuid7().version,
+            "time_ns": abs(workflow.time_ns() / 1e9 - workflow.time()) < 1,
+            "same_seed": workflow.new_random("n").random() == workflow.new_random("n").random(),
+            "seed_is_int": isinstance(workflow.random_seed(), int),
+            "failure": [
+                workflow.is_failure_exception(ApplicationError("x")),
+                workflow.is_failure_exception(ValueError("y")),
+            ],
+            "details": workflow.get_current_details(),
+            "cancel_reason": workflow.cancellation_reason(),
+            "meter": workflow.metric_meter().create_counter("parity_calls").name,
+        }

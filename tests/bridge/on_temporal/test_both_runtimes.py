@@ -65,6 +65,8 @@ WORKFLOWS: list[type] = [
     d.Generations,
     d.SandboxProbe,
     d.UsesInventory,
+    d.ParityCalls,
+    d.ParityChild,
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     d.reserve,
@@ -437,6 +439,36 @@ async def test_method_activities_on_both_runtimes(temporal_client: Client, uniqu
         h = await tm.start(d.UsesInventory.run, "apple", id=unique_id)
         got = await asyncio.wait_for(tm.result(h), 30)
     assert got == expected == [5, 3]
+
+
+async def test_temporalios_smaller_calls_on_both_runtimes(
+    temporal_client: Client, unique_id: str
+) -> None:
+    """Seeds, UUIDv7, nanosecond time, failure classification, current details, the root
+    and task queue a child sees, a child handle's signal: the same on both runtimes."""
+    async with fastcore_side() as fc:
+        expected = await fc.result(await fc.start(d.ParityCalls.run, None, id=unique_id))
+    async with temporal_side(temporal_client, unique_id, RUNNERS["passthrough-sandbox"]()) as tm:
+        got = await asyncio.wait_for(
+            tm.result(await tm.start(d.ParityCalls.run, None, id=unique_id)), 30
+        )
+    assert (
+        got
+        == expected
+        == {
+            "child": [["hi"], True, True],
+            "root": None,
+            "original": True,
+            "uuid7": 7,
+            "time_ns": True,
+            "same_seed": True,
+            "seed_is_int": True,
+            "failure": [True, False],
+            "details": "all done",
+            "cancel_reason": None,
+            "meter": "parity_calls",
+        }
+    )
 
 
 @pytest.mark.parametrize("runner", list(RUNNERS))

@@ -1,0 +1,1 @@
+"""samples-python's ``dsl/``: a workflow that interprets a YAML-described sequence of steps."""

@@ -1,0 +1,1 @@
+"""samples-python's ``encryption/``: a payload codec that encrypts every payload (AES-GCM)."""

@@ -1,0 +1,1 @@
+"""The samples of samples-python's ``hello/`` directory."""

@@ -1,0 +1,1 @@
+"""samples-python's ``message_passing/`` samples: signals, queries and updates."""

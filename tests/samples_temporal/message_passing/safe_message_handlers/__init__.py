@@ -1,0 +1,1 @@
+"""message_passing/safe_message_handlers: updates that share state safely, under a lock."""

@@ -1,0 +1,1 @@
+"""samples-python's ``message_passing/update_with_start/`` samples."""

@@ -1,0 +1,1 @@
+"""samples-python's ``patching/``: four versions of a workflow, deployed one after another."""

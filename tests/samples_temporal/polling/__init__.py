@@ -1,0 +1,1 @@
+"""samples-python's ``polling/`` samples: three ways to poll a service until it answers."""

@@ -1,0 +1,1 @@
+"""polling/frequent: the activity polls in a loop and heartbeats between tries."""

@@ -1,0 +1,1 @@
+"""polling/infrequent: the activity fails and its retry policy polls, 60 s apart."""

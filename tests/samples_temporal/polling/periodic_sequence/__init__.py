@@ -1,0 +1,1 @@
+"""polling/periodic_sequence: a child workflow polls with single-attempt activities."""

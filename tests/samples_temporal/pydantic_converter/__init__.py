@@ -1,0 +1,1 @@
+"""samples-python's ``pydantic_converter/``: pydantic models as workflow arguments."""
