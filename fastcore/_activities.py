@@ -48,6 +48,8 @@ from .history import Event
 
 __all__ = ["ActivityHost", "ActivityTask", "HasRecord"]
 
+_Context = _activity._Context
+_new_context = object.__new__
 _set_ctx = _activity._current.set
 _reset_ctx = _activity._current.reset
 _CompleteAsync = _activity._CompleteAsyncError
@@ -58,6 +60,7 @@ _WORKER_SHUTDOWN = _Details(worker_shutdown=True)
 
 
 _DONE = object()
+_NO_ENTRIES: list[Any] = []  # shared and never written (``ActivityTask._deadlines``)
 _RUNNING = object()  # an attempt's result before it returned
 
 
@@ -121,6 +124,8 @@ class ActivityHost(Protocol[R]):
     telemetry: Telemetry
     #: set when the engine begins to shut down (``activity.is_worker_shutdown()``)
     shutdown_signal: Signal
+    #: whether that signal is set (a plain flag: read before every attempt)
+    shutting_down: bool
     #: what ``activity.client()`` answers (the engine)
     client: Any
 
@@ -197,7 +202,9 @@ class ActivityTask(Generic[R]):
         self.timed_out: TimeoutType | None = None
         self._attempt_id = 0
         self._task: Any = None
-        self._deadline_entries: list[TimerEntry] = []
+        #: armed deadlines (a shared empty list until the first: most attempts arm none
+        #: that outlive them; ``_deadlines()`` makes the run's own)
+        self._deadline_entries: list[TimerEntry] = _NO_ENTRIES
         self._attempt_scheduled = event.timestamp  # when the current attempt was due
         self._raiser: ThreadCancel | None = None  # the running sync attempt's thread
         self._thread_future: concurrent.futures.Future[Any] | None = None
@@ -356,13 +363,20 @@ class ActivityTask(Generic[R]):
     def start(self) -> None:
         """Begin the first attempt (also after a restart: activities are at-least-once)."""
         if self.schedule_deadline is not None:
-            self._deadline_entries.append(
+            self._deadlines().append(
                 self.host.timers.call_at(self.schedule_deadline, self._schedule_to_close_fired)
             )
         self._run_attempt()
 
+    def _deadlines(self) -> list[TimerEntry]:
+        """The attempt's armed deadlines, a list of its own (made on the first)."""
+        entries = self._deadline_entries
+        if entries is _NO_ENTRIES:
+            entries = self._deadline_entries = []
+        return entries
+
     def _run_attempt(self) -> None:
-        if self.finished or self.host.shutdown_signal.is_set():
+        if self.finished or self.host.shutting_down:
             return  # shutting down: the attempt runs again when the run is recovered
         self.attempt += 1
         self._attempt_id += 1
@@ -374,7 +388,10 @@ class ActivityTask(Generic[R]):
         now = host.clock.now()
         self.last_heartbeat = now
         self._started_at = now
-        ctx = _activity._Context(self)
+        ctx = _new_context(_Context)  # (``_Context(self)`` without an __init__ frame)
+        ctx._attempt = self
+        ctx._info = None
+        ctx._logger_details = None
         defn = self.defn
         # With no telemetry, an async attempt that returns without awaiting real I/O is
         # recorded without the in-flight bookkeeping: it was never in flight.
@@ -386,10 +403,14 @@ class ActivityTask(Generic[R]):
         # activity's exception as the context of its own, nor activity.info().
         error: BaseException | None = None
         try:
+            inp = a.get("input") or []
             if defn.dynamic:
-                args: list[Any] = [host.converter.decode(a.get("input") or [])]
+                args: list[Any] = [host.converter.decode(inp)]
+            elif len(inp) == 1:  # the common call: one argument, no list comprehension
+                hints = defn.arg_hints
+                args = [host.converter.decode_one(inp[0], hints[0] if hints else None)]
             else:
-                args = host.converter.decode(a.get("input") or [], defn.arg_hints)
+                args = host.converter.decode(inp, defn.arg_hints)
         except BaseException as err:
             error = err
         if error is not None:
@@ -424,10 +445,24 @@ class ActivityTask(Generic[R]):
                 self._attempt_failed(attempt_id, error)
                 return
             if result is not _RUNNING:
-                if quiet:
-                    self._succeeded_at_once(result)
-                else:
+                if not quiet:
                     self._attempt_succeeded(attempt_id, result)
+                    return
+                # completed at once, with no telemetry and no I/O: never in flight
+                try:
+                    payload = host.converter.encode_one(result)
+                except BaseException as err:
+                    error = err
+                if error is not None:
+                    host.activity_started(self)
+                    self._attempt_failed(attempt_id, error)
+                    return
+                self.finished = True
+                if self._deadline_entries:
+                    self._finish()
+                host.activity_resolved(
+                    self, "completed", {"result": payload, "attempt": self.attempt}
+                )
                 return
             self._arm_attempt_timers(attempt_id, now)
             self._task = task
@@ -441,20 +476,6 @@ class ActivityTask(Generic[R]):
             self._arm_attempt_timers(attempt_id, now)
             self._task = fut
             fut.add_done_callback(lambda f: self._task_done(attempt_id, f))
-
-    def _succeeded_at_once(self, value: Any) -> None:
-        """An attempt that completed inside ``_run_attempt`` (no telemetry, no I/O)."""
-        host = self.host
-        try:
-            payload = host.converter.encode_one(value)
-        except BaseException as err:
-            host.activity_started(self)
-            self._attempt_failed(self._attempt_id, err)
-            return
-        self.finished = True
-        if self._deadline_entries:
-            self._finish()
-        host.activity_resolved(self, "completed", {"result": payload, "attempt": self.attempt})
 
     def _call_sync(self, ctx: Any, args: list[Any], raiser: ThreadCancel | None) -> Any:
         token = _set_ctx(ctx)
@@ -491,13 +512,13 @@ class ActivityTask(Generic[R]):
             return
         timers = self.host.timers
         if s2c:
-            self._deadline_entries.append(
+            self._deadlines().append(
                 timers.call_at(
                     now + s2c, self._attempt_timed_out, attempt_id, TimeoutType.START_TO_CLOSE
                 )
             )
         if hb:
-            self._deadline_entries.append(
+            self._deadlines().append(
                 timers.call_at(now + hb, self._heartbeat_check, attempt_id, hb)
             )
 
@@ -508,7 +529,7 @@ class ActivityTask(Generic[R]):
         if self.host.clock.now() >= due:
             self._attempt_timed_out(attempt_id, TimeoutType.HEARTBEAT)
         else:
-            self._deadline_entries.append(
+            self._deadlines().append(
                 self.host.timers.call_at(due, self._heartbeat_check, attempt_id, hb)
             )
 
@@ -650,9 +671,11 @@ class ActivityTask(Generic[R]):
     def _finish(self) -> None:
         self.finished = True
         self._task = None
-        for entry in self._deadline_entries:
-            entry.cancel()
-        self._deadline_entries.clear()
+        entries = self._deadline_entries
+        if entries:
+            for entry in entries:
+                entry.cancel()
+            self._deadline_entries = _NO_ENTRIES
 
     def _finish_failed(self, err: BaseException, retry_state: RetryState) -> None:
         self._finish()

@@ -114,9 +114,10 @@ async def execute_activity(
     ``priority`` is accepted and changes nothing (see ``start_activity``).
     """
     del priority
-    return await _runtime.current().start_activity(
+    rt = getattr(_runtime._running_loop(), "_fastcore_runtime", None) or _runtime.current()
+    return await rt.start_activity(
         activity,
-        args_of(arg, args, more),
+        [arg] if not more and not args and arg is not MISSING else args_of(arg, args, more),
         activity_id=activity_id,
         result_type=result_type,
         schedule_to_close_timeout=schedule_to_close_timeout,

@@ -34,6 +34,13 @@ from .common import ParentClosePolicy, RetryPolicy
 from .errors import TimeoutType
 from .history import Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED = EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED
+_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
+_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
 _CRON_CLOSES = frozenset(
     {
         EventType.WORKFLOW_EXECUTION_COMPLETED,
@@ -106,11 +113,11 @@ class Closing:
         if inst is not None and inst.cancel_requested:
             return None
         for ev in run.record.history:
-            if ev.event_type is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            if ev.event_type is _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
                 return None
         return self._submit(
             run,
-            EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
             {"reason": reason},
             wait=self._durable,
         )
@@ -137,33 +144,31 @@ class Closing:
             run.timeout_entry.cancel()
         if run.retry_entry is not None:
             run.retry_entry.cancel()
-        self.telemetry.workflow_closed(run, ev)
+        if self.telemetry.enabled:
+            self.telemetry.workflow_closed(run, ev)
         if run.instance is not None:
             # A closed run keeps its history only; a query rebuilds its state by replay.
             run.instance.dispose()
             run.instance = None
         # children, by their parent close policy
-        for child, policy in self._children.open_children(run):
+        for child, policy in self._children.open_children(run) if run.children else ():
             if policy in (ParentClosePolicy.TERMINATE, ParentClosePolicy.UNSPECIFIED):
                 self.close_from_outside(
                     child,
-                    EventType.WORKFLOW_EXECUTION_TERMINATED,
+                    _ET_WORKFLOW_EXECUTION_TERMINATED,
                     {"reason": "by parent close policy", "details": []},
                 )
             elif policy == ParentClosePolicy.REQUEST_CANCEL:
                 self.request_cancel(child)
         # the parent learns how the child ended
-        if (
-            run.parent is not None
-            and ev.event_type is not EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-        ):
+        if run.parent is not None and ev.event_type is not _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._children.notify_parent(run, ev)
         # a next run: continue-as-new, a workflow retry, or the next cron run
         et = ev.event_type
-        if et is EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if et is _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._continue(run, ev)
         elif ev.attributes.get("new_execution_run_id") and et in _CRON_CLOSES:
-            if et is EventType.WORKFLOW_EXECUTION_FAILED and self._retries(run, ev):
+            if et is _ET_WORKFLOW_EXECUTION_FAILED and self._retries(run, ev):
                 self._retry(run, ev)
             else:
                 self._cron(run, ev)

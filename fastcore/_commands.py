@@ -30,6 +30,7 @@ from ._futures import (
 )
 from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
+from ._main_task import WakeFuture
 from ._metric_meter import otel_meter
 from ._payload import Payload
 from ._run_attributes import (
@@ -64,6 +65,33 @@ from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 from .workflow import Info, ParentInfo, RootInfo
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_ACTIVITY_TASK_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
+_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
+_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
+_NO_TIME = timedelta()
+_ET_CHILD_WORKFLOW_EXECUTION_CANCELED = EventType.CHILD_WORKFLOW_EXECUTION_CANCELED
+_ET_CHILD_WORKFLOW_EXECUTION_COMPLETED = EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED
+_ET_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.CHILD_WORKFLOW_EXECUTION_FAILED
+_ET_CHILD_WORKFLOW_EXECUTION_TERMINATED = EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED
+_ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED = (
+    EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+)
+_ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED = EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
+_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
+    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+)
+_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
+_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
+    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+)
+_ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED = EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
+_ET_TIMER_CANCELED = EventType.TIMER_CANCELED
+_ET_TIMER_STARTED = EventType.TIMER_STARTED
+_ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
+
 if TYPE_CHECKING:
     from ._handlers import Handlers
 
@@ -72,6 +100,7 @@ __all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
+_SCHEDULED = _ET_ACTIVITY_TASK_SCHEDULED
 
 
 _EVENT_OVERHEAD = 48  # bytes an event's id, type, time and framing take, serialized
@@ -182,16 +211,25 @@ class Commands:
         self._details = ""  # ``workflow.set_current_details``
         self._meter: Any = None  # ``workflow.metric_meter()`` (made on first use)
 
-    def clear(self) -> None:
-        """Drop everything the code waits on (the run closed)."""
-        self.activities.clear()
-        self.timers.clear()
-        self.children.clear()
-        self.externals.clear()
+    def detach(self) -> None:
+        """Drop everything the code waits on, and the links back to the run (it closed): no
+        reference cycle is left for the cyclic collector, so refcounting frees its code."""
+        if self.activities:
+            self.activities.clear()
+        if self.timers:
+            self.timers.clear()
+        if self.children:
+            self.children.clear()
+        if self.externals:
+            self.externals.clear()
         if self.local is not None:
             self.local.pending.clear()
-        self.conditions.clear()
-        self.loop.clear()
+        if self.conditions:
+            self.conditions.clear()
+        loop = self.loop
+        loop._ready.clear()
+        del loop._fastcore_runtime
+        del self._run
 
     # ------------------------------------------------------------------ read-only questions
 
@@ -377,7 +415,7 @@ class Commands:
         """Change the memo: set each key, remove those set to None (a command, as Temporal's)."""
         converter = self._run.converter
         encoded = {k: converter.encode_one(v) for k, v in updates.items()}
-        self._run.command(EventType.WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
+        self._run.command(_ET_WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
         memo = self._memo
         if memo is None:
             memo = self._memo = dict(self._run.started_attrs.get("memo") or {})
@@ -414,7 +452,7 @@ class Commands:
     ) -> None:
         """Signal another workflow (``ExternalWorkflowHandle.signal``); returns once delivered."""
         ev = self._run.command(
-            EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": workflow_id,
                 "run_id": run_id,
@@ -436,9 +474,7 @@ class Commands:
         }
         if reason:
             attrs["reason"] = reason
-        ev = self._run.command(
-            EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attrs
-        )
+        ev = self._run.command(_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attrs)
         await self._external(ev.event_id)
 
     def _external(self, seq: int) -> asyncio.Future[None]:
@@ -454,12 +490,12 @@ class Commands:
         if fut is None or fut.done():
             return
         if (
-            et is EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-            or et is EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+            et is _ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+            or et is _ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
         ):
             fut.set_result(None)
             return
-        what = "signal" if et is EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED else "cancel"
+        what = "signal" if et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED else "cancel"
         cause = a.get("cause") or "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
         if cause == "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND":
             fut.set_exception(
@@ -521,35 +557,68 @@ class Commands:
         summary: str | None = None,
     ) -> _ActivityFuture:
         """Schedule an activity; returns its awaitable, cancellable future."""
-        del task_queue, summary  # one engine, one queue; no UI to show a summary
         if start_to_close_timeout is None and schedule_to_close_timeout is None:
             raise ValueError(
                 "Activity must have start_to_close_timeout or schedule_to_close_timeout"
             )
         if activity_id is not None:
             check_id(activity_id, "activity_id")
-        for field, value in (
-            ("start_to_close_timeout", start_to_close_timeout),
-            ("schedule_to_close_timeout", schedule_to_close_timeout),
-            ("schedule_to_start_timeout", schedule_to_start_timeout),
-            ("heartbeat_timeout", heartbeat_timeout),
-        ):
-            check_timeout(value, field)  # as Temporal refuses the command: a task failure
-        name, defn = self._resolve_activity(activity)
+        # as Temporal refuses the command (a task failure); the common values need no call
+        s2c = start_to_close_timeout
+        if s2c is not None and (type(s2c) is not timedelta or s2c < _NO_TIME):
+            check_timeout(s2c, "start_to_close_timeout")
+        if schedule_to_close_timeout is not None:
+            check_timeout(schedule_to_close_timeout, "schedule_to_close_timeout")
+        if schedule_to_start_timeout is not None:
+            check_timeout(schedule_to_start_timeout, "schedule_to_start_timeout")
+        if heartbeat_timeout is not None:
+            check_timeout(heartbeat_timeout, "heartbeat_timeout")
+        run = self._run
+        found = run.env.activity_cache.get(activity)
+        if found is None:
+            name, defn = self._resolve_activity(activity)
+            if defn is not None:
+                run.env.activity_cache[activity] = (name, defn)
+        else:
+            name, defn = found
         if defn is not None and not defn.dynamic:
-            defn.checker.check(f"activity {name!r}", args)
-        payloads = self._run.converter.encode(args) if args else []
+            checker = defn.checker
+            n = len(args)
+            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
+                checker.check(f"activity {name!r}", args)
+        if len(args) == 1:  # (a comprehension is a frame of its own)
+            payloads = [run.converter.encode_one(args[0])]
+        elif args:
+            encode_one = run.converter.encode_one
+            payloads = [encode_one(v) for v in args]
+        else:
+            payloads = []
         self._activity_seq += 1  # Temporal numbers activities 1, 2, 3... per run
-        ev = self._run.command(
-            EventType.ACTIVITY_TASK_SCHEDULED,
+        activity_id = activity_id or str(self._activity_seq)
+        ev = run.command(
+            _SCHEDULED,
             {
-                "activity_id": activity_id or str(self._activity_seq),
+                "activity_id": activity_id,
                 "activity_type": name,
                 "input": payloads,
-                "start_to_close_timeout": _seconds(start_to_close_timeout),
-                "schedule_to_close_timeout": _seconds(schedule_to_close_timeout),
-                "schedule_to_start_timeout": _seconds(schedule_to_start_timeout),
-                "heartbeat_timeout": _seconds(heartbeat_timeout),
+                "start_to_close_timeout": (
+                    start_to_close_timeout.total_seconds()
+                    if start_to_close_timeout is not None
+                    else None
+                ),
+                "schedule_to_close_timeout": (
+                    schedule_to_close_timeout.total_seconds()
+                    if schedule_to_close_timeout is not None
+                    else None
+                ),
+                "schedule_to_start_timeout": (
+                    schedule_to_start_timeout.total_seconds()
+                    if schedule_to_start_timeout is not None
+                    else None
+                ),
+                "heartbeat_timeout": (
+                    heartbeat_timeout.total_seconds() if heartbeat_timeout is not None else None
+                ),
                 "retry_policy": (
                     retry_policy.to_dict() if retry_policy is not None else _DEFAULT_ACTIVITY_RETRY
                 ),
@@ -557,15 +626,14 @@ class Commands:
             },
             "activity_type",
         )
-        hint = result_type if result_type is not None else (defn.ret_hint if defn else None)
         fut = _ActivityFuture(
             self,
             self.loop,
             ev.event_id,
             name,
-            ev.attributes["activity_id"],
+            activity_id,
             cancellation_type,
-            hint,
+            result_type if result_type is not None else (defn.ret_hint if defn else None),
         )
         if self.activities is _NONE:
             self.activities = {}
@@ -596,9 +664,7 @@ class Commands:
             self._locals().cancel(fut)
             return
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
-            self._run.command(
-                EventType.ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq}
-            )
+            self._run.command(_ET_ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
         if fut._cancellation_type != ActivityCancellationType.WAIT_CANCELLATION_COMPLETED:
             self.activities.pop(fut._seq, None)
             fut.set_exception(self._activity_cancelled(fut))
@@ -630,7 +696,7 @@ class Commands:
         if fut is not None and not fut.done():
             err = ActivityError(
                 "Activity task failed"
-                if et is EventType.ACTIVITY_TASK_FAILED
+                if et is _ET_ACTIVITY_TASK_FAILED
                 else "Activity task timed out",
                 scheduled_event_id=fut._seq,
                 activity_type=fut.activity_type,
@@ -658,7 +724,7 @@ class Commands:
         """Start a durable timer that calls ``callback`` when fired; returns its event id."""
         self._timer_counter += 1
         ev = self._run.command(
-            EventType.TIMER_STARTED,
+            _ET_TIMER_STARTED,
             {
                 "timer_id": str(self._timer_counter),
                 "start_to_fire_timeout": seconds,
@@ -675,7 +741,7 @@ class Commands:
         run = self._run
         if self.timers.pop(seq, None) is not None and not run.closed:
             timer_id = run.history[seq - 1].attributes.get("timer_id")
-            run.command(EventType.TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
+            run.command(_ET_TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
 
     def timer_fired(self, a: dict[str, Any]) -> None:
         """Deliver TIMER_FIRED to the timer's callback."""
@@ -687,7 +753,7 @@ class Commands:
         """Wait on a durable timer (``workflow.sleep``)."""
         if seconds <= 0:
             return
-        fut = self.loop.create_future()
+        fut = WakeFuture(loop=self.loop)
         seq = self.start_timer(seconds, lambda: _resolve(fut, None))
         try:
             await fut
@@ -700,7 +766,7 @@ class Commands:
         ``TimeoutError`` after ``timeout`` seconds."""
         if fn():
             return
-        fut = self.loop.create_future()
+        fut = WakeFuture(loop=self.loop)
         self.conditions.append((fut, fn))
         if timeout is None:
             await fut
@@ -754,7 +820,7 @@ class Commands:
             # Replaying: the new branch only if the recorded history has this marker here.
             recorded = run.history[run.cursor]
             if (
-                recorded.event_type is EventType.MARKER_RECORDED
+                recorded.event_type is _ET_MARKER_RECORDED
                 and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("patch_id") == patch_id
             ):
@@ -767,7 +833,7 @@ class Commands:
             self._patch_memo()[patch_id] = True
             return True
         run.command(
-            EventType.MARKER_RECORDED,
+            _ET_MARKER_RECORDED,
             {
                 "marker_name": PATCH_MARKER,
                 "details": {"patch_id": patch_id, "deprecated": deprecated},
@@ -808,7 +874,7 @@ class Commands:
         check_timeout(execution_timeout, "execution_timeout")
         check_timeout(run_timeout, "run_timeout")
         ev = run.command(
-            EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+            _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": child_id,
                 "workflow_type": wf_type,
@@ -850,7 +916,7 @@ class Commands:
             self._resolve_child_cancelled(handle)
             return
         self._run.command(
-            EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": handle.id,
                 "child_workflow_only": True,
@@ -918,7 +984,7 @@ class Commands:
         started, handle = entry
         if handle.done():
             return
-        if et is EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED:
+        if et is _ET_CHILD_WORKFLOW_EXECUTION_COMPLETED:
             r = a.get("result")
             handle.set_result(
                 self._run.converter.decode_one(r, handle._hint) if r is not None else None
@@ -927,11 +993,11 @@ class Commands:
         cerr = self._child_error(
             handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
         )
-        if et is EventType.CHILD_WORKFLOW_EXECUTION_FAILED:
+        if et is _ET_CHILD_WORKFLOW_EXECUTION_FAILED:
             cerr.__cause__ = from_failure(a["failure"], self._run.converter)
-        elif et is EventType.CHILD_WORKFLOW_EXECUTION_CANCELED:
+        elif et is _ET_CHILD_WORKFLOW_EXECUTION_CANCELED:
             cerr.__cause__ = CancelledError("Child workflow cancelled")
-        elif et is EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED:
+        elif et is _ET_CHILD_WORKFLOW_EXECUTION_TERMINATED:
             cerr.__cause__ = TerminatedError("Child workflow terminated")
         else:
             cerr.__cause__ = FcTimeoutError(

@@ -43,6 +43,7 @@ _JSON_META = {"encoding": ENCODING_JSON}
 _BINARY_META = {"encoding": ENCODING_BINARY}
 _JSON_PROTO = b"json/protobuf"
 _PASS = (RawValue, EncodedValue)
+_new_payload = object.__new__
 
 
 def _name(hint: Any) -> str:
@@ -137,7 +138,12 @@ class DataConverter:
                 or (t is str and value.isascii())
                 or (t is float and value - value == 0.0)
             ):
-                return Payload(_JSON_META, None, value)  # JSON bytes made when first read
+                # JSON bytes made when first read; made without an __init__ frame (hot path)
+                p = _new_payload(Payload)
+                p.metadata = _JSON_META
+                p._data = None
+                p._value = value
+                return p
             if t in _PASS:
                 return value.payload  # type: ignore[no-any-return]
             if t is bytes:

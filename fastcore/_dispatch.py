@@ -26,8 +26,19 @@ from ._signal import Signal
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
+from .common import WorkflowExecutionStatus
 from .errors import ApplicationError
 from .history import Event, EventType
+
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_ACTIVITY_TASK_CANCELED = EventType.ACTIVITY_TASK_CANCELED
+_ET_ACTIVITY_TASK_COMPLETED = EventType.ACTIVITY_TASK_COMPLETED
+_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
+_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
+_ET_ACTIVITY_TASK_TIMED_OUT = EventType.ACTIVITY_TASK_TIMED_OUT
+_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
+_ET_TIMER_FIRED = EventType.TIMER_FIRED
 
 __all__ = ["Dispatcher", "local_key", "local_marker"]
 
@@ -77,11 +88,14 @@ def local_marker(
 
 
 _ACTIVITY_OUTCOME = {
-    "completed": EventType.ACTIVITY_TASK_COMPLETED,
-    "failed": EventType.ACTIVITY_TASK_FAILED,
-    "timed_out": EventType.ACTIVITY_TASK_TIMED_OUT,
-    "canceled": EventType.ACTIVITY_TASK_CANCELED,
+    "completed": _ET_ACTIVITY_TASK_COMPLETED,
+    "failed": _ET_ACTIVITY_TASK_FAILED,
+    "timed_out": _ET_ACTIVITY_TASK_TIMED_OUT,
+    "canceled": _ET_ACTIVITY_TASK_CANCELED,
 }
+
+
+_RUNNING = WorkflowExecutionStatus.RUNNING
 
 
 def _reraise(task: ActivityTask[Run], err: BaseException) -> None:
@@ -105,12 +119,16 @@ class Dispatcher:
         max_threads: int | None,
     ) -> None:
         self._activity_definition = activity_definition
+        #: activity definitions by name, as found (the registry is fixed): one dict lookup
+        self._by_name: dict[str, ActivityDefinition] = {}
         self.clock = clock
         self.timers = timers
         self.converter = converter
         self.telemetry = telemetry
         self._skipper = skipper
         self._submit = pipeline.submit
+        self._pipeline = pipeline
+        self._queue = pipeline.queue
         self._own_executor = executor is None
         self._executor_size = max_threads
         self._executor = executor
@@ -118,6 +136,8 @@ class Dispatcher:
         self.fault: Callable[[ActivityTask[Run], BaseException], None] = _reraise
         #: set when the engine begins to shut down: no new activity or attempt starts
         self.shutdown_signal = Signal()
+        #: the same as a plain flag (``begin_shutdown``): read on every activity's path
+        self.shutting_down = False
         #: what ``activity.client()`` answers: the engine (it sets itself here)
         self.client: Any = None
 
@@ -130,14 +150,19 @@ class Dispatcher:
             )
         return self._executor
 
+    def begin_shutdown(self) -> None:
+        """The engine shuts down: no new activity or attempt starts from now on."""
+        self.shutting_down = True
+        self.shutdown_signal.set()
+
     # ------------------------------------------------------------------ activities
 
     def schedule_activity(self, run: Run, ev: Event) -> None:
         """Start the activity an ``ACTIVITY_TASK_SCHEDULED`` event asks for."""
-        if self.shutdown_signal.is_set():
+        if self.shutting_down:
             return  # shutting down: a recovery starts it (the event is in the history)
         name = ev.attributes["activity_type"]
-        defn = self._activity_definition(name)
+        defn = self._by_name.get(name) or self._activity_definition(name)
         if defn is None:
             # Registered when the history was written, not now: fail it without retrying.
             err = ApplicationError(
@@ -147,7 +172,7 @@ class Dispatcher:
             )
             self._submit(
                 run,
-                EventType.ACTIVITY_TASK_FAILED,
+                _ET_ACTIVITY_TASK_FAILED,
                 {
                     "scheduled_event_id": ev.event_id,
                     "failure": to_failure(err, self.converter),
@@ -156,25 +181,29 @@ class Dispatcher:
                 },
             )
             return
+        self._by_name[name] = defn
         task = ActivityTask(self, run, ev, defn)
         if not run.activities:
             run.activities = {}
         run.activities[ev.event_id] = task
         try:
-            task.start()
+            if task.schedule_deadline is None:
+                task._run_attempt()  # (``start`` with no schedule-to-close deadline to arm)
+            else:
+                task.start()
         except Exception as err:  # the engine's handling raised, not the activity
             self.fault(task, err)
 
     def start_local(self, run: Run, spec: dict[str, Any]) -> None:
         """Start a local activity (asked for by an activation, or pending after a replay)."""
-        if self.shutdown_signal.is_set():
+        if self.shutting_down:
             return
         key = local_key(spec["seq"])
         if key in run.activities:
             return  # already running
         name = spec["activity_type"]
         defn = self._activity_definition(name)
-        event = Event(key, EventType.ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
+        event = Event(key, _ET_ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
         if defn is None:
             err = ApplicationError(
                 f"activity {name!r} is not registered with this engine",
@@ -182,7 +211,7 @@ class Dispatcher:
                 non_retryable=True,
             )
             marker = local_marker(spec, 1, err=err, complete_time=self.clock.now())
-            self._submit(run, EventType.MARKER_RECORDED, marker)
+            self._submit(run, _ET_MARKER_RECORDED, marker)
             return
         task = ActivityTask(self, run, event, defn)
         task.local = spec["seq"]
@@ -232,13 +261,13 @@ class Dispatcher:
         """The activity is done: its outcome becomes the run's next input."""
         run = task.run
         sched = task.event.event_id
-        if run.activities.pop(sched, None) is None or not run.open:
+        if run.activities.pop(sched, None) is None or run.record.status is not _RUNNING:
             return
         if task.local:
             # a local activity's outcome: its marker, as Temporal records it
             self._submit(
                 run,
-                EventType.MARKER_RECORDED,
+                _ET_MARKER_RECORDED,
                 local_marker(
                     task.event.attributes,
                     task.attempt,
@@ -249,6 +278,11 @@ class Dispatcher:
             )
             return
         attrs["scheduled_event_id"] = sched
+        if self._pipeline.draining and not task.wait_durable:
+            # the common case, an outcome inside an activation's effects: queued (``submit``)
+            self._queue.append((run, _ACTIVITY_OUTCOME[outcome], attrs, None))
+            task.external_waiter = None
+            return
         # an outcome reported through an AsyncActivityHandle returns once it is durable
         task.external_waiter = self._submit(
             run, _ACTIVITY_OUTCOME[outcome], attrs, wait=task.wait_durable
@@ -303,7 +337,5 @@ class Dispatcher:
     def _timer_fired(self, run: Run, started_id: int, timer_id: str) -> None:
         if run.timers.pop(started_id, None) is None or not run.open:
             return
-        self._submit(
-            run, EventType.TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id}
-        )
+        self._submit(run, _ET_TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id})
         self._skipper.schedule()

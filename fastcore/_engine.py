@@ -78,6 +78,7 @@ from .history import Event
 __all__ = ["Engine"]
 
 _NO_METADATA: Mapping[str, str | bytes] = {}
+_COMPLETED = WorkflowExecutionStatus.COMPLETED
 
 
 def _call_args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
@@ -119,7 +120,7 @@ class Engine:
         retention: how long closed runs' histories are kept (None: forever).
         max_closed_runs: how many closed runs the engine keeps in memory (None: no limit);
             the memory store forgets the oldest beyond it, a durable store keeps them on
-            disk (in memory it keeps the latest 4,096 at most).
+            disk (in memory it keeps the latest 256 at most).
         workflow_task_retry_interval: first delay before a failed workflow task is retried.
         failure_exception_types: exception types that fail any workflow instead of its task.
         continue_as_new_suggested_events, continue_as_new_suggested_bytes: from how many
@@ -507,7 +508,7 @@ class Engine:
         if self._retention_task is not None:
             self._retention_task.cancel()
         dispatcher = self._dispatcher
-        dispatcher.shutdown_signal.set()
+        dispatcher.begin_shutdown()
         grace = self.graceful_shutdown_timeout.total_seconds()
         if grace > 0:
             running = dispatcher.running_attempts(list(self._runs.values()))
@@ -642,7 +643,8 @@ class Engine:
         versioning_override: Any = None,
     ) -> Any:
         """Start a workflow and wait for its result (``start_workflow``'s arguments)."""
-        _refuse_versioning(versioning_override)
+        if versioning_override is not None:
+            _refuse_versioning(versioning_override)
         call_args = [] if arg is ... else [arg]
         if more:
             call_args.extend(more)
@@ -666,6 +668,19 @@ class Engine:
             cron_schedule=cron_schedule,
         )
         rec = run.record
+        if rec.status is _COMPLETED and rec._history is not None:
+            # completed within the start (no I/O on the way): its result, as ``result`` reads
+            # it (unless a next run, a cron workflow's, follows it: ``result`` goes on there)
+            a = rec._history[-1].attributes
+            r = a.get("result")
+            if "new_execution_run_id" in a:
+                return await self._ops.result(
+                    rec.workflow_id, rec.run_id, follow_runs=True, result_type=result_type
+                )
+            if r is None:
+                return None
+            hint = result_type if result_type is not None else run.defn.run_ret_hint
+            return self.converter.decode_one(r, hint)
         return await self._ops.result(
             rec.workflow_id, rec.run_id, follow_runs=True, result_type=result_type
         )

@@ -9,7 +9,7 @@ clock or the registry in one call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._definitions import ActivityDefinition, WorkflowDefinition
@@ -39,5 +39,8 @@ class WorkflowEnvironment:
     continue_as_new_suggested_events: int = 4096
     #: ... or from this many bytes of history (``limit.historySize.suggestContinueAsNew``).
     continue_as_new_suggested_bytes: int = 4 * 1024 * 1024
+    #: registered activities by the reference the code calls them with (a function or a
+    #: name): found once, then one dict lookup per call
+    activity_cache: dict[Any, tuple[str, ActivityDefinition]] = field(default_factory=dict)
     #: The OpenTelemetry meter ``workflow.metric_meter()`` records through (None: none).
     meter: Callable[[], Any] = lambda: None

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from . import _runtime
 from ._definitions import handler_name
+from ._main_task import WakeFuture
 from .common import ActivityCancellationType, ChildWorkflowCancellationType
 from .errors import FailureError, is_cancelled_exception
 
@@ -26,6 +27,7 @@ class FutureOwner(Protocol):
         ...
 
 
+_future_init = asyncio.Future.__init__
 _UNSET: Any = object()
 
 
@@ -57,7 +59,7 @@ is_cancellation = is_cancelled_exception
 """Temporal's ``is_cancelled_exception``: a cancellation, or a failure caused by one."""
 
 
-class ActivityHandle(asyncio.Future):  # type: ignore[type-arg]
+class ActivityHandle(WakeFuture):
     """What ``workflow.start_activity`` returns: await it for the result; ``cancel()``
     requests cancellation as temporalio does.
 
@@ -85,7 +87,8 @@ class ActivityHandle(asyncio.Future):  # type: ignore[type-arg]
         cancellation_type: ActivityCancellationType,
         hint: Any,
     ) -> None:
-        super().__init__(loop=loop)
+        _future_init(self, loop=loop)
+        self._waiter = None
         self._owner = owner
         self._seq = seq
         self.activity_type = defn_name

@@ -21,11 +21,17 @@ from ._definitions import HandlerDefinition, WorkflowDefinition
 from ._failure import to_failure
 from ._futures import _Abort
 from ._loop import WorkflowLoop
+from ._main_task import MainTask
 from ._store import RunRecord
 from ._unfinished import HandlerExecution, warn_unfinished
 from ._workflow_logger import UpdateInfo, set_update_info
 from .errors import CancelledError, InvalidArgumentError, WorkflowQueryFailedError
 from .history import Event, EventType
+
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
 
 __all__ = ["HandlerHost", "Handlers"]
 
@@ -43,7 +49,7 @@ class HandlerHost(Protocol):
     closed: bool
     #: while True, a command raises (queries and validators must not change state)
     read_only: bool
-    main_task: asyncio.Task[Any] | None
+    main_task: MainTask | None
     #: exception types that fail the workflow (the others fail the workflow task)
     failure_types: tuple[type[BaseException], ...]
 
@@ -239,7 +245,7 @@ class Handlers:
         if isinstance(err, run.failure_types):
             if not run.closed:
                 run.close(
-                    EventType.WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, run.converter)}
+                    _ET_WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, run.converter)}
                 )
                 if run.main_task is not None and not run.main_task.done():
                     run.main_task.cancel()
@@ -329,7 +335,7 @@ class Handlers:
         if run.closed:
             return
         run.command(
-            EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+            _ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
             {
                 "update_id": update_id,
                 "accepted_event_id": accepted_id,

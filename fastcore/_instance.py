@@ -27,14 +27,53 @@ from ._failure import to_failure
 from ._futures import FAILURE_ONLY, _Abort, is_cancellation
 from ._handlers import Handlers, unknown_update
 from ._loop import WorkflowLoop
+from ._main_task import MainTask
 from ._store import RunRecord
 from .errors import NondeterminismError, ReadOnlyContextError
 from .history import COMMAND_EVENTS, Event, EventType
 from .workflow import ContinueAsNewError
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_ACTIVITY_TASK_CANCELED = EventType.ACTIVITY_TASK_CANCELED
+_ET_ACTIVITY_TASK_COMPLETED = EventType.ACTIVITY_TASK_COMPLETED
+_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
+_ET_ACTIVITY_TASK_TIMED_OUT = EventType.ACTIVITY_TASK_TIMED_OUT
+_ET_CHILD_WORKFLOW_EXECUTION_CANCELED = EventType.CHILD_WORKFLOW_EXECUTION_CANCELED
+_ET_CHILD_WORKFLOW_EXECUTION_COMPLETED = EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED
+_ET_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.CHILD_WORKFLOW_EXECUTION_FAILED
+_ET_CHILD_WORKFLOW_EXECUTION_STARTED = EventType.CHILD_WORKFLOW_EXECUTION_STARTED
+_ET_CHILD_WORKFLOW_EXECUTION_TERMINATED = EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED
+_ET_CHILD_WORKFLOW_EXECUTION_TIMED_OUT = EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT
+_ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED = (
+    EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+)
+_ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED = EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
+_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = (
+    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
+)
+_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
+_ET_START_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED
+_ET_TIMER_FIRED = EventType.TIMER_FIRED
+_ET_WORKFLOW_EXECUTION_CANCELED = EventType.WORKFLOW_EXECUTION_CANCELED
+_ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED = EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED
+_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
+_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
+_ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
+_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
+_ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED = EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+_ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
+_ET_WORKFLOW_TASK_FAILED = EventType.WORKFLOW_TASK_FAILED
+_ET_WORKFLOW_TASK_RETRIED = EventType.WORKFLOW_TASK_RETRIED
+
 __all__ = ["WorkflowInstance", "is_with_start"]
 
 _get_running_loop = asyncio.events._get_running_loop
+_new_event = object.__new__
 _set_running_loop = asyncio.events._set_running_loop
 
 
@@ -83,14 +122,14 @@ class WorkflowInstance:
     ) -> None:
         self.env = env
         self.run = run
-        self.history = run.history
+        self.history = run._history if run._history is not None else run.history
         self.defn = defn
         self.converter = converter
         self.cursor = 0  # index of the next history event to process or match
         self.replay_end = 0  # events below this index were recorded before this instance
         self.now = 0.0  # the workflow time of the activation being processed
         self.obj: Any = None
-        self.main_task: asyncio.Task[Any] | None = None
+        self.main_task: MainTask | None = None
         self.closed = False
         self.cancel_requested = False
         self.cancel_reason: str | None = None
@@ -163,7 +202,11 @@ class WorkflowInstance:
         """The run's coroutine stacks, one per unfinished task, as temporalio formats its
         ``__stack_trace`` query (``temporal workflow stack`` shows it)."""
         stacks = []
-        for task in asyncio.all_tasks(self.loop):
+        tasks: list[Any] = list(asyncio.all_tasks(self.loop))
+        main = self.main_task
+        if main is not None and not main.done():
+            tasks.insert(0, main)
+        for task in tasks:
             frames = [
                 traceback.FrameSummary(f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
                 for f in task.get_stack()
@@ -177,8 +220,15 @@ class WorkflowInstance:
     def dispose(self) -> None:
         """Drop the code's state once the run is closed (keeps memory and GC work small)."""
         self.closed = True
-        self.commands.clear()
-        self.main_task = None
+        # break the instance <-> commands <-> loop (and handlers) cycles: refcounting frees
+        # them at once, so a closed run leaves nothing for the cyclic collector
+        self.commands.detach()
+        self.handlers = None
+        main = self.main_task
+        if main is not None:
+            if not main.done():
+                main.detach()
+            self.main_task = None
 
     # ------------------------------------------------------------------ commands
 
@@ -198,7 +248,7 @@ class WorkflowInstance:
                 self.cursor += 1
                 return recorded
             if (
-                recorded.event_type is EventType.MARKER_RECORDED
+                recorded.event_type is _ET_MARKER_RECORDED
                 and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("deprecated")
             ):
@@ -209,7 +259,11 @@ class WorkflowInstance:
         if self.replay_end:
             # replaying a recorded activation: it issued no more commands than this
             self._nondeterministic(None, etype, attrs)
-        ev = Event(len(history) + 1, etype, self.env.clock_now(), attrs)
+        ev = _new_event(Event)  # (no __init__ frame: every command makes one)
+        ev.event_id = len(history) + 1
+        ev.event_type = etype
+        ev.timestamp = self.env.clock_now()
+        ev.attributes = attrs
         history.append(ev)
         self.cursor = len(history)
         return ev
@@ -224,7 +278,7 @@ class WorkflowInstance:
 
     def _describe(self, etype: EventType, attrs: dict[str, Any]) -> str:
         detail = attrs.get("activity_type") or attrs.get("workflow_type") or ""
-        if etype is EventType.MARKER_RECORDED:
+        if etype is _ET_MARKER_RECORDED:
             detail = attrs.get("details", {}).get("patch_id", "")
         return f"{etype.value}({detail})" if detail else etype.value
 
@@ -260,20 +314,32 @@ class WorkflowInstance:
         self.cursor = marker.event_id  # the next event to match is the one after it
         self.now = marker.timestamp
         try:
-            self._deliver(event)
-            self._run()
+            if event.event_type is _ET_ACTIVITY_TASK_COMPLETED:  # the common input
+                self.commands.activity_completed(event.attributes)
+            else:
+                self._deliver(event)
         except _Abort:
-            pass
-
-    def _run(self) -> None:
+            return
+        # Run the code until everything is parked. The run's loop is the running one
+        # throughout: its callbacks and the conditions (workflow code too: workflow.* calls
+        # in them work) see it.
         loop = self.loop
-        # the run's loop is the running one throughout: its callbacks and the conditions
-        # (workflow code too: workflow.* calls in them work) see it
         prev = _get_running_loop()
         _set_running_loop(loop)
         try:
             while True:
-                loop.run_once()
+                main = self.main_task
+                if main is not None and main.woken:  # nothing ahead of it: step it now
+                    main.woken = False  # (``MainTask.step_now``, inline: every step)
+                    try:
+                        main._context.run(main._step, None, True)
+                        if main.done_pending:
+                            main.done_pending = False
+                            self._main_done(main)
+                    except BaseException as failed:  # as the loop treats a failing callback
+                        loop._error(failed)
+                if loop._ready:
+                    loop.run_once()
                 if loop.errors:
                     err = loop.errors[0]
                     loop.errors = None
@@ -286,6 +352,8 @@ class WorkflowInstance:
                 commands = self.commands
                 if not commands.conditions or not commands.check_conditions():
                     return
+        except _Abort:
+            pass
         finally:
             _set_running_loop(prev)
 
@@ -299,37 +367,37 @@ class WorkflowInstance:
     def _deliver(self, event: Event) -> None:
         et = event.event_type
         a = event.attributes
-        if et is EventType.ACTIVITY_TASK_COMPLETED:
+        if et is _ET_ACTIVITY_TASK_COMPLETED:
             self.commands.activity_completed(a)
-        elif et is EventType.WORKFLOW_EXECUTION_STARTED:
+        elif et is _ET_WORKFLOW_EXECUTION_STARTED:
             self._start(event)
-        elif et is EventType.ACTIVITY_TASK_FAILED or et is EventType.ACTIVITY_TASK_TIMED_OUT:
+        elif et is _ET_ACTIVITY_TASK_FAILED or et is _ET_ACTIVITY_TASK_TIMED_OUT:
             self.commands.activity_failed(et, a)
-        elif et is EventType.ACTIVITY_TASK_CANCELED:
+        elif et is _ET_ACTIVITY_TASK_CANCELED:
             self.commands.activity_canceled(a)
-        elif et is EventType.TIMER_FIRED:
+        elif et is _ET_TIMER_FIRED:
             self.commands.timer_fired(a)
-        elif et is EventType.WORKFLOW_EXECUTION_SIGNALED:
+        elif et is _ET_WORKFLOW_EXECUTION_SIGNALED:
             (self.handlers or self.make_handlers()).signal(a["signal_name"], a.get("input") or [])
-        elif et is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        elif et is _ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             (self.handlers or self.make_handlers()).accept_update(
                 a["update_id"], a["name"], a.get("input") or [], event.event_id
             )
-        elif et is EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+        elif et is _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             self.cancel_requested = True
             if self.cancel_reason is None:
                 self.cancel_reason = str(a.get("reason") or "")
             if self.main_task is not None and not self.main_task.done():
                 self.main_task.cancel()
-        elif et is EventType.CHILD_WORKFLOW_EXECUTION_STARTED:
+        elif et is _ET_CHILD_WORKFLOW_EXECUTION_STARTED:
             self.commands.child_started(a)
-        elif et is EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED:
+        elif et is _ET_START_CHILD_WORKFLOW_EXECUTION_FAILED:
             self.commands.child_start_failed(a)
         elif et in _CHILD_CLOSE:
             self.commands.child_closed(et, a)
         elif et in _EXTERNAL_RESOLVED:
             self.commands.external_resolved(et, a)
-        elif et is EventType.MARKER_RECORDED and not self.commands.local_resolved(a):
+        elif et is _ET_MARKER_RECORDED and not self.commands.local_resolved(a):
             # a local activity's outcome that no local activity of the code waits for
             self._nondeterministic(event, None, None)
 
@@ -347,7 +415,8 @@ class WorkflowInstance:
             args = [self.converter.decode(a.get("input") or [])]
         else:
             args = self.converter.decode(a.get("input") or [], defn.run_arg_hints)
-        token = self.loop.enter()
+        prev = _get_running_loop()
+        _set_running_loop(self.loop)
         try:
             if defn.init_takes_args:
                 self.obj = defn.cls(*args)
@@ -356,7 +425,7 @@ class WorkflowInstance:
             if defn.dynamic_config_fn is not None:
                 self._apply_dynamic_config(defn.dynamic_config_fn(self.obj))
         finally:
-            self.loop.leave(token)
+            _set_running_loop(prev)
         # Signals and updates sent with the start are handled before the run method begins.
         i = event.event_id
         history = self.history
@@ -364,7 +433,7 @@ class WorkflowInstance:
             nxt = history[i]
             a = nxt.attributes
             handlers = self.handlers or self.make_handlers()
-            if nxt.event_type is EventType.WORKFLOW_EXECUTION_SIGNALED:
+            if nxt.event_type is _ET_WORKFLOW_EXECUTION_SIGNALED:
                 handlers.signal(a["signal_name"], a.get("input") or [])
             else:
                 handlers.accept_update(a["update_id"], a["name"], a.get("input") or [], i + 1)
@@ -386,9 +455,7 @@ class WorkflowInstance:
                     break
                 i += 1
         # the run method is the task itself; its outcome closes the run (no wrapper frame)
-        task = self.loop.create_task(defn.run_fn(self.obj, *args))
-        task.add_done_callback(self._main_done)
-        self.main_task = task
+        task = self.main_task = MainTask(defn.run_fn(self.obj, *args), self.loop, self._main_done)
         if self.cancel_requested:
             task.cancel()
 
@@ -410,7 +477,7 @@ class WorkflowInstance:
                 continue
             ev = Event(
                 len(history) + 1,
-                EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+                _ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
                 self.now,
                 {"update_id": uid, "name": name, "input": payloads, "with_start": True},
             )
@@ -419,32 +486,32 @@ class WorkflowInstance:
             handlers.pending_args[uid] = args
             handlers.accept_update(uid, name, payloads, ev.event_id)
 
-    def _main_done(self, task: asyncio.Task[Any]) -> None:
+    def _main_done(self, task: MainTask) -> None:
         """The run method returned or raised: issue the command that closes the run."""
         if self.closed:
             return
         if task.cancelled():
             if self.cancel_requested:
-                self.close(EventType.WORKFLOW_EXECUTION_CANCELED, {"details": []})
+                self.close(_ET_WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
                 self.fail_task(asyncio.CancelledError())
             return
         err = task.exception()
         if err is None:
             self.close(
-                EventType.WORKFLOW_EXECUTION_COMPLETED,
+                _ET_WORKFLOW_EXECUTION_COMPLETED,
                 {"result": self.converter.encode_one(task.result())},
             )
         elif isinstance(err, ContinueAsNewError):
-            self.close(EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW, self._continued(err))
+            self.close(_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, self._continued(err))
         elif isinstance(err, _Abort):
             return
         elif isinstance(err, self.failure_types):
             if self.cancel_requested and is_cancellation(err):
-                self.close(EventType.WORKFLOW_EXECUTION_CANCELED, {"details": []})
+                self.close(_ET_WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
                 self.close(
-                    EventType.WORKFLOW_EXECUTION_FAILED,
+                    _ET_WORKFLOW_EXECUTION_FAILED,
                     {"failure": to_failure(err, self.converter)},
                 )
         else:
@@ -508,12 +575,12 @@ class WorkflowInstance:
                     self._skip_or_fail(ev)
                     i = self.cursor
                     continue
-                if et is EventType.WORKFLOW_TASK_FAILED:
+                if et is _ET_WORKFLOW_TASK_FAILED:
                     blocked = True
                     i += 1
                     continue
-                if et is EventType.WORKFLOW_TASK_RETRIED:
-                    if i + 1 < n and history[i + 1].event_type is EventType.WORKFLOW_TASK_FAILED:
+                if et is _ET_WORKFLOW_TASK_RETRIED:
+                    if i + 1 < n and history[i + 1].event_type is _ET_WORKFLOW_TASK_FAILED:
                         i += 2  # the retry failed too: still held back
                         continue
                     target = ev.attributes["input_event_id"]
@@ -525,22 +592,22 @@ class WorkflowInstance:
                     i = self.cursor
                     continue
                 if et in (
-                    EventType.WORKFLOW_EXECUTION_TERMINATED,
-                    EventType.WORKFLOW_EXECUTION_TIMED_OUT,
+                    _ET_WORKFLOW_EXECUTION_TERMINATED,
+                    _ET_WORKFLOW_EXECUTION_TIMED_OUT,
                 ):
                     self.closed = True
                     self.cursor = i + 1
                     break
                 # an input
                 j = i + 1
-                if et is EventType.WORKFLOW_EXECUTION_STARTED:
+                if et is _ET_WORKFLOW_EXECUTION_STARTED:
                     while j < n and is_with_start(history[j]):
                         j += 1
                 if (
                     blocked
-                    or (j < n and history[j].event_type is EventType.WORKFLOW_TASK_FAILED)
+                    or (j < n and history[j].event_type is _ET_WORKFLOW_TASK_FAILED)
                     or (
-                        et is EventType.WORKFLOW_EXECUTION_STARTED
+                        et is _ET_WORKFLOW_EXECUTION_STARTED
                         and ev.attributes.get("first_task_backoff")
                     )
                 ):
@@ -557,13 +624,13 @@ class WorkflowInstance:
 
     def _skip_or_fail(self, ev: Event) -> None:
         if (
-            ev.event_type is EventType.MARKER_RECORDED
+            ev.event_type is _ET_MARKER_RECORDED
             and ev.attributes.get("marker_name") == PATCH_MARKER
             and ev.attributes.get("details", {}).get("deprecated")
         ):
             self.cursor = ev.event_id
             return
-        if self.closed and ev.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        if self.closed and ev.event_type is _ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             self.cursor = ev.event_id
             return
         try:
@@ -578,8 +645,8 @@ def is_with_start(event: Event) -> bool:
     return bool(
         event.attributes.get("with_start")
         and (
-            event.event_type is EventType.WORKFLOW_EXECUTION_SIGNALED
-            or event.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+            event.event_type is _ET_WORKFLOW_EXECUTION_SIGNALED
+            or event.event_type is _ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
         )
     )
 
@@ -587,25 +654,25 @@ def is_with_start(event: Event) -> bool:
 def is_local_activity_marker(ev: Event) -> bool:
     """Whether ``ev`` records a local activity's outcome: an input, though a marker."""
     return (
-        ev.event_type is EventType.MARKER_RECORDED
+        ev.event_type is _ET_MARKER_RECORDED
         and ev.attributes.get("marker_name") == LOCAL_ACTIVITY_MARKER
     )
 
 
 _EXTERNAL_RESOLVED = frozenset(
     {
-        EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
-        EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-        EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-        EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        _ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+        _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        _ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
     }
 )
 _CHILD_CLOSE = frozenset(
     {
-        EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED,
-        EventType.CHILD_WORKFLOW_EXECUTION_FAILED,
-        EventType.CHILD_WORKFLOW_EXECUTION_CANCELED,
-        EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED,
-        EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        _ET_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        _ET_CHILD_WORKFLOW_EXECUTION_FAILED,
+        _ET_CHILD_WORKFLOW_EXECUTION_CANCELED,
+        _ET_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+        _ET_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
     }
 )

@@ -98,6 +98,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         # what ``fastcore.workflow`` calls while this loop runs (``_runtime.current``)
         self._fastcore_runtime = runtime
         self.errors: list[BaseException] | None = None  # made on the first error
+        #: a batch of ready callbacks is running (``run_once``)
+        self.in_batch = False
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -149,8 +151,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
 
     # -- state the asyncio machinery asks about --------------------------------------
 
-    def get_debug(self) -> bool:
-        return False
+    #: ``bool()``, a C call: every future made on this loop asks (``loop.get_debug()``)
+    get_debug = staticmethod(bool)
 
     def is_running(self) -> bool:
         return True
@@ -193,6 +195,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         prev = _get_running_loop()
         if prev is not self:
             _set_running_loop(self)
+        self.in_batch = True
         try:
             while self._ready:
                 batch = self._ready
@@ -208,6 +211,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
                     except BaseException as err:  # a callback's failure fails the workflow task
                         self._error(err)
         finally:
+            self.in_batch = False
             if prev is not self:
                 _set_running_loop(prev)
 

@@ -47,6 +47,19 @@ from .errors import (
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_WORKFLOW_EXECUTION_CANCELED = EventType.WORKFLOW_EXECUTION_CANCELED
+_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
+_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
+_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
+_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
+_ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
+
+_RUNNING = WorkflowExecutionStatus.RUNNING
+
 __all__ = ["BUILTIN_QUERIES", "METADATA_QUERY", "STACK_TRACE_QUERY", "HandleOperations"]
 
 STACK_TRACE_QUERY = "__stack_trace"
@@ -116,9 +129,11 @@ class HandleOperations:
         """Wait for the run's close; its result, or ``WorkflowFailureError`` with the cause."""
         if not self._life.ready:
             await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
+        run = self._runs.by_run_id.get(run_id) if run_id is not None else None
+        if run is None or run.record.workflow_id != workflow_id or run.record.damage is not None:
+            run = await self._runs.find(workflow_id, run_id)
         while True:
-            if run.open:
+            if run.record.status is _RUNNING:
                 await self._notifier.closed(run)
             close = run.record.history[-1]
             et = close.event_type
@@ -141,14 +156,14 @@ class HandleOperations:
     def _close_cause(self, close: Event) -> BaseException:
         et = close.event_type
         a = close.attributes
-        if et is EventType.WORKFLOW_EXECUTION_FAILED:
+        if et is _ET_WORKFLOW_EXECUTION_FAILED:
             return from_failure(a["failure"], self._converter)
-        if et is EventType.WORKFLOW_EXECUTION_CANCELED:
+        if et is _ET_WORKFLOW_EXECUTION_CANCELED:
             return CancelledError("Workflow cancelled")
-        if et is EventType.WORKFLOW_EXECUTION_TERMINATED:
+        if et is _ET_WORKFLOW_EXECUTION_TERMINATED:
             details = self._converter.decode(a.get("details") or [])
             return TerminatedError(a.get("reason") or "Workflow terminated", *details)
-        if et is EventType.WORKFLOW_EXECUTION_TIMED_OUT:
+        if et is _ET_WORKFLOW_EXECUTION_TIMED_OUT:
             return FcTimeoutError("Workflow execution timed out", type=TimeoutType.START_TO_CLOSE)
         return ApplicationError(f"workflow closed: {et.value}")
 
@@ -160,12 +175,17 @@ class HandleOperations:
         """Deliver a signal; returns once it is durable."""
         if not self._life.ready:
             await self._life.ensure_started()
-        run = await self._runs.find(workflow_id, run_id)
-        name = check_id(handler_name("signal", signal), "signal_name")
+        run = self._runs.by_workflow_id.get(workflow_id) if run_id is None else None
+        if run is None or run.record.damage is not None:
+            run = await self._runs.find(workflow_id, run_id)
+        name = check_id(
+            signal if type(signal) is str else handler_name("signal", signal), "signal_name"
+        )
         request = current_request_id()
         if request and request in signal_requests(run):
             return  # a retry of a signal this run received: applied once
-        self._require_open(run, f"signal {name!r} to")
+        if run.record.status is not _RUNNING:
+            self._require_open(run, f"signal {name!r} to")
         inst = run.instance
         h = inst.handler("signal", name) if inst is not None else run.defn.handler("signal", name)
         if h is None:
@@ -174,27 +194,36 @@ class HandleOperations:
                 f"workflow {run.record.workflow_type!r} has no signal {name!r} (signals: {known})"
             )
         if not h.dynamic:
-            h.checker.check(f"signal {name!r}", args)
+            checker = h.checker
+            n = len(args)
+            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
+                checker.check(f"signal {name!r}", args)
         converter = self._converter
-        payloads = converter.encode(args)
+        encode_one = converter.encode_one
+        if len(args) == 1:  # (a comprehension is a frame of its own)
+            payloads = [encode_one(args[0])]
+        else:
+            payloads = [encode_one(v) for v in args] if args else []
         # Decoded here, once: input a handler could not read is refused at the call, and the
         # handler gets these values (a replay decodes the recorded payloads instead).
         hints = None if h.dynamic else h.arg_hints
         try:
-            decoded = converter.decode(payloads, hints)
+            if len(payloads) == 1:
+                decoded = [converter.decode_one(payloads[0], hints[0] if hints else None)]
+            else:
+                decoded = converter.decode(payloads, hints)
         except InvalidArgumentError:  # say which argument, and of what
             decoded = decode_arguments(converter, payloads, hints, f"signal {name!r}")
         inst = run.instance
         if inst is not None:
             handlers = inst.handlers or inst.make_handlers()
             handlers.pending_signals[id(payloads)] = (payloads, decoded)
-        self.telemetry.signal_received(run, name)
+        if self.telemetry.enabled:
+            self.telemetry.signal_received(run, name)
         attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
         if request:
             attrs["request_id"] = request
-        fut = self._submit(
-            run, EventType.WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable
-        )
+        fut = self._submit(run, _ET_WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable)
         if fut is not None:
             await fut
 
@@ -344,7 +373,7 @@ class HandleOperations:
         """Terminate the open ``run``; returns once that is durable."""
         fut = self._close_from_outside(
             run,
-            EventType.WORKFLOW_EXECUTION_TERMINATED,
+            _ET_WORKFLOW_EXECUTION_TERMINATED,
             {"reason": reason or "", "details": self._converter.encode(details)},
         )
         if fut is not None:

@@ -31,12 +31,42 @@ from ._time_skip import TimeSkipper
 from .common import WorkflowExecutionStatus
 from .history import CLOSE_EVENTS, Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_ACTIVITY_TASK_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
+_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
+_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
+_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
+    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+)
+_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
+    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+)
+_ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED = EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
+_ET_TIMER_CANCELED = EventType.TIMER_CANCELED
+_ET_TIMER_STARTED = EventType.TIMER_STARTED
+_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
+_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
+_ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+
 __all__ = ["Pipeline", "RunEffect", "RunFault"]
 
 _log = logging.getLogger("fastcore.engine")
+_new_event = object.__new__
 
-_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
-_NEXT_RUN_CLOSES = (EventType.WORKFLOW_EXECUTION_FAILED, EventType.WORKFLOW_EXECUTION_COMPLETED)
+_STARTED = _ET_WORKFLOW_EXECUTION_STARTED
+#: the events whose commit asks for more than a scheduled activity does (``_effect``)
+_WITH_EFFECTS = CLOSE_EVENTS | {
+    _ET_TIMER_STARTED,
+    _ET_TIMER_CANCELED,
+    _ET_ACTIVITY_TASK_CANCEL_REQUESTED,
+    _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+    _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    _ET_MARKER_RECORDED,
+}
+_RUNNING = WorkflowExecutionStatus.RUNNING
+_NEXT_RUN_CLOSES = (_ET_WORKFLOW_EXECUTION_FAILED, _ET_WORKFLOW_EXECUTION_COMPLETED)
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
@@ -66,12 +96,14 @@ class Pipeline:
         skipper: TimeSkipper,
     ) -> None:
         self.queue: deque[_Input] = deque()
-        self._draining = False
+        self.draining = False
         #: appends waiting for a store commit, by the awaitable the store returned (one per
         #: group commit: a store may hand the same one to every append it commits together)
         self._groups: dict[Any, list[_Waiting]] = {}
         self._append = store.append
+        self._registers_only = store.registers_only
         self._clock = clock
+        self._now = clock.now
         self.telemetry = telemetry
         self._acknowledge = notifier.acknowledge
         self._notify_watchers = notifier.notify_watchers
@@ -133,7 +165,7 @@ class Pipeline:
         durable (None when it already is)."""
         waiter = asyncio.get_running_loop().create_future() if wait else None
         self.queue.append((run, etype, attrs, waiter))
-        if not self._draining:
+        if not self.draining:
             self.drain()
         if waiter is not None and waiter.done():
             return None
@@ -141,9 +173,9 @@ class Pipeline:
 
     def drain(self) -> None:
         """Process queued inputs until none is left (re-entrant calls return at once)."""
-        if self._draining:
+        if self.draining:
             return
-        self._draining = True
+        self.draining = True
         queue = self.queue
         try:
             while queue:
@@ -155,7 +187,7 @@ class Pipeline:
                         waiter.set_exception(err)
                     self._fault(run, err, f"processing {etype.value}")
         finally:
-            self._draining = False
+            self.draining = False
 
     def _process(
         self,
@@ -164,26 +196,30 @@ class Pipeline:
         attrs: dict[str, Any],
         waiter: asyncio.Future[None] | None,
     ) -> None:
-        record = run.record
-        history = record.history
+        inst = run.instance
         if etype is _STARTED:
+            assert inst is not None
+            history = inst.history
             start = 0
             event = history[0]
         else:
-            if not run.open:
+            if run.record.status is not _RUNNING:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
                 return
-            if run.instance is None:
+            if inst is None:
                 # a run whose rows cannot be read: nothing is ever appended to it
                 if waiter is not None and not waiter.done():
                     waiter.set_exception(damage_of(run))
                 return
+            history = inst.history  # the record's (an open run's history is never packed)
             start = len(history)
-            event = Event(start + 1, etype, self._clock.now(), attrs)
+            event = _new_event(Event)  # (no __init__ frame: every input makes one)
+            event.event_id = start + 1
+            event.event_type = etype
+            event.timestamp = self._now()
+            event.attributes = attrs
             history.append(event)
-        inst = run.instance
-        assert inst is not None
         if inst.blocked:
             # A failed workflow task holds inputs back; the retry delivers them in order.
             inst.deferred.append(event)
@@ -201,8 +237,7 @@ class Pipeline:
         waiter: asyncio.Future[None] | None,
     ) -> bool:
         """Run one activation live and commit it; False when the workflow task failed."""
-        record = run.record
-        history = record.history
+        history = inst.history
         try:
             inst.activate(event, after)
         except Exception as err:  # the engine's own handling raised: the task fails
@@ -210,8 +245,8 @@ class Pipeline:
                 "fastcore engine error while delivering %s to workflow %r (run %s): %s: %s; "
                 "the run's workflow task fails and is retried",
                 event.event_type.value,
-                record.workflow_id,
-                record.run_id,
+                run.record.workflow_id,
+                run.record.run_id,
                 type(err).__name__,
                 err,
                 exc_info=err,
@@ -235,6 +270,7 @@ class Pipeline:
             return False
         new = history[start:]
         if inst.closed:
+            record = run.record
             close = new[-1]
             record.status = CLOSE_STATUS[close.event_type]
             record.close_time = close.timestamp
@@ -257,23 +293,34 @@ class Pipeline:
         effects: list[Event],
     ) -> None:
         """Append ``new`` to the store, apply ``effects``; tell callers once it is durable."""
-        try:
-            fut = self._append(run.record, new)
-        except Exception:
-            self._unrecorded(run, new)
-            raise
+        if run.stored:
+            fut = None
+        else:
+            try:
+                fut = self._append(run.record, new)
+            except Exception:
+                self._unrecorded(run, new)
+                raise
+            run.stored = self._registers_only
         # Internal effects (start activities, arm timers, start children) need not wait for
         # the commit: activities are at-least-once, and a crash before the commit replays
         # and issues them again. What a caller is told (start, signal and update acks,
         # results, watched events) waits until the events are durable.
         if effects:
             try:
-                self._effects(run, effects)
+                for ev in effects:  # (``_effects``, inline: every activation has some)
+                    et = ev.event_type
+                    if et is _ET_ACTIVITY_TASK_SCHEDULED:
+                        self._schedule_activity(run, ev)
+                    elif et in _WITH_EFFECTS:
+                        self._effect(run, ev)
             except Exception as err:  # the retry rebuilds the run and applies them again
                 self._fault(run, err, "applying the effects of an activation")
         if fut is None:
-            self._acknowledge(run, effects)
-            self._notify_watchers(run)
+            if run.close_waiters or run.update_waiters:
+                self._acknowledge(run, effects)
+            if run.watchers:
+                self._notify_watchers(run)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
@@ -327,24 +374,22 @@ class Pipeline:
             record.status = WorkflowExecutionStatus.RUNNING
             record.close_time = None
 
-    def _effects(self, run: Run, events: list[Event]) -> None:
-        for ev in events:
-            et = ev.event_type
-            if et is EventType.ACTIVITY_TASK_SCHEDULED:
-                self._schedule_activity(run, ev)
-            elif et is EventType.TIMER_STARTED:
-                self._start_timer(run, ev)
-            elif et is EventType.TIMER_CANCELED:
-                self._cancel_timer(run, ev)
-            elif et is EventType.ACTIVITY_TASK_CANCEL_REQUESTED:
-                self._cancel_activity(run, ev)
-            elif et is EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-                self._start_child(run, ev)
-            elif et is EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-                self._cancel_child(run, ev)
-            elif et is EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-                self._signal_external(run, ev)
-            elif et is EventType.MARKER_RECORDED and ev.attributes.get("failure") is not None:
-                self._cancel_local(run, ev)  # a local activity the workflow cancelled
-            elif et in CLOSE_EVENTS:
-                self._closed(run, ev)
+    def _effect(self, run: Run, ev: Event) -> None:
+        """Apply what one event of an activation (other than a scheduled activity) asks for."""
+        et = ev.event_type
+        if et is _ET_TIMER_STARTED:
+            self._start_timer(run, ev)
+        elif et is _ET_TIMER_CANCELED:
+            self._cancel_timer(run, ev)
+        elif et is _ET_ACTIVITY_TASK_CANCEL_REQUESTED:
+            self._cancel_activity(run, ev)
+        elif et is _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            self._start_child(run, ev)
+        elif et is _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            self._cancel_child(run, ev)
+        elif et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            self._signal_external(run, ev)
+        elif et is _ET_MARKER_RECORDED and ev.attributes.get("failure") is not None:
+            self._cancel_local(run, ev)  # a local activity the workflow cancelled
+        elif et in CLOSE_EVENTS:
+            self._closed(run, ev)

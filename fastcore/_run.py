@@ -45,6 +45,7 @@ class Run:
         "parent",
         "record",
         "retry_entry",
+        "stored",
         "task_attempts",
         "timeout_entry",
         "timers",
@@ -71,6 +72,8 @@ class Run:
         self.retry_entry: TimerEntry | None = None  # the next workflow task retry
         self.task_attempts = 0  # consecutive failed workflow tasks (for the retry backoff)
         self.timeout_entry: TimerEntry | None = None  # the execution/run timeout
+        #: the store was told of the run, and needs no more appends (``Store.registers_only``)
+        self.stored = False
 
     @property
     def open(self) -> bool:
@@ -86,8 +89,13 @@ def seed_ids(seed: int) -> None:
     _ids.seed(seed)
 
 
+_bits = _ids.getrandbits
+# a UUID4's version (4) and variant (RFC 4122) bits, set on 128 random ones
+_UUID4_KEEP = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4 << 76) | (0x2 << 62)
+
+
 def new_id() -> str:
     """A random UUID4 string, without the uuid module's cost (run and update ids)."""
-    n = _ids.getrandbits(128)
-    h = f"{n:032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[(n >> 62) & 3]}{h[17:20]}-{h[20:]}"
+    h = "%032x" % (_bits(128) & _UUID4_KEEP | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

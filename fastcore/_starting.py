@@ -26,6 +26,11 @@ from ._telemetry import Telemetry
 from ._timers import TimerService
 from .history import Event, EventType
 
+# EventType members as module constants: EnumType's __getattr__ puts every
+# ``EventType.X`` lookup on a slow path, and these are read on every event
+_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
+_ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+
 __all__ = ["RunStarter"]
 
 
@@ -107,7 +112,8 @@ class RunStarter:
         if now is None:
             now = self._env.clock_now()
         run_id = run_id or new_id()
-        record = RunRecord(workflow_id, run_id, name, now)
+        history: list[Event] = []
+        record = RunRecord(workflow_id, run_id, name, now, history=history)
         if task_queue == DEFAULT_TASK_QUEUE:
             task_queue = None  # the default is not recorded
         if task_queue:
@@ -158,18 +164,19 @@ class RunStarter:
         if continued_failure is not None:
             attrs["continued_failure"] = continued_failure
         self._runs.add(run)
-        started = Event(1, EventType.WORKFLOW_EXECUTION_STARTED, now, attrs)
-        record.history.append(started)
+        started = Event(1, _ET_WORKFLOW_EXECUTION_STARTED, now, attrs)
+        history.append(started)
         if signal is not None:
-            record.history.append(
+            history.append(
                 Event(
                     2,
-                    EventType.WORKFLOW_EXECUTION_SIGNALED,
+                    _ET_WORKFLOW_EXECUTION_SIGNALED,
                     now,
                     {"signal_name": signal[0], "input": signal[1], "with_start": True},
                 )
             )
-        self.telemetry.workflow_started(run)
+        if self.telemetry.enabled:
+            self.telemetry.workflow_started(run)
         deadline = execution_deadline or None
         if run_timeout:
             deadline = min(deadline or begins + run_timeout, begins + run_timeout)
@@ -196,4 +203,4 @@ class RunStarter:
                 now + first_task_backoff, self._retry_task, run, 0
             )
             return run, None if waiter is None or waiter.done() else waiter
-        return run, self._submit(run, EventType.WORKFLOW_EXECUTION_STARTED, {}, self._durable)
+        return run, self._submit(run, _ET_WORKFLOW_EXECUTION_STARTED, {}, self._durable)

@@ -26,7 +26,7 @@ from ._run_table import RunTable, damage_of
 from ._search_attributes import SearchAttributeRegistry
 from ._search_attributes import encode as encode_search_attributes
 from ._store import Store
-from ._validate import check_id, check_timeout
+from ._validate import MAX_ID_LENGTH, check_id, check_timeout
 from ._with_start import StartUpdates
 from .common import (
     RetryPolicy,
@@ -39,6 +39,7 @@ from .errors import InvalidArgumentError, WorkflowAlreadyStartedError
 __all__ = ["Starts"]
 
 _COMPLETED = WorkflowExecutionStatus.COMPLETED
+_SCALARS = frozenset({int, str, bool, float})
 _CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
 
 
@@ -67,6 +68,8 @@ class Starts:
         self._terminate_run = terminate_run
         self._search_attributes = search_attributes
         self._clock = clock
+        #: what each workflow reference a start named resolved to (the registry is fixed)
+        self._found: dict[Any, tuple[WorkflowDefinition, str]] = {}
 
     async def start(
         self,
@@ -94,28 +97,52 @@ class Starts:
         """
         if not self._life.ready:
             await self._life.ensure_started()
-        check_id(id, "workflow_id")
+        if type(id) is not str or not id.isascii() or not 0 < len(id) <= MAX_ID_LENGTH:
+            check_id(id, "workflow_id")  # (a short ASCII id, the common one, needs no call)
         if task_queue is not None:  # not used for routing here, but held to Temporal's rules
             check_id(task_queue, "task_queue")
-        exec_timeout = check_timeout(execution_timeout, "execution_timeout")
-        run_timeout_s = check_timeout(run_timeout, "run_timeout")
-        for key in memo or {}:
-            check_id(key, "memo key")
+        exec_timeout = (
+            None
+            if execution_timeout is None
+            else check_timeout(execution_timeout, "execution_timeout")
+        )
+        run_timeout_s = None if run_timeout is None else check_timeout(run_timeout, "run_timeout")
+        if memo:
+            for key in memo:
+                check_id(key, "memo key")
         if start_signal is not None:
             check_id(start_signal, "start_signal")
-        defn, name = self._workflow_for_start(workflow)
+        try:
+            found = self._found.get(workflow)
+        except TypeError:  # an unhashable reference: the registry says what is wrong
+            found = None
+        if found is None:
+            found = self._workflow_for_start(workflow)
+            self._found[workflow] = found
+        defn, name = found
         if not defn.dynamic:
-            defn.run_checker.check(f"workflow {name!r}", call_args)
+            checker = defn.run_checker
+            n = len(call_args)
+            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
+                checker.check(f"workflow {name!r}", call_args)
         converter = self._converter
-        payloads = converter.encode(call_args)
+        encode_one = converter.encode_one
+        if len(call_args) == 1:  # (a comprehension is a frame of its own)
+            payloads = [encode_one(call_args[0])]
+        else:
+            payloads = [encode_one(v) for v in call_args] if call_args else []
         # decoded here, once: input the run method could not read is refused at the call
-        decoded = (
-            decode_arguments(
-                converter, payloads, None if defn.dynamic else defn.run_arg_hints, "start"
-            )
-            if payloads
-            else []
-        )
+        hints = None if defn.dynamic else defn.run_arg_hints
+        if not payloads:
+            decoded = []
+        elif len(payloads) == 1 and type(payloads[0]._value) in _SCALARS:
+            # a remembered scalar: one call (a hint it does not fit gets the full message)
+            try:
+                decoded = [converter.decode_one(payloads[0], hints[0] if hints else None)]
+            except InvalidArgumentError:
+                decoded = decode_arguments(converter, payloads, hints, "start")
+        else:
+            decoded = decode_arguments(converter, payloads, hints, "start")
         memo_p = {}
         if memo:
             for k, v in memo.items():

@@ -242,6 +242,9 @@ class Store(ABC):
 
     #: Whether runs survive the process (the engine recovers open runs on start when True).
     durable: bool = False
+    #: Whether ``append`` only registers a run the first time it is called for it (a store
+    #: that holds the records themselves): the engine then calls it once per run.
+    registers_only: bool = False
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Open files, check the schema, take locks. Raise ``StoreError`` when unusable."""
@@ -339,6 +342,7 @@ class MemoryStore(Store):
     """Keeps runs in a dict: fast, and gone with the process."""
 
     durable = False
+    registers_only = True  # the record is the history: append only has to know the run
 
     def __init__(self) -> None:
         self._runs: dict[tuple[str, str], RunRecord] = {}
