@@ -28,7 +28,8 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from benchmarks._bridge_bench import BridgeCounter, _timed, percentile
+from benchmarks._bench_common import timed
+from benchmarks._bridge_bench import BridgeCounter, percentile
 from bridge import BridgeServer, as_temporal_workflow
 from bridge._devserver import DevServer
 from fastcore import Engine, workflow
@@ -71,7 +72,9 @@ async def _client_calls(
         "describe": counter.describe,
     }
     for name in BENCHMARKS:
-        ms = [s * 1000 for s in await _timed(calls[name], samples, warmup)]
+        for _ in range(warmup):
+            await calls[name]()
+        ms = [await timed(calls[name]) * 1000 for _ in range(samples)]
         rows.append(
             {
                 "runtime": target,
