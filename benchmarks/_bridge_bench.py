@@ -39,9 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import math
 import shutil
-import statistics
 import tempfile
 import time
 import uuid
@@ -52,11 +50,12 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from benchmarks._bench_common import markdown_table, timing_row
 from bridge import BridgeClient, BridgeServer
 from fastcore import Engine, workflow
 from fastcore.history import EventType
 
-__all__ = ["BridgeCounter", "floor_ratios", "format_table", "percentile", "run_bridge_benchmarks"]
+__all__ = ["BridgeCounter", "floor_ratios", "format_table", "run_bridge_benchmarks"]
 
 Result = dict[str, Any]
 
@@ -92,15 +91,6 @@ class BridgeCounter:
         return old
 
 
-def percentile(samples: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of ``samples`` (``pct`` in 0..100)."""
-    if not samples:
-        raise ValueError("no samples")
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def _result(
     benchmark: str,
     samples_s: Sequence[float],
@@ -109,21 +99,15 @@ def _result(
     wall_s: float | None = None,
     count: int | None = None,
 ) -> Result:
-    ms = [s * 1000 for s in samples_s]
-    return {
-        "runtime": "bridge",
-        "server": f"loopback/{store}",
-        "runner": "grpc.aio",
-        "benchmark": benchmark,
-        "n": count if count is not None else len(ms),
-        "p50_ms": percentile(ms, 50),
-        "p95_ms": percentile(ms, 95),
-        "mean_ms": statistics.fmean(ms),
-        "min_ms": min(ms),
-        "max_ms": max(ms),
-        "wall_s": wall_s,
-        "throughput_per_s": None if wall_s is None else (count or len(ms)) / wall_s,
-    }
+    return timing_row(
+        benchmark,
+        samples_s,
+        runtime="bridge",
+        server=f"loopback/{store}",
+        runner="grpc.aio",
+        wall_s=wall_s,
+        count=count,
+    )
 
 
 async def run_bridge_benchmarks(
@@ -331,17 +315,22 @@ def floor_ratios(results: Sequence[Result]) -> list[Result]:
 
 def format_table(results: Sequence[Result]) -> str:
     """Render result rows as a Markdown table."""
-    lines = [
-        "| runtime | server | benchmark | n | p50 ms | p95 ms | per s |",
-        "|---|---|---|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        rate = "" if r["throughput_per_s"] is None else f"{r['throughput_per_s']:.0f}"
-        lines.append(
-            f"| {r['runtime']} | {r['server']} | {r['benchmark']} | {r['n']} "
-            f"| {r['p50_ms']:.3f} | {r['p95_ms']:.3f} | {rate} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(
+        ["runtime", "server", "benchmark", "n", "p50 ms", "p95 ms", "per s"],
+        (
+            [
+                r["runtime"],
+                r["server"],
+                r["benchmark"],
+                r["n"],
+                f"{r['p50_ms']:.3f}",
+                f"{r['p95_ms']:.3f}",
+                "" if r["throughput_per_s"] is None else f"{r['throughput_per_s']:.0f}",
+            ]
+            for r in results
+        ),
+        "lllrrrr",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

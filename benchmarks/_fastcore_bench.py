@@ -14,11 +14,11 @@ import gc
 import time
 import tracemalloc
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from benchmarks._temporal_bench import percentile
+from benchmarks._bench_common import percentile, timed_calls
 from fastcore import Engine, activity, workflow
 
 Result = dict[str, Any]
@@ -97,18 +97,6 @@ def result(
     return row
 
 
-async def _timed(once: Callable[[int], Awaitable[object]], n: int, warmup: int) -> list[float]:
-    for i in range(warmup):
-        await once(-1 - i)
-    out = []
-    perf = time.perf_counter
-    for i in range(n):
-        t = perf()
-        await once(i)
-        out.append(perf() - t)
-    return out
-
-
 async def bench_engine(
     engine: Engine,
     label: str,
@@ -124,12 +112,12 @@ async def bench_engine(
     async def noop(i: int) -> None:
         await engine.execute_workflow(Noop.run, id=f"noop-{run}-{i}")
 
-    rows.append(result(label, "noop", await _timed(noop, samples, warmup)))
+    rows.append(result(label, "noop", await timed_calls(noop, samples, warmup=warmup)))
 
     async def three(i: int) -> None:
         await engine.execute_workflow(ThreeActivities.run, 1, id=f"three-{run}-{i}")
 
-    rows.append(result(label, "three_activities", await _timed(three, samples, warmup)))
+    rows.append(result(label, "three_activities", await timed_calls(three, samples, warmup=warmup)))
 
     sig: list[float] = []
     for i in range(samples):
@@ -145,7 +133,7 @@ async def bench_engine(
     async def query(_: int) -> None:
         await h.query(WaitForSignal.current)
 
-    rows.append(result(label, "query_round_trip", await _timed(query, samples, warmup)))
+    rows.append(result(label, "query_round_trip", await timed_calls(query, samples, warmup=warmup)))
     await h.signal(WaitForSignal.deliver, "done")
 
     async def one(i: int) -> float:

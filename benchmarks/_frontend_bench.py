@@ -28,8 +28,8 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from benchmarks._bench_common import timed
-from benchmarks._bridge_bench import BridgeCounter, percentile
+from benchmarks._bench_common import markdown_table, percentile, timed_calls
+from benchmarks._bridge_bench import BridgeCounter
 from bridge import BridgeServer, as_temporal_workflow
 from bridge._devserver import DevServer
 from fastcore import Engine, workflow
@@ -72,9 +72,8 @@ async def _client_calls(
         "describe": counter.describe,
     }
     for name in BENCHMARKS:
-        for _ in range(warmup):
-            await calls[name]()
-        ms = [await timed(calls[name]) * 1000 for _ in range(samples)]
+        taken = await timed_calls(lambda _, call=calls[name]: call(), samples, warmup=warmup)
+        ms = [s * 1000 for s in taken]
         rows.append(
             {
                 "runtime": target,
@@ -120,18 +119,23 @@ async def run_frontend(*, samples: int = 200, warmup: int = 20) -> list[Result]:
 
 def format_table(rows: Sequence[Result]) -> str:
     """Side by side: each call's p50/p95 on both targets and how much faster the bridge is."""
-    lines = [
-        "| call | fastcore via bridge p50 / p95 ms | Temporal dev server p50 / p95 ms "
-        "| bridge faster by (x, p50) |",
-        "|---|---:|---:|---:|",
-    ]
     by = {(r["runtime"], r["benchmark"]): r for r in rows}
+    cells = []
     for name in BENCHMARKS:
         f = by.get(("fastcore via bridge", name))
         t = by.get(("Temporal dev server", name))
         ratio = f"{t['p50_ms'] / f['p50_ms']:.1f}" if f and t and f["p50_ms"] else "-"
-        lines.append(f"| {name} | {_pair(f)} | {_pair(t)} | {ratio} |".replace("None", "-"))
-    return "\n".join(lines)
+        cells.append([name, _pair(f), _pair(t), ratio])
+    return markdown_table(
+        [
+            "call",
+            "fastcore via bridge p50 / p95 ms",
+            "Temporal dev server p50 / p95 ms",
+            "bridge faster by (x, p50)",
+        ],
+        cells,
+        "lrrr",
+    )
 
 
 def _pair(row: Result | None) -> str:

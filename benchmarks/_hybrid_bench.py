@@ -53,7 +53,12 @@ from temporalio.worker import (
 )
 
 import bridge
-from benchmarks._bench_common import interleaved_latencies, latency_row, throughput_rounds
+from benchmarks._bench_common import (
+    interleaved_latencies,
+    latency_row,
+    markdown_table,
+    throughput_rounds,
+)
 from benchmarks._fastcore_bench import ThreeActivities as FastcoreThree
 from benchmarks._fastcore_bench import increment as fastcore_increment
 from benchmarks._temporal_workflows import ACTIVITY_TIMEOUT, ThreeActivitiesWorkflow, increment
@@ -209,11 +214,14 @@ async def run_hybrid_benchmarks(
         ),
     ):
 
-        async def once(wf: Any, i: int) -> None:
+        async def execute(wf: Any, i: int, tag: str = "") -> None:
             result = await client.execute_workflow(
-                wf.run, i, id=f"{queue}-{wf.__name__}-{i}", task_queue=queue
+                wf.run, i, id=f"{queue}-{tag}{wf.__name__}-{i}", task_queue=queue
             )
             assert result == i + 3
+
+        async def once(wf: Any, i: int) -> None:
+            await execute(wf, i)
 
         latencies = await interleaved_latencies(
             {name: functools.partial(once, wf) for name, wf in SHAPES.items()},
@@ -226,10 +234,7 @@ async def run_hybrid_benchmarks(
         own = {k: list(v[warmup:]) for k, v in overhead.items()}
 
         async def one(wf: Any, rnd: int, i: int) -> None:
-            result = await client.execute_workflow(
-                wf.run, i, id=f"{queue}-tput{rnd}-{wf.__name__}-{i}", task_queue=queue
-            )
-            assert result == i + 3
+            await execute(wf, i, f"tput{rnd}-")
 
         measured = await throughput_rounds(
             {name: functools.partial(one, wf) for name, wf in SHAPES.items()},
@@ -258,17 +263,22 @@ async def run_hybrid_benchmarks(
 
 def format_table(results: Sequence[Result]) -> str:
     """Render result rows as a Markdown table."""
-    lines = [
-        "| benchmark | n | unit | p50 | p95 | mean | wf/s |",
-        "|---|---:|---|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        rate = "" if r["throughput_per_s"] is None else f"{r['throughput_per_s']:.1f}"
-        lines.append(
-            f"| {r['benchmark']} | {r['n']} | {r['unit']} | {r['p50']:.2f} | {r['p95']:.2f} "
-            f"| {r['mean']:.2f} | {rate} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(
+        ["benchmark", "n", "unit", "p50", "p95", "mean", "wf/s"],
+        (
+            [
+                r["benchmark"],
+                r["n"],
+                r["unit"],
+                f"{r['p50']:.2f}",
+                f"{r['p95']:.2f}",
+                f"{r['mean']:.2f}",
+                "" if r["throughput_per_s"] is None else f"{r['throughput_per_s']:.1f}",
+            ]
+            for r in results
+        ),
+        "lrlrrrr",
+    )
 
 
 def summary(results: Sequence[Result]) -> dict[str, float]:

@@ -45,11 +45,10 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import bridge
-from benchmarks._bench_common import interleaved_latencies, throughput_rounds
+from benchmarks._bench_common import interleaved_latencies, percentile, throughput_rounds
 from benchmarks._fastcore_bench import increment as fastcore_increment
 from benchmarks._scaling_model import DURABLE, HOSTED, IN_PROCESS, SHAPES
 from benchmarks._scaling_workflows import TEMPORAL_WORKFLOWS, Steps, expected
-from benchmarks._temporal_bench import percentile
 from benchmarks._temporal_workflows import increment
 from bridge._devserver import DevServer
 from fastcore import Engine

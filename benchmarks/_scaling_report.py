@@ -11,10 +11,11 @@ import argparse
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks._bench_common import markdown_table
 from benchmarks._scaling_model import (
     DURABLE,
     LABELS,
@@ -87,8 +88,25 @@ def _cell(v: float | None, digits: int = 3) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return out + ["| " + " | ".join(r) + " |" for r in rows]
+    return markdown_table(headers, rows).splitlines()
+
+
+def _by_n_rows(
+    by: Mapping[tuple[str, int], Mapping[str, Any]],
+    sizes: Sequence[int],
+    cell: Callable[[Mapping[str, Any]], str],
+) -> list[list[str]]:
+    """A row per option measured at some N: its label, then ``cell`` of each N's row."""
+    rows = []
+    for option in OPTIONS:
+        if not any((option, n) in by for n in sizes):
+            continue
+        cells = [LABELS[option]]
+        for n in sizes:
+            r = by.get((option, n))
+            cells.append(cell(r) if r else "-")
+        rows.append(cells)
+    return rows
 
 
 def headline(result: Mapping[str, Any], fits: Mapping[str, Mapping[str, Fit]] | None = None) -> str:
@@ -124,15 +142,7 @@ def _latency_tables(result: Mapping[str, Any], sizes: Sequence[int]) -> list[str
         if not rows:
             continue
         by = {(r["option"], r["steps"]): r for r in rows}
-        table = []
-        for option in OPTIONS:
-            if not any((option, n) in by for n in sizes):
-                continue
-            cells = [LABELS[option]]
-            for n in sizes:
-                r = by.get((option, n))
-                cells.append(f"{_cell(r['p50_ms'])} / {_cell(r['p95_ms'])}" if r else "-")
-            table.append(cells)
+        table = _by_n_rows(by, sizes, lambda r: f"{_cell(r['p50_ms'])} / {_cell(r['p95_ms'])}")
         samples = sorted({r["n"] for r in rows})
         count = f"{min(samples)}-{max(samples)} samples"
         lines += ["", f"{SHAPE_LABELS[shape]}, p50 / p95 ms ({count}):", ""]
@@ -183,17 +193,9 @@ def _crossing_table(result: Mapping[str, Any], fits: Mapping[str, Fit]) -> list[
 
 def _throughput_table(result: Mapping[str, Any], sizes: Sequence[int]) -> list[str]:
     by = {(r["option"], r["steps"]): r for r in result["throughput"]}
-    rows = []
-    for option in OPTIONS:
-        if not any((option, n) in by for n in sizes):
-            continue
-        cells = [LABELS[option]]
-        for n in sizes:
-            r = by.get((option, n))
-            cells.append(
-                f"{_cell(r['throughput_per_s'])} ({_cell(r['steps_per_s'])})" if r else "-"
-            )
-        rows.append(cells)
+    rows = _by_n_rows(
+        by, sizes, lambda r: f"{_cell(r['throughput_per_s'])} ({_cell(r['steps_per_s'])})"
+    )
     return _table(["option", *(f"N={n}" for n in sizes)], rows)
 
 

@@ -126,52 +126,51 @@ class Steps:
 # ---------------------------------------------------------------- Temporal
 
 
-class _Waits:
-    """The ``go`` signal's value, for the Temporal workflows that wait for it themselves."""
+class _Steps:
+    """Runs the sub-workflow's steps as Temporal activities (``LOCAL``: local ones) and waits
+    for the ``go`` signal itself."""
+
+    LOCAL = False
 
     def __init__(self) -> None:
         self._go: int | None = None
+
+    async def _run(self, value: int, n: int, shape: str) -> int:
+        start = tworkflow.execute_local_activity if self.LOCAL else tworkflow.execute_activity
+
+        async def step(x: int) -> int:
+            return await start(increment, x, start_to_close_timeout=ACTIVITY_TIMEOUT)
+
+        return await run_steps(step, self._wait, value, n, shape)
 
     async def _wait(self) -> int:
         await tworkflow.wait_condition(lambda: self._go is not None)
         assert self._go is not None
         return self._go
 
+    @tworkflow.signal
+    def go(self, value: int) -> None:
+        self._go = value
+
 
 @tworkflow.defn
-class ActivitySteps(_Waits):
+class ActivitySteps(_Steps):
     """The sub-workflow as N Temporal activities."""
 
     @tworkflow.run
     async def run(self, value: int, n: int, shape: str) -> int:
-        async def step(x: int) -> int:
-            return await tworkflow.execute_activity(
-                increment, x, start_to_close_timeout=ACTIVITY_TIMEOUT
-            )
-
-        return await run_steps(step, self._wait, value, n, shape)
-
-    @tworkflow.signal
-    def go(self, value: int) -> None:
-        self._go = value
+        return await self._run(value, n, shape)
 
 
 @tworkflow.defn
-class LocalActivitySteps(_Waits):
+class LocalActivitySteps(_Steps):
     """The sub-workflow as N Temporal local activities."""
+
+    LOCAL = True
 
     @tworkflow.run
     async def run(self, value: int, n: int, shape: str) -> int:
-        async def step(x: int) -> int:
-            return await tworkflow.execute_local_activity(
-                increment, x, start_to_close_timeout=ACTIVITY_TIMEOUT
-            )
-
-        return await run_steps(step, self._wait, value, n, shape)
-
-    @tworkflow.signal
-    def go(self, value: int) -> None:
-        self._go = value
+        return await self._run(value, n, shape)
 
 
 class _HostsFastcore:
@@ -196,7 +195,8 @@ class _HostsFastcore:
         )
         return result
 
-    async def _forward(self, value: int) -> None:
+    @tworkflow.signal
+    async def go(self, value: int) -> None:
         await self.mirror.signal(sub_workflow_id(tworkflow.info().workflow_id), Steps.go, value)
 
 
@@ -208,10 +208,6 @@ class FastcoreInActivity(_HostsFastcore):
     async def run(self, value: int, n: int, shape: str) -> int:
         return await self._execute(value, n, shape)
 
-    @tworkflow.signal
-    async def go(self, value: int) -> None:
-        await self._forward(value)
-
 
 @tworkflow.defn
 class FastcoreInLocalActivity(_HostsFastcore):
@@ -222,10 +218,6 @@ class FastcoreInLocalActivity(_HostsFastcore):
     @tworkflow.run
     async def run(self, value: int, n: int, shape: str) -> int:
         return await self._execute(value, n, shape)
-
-    @tworkflow.signal
-    async def go(self, value: int) -> None:
-        await self._forward(value)
 
 
 TEMPORAL_WORKFLOWS: dict[str, type] = {

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from benchmarks._bench_common import markdown_table
+
 __all__ = ["targets_table"]
 
 Result = dict[str, Any]
@@ -199,15 +201,7 @@ _TARGETS: tuple[
 
 def targets_table(rows: Rows) -> str:
     """The issue's table with this run's numbers (Markdown, with its heading)."""
-    lines = [
-        "## Targets (issue 18), this run",
-        "",
-        "Every measure of the issue, from the sections above; `PROFILE.md` says where the "
-        "time goes for the ones not reached.",
-        "",
-        "| measure | when the issue was filed | target | this run | reached |",
-        "|---|---|---|---|---|",
-    ]
+    cells = []
     for measure, before, target, get, ok, fmt in _TARGETS:
         try:
             value = get(rows)
@@ -216,8 +210,18 @@ def targets_table(rows: Rows) -> str:
         else:
             note = "not measured (section not run or failed)"
         if value is None:
-            lines.append(f"| {measure} | {before} | {target} | {note} | - |")
+            cells.append([measure, before, target, note, "-"])
         else:
-            reached = "yes" if ok(value) else "no"
-            lines.append(f"| {measure} | {before} | {target} | {fmt.format(value)} | {reached} |")
-    return "\n".join(lines)
+            cells.append([measure, before, target, fmt.format(value), "yes" if ok(value) else "no"])
+    return "\n".join(
+        [
+            "## Targets (issue 18), this run",
+            "",
+            "Every measure of the issue, from the sections above; `PROFILE.md` says where the "
+            "time goes for the ones not reached.",
+            "",
+            markdown_table(
+                ["measure", "when the issue was filed", "target", "this run", "reached"], cells
+            ),
+        ]
+    )

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import platform
-import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import temporalio
@@ -40,6 +38,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from benchmarks._bench_common import markdown_table, timed_calls, timing_row
 from benchmarks._temporal_workflows import (
     NoopWorkflow,
     ThreeActivitiesWorkflow,
@@ -54,7 +53,6 @@ __all__ = [
     "SERVER_PROFILES",
     "bench_temporal_target",
     "format_table",
-    "percentile",
     "run_temporal_benchmarks",
 ]
 
@@ -71,15 +69,6 @@ SERVER_PROFILES: tuple[Profile, ...] = ("shipped", "tuned")
 RUNNERS = ("sandboxed", "unsandboxed")
 
 
-def percentile(samples: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of ``samples`` (``pct`` in 0..100)."""
-    if not samples:
-        raise ValueError("no samples")
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def _result(
     benchmark: str,
     samples_s: Sequence[float],
@@ -88,21 +77,9 @@ def _result(
     runner: str,
     wall_s: float | None = None,
 ) -> Result:
-    ms = [s * 1000 for s in samples_s]
-    return {
-        "runtime": "temporal",
-        "server": server,
-        "runner": runner,
-        "benchmark": benchmark,
-        "n": len(ms),
-        "p50_ms": percentile(ms, 50),
-        "p95_ms": percentile(ms, 95),
-        "mean_ms": statistics.fmean(ms),
-        "min_ms": min(ms),
-        "max_ms": max(ms),
-        "wall_s": wall_s,
-        "throughput_per_s": None if wall_s is None else len(ms) / wall_s,
-    }
+    return timing_row(
+        benchmark, samples_s, runtime="temporal", server=server, runner=runner, wall_s=wall_s
+    )
 
 
 def _make_runner(runner: str) -> WorkflowRunner:
@@ -113,18 +90,6 @@ def _make_runner(runner: str) -> WorkflowRunner:
     raise ValueError(f"runner must be one of {RUNNERS}, not {runner!r}")
 
 
-async def _timed(make: Callable[[int], Awaitable[object]], n: int, *, warmup: int) -> list[float]:
-    """Await ``make(i)`` sequentially; return the durations of the last ``n`` calls."""
-    for i in range(warmup):
-        await make(-1 - i)
-    samples = []
-    for i in range(n):
-        start = time.perf_counter()
-        await make(i)
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 async def _bench_noop(client: Client, queue: str, n: int, warmup: int) -> list[float]:
     async def once(i: int) -> None:
         result = await client.execute_workflow(
@@ -132,7 +97,7 @@ async def _bench_noop(client: Client, queue: str, n: int, warmup: int) -> list[f
         )
         assert result == i
 
-    return await _timed(once, n, warmup=warmup)
+    return await timed_calls(once, n, warmup=warmup)
 
 
 async def _bench_three(client: Client, queue: str, n: int, warmup: int) -> list[float]:
@@ -142,7 +107,7 @@ async def _bench_three(client: Client, queue: str, n: int, warmup: int) -> list[
         )
         assert result == i + 3
 
-    return await _timed(once, n, warmup=warmup)
+    return await timed_calls(once, n, warmup=warmup)
 
 
 async def _bench_signal(client: Client, queue: str, n: int, warmup: int) -> list[float]:
@@ -171,7 +136,7 @@ async def _bench_query(client: Client, queue: str, n: int, warmup: int) -> list[
     async def once(_: int) -> None:
         assert await handle.query(WaitForSignalWorkflow.current) is None
 
-    samples = await _timed(once, n, warmup=warmup)
+    samples = await timed_calls(once, n, warmup=warmup)
     await handle.signal(WaitForSignalWorkflow.deliver, 0)
     await handle.result()
     return samples
@@ -279,17 +244,23 @@ async def run_temporal_benchmarks(
 
 def format_table(results: Sequence[Result]) -> str:
     """Render result rows as a Markdown table."""
-    lines = [
-        "| runtime | server | runner | benchmark | n | p50 ms | p95 ms | wf/s |",
-        "|---|---|---|---|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        rate = "" if r["throughput_per_s"] is None else f"{r['throughput_per_s']:.1f}"
-        lines.append(
-            f"| {r['runtime']} | {r['server']} | {r['runner']} | {r['benchmark']} "
-            f"| {r['n']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {rate} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(
+        ["runtime", "server", "runner", "benchmark", "n", "p50 ms", "p95 ms", "wf/s"],
+        (
+            [
+                r["runtime"],
+                r["server"],
+                r["runner"],
+                r["benchmark"],
+                r["n"],
+                f"{r['p50_ms']:.2f}",
+                f"{r['p95_ms']:.2f}",
+                "" if r["throughput_per_s"] is None else f"{r['throughput_per_s']:.1f}",
+            ]
+            for r in results
+        ),
+        "llllrrrr",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

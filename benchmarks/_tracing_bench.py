@@ -49,6 +49,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
+from benchmarks._bench_common import markdown_table
 from fastcore import Engine, activity, workflow
 
 __all__ = ["CONFIGS", "format_table", "run_tracing_benchmarks"]
@@ -311,20 +312,28 @@ async def run_tracing_benchmarks(
 
 def format_table(rows: Sequence[Result]) -> str:
     """A Markdown table of ``run_tracing_benchmarks``' rows."""
-    out = [
-        "| configuration | CPU µs per workflow, all work (median of rounds) | added µs | added % "
-        "| p50 µs on the workflow's path | added µs on the path |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        mean = f"{r['mean_us']:.1f}" if "mean_us" in r else ""
-        p50 = f"{r['p50_us']:.1f}" if "p50_us" in r else ""
-        path = f"{r['path_overhead_us']:+.2f}" if "path_overhead_us" in r else ""
-        out.append(
-            f"| {r['config']} | {mean} | {r['overhead_us']:+.2f} | {r['overhead_pct']:+.2f}% "
-            f"| {p50} | {path} |"
-        )
-    return "\n".join(out)
+    return markdown_table(
+        [
+            "configuration",
+            "CPU µs per workflow, all work (median of rounds)",
+            "added µs",
+            "added %",
+            "p50 µs on the workflow's path",
+            "added µs on the path",
+        ],
+        (
+            [
+                r["config"],
+                f"{r['mean_us']:.1f}" if "mean_us" in r else "",
+                f"{r['overhead_us']:+.2f}",
+                f"{r['overhead_pct']:+.2f}%",
+                f"{r['p50_us']:.1f}" if "p50_us" in r else "",
+                f"{r['path_overhead_us']:+.2f}" if "path_overhead_us" in r else "",
+            ]
+            for r in rows
+        ),
+        "lrrrrr",
+    )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks._bench_common import markdown_table
+
 Result = dict[str, Any]
 OUT = Path(__file__).resolve().parent / "RESULTS.md"
 QUICK_OUT = OUT.with_name("RESULTS.quick.md")
@@ -67,16 +69,34 @@ def _fmt(v: Any, digits: int = 3) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(_fmt(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
+    return markdown_table(headers, ([_fmt(c) for c in r] for r in rows))
 
 
-def _find(rows: Sequence[Result], **kw: Any) -> Result | None:
+def _find(rows: Sequence[Result], prefix: str | None = None, **kw: Any) -> Result | None:
+    """The first row with ``kw``'s values (and a benchmark name starting with ``prefix``)."""
     for r in rows:
+        if prefix is not None and not str(r.get("benchmark", "")).startswith(prefix):
+            continue
         if all(r.get(k) == v for k, v in kw.items()):
             return r
     return None
+
+
+async def _tuned_temporal(quick: bool, benchmarks: Sequence[str], **kw: Any) -> list[Result]:
+    """The Temporal rows a section compares with: a tuned dev server, unsandboxed."""
+    from benchmarks._temporal_bench import bench_temporal_target
+    from bridge._devserver import DevServer
+
+    async with DevServer(profile="tuned") as server:
+        return await bench_temporal_target(
+            server.target,
+            server="tuned",
+            runner="unsandboxed",
+            samples=10 if quick else 30,
+            warmup=2,
+            benchmarks=benchmarks,
+            **kw,
+        )
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -194,8 +214,6 @@ async def engine_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]
 
 async def durability_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._durability_bench import run_durability_benchmarks
-    from benchmarks._temporal_bench import bench_temporal_target
-    from bridge._devserver import DevServer
 
     rows = await run_durability_benchmarks(
         samples=100 if quick else 300,
@@ -205,16 +223,9 @@ async def durability_section(quick: bool, out_dir: Path) -> tuple[str, list[Resu
         dbos_concurrent=100 if quick else 1000,
         many=2000 if quick else 10_000,
     )
-    async with DevServer(profile="tuned") as server:
-        tp = await bench_temporal_target(
-            server.target,
-            server="tuned",
-            runner="unsandboxed",
-            samples=10 if quick else 30,
-            warmup=2,
-            throughput_n=100 if quick else 200,
-            benchmarks=("three_activities", "throughput"),
-        )
+    tp = await _tuned_temporal(
+        quick, ("three_activities", "throughput"), throughput_n=100 if quick else 200
+    )
     lines = ["## 2. Durable: fastcore on SQLite (sync, batch) vs DBOS Transact vs Temporal", ""]
     lines.append(
         "The 3-activity workflow alone (p50/p95 ms) and 1,000 concurrent (workflows/s; DBOS and "
@@ -229,16 +240,7 @@ async def durability_section(quick: bool, out_dir: Path) -> tuple[str, list[Resu
         ("DBOS Transact, SQLite", "dbos", "sqlite"),
     ):
         one = _find(rows, runtime=rt, server=server, benchmark="three_activities")
-        many = next(
-            (
-                r
-                for r in rows
-                if r.get("runtime") == rt
-                and r.get("server") == server
-                and str(r.get("benchmark", "")).startswith("throughput")
-            ),
-            None,
-        )
+        many = _find(rows, "throughput", runtime=rt, server=server)
         table.append(
             [
                 label,
@@ -260,7 +262,7 @@ async def durability_section(quick: bool, out_dir: Path) -> tuple[str, list[Resu
         ]
     )
     lines.append(_table(["runtime", "p50 ms", "p95 ms", "workflows/s", "concurrent"], table))
-    rec = next((r for r in rows if str(r.get("benchmark", "")).startswith("recovery")), None)
+    rec = _find(rows, "recovery")
     if rec:
         lines += [
             "",
@@ -271,27 +273,11 @@ async def durability_section(quick: bool, out_dir: Path) -> tuple[str, list[Resu
         rows, runtime="dbos", server="sqlite", benchmark="throughput_100"
     )
     for mode in ("sync", "batch"):
-        f = next(
-            (
-                r
-                for r in rows
-                if r.get("server") == f"sqlite-{mode}"
-                and str(r.get("benchmark", "")).startswith("throughput")
-            ),
-            None,
-        )
+        f = _find(rows, "throughput", server=f"sqlite-{mode}")
         x = _ratio(f and f.get("throughput_per_s"), dbos_tp and dbos_tp.get("throughput_per_s"))
         lines.append(f"- `{mode}` throughput vs DBOS: {_fmt(x)}x (target >= 50x).")
     for mode, goal in (("batch", "15,000"), ("sync", "8,000")):
-        m = next(
-            (
-                r
-                for r in rows
-                if r.get("server") == f"sqlite-{mode}"
-                and str(r.get("benchmark", "")).startswith("many_")
-            ),
-            None,
-        )
+        m = _find(rows, "many_", server=f"sqlite-{mode}")
         if m:
             lines.append(
                 f"- `{mode}`, {m['concurrency']:,} started at once (the engine section's shape): "
@@ -325,8 +311,6 @@ async def hybrid_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]
 
 async def bridge_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]:
     from benchmarks._bridge_bench import floor_ratios, format_table, run_bridge_benchmarks
-    from benchmarks._temporal_bench import bench_temporal_target
-    from bridge._devserver import DevServer
 
     rows = await run_bridge_benchmarks(
         samples=300 if quick else 2000,
@@ -334,15 +318,7 @@ async def bridge_section(quick: bool, out_dir: Path) -> tuple[str, list[Result]]
         watch_events=1000 if quick else 5000,
         live_events=200 if quick else 1000,
     )
-    async with DevServer(profile="tuned") as server:
-        tp = await bench_temporal_target(
-            server.target,
-            server="tuned",
-            runner="unsandboxed",
-            samples=10 if quick else 30,
-            warmup=2,
-            benchmarks=("signal_round_trip", "query_round_trip"),
-        )
+    tp = await _tuned_temporal(quick, ("signal_round_trip", "query_round_trip"))
     lines = [
         "## 4. The gRPC bridge over loopback vs the same calls on Temporal",
         "",

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -24,6 +24,7 @@ __all__ = [
     "new_prefix",
     "poll_until",
     "run_standalone",
+    "scenario_report",
     "start_skipping",
     "time_skipping_client",
 ]
@@ -52,6 +53,35 @@ async def poll_until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def scenario_report(
+    scenario: str,
+    outcome: str,
+    *,
+    started: float,
+    steps: Sequence[Mapping[str, Any]],
+    results: Sequence[Any],
+    **extra: Any,
+) -> dict[str, Any]:
+    """What ``run_sample`` returns, the row the demo's table prints.
+
+    Args:
+        scenario: The scenario's name.
+        outcome: One line on how it ended.
+        started: ``time.perf_counter()`` when the client started: ``elapsed_ms`` runs from it.
+        steps: The steps the workflows recorded (``step``, ``runtime``, ``latency_us``, ...).
+        results: The workflows' results.
+        **extra: More keys (``time_skipped``).
+    """
+    return {
+        "scenario": scenario,
+        "outcome": outcome,
+        "steps": list(steps),
+        "elapsed_ms": (time.perf_counter() - started) * 1000,
+        "results": list(results),
+        **extra,
+    }
 
 
 def _unsupported(err: RPCError) -> bool:

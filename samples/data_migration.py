@@ -21,7 +21,7 @@ from temporalio.client import Client
 from fastcore import Engine
 
 from ._common import human_duration
-from ._run import exit_now, new_prefix, run_standalone, start_skipping
+from ._run import exit_now, new_prefix, run_standalone, scenario_report, start_skipping
 from .temporal_workflows import DataMigrationWorkflow
 
 __all__ = ["SCENARIO", "main", "run_sample"]
@@ -70,20 +70,20 @@ async def run_sample(
         task_queue=task_queue,
     )
     result = await handle.result()
-    elapsed_ms = (time.perf_counter() - t0) * 1000
-    return {
-        "scenario": SCENARIO,
-        "outcome": (
-            f"{result['rows_loaded']} rows in {result['batches']} batches "
-            f"({result['rows_rejected']} rejected) over "
-            f"{human_duration(result['elapsed_seconds'])} of workflow time"
-            + (" (time skipped)" if skipping else "")
-        ),
-        "steps": result["steps"],
-        "elapsed_ms": elapsed_ms,
-        "results": [result],
-        "time_skipped": skipping,
-    }
+    outcome = (
+        f"{result['rows_loaded']} rows in {result['batches']} batches "
+        f"({result['rows_rejected']} rejected) over "
+        f"{human_duration(result['elapsed_seconds'])} of workflow time"
+        + (" (time skipped)" if skipping else "")
+    )
+    return scenario_report(
+        SCENARIO,
+        outcome,
+        started=t0,
+        steps=result["steps"],
+        results=[result],
+        time_skipped=skipping,
+    )
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from fastcore import Engine
 
-from ._run import exit_now, new_prefix, run_standalone
+from ._run import exit_now, new_prefix, run_standalone, scenario_report
 from .temporal_workflows import DeviceFleetWorkflow
 
 __all__ = ["SCENARIO", "main", "run_sample"]
@@ -58,7 +58,6 @@ async def run_sample(
         id=prefix,
         task_queue=task_queue,
     )
-    elapsed_ms = (time.perf_counter() - t0) * 1000
     if result["status"] == "rolled_back":
         outcome = (
             f"{', '.join(result['failed'])} failed; {len(result['compensated'])} devices "
@@ -66,13 +65,7 @@ async def run_sample(
         )
     else:
         outcome = f"fw-2.4.1 applied to {len(result['configured'])} devices"
-    return {
-        "scenario": SCENARIO,
-        "outcome": outcome,
-        "steps": result["steps"],
-        "elapsed_ms": elapsed_ms,
-        "results": [result],
-    }
+    return scenario_report(SCENARIO, outcome, started=t0, steps=result["steps"], results=[result])
 
 
 def main() -> None:

@@ -22,7 +22,14 @@ from temporalio.client import Client
 from fastcore import Engine
 
 from ._common import human_duration
-from ._run import exit_now, fast_forward, new_prefix, poll_until, run_standalone
+from ._run import (
+    exit_now,
+    fast_forward,
+    new_prefix,
+    poll_until,
+    run_standalone,
+    scenario_report,
+)
 from .temporal_workflows import LoanApprovalWorkflow
 
 __all__ = ["SCENARIO", "main", "run_sample"]
@@ -77,19 +84,18 @@ async def run_sample(
         skipped = await fast_forward(client, handle, wait)
         await handle.signal(LoanApprovalWorkflow.approve, "underwriter-7")
     result = await handle.result()
-    elapsed_ms = (time.perf_counter() - t0) * 1000
     outcome = f"score {result['score']} ({result['recommendation']}): {result['decision']}"
     if status["stage"] == "awaiting_approval":
         outcome += f" after {human_duration(result['waited_seconds'])}"
         outcome += " (time skipped)" if skipped else ""
-    return {
-        "scenario": SCENARIO,
-        "outcome": outcome,
-        "steps": result["steps"],
-        "elapsed_ms": elapsed_ms,
-        "results": [result],
-        "time_skipped": skipped,
-    }
+    return scenario_report(
+        SCENARIO,
+        outcome,
+        started=t0,
+        steps=result["steps"],
+        results=[result],
+        time_skipped=skipped,
+    )
 
 
 def main() -> None:

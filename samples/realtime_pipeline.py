@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from fastcore import Engine
 
-from ._run import exit_now, new_prefix, run_standalone
+from ._run import exit_now, new_prefix, run_standalone, scenario_report
 from .temporal_workflows import EventPipelineWorkflow
 
 __all__ = ["SCENARIO", "main", "make_events", "run_sample"]
@@ -77,16 +77,8 @@ async def run_sample(
     await handle.signal(EventPipelineWorkflow.ingest, make_events(rest, start=first))
     await handle.signal(EventPipelineWorkflow.close)
     result = await handle.result()
-    elapsed_ms = (time.perf_counter() - t0) * 1000
-    return {
-        "scenario": SCENARIO,
-        "outcome": (
-            f"{result['processed']} events processed concurrently, {len(result['alerts'])} alerts"
-        ),
-        "steps": result["steps"],
-        "elapsed_ms": elapsed_ms,
-        "results": [result],
-    }
+    outcome = f"{result['processed']} events processed concurrently, {len(result['alerts'])} alerts"
+    return scenario_report(SCENARIO, outcome, started=t0, steps=result["steps"], results=[result])
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from fastcore import Engine
 
-from ._run import exit_now, new_prefix, run_standalone
+from ._run import exit_now, new_prefix, run_standalone, scenario_report
 from .temporal_workflows import TradingOrderWorkflow
 
 __all__ = ["SCENARIO", "main", "run_sample"]
@@ -77,21 +77,15 @@ async def run_sample(
         id=f"{prefix}-2",
         task_queue=task_queue,
     )
-    elapsed_ms = (time.perf_counter() - t0) * 1000
     steps = [
         *({**s, "step": f"[order 1] {s['step']}"} for s in filled["steps"]),
         *({**s, "step": f"[order 2] {s['step']}"} for s in rejected["steps"]),
     ]
-    return {
-        "scenario": SCENARIO,
-        "outcome": (
-            f"order 1 {filled['status']} on {filled.get('venue')}; order 2 {rejected['status']} "
-            f"({rejected.get('error_type')}, non-retryable={rejected.get('non_retryable')})"
-        ),
-        "steps": steps,
-        "elapsed_ms": elapsed_ms,
-        "results": [filled, rejected],
-    }
+    outcome = (
+        f"order 1 {filled['status']} on {filled.get('venue')}; order 2 {rejected['status']} "
+        f"({rejected.get('error_type')}, non-retryable={rejected.get('non_retryable')})"
+    )
+    return scenario_report(SCENARIO, outcome, started=t0, steps=steps, results=[filled, rejected])
 
 
 def main() -> None:

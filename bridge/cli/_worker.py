@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import socket
@@ -25,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .._user_module import import_user_module
 from ._common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -89,15 +89,10 @@ def _workflows_module(name: str | None) -> ModuleType:
             "with make_engine() and build_worker(), e.g. samples.worker",
             EXIT_USAGE,
         )
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
     try:
-        module = importlib.import_module(name)
+        module = import_user_module(name, what="the workflows module ")
     except ImportError as err:
-        raise CommandError(
-            f"cannot import the workflows module {name!r} from {cwd}: {err}"
-        ) from None
+        raise CommandError(str(err)) from None
     missing = [f for f in _WORKER_FACTORIES if not callable(getattr(module, f, None))]
     if missing:
         raise CommandError(

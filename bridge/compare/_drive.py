@@ -24,8 +24,9 @@ import contextlib
 import dataclasses
 import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from fastcore.integration import WorkflowDefinition
@@ -184,26 +185,11 @@ async def run_temporal(
         # when skipping time, whose skips would reach a server-side timeout in moments.
         execution_timeout=None if skip_time else timedelta(seconds=timeout) + _SERVER_GRACE,
     )
-    try:
-        async with asyncio.timeout(timeout):
-            for action in actions:
-                if action.kind == "signal":
-                    await handle.signal(action.name, args=list(action.args))
-                else:
-                    await handle.execute_update(action.name, args=list(action.args))
-            if skip_time:
-                await _skip_temporal_timers(client, handle, progress)
-            try:
-                return Outcome(await handle.result())
-            except WorkflowFailureError as err:
-                return Outcome(failure=_failure_text(err.cause or err))
-    except TimeoutError:
-        why = await _temporal_state(handle)
-        with contextlib.suppress(Exception):
-            await handle.terminate(reason=f"compare-traces: no result within {timeout:g}s")
-        raise CompareError(
-            f"Temporal: {workflow} (id {id}) did not finish within {timeout:g}s: {why}"
-        ) from None
+    label = f"Temporal: {workflow} (id {id})"
+    skip = partial(_skip_temporal_timers, client, handle, progress) if skip_time else None
+    return await _drive(
+        handle, actions, label, timeout, WorkflowFailureError, _temporal_state, skip
+    )
 
 
 _warned_no_skipping: set[str] = set()
@@ -289,24 +275,8 @@ async def run_fastcore(
     from fastcore.errors import WorkflowFailureError
 
     handle = await engine.start_workflow(workflow, args=list(args), id=id)
-    try:
-        async with asyncio.timeout(timeout):
-            for action in actions:
-                if action.kind == "signal":
-                    await handle.signal(action.name, args=list(action.args))
-                else:
-                    await handle.execute_update(action.name, args=list(action.args))
-            try:
-                return Outcome(await handle.result())
-            except WorkflowFailureError as err:
-                return Outcome(failure=_failure_text(err.cause or err))
-    except TimeoutError:
-        why = await _fastcore_state(handle)
-        with contextlib.suppress(Exception):
-            await handle.terminate(reason=f"compare-traces: no result within {timeout:g}s")
-        raise CompareError(
-            f"fastcore: {workflow} (id {id}) did not finish within {timeout:g}s: {why}"
-        ) from None
+    label = f"fastcore: {workflow} (id {id})"
+    return await _drive(handle, actions, label, timeout, WorkflowFailureError, _fastcore_state)
 
 
 async def _fastcore_state(handle: Any) -> str:
@@ -341,6 +311,49 @@ def _failure_msg(failure: Any) -> str:
 
 
 # --------------------------------------------------------------------------- both
+
+
+async def _drive(
+    handle: Any,
+    actions: Sequence[Action],
+    label: str,
+    timeout: float,
+    failure_type: type[Exception],
+    state: Callable[[Any], Awaitable[str]],
+    skip_timers: Callable[[], Awaitable[None]] | None = None,
+) -> Outcome:
+    """Steps 2 to 4 on a started run (see the module docstring), within ``timeout`` seconds.
+
+    Args:
+        handle: The run's handle (temporalio's or fastcore's: the same methods).
+        actions: The signals and updates to send.
+        label: The runtime and the run, for the error (``fastcore: Checkout (id c-1)``).
+        timeout: Seconds the whole run may take.
+        failure_type: The runtime's ``WorkflowFailureError``: a failed run's outcome.
+        state: What the run is doing, for the error (its status and last failure).
+        skip_timers: Skips the run's timers until it closes, if the runtime needs a call.
+
+    Raises:
+        CompareError: No result within ``timeout``; the run is terminated.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            for action in actions:
+                if action.kind == "signal":
+                    await handle.signal(action.name, args=list(action.args))
+                else:
+                    await handle.execute_update(action.name, args=list(action.args))
+            if skip_timers is not None:
+                await skip_timers()
+            try:
+                return Outcome(await handle.result())
+            except failure_type as err:
+                return Outcome(failure=_failure_text(getattr(err, "cause", None) or err))
+    except TimeoutError:
+        why = await state(handle)
+        with contextlib.suppress(Exception):
+            await handle.terminate(reason=f"compare-traces: no result within {timeout:g}s")
+        raise CompareError(f"{label} did not finish within {timeout:g}s: {why}") from None
 
 
 def _failure_text(err: BaseException) -> str:

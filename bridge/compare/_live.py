@@ -13,9 +13,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
-import importlib
-import os
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -24,6 +21,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from fastcore.integration import WorkflowDefinition, activity_definition_of, workflow_definition_of
 
+from .._user_module import import_user_module
 from ._align import ROOT_PREFIX, Span
 from ._drive import Action, CompareError, Outcome, check_call, run_fastcore, run_temporal
 
@@ -130,13 +128,7 @@ def load_workflow(ref: str) -> tuple[type, Any]:
         module_name, _, attr = ref.rpartition(".")
     if not module_name or not attr:
         raise ValueError(f"--workflow wants MODULE:CLASS, got {ref!r}")
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ImportError(f"cannot import {module_name!r} from {cwd}: {err}") from None
+    module = import_user_module(module_name)
     cls = getattr(module, attr, None)
     if not isinstance(cls, type):
         raise ValueError(f"{ref!r}: {module_name} has no class {attr}")

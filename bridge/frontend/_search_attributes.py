@@ -23,23 +23,10 @@ from temporalio.api.common.v1 import SearchAttributes
 from fastcore.common import SearchAttributeKey, TypedSearchAttributes
 from fastcore.integration import search_attributes, visibility
 
+from ..history._common import attribute_type_of
 from ._errors import invalid
 
 __all__ = ["from_temporal_attributes", "to_temporal_attributes"]
-
-
-def _infer(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "Bool"
-    if isinstance(value, int):
-        return "Int"
-    if isinstance(value, float):
-        return "Double"
-    if isinstance(value, str):
-        return "Keyword"
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "KeywordList"
-    return None
 
 
 def from_temporal_attributes(
@@ -64,7 +51,7 @@ def from_temporal_attributes(
         type_name = payload.metadata.get("type", b"").decode()
         if not type_name:
             key = known.get(name)
-            type_name = key._metadata_type if key is not None else (_infer(value) or "")
+            type_name = key._metadata_type if key is not None else (attribute_type_of(value) or "")
         if not type_name:
             raise invalid(f"search attribute {name!r}: cannot tell the type of {value!r}")
         encoded[name] = {"type": type_name, "value": value}

@@ -165,7 +165,11 @@ def _search_attributes(target: SearchAttributes, encoded: dict[str, Any] | None)
             )
 
 
-def _infer_type(value: Any) -> str | None:
+def attribute_type_of(value: Any) -> str | None:
+    """The search attribute type a JSON value suggests (Keyword for text), None for none.
+
+    For attributes that come without ``type`` metadata: in a history and at the frontend.
+    """
     if isinstance(value, bool):
         return "Bool"
     if isinstance(value, int):
@@ -188,6 +192,6 @@ def _from_search_attributes(source: SearchAttributes) -> dict[str, Any]:
             continue  # sdk-core's patch bookkeeping, not the workflow's
         encoding = payload.metadata.get("encoding", b"")
         value = json.loads(payload.data) if encoding == _JSON and payload.data else None
-        kind = payload.metadata.get("type", b"").decode() or _infer_type(value) or "Keyword"
+        kind = payload.metadata.get("type", b"").decode() or attribute_type_of(value) or "Keyword"
         out[name] = {"type": kind, "value": value}
     return out

@@ -249,49 +249,39 @@ def _w_signal_external(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int
     a.child_workflow_only = bool(at.get("child_workflow_only"))
 
 
-def _w_external_signaled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
-    a = out.external_workflow_execution_signaled_event_attributes
+def _external_common(w: _Writer, a: Any, at: dict[str, Any]) -> None:
+    """The fields every answer to a signal or cancel of another workflow carries."""
     a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
     a.namespace = w.namespace
     a.workflow_execution.workflow_id = at.get("workflow_id") or ""
     a.workflow_execution.run_id = at.get("run_id") or ""
 
 
-def _external_failed_cause(at: dict[str, Any]) -> tuple[int, str]:
+def _external_failed(w: _Writer, a: Any, at: dict[str, Any]) -> None:
+    """A signal or cancel of another workflow that failed (both messages have these fields)."""
+    _external_common(w, a, at)
     cause = at.get("cause") or ""
     if cause == "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND":
-        return 1, ""  # ..._FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND in both enums
-    return 0, json.dumps({"cause": cause, "message": at.get("message") or ""})
+        a.cause = 1  # ..._FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND in both enums
+    else:
+        a.cause = 0
+        a.control = json.dumps({"cause": cause, "message": at.get("message") or ""})
+
+
+def _w_external_signaled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
+    _external_common(w, out.external_workflow_execution_signaled_event_attributes, at)
 
 
 def _w_signal_external_failed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
-    a = out.signal_external_workflow_execution_failed_event_attributes
-    a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
-    a.namespace = w.namespace
-    a.workflow_execution.workflow_id = at.get("workflow_id") or ""
-    a.workflow_execution.run_id = at.get("run_id") or ""
-    cause, control = _external_failed_cause(at)
-    a.cause = cause  # type: ignore[assignment]
-    a.control = control
+    _external_failed(w, out.signal_external_workflow_execution_failed_event_attributes, at)
 
 
 def _w_cancel_external_failed(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
-    a = out.request_cancel_external_workflow_execution_failed_event_attributes
-    a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
-    a.namespace = w.namespace
-    a.workflow_execution.workflow_id = at.get("workflow_id") or ""
-    a.workflow_execution.run_id = at.get("run_id") or ""
-    cause, control = _external_failed_cause(at)
-    a.cause = cause  # type: ignore[assignment]
-    a.control = control
+    _external_failed(w, out.request_cancel_external_workflow_execution_failed_event_attributes, at)
 
 
 def _w_external_cancel_requested(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
-    a = out.external_workflow_execution_cancel_requested_event_attributes
-    a.initiated_event_id = w.map(int(at.get("initiated_event_id") or 0))
-    a.namespace = w.namespace
-    a.workflow_execution.workflow_id = at.get("workflow_id") or ""
-    a.workflow_execution.run_id = at.get("run_id") or ""
+    _external_common(w, out.external_workflow_execution_cancel_requested_event_attributes, at)
 
 
 def _w_properties_modified(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from random import Random
@@ -63,6 +63,7 @@ OBJ_ATTR = "_fastcore_obj"
 
 
 _P = TypeVar("_P", RetryPolicy, temporalio.common.RetryPolicy)
+_T = TypeVar("_T")
 
 
 def _retry_policy(
@@ -254,6 +255,30 @@ def _activity_ref(activity: Any) -> tuple[Any, str, ActivityDefinition | None]:
     )
 
 
+def _activity_call(
+    activity: Any,
+    args: Sequence[Any],
+    result_type: type | None,
+    start_to_close_timeout: timedelta | None,
+    schedule_to_close_timeout: timedelta | None,
+) -> tuple[Any, str, Any]:
+    """What an activity call gives temporalio: the activity, its name and result type, once
+    the timeouts and (for a fastcore activity) the arguments are checked as fastcore does.
+
+    Raises:
+        ValueError: Neither of the two timeouts is given.
+        InvalidArgumentError: No activity, or arguments that do not fit it.
+    """
+    if start_to_close_timeout is None and schedule_to_close_timeout is None:
+        raise ValueError("Activity must have start_to_close_timeout or schedule_to_close_timeout")
+    ref, name, fc = _activity_ref(activity)
+    if fc is not None and not fc.dynamic:
+        fc.checker.check(f"activity {name!r}", args)
+    if result_type is None and fc is not None:
+        return ref, name, fc.ret_hint
+    return ref, name, result_type
+
+
 def _workflow_ref(workflow: Any) -> tuple[Any, str, Any]:
     """What temporalio is given for a child workflow, its type name, and its result hint."""
     if isinstance(workflow, str):
@@ -270,6 +295,18 @@ def _workflow_ref(workflow: Any) -> tuple[Any, str, Any]:
         f"{getattr(workflow, '__qualname__', workflow)!r} is not a workflow: pass a "
         "@workflow.defn class, its run method, or a workflow type name"
     )
+
+
+async def _as_fastcore(call: Awaitable[_T]) -> _T:
+    """Await a temporalio call from workflow code; its failure is raised as fastcore's
+    (``fastcore_error``), outside the ``except`` so it carries no temporalio context."""
+    try:
+        result = await call
+    except temporalio.exceptions.FailureError as err:
+        failure = fastcore_error(err)
+    else:
+        return result
+    raise failure
 
 
 def _enum(target: Any, value: Any) -> Any:
@@ -510,25 +547,13 @@ class TemporalRuntime:
         self, workflow_id: str, run_id: str | None, signal: str, args: Sequence[Any]
     ) -> None:
         handle = temporalio.workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
-        try:
-            await handle.signal(signal, args=list(args))
-        except temporalio.exceptions.FailureError as err:
-            failure = fastcore_error(err)
-        else:
-            return
-        raise failure
+        await _as_fastcore(handle.signal(signal, args=list(args)))
 
     async def cancel_external(
         self, workflow_id: str, run_id: str | None, reason: str | None = None
     ) -> None:
         handle = temporalio.workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
-        try:
-            await handle.cancel(reason=reason or "")
-        except temporalio.exceptions.FailureError as err:
-            failure = fastcore_error(err)
-        else:
-            return
-        raise failure
+        await _as_fastcore(handle.cancel(reason=reason or ""))
 
     def patched(self, patch_id: str, *, deprecated: bool) -> bool:
         if deprecated:
@@ -554,18 +579,14 @@ class TemporalRuntime:
         task_queue: str | None = None,
         summary: str | None = None,
     ) -> _ActivityHandle:
-        if start_to_close_timeout is None and schedule_to_close_timeout is None:
-            raise ValueError(
-                "Activity must have start_to_close_timeout or schedule_to_close_timeout"
-            )
-        ref, name, fc = _activity_ref(activity)
-        if fc is not None and not fc.dynamic:
-            fc.checker.check(f"activity {name!r}", args)
+        ref, name, result_type = _activity_call(
+            activity, args, result_type, start_to_close_timeout, schedule_to_close_timeout
+        )
         handle = temporalio.workflow.start_activity(
             ref,
             args=list(args),
             activity_id=activity_id,
-            result_type=result_type if result_type is not None else (fc.ret_hint if fc else None),
+            result_type=result_type,
             schedule_to_close_timeout=schedule_to_close_timeout,
             schedule_to_start_timeout=schedule_to_start_timeout,
             start_to_close_timeout=start_to_close_timeout,
@@ -597,18 +618,14 @@ class TemporalRuntime:
         cancellation_type: ActivityCancellationType,
         summary: str | None = None,
     ) -> _ActivityHandle:
-        if start_to_close_timeout is None and schedule_to_close_timeout is None:
-            raise ValueError(
-                "Activity must have start_to_close_timeout or schedule_to_close_timeout"
-            )
-        ref, name, fc = _activity_ref(activity)
-        if fc is not None and not fc.dynamic:
-            fc.checker.check(f"activity {name!r}", args)
+        ref, name, result_type = _activity_call(
+            activity, args, result_type, start_to_close_timeout, schedule_to_close_timeout
+        )
         handle = temporalio.workflow.start_local_activity(
             ref,
             args=list(args),
             activity_id=activity_id,
-            result_type=result_type if result_type is not None else (fc.ret_hint if fc else None),
+            result_type=result_type,
             schedule_to_close_timeout=schedule_to_close_timeout,
             schedule_to_start_timeout=schedule_to_start_timeout,
             start_to_close_timeout=start_to_close_timeout,
@@ -650,8 +667,8 @@ class TemporalRuntime:
         search_attributes: Any = None,
     ) -> _ChildWorkflowHandle:
         ref, name, hint = _workflow_ref(workflow)
-        try:
-            handle = await temporalio.workflow.start_child_workflow(
+        handle = await _as_fastcore(
+            temporalio.workflow.start_child_workflow(
                 ref,
                 args=list(args),
                 id=id,
@@ -671,11 +688,8 @@ class TemporalRuntime:
                 cron_schedule=cron_schedule,
                 search_attributes=_to_temporal_attributes(search_attributes),
             )
-        except temporalio.exceptions.FailureError as err:
-            failure = fastcore_error(err)
-        else:
-            return _ChildWorkflowHandle(handle, name)
-        raise failure
+        )
+        return _ChildWorkflowHandle(handle, name)
 
 
 _RUNTIME = TemporalRuntime()

@@ -7,6 +7,7 @@ engine calls nor the client's public methods ever see a wire type. Each pair is 
 
 from __future__ import annotations
 
+import enum
 import math
 import typing
 from collections.abc import Iterable, Mapping
@@ -206,38 +207,40 @@ def status_to_proto(status: WorkflowExecutionStatus | None) -> pb.WorkflowExecut
     return typing.cast(pb.WorkflowExecutionStatus, int(status) if status is not None else 0)
 
 
+_E = typing.TypeVar("_E", bound=enum.IntEnum)
+
+
+def _enum_from_proto(kind: type[_E], value: int, what: str) -> _E | None:
+    """A wire enum value as fastcore's enum of the same numbers; None for UNSPECIFIED (0).
+
+    Raises:
+        InvalidArgumentError: The value is not one ``kind`` knows.
+    """
+    if value == 0:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidArgumentError(f"unknown {what} {value}") from None
+
+
 def status_from_proto(value: int) -> WorkflowExecutionStatus | None:
     """A wire status as the fastcore enum; None for UNSPECIFIED.
 
     Raises:
         InvalidArgumentError: The value is not a known status.
     """
-    if value == 0:
-        return None
-    try:
-        return WorkflowExecutionStatus(value)
-    except ValueError:
-        raise InvalidArgumentError(f"unknown workflow execution status {value}") from None
+    return _enum_from_proto(WorkflowExecutionStatus, value, "workflow execution status")
 
 
 def reuse_policy_from_proto(value: int) -> WorkflowIDReusePolicy | None:
     """A wire id-reuse policy; None for UNSPECIFIED (the engine's default)."""
-    if value == 0:
-        return None
-    try:
-        return WorkflowIDReusePolicy(value)
-    except ValueError:
-        raise InvalidArgumentError(f"unknown id_reuse_policy {value}") from None
+    return _enum_from_proto(WorkflowIDReusePolicy, value, "id_reuse_policy")
 
 
 def conflict_policy_from_proto(value: int) -> WorkflowIDConflictPolicy | None:
     """A wire id-conflict policy; None for UNSPECIFIED (the engine's default)."""
-    if value == 0:
-        return None
-    try:
-        return WorkflowIDConflictPolicy(value)
-    except ValueError:
-        raise InvalidArgumentError(f"unknown id_conflict_policy {value}") from None
+    return _enum_from_proto(WorkflowIDConflictPolicy, value, "id_conflict_policy")
 
 
 def _event_numbers() -> dict[EventType, int]:

@@ -33,6 +33,7 @@ __all__ = [
     "NO_ARG",
     "FastcoreForwardInput",
     "FastcoreLocation",
+    "call_args",
     "execute_fastcore_update",
     "handler_reference",
     "query_fastcore_workflow",
@@ -255,7 +256,7 @@ async def signal_fastcore_workflow(
         "signal",
         target,
         signal,
-        _args(arg, args),
+        call_args(arg, args),
         result_type=None,
         start_to_close_timeout=start_to_close_timeout,
         schedule_to_close_timeout=schedule_to_close_timeout,
@@ -307,7 +308,7 @@ async def execute_fastcore_update(
         "update",
         target,
         update,
-        _args(arg, args),
+        call_args(arg, args),
         update_id=id or str(workflow.uuid4()),
         result_type=result_type,
         start_to_close_timeout=start_to_close_timeout,
@@ -359,7 +360,7 @@ async def query_fastcore_workflow(
         "query",
         target,
         query,
-        _args(arg, args),
+        call_args(arg, args),
         result_type=result_type,
         start_to_close_timeout=start_to_close_timeout,
         schedule_to_close_timeout=schedule_to_close_timeout,
@@ -369,7 +370,8 @@ async def query_fastcore_workflow(
     )
 
 
-def _args(arg: Any, args: Sequence[Any]) -> list[Any]:
+def call_args(arg: Any, args: Sequence[Any]) -> list[Any]:
+    """temporalio's calling convention: one ``arg`` (``NO_ARG``: none), then ``args``."""
     out = [] if arg is NO_ARG else [arg]
     out.extend(args)
     return out

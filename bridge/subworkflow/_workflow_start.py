@@ -22,7 +22,7 @@ from temporalio.common import RetryPolicy
 
 from fastcore.integration import workflow_definition_of
 
-from ._workflow_forward import NO_ARG, handler_reference
+from ._workflow_forward import NO_ARG, call_args, handler_reference
 
 __all__ = [
     "FASTCORE_ACTIVITY_NAME",
@@ -111,14 +111,12 @@ def start_fastcore_workflow(
     The options are ``workflow.start_activity``'s; see ``execute_fastcore_workflow``.
     """
     name = fastcore_workflow_name(workflow_ref)
-    call_args = [] if arg is NO_ARG else [arg]
-    call_args.extend(args)
     if result_type is None and not isinstance(workflow_ref, str):
         defn = workflow_definition_of(workflow_ref)
         result_type = defn.run_ret_hint if defn is not None else None
     payload = FastcoreWorkflowInput(
         workflow=name,
-        args=call_args,
+        args=call_args(arg, args),
         id=id,
         execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
         memo=memo,
