@@ -25,6 +25,12 @@ from ._children import Children
 from ._clock import Clock
 from ._cron import backoff, parse_cron
 from ._definitions import WorkflowDefinition
+from ._event_types import (
+    ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+    ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    ET_WORKFLOW_EXECUTION_FAILED,
+    ET_WORKFLOW_EXECUTION_TERMINATED,
+)
 from ._pipeline import Pipeline
 from ._run import CLOSE_STATUS, Run, new_id
 from ._run_table import RunTable
@@ -34,13 +40,6 @@ from .common import ParentClosePolicy, RetryPolicy
 from .errors import TimeoutType
 from .history import Event, EventType
 
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED = EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED
-_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
-_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
-_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
 _CRON_CLOSES = frozenset(
     {
         EventType.WORKFLOW_EXECUTION_COMPLETED,
@@ -113,11 +112,11 @@ class Closing:
         if inst is not None and inst.cancel_requested:
             return None
         for ev in run.record.history:
-            if ev.event_type is _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            if ev.event_type is ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
                 return None
         return self._submit(
             run,
-            _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
             {"reason": reason},
             wait=self._durable,
         )
@@ -155,20 +154,20 @@ class Closing:
             if policy in (ParentClosePolicy.TERMINATE, ParentClosePolicy.UNSPECIFIED):
                 self.close_from_outside(
                     child,
-                    _ET_WORKFLOW_EXECUTION_TERMINATED,
+                    ET_WORKFLOW_EXECUTION_TERMINATED,
                     {"reason": "by parent close policy", "details": []},
                 )
             elif policy == ParentClosePolicy.REQUEST_CANCEL:
                 self.request_cancel(child)
         # the parent learns how the child ended
-        if run.parent is not None and ev.event_type is not _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if run.parent is not None and ev.event_type is not ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._children.notify_parent(run, ev)
         # a next run: continue-as-new, a workflow retry, or the next cron run
         et = ev.event_type
-        if et is _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if et is ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._continue(run, ev)
         elif ev.attributes.get("new_execution_run_id") and et in _CRON_CLOSES:
-            if et is _ET_WORKFLOW_EXECUTION_FAILED and self._retries(run, ev):
+            if et is ET_WORKFLOW_EXECUTION_FAILED and self._retries(run, ev):
                 self._retry(run, ev)
             else:
                 self._cron(run, ev)

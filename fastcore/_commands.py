@@ -19,6 +19,25 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._converter import DataConverter
 from ._definitions import ActivityDefinition, HandlerDefinition
 from ._environment import WorkflowEnvironment
+from ._event_types import (
+    ET_ACTIVITY_TASK_CANCEL_REQUESTED,
+    ET_ACTIVITY_TASK_FAILED,
+    ET_ACTIVITY_TASK_SCHEDULED,
+    ET_CHILD_WORKFLOW_EXECUTION_CANCELED,
+    ET_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+    ET_CHILD_WORKFLOW_EXECUTION_FAILED,
+    ET_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+    ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+    ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+    ET_MARKER_RECORDED,
+    ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+    ET_TIMER_CANCELED,
+    ET_TIMER_STARTED,
+    ET_WORKFLOW_PROPERTIES_MODIFIED,
+)
 from ._failure import from_failure
 from ._futures import (
     _ActivityFuture,
@@ -65,32 +84,7 @@ from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 from .workflow import Info, ParentInfo, RootInfo
 
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_ACTIVITY_TASK_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
-_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
-_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
 _NO_TIME = timedelta()
-_ET_CHILD_WORKFLOW_EXECUTION_CANCELED = EventType.CHILD_WORKFLOW_EXECUTION_CANCELED
-_ET_CHILD_WORKFLOW_EXECUTION_COMPLETED = EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED
-_ET_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.CHILD_WORKFLOW_EXECUTION_FAILED
-_ET_CHILD_WORKFLOW_EXECUTION_TERMINATED = EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED
-_ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED = (
-    EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
-)
-_ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED = EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
-_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
-    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
-)
-_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
-_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
-    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
-)
-_ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED = EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
-_ET_TIMER_CANCELED = EventType.TIMER_CANCELED
-_ET_TIMER_STARTED = EventType.TIMER_STARTED
-_ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
 
 if TYPE_CHECKING:
     from ._handlers import Handlers
@@ -100,7 +94,7 @@ __all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
-_SCHEDULED = _ET_ACTIVITY_TASK_SCHEDULED
+_SCHEDULED = ET_ACTIVITY_TASK_SCHEDULED
 
 
 _EVENT_OVERHEAD = 48  # bytes an event's id, type, time and framing take, serialized
@@ -415,7 +409,7 @@ class Commands:
         """Change the memo: set each key, remove those set to None (a command, as Temporal's)."""
         converter = self._run.converter
         encoded = {k: converter.encode_one(v) for k, v in updates.items()}
-        self._run.command(_ET_WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
+        self._run.command(ET_WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
         memo = self._memo
         if memo is None:
             memo = self._memo = dict(self._run.started_attrs.get("memo") or {})
@@ -452,7 +446,7 @@ class Commands:
     ) -> None:
         """Signal another workflow (``ExternalWorkflowHandle.signal``); returns once delivered."""
         ev = self._run.command(
-            _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": workflow_id,
                 "run_id": run_id,
@@ -474,7 +468,7 @@ class Commands:
         }
         if reason:
             attrs["reason"] = reason
-        ev = self._run.command(_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attrs)
+        ev = self._run.command(ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attrs)
         await self._external(ev.event_id)
 
     def _external(self, seq: int) -> asyncio.Future[None]:
@@ -490,12 +484,12 @@ class Commands:
         if fut is None or fut.done():
             return
         if (
-            et is _ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-            or et is _ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+            et is ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+            or et is ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
         ):
             fut.set_result(None)
             return
-        what = "signal" if et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED else "cancel"
+        what = "signal" if et is ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED else "cancel"
         cause = a.get("cause") or "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
         if cause == "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND":
             fut.set_exception(
@@ -664,7 +658,7 @@ class Commands:
             self._locals().cancel(fut)
             return
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
-            self._run.command(_ET_ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
+            self._run.command(ET_ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
         if fut._cancellation_type != ActivityCancellationType.WAIT_CANCELLATION_COMPLETED:
             self.activities.pop(fut._seq, None)
             fut.set_exception(self._activity_cancelled(fut))
@@ -696,7 +690,7 @@ class Commands:
         if fut is not None and not fut.done():
             err = ActivityError(
                 "Activity task failed"
-                if et is _ET_ACTIVITY_TASK_FAILED
+                if et is ET_ACTIVITY_TASK_FAILED
                 else "Activity task timed out",
                 scheduled_event_id=fut._seq,
                 activity_type=fut.activity_type,
@@ -724,7 +718,7 @@ class Commands:
         """Start a durable timer that calls ``callback`` when fired; returns its event id."""
         self._timer_counter += 1
         ev = self._run.command(
-            _ET_TIMER_STARTED,
+            ET_TIMER_STARTED,
             {
                 "timer_id": str(self._timer_counter),
                 "start_to_fire_timeout": seconds,
@@ -741,7 +735,7 @@ class Commands:
         run = self._run
         if self.timers.pop(seq, None) is not None and not run.closed:
             timer_id = run.history[seq - 1].attributes.get("timer_id")
-            run.command(_ET_TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
+            run.command(ET_TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
 
     def timer_fired(self, a: dict[str, Any]) -> None:
         """Deliver TIMER_FIRED to the timer's callback."""
@@ -820,7 +814,7 @@ class Commands:
             # Replaying: the new branch only if the recorded history has this marker here.
             recorded = run.history[run.cursor]
             if (
-                recorded.event_type is _ET_MARKER_RECORDED
+                recorded.event_type is ET_MARKER_RECORDED
                 and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("patch_id") == patch_id
             ):
@@ -833,7 +827,7 @@ class Commands:
             self._patch_memo()[patch_id] = True
             return True
         run.command(
-            _ET_MARKER_RECORDED,
+            ET_MARKER_RECORDED,
             {
                 "marker_name": PATCH_MARKER,
                 "details": {"patch_id": patch_id, "deprecated": deprecated},
@@ -874,7 +868,7 @@ class Commands:
         check_timeout(execution_timeout, "execution_timeout")
         check_timeout(run_timeout, "run_timeout")
         ev = run.command(
-            _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+            ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": child_id,
                 "workflow_type": wf_type,
@@ -916,7 +910,7 @@ class Commands:
             self._resolve_child_cancelled(handle)
             return
         self._run.command(
-            _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
             {
                 "workflow_id": handle.id,
                 "child_workflow_only": True,
@@ -984,7 +978,7 @@ class Commands:
         started, handle = entry
         if handle.done():
             return
-        if et is _ET_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+        if et is ET_CHILD_WORKFLOW_EXECUTION_COMPLETED:
             r = a.get("result")
             handle.set_result(
                 self._run.converter.decode_one(r, handle._hint) if r is not None else None
@@ -993,11 +987,11 @@ class Commands:
         cerr = self._child_error(
             handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
         )
-        if et is _ET_CHILD_WORKFLOW_EXECUTION_FAILED:
+        if et is ET_CHILD_WORKFLOW_EXECUTION_FAILED:
             cerr.__cause__ = from_failure(a["failure"], self._run.converter)
-        elif et is _ET_CHILD_WORKFLOW_EXECUTION_CANCELED:
+        elif et is ET_CHILD_WORKFLOW_EXECUTION_CANCELED:
             cerr.__cause__ = CancelledError("Child workflow cancelled")
-        elif et is _ET_CHILD_WORKFLOW_EXECUTION_TERMINATED:
+        elif et is ET_CHILD_WORKFLOW_EXECUTION_TERMINATED:
             cerr.__cause__ = TerminatedError("Child workflow terminated")
         else:
             cerr.__cause__ = FcTimeoutError(

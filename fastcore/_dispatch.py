@@ -19,6 +19,15 @@ from ._clock import Clock
 from ._commands import LOCAL_ACTIVITY_MARKER
 from ._converter import DataConverter, default_converter
 from ._definitions import ActivityDefinition
+from ._event_types import (
+    ET_ACTIVITY_TASK_CANCELED,
+    ET_ACTIVITY_TASK_COMPLETED,
+    ET_ACTIVITY_TASK_FAILED,
+    ET_ACTIVITY_TASK_SCHEDULED,
+    ET_ACTIVITY_TASK_TIMED_OUT,
+    ET_MARKER_RECORDED,
+    ET_TIMER_FIRED,
+)
 from ._failure import to_failure
 from ._pipeline import Pipeline
 from ._run import Run
@@ -28,17 +37,7 @@ from ._time_skip import TimeSkipper
 from ._timers import TimerService
 from .common import WorkflowExecutionStatus
 from .errors import ApplicationError
-from .history import Event, EventType
-
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_ACTIVITY_TASK_CANCELED = EventType.ACTIVITY_TASK_CANCELED
-_ET_ACTIVITY_TASK_COMPLETED = EventType.ACTIVITY_TASK_COMPLETED
-_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
-_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
-_ET_ACTIVITY_TASK_TIMED_OUT = EventType.ACTIVITY_TASK_TIMED_OUT
-_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
-_ET_TIMER_FIRED = EventType.TIMER_FIRED
+from .history import Event
 
 __all__ = ["Dispatcher", "local_key", "local_marker"]
 
@@ -88,10 +87,10 @@ def local_marker(
 
 
 _ACTIVITY_OUTCOME = {
-    "completed": _ET_ACTIVITY_TASK_COMPLETED,
-    "failed": _ET_ACTIVITY_TASK_FAILED,
-    "timed_out": _ET_ACTIVITY_TASK_TIMED_OUT,
-    "canceled": _ET_ACTIVITY_TASK_CANCELED,
+    "completed": ET_ACTIVITY_TASK_COMPLETED,
+    "failed": ET_ACTIVITY_TASK_FAILED,
+    "timed_out": ET_ACTIVITY_TASK_TIMED_OUT,
+    "canceled": ET_ACTIVITY_TASK_CANCELED,
 }
 
 
@@ -172,7 +171,7 @@ class Dispatcher:
             )
             self._submit(
                 run,
-                _ET_ACTIVITY_TASK_FAILED,
+                ET_ACTIVITY_TASK_FAILED,
                 {
                     "scheduled_event_id": ev.event_id,
                     "failure": to_failure(err, self.converter),
@@ -203,7 +202,7 @@ class Dispatcher:
             return  # already running
         name = spec["activity_type"]
         defn = self._activity_definition(name)
-        event = Event(key, _ET_ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
+        event = Event(key, ET_ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
         if defn is None:
             err = ApplicationError(
                 f"activity {name!r} is not registered with this engine",
@@ -211,7 +210,7 @@ class Dispatcher:
                 non_retryable=True,
             )
             marker = local_marker(spec, 1, err=err, complete_time=self.clock.now())
-            self._submit(run, _ET_MARKER_RECORDED, marker)
+            self._submit(run, ET_MARKER_RECORDED, marker)
             return
         task = ActivityTask(self, run, event, defn)
         task.local = spec["seq"]
@@ -267,7 +266,7 @@ class Dispatcher:
             # a local activity's outcome: its marker, as Temporal records it
             self._submit(
                 run,
-                _ET_MARKER_RECORDED,
+                ET_MARKER_RECORDED,
                 local_marker(
                     task.event.attributes,
                     task.attempt,
@@ -337,5 +336,5 @@ class Dispatcher:
     def _timer_fired(self, run: Run, started_id: int, timer_id: str) -> None:
         if run.timers.pop(started_id, None) is None or not run.open:
             return
-        self._submit(run, _ET_TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id})
+        self._submit(run, ET_TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id})
         self._skipper.schedule()

@@ -18,6 +18,13 @@ from ._converter import DataConverter, decode_arguments
 from ._definitions import _HANDLER_ATTR, HandlerDefinition, handler_name
 from ._description import WorkflowExecutionDescription
 from ._environment import WorkflowEnvironment
+from ._event_types import (
+    ET_WORKFLOW_EXECUTION_CANCELED,
+    ET_WORKFLOW_EXECUTION_FAILED,
+    ET_WORKFLOW_EXECUTION_SIGNALED,
+    ET_WORKFLOW_EXECUTION_TERMINATED,
+    ET_WORKFLOW_EXECUTION_TIMED_OUT,
+)
 from ._failure import from_failure
 from ._handlers import unknown_query
 from ._instance import WorkflowInstance
@@ -46,17 +53,6 @@ from .errors import (
 )
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
-
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_WORKFLOW_EXECUTION_CANCELED = EventType.WORKFLOW_EXECUTION_CANCELED
-_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
-_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
-_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
-_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
-_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
-_ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
 
@@ -156,14 +152,14 @@ class HandleOperations:
     def _close_cause(self, close: Event) -> BaseException:
         et = close.event_type
         a = close.attributes
-        if et is _ET_WORKFLOW_EXECUTION_FAILED:
+        if et is ET_WORKFLOW_EXECUTION_FAILED:
             return from_failure(a["failure"], self._converter)
-        if et is _ET_WORKFLOW_EXECUTION_CANCELED:
+        if et is ET_WORKFLOW_EXECUTION_CANCELED:
             return CancelledError("Workflow cancelled")
-        if et is _ET_WORKFLOW_EXECUTION_TERMINATED:
+        if et is ET_WORKFLOW_EXECUTION_TERMINATED:
             details = self._converter.decode(a.get("details") or [])
             return TerminatedError(a.get("reason") or "Workflow terminated", *details)
-        if et is _ET_WORKFLOW_EXECUTION_TIMED_OUT:
+        if et is ET_WORKFLOW_EXECUTION_TIMED_OUT:
             return FcTimeoutError("Workflow execution timed out", type=TimeoutType.START_TO_CLOSE)
         return ApplicationError(f"workflow closed: {et.value}")
 
@@ -223,7 +219,7 @@ class HandleOperations:
         attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
         if request:
             attrs["request_id"] = request
-        fut = self._submit(run, _ET_WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable)
+        fut = self._submit(run, ET_WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable)
         if fut is not None:
             await fut
 
@@ -373,7 +369,7 @@ class HandleOperations:
         """Terminate the open ``run``; returns once that is durable."""
         fut = self._close_from_outside(
             run,
-            _ET_WORKFLOW_EXECUTION_TERMINATED,
+            ET_WORKFLOW_EXECUTION_TERMINATED,
             {"reason": reason or "", "details": self._converter.encode(details)},
         )
         if fut is not None:
