@@ -42,7 +42,7 @@ from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
 from ._external import ExternalRequests
 from ._faults import Faults
-from ._handles import WorkflowHandle
+from ._handles import WorkflowHandle, call_args
 from ._lifecycle import Lifecycle
 from ._listing import Lister, WorkflowExecutionAsyncIterator, WorkflowExecutionCount
 from ._notify import Notifier
@@ -60,7 +60,7 @@ from ._store import Store
 from ._telemetry import Telemetry
 from ._time_skip import TimeSkipper
 from ._timers import TimerService
-from ._update_handle import WorkflowUpdateHandle
+from ._update_handle import WorkflowUpdateHandle, sent_update_handle
 from ._updates import Updates, WorkflowUpdateStage
 from ._with_start import UpdateWithStart, WithStartWorkflowOperation
 from .common import (
@@ -79,13 +79,6 @@ __all__ = ["Engine"]
 
 _NO_METADATA: Mapping[str, str | bytes] = {}
 _COMPLETED = WorkflowExecutionStatus.COMPLETED
-
-
-def _call_args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
-    out = [] if arg is ... else [arg]
-    out.extend(more)
-    out.extend(args)
-    return out
 
 
 def _refuse_versioning(versioning_override: Any) -> None:
@@ -767,21 +760,15 @@ class Engine:
         try:
             if not self._life.ready:
                 await self._life.ensure_started()
-            sent, run = await self._with_start.send(
-                op, update, _call_args(arg, more, args), id, WorkflowUpdateStage(wait_for_stage)
+            sent, _ = await self._with_start.send(
+                op, update, call_args(arg, more, args), id, WorkflowUpdateStage(wait_for_stage)
             )
         except BaseException as err:
             if op._handle is None:
                 op._set_error(err)
             raise
-        return WorkflowUpdateHandle(
-            self._updates,
-            sent.update_id,
-            run.record.workflow_id,
-            result_type=result_type,
-            known_outcome=sent.outcome,
-            target_run_id=sent.run_id,
-            name=sent.name,
+        return sent_update_handle(
+            self._updates, sent, workflow_run_id=None, result_type=result_type
         )
 
     async def execute_update_with_start_workflow(
