@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ._converter import DataConverter, decode_arguments
+from ._converter import DataConverter, encode_arguments
 from ._definitions import _HANDLER_ATTR, HandlerDefinition, handler_name
 from ._description import WorkflowExecutionDescription
 from ._environment import WorkflowEnvironment
@@ -189,27 +189,11 @@ class HandleOperations:
             raise InvalidArgumentError(
                 f"workflow {run.record.workflow_type!r} has no signal {name!r} (signals: {known})"
             )
-        if not h.dynamic:
-            checker = h.checker
-            n = len(args)
-            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
-                checker.check(f"signal {name!r}", args)
-        converter = self._converter
-        encode_one = converter.encode_one
-        if len(args) == 1:  # (a comprehension is a frame of its own)
-            payloads = [encode_one(args[0])]
-        else:
-            payloads = [encode_one(v) for v in args] if args else []
         # Decoded here, once: input a handler could not read is refused at the call, and the
         # handler gets these values (a replay decodes the recorded payloads instead).
-        hints = None if h.dynamic else h.arg_hints
-        try:
-            if len(payloads) == 1:
-                decoded = [converter.decode_one(payloads[0], hints[0] if hints else None)]
-            else:
-                decoded = converter.decode(payloads, hints)
-        except InvalidArgumentError:  # say which argument, and of what
-            decoded = decode_arguments(converter, payloads, hints, f"signal {name!r}")
+        payloads, decoded = encode_arguments(
+            self._converter, args, h.dynamic, h.checker, h.arg_hints, "signal", name
+        )
         inst = run.instance
         if inst is not None:
             handlers = inst.handlers or inst.make_handlers()
@@ -269,12 +253,9 @@ class HandleOperations:
             return inst.metadata(BUILTIN_QUERIES)  # the built-in query, as temporalio's
         if h is None:
             raise unknown_query(name, sorted([*inst.handler_names("query"), *BUILTIN_QUERIES]))
-        if not h.dynamic:
-            h.checker.check(f"query {name!r}", args)
         converter = self._converter
-        payloads = converter.encode(args)
-        decoded = decode_arguments(
-            converter, payloads, None if h.dynamic else h.arg_hints, f"query {name!r}"
+        _, decoded = encode_arguments(
+            converter, args, h.dynamic, h.checker, h.arg_hints, "query", name
         )
         with self.telemetry.query_span(run, name):
             try:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from ._converter import DataConverter, decode_arguments
+from ._converter import DataConverter, encode_arguments
 from ._definitions import handler_name
 from ._failure import from_failure, to_failure
 from ._handlers import unknown_update
@@ -35,7 +35,6 @@ from ._telemetry import Telemetry
 from ._validate import check_id
 from .errors import (
     ApplicationError,
-    InvalidArgumentError,
     WorkflowNotFoundError,
     WorkflowUpdateFailedError,
 )
@@ -230,15 +229,9 @@ class Updates:
                 unknown_update(name, inst.handler_names("update")), self._converter
             )
             return sent
-        if not h.dynamic:
-            h.checker.check(f"update {name!r}", args)
-        converter = self._converter
-        payloads = converter.encode(args)
-        hints = None if h.dynamic else h.arg_hints
-        try:
-            decoded = converter.decode(payloads, hints)
-        except InvalidArgumentError:  # say which argument, and of what
-            decoded = decode_arguments(converter, payloads, hints, f"update {name!r}")
+        payloads, decoded = encode_arguments(
+            self._converter, args, h.dynamic, h.checker, h.arg_hints, "update", name
+        )
         sent.ret_hint = None if h.dynamic else h.ret_hint
         handlers = inst.handlers or inst.make_handlers()
         uid = sent.update_id

@@ -34,9 +34,9 @@ from ._activity_calls import (
 from ._definitions import (
     _HANDLER_ATTR,
     _WF_ATTR,
+    ArgChecker,
     HandlerDefinition,
     WorkflowDefinition,
-    _ArgChecker,
     _hints,
 )
 from ._external_handle import (
@@ -276,7 +276,7 @@ def defn(
         if not inspect.iscoroutinefunction(run_fn):
             raise ValueError(f"@workflow.run method {run_fn.__qualname__} must be async def")
         arg_hints, ret_hint = _hints(run_fn, skip_self=True)
-        checker = _ArgChecker(run_fn, skip_self=True)
+        checker = ArgChecker(run_fn, skip_self=True)
         if init_fn is not None:
             init_params = list(inspect.signature(init_fn).parameters)[1:]
             run_params = list(inspect.signature(run_fn).parameters)[1:]
@@ -356,7 +356,7 @@ def _handler_decorator(
             is_async=is_async,
             arg_hints=arg_hints,
             ret_hint=ret_hint,
-            checker=_ArgChecker(f, skip_self=True),
+            checker=ArgChecker(f, skip_self=True),
             dynamic=dynamic,
             description=description,
             unfinished_policy=unfinished_policy,
