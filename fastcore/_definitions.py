@@ -209,12 +209,19 @@ class WorkflowDefinition:
 
     def handler(self, kind: str, name: str) -> HandlerDefinition | None:
         """The handler of ``kind`` for ``name``, or the dynamic one, or None."""
-        table = (
+        h = (  # (named_handlers inline: this is on every signal's and query's path)
+            self.signals if kind == "signal" else self.queries if kind == "query" else self.updates
+        ).get(name)
+        return h if h is not None else self.dynamic_handler(kind)
+
+    def named_handlers(self, kind: str) -> dict[str, HandlerDefinition]:
+        """The class's handlers of ``kind`` (``"signal"``, ``"query"``, ``"update"``) by name."""
+        return (
             self.signals if kind == "signal" else self.queries if kind == "query" else self.updates
         )
-        h = table.get(name)
-        if h is not None:
-            return h
+
+    def dynamic_handler(self, kind: str) -> HandlerDefinition | None:
+        """The class's dynamic handler of ``kind``, if it has one."""
         if kind == "signal":
             return self.dynamic_signal
         if kind == "query":

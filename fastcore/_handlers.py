@@ -107,31 +107,17 @@ class Handlers:
             if h is not None:
                 return h
         else:
-            named = (
-                defn.signals
-                if kind == "signal"
-                else defn.queries
-                if kind == "query"
-                else defn.updates
-            ).get(name)
+            named = defn.named_handlers(kind).get(name)
             if named is not None:
                 return named
         if (kind, None) in table:
             return table[(kind, None)]
-        return (
-            defn.dynamic_signal
-            if kind == "signal"
-            else defn.dynamic_query
-            if kind == "query"
-            else defn.dynamic_update
-        )
+        return defn.dynamic_handler(kind)
 
     def names(self, kind: str) -> list[str]:
         """The names with a handler of ``kind`` (class and run time), sorted."""
         defn = self._run.defn
-        names = set(
-            defn.signals if kind == "signal" else defn.queries if kind == "query" else defn.updates
-        )
+        names = set(defn.named_handlers(kind))
         for (k, n), h in (self.table or {}).items():
             if k == kind and n is not None:
                 if h is None:
@@ -158,21 +144,9 @@ class Handlers:
         if (kind, name) in table:
             h = table[(kind, name)]
         elif name is None:
-            h = (
-                defn.dynamic_signal
-                if kind == "signal"
-                else defn.dynamic_query
-                if kind == "query"
-                else defn.dynamic_update
-            )
+            h = defn.dynamic_handler(kind)
         else:
-            h = (
-                defn.signals
-                if kind == "signal"
-                else defn.queries
-                if kind == "query"
-                else defn.updates
-            ).get(name)
+            h = defn.named_handlers(kind).get(name)
         if h is None:
             return None
         return h.fn.__get__(self._run.obj) if h.method else h.fn
