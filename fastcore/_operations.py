@@ -32,7 +32,7 @@ from ._lifecycle import Lifecycle
 from ._notify import Notifier
 from ._pipeline import Pipeline
 from ._requests import current_request_id
-from ._run import Run
+from ._run import Run, closed_error
 from ._run_table import RunTable
 from ._search_attributes import decode as decode_search_attributes
 from ._store import RunRecord, Store
@@ -109,13 +109,7 @@ class HandleOperations:
     @staticmethod
     def _require_open(run: Run, what: str) -> None:
         if not run.open:
-            err = WorkflowNotFoundError(
-                f"cannot {what} workflow {run.record.workflow_id!r}: it is closed "
-                f"({run.record.status.name})",
-                workflow_id=run.record.workflow_id,
-            )
-            err.closed_status = run.record.status
-            raise err
+            raise closed_error(run, what)
 
     # ------------------------------------------------------------------ result
 
@@ -279,17 +273,9 @@ class HandleOperations:
 
     def _replayed_instance(self, run: Run) -> WorkflowInstance:
         """An instance for a run that is not in memory (closed, loaded from the store)."""
-        r = run.record
-        record = RunRecord(
-            r.workflow_id,
-            r.run_id,
-            r.workflow_type,
-            r.start_time,
-            r.status,
-            r.close_time,
-            list(r.history),
+        inst = WorkflowInstance(
+            env=self._env, run=run.record.copy(), defn=run.defn, converter=self._converter
         )
-        inst = WorkflowInstance(env=self._env, run=record, defn=run.defn, converter=self._converter)
         self.telemetry.suppress_replay(run)
         inst.replay()
         return inst

@@ -315,17 +315,7 @@ class SpanBuilder:
         p = PendingSpan(
             name, kind, up, attrs, now, up.trace_id, _ids.getrandbits(64) or 1, up.flags
         )
-        p.done = True
-        p.end_ns = max(_time_ns(), now + 1)  # it took the time of noting it: never zero
-        ended = self._ended
-        ended.append(p)
-        if len(ended) >= _BATCH:
-            if len(ended) >= _MAX_WAITING:
-                self.flush()
-            elif not self._soon:
-                self._schedule(soon=True)
-        elif self._handle is None:
-            self._schedule(soon=False)
+        self.finish(p, max(_time_ns(), now + 1))  # it took the time of noting it: never zero
         return p
 
     def _start_live(
