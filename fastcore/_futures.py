@@ -16,11 +16,15 @@ from .errors import FailureError, is_cancelled_exception
 
 
 class FutureOwner(Protocol):
-    """Who issued the command behind a future: it turns ``cancel()`` into a command."""
+    """Who scheduled the activity behind a future: it turns ``cancel()`` into a command."""
 
     def request_cancel_activity(self, fut: _ActivityFuture) -> None:
         """Cancel the activity behind ``fut`` as its cancellation type says."""
         ...
+
+
+class ChildOwner(Protocol):
+    """Who started the child behind a handle: it turns ``cancel()`` into a command."""
 
     def request_cancel_child(self, handle: _ChildHandle) -> None:
         """Cancel the child workflow behind ``handle`` as its cancellation type says."""
@@ -126,7 +130,7 @@ class ChildWorkflowHandle(asyncio.Future):  # type: ignore[type-arg]
 
     def __init__(
         self,
-        owner: FutureOwner,
+        owner: ChildOwner,
         loop: asyncio.AbstractEventLoop,
         seq: int,
         workflow_id: str,

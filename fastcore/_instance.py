@@ -385,13 +385,13 @@ class WorkflowInstance:
             if self.main_task is not None and not self.main_task.done():
                 self.main_task.cancel()
         elif et is ET_CHILD_WORKFLOW_EXECUTION_STARTED:
-            self.commands.child_started(a)
+            self.commands.other_workflows().child_started(a)
         elif et is ET_START_CHILD_WORKFLOW_EXECUTION_FAILED:
-            self.commands.child_start_failed(a)
+            self.commands.other_workflows().child_start_failed(a)
         elif et in _CHILD_CLOSE:
-            self.commands.child_closed(et, a)
+            self.commands.other_workflows().child_closed(et, a)
         elif et in _EXTERNAL_RESOLVED:
-            self.commands.external_resolved(et, a)
+            self.commands.other_workflows().external_resolved(et, a)
         elif et is ET_MARKER_RECORDED and not self.commands.local_resolved(a):
             # a local activity's outcome that no local activity of the code waits for
             self._nondeterministic(event, None, None)
