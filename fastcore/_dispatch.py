@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,6 +42,8 @@ from .history import Event
 
 __all__ = ["Dispatcher", "local_key", "local_marker"]
 
+_log = logging.getLogger("fastcore.worker")
+_CANCEL_WAIT = 1.0  # seconds shutdown waits for cancelled activities to unwind
 _LOCAL_KEYS = 1 << 40  # local activities sit in Run.activities above every event id
 
 
@@ -287,26 +290,48 @@ class Dispatcher:
             run, _ACTIVITY_OUTCOME[outcome], attrs, wait=task.wait_durable
         )
 
-    def running_attempts(self, runs: Iterable[Run]) -> list[asyncio.Future[Any]]:
-        """What runs every attempt in flight (to wait for them during a graceful shutdown)."""
-        out = []
+    async def let_finish(self, runs: Iterable[Run], grace: float) -> None:
+        """Wait up to ``grace`` seconds for the attempts in flight (a graceful shutdown: their
+        outcomes are recorded)."""
+        running = []
         for run in runs:
             for act in run.activities.values():
                 t = act._task
                 if isinstance(t, asyncio.Future) and not t.done():
-                    out.append(t)
-        return out
+                    running.append(t)
+        if running:
+            await asyncio.wait(running, timeout=grace)
 
-    def abandon_all(self, runs: Iterable[Run]) -> dict[asyncio.Future[Any], ActivityTask[Run]]:
+    async def abandon_all(self, runs: Iterable[Run]) -> None:
         """Cancel every running activity (the engine shuts down; nothing is reported, the
-        runs stay open); returns what ran each attempt, to wait for it to unwind."""
+        runs stay open) and wait a moment for each to unwind; name in a WARNING each one that
+        did not (a thread cannot be killed)."""
         running: dict[asyncio.Future[Any], ActivityTask[Run]] = {}
         for run in runs:
             for act in list(run.activities.values()):
                 t = act.abandon(shutdown=True)
                 if isinstance(t, asyncio.Future):
                     running[t] = act
-        return running
+        if not running:
+            return
+        _, stuck = await asyncio.wait(running, timeout=_CANCEL_WAIT)
+        for fut in stuck:
+            act = running[fut]
+            a = act.event.attributes
+            _log.warning(
+                "activity %r (id %r of workflow %r) did not stop within %.1f s of its "
+                "cancellation at engine shutdown%s",
+                a["activity_type"],
+                a["activity_id"],
+                act.run.record.workflow_id,
+                _CANCEL_WAIT,
+                ""
+                if act.defn.is_async
+                else (
+                    "; its thread still runs and delays interpreter exit "
+                    "(no_thread_cancel_exception=True, or a blocking call)"
+                ),
+            )
 
     def shutdown_executor(self) -> None:
         """Shut the thread pool down if this part made it."""
