@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._sqlite_schema import acquire_lock, connect, release_lock, schema_version
 from .errors import InvalidArgumentError, StoreError
 
 __all__ = ["backup_file", "backup_from_connection", "backup_records", "backup_store"]
@@ -67,27 +68,25 @@ def _fsync_path(path: str, directory: bool = False) -> None:
 
 def _finish(tmp: str, dest: str) -> None:
     """Check the copy at ``tmp``, make it durable and rename it over ``dest``."""
-    from ._sqlite_store import _acquire_lock, _release_lock, _schema_version
-
     conn = sqlite3.connect(tmp, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = DELETE")  # one file, nothing beside it
         problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
         if problems != ["ok"]:
             raise StoreError(f"the backup copy failed its check: {'; '.join(problems)}")
-        _schema_version(conn, tmp)
+        schema_version(conn, tmp)
     finally:
         conn.close()
     _fsync_path(tmp)
     # Never replace the file of a store an engine has open: take its lock for the rename.
-    lock = _acquire_lock(dest + ".lock", dest)
+    lock = acquire_lock(dest + ".lock", dest)
     try:
         for leftover in (dest + "-wal", dest + "-shm"):  # an old WAL would corrupt the copy
             with contextlib.suppress(FileNotFoundError):
                 os.remove(leftover)
         os.replace(tmp, dest)
     finally:
-        _release_lock(lock)
+        release_lock(lock)
     _fsync_path(os.path.dirname(os.path.abspath(dest)), directory=True)
 
 
@@ -126,8 +125,6 @@ def backup_file(source: str | os.PathLike[str], dest: str | os.PathLike[str]) ->
             ``dest`` is the file of a store an engine has open.
         InvalidArgumentError: ``dest`` is a directory, in a missing directory, or ``source``.
     """
-    from ._sqlite_store import _schema_version
-
     src_path = os.fspath(source)
     target = os.fspath(dest)
     if not os.path.isfile(src_path):
@@ -135,12 +132,11 @@ def backup_file(source: str | os.PathLike[str], dest: str | os.PathLike[str]) ->
     _check_destination(src_path, target)
     uri = Path(src_path).absolute().as_uri() + "?mode=ro"
     try:
-        src = sqlite3.connect(uri, uri=True, isolation_level=None)
+        src = connect(uri, uri=True)
     except sqlite3.Error as err:
         raise StoreError(f"cannot open {src_path} to back it up: {err}") from err
     try:
-        src.execute("PRAGMA busy_timeout = 5000")
-        _schema_version(src, src_path)  # a store of ours, not some other database
+        schema_version(src, src_path)  # a store of ours, not some other database
         backup_from_connection(src, target)
     except sqlite3.DatabaseError as err:
         raise StoreError(f"cannot back up {src_path}: {err}") from err

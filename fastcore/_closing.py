@@ -25,6 +25,12 @@ from ._children import Children
 from ._clock import Clock
 from ._cron import backoff, parse_cron
 from ._definitions import WorkflowDefinition
+from ._event_types import (
+    ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+    ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    ET_WORKFLOW_EXECUTION_FAILED,
+    ET_WORKFLOW_EXECUTION_TERMINATED,
+)
 from ._pipeline import Pipeline
 from ._run import CLOSE_STATUS, Run, new_id
 from ._run_table import RunTable
@@ -34,13 +40,6 @@ from .common import ParentClosePolicy, RetryPolicy
 from .errors import TimeoutType
 from .history import Event, EventType
 
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED = EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED
-_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
-_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
-_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
 _CRON_CLOSES = frozenset(
     {
         EventType.WORKFLOW_EXECUTION_COMPLETED,
@@ -51,7 +50,20 @@ _CRON_CLOSES = frozenset(
 
 __all__ = ["Closing"]
 
-_NOTHING: dict[Any, Any] = {}  # a closed run's activities and timers: never written
+_NOTHING: dict[Any, Any] = {}
+#: the start options a next run takes from the run it follows (unless changed)
+_KEPT = (
+    "execution_timeout",
+    "run_timeout",
+    "retry_policy",
+    "memo",
+    "parent",
+    "first_run_id",
+    "execution_deadline",
+    "task_queue",
+    "search_attributes",
+    "cron_schedule",
+)  # a closed run's activities and timers: never written
 
 
 class Closing:
@@ -113,11 +125,11 @@ class Closing:
         if inst is not None and inst.cancel_requested:
             return None
         for ev in run.record.history:
-            if ev.event_type is _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            if ev.event_type is ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
                 return None
         return self._submit(
             run,
-            _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
             {"reason": reason},
             wait=self._durable,
         )
@@ -155,20 +167,20 @@ class Closing:
             if policy in (ParentClosePolicy.TERMINATE, ParentClosePolicy.UNSPECIFIED):
                 self.close_from_outside(
                     child,
-                    _ET_WORKFLOW_EXECUTION_TERMINATED,
+                    ET_WORKFLOW_EXECUTION_TERMINATED,
                     {"reason": "by parent close policy", "details": []},
                 )
             elif policy == ParentClosePolicy.REQUEST_CANCEL:
                 self.request_cancel(child)
         # the parent learns how the child ended
-        if run.parent is not None and ev.event_type is not _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if run.parent is not None and ev.event_type is not ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._children.notify_parent(run, ev)
         # a next run: continue-as-new, a workflow retry, or the next cron run
         et = ev.event_type
-        if et is _ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if et is ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             self._continue(run, ev)
         elif ev.attributes.get("new_execution_run_id") and et in _CRON_CLOSES:
-            if et is _ET_WORKFLOW_EXECUTION_FAILED and self._retries(run, ev):
+            if et is ET_WORKFLOW_EXECUTION_FAILED and self._retries(run, ev):
                 self._retry(run, ev)
             else:
                 self._cron(run, ev)
@@ -177,32 +189,46 @@ class Closing:
     def _continue(self, run: Run, ev: Event) -> None:
         a = ev.attributes
         record = run.record
-        started = record.history[0].attributes
         defn = self._workflow_definition(a["workflow_type"]) or run.defn
-
-        def given(key: str) -> Any:  # an option continue_as_new set, or this run's
-            return a[key] if key in a else started.get(key)
-
-        nxt, _ = self._new_run(
-            defn,
-            a["workflow_type"],
-            record.workflow_id,
-            a.get("input") or [],
-            execution_timeout=started.get("execution_timeout"),
-            run_timeout=given("run_timeout"),
-            retry_policy=given("retry_policy"),
-            memo=given("memo"),
-            parent=started.get("parent"),
-            continued_run_id=record.run_id,
-            first_run_id=started.get("first_run_id"),
-            run_id=a["new_execution_run_id"],
-            execution_deadline=started.get("execution_deadline"),
-            task_queue=given("task_queue"),
+        # the options continue_as_new set, else this run's
+        given = {k: a[k] for k in ("run_timeout", "retry_policy", "memo", "task_queue") if k in a}
+        self._follow(
+            run,
+            a["new_execution_run_id"],
+            defn=defn,
+            workflow_type=a["workflow_type"],
+            payloads=a.get("input") or [],
+            **given,
             # those continue_as_new names, else the run's current ones (upserts included)
             search_attributes=a.get("search_attributes", record.search_attributes),
-            cron_schedule=started.get("cron_schedule"),
             # continue_as_new(backoff_start_interval=): the next run's code starts later
             first_task_backoff=a.get("backoff_start_interval") or None,
+        )
+
+    def _follow(
+        self,
+        run: Run,
+        run_id: str,
+        *,
+        defn: WorkflowDefinition | None = None,
+        workflow_type: str | None = None,
+        payloads: list[Any] | None = None,
+        **changed: Any,
+    ) -> None:
+        """Start the run that follows ``run`` (continue-as-new, a retry, the next cron run):
+        the same workflow id, parent and chain, this run's start options but ``changed``."""
+        record = run.record
+        started = record.history[0].attributes
+        options: dict[str, Any] = {key: started.get(key) for key in _KEPT}
+        options.update(changed)
+        nxt, _ = self._new_run(
+            defn or run.defn,
+            workflow_type or record.workflow_type,
+            record.workflow_id,
+            (started.get("input") or []) if payloads is None else payloads,
+            continued_run_id=record.run_id,
+            run_id=run_id,
+            **options,
         )
         nxt.parent = run.parent
         self._children.move_link(run, nxt)
@@ -251,36 +277,19 @@ class Closing:
 
     def _retry(self, run: Run, ev: Event) -> None:
         """Start the retry run that ``plan_next`` named, after the policy's backoff."""
-        record = run.record
-        started = record.history[0].attributes
+        started = run.record.history[0].attributes
         rp = started.get("retry_policy")
         assert rp is not None
         attempt = int(started.get("attempt") or 1)
         delay = RetryPolicy.from_dict(rp).backoff(attempt)
-        nxt, _ = self._new_run(
-            run.defn,
-            record.workflow_type,
-            record.workflow_id,
-            started.get("input") or [],
-            execution_timeout=started.get("execution_timeout"),
-            run_timeout=started.get("run_timeout"),
-            retry_policy=rp,
-            memo=started.get("memo"),
-            parent=started.get("parent"),
-            continued_run_id=record.run_id,
-            first_run_id=started.get("first_run_id"),
+        self._follow(
+            run,
+            ev.attributes["new_execution_run_id"],
             attempt=attempt + 1,
-            run_id=ev.attributes["new_execution_run_id"],
-            execution_deadline=started.get("execution_deadline"),
             first_task_backoff=max(delay, 1e-6),
-            task_queue=started.get("task_queue"),
-            search_attributes=started.get("search_attributes"),
-            cron_schedule=started.get("cron_schedule"),
             last_completion_result=started.get("last_completion_result"),
             continued_failure=ev.attributes.get("failure"),
         )
-        nxt.parent = run.parent
-        self._children.move_link(run, nxt)
 
     def _cron(self, run: Run, ev: Event) -> None:
         """Start a cron workflow's next run, waiting until its schedule time."""
@@ -296,30 +305,14 @@ class Closing:
         else:
             last_result = started.get("last_completion_result")
             failure = ev.attributes.get("failure") or _run_timed_out(record.workflow_type)
-        nxt, _ = self._new_run(
-            run.defn,
-            record.workflow_type,
-            record.workflow_id,
-            started.get("input") or [],
-            execution_timeout=started.get("execution_timeout"),
-            run_timeout=started.get("run_timeout"),
-            retry_policy=started.get("retry_policy"),
-            memo=started.get("memo"),
-            parent=started.get("parent"),
-            continued_run_id=record.run_id,
-            first_run_id=started.get("first_run_id"),
-            run_id=ev.attributes["new_execution_run_id"],
-            execution_deadline=started.get("execution_deadline"),
+        self._follow(
+            run,
+            ev.attributes["new_execution_run_id"],
             first_task_backoff=max(delay, 1e-6),
-            task_queue=started.get("task_queue"),
-            search_attributes=started.get("search_attributes"),
-            cron_schedule=started["cron_schedule"],
             last_completion_result=last_result,
             continued_failure=failure,
             now=ev.timestamp,  # the backoff counts from the close, so it ends on the slot
         )
-        nxt.parent = run.parent
-        self._children.move_link(run, nxt)
 
 
 def _run_timed_out(workflow_type: str) -> dict[str, Any]:

@@ -12,13 +12,22 @@ from __future__ import annotations
 import asyncio
 import random as _random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._converter import DataConverter
 from ._definitions import ActivityDefinition, HandlerDefinition
 from ._environment import WorkflowEnvironment
+from ._event_types import (
+    ET_ACTIVITY_TASK_CANCEL_REQUESTED,
+    ET_ACTIVITY_TASK_FAILED,
+    ET_ACTIVITY_TASK_SCHEDULED,
+    ET_MARKER_RECORDED,
+    ET_TIMER_CANCELED,
+    ET_TIMER_STARTED,
+    ET_WORKFLOW_PROPERTIES_MODIFIED,
+)
 from ._failure import from_failure
 from ._futures import (
     _ActivityFuture,
@@ -26,12 +35,12 @@ from ._futures import (
     _fail,
     _LocalActivityFuture,
     _resolve,
-    _seconds,
 )
 from ._local_activities import LOCAL_ACTIVITY_MARKER, LocalActivities
 from ._loop import WorkflowLoop
 from ._main_task import WakeFuture
 from ._metric_meter import otel_meter
+from ._other_workflows import OtherWorkflows
 from ._payload import Payload
 from ._run_attributes import (
     RunAttributes,
@@ -40,57 +49,22 @@ from ._run_attributes import (
     last_failure,
 )
 from ._search_attributes import Encoded, decode, untyped
-from ._search_attributes import encode as encode_search_attributes
 from ._store import DEFAULT_TASK_QUEUE, RunRecord
 from ._validate import check_id, check_timeout
 from .common import (
     ActivityCancellationType,
-    ChildWorkflowCancellationType,
-    ParentClosePolicy,
     RetryPolicy,
-    WorkflowIDReusePolicy,
 )
 from .errors import (
     ActivityError,
-    ApplicationError,
     CancelledError,
-    ChildWorkflowError,
     InvalidArgumentError,
     RetryState,
-    TerminatedError,
-    TimeoutType,
-    WorkflowAlreadyStartedError,
 )
-from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
 from .workflow import Info, ParentInfo, RootInfo
 
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_ACTIVITY_TASK_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
-_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
-_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
 _NO_TIME = timedelta()
-_ET_CHILD_WORKFLOW_EXECUTION_CANCELED = EventType.CHILD_WORKFLOW_EXECUTION_CANCELED
-_ET_CHILD_WORKFLOW_EXECUTION_COMPLETED = EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED
-_ET_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.CHILD_WORKFLOW_EXECUTION_FAILED
-_ET_CHILD_WORKFLOW_EXECUTION_TERMINATED = EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED
-_ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED = (
-    EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
-)
-_ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED = EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
-_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
-    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
-)
-_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
-_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
-    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
-)
-_ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED = EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
-_ET_TIMER_CANCELED = EventType.TIMER_CANCELED
-_ET_TIMER_STARTED = EventType.TIMER_STARTED
-_ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
 
 if TYPE_CHECKING:
     from ._handlers import Handlers
@@ -100,7 +74,7 @@ __all__ = ["LOCAL_ACTIVITY_MARKER", "PATCH_MARKER", "CommandIssuer", "Commands"]
 PATCH_MARKER = "core_patch"
 _DEFAULT_ACTIVITY_RETRY = RetryPolicy().to_dict()
 _NONE: dict[Any, Any] = {}  # shared and never written: replaced by a dict on first write
-_SCHEDULED = _ET_ACTIVITY_TASK_SCHEDULED
+_SCHEDULED = ET_ACTIVITY_TASK_SCHEDULED
 
 
 _EVENT_OVERHEAD = 48  # bytes an event's id, type, time and framing take, serialized
@@ -173,11 +147,10 @@ class Commands:
         "_size",
         "_timer_counter",
         "activities",
-        "children",
         "conditions",
-        "externals",
         "local",
         "loop",
+        "others",
         "patches",
         "timers",
     )
@@ -192,14 +165,12 @@ class Commands:
         self.activities: dict[int, _ActivityFuture] = _NONE
         #: timer callbacks by the event id that started them
         self.timers: dict[int, Callable[[], None]] = _NONE
-        #: (started future, handle) of child workflows by their initiated event id
-        self.children: dict[int, tuple[asyncio.Future[Any], _ChildHandle]] = _NONE
         self.conditions: list[tuple[asyncio.Future[Any], Callable[[], bool]]] = []
         self.patches: dict[str, bool] = _NONE
-        #: futures of signals and cancellations sent to other workflows, by initiated event id
-        self.externals: dict[int, asyncio.Future[None]] = _NONE
         #: the run's local activities (made on the first one)
         self.local: LocalActivities | None = None
+        #: the run's children and requests to other workflows (made on the first one)
+        self.others: OtherWorkflows | None = None
         self._memo: dict[str, Any] | None = None  # the memo as upserted (made on first upsert)
         self._activity_seq = 0
         self._timer_counter = 0
@@ -218,10 +189,8 @@ class Commands:
             self.activities.clear()
         if self.timers:
             self.timers.clear()
-        if self.children:
-            self.children.clear()
-        if self.externals:
-            self.externals.clear()
+        if self.others is not None:
+            self.others.detach()
         if self.local is not None:
             self.local.pending.clear()
         if self.conditions:
@@ -415,7 +384,7 @@ class Commands:
         """Change the memo: set each key, remove those set to None (a command, as Temporal's)."""
         converter = self._run.converter
         encoded = {k: converter.encode_one(v) for k, v in updates.items()}
-        self._run.command(_ET_WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
+        self._run.command(ET_WORKFLOW_PROPERTIES_MODIFIED, {"upserted_memo": encoded})
         memo = self._memo
         if memo is None:
             memo = self._memo = dict(self._run.started_attrs.get("memo") or {})
@@ -447,68 +416,32 @@ class Commands:
 
     # ------------------------------------------------------------------ other workflows
 
-    async def signal_external(
+    def other_workflows(self) -> OtherWorkflows:
+        """The run's children and requests to other workflows (made on first use)."""
+        others = self.others
+        if others is None:
+            others = self.others = OtherWorkflows(self._run, self.loop, self.uuid4)
+        return others
+
+    def start_child_workflow(
+        self, workflow: Any, args: Sequence[Any], **kw: Any
+    ) -> Coroutine[Any, Any, _ChildHandle]:
+        """Start a child workflow (see ``OtherWorkflows.start_child_workflow``)."""
+        return self.other_workflows().start_child_workflow(workflow, args, **kw)
+
+    def signal_external(
         self, workflow_id: str, run_id: str | None, signal: str, args: Sequence[Any]
-    ) -> None:
-        """Signal another workflow (``ExternalWorkflowHandle.signal``); returns once delivered."""
-        ev = self._run.command(
-            _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-            {
-                "workflow_id": workflow_id,
-                "run_id": run_id,
-                "signal_name": signal,
-                "input": self._run.converter.encode(args) if args else [],
-                "child_workflow_only": False,
-            },
-        )
-        await self._external(ev.event_id)
+    ) -> Coroutine[Any, Any, None]:
+        """Signal another workflow (``ExternalWorkflowHandle.signal``)."""
+        return self.other_workflows().signal_external(workflow_id, run_id, signal, args)
 
-    async def cancel_external(
+    def cancel_external(
         self, workflow_id: str, run_id: str | None, reason: str | None = None
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Ask another workflow to cancel (``ExternalWorkflowHandle.cancel``)."""
-        attrs: dict[str, Any] = {
-            "workflow_id": workflow_id,
-            "run_id": run_id,
-            "child_workflow_only": False,
-        }
-        if reason:
-            attrs["reason"] = reason
-        ev = self._run.command(_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attrs)
-        await self._external(ev.event_id)
+        return self.other_workflows().cancel_external(workflow_id, run_id, reason)
 
-    def _external(self, seq: int) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = self.loop.create_future()
-        if self.externals is _NONE:
-            self.externals = {}
-        self.externals[seq] = fut
-        return fut
-
-    def external_resolved(self, et: EventType, a: dict[str, Any]) -> None:
-        """Deliver how a signal or cancellation sent to another workflow went."""
-        fut = self.externals.pop(a["initiated_event_id"], None)
-        if fut is None or fut.done():
-            return
-        if (
-            et is _ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-            or et is _ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
-        ):
-            fut.set_result(None)
-            return
-        what = "signal" if et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED else "cancel"
-        cause = a.get("cause") or "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
-        if cause == "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND":
-            fut.set_exception(
-                ApplicationError(
-                    f"Unable to {what} external workflow because it was not found",
-                    type="ExternalWorkflowExecutionNotFound",
-                    non_retryable=True,
-                )
-            )
-        else:
-            fut.set_exception(
-                ApplicationError(a.get("message") or cause, type=cause, non_retryable=True)
-            )
+    # ------------------------------------------------------------------ the run
 
     def instance(self) -> Any:
         """The workflow object whose code runs."""
@@ -664,7 +597,7 @@ class Commands:
             self._locals().cancel(fut)
             return
         if fut._cancellation_type != ActivityCancellationType.ABANDON:
-            self._run.command(_ET_ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
+            self._run.command(ET_ACTIVITY_TASK_CANCEL_REQUESTED, {"scheduled_event_id": fut._seq})
         if fut._cancellation_type != ActivityCancellationType.WAIT_CANCELLATION_COMPLETED:
             self.activities.pop(fut._seq, None)
             fut.set_exception(self._activity_cancelled(fut))
@@ -696,7 +629,7 @@ class Commands:
         if fut is not None and not fut.done():
             err = ActivityError(
                 "Activity task failed"
-                if et is _ET_ACTIVITY_TASK_FAILED
+                if et is ET_ACTIVITY_TASK_FAILED
                 else "Activity task timed out",
                 scheduled_event_id=fut._seq,
                 activity_type=fut.activity_type,
@@ -724,7 +657,7 @@ class Commands:
         """Start a durable timer that calls ``callback`` when fired; returns its event id."""
         self._timer_counter += 1
         ev = self._run.command(
-            _ET_TIMER_STARTED,
+            ET_TIMER_STARTED,
             {
                 "timer_id": str(self._timer_counter),
                 "start_to_fire_timeout": seconds,
@@ -741,7 +674,7 @@ class Commands:
         run = self._run
         if self.timers.pop(seq, None) is not None and not run.closed:
             timer_id = run.history[seq - 1].attributes.get("timer_id")
-            run.command(_ET_TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
+            run.command(ET_TIMER_CANCELED, {"timer_id": timer_id, "started_event_id": seq})
 
     def timer_fired(self, a: dict[str, Any]) -> None:
         """Deliver TIMER_FIRED to the timer's callback."""
@@ -820,7 +753,7 @@ class Commands:
             # Replaying: the new branch only if the recorded history has this marker here.
             recorded = run.history[run.cursor]
             if (
-                recorded.event_type is _ET_MARKER_RECORDED
+                recorded.event_type is ET_MARKER_RECORDED
                 and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("patch_id") == patch_id
             ):
@@ -833,7 +766,7 @@ class Commands:
             self._patch_memo()[patch_id] = True
             return True
         run.command(
-            _ET_MARKER_RECORDED,
+            ET_MARKER_RECORDED,
             {
                 "marker_name": PATCH_MARKER,
                 "details": {"patch_id": patch_id, "deprecated": deprecated},
@@ -841,168 +774,3 @@ class Commands:
         )
         self._patch_memo()[patch_id] = True
         return True
-
-    # ------------------------------------------------------------------ children
-
-    async def start_child_workflow(
-        self,
-        workflow: Any,
-        args: Sequence[Any],
-        *,
-        id: str | None,
-        result_type: type | None,
-        cancellation_type: ChildWorkflowCancellationType,
-        parent_close_policy: ParentClosePolicy,
-        execution_timeout: timedelta | None,
-        run_timeout: timedelta | None,
-        id_reuse_policy: WorkflowIDReusePolicy,
-        retry_policy: RetryPolicy | None,
-        memo: Mapping[str, Any] | None,
-        task_queue: str | None = None,
-        cron_schedule: str = "",
-        search_attributes: Any = None,
-    ) -> _ChildHandle:
-        """Start a child workflow; returns its handle once the child has started."""
-        del id_reuse_policy
-        run = self._run
-        converter = run.converter
-        defn = run.env.workflow_definition(workflow)
-        if defn is not None and not defn.dynamic:
-            defn.run_checker.check(f"workflow {defn.name!r}", args)
-        wf_type = defn.name if defn is not None and defn.name else str(workflow)
-        child_id = check_id(id, "workflow_id") if id is not None else str(self.uuid4())
-        check_timeout(execution_timeout, "execution_timeout")
-        check_timeout(run_timeout, "run_timeout")
-        ev = run.command(
-            _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-            {
-                "workflow_id": child_id,
-                "workflow_type": wf_type,
-                "input": converter.encode(args) if args else [],
-                "parent_close_policy": int(parent_close_policy),
-                "execution_timeout": _seconds(execution_timeout),
-                "run_timeout": _seconds(run_timeout),
-                "retry_policy": retry_policy.to_dict() if retry_policy else None,
-                "cancellation_type": int(cancellation_type),
-                "memo": {k: converter.encode_one(v) for k, v in (memo or {}).items()},
-                **({"task_queue": task_queue} if task_queue else {}),
-                **({"cron_schedule": cron_schedule} if cron_schedule else {}),
-                **(
-                    {"search_attributes": encode_search_attributes(search_attributes)}
-                    if search_attributes
-                    else {}
-                ),
-            },
-            "workflow_type",
-        )
-        hint = result_type if result_type is not None else (defn.run_ret_hint if defn else None)
-        handle = _ChildHandle(
-            self, self.loop, ev.event_id, child_id, wf_type, cancellation_type, hint
-        )
-        started: asyncio.Future[Any] = self.loop.create_future()
-        if not self.children:
-            self.children = {}  # the first child (the empty dict is shared)
-        self.children[ev.event_id] = (started, handle)
-        try:
-            await asyncio.shield(started)
-        except asyncio.CancelledError:
-            handle.cancel()
-            raise
-        return handle
-
-    def request_cancel_child(self, handle: _ChildHandle) -> None:
-        """Cancel the child behind ``handle`` as its cancellation type says."""
-        if handle._cancellation_type == ChildWorkflowCancellationType.ABANDON:
-            self._resolve_child_cancelled(handle)
-            return
-        self._run.command(
-            _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-            {
-                "workflow_id": handle.id,
-                "child_workflow_only": True,
-                "initiated_event_id": handle._seq,
-            },
-        )
-        if handle._cancellation_type in (
-            ChildWorkflowCancellationType.TRY_CANCEL,
-            ChildWorkflowCancellationType.WAIT_CANCELLATION_REQUESTED,
-        ):
-            self._resolve_child_cancelled(handle)
-
-    def _resolve_child_cancelled(self, handle: _ChildHandle) -> None:
-        if handle.done():
-            return
-        started, _ = self.children.get(handle._seq, (None, None))
-        err = self._child_error(handle, RetryState.CANCEL_REQUESTED)
-        err.__cause__ = CancelledError("Child workflow cancelled")
-        handle.set_exception(err)
-        if started is not None and not started.done():
-            started.set_exception(err)
-
-    def _child_error(
-        self, handle: _ChildHandle, retry_state: RetryState | None
-    ) -> ChildWorkflowError:
-        return ChildWorkflowError(
-            "Child Workflow execution failed",
-            workflow_id=handle.id,
-            run_id=handle.run_id or "",
-            workflow_type=handle.workflow_type,
-            initiated_event_id=handle._seq,
-            retry_state=retry_state,
-        )
-
-    def child_started(self, a: dict[str, Any]) -> None:
-        """Deliver CHILD_WORKFLOW_EXECUTION_STARTED: the handle learns its run id."""
-        entry = self.children.get(a["initiated_event_id"])
-        if entry is not None:
-            started, handle = entry
-            handle.run_id = a.get("run_id")
-            handle.first_execution_run_id = a.get("run_id")
-            handle._started = True
-            if not started.done():
-                started.set_result(handle)
-
-    def child_start_failed(self, a: dict[str, Any]) -> None:
-        """Deliver START_CHILD_WORKFLOW_EXECUTION_FAILED to the start the code awaits."""
-        entry = self.children.pop(a["initiated_event_id"], None)
-        if entry is not None:
-            started, handle = entry
-            if not started.done():
-                started.set_exception(
-                    WorkflowAlreadyStartedError(
-                        a.get("workflow_id", ""), a.get("workflow_type", "")
-                    )
-                )
-            if not handle.done():
-                handle.cancel = lambda msg=None: False  # type: ignore[method-assign]
-
-    def child_closed(self, et: EventType, a: dict[str, Any]) -> None:
-        """Deliver how a child closed: its result, or ``ChildWorkflowError`` with the cause."""
-        entry = self.children.pop(a["initiated_event_id"], None)
-        if entry is None:
-            return
-        started, handle = entry
-        if handle.done():
-            return
-        if et is _ET_CHILD_WORKFLOW_EXECUTION_COMPLETED:
-            r = a.get("result")
-            handle.set_result(
-                self._run.converter.decode_one(r, handle._hint) if r is not None else None
-            )
-            return
-        cerr = self._child_error(
-            handle, RetryState(a["retry_state"]) if a.get("retry_state") else None
-        )
-        if et is _ET_CHILD_WORKFLOW_EXECUTION_FAILED:
-            cerr.__cause__ = from_failure(a["failure"], self._run.converter)
-        elif et is _ET_CHILD_WORKFLOW_EXECUTION_CANCELED:
-            cerr.__cause__ = CancelledError("Child workflow cancelled")
-        elif et is _ET_CHILD_WORKFLOW_EXECUTION_TERMINATED:
-            cerr.__cause__ = TerminatedError("Child workflow terminated")
-        else:
-            cerr.__cause__ = FcTimeoutError(
-                "Child workflow timed out", type=TimeoutType.START_TO_CLOSE
-            )
-        handle.set_exception(cerr)
-        if not started.done():
-            started.set_exception(cerr)

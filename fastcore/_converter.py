@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ._definitions import ArgChecker
 from ._failure import from_failure, to_failure
 from ._failure_converter import DefaultFailureConverter, FailureConverter
 from ._json import PLAIN_HINTS, dumps, loads, value_to_type
@@ -34,7 +35,14 @@ from ._payload_codec import PayloadCodec, run_codec
 from ._payload_converter import DefaultPayloadConverter, PayloadConverter
 from .errors import InvalidArgumentError
 
-__all__ = ["DataConverter", "Payload", "decode_arguments", "default", "default_converter"]
+__all__ = [
+    "DataConverter",
+    "Payload",
+    "decode_arguments",
+    "default",
+    "default_converter",
+    "encode_arguments",
+]
 
 _I64 = 2**63
 _U64 = 2**64
@@ -274,3 +282,42 @@ def decode_arguments(
                 f"{what}: argument {i + 1} cannot be decoded: {err}"
             ) from None
     return out
+
+
+def encode_arguments(
+    converter: DataConverter,
+    args: Sequence[Any],
+    dynamic: bool,
+    checker: ArgChecker | None,
+    hints: Sequence[Any] | None,
+    what: str,
+    name: str,
+    decode_what: str | None = None,
+) -> tuple[list[Payload], list[Any]]:
+    """A call's arguments checked, encoded and decoded once, so that input the callee cannot
+    take is refused at the call and the callee gets these values.
+
+    ``checker`` is the callee's signature and ``hints`` its argument types, both unused when
+    the callee is ``dynamic`` (it takes any arguments, undecoded into a type). An
+    ``InvalidArgumentError`` names the call as ``{what} {name!r}`` (``decode_what`` instead,
+    when given, for an argument that cannot be decoded). Returns the payloads (what the
+    history records) and the values.
+    """
+    n = len(args)
+    if dynamic:
+        hints = None
+    elif checker is not None and (
+        n < checker.min_args or (n > checker.max_args and not checker.varargs)
+    ):
+        checker.check(f"{what} {name!r}", args)
+    if n == 1:  # the common call: no comprehension (a frame of its own), one decode
+        payloads = [converter.encode_one(args[0])]
+        try:
+            return payloads, [converter.decode_one(payloads[0], hints[0] if hints else None)]
+        except InvalidArgumentError:
+            pass  # decode_arguments says which argument, and of what
+    elif n == 0:
+        return [], []
+    else:
+        payloads = converter.encode(args)
+    return payloads, decode_arguments(converter, payloads, hints, decode_what or f"{what} {name!r}")

@@ -17,6 +17,7 @@ from .errors import InvalidArgumentError
 
 __all__ = [
     "ActivityDefinition",
+    "ArgChecker",
     "HandlerDefinition",
     "WorkflowDefinition",
 ]
@@ -59,7 +60,7 @@ def _is_method(fn: Callable[..., Any]) -> bool:
     return bool(params) and params[0] == "self"
 
 
-class _ArgChecker:
+class ArgChecker:
     """Checks a call's positional arguments against a signature, cheaply."""
 
     __slots__ = ("_sig", "max_args", "min_args", "varargs")
@@ -94,7 +95,7 @@ class ActivityDefinition:
     is_async: bool
     arg_hints: list[Any]
     ret_hint: Any
-    checker: _ArgChecker
+    checker: ArgChecker
     dynamic: bool = False
     #: decorated as a method of a class: registered as a bound method (``obj.method``)
     is_method: bool = False
@@ -126,7 +127,7 @@ class HandlerDefinition:
     is_async: bool
     arg_hints: list[Any]
     ret_hint: Any
-    checker: _ArgChecker
+    checker: ArgChecker
     dynamic: bool = False
     validator: Callable[..., Any] | None = None
     description: str | None = None
@@ -153,7 +154,7 @@ class HandlerDefinition:
             is_async=inspect.iscoroutinefunction(fn),
             arg_hints=arg_hints,
             ret_hint=ret_hint,
-            checker=_ArgChecker(fn, skip_self=False),
+            checker=ArgChecker(fn, skip_self=False),
             dynamic=name is None,
             validator=validator,
             method=False,
@@ -182,7 +183,7 @@ class WorkflowDefinition:
     run_fn: Callable[..., Any]
     run_arg_hints: list[Any]
     run_ret_hint: Any
-    run_checker: _ArgChecker
+    run_checker: ArgChecker
     init_takes_args: bool
     signals: dict[str, HandlerDefinition] = field(default_factory=dict)
     queries: dict[str, HandlerDefinition] = field(default_factory=dict)
@@ -208,12 +209,19 @@ class WorkflowDefinition:
 
     def handler(self, kind: str, name: str) -> HandlerDefinition | None:
         """The handler of ``kind`` for ``name``, or the dynamic one, or None."""
-        table = (
+        h = (  # (named_handlers inline: this is on every signal's and query's path)
+            self.signals if kind == "signal" else self.queries if kind == "query" else self.updates
+        ).get(name)
+        return h if h is not None else self.dynamic_handler(kind)
+
+    def named_handlers(self, kind: str) -> dict[str, HandlerDefinition]:
+        """The class's handlers of ``kind`` (``"signal"``, ``"query"``, ``"update"``) by name."""
+        return (
             self.signals if kind == "signal" else self.queries if kind == "query" else self.updates
         )
-        h = table.get(name)
-        if h is not None:
-            return h
+
+    def dynamic_handler(self, kind: str) -> HandlerDefinition | None:
+        """The class's dynamic handler of ``kind``, if it has one."""
         if kind == "signal":
             return self.dynamic_signal
         if kind == "query":

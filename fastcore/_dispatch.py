@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +20,15 @@ from ._clock import Clock
 from ._commands import LOCAL_ACTIVITY_MARKER
 from ._converter import DataConverter, default_converter
 from ._definitions import ActivityDefinition
+from ._event_types import (
+    ET_ACTIVITY_TASK_CANCELED,
+    ET_ACTIVITY_TASK_COMPLETED,
+    ET_ACTIVITY_TASK_FAILED,
+    ET_ACTIVITY_TASK_SCHEDULED,
+    ET_ACTIVITY_TASK_TIMED_OUT,
+    ET_MARKER_RECORDED,
+    ET_TIMER_FIRED,
+)
 from ._failure import to_failure
 from ._pipeline import Pipeline
 from ._run import Run
@@ -28,20 +38,12 @@ from ._time_skip import TimeSkipper
 from ._timers import TimerService
 from .common import WorkflowExecutionStatus
 from .errors import ApplicationError
-from .history import Event, EventType
-
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_ACTIVITY_TASK_CANCELED = EventType.ACTIVITY_TASK_CANCELED
-_ET_ACTIVITY_TASK_COMPLETED = EventType.ACTIVITY_TASK_COMPLETED
-_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
-_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
-_ET_ACTIVITY_TASK_TIMED_OUT = EventType.ACTIVITY_TASK_TIMED_OUT
-_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
-_ET_TIMER_FIRED = EventType.TIMER_FIRED
+from .history import Event
 
 __all__ = ["Dispatcher", "local_key", "local_marker"]
 
+_log = logging.getLogger("fastcore.worker")
+_CANCEL_WAIT = 1.0  # seconds shutdown waits for cancelled activities to unwind
 _LOCAL_KEYS = 1 << 40  # local activities sit in Run.activities above every event id
 
 
@@ -88,10 +90,10 @@ def local_marker(
 
 
 _ACTIVITY_OUTCOME = {
-    "completed": _ET_ACTIVITY_TASK_COMPLETED,
-    "failed": _ET_ACTIVITY_TASK_FAILED,
-    "timed_out": _ET_ACTIVITY_TASK_TIMED_OUT,
-    "canceled": _ET_ACTIVITY_TASK_CANCELED,
+    "completed": ET_ACTIVITY_TASK_COMPLETED,
+    "failed": ET_ACTIVITY_TASK_FAILED,
+    "timed_out": ET_ACTIVITY_TASK_TIMED_OUT,
+    "canceled": ET_ACTIVITY_TASK_CANCELED,
 }
 
 
@@ -172,7 +174,7 @@ class Dispatcher:
             )
             self._submit(
                 run,
-                _ET_ACTIVITY_TASK_FAILED,
+                ET_ACTIVITY_TASK_FAILED,
                 {
                     "scheduled_event_id": ev.event_id,
                     "failure": to_failure(err, self.converter),
@@ -203,7 +205,7 @@ class Dispatcher:
             return  # already running
         name = spec["activity_type"]
         defn = self._activity_definition(name)
-        event = Event(key, _ET_ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
+        event = Event(key, ET_ACTIVITY_TASK_SCHEDULED, spec["scheduled_at"], spec)
         if defn is None:
             err = ApplicationError(
                 f"activity {name!r} is not registered with this engine",
@@ -211,7 +213,7 @@ class Dispatcher:
                 non_retryable=True,
             )
             marker = local_marker(spec, 1, err=err, complete_time=self.clock.now())
-            self._submit(run, _ET_MARKER_RECORDED, marker)
+            self._submit(run, ET_MARKER_RECORDED, marker)
             return
         task = ActivityTask(self, run, event, defn)
         task.local = spec["seq"]
@@ -267,7 +269,7 @@ class Dispatcher:
             # a local activity's outcome: its marker, as Temporal records it
             self._submit(
                 run,
-                _ET_MARKER_RECORDED,
+                ET_MARKER_RECORDED,
                 local_marker(
                     task.event.attributes,
                     task.attempt,
@@ -288,26 +290,48 @@ class Dispatcher:
             run, _ACTIVITY_OUTCOME[outcome], attrs, wait=task.wait_durable
         )
 
-    def running_attempts(self, runs: Iterable[Run]) -> list[asyncio.Future[Any]]:
-        """What runs every attempt in flight (to wait for them during a graceful shutdown)."""
-        out = []
+    async def let_finish(self, runs: Iterable[Run], grace: float) -> None:
+        """Wait up to ``grace`` seconds for the attempts in flight (a graceful shutdown: their
+        outcomes are recorded)."""
+        running = []
         for run in runs:
             for act in run.activities.values():
                 t = act._task
                 if isinstance(t, asyncio.Future) and not t.done():
-                    out.append(t)
-        return out
+                    running.append(t)
+        if running:
+            await asyncio.wait(running, timeout=grace)
 
-    def abandon_all(self, runs: Iterable[Run]) -> dict[asyncio.Future[Any], ActivityTask[Run]]:
+    async def abandon_all(self, runs: Iterable[Run]) -> None:
         """Cancel every running activity (the engine shuts down; nothing is reported, the
-        runs stay open); returns what ran each attempt, to wait for it to unwind."""
+        runs stay open) and wait a moment for each to unwind; name in a WARNING each one that
+        did not (a thread cannot be killed)."""
         running: dict[asyncio.Future[Any], ActivityTask[Run]] = {}
         for run in runs:
             for act in list(run.activities.values()):
                 t = act.abandon(shutdown=True)
                 if isinstance(t, asyncio.Future):
                     running[t] = act
-        return running
+        if not running:
+            return
+        _, stuck = await asyncio.wait(running, timeout=_CANCEL_WAIT)
+        for fut in stuck:
+            act = running[fut]
+            a = act.event.attributes
+            _log.warning(
+                "activity %r (id %r of workflow %r) did not stop within %.1f s of its "
+                "cancellation at engine shutdown%s",
+                a["activity_type"],
+                a["activity_id"],
+                act.run.record.workflow_id,
+                _CANCEL_WAIT,
+                ""
+                if act.defn.is_async
+                else (
+                    "; its thread still runs and delays interpreter exit "
+                    "(no_thread_cancel_exception=True, or a blocking call)"
+                ),
+            )
 
     def shutdown_executor(self) -> None:
         """Shut the thread pool down if this part made it."""
@@ -337,5 +361,5 @@ class Dispatcher:
     def _timer_fired(self, run: Run, started_id: int, timer_id: str) -> None:
         if run.timers.pop(started_id, None) is None or not run.open:
             return
-        self._submit(run, _ET_TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id})
+        self._submit(run, ET_TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started_id})
         self._skipper.schedule()

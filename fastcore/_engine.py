@@ -1,68 +1,40 @@
 """The engine: client and worker in one object, driving workflow runs in-process.
 
-``Engine`` is a facade over parts that each own their state and are handed, once, what they
-need from the others (bound methods, so the hot path pays no extra indirection):
-
-- ``Registry``: the workflows and activities this engine runs;
-- ``RunTable``: the runs it knows, by workflow id and run id;
-- ``Pipeline``: the one path every change to a run takes (queue, activate, commit, effects);
-- ``Dispatcher``: activity attempts and durable timers, whose outcomes become inputs;
-- ``RunStarter``: new runs (starts, children, continue-as-new, retries);
-- ``Starts``: what a client's start does (id policies, request ids, start options);
-- ``Children``: child workflows and what their parents hear of them;
-- ``Closing``: closes from outside and what follows a close;
-- ``Recovery``: rebuilding runs by replay, and retries of failed workflow tasks;
-- ``Faults``: the engine's own exceptions while handling one run fail that run's task only;
-- ``Notifier``: telling callers what durable events mean;
-- ``TimeSkipper``: virtual time;
-- ``HandleOperations``: what ``WorkflowHandle`` methods do;
-- ``Lister``: ``list_workflows``/``count_workflows`` by visibility query.
-- ``Updates``: updates sent once per id, found by id, followed to a stage.
+``Engine`` is a facade over parts that each own their state (``fastcore._parts`` makes them
+and hands each, once, what it needs from the others); its methods are temporalio's client and
+worker calls, each passed on to the part that does it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import logging
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from ._async_activity import AsyncActivities, AsyncActivityHandle
+from ._async_activity import AsyncActivityHandle
 from ._backup import backup_store
-from ._children import Children
 from ._clock import Clock, SystemClock
-from ._closing import Closing
 from ._converter import DataConverter, default_converter
 from ._definitions import ActivityDefinition, WorkflowDefinition
-from ._dispatch import Dispatcher
 from ._environment import WorkflowEnvironment
-from ._external import ExternalRequests
-from ._faults import Faults
-from ._handles import WorkflowHandle
+from ._handles import WorkflowHandle, call_args
 from ._lifecycle import Lifecycle
-from ._listing import Lister, WorkflowExecutionAsyncIterator, WorkflowExecutionCount
-from ._notify import Notifier
+from ._listing import WorkflowExecutionAsyncIterator, WorkflowExecutionCount
 from ._open_store import open_store
-from ._operations import HandleOperations
-from ._pipeline import Pipeline
-from ._recovery import Recovery
+from ._parts import connect_parts
 from ._registry import Registry
 from ._run import Run
-from ._run_table import RunTable
 from ._search_attributes import SearchAttributeRegistry
-from ._starting import RunStarter
-from ._starts import Starts
 from ._store import Store
 from ._telemetry import Telemetry
-from ._time_skip import TimeSkipper
 from ._timers import TimerService
-from ._update_handle import WorkflowUpdateHandle
-from ._updates import Updates, WorkflowUpdateStage
-from ._with_start import UpdateWithStart, WithStartWorkflowOperation
+from ._update_handle import WorkflowUpdateHandle, sent_update_handle
+from ._updates import WorkflowUpdateStage
+from ._with_start import WithStartWorkflowOperation
 from .common import (
     RetryPolicy,
     SearchAttributeKey,
@@ -81,23 +53,12 @@ _NO_METADATA: Mapping[str, str | bytes] = {}
 _COMPLETED = WorkflowExecutionStatus.COMPLETED
 
 
-def _call_args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
-    out = [] if arg is ... else [arg]
-    out.extend(more)
-    out.extend(args)
-    return out
-
-
 def _refuse_versioning(versioning_override: Any) -> None:
     if versioning_override is not None:
         raise InvalidArgumentError(
             "versioning_override is not supported: an embedded engine has no worker "
             "versioning (one engine runs the code it was given)"
         )
-
-
-_log = logging.getLogger("fastcore.worker")
-_CANCEL_WAIT = 1.0  # seconds shutdown waits for cancelled activities to unwind
 
 
 class Engine:
@@ -223,165 +184,32 @@ class Engine:
         self._retention_task: asyncio.Task[None] | None = None
         self._telemetry = Telemetry(tracer_provider, meter_provider)
         self._env.meter = lambda: self._telemetry.meter
-        self._connect_parts(
-            activity_executor, max_activity_threads, workflow_task_retry_interval.total_seconds()
-        )
-
-    def _connect_parts(
-        self,
-        executor: concurrent.futures.Executor | None,
-        max_threads: int | None,
-        retry_interval: float,
-    ) -> None:
-        """Make the engine's parts and hand each what it needs from the others."""
-        store, clock, timers, converter = self.store, self.clock, self.timers, self.converter
-        telemetry = self._telemetry
-        registry = self._registry
-        durable = store.durable
-        env = self._env
-        self._table = table = RunTable(
-            store, registry.workflow_definition, max_closed=self.max_closed_runs
-        )
-        #: the latest run per workflow id (tests and tools read it)
-        self._runs = table.by_workflow_id
-        self._skipper = skipper = TimeSkipper(clock, timers, self._life)
-        self._notifier = notifier = Notifier(skipper)
-        self._pipeline = pipeline = Pipeline(
-            store=store, clock=clock, telemetry=telemetry, notifier=notifier, skipper=skipper
-        )
-        self._dispatcher = dispatcher = Dispatcher(
-            activity_definition=registry.activity_definition,
-            clock=clock,
-            timers=timers,
-            converter=converter,
-            telemetry=telemetry,
-            skipper=skipper,
-            pipeline=pipeline,
-            executor=executor,
-            max_threads=max_threads,
-        )
-        dispatcher.client = self
-        self._starter = starter = RunStarter(
-            runs=table,
-            env=env,
-            converter=converter,
-            timers=timers,
-            telemetry=telemetry,
-            pipeline=pipeline,
-            durable=durable,
-        )
-        children = Children(
-            workflow_definition=registry.workflow_definition,
-            runs=table,
-            pipeline=pipeline,
-            starter=starter,
-        )
-        self._closing = closing = Closing(
-            workflow_definition=registry.workflow_definition,
-            clock=clock,
-            telemetry=telemetry,
-            runs=table,
-            pipeline=pipeline,
-            starter=starter,
-            children=children,
-            durable=durable,
-        )
-        self._external = external = ExternalRequests(
-            runs=table,
-            pipeline=pipeline,
-            telemetry=telemetry,
-            request_cancel=closing.request_cancel,
-            cancel_child=closing.cancel_child,
-        )
-        self._recovery = recovery = Recovery(
-            workflow_definition=registry.workflow_definition,
-            runs=table,
-            store=store,
-            env=env,
-            converter=converter,
-            clock=clock,
-            timers=timers,
-            telemetry=telemetry,
-            pipeline=pipeline,
-            dispatcher=dispatcher,
-            children=children,
-            external=external,
-            timed_out=closing.workflow_timed_out,
-            plan_next=closing.plan_next,
-            retry_interval=retry_interval,
-        )
-        faults = Faults(
-            block=recovery.block, commit=pipeline.commit, schedule_retry=recovery.schedule_retry
-        )
-        timers.on_error = faults.timer_failed
-        dispatcher.fault = faults.activity_failed
-        pipeline.connect(
-            fault=faults.run_failed,
-            block=recovery.block,
-            plan_next=closing.plan_next,
-            schedule_activity=dispatcher.schedule_activity,
-            cancel_activity=dispatcher.cancel_activity,
-            start_timer=dispatcher.start_timer,
-            cancel_timer=dispatcher.cancel_timer,
-            start_child=children.start,
-            cancel_child=external.request_cancel,
-            signal_external=external.signal,
-            start_local=dispatcher.start_local,
-            cancel_local=dispatcher.cancel_local,
-            closed=closing.closed,
-        )
-        starter.connect(timed_out=closing.workflow_timed_out, retry_task=recovery.retry_task)
-        self._updates = updates = Updates(
-            lifecycle=self._life,
-            runs=table,
-            store=store,
-            converter=converter,
-            telemetry=telemetry,
-            submit=pipeline.submit,
-            notifier=notifier,
-        )
-        self._async_activities = AsyncActivities(
-            lifecycle=self._life, runs=table, converter=converter
-        )
-        self._ops = ops = HandleOperations(
-            updates=updates,
-            lifecycle=self._life,
-            runs=table,
-            store=store,
-            env=env,
-            converter=converter,
-            telemetry=telemetry,
-            pipeline=pipeline,
-            notifier=notifier,
-            close_from_outside=closing.close_from_outside,
-            request_cancel=closing.request_cancel,
-            identity=self.identity,
-        )
-        self._lister = Lister(
-            lifecycle=self._life,
-            store=store,
-            runs=table,
-            registry=self._search_attributes,
-            describe=self._ops.description,
-        )
-        self._starts = Starts(
-            lifecycle=self._life,
-            workflow_for_start=registry.workflow_for_start,
-            converter=converter,
-            runs=table,
-            store=store,
-            new_run=starter.new_run,
-            terminate_run=ops.terminate_run,
-            search_attributes=self._search_attributes,
+        self._parts = parts = connect_parts(
+            store=self.store,
             clock=self.clock,
+            timers=self.timers,
+            converter=self.converter,
+            telemetry=self._telemetry,
+            registry=registry,
+            env=self._env,
+            lifecycle=self._life,
+            search_attributes=self._search_attributes,
+            identity=self.identity,
+            max_closed_runs=self.max_closed_runs,
+            executor=activity_executor,
+            max_threads=max_activity_threads,
+            retry_interval=workflow_task_retry_interval.total_seconds(),
         )
-        self._with_start: UpdateWithStart = UpdateWithStart(
-            workflow_for_start=registry.workflow_for_start,
-            converter=converter,
-            start=self._starts.start,
-            updates=updates,
-            operations=ops,
-        )
+        parts.dispatcher.client = self  # what activity.client() answers
+        # the parts the facade calls (on the hot path: one attribute away)
+        self._table = parts.table
+        #: the latest run per workflow id (tests and tools read it)
+        self._runs = parts.table.by_workflow_id
+        self._dispatcher = parts.dispatcher
+        self._recovery = parts.recovery
+        self._ops = parts.ops
+        self._updates = parts.updates
+        self._starts = parts.starts
 
     @property
     def data_converter(self) -> DataConverter:
@@ -424,14 +252,7 @@ class Engine:
     @telemetry.setter
     def telemetry(self, value: Telemetry) -> None:
         self._telemetry = value
-        self._pipeline.telemetry = value
-        self._dispatcher.telemetry = value
-        self._starter.telemetry = value
-        self._closing.telemetry = value
-        self._external.telemetry = value
-        self._recovery.telemetry = value
-        self._ops.telemetry = value
-        self._updates.telemetry = value
+        self._parts.set_telemetry(value)
 
     # ------------------------------------------------------------------ registry
 
@@ -511,31 +332,10 @@ class Engine:
         dispatcher.begin_shutdown()
         grace = self.graceful_shutdown_timeout.total_seconds()
         if grace > 0:
-            running = dispatcher.running_attempts(list(self._runs.values()))
-            if running:
-                await asyncio.wait(running, timeout=grace)
+            await dispatcher.let_finish(list(self._runs.values()), grace)
         self.timers.close()
-        abandoned = dispatcher.abandon_all(list(self._runs.values()))
-        if abandoned:
-            _, stuck = await asyncio.wait(abandoned, timeout=_CANCEL_WAIT)
-            for fut in stuck:
-                act = abandoned[fut]
-                a = act.event.attributes
-                _log.warning(
-                    "activity %r (id %r of workflow %r) did not stop within %.1f s of its "
-                    "cancellation at engine shutdown%s",
-                    a["activity_type"],
-                    a["activity_id"],
-                    act.run.record.workflow_id,
-                    _CANCEL_WAIT,
-                    ""
-                    if act.defn.is_async
-                    else (
-                        "; its thread still runs and delays interpreter exit "
-                        "(no_thread_cancel_exception=True, or a blocking call)"
-                    ),
-                )
-        self._notifier.cancel_all(list(self._runs.values()))
+        await dispatcher.abandon_all(list(self._runs.values()))
+        self._parts.notifier.cancel_all(list(self._runs.values()))
         if hasattr(self.clock, "_engines") and self in self.clock._engines:
             self.clock._engines.remove(self)
         await self.store.close()
@@ -767,21 +567,15 @@ class Engine:
         try:
             if not self._life.ready:
                 await self._life.ensure_started()
-            sent, run = await self._with_start.send(
-                op, update, _call_args(arg, more, args), id, WorkflowUpdateStage(wait_for_stage)
+            sent, _ = await self._parts.with_start.send(
+                op, update, call_args(arg, more, args), id, WorkflowUpdateStage(wait_for_stage)
             )
         except BaseException as err:
             if op._handle is None:
                 op._set_error(err)
             raise
-        return WorkflowUpdateHandle(
-            self._updates,
-            sent.update_id,
-            run.record.workflow_id,
-            result_type=result_type,
-            known_outcome=sent.outcome,
-            target_run_id=sent.run_id,
-            name=sent.name,
+        return sent_update_handle(
+            self._updates, sent, workflow_run_id=None, result_type=result_type
         )
 
     async def execute_update_with_start_workflow(
@@ -838,7 +632,7 @@ class Engine:
         by its ``activity.info().task_token``, or by workflow id (and run id) and activity id.
         """
         return AsyncActivityHandle(
-            self._async_activities,
+            self._parts.async_activities,
             task_token=task_token,
             workflow_id=workflow_id,
             run_id=run_id,
@@ -885,7 +679,7 @@ class Engine:
                 supported (an unknown attribute, ``LIKE``, ``ORDER BY``, ...).
         """
         del rpc_metadata, rpc_timeout
-        lister = self._lister
+        lister = self._parts.lister
 
         async def fetch(size: int, token: bytes | None) -> tuple[list[Any], bytes | None]:
             return await lister.page(query, status, size, token)
@@ -908,7 +702,7 @@ class Engine:
             InvalidArgumentError: The query is malformed or names what is not supported.
         """
         del rpc_metadata, rpc_timeout
-        return await self._lister.count(query)
+        return await self._parts.lister.count(query)
 
     @property
     def search_attribute_keys(self) -> Mapping[str, SearchAttributeKey[Any]]:
@@ -919,7 +713,7 @@ class Engine:
 
     async def _on_clock_advanced(self) -> None:
         """Called by ``VirtualClock.advance``: fire the timers that fell due."""
-        await self._skipper.on_clock_advanced()
+        await self._parts.skipper.on_clock_advanced()
 
     async def _retention_loop(self) -> None:
         assert self.retention is not None

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
+from ._failure_view import INFO_KEYS
 from ._payload import Payload
 from .errors import (
     ActivityError,
@@ -72,16 +73,6 @@ __all__ = [
 
 SOURCE = "fastcore"
 """The ``source`` written into every failure fastcore makes."""
-
-INFO_KEYS = (
-    "application_failure_info",
-    "timeout_failure_info",
-    "canceled_failure_info",
-    "terminated_failure_info",
-    "activity_failure_info",
-    "child_workflow_failure_info",
-)
-"""The failure-info keys; a failure dict holds exactly one of them."""
 
 _ATTR = "_fastcore_failure"  # where from_failure stores the dict an exception was made from
 _MAX_DEPTH = 64  # a cause chain deeper than this is cut (guards against __context__ cycles)

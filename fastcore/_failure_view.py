@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 __all__ = [
+    "INFO_KEYS",
     "ActivityFailureInfo",
     "ApplicationFailureInfo",
     "CanceledFailureInfo",
@@ -23,6 +24,17 @@ __all__ = [
     "TerminatedFailureInfo",
     "TimeoutFailureInfo",
 ]
+
+
+INFO_KEYS = (
+    "application_failure_info",
+    "timeout_failure_info",
+    "canceled_failure_info",
+    "terminated_failure_info",
+    "activity_failure_info",
+    "child_workflow_failure_info",
+)
+"""The failure-info keys; a failure dict holds exactly one of them."""
 
 
 @dataclass(frozen=True)
@@ -81,16 +93,6 @@ class ChildWorkflowFailureInfo:
     started_event_id: int
 
 
-_INFOS = (
-    "application_failure_info",
-    "timeout_failure_info",
-    "canceled_failure_info",
-    "terminated_failure_info",
-    "activity_failure_info",
-    "child_workflow_failure_info",
-)
-
-
 @dataclass(frozen=True)
 class Failure:
     """A failure as recorded in a history, with the field names of Temporal's proto."""
@@ -114,7 +116,7 @@ class Failure:
         """The name of the ``failure_info`` that is set, as the proto's oneof answers."""
         if group != "failure_info":
             raise ValueError(f"Failure has no oneof {group!r}")
-        return next((n for n in _INFOS if getattr(self, n) is not None), None)
+        return next((n for n in INFO_KEYS if getattr(self, n) is not None), None)
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> Failure:

@@ -18,6 +18,7 @@ from typing import Any
 from ._activities import ActivityTask
 from ._instance import WorkflowInstance
 from ._run import Run
+from ._timers import log_callback_error
 from .errors import StoreError
 from .history import Event
 
@@ -104,12 +105,6 @@ class Faults:
             return
         run = next((a for a in args if isinstance(a, Run)), None)
         if run is None:
-            _log.warning(
-                "fastcore timer callback %s failed: %s: %s",
-                getattr(callback, "__qualname__", callback),
-                type(err).__name__,
-                err,
-                exc_info=err,
-            )
+            log_callback_error(callback, args, err)
             return
         self.run_failed(run, err, f"running {getattr(callback, '__name__', 'a timer callback')}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -16,11 +16,15 @@ from .errors import FailureError, is_cancelled_exception
 
 
 class FutureOwner(Protocol):
-    """Who issued the command behind a future: it turns ``cancel()`` into a command."""
+    """Who scheduled the activity behind a future: it turns ``cancel()`` into a command."""
 
     def request_cancel_activity(self, fut: _ActivityFuture) -> None:
         """Cancel the activity behind ``fut`` as its cancellation type says."""
         ...
+
+
+class ChildOwner(Protocol):
+    """Who started the child behind a handle: it turns ``cancel()`` into a command."""
 
     def request_cancel_child(self, handle: _ChildHandle) -> None:
         """Cancel the child workflow behind ``handle`` as its cancellation type says."""
@@ -49,6 +53,17 @@ FAILURE_ONLY: tuple[type[BaseException], ...] = (FailureError, builtins.TimeoutE
 
 class _Abort(BaseException):
     """Unwinds workflow code after a nondeterminism; not catchable by ``except Exception``."""
+
+
+def _request_cancel(handle: Any, request: Callable[[Any], None]) -> bool:
+    """``cancel()`` of a handle whose owner turns it into a command: asked once, and only
+    while the handle is pending (False after it resolved, as ``Future.cancel``)."""
+    if handle.done():
+        return False
+    if not handle._cancel_requested:
+        handle._cancel_requested = True
+        request(handle)
+    return True
 
 
 def _seconds(td: timedelta | None) -> float | None:
@@ -98,14 +113,9 @@ class ActivityHandle(WakeFuture):
         self._cancel_requested = False
 
     def cancel(self, msg: Any = None) -> bool:
-        if self.done():
-            return False
-        if not self._cancel_requested:
-            self._cancel_requested = True
-            self._owner.request_cancel_activity(self)
         # The future stays pending until the cancellation resolves it (immediately for
         # TRY_CANCEL/ABANDON): the awaiting task sees ActivityError(CancelledError).
-        return True
+        return _request_cancel(self, self._owner.request_cancel_activity)
 
 
 _ActivityFuture = ActivityHandle
@@ -126,7 +136,7 @@ class ChildWorkflowHandle(asyncio.Future):  # type: ignore[type-arg]
 
     def __init__(
         self,
-        owner: FutureOwner,
+        owner: ChildOwner,
         loop: asyncio.AbstractEventLoop,
         seq: int,
         workflow_id: str,
@@ -147,12 +157,7 @@ class ChildWorkflowHandle(asyncio.Future):  # type: ignore[type-arg]
         self._started = False
 
     def cancel(self, msg: Any = None) -> bool:
-        if self.done():
-            return False
-        if not self._cancel_requested:
-            self._cancel_requested = True
-            self._owner.request_cancel_child(self)
-        return True
+        return _request_cancel(self, self._owner.request_cancel_child)
 
     @property
     def id(self) -> str:

@@ -18,6 +18,10 @@ from typing import Any, Protocol
 
 from ._converter import DataConverter, Payload
 from ._definitions import HandlerDefinition, WorkflowDefinition
+from ._event_types import (
+    ET_WORKFLOW_EXECUTION_FAILED,
+    ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+)
 from ._failure import to_failure
 from ._futures import _Abort
 from ._loop import WorkflowLoop
@@ -27,11 +31,6 @@ from ._unfinished import HandlerExecution, warn_unfinished
 from ._workflow_logger import UpdateInfo, set_update_info
 from .errors import CancelledError, InvalidArgumentError, WorkflowQueryFailedError
 from .history import Event, EventType
-
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
-_ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
 
 __all__ = ["HandlerHost", "Handlers"]
 
@@ -108,31 +107,17 @@ class Handlers:
             if h is not None:
                 return h
         else:
-            named = (
-                defn.signals
-                if kind == "signal"
-                else defn.queries
-                if kind == "query"
-                else defn.updates
-            ).get(name)
+            named = defn.named_handlers(kind).get(name)
             if named is not None:
                 return named
         if (kind, None) in table:
             return table[(kind, None)]
-        return (
-            defn.dynamic_signal
-            if kind == "signal"
-            else defn.dynamic_query
-            if kind == "query"
-            else defn.dynamic_update
-        )
+        return defn.dynamic_handler(kind)
 
     def names(self, kind: str) -> list[str]:
         """The names with a handler of ``kind`` (class and run time), sorted."""
         defn = self._run.defn
-        names = set(
-            defn.signals if kind == "signal" else defn.queries if kind == "query" else defn.updates
-        )
+        names = set(defn.named_handlers(kind))
         for (k, n), h in (self.table or {}).items():
             if k == kind and n is not None:
                 if h is None:
@@ -159,21 +144,9 @@ class Handlers:
         if (kind, name) in table:
             h = table[(kind, name)]
         elif name is None:
-            h = (
-                defn.dynamic_signal
-                if kind == "signal"
-                else defn.dynamic_query
-                if kind == "query"
-                else defn.dynamic_update
-            )
+            h = defn.dynamic_handler(kind)
         else:
-            h = (
-                defn.signals
-                if kind == "signal"
-                else defn.queries
-                if kind == "query"
-                else defn.updates
-            ).get(name)
+            h = defn.named_handlers(kind).get(name)
         if h is None:
             return None
         return h.fn.__get__(self._run.obj) if h.method else h.fn
@@ -244,9 +217,7 @@ class Handlers:
         run = self._run
         if isinstance(err, run.failure_types):
             if not run.closed:
-                run.close(
-                    _ET_WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, run.converter)}
-                )
+                run.close(ET_WORKFLOW_EXECUTION_FAILED, {"failure": to_failure(err, run.converter)})
                 if run.main_task is not None and not run.main_task.done():
                     run.main_task.cancel()
         else:
@@ -335,7 +306,7 @@ class Handlers:
         if run.closed:
             return
         run.command(
-            _ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+            ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
             {
                 "update_id": update_id,
                 "accepted_event_id": accepted_id,

@@ -15,13 +15,13 @@ from typing import Any
 
 from ._description import WorkflowExecutionDescription
 from ._operations import HandleOperations
-from ._update_handle import WorkflowUpdateHandle
-from ._updates import WorkflowUpdateStage
+from ._update_handle import WorkflowUpdateHandle, sent_update_handle
+from ._updates import StartedUpdate, WorkflowUpdateStage
 from .common import QueryRejectCondition
 from .errors import InvalidArgumentError
 from .history import CLOSE_EVENTS, Event
 
-__all__ = ["WorkflowHandle", "WorkflowHistoryEventFilterType"]
+__all__ = ["WorkflowHandle", "WorkflowHistoryEventFilterType", "call_args"]
 
 _NO_METADATA: Mapping[str, str | bytes] = {}
 
@@ -106,7 +106,7 @@ class WorkflowHandle:
         rpc_timeout: timedelta | None = None,
     ) -> None:
         """Send a signal (a ``@workflow.signal`` method or its name); returns once durable."""
-        await self._ops.signal(self._id, self._run_id, signal, _args(arg, more, args))
+        await self._ops.signal(self._id, self._run_id, signal, call_args(arg, more, args))
 
     async def query(
         self,
@@ -129,7 +129,7 @@ class WorkflowHandle:
             self._id,
             self._run_id,
             query,
-            _args(arg, more, args),
+            call_args(arg, more, args),
             result_type,
             reject_condition=reject_condition,
         )
@@ -148,18 +148,11 @@ class WorkflowHandle:
         """Run an update and return its result; a rejection or a failure raises
         ``WorkflowUpdateFailedError``. An ``id`` the run has seen runs nothing again: the
         call gets the first outcome."""
-        updates = self._ops.updates
-        sent = await updates.start(
-            self._id,
-            self._run_id,
-            update,
-            _args(arg, more, args),
-            id,
-            WorkflowUpdateStage.COMPLETED,
-        )
+        sent = await self._send_update(update, arg, more, args, id, WorkflowUpdateStage.COMPLETED)
         outcome = sent.outcome
         if outcome is None:  # (never for COMPLETED: the outcome is what it waited for)
             return await self.get_update_handle(id or sent.update_id).result()
+        updates = self._ops.updates
         hint = result_type
         if hint is None:
             hint = sent.ret_hint
@@ -182,24 +175,25 @@ class WorkflowHandle:
         """Send an update and return its handle once it reached ``wait_for_stage``
         (``ACCEPTED`` or ``COMPLETED``, both durable). A rejection is the handle's outcome:
         ``result()`` raises it, as in temporalio."""
-        updates = self._ops.updates
-        sent = await updates.start(
-            self._id,
-            self._run_id,
-            update,
-            _args(arg, more, args),
-            id,
-            WorkflowUpdateStage(wait_for_stage),
+        sent = await self._send_update(
+            update, arg, more, args, id, WorkflowUpdateStage(wait_for_stage)
         )
-        return WorkflowUpdateHandle(
-            updates,
-            sent.update_id,
-            self._id,
-            workflow_run_id=self._run_id,
-            result_type=result_type,
-            known_outcome=sent.outcome,
-            target_run_id=sent.run_id,
-            name=sent.name,
+        return sent_update_handle(
+            self._ops.updates, sent, workflow_run_id=self._run_id, result_type=result_type
+        )
+
+    async def _send_update(
+        self,
+        update: Any,
+        arg: Any,
+        more: tuple[Any, ...],
+        args: Sequence[Any],
+        id: str | None,
+        stage: WorkflowUpdateStage,
+    ) -> StartedUpdate:
+        """Send an update to this handle's workflow (``execute_update``/``start_update``)."""
+        return await self._ops.updates.start(
+            self._id, self._run_id, update, call_args(arg, more, args), id, stage
         )
 
     def get_update_handle(
@@ -311,7 +305,9 @@ class WorkflowHandle:
         return self._ops.watch(self._id, self._run_id, from_event_id)
 
 
-def _args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
+def call_args(arg: Any, more: tuple[Any, ...], args: Sequence[Any]) -> list[Any]:
+    """A client call's arguments: ``arg`` (unless left out), the further positional ones,
+    then ``args``, as temporalio's client takes them."""
     out = [] if arg is ... else [arg]
     out.extend(more)
     out.extend(args)

@@ -23,6 +23,38 @@ from ._commands import LOCAL_ACTIVITY_MARKER, PATCH_MARKER, Commands
 from ._converter import DataConverter
 from ._definitions import HandlerDefinition, WorkflowDefinition
 from ._environment import WorkflowEnvironment
+from ._event_types import (
+    ET_ACTIVITY_TASK_CANCELED,
+    ET_ACTIVITY_TASK_COMPLETED,
+    ET_ACTIVITY_TASK_FAILED,
+    ET_ACTIVITY_TASK_TIMED_OUT,
+    ET_CHILD_WORKFLOW_EXECUTION_CANCELED,
+    ET_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+    ET_CHILD_WORKFLOW_EXECUTION_FAILED,
+    ET_CHILD_WORKFLOW_EXECUTION_STARTED,
+    ET_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+    ET_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+    ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+    ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+    ET_MARKER_RECORDED,
+    ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    ET_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+    ET_TIMER_FIRED,
+    ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+    ET_WORKFLOW_EXECUTION_CANCELED,
+    ET_WORKFLOW_EXECUTION_COMPLETED,
+    ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    ET_WORKFLOW_EXECUTION_FAILED,
+    ET_WORKFLOW_EXECUTION_SIGNALED,
+    ET_WORKFLOW_EXECUTION_STARTED,
+    ET_WORKFLOW_EXECUTION_TERMINATED,
+    ET_WORKFLOW_EXECUTION_TIMED_OUT,
+    ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+    ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+    ET_WORKFLOW_TASK_FAILED,
+    ET_WORKFLOW_TASK_RETRIED,
+)
 from ._failure import to_failure
 from ._futures import FAILURE_ONLY, _Abort, is_cancellation
 from ._handlers import Handlers, unknown_update
@@ -32,43 +64,6 @@ from ._store import RunRecord
 from .errors import NondeterminismError, ReadOnlyContextError
 from .history import COMMAND_EVENTS, Event, EventType
 from .workflow import ContinueAsNewError
-
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_ACTIVITY_TASK_CANCELED = EventType.ACTIVITY_TASK_CANCELED
-_ET_ACTIVITY_TASK_COMPLETED = EventType.ACTIVITY_TASK_COMPLETED
-_ET_ACTIVITY_TASK_FAILED = EventType.ACTIVITY_TASK_FAILED
-_ET_ACTIVITY_TASK_TIMED_OUT = EventType.ACTIVITY_TASK_TIMED_OUT
-_ET_CHILD_WORKFLOW_EXECUTION_CANCELED = EventType.CHILD_WORKFLOW_EXECUTION_CANCELED
-_ET_CHILD_WORKFLOW_EXECUTION_COMPLETED = EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED
-_ET_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.CHILD_WORKFLOW_EXECUTION_FAILED
-_ET_CHILD_WORKFLOW_EXECUTION_STARTED = EventType.CHILD_WORKFLOW_EXECUTION_STARTED
-_ET_CHILD_WORKFLOW_EXECUTION_TERMINATED = EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED
-_ET_CHILD_WORKFLOW_EXECUTION_TIMED_OUT = EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT
-_ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED = (
-    EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED
-)
-_ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED = EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
-_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = (
-    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
-)
-_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED = EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
-_ET_START_CHILD_WORKFLOW_EXECUTION_FAILED = EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED
-_ET_TIMER_FIRED = EventType.TIMER_FIRED
-_ET_WORKFLOW_EXECUTION_CANCELED = EventType.WORKFLOW_EXECUTION_CANCELED
-_ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED = EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED
-_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
-_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
-_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
-_ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
-_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
-_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
-_ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED = EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-_ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
-_ET_WORKFLOW_TASK_FAILED = EventType.WORKFLOW_TASK_FAILED
-_ET_WORKFLOW_TASK_RETRIED = EventType.WORKFLOW_TASK_RETRIED
 
 __all__ = ["WorkflowInstance", "is_with_start"]
 
@@ -248,7 +243,7 @@ class WorkflowInstance:
                 self.cursor += 1
                 return recorded
             if (
-                recorded.event_type is _ET_MARKER_RECORDED
+                recorded.event_type is ET_MARKER_RECORDED
                 and recorded.attributes.get("marker_name") == PATCH_MARKER
                 and recorded.attributes.get("details", {}).get("deprecated")
             ):
@@ -278,7 +273,7 @@ class WorkflowInstance:
 
     def _describe(self, etype: EventType, attrs: dict[str, Any]) -> str:
         detail = attrs.get("activity_type") or attrs.get("workflow_type") or ""
-        if etype is _ET_MARKER_RECORDED:
+        if etype is ET_MARKER_RECORDED:
             detail = attrs.get("details", {}).get("patch_id", "")
         return f"{etype.value}({detail})" if detail else etype.value
 
@@ -314,7 +309,7 @@ class WorkflowInstance:
         self.cursor = marker.event_id  # the next event to match is the one after it
         self.now = marker.timestamp
         try:
-            if event.event_type is _ET_ACTIVITY_TASK_COMPLETED:  # the common input
+            if event.event_type is ET_ACTIVITY_TASK_COMPLETED:  # the common input
                 self.commands.activity_completed(event.attributes)
             else:
                 self._deliver(event)
@@ -367,37 +362,37 @@ class WorkflowInstance:
     def _deliver(self, event: Event) -> None:
         et = event.event_type
         a = event.attributes
-        if et is _ET_ACTIVITY_TASK_COMPLETED:
+        if et is ET_ACTIVITY_TASK_COMPLETED:
             self.commands.activity_completed(a)
-        elif et is _ET_WORKFLOW_EXECUTION_STARTED:
+        elif et is ET_WORKFLOW_EXECUTION_STARTED:
             self._start(event)
-        elif et is _ET_ACTIVITY_TASK_FAILED or et is _ET_ACTIVITY_TASK_TIMED_OUT:
+        elif et is ET_ACTIVITY_TASK_FAILED or et is ET_ACTIVITY_TASK_TIMED_OUT:
             self.commands.activity_failed(et, a)
-        elif et is _ET_ACTIVITY_TASK_CANCELED:
+        elif et is ET_ACTIVITY_TASK_CANCELED:
             self.commands.activity_canceled(a)
-        elif et is _ET_TIMER_FIRED:
+        elif et is ET_TIMER_FIRED:
             self.commands.timer_fired(a)
-        elif et is _ET_WORKFLOW_EXECUTION_SIGNALED:
+        elif et is ET_WORKFLOW_EXECUTION_SIGNALED:
             (self.handlers or self.make_handlers()).signal(a["signal_name"], a.get("input") or [])
-        elif et is _ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        elif et is ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             (self.handlers or self.make_handlers()).accept_update(
                 a["update_id"], a["name"], a.get("input") or [], event.event_id
             )
-        elif et is _ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+        elif et is ET_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             self.cancel_requested = True
             if self.cancel_reason is None:
                 self.cancel_reason = str(a.get("reason") or "")
             if self.main_task is not None and not self.main_task.done():
                 self.main_task.cancel()
-        elif et is _ET_CHILD_WORKFLOW_EXECUTION_STARTED:
-            self.commands.child_started(a)
-        elif et is _ET_START_CHILD_WORKFLOW_EXECUTION_FAILED:
-            self.commands.child_start_failed(a)
+        elif et is ET_CHILD_WORKFLOW_EXECUTION_STARTED:
+            self.commands.other_workflows().child_started(a)
+        elif et is ET_START_CHILD_WORKFLOW_EXECUTION_FAILED:
+            self.commands.other_workflows().child_start_failed(a)
         elif et in _CHILD_CLOSE:
-            self.commands.child_closed(et, a)
+            self.commands.other_workflows().child_closed(et, a)
         elif et in _EXTERNAL_RESOLVED:
-            self.commands.external_resolved(et, a)
-        elif et is _ET_MARKER_RECORDED and not self.commands.local_resolved(a):
+            self.commands.other_workflows().external_resolved(et, a)
+        elif et is ET_MARKER_RECORDED and not self.commands.local_resolved(a):
             # a local activity's outcome that no local activity of the code waits for
             self._nondeterministic(event, None, None)
 
@@ -433,7 +428,7 @@ class WorkflowInstance:
             nxt = history[i]
             a = nxt.attributes
             handlers = self.handlers or self.make_handlers()
-            if nxt.event_type is _ET_WORKFLOW_EXECUTION_SIGNALED:
+            if nxt.event_type is ET_WORKFLOW_EXECUTION_SIGNALED:
                 handlers.signal(a["signal_name"], a.get("input") or [])
             else:
                 handlers.accept_update(a["update_id"], a["name"], a.get("input") or [], i + 1)
@@ -477,7 +472,7 @@ class WorkflowInstance:
                 continue
             ev = Event(
                 len(history) + 1,
-                _ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+                ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
                 self.now,
                 {"update_id": uid, "name": name, "input": payloads, "with_start": True},
             )
@@ -492,26 +487,26 @@ class WorkflowInstance:
             return
         if task.cancelled():
             if self.cancel_requested:
-                self.close(_ET_WORKFLOW_EXECUTION_CANCELED, {"details": []})
+                self.close(ET_WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
                 self.fail_task(asyncio.CancelledError())
             return
         err = task.exception()
         if err is None:
             self.close(
-                _ET_WORKFLOW_EXECUTION_COMPLETED,
+                ET_WORKFLOW_EXECUTION_COMPLETED,
                 {"result": self.converter.encode_one(task.result())},
             )
         elif isinstance(err, ContinueAsNewError):
-            self.close(_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, self._continued(err))
+            self.close(ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, self._continued(err))
         elif isinstance(err, _Abort):
             return
         elif isinstance(err, self.failure_types):
             if self.cancel_requested and is_cancellation(err):
-                self.close(_ET_WORKFLOW_EXECUTION_CANCELED, {"details": []})
+                self.close(ET_WORKFLOW_EXECUTION_CANCELED, {"details": []})
             else:
                 self.close(
-                    _ET_WORKFLOW_EXECUTION_FAILED,
+                    ET_WORKFLOW_EXECUTION_FAILED,
                     {"failure": to_failure(err, self.converter)},
                 )
         else:
@@ -575,12 +570,12 @@ class WorkflowInstance:
                     self._skip_or_fail(ev)
                     i = self.cursor
                     continue
-                if et is _ET_WORKFLOW_TASK_FAILED:
+                if et is ET_WORKFLOW_TASK_FAILED:
                     blocked = True
                     i += 1
                     continue
-                if et is _ET_WORKFLOW_TASK_RETRIED:
-                    if i + 1 < n and history[i + 1].event_type is _ET_WORKFLOW_TASK_FAILED:
+                if et is ET_WORKFLOW_TASK_RETRIED:
+                    if i + 1 < n and history[i + 1].event_type is ET_WORKFLOW_TASK_FAILED:
                         i += 2  # the retry failed too: still held back
                         continue
                     target = ev.attributes["input_event_id"]
@@ -592,22 +587,22 @@ class WorkflowInstance:
                     i = self.cursor
                     continue
                 if et in (
-                    _ET_WORKFLOW_EXECUTION_TERMINATED,
-                    _ET_WORKFLOW_EXECUTION_TIMED_OUT,
+                    ET_WORKFLOW_EXECUTION_TERMINATED,
+                    ET_WORKFLOW_EXECUTION_TIMED_OUT,
                 ):
                     self.closed = True
                     self.cursor = i + 1
                     break
                 # an input
                 j = i + 1
-                if et is _ET_WORKFLOW_EXECUTION_STARTED:
+                if et is ET_WORKFLOW_EXECUTION_STARTED:
                     while j < n and is_with_start(history[j]):
                         j += 1
                 if (
                     blocked
-                    or (j < n and history[j].event_type is _ET_WORKFLOW_TASK_FAILED)
+                    or (j < n and history[j].event_type is ET_WORKFLOW_TASK_FAILED)
                     or (
-                        et is _ET_WORKFLOW_EXECUTION_STARTED
+                        et is ET_WORKFLOW_EXECUTION_STARTED
                         and ev.attributes.get("first_task_backoff")
                     )
                 ):
@@ -624,13 +619,13 @@ class WorkflowInstance:
 
     def _skip_or_fail(self, ev: Event) -> None:
         if (
-            ev.event_type is _ET_MARKER_RECORDED
+            ev.event_type is ET_MARKER_RECORDED
             and ev.attributes.get("marker_name") == PATCH_MARKER
             and ev.attributes.get("details", {}).get("deprecated")
         ):
             self.cursor = ev.event_id
             return
-        if self.closed and ev.event_type is _ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        if self.closed and ev.event_type is ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             self.cursor = ev.event_id
             return
         try:
@@ -645,8 +640,8 @@ def is_with_start(event: Event) -> bool:
     return bool(
         event.attributes.get("with_start")
         and (
-            event.event_type is _ET_WORKFLOW_EXECUTION_SIGNALED
-            or event.event_type is _ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+            event.event_type is ET_WORKFLOW_EXECUTION_SIGNALED
+            or event.event_type is ET_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
         )
     )
 
@@ -654,25 +649,25 @@ def is_with_start(event: Event) -> bool:
 def is_local_activity_marker(ev: Event) -> bool:
     """Whether ``ev`` records a local activity's outcome: an input, though a marker."""
     return (
-        ev.event_type is _ET_MARKER_RECORDED
+        ev.event_type is ET_MARKER_RECORDED
         and ev.attributes.get("marker_name") == LOCAL_ACTIVITY_MARKER
     )
 
 
 _EXTERNAL_RESOLVED = frozenset(
     {
-        _ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
-        _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-        _ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-        _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        ET_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+        ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        ET_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
     }
 )
 _CHILD_CLOSE = frozenset(
     {
-        _ET_CHILD_WORKFLOW_EXECUTION_COMPLETED,
-        _ET_CHILD_WORKFLOW_EXECUTION_FAILED,
-        _ET_CHILD_WORKFLOW_EXECUTION_CANCELED,
-        _ET_CHILD_WORKFLOW_EXECUTION_TERMINATED,
-        _ET_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        ET_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        ET_CHILD_WORKFLOW_EXECUTION_FAILED,
+        ET_CHILD_WORKFLOW_EXECUTION_CANCELED,
+        ET_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+        ET_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
     }
 )

@@ -10,18 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from ._event_types import ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED
 from ._run import Run
 from ._time_skip import TimeSkipper
 from .errors import ApplicationError, WorkflowUpdateFailedError
-from .history import CLOSE_EVENTS, Event, EventType
-
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
+from .history import CLOSE_EVENTS, Event
 
 __all__ = ["Notifier"]
 
-_UPDATE_COMPLETED = _ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+_UPDATE_COMPLETED = ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED
 _NO_WAITERS: list[asyncio.Future[None]] = []  # never written: replaced on first use
 
 

@@ -14,10 +14,17 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ._converter import DataConverter, decode_arguments
+from ._converter import DataConverter, encode_arguments
 from ._definitions import _HANDLER_ATTR, HandlerDefinition, handler_name
 from ._description import WorkflowExecutionDescription
 from ._environment import WorkflowEnvironment
+from ._event_types import (
+    ET_WORKFLOW_EXECUTION_CANCELED,
+    ET_WORKFLOW_EXECUTION_FAILED,
+    ET_WORKFLOW_EXECUTION_SIGNALED,
+    ET_WORKFLOW_EXECUTION_TERMINATED,
+    ET_WORKFLOW_EXECUTION_TIMED_OUT,
+)
 from ._failure import from_failure
 from ._handlers import unknown_query
 from ._instance import WorkflowInstance
@@ -25,7 +32,7 @@ from ._lifecycle import Lifecycle
 from ._notify import Notifier
 from ._pipeline import Pipeline
 from ._requests import current_request_id
-from ._run import Run
+from ._run import Run, closed_error
 from ._run_table import RunTable
 from ._search_attributes import decode as decode_search_attributes
 from ._store import RunRecord, Store
@@ -46,17 +53,6 @@ from .errors import (
 )
 from .errors import TimeoutError as FcTimeoutError
 from .history import Event, EventType
-
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_WORKFLOW_EXECUTION_CANCELED = EventType.WORKFLOW_EXECUTION_CANCELED
-_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
-_ET_WORKFLOW_EXECUTION_CONTINUED_AS_NEW = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
-_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
-_ET_WORKFLOW_EXECUTION_TERMINATED = EventType.WORKFLOW_EXECUTION_TERMINATED
-_ET_WORKFLOW_EXECUTION_TIMED_OUT = EventType.WORKFLOW_EXECUTION_TIMED_OUT
-_ET_WORKFLOW_PROPERTIES_MODIFIED = EventType.WORKFLOW_PROPERTIES_MODIFIED
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
 
@@ -113,13 +109,7 @@ class HandleOperations:
     @staticmethod
     def _require_open(run: Run, what: str) -> None:
         if not run.open:
-            err = WorkflowNotFoundError(
-                f"cannot {what} workflow {run.record.workflow_id!r}: it is closed "
-                f"({run.record.status.name})",
-                workflow_id=run.record.workflow_id,
-            )
-            err.closed_status = run.record.status
-            raise err
+            raise closed_error(run, what)
 
     # ------------------------------------------------------------------ result
 
@@ -156,14 +146,14 @@ class HandleOperations:
     def _close_cause(self, close: Event) -> BaseException:
         et = close.event_type
         a = close.attributes
-        if et is _ET_WORKFLOW_EXECUTION_FAILED:
+        if et is ET_WORKFLOW_EXECUTION_FAILED:
             return from_failure(a["failure"], self._converter)
-        if et is _ET_WORKFLOW_EXECUTION_CANCELED:
+        if et is ET_WORKFLOW_EXECUTION_CANCELED:
             return CancelledError("Workflow cancelled")
-        if et is _ET_WORKFLOW_EXECUTION_TERMINATED:
+        if et is ET_WORKFLOW_EXECUTION_TERMINATED:
             details = self._converter.decode(a.get("details") or [])
             return TerminatedError(a.get("reason") or "Workflow terminated", *details)
-        if et is _ET_WORKFLOW_EXECUTION_TIMED_OUT:
+        if et is ET_WORKFLOW_EXECUTION_TIMED_OUT:
             return FcTimeoutError("Workflow execution timed out", type=TimeoutType.START_TO_CLOSE)
         return ApplicationError(f"workflow closed: {et.value}")
 
@@ -193,27 +183,11 @@ class HandleOperations:
             raise InvalidArgumentError(
                 f"workflow {run.record.workflow_type!r} has no signal {name!r} (signals: {known})"
             )
-        if not h.dynamic:
-            checker = h.checker
-            n = len(args)
-            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
-                checker.check(f"signal {name!r}", args)
-        converter = self._converter
-        encode_one = converter.encode_one
-        if len(args) == 1:  # (a comprehension is a frame of its own)
-            payloads = [encode_one(args[0])]
-        else:
-            payloads = [encode_one(v) for v in args] if args else []
         # Decoded here, once: input a handler could not read is refused at the call, and the
         # handler gets these values (a replay decodes the recorded payloads instead).
-        hints = None if h.dynamic else h.arg_hints
-        try:
-            if len(payloads) == 1:
-                decoded = [converter.decode_one(payloads[0], hints[0] if hints else None)]
-            else:
-                decoded = converter.decode(payloads, hints)
-        except InvalidArgumentError:  # say which argument, and of what
-            decoded = decode_arguments(converter, payloads, hints, f"signal {name!r}")
+        payloads, decoded = encode_arguments(
+            self._converter, args, h.dynamic, h.checker, h.arg_hints, "signal", name
+        )
         inst = run.instance
         if inst is not None:
             handlers = inst.handlers or inst.make_handlers()
@@ -223,7 +197,7 @@ class HandleOperations:
         attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
         if request:
             attrs["request_id"] = request
-        fut = self._submit(run, _ET_WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable)
+        fut = self._submit(run, ET_WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable)
         if fut is not None:
             await fut
 
@@ -273,12 +247,9 @@ class HandleOperations:
             return inst.metadata(BUILTIN_QUERIES)  # the built-in query, as temporalio's
         if h is None:
             raise unknown_query(name, sorted([*inst.handler_names("query"), *BUILTIN_QUERIES]))
-        if not h.dynamic:
-            h.checker.check(f"query {name!r}", args)
         converter = self._converter
-        payloads = converter.encode(args)
-        decoded = decode_arguments(
-            converter, payloads, None if h.dynamic else h.arg_hints, f"query {name!r}"
+        _, decoded = encode_arguments(
+            converter, args, h.dynamic, h.checker, h.arg_hints, "query", name
         )
         with self.telemetry.query_span(run, name):
             try:
@@ -302,17 +273,9 @@ class HandleOperations:
 
     def _replayed_instance(self, run: Run) -> WorkflowInstance:
         """An instance for a run that is not in memory (closed, loaded from the store)."""
-        r = run.record
-        record = RunRecord(
-            r.workflow_id,
-            r.run_id,
-            r.workflow_type,
-            r.start_time,
-            r.status,
-            r.close_time,
-            list(r.history),
+        inst = WorkflowInstance(
+            env=self._env, run=run.record.copy(), defn=run.defn, converter=self._converter
         )
-        inst = WorkflowInstance(env=self._env, run=record, defn=run.defn, converter=self._converter)
         self.telemetry.suppress_replay(run)
         inst.replay()
         return inst
@@ -373,7 +336,7 @@ class HandleOperations:
         """Terminate the open ``run``; returns once that is durable."""
         fut = self._close_from_outside(
             run,
-            _ET_WORKFLOW_EXECUTION_TERMINATED,
+            ET_WORKFLOW_EXECUTION_TERMINATED,
             {"reason": reason or "", "details": self._converter.encode(details)},
         )
         if fut is not None:

@@ -21,6 +21,19 @@ from collections.abc import Callable
 from typing import Any
 
 from ._clock import Clock
+from ._event_types import (
+    ET_ACTIVITY_TASK_CANCEL_REQUESTED,
+    ET_ACTIVITY_TASK_SCHEDULED,
+    ET_MARKER_RECORDED,
+    ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+    ET_TIMER_CANCELED,
+    ET_TIMER_STARTED,
+    ET_WORKFLOW_EXECUTION_COMPLETED,
+    ET_WORKFLOW_EXECUTION_FAILED,
+    ET_WORKFLOW_EXECUTION_STARTED,
+)
 from ._instance import WorkflowInstance, is_with_start
 from ._notify import Notifier
 from ._run import CLOSE_STATUS, Run
@@ -31,42 +44,24 @@ from ._time_skip import TimeSkipper
 from .common import WorkflowExecutionStatus
 from .history import CLOSE_EVENTS, Event, EventType
 
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_ACTIVITY_TASK_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
-_ET_ACTIVITY_TASK_SCHEDULED = EventType.ACTIVITY_TASK_SCHEDULED
-_ET_MARKER_RECORDED = EventType.MARKER_RECORDED
-_ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
-    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
-)
-_ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED = (
-    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
-)
-_ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED = EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
-_ET_TIMER_CANCELED = EventType.TIMER_CANCELED
-_ET_TIMER_STARTED = EventType.TIMER_STARTED
-_ET_WORKFLOW_EXECUTION_COMPLETED = EventType.WORKFLOW_EXECUTION_COMPLETED
-_ET_WORKFLOW_EXECUTION_FAILED = EventType.WORKFLOW_EXECUTION_FAILED
-_ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
-
 __all__ = ["Pipeline", "RunEffect", "RunFault"]
 
 _log = logging.getLogger("fastcore.engine")
 _new_event = object.__new__
 
-_STARTED = _ET_WORKFLOW_EXECUTION_STARTED
+_STARTED = ET_WORKFLOW_EXECUTION_STARTED
 #: the events whose commit asks for more than a scheduled activity does (``_effect``)
 _WITH_EFFECTS = CLOSE_EVENTS | {
-    _ET_TIMER_STARTED,
-    _ET_TIMER_CANCELED,
-    _ET_ACTIVITY_TASK_CANCEL_REQUESTED,
-    _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-    _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-    _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-    _ET_MARKER_RECORDED,
+    ET_TIMER_STARTED,
+    ET_TIMER_CANCELED,
+    ET_ACTIVITY_TASK_CANCEL_REQUESTED,
+    ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+    ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    ET_MARKER_RECORDED,
 }
 _RUNNING = WorkflowExecutionStatus.RUNNING
-_NEXT_RUN_CLOSES = (_ET_WORKFLOW_EXECUTION_FAILED, _ET_WORKFLOW_EXECUTION_COMPLETED)
+_NEXT_RUN_CLOSES = (ET_WORKFLOW_EXECUTION_FAILED, ET_WORKFLOW_EXECUTION_COMPLETED)
 
 #: What an effect does with the event that asks for it.
 RunEffect = Callable[[Run, Event], None]
@@ -310,7 +305,7 @@ class Pipeline:
             try:
                 for ev in effects:  # (``_effects``, inline: every activation has some)
                     et = ev.event_type
-                    if et is _ET_ACTIVITY_TASK_SCHEDULED:
+                    if et is ET_ACTIVITY_TASK_SCHEDULED:
                         self._schedule_activity(run, ev)
                     elif et in _WITH_EFFECTS:
                         self._effect(run, ev)
@@ -377,19 +372,19 @@ class Pipeline:
     def _effect(self, run: Run, ev: Event) -> None:
         """Apply what one event of an activation (other than a scheduled activity) asks for."""
         et = ev.event_type
-        if et is _ET_TIMER_STARTED:
+        if et is ET_TIMER_STARTED:
             self._start_timer(run, ev)
-        elif et is _ET_TIMER_CANCELED:
+        elif et is ET_TIMER_CANCELED:
             self._cancel_timer(run, ev)
-        elif et is _ET_ACTIVITY_TASK_CANCEL_REQUESTED:
+        elif et is ET_ACTIVITY_TASK_CANCEL_REQUESTED:
             self._cancel_activity(run, ev)
-        elif et is _ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+        elif et is ET_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
             self._start_child(run, ev)
-        elif et is _ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+        elif et is ET_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
             self._cancel_child(run, ev)
-        elif et is _ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+        elif et is ET_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
             self._signal_external(run, ev)
-        elif et is _ET_MARKER_RECORDED and ev.attributes.get("failure") is not None:
+        elif et is ET_MARKER_RECORDED and ev.attributes.get("failure") is not None:
             self._cancel_local(run, ev)  # a local activity the workflow cancelled
         elif et in CLOSE_EVENTS:
             self._closed(run, ev)

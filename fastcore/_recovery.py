@@ -413,13 +413,15 @@ class Recovery:
         for seq in list(commands.timers):
             if seq not in run.timers and seq not in resolved:
                 self._dispatcher.arm_timer(run, seq, history[seq - 1].attributes)
-        for seq, (started, _handle) in list(commands.children.items()):
-            if not started.done() and seq not in run.children and seq not in resolved:
-                self._children.start(run, history[seq - 1])
+        others = commands.others
+        if others is not None:
+            for seq, (started, _handle) in list(others.children.items()):
+                if not started.done() and seq not in run.children and seq not in resolved:
+                    self._children.start(run, history[seq - 1])
         if commands.local is not None:
             for _fut, spec in list(commands.local.pending.values()):
                 self._dispatcher.start_local(run, spec)  # in flight at the crash
-        for seq in list(commands.externals):
+        for seq in list(others.externals) if others is not None else ():
             if seq not in resolved:
                 if self._held is not None:
                     self._held.append((run, history[seq - 1]))

@@ -168,29 +168,19 @@ def _payload(value: dict[str, Any]) -> Payload:
     return Payload(meta, data)
 
 
-def _revive(obj: dict[str, Any]) -> None:
+def _revive(obj: dict[str, Any] | list[Any]) -> None:
     """Turn ``{"_payload": ...}`` dicts back into Payloads, in place (the JSON is ours)."""
-    for key, value in obj.items():
+    items = obj.items() if type(obj) is dict else enumerate(obj)
+    into: Any = obj  # written by the key or index it was read by
+    for key, value in items:
         kind = type(value)
         if kind is dict:
             if "_payload" in value and len(value) == 1:
-                obj[key] = _payload(value)
+                into[key] = _payload(value)
             else:
                 _revive(value)
         elif kind is list:
-            _revive_list(value)
-
-
-def _revive_list(seq: list[Any]) -> None:
-    for i, value in enumerate(seq):
-        kind = type(value)
-        if kind is dict:
-            if "_payload" in value and len(value) == 1:
-                seq[i] = _payload(value)
-            else:
-                _revive(value)
-        elif kind is list:
-            _revive_list(value)
+            _revive(value)
 
 
 def damaged(workflow_id: str, run_id: str, event_id: int | None, why: str) -> StoreError:

@@ -13,9 +13,10 @@ from ._instance import WorkflowInstance
 from ._store import RunRecord
 from ._timers import TimerEntry
 from .common import WorkflowExecutionStatus
+from .errors import WorkflowNotFoundError
 from .history import Event, EventType
 
-__all__ = ["CLOSE_STATUS", "Run", "new_id", "seed_ids"]
+__all__ = ["CLOSE_STATUS", "Run", "closed_error", "new_id", "seed_ids"]
 
 #: The status a run has once its close event is written.
 CLOSE_STATUS = {
@@ -99,3 +100,15 @@ def new_id() -> str:
     """A random UUID4 string, without the uuid module's cost (run and update ids)."""
     h = "%032x" % (_bits(128) & _UUID4_KEEP | _UUID4_SET)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def closed_error(run: Run, what: str) -> WorkflowNotFoundError:
+    """The error for a call that needs the run open and found it closed (``what``: the call,
+    as ``"terminate"`` or ``"signal 'x' to"``), as Temporal answers it: not found."""
+    record = run.record
+    err = WorkflowNotFoundError(
+        f"cannot {what} workflow {record.workflow_id!r}: it is closed ({record.status.name})",
+        workflow_id=record.workflow_id,
+    )
+    err.closed_status = record.status
+    return err

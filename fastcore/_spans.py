@@ -31,7 +31,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -58,6 +58,10 @@ _MAX_WAITING = 8192
 def traceparent(trace_id: int, span_id: int, flags: int) -> str:
     """A W3C ``traceparent`` string."""
     return f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
+
+
+SpanParent: TypeAlias = "PendingSpan | otel_context.Context | None"
+"""What a span hangs under: a noted span, an OpenTelemetry context, or nothing (a root)."""
 
 
 class PendingSpan(trace.Span):
@@ -89,7 +93,7 @@ class PendingSpan(trace.Span):
         self,
         name: str,
         kind: trace.SpanKind,
-        parent: PendingSpan | otel_context.Context | None,
+        parent: SpanParent,
         attrs: dict[str, Any],
         start_ns: int,
         trace_id: int,
@@ -267,7 +271,7 @@ class SpanBuilder:
         self,
         name: str,
         kind: trace.SpanKind,
-        parent: PendingSpan | otel_context.Context | None,
+        parent: SpanParent,
         attrs: dict[str, Any],
         *,
         start_ns: int | None = None,
@@ -299,11 +303,7 @@ class SpanBuilder:
         return p
 
     def instant(
-        self,
-        name: str,
-        kind: trace.SpanKind,
-        parent: PendingSpan | otel_context.Context | None,
-        attrs: dict[str, Any],
+        self, name: str, kind: trace.SpanKind, parent: SpanParent, attrs: dict[str, Any]
     ) -> PendingSpan:
         """Note a span that starts and ends now (a start or a signal: a point in time)."""
         if self._chosen is None or type(parent) is not PendingSpan:
@@ -315,24 +315,14 @@ class SpanBuilder:
         p = PendingSpan(
             name, kind, up, attrs, now, up.trace_id, _ids.getrandbits(64) or 1, up.flags
         )
-        p.done = True
-        p.end_ns = max(_time_ns(), now + 1)  # it took the time of noting it: never zero
-        ended = self._ended
-        ended.append(p)
-        if len(ended) >= _BATCH:
-            if len(ended) >= _MAX_WAITING:
-                self.flush()
-            elif not self._soon:
-                self._schedule(soon=True)
-        elif self._handle is None:
-            self._schedule(soon=False)
+        self.finish(p, max(_time_ns(), now + 1))  # it took the time of noting it: never zero
         return p
 
     def _start_live(
         self,
         name: str,
         kind: trace.SpanKind,
-        parent: PendingSpan | otel_context.Context | None,
+        parent: SpanParent,
         attrs: dict[str, Any],
         start_ns: int,
         links: list[trace.Link] | None,

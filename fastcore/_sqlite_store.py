@@ -46,24 +46,32 @@ application's database, when its schema is newer than this code, or when another
 holds it: an exclusive ``flock`` on ``<path>.lock`` (the file is kept, never deleted; the
 lock goes with ``close()`` or the process) admits one store per file, across processes and
 within one. The schema version is ``PRAGMA user_version`` (``application_id`` marks the file
-as ours); the steps of ``_MIGRATIONS`` are applied in order, in one transaction.
+as ours); the steps of ``_sqlite_schema.MIGRATIONS`` are applied in order, in one transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from . import _sqlite_queries as _q
 from . import _sqlite_visibility as _vis
-from ._rows import RowError, dump_event, dump_value, load_event, load_history, load_value
+from ._rows import dump_event, dump_value, load_event
+from ._sqlite_schema import (
+    SCHEMA_VERSION,
+    SQLITE_HEADER,
+    acquire_lock,
+    connect,
+    migrate,
+    release_lock,
+    schema_version,
+)
 from ._store import RecencyKey, RunRecord, Store
 from ._visibility import Query
 from .common import WorkflowExecutionStatus
@@ -81,54 +89,7 @@ _dump_event = dump_event
 _load_event = load_event
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic GC while a bulk load allocates (it otherwise doubles the load time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-_SQLITE_HEADER = b"SQLite format 3\x00"
 _CACHE_KIB = 64 * 1024  # the page cache of the writing connection, at most
-_APPLICATION_ID = 0x46435354  # "FCST": marks the file as a fastcore store
-
-# Ordered schema migrations: _MIGRATIONS[n] takes the schema from version n to n + 1.
-# Append new steps; never edit a released one.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
-            workflow_id TEXT NOT NULL,
-            run_id TEXT NOT NULL,
-            workflow_type TEXT NOT NULL,
-            status INTEGER NOT NULL,
-            start_time REAL NOT NULL,
-            close_time REAL,
-            history_length INTEGER NOT NULL,
-            UNIQUE (workflow_id, run_id)
-        )""",
-        "CREATE INDEX runs_by_start ON runs (start_time, workflow_id, run_id)",
-        "CREATE INDEX runs_by_status ON runs (status, start_time, workflow_id, run_id)",
-        "CREATE INDEX runs_by_close ON runs (close_time) WHERE close_time IS NOT NULL",
-        # data is event_to_json's dict as JSON text, readable with sqlite3's json functions.
-        # A rowid table: rows go to the end of the table in commit order (~2 us an event);
-        # clustered by (run, event_id), WITHOUT ROWID, inserts land all over the tree (~15 us).
-        """CREATE TABLE events (
-            run INTEGER NOT NULL,
-            event_id INTEGER NOT NULL,
-            data TEXT NOT NULL,
-            PRIMARY KEY (run, event_id)
-        )""",
-    ),
-    _vis.VISIBILITY_MIGRATION,
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
-"""The schema version this code writes; a file with a higher one is refused."""
 
 _UPSERT_RUN = """INSERT INTO runs
     (workflow_id, run_id, workflow_type, status, start_time, close_time, history_length)
@@ -137,11 +98,6 @@ _UPSERT_RUN = """INSERT INTO runs
         close_time = excluded.close_time, history_length = excluded.history_length"""
 _INSERT_EVENT = """INSERT INTO events (run, event_id, data)
     VALUES ((SELECT id FROM runs WHERE workflow_id = ? AND run_id = ?), ?, ?)"""
-_RUN_COLUMNS = (
-    "id, workflow_id, run_id, workflow_type, status, start_time, close_time, history_length, "
-    "task_queue, execution_time, memo, search_attributes, parent_workflow_id, parent_run_id"
-)
-
 _RunRow = tuple[str, str, str, int, float, float | None, int]
 _EventRow = tuple[str, str, int, str]
 
@@ -247,7 +203,7 @@ class SqliteStore(Store):
         self._loop = asyncio.get_running_loop()
         memory = self.path == ":memory:"
         if not memory:
-            self._lock_fd = _acquire_lock(self.path + ".lock", self.path)
+            self._lock_fd = acquire_lock(self.path + ".lock", self.path)
         try:
             self._conn = self._connect(memory)
         except BaseException:
@@ -343,21 +299,20 @@ class SqliteStore(Store):
                 raise StoreError(f"SQLite store path {path} is a directory")
             if os.path.exists(path):
                 with open(path, "rb") as f:
-                    head = f.read(len(_SQLITE_HEADER))
-                if head and head != _SQLITE_HEADER:
+                    head = f.read(len(SQLITE_HEADER))
+                if head and head != SQLITE_HEADER:
                     raise StoreError(f"{path} is not an SQLite database (bad file header)")
         try:
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn = connect(path, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {path}: {exc}") from exc
         try:
-            conn.execute("PRAGMA busy_timeout = 5000")
             if self.check != "none":
                 pragma = "quick_check" if self.check == "quick" else "integrity_check"
                 problems = [r[0] for r in conn.execute(f"PRAGMA {pragma}(5)")]
                 if problems != ["ok"]:
                     raise StoreError(f"{path} is corrupt ({pragma}): {'; '.join(problems)}")
-            version = _schema_version(conn, path)  # before changing anything in the file
+            version = schema_version(conn, path)  # before changing anything in the file
             (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             if not memory and str(mode).lower() != "wal":
                 raise StoreError(f"{path}: cannot switch to WAL journal mode (got {mode})")
@@ -367,7 +322,7 @@ class SqliteStore(Store):
             if self._sync and sys.platform == "darwin":
                 conn.execute("PRAGMA fullfsync = ON")
                 conn.execute("PRAGMA checkpoint_fullfsync = ON")
-            _migrate(conn, version)
+            migrate(conn, version)
         except sqlite3.DatabaseError as exc:
             conn.close()
             name = getattr(exc, "sqlite_errorname", "")
@@ -381,7 +336,7 @@ class SqliteStore(Store):
 
     def _release_lock(self) -> None:
         if self._lock_fd is not None:
-            _release_lock(self._lock_fd)
+            release_lock(self._lock_fd)
             self._lock_fd = None
 
     # -- writing -----------------------------------------------------------------------------
@@ -567,7 +522,7 @@ class SqliteStore(Store):
             raise StoreError(f"SQLite store {self.path}: {exc}") from exc
 
     async def load_run(self, workflow_id: str, run_id: str | None = None) -> RunRecord | None:
-        return await self._read(_load_run, workflow_id, run_id)
+        return await self._read(_q.load_run, workflow_id, run_id)
 
     async def latest_run_info(self, workflow_id: str) -> RunRecord | None:
         """The newest run of ``workflow_id``, without its history and without a flush.
@@ -593,25 +548,19 @@ class SqliteStore(Store):
         reader = self._reader
         if reader is None:
             try:
-                reader = self._reader = sqlite3.connect(
-                    f"file:{self.path}?mode=ro",
-                    uri=True,
-                    isolation_level=None,
-                    check_same_thread=False,
+                reader = self._reader = connect(
+                    f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
                 )
-                reader.execute("PRAGMA busy_timeout = 5000")
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self.path}: {exc}") from exc
         try:
-            sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE workflow_id = ? "
-            sql += "ORDER BY start_time DESC, id DESC LIMIT 1"
-            found = reader.execute(sql, (workflow_id,)).fetchone()
+            found = _q.latest_row(reader, workflow_id)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.path}: {exc}") from exc
-        return _record(found) if found is not None else None
+        return _q.run_record(found) if found is not None else None
 
     async def open_runs(self) -> list[RunRecord]:
-        return await self._read(_open_runs)
+        return await self._read(_q.open_runs)
 
     async def list_runs(
         self,
@@ -620,12 +569,12 @@ class SqliteStore(Store):
         limit: int = 100,
         after: tuple[float, str, str] | None = None,
     ) -> list[RunRecord]:
-        return await self._read(_list_runs, status, limit, after)
+        return await self._read(_q.list_runs, status, limit, after)
 
     async def query_runs(
         self, query: Query, *, limit: int = 100, after: RecencyKey | None = None
     ) -> list[RunRecord]:
-        return await self._read(_vis.query_runs, _RUN_COLUMNS, query, limit, after, _record)
+        return await self._read(_vis.query_runs, _q.RUN_COLUMNS, query, limit, after, _q.run_record)
 
     async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
         counts = await self._read(_vis.count_runs, query)
@@ -635,168 +584,7 @@ class SqliteStore(Store):
         return await self._read(_vis.search_attribute_types)
 
     async def purge_closed(self, closed_before: float) -> int:
-        return await self._read(_purge_closed, closed_before)
-
-
-# -- queries (plain functions of a connection, run on the loop or the writer thread) ---------
-
-
-def _record(row: tuple[Any, ...]) -> RunRecord:
-    try:
-        status = WorkflowExecutionStatus(row[4])
-    except ValueError:
-        raise StoreError(
-            f"workflow {row[1]!r} run {row[2]!r} cannot be read from the store: its runs row "
-            f"has status {row[4]!r}, which is not a workflow status",
-            workflow_id=str(row[1]),
-            run_id=str(row[2]),
-        ) from None
-    try:
-        memo = load_value(row[10]) if row[10] else None
-        search_attributes = load_value(row[11]) if row[11] else None
-    except RowError as err:
-        raise StoreError(
-            f"workflow {row[1]!r} run {row[2]!r} cannot be read from the store: its runs row "
-            f"has a memo or search attributes that are {err}",
-            workflow_id=str(row[1]),
-            run_id=str(row[2]),
-        ) from None
-    return RunRecord(
-        workflow_id=row[1],
-        run_id=row[2],
-        workflow_type=row[3],
-        status=status,
-        start_time=row[5],
-        close_time=row[6],
-        history_length=row[7],
-        task_queue=row[8],
-        execution_time=row[9],
-        memo=memo,
-        search_attributes=search_attributes,
-        parent=(row[12], row[13]) if row[12] else None,
-        visibility_changed=False,
-    )
-
-
-def _load_run(conn: sqlite3.Connection, workflow_id: str, run_id: str | None) -> RunRecord | None:
-    if run_id is None:
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE workflow_id = ? "
-        row = conn.execute(sql + "ORDER BY start_time DESC, id DESC LIMIT 1", (workflow_id,))
-    else:
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE workflow_id = ? AND run_id = ?"
-        row = conn.execute(sql, (workflow_id, run_id))
-    found = row.fetchone()
-    if found is None:
-        return None
-    record = _record(found)
-    rows = conn.execute(
-        "SELECT event_id, data FROM events WHERE run = ? ORDER BY event_id", (found[0],)
-    )
-    with _no_gc():
-        # a damaged run raises StoreError naming it and the row
-        record.history = load_history(record.workflow_id, record.run_id, rows)
-    return record
-
-
-def _open_runs(conn: sqlite3.Connection) -> list[RunRecord]:
-    """Every RUNNING run with its history; a run whose rows cannot be read comes back with
-    ``damage`` set (and no history) instead of failing the others."""
-    running = int(WorkflowExecutionStatus.RUNNING)
-    order = "ORDER BY r.start_time, r.workflow_id, r.run_id"
-    runs = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.status = ? {order}", (running,))
-    by_id = {row[0]: _record(row) for row in runs}
-    rows_of: dict[int, list[tuple[int, Any]]] = {run: [] for run in by_id}
-    # One query for every event, in the runs_by_status index order: no sort, no per-run query.
-    rows = conn.execute(
-        "SELECT e.run, e.event_id, e.data FROM runs r JOIN events e ON e.run = r.id "
-        f"WHERE r.status = ? {order}, e.event_id",
-        (running,),
-    )
-    with _no_gc():
-        for run, event_id, data in rows:
-            rows_of[run].append((event_id, data))
-        for run, record in by_id.items():
-            try:
-                record.history = load_history(record.workflow_id, record.run_id, rows_of[run])
-            except StoreError as err:
-                record.damage = err
-    return list(by_id.values())
-
-
-def _list_runs(
-    conn: sqlite3.Connection,
-    status: WorkflowExecutionStatus | None,
-    limit: int,
-    after: tuple[float, str, str] | None,
-) -> list[RunRecord]:
-    where: list[str] = []
-    params: list[Any] = []
-    if status is not None:
-        where.append("status = ?")
-        params.append(int(status))
-    if after is not None:
-        where.append("(start_time, workflow_id, run_id) > (?, ?, ?)")
-        params.extend(after)
-    sql = f"SELECT {_RUN_COLUMNS} FROM runs"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY start_time, workflow_id, run_id LIMIT ?"
-    params.append(limit)
-    return [_record(row) for row in conn.execute(sql, params)]
-
-
-def _purge_closed(conn: sqlite3.Connection, closed_before: float) -> int:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "DELETE FROM events WHERE run IN (SELECT id FROM runs WHERE close_time < ?)",
-            (closed_before,),
-        )
-        conn.execute(
-            "DELETE FROM search_attributes WHERE run IN (SELECT id FROM runs WHERE close_time < ?)",
-            (closed_before,),
-        )
-        count = conn.execute("DELETE FROM runs WHERE close_time < ?", (closed_before,)).rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return int(count)
-
-
-def _schema_version(conn: sqlite3.Connection, path: str) -> int:
-    """The file's schema version; StoreError when it is not ours or newer than this code."""
-    (app_id,) = conn.execute("PRAGMA application_id").fetchone()
-    (version,) = conn.execute("PRAGMA user_version").fetchone()
-    if app_id not in (0, _APPLICATION_ID):
-        raise StoreError(f"{path} is an SQLite database of another application, not a store")
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} has schema version {version}, newer than this fastcore understands "
-            f"({SCHEMA_VERSION}); upgrade fastcore to open it"
-        )
-    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-        raise StoreError(f"{path} is an SQLite database but not a fastcore store")
-    return int(version)
-
-
-def _migrate(conn: sqlite3.Connection, version: int) -> None:
-    """Apply the migrations after ``version`` in order, in one transaction."""
-    if version == SCHEMA_VERSION:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for step in _MIGRATIONS[version:]:
-            for statement in step:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        return await self._read(_q.purge_closed, closed_before)
 
 
 # -- options and the lock file ---------------------------------------------------------------
@@ -821,50 +609,3 @@ def _boolean(name: str, value: bool | str) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise InvalidArgumentError(f"{name} must be true or false, not {value!r}")
-
-
-def _acquire_lock(lock_path: str, db_path: str) -> int:
-    """Take an exclusive, non-blocking lock on ``lock_path``; StoreError when held."""
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StoreError(f"cannot create lock file for SQLite store {db_path}: {exc}") from exc
-    try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = ""
-        try:
-            pid = os.pread(fd, 32, 0).decode().strip() if sys.platform != "win32" else ""
-            holder = f" (pid {pid})" if pid.isdigit() else ""
-        except OSError:
-            pass
-        os.close(fd)
-        raise StoreError(
-            f"SQLite store {db_path} is locked by another process or engine{holder}; "
-            "one store may have the file open at a time"
-        ) from None
-    if sys.platform != "win32":
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-    return fd
-
-
-def _release_lock(fd: int) -> None:
-    try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ._search_attributes import Encoded, datetime_value
+from ._sqlite_schema import RECENCY
 from ._store import DEFAULT_TASK_QUEUE, RecencyKey, RunRecord
 from ._visibility import Query, to_sql
 
 __all__ = [
-    "VISIBILITY_MIGRATION",
     "attribute_rows",
     "count_runs",
     "plain",
@@ -32,41 +32,7 @@ __all__ = [
     "write_visibility",
 ]
 
-_RECENCY = "coalesce(close_time, 9e999)"  # open runs (no close time) sort first
-
-VISIBILITY_MIGRATION: tuple[str, ...] = (
-    "ALTER TABLE runs ADD COLUMN task_queue TEXT NOT NULL DEFAULT 'fastcore'",
-    "ALTER TABLE runs ADD COLUMN execution_time REAL",
-    "ALTER TABLE runs ADD COLUMN memo TEXT",
-    "ALTER TABLE runs ADD COLUMN search_attributes TEXT",
-    "ALTER TABLE runs ADD COLUMN parent_workflow_id TEXT",
-    "ALTER TABLE runs ADD COLUMN parent_run_id TEXT",
-    # runs written before this version: memo and execution time from their started event
-    """UPDATE runs SET
-        memo = (SELECT nullif(json_extract(e.data, '$.attributes.memo'), '{}')
-                FROM events e WHERE e.run = runs.id AND e.event_id = 1),
-        execution_time = start_time + (
-            SELECT json_extract(e.data, '$.attributes.first_task_backoff')
-            FROM events e WHERE e.run = runs.id AND e.event_id = 1),
-        parent_workflow_id = (SELECT json_extract(e.data, '$.attributes.parent.workflow_id')
-            FROM events e WHERE e.run = runs.id AND e.event_id = 1),
-        parent_run_id = (SELECT json_extract(e.data, '$.attributes.parent.run_id')
-            FROM events e WHERE e.run = runs.id AND e.event_id = 1)""",
-    """CREATE TABLE search_attributes (
-        run INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        value NOT NULL
-    )""",
-    "CREATE INDEX search_attributes_by_value ON search_attributes (name, value, run)",
-    "CREATE INDEX search_attributes_by_run ON search_attributes (run)",
-    """CREATE TABLE search_attribute_types (
-        name TEXT PRIMARY KEY,
-        type TEXT NOT NULL
-    ) WITHOUT ROWID""",
-    f"CREATE INDEX runs_by_recency ON runs ({_RECENCY}, start_time, run_id)",
-    "CREATE INDEX runs_by_type ON runs (workflow_type, start_time)",
-)
-"""Schema step 1 -> 2: visibility columns, the search attribute index, the list order."""
+_RECENCY = RECENCY
 
 _COLUMNS = {
     "WorkflowId": "workflow_id",

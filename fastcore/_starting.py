@@ -16,6 +16,10 @@ from typing import Any
 from ._converter import DataConverter
 from ._definitions import WorkflowDefinition
 from ._environment import WorkflowEnvironment
+from ._event_types import (
+    ET_WORKFLOW_EXECUTION_SIGNALED,
+    ET_WORKFLOW_EXECUTION_STARTED,
+)
 from ._instance import WorkflowInstance
 from ._pipeline import Pipeline
 from ._run import Run, _ids, new_id
@@ -24,12 +28,7 @@ from ._search_attributes import Encoded
 from ._store import DEFAULT_TASK_QUEUE, RunRecord
 from ._telemetry import Telemetry
 from ._timers import TimerService
-from .history import Event, EventType
-
-# EventType members as module constants: EnumType's __getattr__ puts every
-# ``EventType.X`` lookup on a slow path, and these are read on every event
-_ET_WORKFLOW_EXECUTION_SIGNALED = EventType.WORKFLOW_EXECUTION_SIGNALED
-_ET_WORKFLOW_EXECUTION_STARTED = EventType.WORKFLOW_EXECUTION_STARTED
+from .history import Event
 
 __all__ = ["RunStarter"]
 
@@ -164,13 +163,13 @@ class RunStarter:
         if continued_failure is not None:
             attrs["continued_failure"] = continued_failure
         self._runs.add(run)
-        started = Event(1, _ET_WORKFLOW_EXECUTION_STARTED, now, attrs)
+        started = Event(1, ET_WORKFLOW_EXECUTION_STARTED, now, attrs)
         history.append(started)
         if signal is not None:
             history.append(
                 Event(
                     2,
-                    _ET_WORKFLOW_EXECUTION_SIGNALED,
+                    ET_WORKFLOW_EXECUTION_SIGNALED,
                     now,
                     {"signal_name": signal[0], "input": signal[1], "with_start": True},
                 )
@@ -203,4 +202,4 @@ class RunStarter:
                 now + first_task_backoff, self._retry_task, run, 0
             )
             return run, None if waiter is None or waiter.done() else waiter
-        return run, self._submit(run, _ET_WORKFLOW_EXECUTION_STARTED, {}, self._durable)
+        return run, self._submit(run, ET_WORKFLOW_EXECUTION_STARTED, {}, self._durable)

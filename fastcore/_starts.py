@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from ._clock import Clock
-from ._converter import DataConverter, decode_arguments
+from ._converter import DataConverter, encode_arguments
 from ._cron import backoff, parse_cron
 from ._definitions import WorkflowDefinition
 from ._lifecycle import Lifecycle
@@ -39,7 +39,6 @@ from .errors import InvalidArgumentError, WorkflowAlreadyStartedError
 __all__ = ["Starts"]
 
 _COMPLETED = WorkflowExecutionStatus.COMPLETED
-_SCALARS = frozenset({int, str, bool, float})
 _CONTINUED_AS_NEW = WorkflowExecutionStatus.CONTINUED_AS_NEW
 
 
@@ -120,29 +119,18 @@ class Starts:
             found = self._workflow_for_start(workflow)
             self._found[workflow] = found
         defn, name = found
-        if not defn.dynamic:
-            checker = defn.run_checker
-            n = len(call_args)
-            if n < checker.min_args or (n > checker.max_args and not checker.varargs):
-                checker.check(f"workflow {name!r}", call_args)
-        converter = self._converter
-        encode_one = converter.encode_one
-        if len(call_args) == 1:  # (a comprehension is a frame of its own)
-            payloads = [encode_one(call_args[0])]
-        else:
-            payloads = [encode_one(v) for v in call_args] if call_args else []
         # decoded here, once: input the run method could not read is refused at the call
-        hints = None if defn.dynamic else defn.run_arg_hints
-        if not payloads:
-            decoded = []
-        elif len(payloads) == 1 and type(payloads[0]._value) in _SCALARS:
-            # a remembered scalar: one call (a hint it does not fit gets the full message)
-            try:
-                decoded = [converter.decode_one(payloads[0], hints[0] if hints else None)]
-            except InvalidArgumentError:
-                decoded = decode_arguments(converter, payloads, hints, "start")
-        else:
-            decoded = decode_arguments(converter, payloads, hints, "start")
+        converter = self._converter
+        payloads, decoded = encode_arguments(
+            converter,
+            call_args,
+            defn.dynamic,
+            defn.run_checker,
+            defn.run_arg_hints,
+            "workflow",
+            name,
+            "start",
+        )
         memo_p = {}
         if memo:
             for k, v in memo.items():
@@ -171,11 +159,15 @@ class Starts:
             h = defn.handler("signal", start_signal)
             if h is None:
                 raise InvalidArgumentError(f"workflow {name!r} has no signal {start_signal!r}")
-            if not h.dynamic:
-                h.checker.check(f"signal {start_signal!r}", start_signal_args)
-            signal_payloads = converter.encode(list(start_signal_args))
-            signal_args = decode_arguments(
-                converter, signal_payloads, None if h.dynamic else h.arg_hints, "start_signal"
+            signal_payloads, signal_args = encode_arguments(
+                converter,
+                list(start_signal_args),
+                h.dynamic,
+                h.checker,
+                h.arg_hints,
+                "signal",
+                start_signal,
+                "start_signal",
             )
         existing = self._runs.by_workflow_id.get(id)  # every open run is in memory
         prior = existing.record if existing is not None else None

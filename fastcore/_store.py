@@ -67,6 +67,14 @@ def unpack_history(data: bytes) -> list[Event]:
     return [Event(i, types[t], ts, a) for i, t, ts, a in pickle.loads(data)]
 
 
+def _newest_first(rows: list[RunRecord], after: RecencyKey | None, limit: int) -> list[RunRecord]:
+    """One page of ``rows``: in ``recency_key`` order, descending, after ``after``."""
+    rows.sort(key=recency_key, reverse=True)
+    if after is not None:
+        rows = [r for r in rows if recency_key(r) < after]
+    return rows[:limit]
+
+
 class RunRecord:
     """One workflow run: identity, status and its full history (shared, not copied).
 
@@ -180,6 +188,20 @@ class RunRecord:
         return (
             f"RunRecord({self.workflow_id!r}, {self.run_id!r}, {self.workflow_type!r}, "
             f"{self.status.name}, events={self.length})"
+        )
+
+    def copy(self) -> RunRecord:
+        """A record of this run as it is now, with its own copy of the history (the visibility
+        fields left at their defaults): what a replay or a backup reads while the run goes on.
+        """
+        return RunRecord(
+            self.workflow_id,
+            self.run_id,
+            self.workflow_type,
+            self.start_time,
+            self.status,
+            self.close_time,
+            list(self.history),
         )
 
     def refresh_visibility(self) -> None:
@@ -306,10 +328,7 @@ class Store(ABC):
                 break
             last = page[-1]
             page_after = (last.start_time, last.workflow_id, last.run_id)
-        rows.sort(key=recency_key, reverse=True)
-        if after is not None:
-            rows = [r for r in rows if recency_key(r) < after]
-        return rows[:limit]
+        return _newest_first(rows, after, limit)
 
     async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
         """How many runs match ``query``, per status (statuses with none are left out)."""
@@ -383,10 +402,7 @@ class MemoryStore(Store):
         self, query: Query, *, limit: int = 100, after: RecencyKey | None = None
     ) -> list[RunRecord]:
         rows = [r for r in self._runs.values() if evaluate(query, visibility_row(r))]
-        rows.sort(key=recency_key, reverse=True)
-        if after is not None:
-            rows = [r for r in rows if recency_key(r) < after]
-        return rows[:limit]
+        return _newest_first(rows, after, limit)
 
     async def count_runs(self, query: Query) -> dict[WorkflowExecutionStatus, int]:
         counts: dict[WorkflowExecutionStatus, int] = {}
@@ -397,18 +413,7 @@ class MemoryStore(Store):
 
     def snapshot(self) -> list[RunRecord]:
         """Copies of every run as it is now (histories only grow: each is a committed prefix)."""
-        return [
-            RunRecord(
-                r.workflow_id,
-                r.run_id,
-                r.workflow_type,
-                r.start_time,
-                r.status,
-                r.close_time,
-                list(r.history),
-            )
-            for r in self._runs.values()
-        ]
+        return [r.copy() for r in self._runs.values()]
 
     def evict(self, run: RunRecord) -> None:
         key = (run.workflow_id, run.run_id)

@@ -11,12 +11,13 @@ from typing import Any
 
 from ._clock import Clock
 
-__all__ = ["TimerEntry", "TimerService"]
+__all__ = ["TimerEntry", "TimerService", "log_callback_error"]
 
 _log = logging.getLogger("fastcore.engine")
 
 
-def _log_error(callback: Callable[..., Any], args: tuple[Any, ...], err: Exception) -> None:
+def log_callback_error(callback: Callable[..., Any], args: tuple[Any, ...], err: Exception) -> None:
+    """Log (WARNING) that a timer callback raised ``err``: what happens with no ``on_error``."""
     _log.warning(
         "fastcore timer callback %s failed: %s: %s",
         getattr(callback, "__qualname__", callback),
@@ -53,7 +54,9 @@ class TimerService:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.on_error: Callable[[Callable[..., Any], tuple[Any, ...], Exception], None] = _log_error
+        self.on_error: Callable[[Callable[..., Any], tuple[Any, ...], Exception], None] = (
+            log_callback_error
+        )
         self._heap: list[tuple[float, int, TimerEntry]] = []
         self._seq = itertools.count()
         self._armed: asyncio.TimerHandle | None = None
@@ -113,7 +116,7 @@ class TimerService:
                 try:
                     self.on_error(entry.callback, entry.args, err)
                 except Exception:
-                    _log_error(entry.callback, entry.args, err)
+                    log_callback_error(entry.callback, entry.args, err)
         self._arm()
 
     def close(self) -> None:

@@ -50,16 +50,30 @@ def _active() -> Any | None:
     return None
 
 
+def _inside(method: str, flag: str) -> bool:
+    """Whether a ``_block(method, flag)`` is open: the active sandbox's answer, or ours."""
+    s = _active()
+    if s is not None:
+        return bool(getattr(s, method)())
+    return bool(getattr(_local, flag, False))
+
+
 @contextlib.contextmanager
-def _flag(name: str) -> Iterator[None]:
-    if getattr(_local, name, False):
+def _block(method: str, flag: str) -> Iterator[None]:
+    """The active sandbox's block ``method``, or (no sandbox) a block that sets ``flag``."""
+    s = _active()
+    if s is not None:
+        with getattr(s, method)():
+            yield None
+        return
+    if getattr(_local, flag, False):
         yield None  # nested: the outer block keeps the flag
         return
-    setattr(_local, name, True)
+    setattr(_local, flag, True)
     try:
         yield None
     finally:
-        setattr(_local, name, False)
+        setattr(_local, flag, False)
 
 
 class unsafe:
@@ -95,43 +109,23 @@ class unsafe:
     @staticmethod
     def is_sandbox_unrestricted() -> bool:
         """Whether the code runs inside ``sandbox_unrestricted()``."""
-        s = _active()
-        if s is not None:
-            return bool(s.is_sandbox_unrestricted())
-        return bool(getattr(_local, "unrestricted", False))
+        return _inside("is_sandbox_unrestricted", "unrestricted")
 
     @staticmethod
-    @contextlib.contextmanager
-    def sandbox_unrestricted() -> Iterator[None]:
+    def sandbox_unrestricted() -> contextlib.AbstractContextManager[None]:
         """Run a block without the sandbox's restrictions (fastcore has none to lift)."""
-        s = _active()
-        if s is not None:
-            with s.sandbox_unrestricted():
-                yield None
-            return
-        with _flag("unrestricted"):
-            yield None
+        return _block("sandbox_unrestricted", "unrestricted")
 
     @staticmethod
     def is_imports_passed_through() -> bool:
         """Whether the code runs inside ``imports_passed_through()``."""
-        s = _active()
-        if s is not None:
-            return bool(s.is_imports_passed_through())
-        return bool(getattr(_local, "passthrough", False))
+        return _inside("is_imports_passed_through", "passthrough")
 
     @staticmethod
-    @contextlib.contextmanager
-    def imports_passed_through() -> Iterator[None]:
+    def imports_passed_through() -> contextlib.AbstractContextManager[None]:
         """Import modules in this block once, not per workflow run (the sandbox's concern;
         on fastcore every import is a normal import)."""
-        s = _active()
-        if s is not None:
-            with s.imports_passed_through():
-                yield None
-            return
-        with _flag("passthrough"):
-            yield None
+        return _block("imports_passed_through", "passthrough")
 
     @staticmethod
     def current_import_notification_policy_override() -> SandboxImportNotificationPolicy | None:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
-from ._updates import UpdateOutcome, Updates
+from ._updates import StartedUpdate, UpdateOutcome, Updates
 
-__all__ = ["WorkflowUpdateHandle"]
+__all__ = ["WorkflowUpdateHandle", "sent_update_handle"]
 
 LocalReturnType = TypeVar("LocalReturnType")
 
@@ -81,3 +81,20 @@ class WorkflowUpdateHandle(Generic[LocalReturnType]):
         if hint is None and self._target_run_id is not None:
             hint = self._updates.result_hint(self._workflow_id, self._target_run_id, self._name)
         return self._updates.value(outcome, hint)  # type: ignore[no-any-return]
+
+
+def sent_update_handle(
+    updates: Updates, sent: StartedUpdate, *, workflow_run_id: str | None, result_type: Any
+) -> WorkflowUpdateHandle[Any]:
+    """The handle of an update a call just sent (or joined): it knows where the update went,
+    and its outcome when the call waited for it."""
+    return WorkflowUpdateHandle(
+        updates,
+        sent.update_id,
+        sent.workflow_id,
+        workflow_run_id=workflow_run_id,
+        result_type=result_type,
+        known_outcome=sent.outcome,
+        target_run_id=sent.run_id,
+        name=sent.name,
+    )

@@ -22,20 +22,19 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from ._converter import DataConverter, decode_arguments
+from ._converter import DataConverter, encode_arguments
 from ._definitions import handler_name
 from ._failure import from_failure, to_failure
 from ._handlers import unknown_update
 from ._lifecycle import Lifecycle
 from ._notify import Notifier
-from ._run import Run, new_id
+from ._run import Run, closed_error, new_id
 from ._run_table import RunTable
 from ._store import Store
 from ._telemetry import Telemetry
 from ._validate import check_id
 from .errors import (
     ApplicationError,
-    InvalidArgumentError,
     WorkflowNotFoundError,
     WorkflowUpdateFailedError,
 )
@@ -203,13 +202,7 @@ class Updates:
         else:  # a fresh id cannot be a repeat
             sent = StartedUpdate(rec.workflow_id, rec.run_id, new_id(), name, None)
         if not run.open:
-            err = WorkflowNotFoundError(
-                f"cannot update {name!r} on workflow {rec.workflow_id!r}: it is closed "
-                f"({rec.status.name})",
-                workflow_id=rec.workflow_id,
-            )
-            err.closed_status = rec.status
-            raise err
+            raise closed_error(run, f"update {name!r} on")
         inst = run.instance
         while inst is not None and inst.obj is None and run.open:
             # No workflow task has run yet (a retry in its backoff): as Temporal does, the
@@ -217,28 +210,16 @@ class Updates:
             await self._notifier.history_grew(run)
             inst = run.instance
         if inst is None or not run.open:
-            err = WorkflowNotFoundError(
-                f"cannot update {name!r} on workflow {rec.workflow_id!r}: it is closed "
-                f"({rec.status.name})",
-                workflow_id=rec.workflow_id,
-            )
-            err.closed_status = rec.status
-            raise err
+            raise closed_error(run, f"update {name!r} on")
         h = inst.handler("update", name)
         if h is None:  # rejected, as Temporal's SDKs reject an update they have no handler for
             sent.outcome = rejection(
                 unknown_update(name, inst.handler_names("update")), self._converter
             )
             return sent
-        if not h.dynamic:
-            h.checker.check(f"update {name!r}", args)
-        converter = self._converter
-        payloads = converter.encode(args)
-        hints = None if h.dynamic else h.arg_hints
-        try:
-            decoded = converter.decode(payloads, hints)
-        except InvalidArgumentError:  # say which argument, and of what
-            decoded = decode_arguments(converter, payloads, hints, f"update {name!r}")
+        payloads, decoded = encode_arguments(
+            self._converter, args, h.dynamic, h.checker, h.arg_hints, "update", name
+        )
         sent.ret_hint = None if h.dynamic else h.ret_hint
         handlers = inst.handlers or inst.make_handlers()
         uid = sent.update_id

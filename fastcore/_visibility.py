@@ -461,20 +461,14 @@ def _coerce(attr: str, kind: SearchAttributeType, raw: Any) -> Any:
         if not isinstance(raw, str):
             raise ValueError(f"{attr!r} is a {kind.value}: quote the value ('{raw}')")
         return raw
-    if kind is T.INT:
-        if isinstance(raw, bool) or not isinstance(raw, int | str):
-            raise ValueError(f"{attr!r} is an Int, not {raw!r}")
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValueError(f"{attr!r} is an Int, not {raw!r}") from None
-    if kind is T.DOUBLE:
-        if isinstance(raw, bool):
-            raise ValueError(f"{attr!r} is a Double, not {raw!r}")
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError(f"{attr!r} is a Double, not {raw!r}") from None
+    if kind is T.INT or kind is T.DOUBLE:
+        number, what = (int, "an Int") if kind is T.INT else (float, "a Double")
+        if not isinstance(raw, bool) and (number is float or isinstance(raw, int | str)):
+            try:
+                return number(raw)
+            except ValueError:
+                pass
+        raise ValueError(f"{attr!r} is {what}, not {raw!r}")
     if kind is T.BOOL:
         if isinstance(raw, str) and raw.lower() in ("true", "false"):
             return raw.lower() == "true"

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from ._converter import DataConverter, decode_arguments
+from ._converter import DataConverter, encode_arguments
 from ._definitions import WorkflowDefinition, handler_name
 from ._handles import WorkflowHandle
 from ._operations import HandleOperations
@@ -183,12 +183,15 @@ class UpdateWithStart:
         name = handler_name("update", update)
         # (a handler the workflow sets at run time is looked up by the run: unknown here)
         h = defn.handler("update", name)
-        if h is not None and not h.dynamic:
-            h.checker.check(f"update {name!r}", update_args)
-        converter = self._converter
-        payloads = converter.encode(update_args)
-        hints = h.arg_hints if h is not None and not h.dynamic else None
-        decoded = decode_arguments(converter, payloads, hints, f"update {name!r}")
+        payloads, decoded = encode_arguments(
+            self._converter,
+            update_args,
+            h is None or h.dynamic,
+            h.checker if h is not None else None,
+            h.arg_hints if h is not None else None,
+            "update",
+            name,
+        )
         del wf_name
         uid = update_id or new_id()
         carried = StartUpdates([(uid, name, payloads, decoded)])

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
-from ._definitions import _ACT_ATTR, ActivityDefinition, _ArgChecker, _hints, _is_method
+from ._definitions import _ACT_ATTR, ActivityDefinition, ArgChecker, _hints, _is_method
 from ._metric_meter import MetricMeter
 from .common import Priority, RetryPolicy
 
@@ -97,7 +97,7 @@ def defn(
                 is_async=inspect.iscoroutinefunction(target),
                 arg_hints=arg_hints,
                 ret_hint=ret_hint,
-                checker=_ArgChecker(target, skip_self=method),
+                checker=ArgChecker(target, skip_self=method),
                 dynamic=dynamic,
                 is_method=method and not is_class,
                 no_thread_cancel_exception=no_thread_cancel_exception,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import uuid as _uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
@@ -31,12 +31,13 @@ from ._activity_calls import (
     start_local_activity_class,
     start_local_activity_method,
 )
+from ._child_calls import execute_child_workflow, start_child_workflow
 from ._definitions import (
     _HANDLER_ATTR,
     _WF_ATTR,
+    ArgChecker,
     HandlerDefinition,
     WorkflowDefinition,
-    _ArgChecker,
     _hints,
 )
 from ._external_handle import (
@@ -99,7 +100,6 @@ from .common import (
     RetryPolicy,
     SearchAttributeUpdate,
     TypedSearchAttributes,
-    WorkflowIDReusePolicy,
 )
 from .errors import InvalidArgumentError, NondeterminismError, ReadOnlyContextError
 
@@ -276,7 +276,7 @@ def defn(
         if not inspect.iscoroutinefunction(run_fn):
             raise ValueError(f"@workflow.run method {run_fn.__qualname__} must be async def")
         arg_hints, ret_hint = _hints(run_fn, skip_self=True)
-        checker = _ArgChecker(run_fn, skip_self=True)
+        checker = ArgChecker(run_fn, skip_self=True)
         if init_fn is not None:
             init_params = list(inspect.signature(init_fn).parameters)[1:]
             run_params = list(inspect.signature(run_fn).parameters)[1:]
@@ -356,7 +356,7 @@ def _handler_decorator(
             is_async=is_async,
             arg_hints=arg_hints,
             ret_hint=ret_hint,
-            checker=_ArgChecker(f, skip_self=True),
+            checker=ArgChecker(f, skip_self=True),
             dynamic=dynamic,
             description=description,
             unfinished_policy=unfinished_policy,
@@ -561,106 +561,6 @@ def wait_condition(
     del timeout_summary
     seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
     return _runtime.current().wait_condition(fn, seconds)  # type: ignore[no-any-return]
-
-
-def start_child_workflow(
-    workflow: Any,
-    arg: Any = MISSING,
-    *more: Any,
-    args: Sequence[Any] = (),
-    id: str | None = None,
-    task_queue: str | None = None,
-    result_type: type | None = None,
-    cancellation_type: ChildWorkflowCancellationType = (
-        ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
-    ),
-    parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
-    execution_timeout: timedelta | None = None,
-    run_timeout: timedelta | None = None,
-    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-    retry_policy: RetryPolicy | None = None,
-    memo: Mapping[str, Any] | None = None,
-    task_timeout: timedelta | None = None,
-    static_summary: str | None = None,
-    static_details: str | None = None,
-    priority: Priority = Priority.default,
-    cron_schedule: str = "",
-    search_attributes: Any = None,
-) -> Awaitable[Any]:
-    """Start a child workflow; awaiting this gives a handle once the child has started.
-
-    ``task_queue`` is recorded (the child's ``info().task_queue``; by default its parent's),
-    not used for routing. ``cron_schedule`` and ``search_attributes`` (a
-    ``TypedSearchAttributes``, or the deprecated name -> list mapping) are the child's, as for
-    a client's start. Accepted and without effect, as for a client's start:
-    ``task_timeout`` (a workflow task runs in-process), ``static_summary``/``static_details``
-    (no UI), ``priority`` (no queue to order).
-    """
-    del task_timeout, static_summary, static_details, priority
-    return _runtime.current().start_child_workflow(  # type: ignore[no-any-return]
-        workflow,
-        args_of(arg, args, more),
-        id=id,
-        result_type=result_type,
-        cancellation_type=cancellation_type,
-        parent_close_policy=parent_close_policy,
-        execution_timeout=execution_timeout,
-        run_timeout=run_timeout,
-        id_reuse_policy=id_reuse_policy,
-        retry_policy=retry_policy,
-        memo=memo,
-        task_queue=task_queue,
-        cron_schedule=cron_schedule,
-        search_attributes=search_attributes,
-    )
-
-
-async def execute_child_workflow(
-    workflow: Any,
-    arg: Any = MISSING,
-    *more: Any,
-    args: Sequence[Any] = (),
-    id: str | None = None,
-    task_queue: str | None = None,
-    result_type: type | None = None,
-    cancellation_type: ChildWorkflowCancellationType = (
-        ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
-    ),
-    parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
-    execution_timeout: timedelta | None = None,
-    run_timeout: timedelta | None = None,
-    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-    retry_policy: RetryPolicy | None = None,
-    memo: Mapping[str, Any] | None = None,
-    task_timeout: timedelta | None = None,
-    static_summary: str | None = None,
-    static_details: str | None = None,
-    priority: Priority = Priority.default,
-    cron_schedule: str = "",
-    search_attributes: Any = None,
-) -> Any:
-    """Run a child workflow to its end; failures raise ``ChildWorkflowError``."""
-    handle = await start_child_workflow(
-        workflow,
-        *args_of(arg, args, more),
-        id=id,
-        task_queue=task_queue,
-        result_type=result_type,
-        cancellation_type=cancellation_type,
-        parent_close_policy=parent_close_policy,
-        execution_timeout=execution_timeout,
-        run_timeout=run_timeout,
-        id_reuse_policy=id_reuse_policy,
-        retry_policy=retry_policy,
-        memo=memo,
-        task_timeout=task_timeout,
-        static_summary=static_summary,
-        static_details=static_details,
-        priority=priority,
-        cron_schedule=cron_schedule,
-        search_attributes=search_attributes,
-    )
-    return await handle
 
 
 def patched(id: str) -> bool:

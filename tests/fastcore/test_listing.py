@@ -256,7 +256,8 @@ async def test_sqlite_answers_from_its_indexes(tmp_path: Path) -> None:
 async def test_a_store_from_schema_1_is_migrated(tmp_path: Path) -> None:
     """Runs written before search attributes existed list with their memo, and can be
     filtered by the built-in attributes."""
-    from fastcore._sqlite_store import _APPLICATION_ID, _MIGRATIONS
+    from fastcore._sqlite_schema import APPLICATION_ID as _APPLICATION_ID
+    from fastcore._sqlite_schema import MIGRATIONS as _MIGRATIONS
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
