@@ -230,7 +230,12 @@ class HandleOperations:
             raise WorkflowQueryRejectedError(status)
         name = check_id(handler_name("query", query), "query_type")
         if not hasattr(run.defn, "queries"):
-            raise unknown_query(name, [])  # its workflow is not registered here any more
+            # its workflow is not registered here any more: nothing can replay the history
+            raise WorkflowQueryFailedError(
+                f"Workflow class {run.record.workflow_type} is not registered on this engine: "
+                "a query on a closed run replays its history with its workflow class "
+                "(pass it in Engine(workflows=[...]))"
+            )
         inst = run.instance
         if inst is None:
             inst = self._replayed_instance(run)
