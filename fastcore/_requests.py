@@ -29,4 +29,9 @@ def request_id(value: str) -> Iterator[None]:
     try:
         yield
     finally:
-        _request_id.reset(token)
+        try:
+            _request_id.reset(token)
+        except ValueError:
+            # closed from another context (an abandoned call's coroutine finalized by the
+            # garbage collector): the context the id was set in is gone already
+            pass

@@ -20,6 +20,7 @@ from fastcore._sqlite_store import SqliteStore
 from fastcore.common import WorkflowExecutionStatus as Status
 from fastcore.errors import WorkflowAlreadyStartedError, WorkflowFailureError, WorkflowNotFoundError
 from fastcore.history import Event, EventType, event_to_json
+from fastcore.integration import request_id
 
 from .workload import ACTIVITIES, WORKFLOWS, Op, Plan, SimFlow, make_plan
 from .world import (
@@ -270,7 +271,11 @@ class _Simulation:
                     kw["start_signal"] = "add"
                     kw["start_signal_args"] = [options["start_signal"]]
                 try:
-                    await engine.start_workflow(SimFlow.run, plan, id=op.workflow_id, **kw)
+                    # A resend after a crash carries the first send's request id, as a
+                    # Temporal client's retry does: a signal-with-start that reached its run
+                    # before the crash must not signal it again.
+                    with request_id(f"sim-start-{op.workflow_id}"):
+                        await engine.start_workflow(SimFlow.run, plan, id=op.workflow_id, **kw)
                     answer = "ok:started"
                 except WorkflowAlreadyStartedError:
                     if rec.sends < 2:
