@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import math
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ from .._failures import exception_from_record, failure_record
 from .._proto.v1 import bridge_pb2 as pb
 
 __all__ = [
+    "args_to_proto",
     "description_from_proto",
     "description_to_proto",
     "duration_from_proto",
@@ -120,7 +121,8 @@ def payload_to_proto(payload: Payload) -> pb.Payload:
 
 def payload_from_proto(msg: pb.Payload) -> Payload:
     """A wire ``Payload`` as a fastcore ``Payload``."""
-    return Payload(dict(msg.metadata), msg.data)
+    md = msg.metadata  # read key by key: dict() of a protobuf map goes through abc mixins
+    return Payload({k: md[k] for k in md}, msg.data)
 
 
 def payloads_to_proto(payloads: Iterable[Payload]) -> list[pb.Payload]:
@@ -130,12 +132,29 @@ def payloads_to_proto(payloads: Iterable[Payload]) -> list[pb.Payload]:
 
 def payloads_from_proto(msgs: Iterable[pb.Payload]) -> list[Payload]:
     """Several payloads from the wire."""
-    return [Payload(dict(m.metadata), m.data) for m in msgs]
+    return [payload_from_proto(m) for m in msgs]
 
 
-def encoded_args(msgs: Iterable[pb.Payload]) -> list[EncodedValue]:
+def encoded_args(msgs: Sequence[pb.Payload]) -> list[EncodedValue]:
     """Call arguments as they arrived, for the engine to record and decode once."""
-    return [EncodedValue(Payload(dict(m.metadata), m.data)) for m in msgs]
+    if not msgs:
+        return []
+    out = []
+    for m in msgs:
+        md = m.metadata
+        out.append(EncodedValue(Payload({k: md[k] for k in md}, m.data)))
+    return out
+
+
+def args_to_proto(converter: DataConverter, arg: Any, args: Sequence[Any]) -> list[pb.Payload]:
+    """temporalio's call arguments (one ``arg``, or several in ``args``) encoded for the wire."""
+    if args:
+        payloads = converter.encode([arg, *args] if arg is not ... else args)
+        return [pb.Payload(metadata=p.metadata, data=p.data) for p in payloads]
+    if arg is ...:
+        return []
+    p = converter.encode_one(arg)
+    return [pb.Payload(metadata=p.metadata, data=p.data)]
 
 
 # -- times ------------------------------------------------------------------------------

@@ -56,13 +56,6 @@ class ClientCalls(Protocol):
         ...
 
 
-def _args(arg: Any, args: Sequence[Any]) -> list[Any]:
-    """temporalio's calling convention: one ``arg``, or several in ``args``."""
-    out = [] if arg is ... else [arg]
-    out.extend(args)
-    return out
-
-
 _HANDLERS: dict[tuple[str, Any], tuple[str, Any]] = {}
 
 
@@ -147,7 +140,7 @@ class BridgeWorkflowHandle:
                 workflow_id=self._id,
                 run_id=self._run_id or "",
                 signal_name=name,
-                args=cv.payloads_to_proto(c._converter.encode(_args(arg, args))),
+                args=cv.args_to_proto(c._converter, arg, args),
             ),
             rpc_timeout,
         )
@@ -176,7 +169,7 @@ class BridgeWorkflowHandle:
                 workflow_id=self._id,
                 run_id=self._run_id or "",
                 query_name=name,
-                args=cv.payloads_to_proto(c._converter.encode(_args(arg, args))),
+                args=cv.args_to_proto(c._converter, arg, args),
             ),
             rpc_timeout,
         )
@@ -210,7 +203,7 @@ class BridgeWorkflowHandle:
                 workflow_id=self._id,
                 run_id=self._run_id or "",
                 update_name=name,
-                args=cv.payloads_to_proto(c._converter.encode(_args(arg, args))),
+                args=cv.args_to_proto(c._converter, arg, args),
                 update_id=id or "",
             ),
             rpc_timeout,

@@ -296,7 +296,14 @@ class UnaryTracing(_ClientBase):
 
     def idle(self) -> bool:
         """Whether a call has nothing to trace or send: no tracer and no current context."""
-        return self._untraced() and not otel_context.get_current()
+        if self._follow_global and self._noop:  # _untraced inline: this is every call's check
+            provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
+            if provider is _UNKNOWN:
+                provider = trace.get_tracer_provider()
+            self._noop = provider is None or isinstance(
+                provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider
+            )
+        return self._noop and not otel_context.get_current()
 
     async def call(
         self,
