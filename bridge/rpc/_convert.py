@@ -40,7 +40,7 @@ from .._failures import exception_from_record, failure_record
 from .._proto.v1 import bridge_pb2 as pb
 
 __all__ = [
-    "args_to_proto",
+    "add_args",
     "description_from_proto",
     "description_to_proto",
     "duration_from_proto",
@@ -52,6 +52,7 @@ __all__ = [
     "exception_to_proto",
     "failure_from_proto",
     "failure_to_proto",
+    "fill_payload",
     "payload_from_proto",
     "payload_to_proto",
     "payloads_from_proto",
@@ -146,15 +147,33 @@ def encoded_args(msgs: Sequence[pb.Payload]) -> list[EncodedValue]:
     return out
 
 
-def args_to_proto(converter: DataConverter, arg: Any, args: Sequence[Any]) -> list[pb.Payload]:
-    """temporalio's call arguments (one ``arg``, or several in ``args``) encoded for the wire."""
+def add_args(field: Any, converter: DataConverter, arg: Any, args: Sequence[Any]) -> None:
+    """temporalio's call arguments (one ``arg``, or several in ``args``) encoded into a
+    request's repeated ``Payload`` field.
+
+    Each payload is added in place (``add``, then its metadata key by key): building a
+    ``Payload`` message with a map and copying it into the request costs twice as much.
+    """
     if args:
         payloads = converter.encode([arg, *args] if arg is not ... else args)
-        return [pb.Payload(metadata=p.metadata, data=p.data) for p in payloads]
-    if arg is ...:
-        return []
-    p = converter.encode_one(arg)
-    return [pb.Payload(metadata=p.metadata, data=p.data)]
+    elif arg is ...:
+        return
+    else:
+        payloads = [converter.encode_one(arg)]
+    for p in payloads:
+        msg = field.add(data=p.data)
+        md = msg.metadata
+        for k, v in p.metadata.items():
+            md[k] = v
+
+
+def fill_payload(msg: pb.Payload, payload: Payload) -> None:
+    """Write ``payload`` into a wire ``Payload`` held by another message, in place."""
+    msg.SetInParent()
+    msg.data = payload.data
+    md = msg.metadata
+    for k, v in payload.metadata.items():
+        md[k] = v
 
 
 # -- times ------------------------------------------------------------------------------

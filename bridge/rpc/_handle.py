@@ -134,16 +134,11 @@ class BridgeWorkflowHandle:
         """
         name, _ = _handler("signal", signal)
         c = self._client
-        await c._call(
-            "SignalWorkflow",
-            pb.SignalWorkflowRequest(
-                workflow_id=self._id,
-                run_id=self._run_id or "",
-                signal_name=name,
-                args=cv.args_to_proto(c._converter, arg, args),
-            ),
-            rpc_timeout,
+        request = pb.SignalWorkflowRequest(
+            workflow_id=self._id, run_id=self._run_id or "", signal_name=name
         )
+        cv.add_args(request.args, c._converter, arg, args)
+        await c._call("SignalWorkflow", request, rpc_timeout)
 
     async def query(
         self,
@@ -163,16 +158,11 @@ class BridgeWorkflowHandle:
         """
         name, hint = _handler("query", query)
         c = self._client
-        resp = await c._call(
-            "QueryWorkflow",
-            pb.QueryWorkflowRequest(
-                workflow_id=self._id,
-                run_id=self._run_id or "",
-                query_name=name,
-                args=cv.args_to_proto(c._converter, arg, args),
-            ),
-            rpc_timeout,
+        request = pb.QueryWorkflowRequest(
+            workflow_id=self._id, run_id=self._run_id or "", query_name=name
         )
+        cv.add_args(request.args, c._converter, arg, args)
+        resp = await c._call("QueryWorkflow", request, rpc_timeout)
         return c._converter.decode_one(
             cv.payload_from_proto(resp.result), result_type if result_type is not None else hint
         )
@@ -197,17 +187,11 @@ class BridgeWorkflowHandle:
         """
         name, hint = _handler("update", update)
         c = self._client
-        resp = await c._call(
-            "UpdateWorkflow",
-            pb.UpdateWorkflowRequest(
-                workflow_id=self._id,
-                run_id=self._run_id or "",
-                update_name=name,
-                args=cv.args_to_proto(c._converter, arg, args),
-                update_id=id or "",
-            ),
-            rpc_timeout,
+        request = pb.UpdateWorkflowRequest(
+            workflow_id=self._id, run_id=self._run_id or "", update_name=name, update_id=id or ""
         )
+        cv.add_args(request.args, c._converter, arg, args)
+        resp = await c._call("UpdateWorkflow", request, rpc_timeout)
         if resp.WhichOneof("outcome") == "failure":
             raise WorkflowUpdateFailedError(cv.exception_from_proto(resp.failure, c._converter))
         return c._converter.decode_one(

@@ -253,10 +253,11 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
             handle = self._engine.get_workflow_handle(workflow_id, run_id=request.run_id or None)
             value = await handle.query(name, args=args, result_type=EncodedValue)
             p = value.payload if isinstance(value, EncodedValue) else self._encode_one(value)
-            result = pb.Payload(metadata=p.metadata, data=p.data)
+            response = pb.QueryWorkflowResponse()
+            cv.fill_payload(response.result, p)
         except Exception as err:
             await _fail(context, err)
-        return pb.QueryWorkflowResponse(result=result)
+        return response
 
     async def UpdateWorkflow(
         self, request: pb.UpdateWorkflowRequest, context: grpc.aio.ServicerContext
