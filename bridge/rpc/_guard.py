@@ -54,16 +54,6 @@ def _guarded_deserializer(
 
 
 def _guard_unary(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
-    if inspect.iscoroutinefunction(behavior):  # the common case: one await, no checks
-
-        async def guarded_async(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            if request.__class__ is _Undecodable:
-                logger.debug("refused %s: %s", method, request.reason)
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason)
-            return await behavior(request, context)
-
-        return guarded_async
-
     async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
         if isinstance(request, _Undecodable):
             logger.debug("refused %s: %s", method, request.reason)
@@ -72,6 +62,27 @@ def _guard_unary(behavior: Callable[..., Any], method: str) -> Callable[..., Any
         return await result if inspect.isawaitable(result) else result
 
     return guarded
+
+
+def _guard_unary_async(
+    behavior: Callable[..., Any], deserialize: Callable[[bytes], Any] | None, method: str
+) -> Callable[..., Any]:
+    """A coroutine handler that decodes its request itself (gRPC hands it the bytes): one
+    frame per call, not a guarded deserializer and a wrapper."""
+
+    async def guarded_async(data: bytes, context: grpc.aio.ServicerContext) -> Any:
+        if deserialize is None:
+            request: Any = data
+        else:
+            try:
+                request = deserialize(data)
+            except Exception as err:  # any decode failure is the sender's mistake
+                reason = undecodable_message(method, err)
+                logger.debug("refused %s: %s", method, reason)
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, reason)
+        return await behavior(request, context)
+
+    return guarded_async
 
 
 def _guard_stream(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
@@ -120,6 +131,12 @@ def guard_handler(
     if handler is None or handler.request_streaming:
         return handler
     method = method.decode() if isinstance(method, bytes) else str(method)
+    if not handler.response_streaming and inspect.iscoroutinefunction(handler.unary_unary):
+        return grpc.unary_unary_rpc_method_handler(
+            _guard_unary_async(handler.unary_unary, handler.request_deserializer, method),
+            request_deserializer=None,
+            response_serializer=handler.response_serializer,
+        )
     deserializer = _guarded_deserializer(handler.request_deserializer, method)
     kwargs = {
         "request_deserializer": deserializer,

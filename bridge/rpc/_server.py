@@ -141,6 +141,7 @@ async def _fail(context: grpc.aio.ServicerContext, err: Exception) -> NoReturn:
     await _abort(context, code, message, detail)
 
 
+_HANDLES_KEPT = 1024  # engine handles the servicer keeps for signals and queries
 _SIGNALED = pb.SignalWorkflowResponse()  # empty, never changed: one for every call
 
 
@@ -157,9 +158,19 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         self._engine = engine
         self._converter = engine.converter
         self._limits = limits
+        self._handles: dict[tuple[str, str], Any] = {}  # engine handles of signal/query
         self._watch_queues: set[asyncio.Queue[Any]] = set()
         self._watching = 0
         self._closing = False
+
+    def _cached_handle(self, key: tuple[str, str]) -> Any:
+        """The engine's handle for ``(workflow_id, run_id)``, kept for the next call (a handle
+        holds only the ids: one without a run id finds the latest run at each call)."""
+        handles = self._handles
+        if len(handles) >= _HANDLES_KEPT:
+            handles.clear()
+        handle = handles[key] = self._engine.get_workflow_handle(key[0], run_id=key[1] or None)
+        return handle
 
     def _handle(self, workflow_id: str, run_id: str) -> Any:
         return self._engine.get_workflow_handle(
@@ -232,7 +243,10 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
             if not workflow_id:
                 raise InvalidArgumentError("workflow_id is required")
             args = cv.encoded_args(request.args)
-            handle = self._engine.get_workflow_handle(workflow_id, run_id=request.run_id or None)
+            key = (workflow_id, request.run_id)
+            handle = self._handles.get(key)
+            if handle is None:
+                handle = self._cached_handle(key)
             await handle.signal(name, args=args)
         except Exception as err:
             await _fail(context, err)
@@ -250,7 +264,10 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
             if not workflow_id:
                 raise InvalidArgumentError("workflow_id is required")
             args = cv.encoded_args(request.args)
-            handle = self._engine.get_workflow_handle(workflow_id, run_id=request.run_id or None)
+            key = (workflow_id, request.run_id)
+            handle = self._handles.get(key)
+            if handle is None:
+                handle = self._cached_handle(key)
             value = await handle.query(name, args=args, result_type=EncodedValue)
             p = value.payload if isinstance(value, EncodedValue) else self._encode_one(value)
             response = pb.QueryWorkflowResponse()
