@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import math
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ from .._failures import exception_from_record, failure_record
 from .._proto.v1 import bridge_pb2 as pb
 
 __all__ = [
+    "add_args",
     "description_from_proto",
     "description_to_proto",
     "duration_from_proto",
@@ -51,6 +52,7 @@ __all__ = [
     "exception_to_proto",
     "failure_from_proto",
     "failure_to_proto",
+    "fill_payload",
     "payload_from_proto",
     "payload_to_proto",
     "payloads_from_proto",
@@ -120,7 +122,8 @@ def payload_to_proto(payload: Payload) -> pb.Payload:
 
 def payload_from_proto(msg: pb.Payload) -> Payload:
     """A wire ``Payload`` as a fastcore ``Payload``."""
-    return Payload(dict(msg.metadata), msg.data)
+    md = msg.metadata  # read key by key: dict() of a protobuf map goes through abc mixins
+    return Payload({k: md[k] for k in md}, msg.data)
 
 
 def payloads_to_proto(payloads: Iterable[Payload]) -> list[pb.Payload]:
@@ -130,12 +133,47 @@ def payloads_to_proto(payloads: Iterable[Payload]) -> list[pb.Payload]:
 
 def payloads_from_proto(msgs: Iterable[pb.Payload]) -> list[Payload]:
     """Several payloads from the wire."""
-    return [Payload(dict(m.metadata), m.data) for m in msgs]
+    return [payload_from_proto(m) for m in msgs]
 
 
-def encoded_args(msgs: Iterable[pb.Payload]) -> list[EncodedValue]:
+def encoded_args(msgs: Sequence[pb.Payload]) -> list[EncodedValue]:
     """Call arguments as they arrived, for the engine to record and decode once."""
-    return [EncodedValue(Payload(dict(m.metadata), m.data)) for m in msgs]
+    if not msgs:
+        return []
+    out = []
+    for m in msgs:
+        md = m.metadata
+        out.append(EncodedValue(Payload({k: md[k] for k in md}, m.data)))
+    return out
+
+
+def add_args(field: Any, converter: DataConverter, arg: Any, args: Sequence[Any]) -> None:
+    """temporalio's call arguments (one ``arg``, or several in ``args``) encoded into a
+    request's repeated ``Payload`` field.
+
+    Each payload is added in place (``add``, then its metadata key by key): building a
+    ``Payload`` message with a map and copying it into the request costs twice as much.
+    """
+    if args:
+        payloads = converter.encode([arg, *args] if arg is not ... else args)
+    elif arg is ...:
+        return
+    else:
+        payloads = [converter.encode_one(arg)]
+    for p in payloads:
+        msg = field.add(data=p.data)
+        md = msg.metadata
+        for k, v in p.metadata.items():
+            md[k] = v
+
+
+def fill_payload(msg: pb.Payload, payload: Payload) -> None:
+    """Write ``payload`` into a wire ``Payload`` held by another message, in place."""
+    msg.SetInParent()
+    msg.data = payload.data
+    md = msg.metadata
+    for k, v in payload.metadata.items():
+        md[k] = v
 
 
 # -- times ------------------------------------------------------------------------------

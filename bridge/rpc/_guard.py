@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
-__all__ = ["DecodeGuardInterceptor", "undecodable_message"]
+__all__ = ["DecodeGuardInterceptor", "guard_handler", "undecodable_message"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,27 @@ def _guard_unary(behavior: Callable[..., Any], method: str) -> Callable[..., Any
     return guarded
 
 
+def _guard_unary_async(
+    behavior: Callable[..., Any], deserialize: Callable[[bytes], Any] | None, method: str
+) -> Callable[..., Any]:
+    """A coroutine handler that decodes its request itself (gRPC hands it the bytes): one
+    frame per call, not a guarded deserializer and a wrapper."""
+
+    async def guarded_async(data: bytes, context: grpc.aio.ServicerContext) -> Any:
+        if deserialize is None:
+            request: Any = data
+        else:
+            try:
+                request = deserialize(data)
+            except Exception as err:  # any decode failure is the sender's mistake
+                reason = undecodable_message(method, err)
+                logger.debug("refused %s: %s", method, reason)
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, reason)
+        return await behavior(request, context)
+
+    return guarded_async
+
+
 def _guard_stream(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
     async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         if isinstance(request, _Undecodable):
@@ -95,19 +116,34 @@ class DecodeGuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     ) -> grpc.RpcMethodHandler:
         """Wrap the method's handler so an undecodable request never reaches it."""
         handler = await continuation(handler_call_details)
-        if handler is None or handler.request_streaming:
-            return handler
-        method = handler_call_details.method
-        method = method.decode() if isinstance(method, bytes) else str(method)
-        deserializer = _guarded_deserializer(handler.request_deserializer, method)
-        kwargs = {
-            "request_deserializer": deserializer,
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.response_streaming:
-            return grpc.unary_stream_rpc_method_handler(
-                _guard_stream(handler.unary_stream, method), **kwargs
-            )
+        return guard_handler(handler, handler_call_details.method)
+
+
+def guard_handler(
+    handler: grpc.RpcMethodHandler | None, method: str | bytes
+) -> grpc.RpcMethodHandler | None:
+    """``handler`` answering an undecodable unary request with ``INVALID_ARGUMENT``.
+
+    A handler whose requests stream (or no handler) is returned as it is. The server applies
+    it once per method when no other interceptor needs the guard outside it
+    (``DecodeGuardInterceptor`` does it per call otherwise).
+    """
+    if handler is None or handler.request_streaming:
+        return handler
+    method = method.decode() if isinstance(method, bytes) else str(method)
+    if not handler.response_streaming and inspect.iscoroutinefunction(handler.unary_unary):
         return grpc.unary_unary_rpc_method_handler(
-            _guard_unary(handler.unary_unary, method), **kwargs
+            _guard_unary_async(handler.unary_unary, handler.request_deserializer, method),
+            request_deserializer=None,
+            response_serializer=handler.response_serializer,
         )
+    deserializer = _guarded_deserializer(handler.request_deserializer, method)
+    kwargs = {
+        "request_deserializer": deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(
+            _guard_stream(handler.unary_stream, method), **kwargs
+        )
+    return grpc.unary_unary_rpc_method_handler(_guard_unary(handler.unary_unary, method), **kwargs)

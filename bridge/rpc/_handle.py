@@ -56,13 +56,6 @@ class ClientCalls(Protocol):
         ...
 
 
-def _args(arg: Any, args: Sequence[Any]) -> list[Any]:
-    """temporalio's calling convention: one ``arg``, or several in ``args``."""
-    out = [] if arg is ... else [arg]
-    out.extend(args)
-    return out
-
-
 _HANDLERS: dict[tuple[str, Any], tuple[str, Any]] = {}
 
 
@@ -141,16 +134,11 @@ class BridgeWorkflowHandle:
         """
         name, _ = _handler("signal", signal)
         c = self._client
-        await c._call(
-            "SignalWorkflow",
-            pb.SignalWorkflowRequest(
-                workflow_id=self._id,
-                run_id=self._run_id or "",
-                signal_name=name,
-                args=cv.payloads_to_proto(c._converter.encode(_args(arg, args))),
-            ),
-            rpc_timeout,
+        request = pb.SignalWorkflowRequest(
+            workflow_id=self._id, run_id=self._run_id or "", signal_name=name
         )
+        cv.add_args(request.args, c._converter, arg, args)
+        await c._call("SignalWorkflow", request, rpc_timeout)
 
     async def query(
         self,
@@ -170,16 +158,11 @@ class BridgeWorkflowHandle:
         """
         name, hint = _handler("query", query)
         c = self._client
-        resp = await c._call(
-            "QueryWorkflow",
-            pb.QueryWorkflowRequest(
-                workflow_id=self._id,
-                run_id=self._run_id or "",
-                query_name=name,
-                args=cv.payloads_to_proto(c._converter.encode(_args(arg, args))),
-            ),
-            rpc_timeout,
+        request = pb.QueryWorkflowRequest(
+            workflow_id=self._id, run_id=self._run_id or "", query_name=name
         )
+        cv.add_args(request.args, c._converter, arg, args)
+        resp = await c._call("QueryWorkflow", request, rpc_timeout)
         return c._converter.decode_one(
             cv.payload_from_proto(resp.result), result_type if result_type is not None else hint
         )
@@ -204,17 +187,11 @@ class BridgeWorkflowHandle:
         """
         name, hint = _handler("update", update)
         c = self._client
-        resp = await c._call(
-            "UpdateWorkflow",
-            pb.UpdateWorkflowRequest(
-                workflow_id=self._id,
-                run_id=self._run_id or "",
-                update_name=name,
-                args=cv.payloads_to_proto(c._converter.encode(_args(arg, args))),
-                update_id=id or "",
-            ),
-            rpc_timeout,
+        request = pb.UpdateWorkflowRequest(
+            workflow_id=self._id, run_id=self._run_id or "", update_name=name, update_id=id or ""
         )
+        cv.add_args(request.args, c._converter, arg, args)
+        resp = await c._call("UpdateWorkflow", request, rpc_timeout)
         if resp.WhichOneof("outcome") == "failure":
             raise WorkflowUpdateFailedError(cv.exception_from_proto(resp.failure, c._converter))
         return c._converter.decode_one(

@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from fastcore.errors import (
     FastcoreError,
@@ -42,7 +42,7 @@ from fastcore.errors import (
     WorkflowUpdateFailedError,
 )
 from fastcore.history import Event, EventType
-from fastcore.integration import EncodedValue
+from fastcore.integration import EncodedValue, Payload
 
 from .. import frontend
 from .._proto.v1 import bridge_pb2 as pb
@@ -57,6 +57,7 @@ from ._auth import (
 )
 from ._guard import DecodeGuardInterceptor
 from ._local import INSTANCE_KEY, SOCKET_KEY, AdvertisingHealthServicer, socket_path_for
+from ._methods import MethodTable
 
 __all__ = ["SERVICE_NAME", "BridgeServer"]
 
@@ -140,6 +141,10 @@ async def _fail(context: grpc.aio.ServicerContext, err: Exception) -> NoReturn:
     await _abort(context, code, message, detail)
 
 
+_HANDLES_KEPT = 1024  # engine handles the servicer keeps for signals and queries
+_SIGNALED = pb.SignalWorkflowResponse()  # empty, never changed: one for every call
+
+
 def _required(value: str, field: str) -> str:
     if not value:
         raise InvalidArgumentError(f"{field} is required")
@@ -153,14 +158,27 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         self._engine = engine
         self._converter = engine.converter
         self._limits = limits
+        self._handles: dict[tuple[str, str], Any] = {}  # engine handles of signal/query
         self._watch_queues: set[asyncio.Queue[Any]] = set()
         self._watching = 0
         self._closing = False
+
+    def _cached_handle(self, key: tuple[str, str]) -> Any:
+        """The engine's handle for ``(workflow_id, run_id)``, kept for the next call (a handle
+        holds only the ids: one without a run id finds the latest run at each call)."""
+        handles = self._handles
+        if len(handles) >= _HANDLES_KEPT:
+            handles.clear()
+        handle = handles[key] = self._engine.get_workflow_handle(key[0], run_id=key[1] or None)
+        return handle
 
     def _handle(self, workflow_id: str, run_id: str) -> Any:
         return self._engine.get_workflow_handle(
             _required(workflow_id, "workflow_id"), run_id=run_id or None
         )
+
+    def _encode_one(self, value: Any) -> Payload:
+        return self._converter.encode_one(value)  # type: ignore[no-any-return]
 
     def _encode(self, value: Any) -> pb.Payload:
         if isinstance(value, EncodedValue):
@@ -217,28 +235,46 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
         self, request: pb.SignalWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> pb.SignalWorkflowResponse:
         """Deliver a signal; FAILED_PRECONDITION when the workflow is closed."""
-        try:
-            name = _required(request.signal_name, "signal_name")
+        try:  # the checks of _required and _handle inline: a hot path
+            name = request.signal_name
+            if not name:
+                raise InvalidArgumentError("signal_name is required")
+            workflow_id = request.workflow_id
+            if not workflow_id:
+                raise InvalidArgumentError("workflow_id is required")
             args = cv.encoded_args(request.args)
-            await self._handle(request.workflow_id, request.run_id).signal(name, args=args)
+            key = (workflow_id, request.run_id)
+            handle = self._handles.get(key)
+            if handle is None:
+                handle = self._cached_handle(key)
+            await handle.signal(name, args=args)
         except Exception as err:
             await _fail(context, err)
-        return pb.SignalWorkflowResponse()
+        return _SIGNALED
 
     async def QueryWorkflow(
         self, request: pb.QueryWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> pb.QueryWorkflowResponse:
         """Answer a query from the workflow's live state."""
-        try:
-            name = _required(request.query_name, "query_name")
+        try:  # the checks of _required and _handle inline: a hot path
+            name = request.query_name
+            if not name:
+                raise InvalidArgumentError("query_name is required")
+            workflow_id = request.workflow_id
+            if not workflow_id:
+                raise InvalidArgumentError("workflow_id is required")
             args = cv.encoded_args(request.args)
-            value = await self._handle(request.workflow_id, request.run_id).query(
-                name, args=args, result_type=EncodedValue
-            )
-            result = self._encode(value)
+            key = (workflow_id, request.run_id)
+            handle = self._handles.get(key)
+            if handle is None:
+                handle = self._cached_handle(key)
+            value = await handle.query(name, args=args, result_type=EncodedValue)
+            p = value.payload if isinstance(value, EncodedValue) else self._encode_one(value)
+            response = pb.QueryWorkflowResponse()
+            cv.fill_payload(response.result, p)
         except Exception as err:
             await _fail(context, err)
-        return pb.QueryWorkflowResponse(result=result)
+        return response
 
     async def UpdateWorkflow(
         self, request: pb.UpdateWorkflowRequest, context: grpc.aio.ServicerContext
@@ -632,24 +668,32 @@ class BridgeServer:
             ("grpc.http.overload_protection", 0),
         ]
         # Auth first (a refused call's request is never decoded), then undecodable requests
-        # (INVALID_ARGUMENT, no traceback), then the rest: a refused call gets no span.
+        # (INVALID_ARGUMENT, no traceback), then the rest: a refused call gets no span. With
+        # no interceptor after it, the decode guard wraps each method once (MethodTable)
+        # instead of running as an interceptor at every call.
         interceptors: list[Any] = [TokenAuthInterceptor(self._token)] if self._token else []
-        interceptors.append(DecodeGuardInterceptor())
-        interceptors += self._interceptors
+        if self._interceptors:
+            interceptors.append(DecodeGuardInterceptor())
+            interceptors += self._interceptors
         server = grpc.aio.server(
             interceptors=interceptors,
             options=options,
             maximum_concurrent_rpcs=self._max_concurrent_rpcs,
         )
-        pb_grpc.add_BridgeServiceServicer_to_server(self._servicer, server)  # type: ignore[no-untyped-call]
+        methods = MethodTable(guard=not self._interceptors)
+        pb_grpc.add_BridgeServiceServicer_to_server(self._servicer, methods)  # type: ignore[no-untyped-call]
         self._frontend = frontend.FrontendServicer(self._engine)  # Temporal's own API
-        self._frontend.add_to_server(server)
+        self._frontend.add_to_server(methods)
         self._health = AdvertisingHealthServicer(SERVICE_NAME)
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, methods)
         services = [SERVICE_NAME, frontend.SERVICE_NAME]
-        reflection.enable_server_reflection(
-            [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+            reflection.aio.ReflectionServicer(
+                [*services, health.SERVICE_NAME, reflection.SERVICE_NAME]
+            ),
+            methods,
         )
+        server.add_generic_rpc_handlers((methods,))
         try:
             if self._tls is not None:
                 port = server.add_secure_port(self._requested, self._tls.credentials())

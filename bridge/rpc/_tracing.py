@@ -22,6 +22,7 @@ anywhere, the context of the caller still travels: only no span is recorded.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -259,6 +260,19 @@ def stream_interceptors(
     ]
 
 
+def _context_reader() -> Callable[[], Any]:
+    """OpenTelemetry's current context, read without the API's two Python frames when its
+    runtime context is the contextvars one (the default); through the API otherwise."""
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    var = getattr(runtime, "_current_context", None)
+    if isinstance(var, contextvars.ContextVar):
+        return var.get
+    return otel_context.get_current
+
+
+_current_context = _context_reader()
+
+
 class UnaryTracing(_ClientBase):
     """A CLIENT span per unary call, and its context sent, made inline rather than by a
     ``grpc.aio`` interceptor: the same spans, attributes and metadata as
@@ -296,7 +310,14 @@ class UnaryTracing(_ClientBase):
 
     def idle(self) -> bool:
         """Whether a call has nothing to trace or send: no tracer and no current context."""
-        return self._untraced() and not otel_context.get_current()
+        if self._follow_global and self._noop:  # _untraced inline: this is every call's check
+            provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
+            if provider is _UNKNOWN:
+                provider = trace.get_tracer_provider()
+            self._noop = provider is None or isinstance(
+                provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider
+            )
+        return self._noop and not _current_context()
 
     async def call(
         self,
