@@ -412,8 +412,9 @@ class BridgeClient:
             memo: Values recorded with the start.
             search_attributes: The run's search attributes.
             static_summary, static_details: Accepted and not kept (no UI shows them).
-            start_delay: Refused when given (use a cron schedule or a timer).
-            start_signal: A signal delivered with the start.
+            start_delay: Record the run now and run its code after this delay.
+            start_signal: A signal delivered with the start (signal-with-start: a running
+                workflow with the id gets it, and a start delay it waits out ends).
             start_signal_args: Arguments of ``start_signal``.
             result_type: The type ``result()`` converts to (default: the run's return hint).
             request_eager_start: Accepted; every start on an engine is eager already.
@@ -433,8 +434,6 @@ class BridgeClient:
             raise InvalidArgumentError(
                 "task_timeout is not supported: fastcore has no task timeout"
             )
-        if start_delay is not None:
-            raise InvalidArgumentError("start_delay is not supported by the fastcore engine")
         name, hint = _workflow_ref(workflow)
         enc = self._converter
         request = pb.StartWorkflowRequest(
@@ -452,6 +451,8 @@ class BridgeClient:
             request.execution_timeout.CopyFrom(cv.duration_to_proto(execution_timeout))
         if run_timeout is not None:
             request.run_timeout.CopyFrom(cv.duration_to_proto(run_timeout))
+        if start_delay is not None:
+            request.start_delay.CopyFrom(cv.duration_to_proto(start_delay))
         if retry_policy is not None:
             request.retry_policy.CopyFrom(cv.retry_policy_to_proto(retry_policy))
         for key, value in (memo or {}).items():

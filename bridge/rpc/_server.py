@@ -223,6 +223,8 @@ class _Servicer(pb_grpc.BridgeServiceServicer):
                 )
             if request.cron_schedule:
                 options["cron_schedule"] = request.cron_schedule
+            if request.HasField("start_delay"):
+                options["start_delay"] = cv.duration_from_proto(request.start_delay, "start_delay")
             handle = await self._engine.start_workflow(
                 workflow_type, args=args, id=workflow_id, **options
             )

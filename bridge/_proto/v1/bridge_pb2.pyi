@@ -418,7 +418,7 @@ class ErrorDetail(_message.Message):
     def __init__(self, error_type: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., workflow_type: _Optional[str] = ..., closed_status: _Optional[_Union[WorkflowExecutionStatus, str]] = ..., cause: _Optional[_Union[Failure, _Mapping]] = ...) -> None: ...
 
 class StartWorkflowRequest(_message.Message):
-    __slots__ = ("workflow_type", "workflow_id", "args", "execution_timeout", "run_timeout", "id_reuse_policy", "id_conflict_policy", "memo", "start_signal", "start_signal_args", "retry_policy", "task_queue", "search_attributes", "cron_schedule")
+    __slots__ = ("workflow_type", "workflow_id", "args", "execution_timeout", "run_timeout", "id_reuse_policy", "id_conflict_policy", "memo", "start_signal", "start_signal_args", "retry_policy", "task_queue", "search_attributes", "cron_schedule", "start_delay")
     class MemoEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -447,6 +447,7 @@ class StartWorkflowRequest(_message.Message):
     TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     CRON_SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    START_DELAY_FIELD_NUMBER: _ClassVar[int]
     workflow_type: str
     workflow_id: str
     args: _containers.RepeatedCompositeFieldContainer[Payload]
@@ -461,7 +462,8 @@ class StartWorkflowRequest(_message.Message):
     task_queue: str
     search_attributes: _containers.MessageMap[str, Payload]
     cron_schedule: str
-    def __init__(self, workflow_type: _Optional[str] = ..., workflow_id: _Optional[str] = ..., args: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., id_reuse_policy: _Optional[_Union[WorkflowIdReusePolicy, str]] = ..., id_conflict_policy: _Optional[_Union[WorkflowIdConflictPolicy, str]] = ..., memo: _Optional[_Mapping[str, Payload]] = ..., start_signal: _Optional[str] = ..., start_signal_args: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., task_queue: _Optional[str] = ..., search_attributes: _Optional[_Mapping[str, Payload]] = ..., cron_schedule: _Optional[str] = ...) -> None: ...
+    start_delay: _duration_pb2.Duration
+    def __init__(self, workflow_type: _Optional[str] = ..., workflow_id: _Optional[str] = ..., args: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., id_reuse_policy: _Optional[_Union[WorkflowIdReusePolicy, str]] = ..., id_conflict_policy: _Optional[_Union[WorkflowIdConflictPolicy, str]] = ..., memo: _Optional[_Mapping[str, Payload]] = ..., start_signal: _Optional[str] = ..., start_signal_args: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., task_queue: _Optional[str] = ..., search_attributes: _Optional[_Mapping[str, Payload]] = ..., cron_schedule: _Optional[str] = ..., start_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class StartWorkflowResponse(_message.Message):
     __slots__ = ("run_id",)

@@ -141,9 +141,17 @@ async def test_cron_and_args_through_the_bridge(server: BridgeServer, unique_id:
         h2 = await client.start_workflow("Invoice", args=[2.5], id=f"{unique_id}-z")
         await h2.signal("pay")
         assert await h2.result() == "paid 2.5 on fastcore"
-        with pytest.raises(InvalidArgumentError, match="start_delay is not supported"):
+        # start_delay: recorded now, run after the delay (the engine's virtual clock here)
+        delayed = await client.start_workflow(
+            Beat.run, id=f"{unique_id}-d", start_delay=timedelta(minutes=5)
+        )
+        d = await delayed.describe()
+        assert d.execution_time is not None and d.start_time is not None
+        assert d.execution_time - d.start_time == timedelta(minutes=5)
+        assert await delayed.result() == 1
+        with pytest.raises(InvalidArgumentError, match="start_delay"):
             await client.start_workflow(
-                Beat.run, id=f"{unique_id}-d", start_delay=timedelta(seconds=1)
+                Beat.run, id=f"{unique_id}-n", start_delay=timedelta(seconds=-1)
             )
     assert (await (await BridgeClient.connect(server.address, api_key=TOKEN)).count_workflows(
         f"WorkflowId = '{unique_id}-x'"
