@@ -129,8 +129,14 @@ class Telemetry:
     def workflow_task_failed(self, run: Any, err: BaseException | None) -> None:
         """A workflow task failed (the run stays open and blocked)."""
 
-    def activity_attempt_started(self, task: Any) -> None:
-        """An activity attempt begins."""
+    def activity_attempt_started(self, task: Any) -> Any:
+        """An activity attempt begins; what makes its span current for its code, or None.
+
+        The answer is ``(enter, leave, context)``: ``token = enter(context)`` before the
+        activity's code runs in the caller's context, ``leave(token)`` after (an async
+        attempt's first step; a thread's attempt uses ``enter_activity`` instead).
+        """
+        return None
 
     def activity_attempt_ended(self, task: Any, error: BaseException | None = None) -> None:
         """An activity attempt ended: returned (``error`` None) or raised/timed out."""
@@ -294,6 +300,16 @@ class _OtelTelemetry(Telemetry):
             self._set_span_in_context = trace.set_span_in_context
             self._CLIENT = trace.SpanKind.CLIENT
             self._SERVER = trace.SpanKind.SERVER
+            self._PendingSpan = _spans.PendingSpan
+            self._OtelContext = context.Context
+            self._span_key = _spans.SPAN_KEY
+            # how activity code's context gets its span: the context variable itself when
+            # the runtime context is the default contextvars one (C calls, no frames)
+            var = _spans.context_var()
+            self._get_current = context.get_current if var is None else var.get
+            self._enter: tuple[Any, Any] = (
+                (context.attach, context.detach) if var is None else (var.set, var.reset)
+            )
         self._m: Any = None
         self._loop: Any = None  # the engine's event loop, once seen
         self.meter = meter
@@ -302,6 +318,7 @@ class _OtelTelemetry(Telemetry):
 
             self._m = metrics_for(meter)
         self._names: dict[str, tuple[str, str]] = {}  # activity type: span names
+        self._wnames: dict[str, tuple[str, str]] = {}  # workflow type: span names
         self._runs: dict[str, _RunState] = {}  # open runs
         self._closed: dict[str, _RunState] = {}  # recently closed, for their next runs
         self._resumable: dict[str, Any] = {}  # rebuilt by replay; span made on first need
@@ -436,30 +453,40 @@ class _OtelTelemetry(Telemetry):
         b = self._b
         if b is not None:
             started = rec.history[0].attributes
-            parent_ctx, start_name, start_attrs = self._start_parent(run, started)
+            names = self._wnames.get(wtype)
+            if names is None:
+                names = self._wnames[wtype] = (f"StartWorkflow:{wtype}", f"RunWorkflow:{wtype}")
+            if started.get("continued_run_id") or started.get("parent"):
+                # a continued, retried or child run hangs under the run it came from
+                parent_ctx, start_name, start_attrs = self._start_parent(run, started)
+            else:
+                parent_ctx, start_name, start_attrs = None, names[0], None
             if parent_ctx is None:
-                parent_ctx = self._context.get_current()
+                parent_ctx = self._get_current()
             if start_name is not None:
                 parent_ctx = b.instant(start_name, self._CLIENT, parent_ctx, start_attrs or ids)
             span = ctx = b.start(
-                f"RunWorkflow:{wtype}",
+                names[1],
                 self._SERVER,
                 parent_ctx,
                 {**ids, "fastcore.attempt": started.get("attempt") or 1},
             )
-            traceparent = self._spans.traceparent
+            # the W3C traceparents (as _spans.traceparent writes them), formatted inline
             tc: dict[str, Any] = {
-                "run_span": traceparent(span.trace_id, span.span_id, span.flags),
+                "run_span": f"00-{span.trace_id:032x}-{span.span_id:016x}-{span.flags:02x}",
                 "start_ns": span.start_ns,
             }
-            if type(parent_ctx) is self._spans.PendingSpan:
-                tc["traceparent"] = traceparent(
-                    parent_ctx.trace_id, parent_ctx.span_id, parent_ctx.flags
+            if type(parent_ctx) is self._PendingSpan:
+                tc["traceparent"] = (
+                    f"00-{parent_ctx.trace_id:032x}-{parent_ctx.span_id:016x}"
+                    f"-{parent_ctx.flags:02x}"
                 )
             else:
                 psc = self._trace.get_current_span(parent_ctx).get_span_context()
                 if psc.is_valid:
-                    tc["traceparent"] = traceparent(psc.trace_id, psc.span_id, psc.trace_flags)
+                    tc["traceparent"] = self._spans.traceparent(
+                        psc.trace_id, psc.span_id, psc.trace_flags
+                    )
             started["trace_context"] = tc
         self._runs[rec.run_id] = _RunState(wtype, span, ctx, parent_ctx, ids)
         m = self._m
@@ -478,7 +505,10 @@ class _OtelTelemetry(Telemetry):
         outcome = _close_outcome(event)
         span = state.span
         if span is not None:
-            span.set_attribute("fastcore.outcome", outcome)
+            if span.live is None and not span.done:
+                span.attrs["fastcore.outcome"] = outcome  # its own dict, not yet built
+            else:
+                span.set_attribute("fastcore.outcome", outcome)
             benign = outcome == "failed" and failure_is_benign(event.attributes.get("failure"))
             if outcome == "failed" and not benign:
                 failure = event.attributes.get("failure") or {}
@@ -551,11 +581,11 @@ class _OtelTelemetry(Telemetry):
 
     # ------------------------------------------------------------------ activities
 
-    def activity_attempt_started(self, task: Any) -> None:
+    def activity_attempt_started(self, task: Any) -> Any:
         run = task.run
         state = self._runs.get(run.record.run_id) or self._state(run)
         if state is None:
-            return
+            return None
         acts = state.acts
         act = acts.get(task)
         b = self._b
@@ -576,11 +606,15 @@ class _OtelTelemetry(Telemetry):
             if b is not None and (not replayed or ev.event_id > replayed.get(run.record.run_id, 0)):
                 parent = b.instant(names[0], self._CLIENT, parent, attrs)
             act = acts[task] = _ActState(parent, attrs, names[1])
-        if b is not None:
-            act.span = b.start(
-                act.name, self._SERVER, act.parent, {**act.attrs, "fastcore.attempt": task.attempt}
-            )
         act.t0 = time.perf_counter()
+        if b is None:
+            return None
+        span = act.span = b.start(
+            act.name, self._SERVER, act.parent, {**act.attrs, "fastcore.attempt": task.attempt}
+        )
+        # what makes it current for the activity's code: the current context plus the span
+        enter = self._enter
+        return enter[0], enter[1], self._OtelContext({**self._get_current(), self._span_key: span})
 
     def activity_attempt_ended(self, task: Any, error: BaseException | None = None) -> None:
         state = self._runs.get(task.run.record.run_id)
@@ -589,7 +623,10 @@ class _OtelTelemetry(Telemetry):
             return
         elapsed = time.perf_counter() - act.t0
         act.t0 = 0.0
-        outcome = _outcome(task, error)
+        if error is None:
+            outcome = "abandoned" if task.finished else "completed"
+        else:
+            outcome = _outcome(task, error)
         span = act.span
         if span is not None:
             act.span = None
