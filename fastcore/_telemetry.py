@@ -77,6 +77,8 @@ from .history import EventType
 __all__ = ["Telemetry"]
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
+_perf_counter = time.perf_counter
+_new_state = object.__new__
 _DURATIONS_DELAY = 0.02  # seconds activity durations wait to be recorded in bulk
 _get_running_loop = asyncio.events._get_running_loop
 _NOTHING: contextlib.AbstractContextManager[None] = contextlib.nullcontext()  # reusable
@@ -435,9 +437,12 @@ class _OtelTelemetry(Telemetry):
         return state
 
     def _forget(self, rid: str, state: _RunState) -> None:
-        state.acts.clear()
-        self._replayed.pop(rid, None)
-        self._task_failures.pop(rid, None)
+        if state.acts:
+            state.acts.clear()
+        if self._replayed:
+            self._replayed.pop(rid, None)
+        if self._task_failures:
+            self._task_failures.pop(rid, None)
         closed = self._closed
         closed[rid] = state
         if len(closed) > _CLOSED_KEEP:
@@ -472,14 +477,16 @@ class _OtelTelemetry(Telemetry):
                 {**ids, "fastcore.attempt": started.get("attempt") or 1},
             )
             # the W3C traceparents (as _spans.traceparent writes them), formatted inline
+            trace_hex = f"{span.trace_id:032x}"
             tc: dict[str, Any] = {
-                "run_span": f"00-{span.trace_id:032x}-{span.span_id:016x}-{span.flags:02x}",
+                "run_span": f"00-{trace_hex}-{span.span_id:016x}-{span.flags:02x}",
                 "start_ns": span.start_ns,
             }
             if type(parent_ctx) is self._PendingSpan:
+                if parent_ctx.trace_id != span.trace_id:  # (a child always shares it)
+                    trace_hex = f"{parent_ctx.trace_id:032x}"
                 tc["traceparent"] = (
-                    f"00-{parent_ctx.trace_id:032x}-{parent_ctx.span_id:016x}"
-                    f"-{parent_ctx.flags:02x}"
+                    f"00-{trace_hex}-{parent_ctx.span_id:016x}-{parent_ctx.flags:02x}"
                 )
             else:
                 psc = self._trace.get_current_span(parent_ctx).get_span_context()
@@ -488,7 +495,16 @@ class _OtelTelemetry(Telemetry):
                         psc.trace_id, psc.span_id, psc.trace_flags
                     )
             started["trace_context"] = tc
-        self._runs[rec.run_id] = _RunState(wtype, span, ctx, parent_ctx, ids)
+        state = _new_state(_RunState)  # _RunState(wtype, span, ctx, parent_ctx, ids), no frame
+        state.wtype = wtype
+        state.ids = ids
+        state.span = span
+        state.ctx = ctx
+        state.parent_ctx = parent_ctx
+        state.acts = {}
+        state.sweep_at = 64
+        state.last_task_failure = None
+        self._runs[rec.run_id] = state
         m = self._m
         if m is not None:
             m.started.add(1, wtype)
@@ -605,8 +621,14 @@ class _OtelTelemetry(Telemetry):
             replayed = self._replayed
             if b is not None and (not replayed or ev.event_id > replayed.get(run.record.run_id, 0)):
                 parent = b.instant(names[0], self._CLIENT, parent, attrs)
-            act = acts[task] = _ActState(parent, attrs, names[1])
-        act.t0 = time.perf_counter()
+            act = _new_state(_ActState)  # _ActState(parent, attrs, name) without its frame
+            act.parent = parent
+            act.attrs = attrs
+            act.name = names[1]
+            act.span = None
+            acts[task] = act
+        # when the attempt began: for the duration metric (1.0 without one: "running")
+        act.t0 = _perf_counter() if self._m is not None else 1.0
         if b is None:
             return None
         span = act.span = b.start(
@@ -614,14 +636,16 @@ class _OtelTelemetry(Telemetry):
         )
         # what makes it current for the activity's code: the current context plus the span
         enter = self._enter
-        return enter[0], enter[1], self._OtelContext({**self._get_current(), self._span_key: span})
+        cur = self._get_current()
+        key = self._span_key
+        return enter[0], enter[1], self._OtelContext({**cur, key: span} if cur else {key: span})
 
     def activity_attempt_ended(self, task: Any, error: BaseException | None = None) -> None:
         state = self._runs.get(task.run.record.run_id)
         act = state.acts.get(task) if state is not None else None
         if act is None or act.t0 == 0.0:
             return
-        elapsed = time.perf_counter() - act.t0
+        t0 = act.t0
         act.t0 = 0.0
         if error is None:
             outcome = "abandoned" if task.finished else "completed"
@@ -646,7 +670,7 @@ class _OtelTelemetry(Telemetry):
         if m is not None:
             atype = task.event.attributes["activity_type"]
             m.attempts.add(1, atype, outcome)
-            m.durations.append((elapsed, atype, outcome))  # recorded off the path
+            m.durations.append((_perf_counter() - t0, atype, outcome))  # recorded off the path
             if not m.scheduled:
                 self._schedule_durations(m)
         if task.finished:
