@@ -180,6 +180,7 @@ class ActivityTask(Generic[R]):
         "local",
         "run",
         "schedule_deadline",
+        "telemetry_state",
         "timed_out",
         "wait_durable",
     )
@@ -214,6 +215,8 @@ class ActivityTask(Generic[R]):
         self.cancel_details: _activity.ActivityCancellationDetails | None = None
         #: the last attempt's failure (a failure dict), for ``describe()``
         self.last_failure: dict[str, Any] | None = None
+        #: what telemetry keeps for this activity (its spans), None until its first attempt
+        self.telemetry_state: Any = None
         #: the last attempt called ``activity.raise_complete_async()``: awaiting a handle
         self.async_pending = False
         #: an outcome reported through a handle waits until it is durable
@@ -400,11 +403,11 @@ class ActivityTask(Generic[R]):
         quiet = defn.is_async
         tel = host.telemetry
         noted = tel.enabled
-        enter: Any = None
+        trace_ctx: Any = None
         if not quiet:
             host.activity_started(self)
         elif noted:
-            enter = tel.activity_attempt_started(self)
+            trace_ctx = tel.activity_attempt_started(self)
         # Outcomes are delivered outside every except block (and, below, outside the
         # activity's context): the workflow code they wake runs then, and must not find the
         # activity's exception as the context of its own, nor activity.info().
@@ -428,7 +431,7 @@ class ActivityTask(Generic[R]):
         if quiet:
             result: Any = _RUNNING
             token = _set_ctx(ctx)
-            trace_token = None if enter is None else enter[0](enter[2])
+            trace_token = None if trace_ctx is None else tel.attach_trace(trace_ctx)
             try:
                 coro = defn.fn(*args)
                 try:
@@ -443,8 +446,8 @@ class ActivityTask(Generic[R]):
                     task = asyncio.get_running_loop().create_task(_Resume(coro, first))
             finally:
                 _reset_ctx(token)
-                if enter is not None:
-                    enter[1](trace_token)
+                if trace_ctx is not None:
+                    tel.detach_trace(trace_token)
             if error is not None:
                 host.activity_started(self, noted)
                 self._attempt_failed(attempt_id, error)

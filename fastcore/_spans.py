@@ -333,6 +333,26 @@ class SpanBuilder:
             p.links = links
         return p
 
+    def child(
+        self, name: str, kind: trace.SpanKind, parent: SpanParent, attrs: dict[str, Any]
+    ) -> PendingSpan:
+        """``start`` now, leaner for its common case: a child of a noted span (a run's
+        span under its start, an attempt's under its activity's)."""
+        if self._chosen is None or type(parent) is not PendingSpan:
+            return self.start(name, kind, parent, attrs)
+        p = _new_span(PendingSpan)
+        p.name = name
+        p.kind = kind
+        p.parent = parent
+        p.attrs = attrs
+        p.start_ns = _time_ns()
+        p.end_ns = 0
+        p.trace_id = parent.trace_id
+        p.span_id = _ids.getrandbits(64) or 1
+        p.flags = parent.flags
+        p.done = False
+        return p
+
     def instant(
         self, name: str, kind: trace.SpanKind, parent: SpanParent, attrs: dict[str, Any]
     ) -> PendingSpan:

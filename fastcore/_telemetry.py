@@ -106,6 +106,12 @@ class Telemetry:
     """Whether any span or metric is recorded."""
 
     meter: Any = None
+
+    attach_trace: Any = None
+    """Makes the context ``activity_attempt_started`` answered current; answers a token."""
+
+    detach_trace: Any = None
+    """Undoes ``attach_trace`` with its token."""
     """The OpenTelemetry meter (None: no meter provider anywhere); user code's
     ``workflow.metric_meter()``/``activity.metric_meter()`` record through it."""
 
@@ -132,11 +138,11 @@ class Telemetry:
         """A workflow task failed (the run stays open and blocked)."""
 
     def activity_attempt_started(self, task: Any) -> Any:
-        """An activity attempt begins; what makes its span current for its code, or None.
+        """An activity attempt begins; the context that makes its span current, or None.
 
-        The answer is ``(enter, leave, context)``: ``token = enter(context)`` before the
-        activity's code runs in the caller's context, ``leave(token)`` after (an async
-        attempt's first step; a thread's attempt uses ``enter_activity`` instead).
+        The caller runs the attempt's code inside it: ``token = attach_trace(context)``
+        before, ``detach_trace(token)`` after (an async attempt's first step; a thread's
+        attempt uses ``enter_activity`` instead).
         """
         return None
 
@@ -213,13 +219,12 @@ class _RunState:
     """What telemetry keeps for one open run."""
 
     __slots__ = (
-        "acts",
         "ctx",
         "ids",
         "last_task_failure",
+        "open",
         "parent_ctx",
         "span",
-        "sweep_at",
         "wtype",
     )
 
@@ -231,17 +236,24 @@ class _RunState:
         self.span = span  # its RunWorkflow span (a PendingSpan), None without a tracer
         self.ctx = ctx  # what its spans hang under: the RunWorkflow span
         self.parent_ctx = parent_ctx  # what its RunWorkflow hangs under (a retry's parent too)
-        self.acts: dict[Any, _ActState] = {}
-        self.sweep_at = 64
+        self.open = True  # False once closed: its activities' late ends are not recorded
         self.last_task_failure: tuple[str, str] | None = None
 
 
 class _ActState:
-    """One scheduled activity: its ``StartActivity`` span and the running attempt."""
+    """One scheduled activity: its ``StartActivity`` span and the running attempt.
 
-    __slots__ = ("attrs", "name", "parent", "span", "t0")
+    Kept on the activity task itself (``ActivityTask.telemetry_state``): no table to look
+    it up in or to sweep.
+    """
 
-    def __init__(self, parent: Any, attrs: dict[str, Any], name: str) -> None:
+    __slots__ = ("attrs", "name", "owner", "parent", "run", "span", "t0")
+
+    def __init__(
+        self, owner: Any, run: _RunState, parent: Any, attrs: dict[str, Any], name: str
+    ) -> None:
+        self.owner = owner  # the telemetry that made it (an engine's can be replaced)
+        self.run = run
         self.parent = parent
         self.attrs = attrs  # of its spans (never changed: shared)
         self.name = name  # of its RunActivity spans
@@ -304,14 +316,15 @@ class _OtelTelemetry(Telemetry):
             self._SERVER = trace.SpanKind.SERVER
             self._PendingSpan = _spans.PendingSpan
             self._OtelContext = context.Context
+            self._new_dict = dict.__new__
+            self._dict_set = dict.__setitem__
             self._span_key = _spans.SPAN_KEY
             # how activity code's context gets its span: the context variable itself when
             # the runtime context is the default contextvars one (C calls, no frames)
             var = _spans.context_var()
             self._get_current = context.get_current if var is None else var.get
-            self._enter: tuple[Any, Any] = (
-                (context.attach, context.detach) if var is None else (var.set, var.reset)
-            )
+            self.attach_trace = context.attach if var is None else var.set
+            self.detach_trace = context.detach if var is None else var.reset
         self._m: Any = None
         self._loop: Any = None  # the engine's event loop, once seen
         self.meter = meter
@@ -437,8 +450,7 @@ class _OtelTelemetry(Telemetry):
         return state
 
     def _forget(self, rid: str, state: _RunState) -> None:
-        if state.acts:
-            state.acts.clear()
+        state.open = False
         if self._replayed:
             self._replayed.pop(rid, None)
         if self._task_failures:
@@ -470,7 +482,7 @@ class _OtelTelemetry(Telemetry):
                 parent_ctx = self._get_current()
             if start_name is not None:
                 parent_ctx = b.instant(start_name, self._CLIENT, parent_ctx, start_attrs or ids)
-            span = ctx = b.start(
+            span = ctx = b.child(
                 names[1],
                 self._SERVER,
                 parent_ctx,
@@ -501,8 +513,7 @@ class _OtelTelemetry(Telemetry):
         state.span = span
         state.ctx = ctx
         state.parent_ctx = parent_ctx
-        state.acts = {}
-        state.sweep_at = 64
+        state.open = True
         state.last_task_failure = None
         self._runs[rec.run_id] = state
         m = self._m
@@ -598,18 +609,13 @@ class _OtelTelemetry(Telemetry):
     # ------------------------------------------------------------------ activities
 
     def activity_attempt_started(self, task: Any) -> Any:
-        run = task.run
-        state = self._runs.get(run.record.run_id) or self._state(run)
-        if state is None:
-            return None
-        acts = state.acts
-        act = acts.get(task)
+        act = task.telemetry_state
         b = self._b
-        if act is None:
-            if len(acts) >= state.sweep_at:
-                for t in [t for t in acts if t.finished]:
-                    del acts[t]
-                state.sweep_at = max(64, 2 * len(acts))
+        if act is None or act.owner is not self:
+            run = task.run
+            state = self._runs.get(run.record.run_id) or self._state(run)
+            if state is None:
+                return None
             ev = task.event
             a = ev.attributes
             atype = a["activity_type"]
@@ -621,29 +627,34 @@ class _OtelTelemetry(Telemetry):
             replayed = self._replayed
             if b is not None and (not replayed or ev.event_id > replayed.get(run.record.run_id, 0)):
                 parent = b.instant(names[0], self._CLIENT, parent, attrs)
-            act = _new_state(_ActState)  # _ActState(parent, attrs, name) without its frame
+            act = _new_state(_ActState)  # _ActState(self, state, ...) without its frame
+            act.owner = self
+            act.run = state
             act.parent = parent
             act.attrs = attrs
             act.name = names[1]
             act.span = None
-            acts[task] = act
+            task.telemetry_state = act
+        elif not act.run.open:
+            return None  # its run closed (an attempt of an activity it left behind)
         # when the attempt began: for the duration metric (1.0 without one: "running")
         act.t0 = _perf_counter() if self._m is not None else 1.0
         if b is None:
             return None
-        span = act.span = b.start(
+        span = act.span = b.child(
             act.name, self._SERVER, act.parent, {**act.attrs, "fastcore.attempt": task.attempt}
         )
         # what makes it current for the activity's code: the current context plus the span
-        enter = self._enter
         cur = self._get_current()
-        key = self._span_key
-        return enter[0], enter[1], self._OtelContext({**cur, key: span} if cur else {key: span})
+        if cur:
+            return self._OtelContext({**cur, self._span_key: span})
+        ctx = self._new_dict(self._OtelContext)  # a Context of one entry, no dict copied
+        self._dict_set(ctx, self._span_key, span)
+        return ctx
 
     def activity_attempt_ended(self, task: Any, error: BaseException | None = None) -> None:
-        state = self._runs.get(task.run.record.run_id)
-        act = state.acts.get(task) if state is not None else None
-        if act is None or act.t0 == 0.0:
+        act = task.telemetry_state
+        if act is None or act.t0 == 0.0 or act.owner is not self or not act.run.open:
             return
         t0 = act.t0
         act.t0 = 0.0
@@ -673,14 +684,10 @@ class _OtelTelemetry(Telemetry):
             m.durations.append((_perf_counter() - t0, atype, outcome))  # recorded off the path
             if not m.scheduled:
                 self._schedule_durations(m)
-        if task.finished:
-            assert state is not None
-            state.acts.pop(task, None)
 
     def enter_activity(self, task: Any) -> Any:
-        state = self._runs.get(task.run.record.run_id)
-        act = state.acts.get(task) if state is not None else None
-        if act is None or act.span is None:
+        act = task.telemetry_state
+        if act is None or act.span is None or act.owner is not self or not act.run.open:
             return None
         return self._attach(self._set_span_in_context(act.span))
 
@@ -775,6 +782,8 @@ class _OtelTelemetry(Telemetry):
                 m.open.add(-1, state.wtype)
             for run in self._resumable.values():
                 m.open.add(-1, run.record.workflow_type)
+        for state in self._runs.values():
+            state.open = False  # what their activities do from now on is not recorded
         self._runs.clear()
         self._resumable.clear()
         self._closed.clear()
