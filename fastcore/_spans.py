@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -308,7 +308,7 @@ class SpanBuilder:
             p.flags = parent.flags
         else:
             # the span a context holds, read as trace.get_current_span(ctx) reads it
-            ctx = cast(otel_context.Context | None, parent)
+            ctx: Any = parent  # a Context or None (not a PendingSpan: checked above)
             cur = None if ctx is None else ctx.get(_SPAN_KEY)
             sc = None if cur is None or not isinstance(cur, trace.Span) else cur.get_span_context()
             if sc is not None and sc.is_valid:

@@ -529,7 +529,7 @@ class _OtelTelemetry(Telemetry):
                 return  # not a run this engine had open
             state = self._resume(self._resumable.pop(rid))
             del self._runs[rid]
-        outcome = _close_outcome(event)
+        outcome = _CLOSE_OUTCOMES.get(event.event_type) or _close_outcome(event)
         span = state.span
         if span is not None:
             if span.live is None and not span.done:
