@@ -385,6 +385,58 @@ class SpanBuilder:
             self._queued()
         return p
 
+    def instant_then_child(
+        self,
+        instant_name: str,
+        instant_kind: trace.SpanKind,
+        parent: SpanParent,
+        instant_attrs: dict[str, Any],
+        name: str,
+        kind: trace.SpanKind,
+        attrs: dict[str, Any],
+    ) -> PendingSpan:
+        """``instant``, then ``child`` under it, in one step (a start span and the span of
+        what it started: a run, an activity's first attempt); the child's ``parent`` is the
+        instant. The child starts when the instant ends."""
+        if self._chosen is None:
+            up = self.instant(instant_name, instant_kind, parent, instant_attrs)
+            return self.child(name, kind, up, attrs)
+        if type(parent) is PendingSpan:
+            now = _time_ns()
+            up = _new_span(PendingSpan)
+            up.name = instant_name
+            up.kind = instant_kind
+            up.parent = parent
+            up.attrs = instant_attrs
+            up.start_ns = now
+            up.trace_id = parent.trace_id
+            up.span_id = _ids.getrandbits(64) or 1
+            up.flags = parent.flags
+        else:
+            up = self.start(instant_name, instant_kind, parent, instant_attrs)
+            now = up.start_ns
+        t = _time_ns()
+        if t <= now:
+            t = now + 1  # it took the time of noting it: never zero
+        up.done = True
+        up.end_ns = t
+        p = _new_span(PendingSpan)
+        p.name = name
+        p.kind = kind
+        p.parent = up
+        p.attrs = attrs
+        p.start_ns = t
+        p.end_ns = 0
+        p.trace_id = up.trace_id
+        p.span_id = _ids.getrandbits(64) or 1
+        p.flags = up.flags
+        p.done = False
+        ended = self._ended
+        ended.append(up)
+        if self._handle is None or len(ended) >= _BATCH:
+            self._queued()
+        return p
+
     def _start_live(
         self,
         name: str,

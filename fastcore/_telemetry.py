@@ -480,14 +480,20 @@ class _OtelTelemetry(Telemetry):
                 parent_ctx, start_name, start_attrs = None, names[0], None
             if parent_ctx is None:
                 parent_ctx = self._get_current()
-            if start_name is not None:
-                parent_ctx = b.instant(start_name, self._CLIENT, parent_ctx, start_attrs or ids)
-            span = ctx = b.child(
-                names[1],
-                self._SERVER,
-                parent_ctx,
-                {**ids, "fastcore.attempt": started.get("attempt") or 1},
-            )
+            run_attrs = {**ids, "fastcore.attempt": started.get("attempt") or 1}
+            if start_name is not None:  # its start span, then the run's under it
+                span = ctx = b.instant_then_child(
+                    start_name,
+                    self._CLIENT,
+                    parent_ctx,
+                    start_attrs or ids,
+                    names[1],
+                    self._SERVER,
+                    run_attrs,
+                )
+                parent_ctx = span.parent
+            else:
+                span = ctx = b.child(names[1], self._SERVER, parent_ctx, run_attrs)
             # the W3C traceparents (as _spans.traceparent writes them), formatted inline
             trace_hex = f"{span.trace_id:032x}"
             tc: dict[str, Any] = {
@@ -625,25 +631,40 @@ class _OtelTelemetry(Telemetry):
             attrs = {**state.ids, "temporalActivityID": a["activity_id"]}
             parent = state.ctx
             replayed = self._replayed
+            span = None
             if b is not None and (not replayed or ev.event_id > replayed.get(run.record.run_id, 0)):
-                parent = b.instant(names[0], self._CLIENT, parent, attrs)
+                # its StartActivity (once, not per attempt) and the first attempt's span
+                span = b.instant_then_child(
+                    names[0],
+                    self._CLIENT,
+                    parent,
+                    attrs,
+                    names[1],
+                    self._SERVER,
+                    {**attrs, "fastcore.attempt": task.attempt},
+                )
+                parent = span.parent
             act = _new_state(_ActState)  # _ActState(self, state, ...) without its frame
             act.owner = self
             act.run = state
             act.parent = parent
             act.attrs = attrs
             act.name = names[1]
-            act.span = None
             task.telemetry_state = act
         elif not act.run.open:
             return None  # its run closed (an attempt of an activity it left behind)
+        else:
+            span = None
         # when the attempt began: for the duration metric (1.0 without one: "running")
         act.t0 = _perf_counter() if self._m is not None else 1.0
         if b is None:
+            act.span = None
             return None
-        span = act.span = b.child(
-            act.name, self._SERVER, act.parent, {**act.attrs, "fastcore.attempt": task.attempt}
-        )
+        if span is None:
+            span = b.child(
+                act.name, self._SERVER, act.parent, {**act.attrs, "fastcore.attempt": task.attempt}
+            )
+        act.span = span
         # what makes it current for the activity's code: the current context plus the span
         cur = self._get_current()
         if cur:
