@@ -449,17 +449,6 @@ class _OtelTelemetry(Telemetry):
         self._runs[rec.run_id] = state
         return state
 
-    def _forget(self, rid: str, state: _RunState) -> None:
-        state.open = False
-        if self._replayed:
-            self._replayed.pop(rid, None)
-        if self._task_failures:
-            self._task_failures.pop(rid, None)
-        closed = self._closed
-        closed[rid] = state
-        if len(closed) > _CLOSED_KEEP:
-            del closed[next(iter(closed))]
-
     # ------------------------------------------------------------------ workflows
 
     def workflow_started(self, run: Any) -> None:
@@ -565,7 +554,16 @@ class _OtelTelemetry(Telemetry):
                     self._trace.Status(self._trace.StatusCode.ERROR, "workflow execution timed out")
                 )
             self._b.finish(span)
-        self._forget(rid, state)
+        # forget it: it is closed (kept a while for a continued-as-new or retried run)
+        state.open = False
+        if self._replayed:
+            self._replayed.pop(rid, None)
+        if self._task_failures:
+            self._task_failures.pop(rid, None)
+        closed = self._closed
+        closed[rid] = state
+        if len(closed) > _CLOSED_KEEP:
+            del closed[next(iter(closed))]
         m = self._m
         if m is not None:
             m.open.add(-1, state.wtype)
