@@ -384,7 +384,10 @@ class Engine:
         that completes, fails or times out is followed by a new run of the same id at the
         next schedule time, until the workflow is cancelled or terminated. ``start_delay``
         records the run now and runs its code after the delay (Temporal's first workflow
-        task backoff). What an embedded engine has no use for is accepted and changes
+        task backoff). With ``start_signal`` this is Temporal's signal-with-start: a running
+        workflow with the id gets the signal (its handle is returned, and a start delay it
+        still waits out ends), unless ``id_conflict_policy`` is ``TERMINATE_EXISTING``;
+        ``FAIL`` is refused. What an embedded engine has no use for is accepted and changes
         nothing: ``task_timeout`` (a workflow task runs in-process), ``static_summary``/``_details``
         (no UI), ``rpc_metadata``/``rpc_timeout`` (no RPC), ``request_eager_start`` (every
         start is eager here), ``priority`` (one queue). ``versioning_override`` (worker

@@ -90,6 +90,7 @@ class HandleOperations:
         close_from_outside: Callable[[Run, EventType, dict[str, Any]], asyncio.Future[None] | None],
         request_cancel: Callable[[Run, str], asyncio.Future[None] | None],
         updates: Updates,
+        end_start_delay: Callable[[Run], None],
         identity: str = "",
     ) -> None:
         self.identity = identity
@@ -103,6 +104,7 @@ class HandleOperations:
         self._notifier = notifier
         self._close_from_outside = close_from_outside
         self._request_cancel = request_cancel
+        self._end_start_delay = end_start_delay
         #: what ``start_update`` and update handles do (the ``Updates`` part)
         self.updates = updates
 
@@ -160,9 +162,20 @@ class HandleOperations:
     # ------------------------------------------------------------------ signal, query, update
 
     async def signal(
-        self, workflow_id: str, run_id: str | None, signal: Any, args: list[Any]
+        self,
+        workflow_id: str,
+        run_id: str | None,
+        signal: Any,
+        args: list[Any],
+        *,
+        with_start: bool = False,
     ) -> None:
-        """Deliver a signal; returns once it is durable."""
+        """Deliver a signal; returns once it is durable.
+
+        ``with_start``: a signal-with-start that found the run open, which ends the run's
+        start delay (Temporal's first workflow task backoff) as Temporal does; a plain
+        signal waits for the delay.
+        """
         if not self._life.ready:
             await self._life.ensure_started()
         run = self._runs.by_workflow_id.get(workflow_id) if run_id is None else None
@@ -197,9 +210,13 @@ class HandleOperations:
         attrs: dict[str, Any] = {"signal_name": name, "input": payloads}
         if request:
             attrs["request_id"] = request
+        if with_start:
+            attrs["ends_start_delay"] = True
         fut = self._submit(run, ET_WORKFLOW_EXECUTION_SIGNALED, attrs, wait=self._store.durable)
         if fut is not None:
             await fut
+        if with_start:
+            self._end_start_delay(run)
 
     async def query(
         self,
@@ -230,7 +247,12 @@ class HandleOperations:
             raise WorkflowQueryRejectedError(status)
         name = check_id(handler_name("query", query), "query_type")
         if not hasattr(run.defn, "queries"):
-            raise unknown_query(name, [])  # its workflow is not registered here any more
+            # its workflow is not registered here any more: nothing can replay the history
+            raise WorkflowQueryFailedError(
+                f"Workflow class {run.record.workflow_type} is not registered on this engine: "
+                "a query on a closed run replays its history with its workflow class "
+                "(pass it in Engine(workflows=[...]))"
+            )
         inst = run.instance
         if inst is None:
             inst = self._replayed_instance(run)

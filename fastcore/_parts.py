@@ -221,6 +221,7 @@ def connect_parts(
         notifier=notifier,
         close_from_outside=closing.close_from_outside,
         request_cancel=closing.request_cancel,
+        end_start_delay=recovery.end_start_delay,
         identity=identity,
     )
     lister = Lister(
@@ -238,6 +239,7 @@ def connect_parts(
         store=store,
         new_run=starter.new_run,
         terminate_run=ops.terminate_run,
+        signal=ops.signal,
         search_attributes=search_attributes,
         clock=clock,
     )

@@ -315,6 +315,24 @@ class Recovery:
         delay = min(self.retry_interval * 2.0 ** min(run.task_attempts - 1, 30), 600.0)
         run.retry_entry = self._timers.call_later(delay, self.retry_task, run, run.task_attempts)
 
+    def end_start_delay(self, run: Run) -> None:
+        """Run the first workflow task now: a signal-with-start reached a run still waiting
+        out its start delay (Temporal dispatches the task at once; a plain signal waits)."""
+        inst = run.instance
+        entry = run.retry_entry
+        if (
+            entry is None
+            or inst is None
+            or not inst.blocked
+            or inst.task_failure is not None
+            or inst.nondeterminism is not None
+            or not inst.deferred
+            or inst.deferred[0].event_type is not EventType.WORKFLOW_EXECUTION_STARTED
+        ):
+            return
+        entry.cancel()
+        self.retry_task(run, 0)
+
     def retry_task(self, run: Run, attempt: int) -> None:
         """Retry a failed workflow task (or end a retry run's first-task backoff)."""
         run.retry_entry = None
@@ -357,7 +375,9 @@ class Recovery:
         first = deferred[0] if deferred else None
         if first is not None and first.event_type is EventType.WORKFLOW_EXECUTION_STARTED:
             due = first.timestamp + float(first.attributes.get("first_task_backoff") or 0)
-            if due > self._clock.now():
+            if due > self._clock.now() and not any(
+                e.attributes.get("ends_start_delay") for e in deferred
+            ):
                 # a retry run still in its first-task backoff (after a restart): wait for it
                 inst.blocked = True
                 inst.deferred = deferred

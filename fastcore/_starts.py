@@ -55,6 +55,7 @@ class Starts:
         store: Store,
         new_run: Callable[..., tuple[Run, Any]],
         terminate_run: Callable[[Run, str | None, list[Any]], Awaitable[None]],
+        signal: Callable[..., Awaitable[None]],
         search_attributes: SearchAttributeRegistry,
         clock: Clock,
     ) -> None:
@@ -65,6 +66,7 @@ class Starts:
         self._store = store
         self._new_run = new_run
         self._terminate_run = terminate_run
+        self._signal = signal
         self._search_attributes = search_attributes
         self._clock = clock
         #: what each workflow reference a start named resolved to (the registry is fixed)
@@ -183,6 +185,24 @@ class Starts:
         if existing is not None or prior is not None:
             if existing is not None and existing.open:
                 policy = id_conflict_policy
+                if start_signal is not None and not (
+                    policy == WorkflowIDConflictPolicy.TERMINATE_EXISTING
+                    or id_reuse_policy == WorkflowIDReusePolicy.TERMINATE_IF_RUNNING
+                ):
+                    # signal-with-start, as Temporal's: the running workflow is signalled
+                    if policy == WorkflowIDConflictPolicy.FAIL:
+                        raise InvalidArgumentError(
+                            "id_conflict_policy FAIL is not supported with a start signal: "
+                            "signal-with-start always signals a running workflow"
+                        )
+                    await self._signal(
+                        id,
+                        existing.record.run_id,
+                        start_signal,
+                        list(start_signal_args),
+                        with_start=True,
+                    )
+                    return existing, False
                 if policy == WorkflowIDConflictPolicy.USE_EXISTING:
                     return existing, False
                 if policy == WorkflowIDConflictPolicy.TERMINATE_EXISTING or (

@@ -91,8 +91,6 @@ def _retry_policy(msg: TRetryPolicy) -> RetryPolicy:
 
 
 def _refuse_unsupported(request: StartRequest) -> None:
-    if request.HasField("workflow_start_delay"):
-        raise invalid("workflow_start_delay is not supported by the fastcore engine")
     if isinstance(request, StartWorkflowExecutionRequest) and request.completion_callbacks:
         raise invalid("completion_callbacks are not supported by the fastcore engine")
 
@@ -133,6 +131,8 @@ class Starter:
             options["memo"] = encoded_memo(request.memo)
         if request.cron_schedule:
             options["cron_schedule"] = request.cron_schedule
+        if request.HasField("workflow_start_delay"):
+            options["start_delay"] = request.workflow_start_delay.ToTimedelta()
         attrs = from_temporal_attributes(
             request.search_attributes, self._engine.search_attribute_keys
         )
@@ -155,7 +155,10 @@ class Starter:
         options = self._options(request)
         options.update(extra)
         running = None
-        if options.get("id_conflict_policy") is WorkflowIDConflictPolicy.USE_EXISTING:
+        if (
+            options.get("id_conflict_policy") is WorkflowIDConflictPolicy.USE_EXISTING
+            or "start_signal" in options  # signal-with-start signals a running workflow
+        ):
             running = await self._open_run(wid)
         try:
             with request_id(request.request_id):  # a retry of a start gets the run it made
@@ -200,29 +203,17 @@ class Starter:
         signal as its first input."""
         if not request.signal_name:
             raise invalid("SignalName is not set on request.")
-        conflict = int(request.workflow_id_conflict_policy)
-        if conflict == WorkflowIDConflictPolicy.FAIL:
+        if int(request.workflow_id_conflict_policy) == WorkflowIDConflictPolicy.FAIL:
             raise invalid(
                 "WorkflowIdConflictPolicy FAIL is not supported with SignalWithStart "
                 "(it always signals a running workflow)"
             )
-        signal_args = encoded(request.signal_input.payloads)
-        wid = request.workflow_id
-        if conflict != WorkflowIDConflictPolicy.TERMINATE_EXISTING and wid:
-            running = await self._open_run(wid)
-            if running is not None:
-                handle = self._engine.get_workflow_handle(wid, run_id=running)
-                try:
-                    with request_id(request.request_id):  # a retry signals once
-                        await handle.signal(request.signal_name, args=signal_args)
-                except WorkflowNotFoundError:
-                    pass  # it closed meanwhile: start a new run below
-                else:
-                    return SignalWithStartWorkflowExecutionResponse(run_id=running, started=False)
+        # the engine's signal-with-start: a running workflow is signalled (its start delay
+        # ends), else a new run starts with the signal as its first input
         started = await self._start(
             request,
             start_signal=request.signal_name,
-            start_signal_args=signal_args,
+            start_signal_args=encoded(request.signal_input.payloads),
         )
         return SignalWithStartWorkflowExecutionResponse(
             run_id=started.run_id, started=started.started

@@ -177,3 +177,18 @@ async def test_many_concurrent_workflows(store_url: str) -> None:
         )
         results = await asyncio.gather(*(h.result() for h in handles))
         assert results == [i + 3 for i in range(200)]
+
+
+async def test_query_on_a_closed_run_of_an_unregistered_class_says_why(tmp_path: object) -> None:
+    """A closed run is queried by replaying it with its class: without the class the error
+    names the class, not an empty list of queries."""
+    url = f"sqlite:///{tmp_path}/q.db"
+    async with Engine(url, workflows=[Waiter]) as engine:
+        h = await engine.start_workflow(Waiter.run, id="closed")
+        await h.signal(Waiter.approve, "ann")
+        await h.result()
+    async with Engine(url, workflows=[Returns]) as engine:
+        handle = engine.get_workflow_handle("closed")
+        assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+        with pytest.raises(WorkflowQueryFailedError, match="class Waiter is not registered"):
+            await handle.query("status")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
 
-from fastcore import Engine, EventType, WorkflowExecutionStatus
+from fastcore import Engine, EventType, WorkflowExecutionStatus, WorkflowIDConflictPolicy
 from fastcore.errors import (
     ActivityError,
     ApplicationError,
     CancelledError,
+    InvalidArgumentError,
     TerminatedError,
     WorkflowFailureError,
     WorkflowNotFoundError,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from fastcore.testing import VirtualClock
@@ -59,6 +62,72 @@ async def test_signal_before_the_wait_with_start_signal(store_url: str) -> None:
             Waiter.run, id=wid(), start_signal="approve", start_signal_args=["early"]
         )
         assert (await h.result())["approved_by"] == "early"
+
+
+async def test_signal_with_start_signals_a_running_workflow(store_url: str) -> None:
+    """As temporalio's ``start_workflow(start_signal=...)``: a running workflow with the id is
+    signalled (not refused as already started); a new id starts with the signal."""
+    async with Engine(store_url, workflows=[Waiter]) as engine:
+        h = await engine.start_workflow(Waiter.run, id=wid())
+        again = await engine.start_workflow(
+            Waiter.run, id=h.id, start_signal="approve", start_signal_args=["sws"]
+        )
+        assert again.result_run_id == h.result_run_id
+        assert (await h.result())["signals"] == ["sws"]
+        running = await engine.start_workflow(Waiter.run, id=wid())
+        with pytest.raises(InvalidArgumentError, match="FAIL is not supported"):
+            await engine.start_workflow(
+                Waiter.run,
+                id=running.id,
+                start_signal="approve",
+                start_signal_args=["x"],
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+        # TERMINATE_EXISTING: a new run starts with the signal, the old one is terminated
+        fresh = await engine.start_workflow(
+            Waiter.run,
+            id=running.id,
+            start_signal="approve",
+            start_signal_args=["new"],
+            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+        )
+        assert fresh.result_run_id != running.result_run_id
+        assert (await fresh.result())["approved_by"] == "new"
+        old = engine.get_workflow_handle(running.id, run_id=running.result_run_id)
+        assert (await old.describe()).status is WorkflowExecutionStatus.TERMINATED
+
+
+async def test_signal_with_start_ends_a_start_delay_and_a_plain_signal_does_not(
+    store_url: str,
+) -> None:
+    """Temporal's start delay: a signal-with-start runs the first workflow task at once; a
+    plain signal waits with the run. After a restart the run stays started."""
+    async with Engine(store_url, workflows=[Waiter]) as engine:
+        h = await engine.start_workflow(Waiter.run, id=wid(), start_delay=timedelta(hours=1))
+        await h.signal("note", "plain")
+        with pytest.raises(WorkflowQueryFailedError, match="not ready"):
+            await h.query(Waiter.status)  # no workflow task has run
+        await engine.start_workflow(
+            Waiter.run, id=h.id, start_signal="note", start_signal_args=["with start"]
+        )
+        assert await h.query(Waiter.status) == "waiting"  # its code runs now
+        signalled = [
+            e.attributes.get("ends_start_delay")
+            for e in await h.fetch_history()
+            if e.event_type is E.WORKFLOW_EXECUTION_SIGNALED
+        ]
+        assert signalled == [None, True]
+    if store_url == "memory":
+        return
+    async with Engine(store_url, workflows=[Waiter]) as engine:
+        again = engine.get_workflow_handle(h.id)
+        assert await again.query(Waiter.status) == "waiting"  # not back in its delay
+        await again.signal(Waiter.approve, "ann")
+        assert (await asyncio.wait_for(again.result(), 60))["signals"] == [
+            "plain",
+            "with start",
+            "ann",
+        ]
 
 
 async def test_signals_by_name_and_in_order(store_url: str) -> None:

@@ -268,6 +268,28 @@ async def test_update_with_start_and_signal_with_start(bridge: Bridge, unique_id
     assert await fresh.query("count") == 1
 
 
+async def test_start_delay_and_a_signal_with_start_that_ends_it(
+    bridge: Bridge, unique_id: str
+) -> None:
+    """``start_delay`` records the run now and runs it after the delay; a signal-with-start
+    runs it at once, as on Temporal."""
+    client = bridge.client
+    h = await client.start_workflow(
+        "Cart", "ed", id=unique_id, task_queue="q", start_delay=timedelta(hours=1)
+    )
+    desc = await h.describe()
+    assert desc.execution_time is not None and desc.start_time is not None
+    assert desc.execution_time - desc.start_time == timedelta(hours=1)
+    events = await bridge.engine.get_workflow_handle(unique_id).fetch_history()
+    assert events[0].attributes["first_task_backoff"] == 3600.0
+    await client.start_workflow(
+        "Cart", "ed", id=unique_id, task_queue="q", start_signal="add", start_signal_args=["x"]
+    )
+    assert await h.query("count") == 1  # its code ran: the delay is over
+    await h.signal("checkout")
+    assert (await h.result())["items"] == ["x"]
+
+
 async def test_start_policies_and_request_ids(bridge: Bridge, unique_id: str) -> None:
     client = bridge.client
     first = await client.start_workflow("Cart", "a", id=unique_id, task_queue="q")
