@@ -134,8 +134,9 @@ class ActivityHost(Protocol[R]):
         """The pool plain ``def`` activities run in."""
         ...
 
-    def activity_started(self, task: ActivityTask[R]) -> None:
-        """An attempt is in flight (for time skipping and telemetry)."""
+    def activity_started(self, task: ActivityTask[R], noted: bool = False) -> None:
+        """An attempt is in flight (for time skipping and telemetry; ``noted``: telemetry's
+        ``activity_attempt_started`` was called for it already)."""
         ...
 
     def activity_ended(self, task: ActivityTask[R], err: BaseException | None = None) -> None:
@@ -179,6 +180,7 @@ class ActivityTask(Generic[R]):
         "local",
         "run",
         "schedule_deadline",
+        "telemetry_state",
         "timed_out",
         "wait_durable",
     )
@@ -213,6 +215,8 @@ class ActivityTask(Generic[R]):
         self.cancel_details: _activity.ActivityCancellationDetails | None = None
         #: the last attempt's failure (a failure dict), for ``describe()``
         self.last_failure: dict[str, Any] | None = None
+        #: what telemetry keeps for this activity (its spans), None until its first attempt
+        self.telemetry_state: Any = None
         #: the last attempt called ``activity.raise_complete_async()``: awaiting a handle
         self.async_pending = False
         #: an outcome reported through a handle waits until it is durable
@@ -393,11 +397,17 @@ class ActivityTask(Generic[R]):
         ctx._info = None
         ctx._logger_details = None
         defn = self.defn
-        # With no telemetry, an async attempt that returns without awaiting real I/O is
-        # recorded without the in-flight bookkeeping: it was never in flight.
-        quiet = defn.is_async and not host.telemetry.enabled
+        # An async attempt that returns without awaiting real I/O is recorded without the
+        # in-flight bookkeeping (time skipping's count): it was never in flight. Telemetry
+        # notes its span before its code runs (``noted``), and says what makes it current.
+        quiet = defn.is_async
+        tel = host.telemetry
+        noted = tel.enabled
+        trace_ctx: Any = None
         if not quiet:
             host.activity_started(self)
+        elif noted:
+            trace_ctx = tel.activity_attempt_started(self)
         # Outcomes are delivered outside every except block (and, below, outside the
         # activity's context): the workflow code they wake runs then, and must not find the
         # activity's exception as the context of its own, nor activity.info().
@@ -415,13 +425,13 @@ class ActivityTask(Generic[R]):
             error = err
         if error is not None:
             if quiet:
-                host.activity_started(self)
+                host.activity_started(self, noted)
             self._attempt_failed(attempt_id, error)
             return
-        if defn.is_async:
+        if quiet:
             result: Any = _RUNNING
             token = _set_ctx(ctx)
-            trace_token = None if quiet else host.telemetry.enter_activity(self)
+            trace_token = None if trace_ctx is None else tel.attach_trace(trace_ctx)
             try:
                 coro = defn.fn(*args)
                 try:
@@ -431,32 +441,29 @@ class ActivityTask(Generic[R]):
                 except BaseException as err:
                     error = err
                 else:
-                    if quiet:
-                        host.activity_started(self)
+                    host.activity_started(self, noted)
                     # It awaits real I/O: carry on as a task (it inherits the context).
                     task = asyncio.get_running_loop().create_task(_Resume(coro, first))
             finally:
                 _reset_ctx(token)
-                if trace_token is not None:
-                    host.telemetry.exit_activity(trace_token)
+                if trace_ctx is not None:
+                    tel.detach_trace(trace_token)
             if error is not None:
-                if quiet:
-                    host.activity_started(self)
+                host.activity_started(self, noted)
                 self._attempt_failed(attempt_id, error)
                 return
             if result is not _RUNNING:
-                if not quiet:
-                    self._attempt_succeeded(attempt_id, result)
-                    return
-                # completed at once, with no telemetry and no I/O: never in flight
+                # completed at once: never in flight
                 try:
                     payload = host.converter.encode_one(result)
                 except BaseException as err:
                     error = err
                 if error is not None:
-                    host.activity_started(self)
+                    host.activity_started(self, noted)
                     self._attempt_failed(attempt_id, error)
                     return
+                if noted:
+                    tel.activity_attempt_ended(self)
                 self.finished = True
                 if self._deadline_entries:
                     self._finish()

@@ -240,10 +240,12 @@ class Dispatcher:
         if act is not None:
             act.cancel()
 
-    def activity_started(self, task: ActivityTask[Run]) -> None:
-        """An attempt is in flight: time cannot skip, telemetry starts its span."""
+    def activity_started(self, task: ActivityTask[Run], noted: bool = False) -> None:
+        """An attempt is in flight: time cannot skip, telemetry starts its span (unless
+        ``noted``: it did when the attempt began)."""
         self._skipper.inflight += 1
-        self.telemetry.activity_attempt_started(task)
+        if not noted:
+            self.telemetry.activity_attempt_started(task)
 
     def activity_ended(self, task: ActivityTask[Run], err: BaseException | None = None) -> None:
         """An attempt that was in flight ended (``err`` if it failed)."""

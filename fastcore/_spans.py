@@ -31,20 +31,27 @@ import random
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, TypeAlias, cast
+from contextvars import ContextVar
+from typing import Any, TypeAlias
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+from opentelemetry.trace.propagation import _SPAN_KEY
 
 from ._loop import WorkflowLoop
 
-__all__ = ["PendingSpan", "SpanBuilder", "traceparent"]
+__all__ = ["SPAN_KEY", "PendingSpan", "SpanBuilder", "context_var", "traceparent"]
+
+SPAN_KEY = _SPAN_KEY
+"""The key of the current span in an OpenTelemetry context (``trace.set_span_in_context``'s)."""
 
 _log = logging.getLogger("fastcore.telemetry")
 _time_ns = time.time_ns
 _get_running_loop = asyncio.events._get_running_loop
 _ids = random.Random(os.urandom(16))
 _EMPTY = otel_context.Context()
+_new_span = object.__new__
 _SAMPLED = int(trace.TraceFlags.SAMPLED)
 _RANDOM_TRACE_ID = int(getattr(trace.TraceFlags, "RANDOM_TRACE_ID", 0))
 #: Ended spans built per event-loop callback, as soon as this many wait (a few milliseconds).
@@ -53,6 +60,17 @@ _BATCH = 256
 _DELAY = 0.02
 #: Ended spans that may wait; beyond this many (a loop that never yields) they are made now.
 _MAX_WAITING = 8192
+
+
+def context_var() -> ContextVar[otel_context.Context] | None:
+    """The context variable OpenTelemetry keeps the current context in, when its runtime
+    context is the default (``contextvars``) one: setting and resetting it is what
+    ``context.attach``/``detach`` do, without their Python frames. None otherwise."""
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    if type(runtime) is not ContextVarsRuntimeContext:
+        return None
+    var = getattr(runtime, "_current_context", None)
+    return var if isinstance(var, ContextVar) else None
 
 
 def traceparent(trace_id: int, span_id: int, flags: int) -> str:
@@ -255,6 +273,8 @@ class SpanBuilder:
             self._sampler = getattr(sdk, "sampler", None)
             self._default_sampler = self._sampler is None or _is_default_sampler(self._sampler)
             self._random_ids = chosen.is_trace_id_random()
+        #: a root's flags under the default sampler (every root sampled)
+        self._root_sampled = (_RANDOM_TRACE_ID if self._random_ids else 0) | _SAMPLED
         self._ended: deque[PendingSpan] = deque()
         self._handle: asyncio.Handle | None = None  # the next build, when one is scheduled
         self._soon = False  # whether it is the next loop iteration (or a short delay)
@@ -281,41 +301,140 @@ class SpanBuilder:
         start_ns = start_ns or _time_ns()
         if self._chosen is None:
             return self._start_live(name, kind, parent, attrs, start_ns, links)
+        # made without an __init__ frame (this is on every workflow's path)
+        p = _new_span(PendingSpan)
         if type(parent) is PendingSpan:  # not isinstance: an ABC's check is slow for a Context
-            up = parent
-            p = PendingSpan(
-                name, kind, up, attrs, start_ns, up.trace_id, _ids.getrandbits(64) or 1, up.flags
-            )
+            p.trace_id = parent.trace_id
+            p.flags = parent.flags
         else:
-            ctx = cast(otel_context.Context | None, parent)
-            sc = None if ctx is None else trace.get_current_span(ctx).get_span_context()
+            # the span a context holds, read as trace.get_current_span(ctx) reads it
+            ctx: Any = parent  # a Context or None (not a PendingSpan: checked above)
+            cur = None if ctx is None else ctx.get(_SPAN_KEY)
+            sc = None if cur is None or not isinstance(cur, trace.Span) else cur.get_span_context()
             if sc is not None and sc.is_valid:
-                trace_id = sc.trace_id
-                flags = int(sc.trace_flags) & (_SAMPLED | _RANDOM_TRACE_ID)
+                p.trace_id = sc.trace_id
+                p.flags = int(sc.trace_flags) & (_SAMPLED | _RANDOM_TRACE_ID)
             else:
-                trace_id = _ids.getrandbits(128) or 1
-                flags = self._root_flags(trace_id, name, kind, attrs, links)
-            p = PendingSpan(
-                name, kind, parent, attrs, start_ns, trace_id, _ids.getrandbits(64) or 1, flags
-            )
+                trace_id = p.trace_id = _ids.getrandbits(128) or 1
+                p.flags = (
+                    self._root_sampled
+                    if self._default_sampler
+                    else self._root_flags(trace_id, name, kind, attrs, links)
+                )
+        p.name = name
+        p.kind = kind
+        p.parent = parent
+        p.attrs = attrs
+        p.start_ns = start_ns
+        p.end_ns = 0
+        p.span_id = _ids.getrandbits(64) or 1
+        p.done = False
         if links:
             p.links = links
+        return p
+
+    def child(
+        self, name: str, kind: trace.SpanKind, parent: SpanParent, attrs: dict[str, Any]
+    ) -> PendingSpan:
+        """``start`` now, leaner for its common case: a child of a noted span (a run's
+        span under its start, an attempt's under its activity's)."""
+        if self._chosen is None or type(parent) is not PendingSpan:
+            return self.start(name, kind, parent, attrs)
+        p = _new_span(PendingSpan)
+        p.name = name
+        p.kind = kind
+        p.parent = parent
+        p.attrs = attrs
+        p.start_ns = _time_ns()
+        p.end_ns = 0
+        p.trace_id = parent.trace_id
+        p.span_id = _ids.getrandbits(64) or 1
+        p.flags = parent.flags
+        p.done = False
         return p
 
     def instant(
         self, name: str, kind: trace.SpanKind, parent: SpanParent, attrs: dict[str, Any]
     ) -> PendingSpan:
         """Note a span that starts and ends now (a start or a signal: a point in time)."""
-        if self._chosen is None or type(parent) is not PendingSpan:
+        if self._chosen is None:
             p = self.start(name, kind, parent, attrs)
             self.finish(p, max(_time_ns(), p.start_ns + 1))
             return p
-        up = parent
-        now = _time_ns()
-        p = PendingSpan(
-            name, kind, up, attrs, now, up.trace_id, _ids.getrandbits(64) or 1, up.flags
-        )
-        self.finish(p, max(_time_ns(), now + 1))  # it took the time of noting it: never zero
+        # made and queued inline (on every workflow's and activity's path)
+        if type(parent) is PendingSpan:
+            now = _time_ns()
+            p = _new_span(PendingSpan)
+            p.name = name
+            p.kind = kind
+            p.parent = parent
+            p.attrs = attrs
+            p.start_ns = now
+            p.trace_id = parent.trace_id
+            p.span_id = _ids.getrandbits(64) or 1
+            p.flags = parent.flags
+        else:
+            p = self.start(name, kind, parent, attrs)
+            now = p.start_ns
+        p.done = True
+        end_ns = _time_ns()
+        p.end_ns = end_ns if end_ns > now else now + 1  # it took the time of noting it
+        ended = self._ended
+        ended.append(p)
+        if self._handle is None or len(ended) >= _BATCH:
+            self._queued()
+        return p
+
+    def instant_then_child(
+        self,
+        instant_name: str,
+        instant_kind: trace.SpanKind,
+        parent: SpanParent,
+        instant_attrs: dict[str, Any],
+        name: str,
+        kind: trace.SpanKind,
+        attrs: dict[str, Any],
+    ) -> PendingSpan:
+        """``instant``, then ``child`` under it, in one step (a start span and the span of
+        what it started: a run, an activity's first attempt); the child's ``parent`` is the
+        instant. The child starts when the instant ends."""
+        if self._chosen is None:
+            up = self.instant(instant_name, instant_kind, parent, instant_attrs)
+            return self.child(name, kind, up, attrs)
+        if type(parent) is PendingSpan:
+            now = _time_ns()
+            up = _new_span(PendingSpan)
+            up.name = instant_name
+            up.kind = instant_kind
+            up.parent = parent
+            up.attrs = instant_attrs
+            up.start_ns = now
+            up.trace_id = parent.trace_id
+            up.span_id = _ids.getrandbits(64) or 1
+            up.flags = parent.flags
+        else:
+            up = self.start(instant_name, instant_kind, parent, instant_attrs)
+            now = up.start_ns
+        t = _time_ns()
+        if t <= now:
+            t = now + 1  # it took the time of noting it: never zero
+        up.done = True
+        up.end_ns = t
+        p = _new_span(PendingSpan)
+        p.name = name
+        p.kind = kind
+        p.parent = up
+        p.attrs = attrs
+        p.start_ns = t
+        p.end_ns = 0
+        p.trace_id = up.trace_id
+        p.span_id = _ids.getrandbits(64) or 1
+        p.flags = up.flags
+        p.done = False
+        ended = self._ended
+        ended.append(up)
+        if self._handle is None or len(ended) >= _BATCH:
+            self._queued()
         return p
 
     def _start_live(
@@ -366,7 +485,12 @@ class SpanBuilder:
         p.end_ns = end_ns or _time_ns()
         ended = self._ended
         ended.append(p)
-        n = len(ended)
+        if self._handle is None or len(ended) >= _BATCH:
+            self._queued()
+
+    def _queued(self) -> None:
+        """A span was queued with no build scheduled, or a batch is full: schedule one."""
+        n = len(self._ended)
         if n >= _BATCH:
             if n >= _MAX_WAITING:
                 self.flush()

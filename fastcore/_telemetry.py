@@ -77,6 +77,8 @@ from .history import EventType
 __all__ = ["Telemetry"]
 
 _RUNNING = WorkflowExecutionStatus.RUNNING
+_perf_counter = time.perf_counter
+_new_state = object.__new__
 _DURATIONS_DELAY = 0.02  # seconds activity durations wait to be recorded in bulk
 _get_running_loop = asyncio.events._get_running_loop
 _NOTHING: contextlib.AbstractContextManager[None] = contextlib.nullcontext()  # reusable
@@ -104,6 +106,12 @@ class Telemetry:
     """Whether any span or metric is recorded."""
 
     meter: Any = None
+
+    attach_trace: Any = None
+    """Makes the context ``activity_attempt_started`` answered current; answers a token."""
+
+    detach_trace: Any = None
+    """Undoes ``attach_trace`` with its token."""
     """The OpenTelemetry meter (None: no meter provider anywhere); user code's
     ``workflow.metric_meter()``/``activity.metric_meter()`` record through it."""
 
@@ -129,8 +137,14 @@ class Telemetry:
     def workflow_task_failed(self, run: Any, err: BaseException | None) -> None:
         """A workflow task failed (the run stays open and blocked)."""
 
-    def activity_attempt_started(self, task: Any) -> None:
-        """An activity attempt begins."""
+    def activity_attempt_started(self, task: Any) -> Any:
+        """An activity attempt begins; the context that makes its span current, or None.
+
+        The caller runs the attempt's code inside it: ``token = attach_trace(context)``
+        before, ``detach_trace(token)`` after (an async attempt's first step; a thread's
+        attempt uses ``enter_activity`` instead).
+        """
+        return None
 
     def activity_attempt_ended(self, task: Any, error: BaseException | None = None) -> None:
         """An activity attempt ended: returned (``error`` None) or raised/timed out."""
@@ -205,13 +219,12 @@ class _RunState:
     """What telemetry keeps for one open run."""
 
     __slots__ = (
-        "acts",
         "ctx",
         "ids",
         "last_task_failure",
+        "open",
         "parent_ctx",
         "span",
-        "sweep_at",
         "wtype",
     )
 
@@ -223,17 +236,24 @@ class _RunState:
         self.span = span  # its RunWorkflow span (a PendingSpan), None without a tracer
         self.ctx = ctx  # what its spans hang under: the RunWorkflow span
         self.parent_ctx = parent_ctx  # what its RunWorkflow hangs under (a retry's parent too)
-        self.acts: dict[Any, _ActState] = {}
-        self.sweep_at = 64
+        self.open = True  # False once closed: its activities' late ends are not recorded
         self.last_task_failure: tuple[str, str] | None = None
 
 
 class _ActState:
-    """One scheduled activity: its ``StartActivity`` span and the running attempt."""
+    """One scheduled activity: its ``StartActivity`` span and the running attempt.
 
-    __slots__ = ("attrs", "name", "parent", "span", "t0")
+    Kept on the activity task itself (``ActivityTask.telemetry_state``): no table to look
+    it up in or to sweep.
+    """
 
-    def __init__(self, parent: Any, attrs: dict[str, Any], name: str) -> None:
+    __slots__ = ("attrs", "name", "owner", "parent", "run", "span", "t0")
+
+    def __init__(
+        self, owner: Any, run: _RunState, parent: Any, attrs: dict[str, Any], name: str
+    ) -> None:
+        self.owner = owner  # the telemetry that made it (an engine's can be replaced)
+        self.run = run
         self.parent = parent
         self.attrs = attrs  # of its spans (never changed: shared)
         self.name = name  # of its RunActivity spans
@@ -294,6 +314,17 @@ class _OtelTelemetry(Telemetry):
             self._set_span_in_context = trace.set_span_in_context
             self._CLIENT = trace.SpanKind.CLIENT
             self._SERVER = trace.SpanKind.SERVER
+            self._PendingSpan = _spans.PendingSpan
+            self._OtelContext = context.Context
+            self._new_dict = dict.__new__
+            self._dict_set = dict.__setitem__
+            self._span_key = _spans.SPAN_KEY
+            # how activity code's context gets its span: the context variable itself when
+            # the runtime context is the default contextvars one (C calls, no frames)
+            var = _spans.context_var()
+            self._get_current = context.get_current if var is None else var.get
+            self.attach_trace = context.attach if var is None else var.set
+            self.detach_trace = context.detach if var is None else var.reset
         self._m: Any = None
         self._loop: Any = None  # the engine's event loop, once seen
         self.meter = meter
@@ -302,6 +333,7 @@ class _OtelTelemetry(Telemetry):
 
             self._m = metrics_for(meter)
         self._names: dict[str, tuple[str, str]] = {}  # activity type: span names
+        self._wnames: dict[str, tuple[str, str]] = {}  # workflow type: span names
         self._runs: dict[str, _RunState] = {}  # open runs
         self._closed: dict[str, _RunState] = {}  # recently closed, for their next runs
         self._resumable: dict[str, Any] = {}  # rebuilt by replay; span made on first need
@@ -417,15 +449,6 @@ class _OtelTelemetry(Telemetry):
         self._runs[rec.run_id] = state
         return state
 
-    def _forget(self, rid: str, state: _RunState) -> None:
-        state.acts.clear()
-        self._replayed.pop(rid, None)
-        self._task_failures.pop(rid, None)
-        closed = self._closed
-        closed[rid] = state
-        if len(closed) > _CLOSED_KEEP:
-            del closed[next(iter(closed))]
-
     # ------------------------------------------------------------------ workflows
 
     def workflow_started(self, run: Any) -> None:
@@ -436,32 +459,58 @@ class _OtelTelemetry(Telemetry):
         b = self._b
         if b is not None:
             started = rec.history[0].attributes
-            parent_ctx, start_name, start_attrs = self._start_parent(run, started)
+            names = self._wnames.get(wtype)
+            if names is None:
+                names = self._wnames[wtype] = (f"StartWorkflow:{wtype}", f"RunWorkflow:{wtype}")
+            if started.get("continued_run_id") or started.get("parent"):
+                # a continued, retried or child run hangs under the run it came from
+                parent_ctx, start_name, start_attrs = self._start_parent(run, started)
+            else:
+                parent_ctx, start_name, start_attrs = None, names[0], None
             if parent_ctx is None:
-                parent_ctx = self._context.get_current()
-            if start_name is not None:
-                parent_ctx = b.instant(start_name, self._CLIENT, parent_ctx, start_attrs or ids)
-            span = ctx = b.start(
-                f"RunWorkflow:{wtype}",
-                self._SERVER,
-                parent_ctx,
-                {**ids, "fastcore.attempt": started.get("attempt") or 1},
-            )
-            traceparent = self._spans.traceparent
+                parent_ctx = self._get_current()
+            run_attrs = {**ids, "fastcore.attempt": started.get("attempt") or 1}
+            if start_name is not None:  # its start span, then the run's under it
+                span = ctx = b.instant_then_child(
+                    start_name,
+                    self._CLIENT,
+                    parent_ctx,
+                    start_attrs or ids,
+                    names[1],
+                    self._SERVER,
+                    run_attrs,
+                )
+                parent_ctx = span.parent
+            else:
+                span = ctx = b.child(names[1], self._SERVER, parent_ctx, run_attrs)
+            # the W3C traceparents (as _spans.traceparent writes them), formatted inline
+            trace_hex = f"{span.trace_id:032x}"
             tc: dict[str, Any] = {
-                "run_span": traceparent(span.trace_id, span.span_id, span.flags),
+                "run_span": f"00-{trace_hex}-{span.span_id:016x}-{span.flags:02x}",
                 "start_ns": span.start_ns,
             }
-            if type(parent_ctx) is self._spans.PendingSpan:
-                tc["traceparent"] = traceparent(
-                    parent_ctx.trace_id, parent_ctx.span_id, parent_ctx.flags
+            if type(parent_ctx) is self._PendingSpan:
+                if parent_ctx.trace_id != span.trace_id:  # (a child always shares it)
+                    trace_hex = f"{parent_ctx.trace_id:032x}"
+                tc["traceparent"] = (
+                    f"00-{trace_hex}-{parent_ctx.span_id:016x}-{parent_ctx.flags:02x}"
                 )
             else:
                 psc = self._trace.get_current_span(parent_ctx).get_span_context()
                 if psc.is_valid:
-                    tc["traceparent"] = traceparent(psc.trace_id, psc.span_id, psc.trace_flags)
+                    tc["traceparent"] = self._spans.traceparent(
+                        psc.trace_id, psc.span_id, psc.trace_flags
+                    )
             started["trace_context"] = tc
-        self._runs[rec.run_id] = _RunState(wtype, span, ctx, parent_ctx, ids)
+        state = _new_state(_RunState)  # _RunState(wtype, span, ctx, parent_ctx, ids), no frame
+        state.wtype = wtype
+        state.ids = ids
+        state.span = span
+        state.ctx = ctx
+        state.parent_ctx = parent_ctx
+        state.open = True
+        state.last_task_failure = None
+        self._runs[rec.run_id] = state
         m = self._m
         if m is not None:
             m.started.add(1, wtype)
@@ -475,10 +524,13 @@ class _OtelTelemetry(Telemetry):
                 return  # not a run this engine had open
             state = self._resume(self._resumable.pop(rid))
             del self._runs[rid]
-        outcome = _close_outcome(event)
+        outcome = _CLOSE_OUTCOMES.get(event.event_type) or _close_outcome(event)
         span = state.span
         if span is not None:
-            span.set_attribute("fastcore.outcome", outcome)
+            if span.live is None and not span.done:
+                span.attrs["fastcore.outcome"] = outcome  # its own dict, not yet built
+            else:
+                span.set_attribute("fastcore.outcome", outcome)
             benign = outcome == "failed" and failure_is_benign(event.attributes.get("failure"))
             if outcome == "failed" and not benign:
                 failure = event.attributes.get("failure") or {}
@@ -502,7 +554,16 @@ class _OtelTelemetry(Telemetry):
                     self._trace.Status(self._trace.StatusCode.ERROR, "workflow execution timed out")
                 )
             self._b.finish(span)
-        self._forget(rid, state)
+        # forget it: it is closed (kept a while for a continued-as-new or retried run)
+        state.open = False
+        if self._replayed:
+            self._replayed.pop(rid, None)
+        if self._task_failures:
+            self._task_failures.pop(rid, None)
+        closed = self._closed
+        closed[rid] = state
+        if len(closed) > _CLOSED_KEEP:
+            del closed[next(iter(closed))]
         m = self._m
         if m is not None:
             m.open.add(-1, state.wtype)
@@ -551,19 +612,14 @@ class _OtelTelemetry(Telemetry):
 
     # ------------------------------------------------------------------ activities
 
-    def activity_attempt_started(self, task: Any) -> None:
-        run = task.run
-        state = self._runs.get(run.record.run_id) or self._state(run)
-        if state is None:
-            return
-        acts = state.acts
-        act = acts.get(task)
+    def activity_attempt_started(self, task: Any) -> Any:
+        act = task.telemetry_state
         b = self._b
-        if act is None:
-            if len(acts) >= state.sweep_at:
-                for t in [t for t in acts if t.finished]:
-                    del acts[t]
-                state.sweep_at = max(64, 2 * len(acts))
+        if act is None or act.owner is not self:
+            run = task.run
+            state = self._runs.get(run.record.run_id) or self._state(run)
+            if state is None:
+                return None
             ev = task.event
             a = ev.attributes
             atype = a["activity_type"]
@@ -573,23 +629,58 @@ class _OtelTelemetry(Telemetry):
             attrs = {**state.ids, "temporalActivityID": a["activity_id"]}
             parent = state.ctx
             replayed = self._replayed
+            span = None
             if b is not None and (not replayed or ev.event_id > replayed.get(run.record.run_id, 0)):
-                parent = b.instant(names[0], self._CLIENT, parent, attrs)
-            act = acts[task] = _ActState(parent, attrs, names[1])
-        if b is not None:
-            act.span = b.start(
+                # its StartActivity (once, not per attempt) and the first attempt's span
+                span = b.instant_then_child(
+                    names[0],
+                    self._CLIENT,
+                    parent,
+                    attrs,
+                    names[1],
+                    self._SERVER,
+                    {**attrs, "fastcore.attempt": task.attempt},
+                )
+                parent = span.parent
+            act = _new_state(_ActState)  # _ActState(self, state, ...) without its frame
+            act.owner = self
+            act.run = state
+            act.parent = parent
+            act.attrs = attrs
+            act.name = names[1]
+            task.telemetry_state = act
+        elif not act.run.open:
+            return None  # its run closed (an attempt of an activity it left behind)
+        else:
+            span = None
+        # when the attempt began: for the duration metric (1.0 without one: "running")
+        act.t0 = _perf_counter() if self._m is not None else 1.0
+        if b is None:
+            act.span = None
+            return None
+        if span is None:
+            span = b.child(
                 act.name, self._SERVER, act.parent, {**act.attrs, "fastcore.attempt": task.attempt}
             )
-        act.t0 = time.perf_counter()
+        act.span = span
+        # what makes it current for the activity's code: the current context plus the span
+        cur = self._get_current()
+        if cur:
+            return self._OtelContext({**cur, self._span_key: span})
+        ctx = self._new_dict(self._OtelContext)  # a Context of one entry, no dict copied
+        self._dict_set(ctx, self._span_key, span)
+        return ctx
 
     def activity_attempt_ended(self, task: Any, error: BaseException | None = None) -> None:
-        state = self._runs.get(task.run.record.run_id)
-        act = state.acts.get(task) if state is not None else None
-        if act is None or act.t0 == 0.0:
+        act = task.telemetry_state
+        if act is None or act.t0 == 0.0 or act.owner is not self or not act.run.open:
             return
-        elapsed = time.perf_counter() - act.t0
+        t0 = act.t0
         act.t0 = 0.0
-        outcome = _outcome(task, error)
+        if error is None:
+            outcome = "abandoned" if task.finished else "completed"
+        else:
+            outcome = _outcome(task, error)
         span = act.span
         if span is not None:
             act.span = None
@@ -609,17 +700,13 @@ class _OtelTelemetry(Telemetry):
         if m is not None:
             atype = task.event.attributes["activity_type"]
             m.attempts.add(1, atype, outcome)
-            m.durations.append((elapsed, atype, outcome))  # recorded off the path
+            m.durations.append((_perf_counter() - t0, atype, outcome))  # recorded off the path
             if not m.scheduled:
                 self._schedule_durations(m)
-        if task.finished:
-            assert state is not None
-            state.acts.pop(task, None)
 
     def enter_activity(self, task: Any) -> Any:
-        state = self._runs.get(task.run.record.run_id)
-        act = state.acts.get(task) if state is not None else None
-        if act is None or act.span is None:
+        act = task.telemetry_state
+        if act is None or act.span is None or act.owner is not self or not act.run.open:
             return None
         return self._attach(self._set_span_in_context(act.span))
 
@@ -714,6 +801,8 @@ class _OtelTelemetry(Telemetry):
                 m.open.add(-1, state.wtype)
             for run in self._resumable.values():
                 m.open.add(-1, run.record.workflow_type)
+        for state in self._runs.values():
+            state.open = False  # what their activities do from now on is not recorded
         self._runs.clear()
         self._resumable.clear()
         self._closed.clear()
