@@ -104,15 +104,21 @@ def _r_started(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     backoff = extras.get("first_task_backoff") or _from_dur(a, "first_workflow_task_backoff")
     if backoff:
         attrs["first_task_backoff"] = backoff
+    if extras.get("request_id"):
+        attrs["request_id"] = extras["request_id"]  # the start's request id (Temporal's)
     return attrs
 
 
 def _r_signaled(r: Reader, te: HistoryEvent) -> dict[str, Any]:
     a = te.workflow_execution_signaled_event_attributes
     d: dict[str, Any] = {"signal_name": a.signal_name, "input": _from_payloads(a.input)}
-    external = _extras(a.header).get("external")
-    if external:
-        d["external"] = external
+    extras = _extras(a.header)
+    if extras.get("external"):
+        d["external"] = extras["external"]
+    if a.request_id:
+        d["request_id"] = a.request_id
+    if extras.get("ends_start_delay"):
+        d["ends_start_delay"] = True  # a signal-with-start that found the run waiting
     return d
 
 

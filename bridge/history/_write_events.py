@@ -224,7 +224,7 @@ def _w_started(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> Non
     # A retry or cron run: its first workflow task waits out the backoff (recorded as
     # fastcore recorded it too: a Duration rounds it to nanoseconds)
     _set_dur(a.first_workflow_task_backoff, at.get("first_task_backoff"))
-    _set_extras(a.header, _pick(at, "seed", "first_task_backoff"))
+    _set_extras(a.header, _pick(at, "seed", "first_task_backoff", "request_id"))
 
 
 def _w_signaled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
@@ -233,8 +233,10 @@ def _w_signaled(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> No
     if at.get("input"):
         a.input.CopyFrom(_payloads(at["input"]))
     a.identity = _IDENTITY
-    if at.get("external"):
-        _set_extras(a.header, {"external": at["external"]})
+    a.request_id = at.get("request_id") or ""
+    extras = _pick(at, "external", "ends_start_delay")
+    if extras:
+        _set_extras(a.header, extras)
 
 
 def _w_signal_external(w: _Writer, out: HistoryEvent, at: dict[str, Any], _: int) -> None:
