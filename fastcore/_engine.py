@@ -471,10 +471,10 @@ class Engine:
             cron_schedule=cron_schedule,
         )
         rec = run.record
-        if rec.status is _COMPLETED and rec._history is not None:
+        if rec.status is _COMPLETED:
             # completed within the start (no I/O on the way): its result, as ``result`` reads
             # it (unless a next run, a cron workflow's, follows it: ``result`` goes on there)
-            a = rec._history[-1].attributes
+            a = rec.last_event().attributes
             r = a.get("result")
             if "new_execution_run_id" in a:
                 return await self._ops.result(
