@@ -448,14 +448,10 @@ class Engine:
         """Start a workflow and wait for its result (``start_workflow``'s arguments)."""
         if versioning_override is not None:
             _refuse_versioning(versioning_override)
-        call_args = [] if arg is ... else [arg]
-        if more:
-            call_args.extend(more)
-        if args:
-            call_args.extend(args)
         run, _ = await self._starts.start(
             workflow,
-            call_args,
+            # (made in the call: the start drops it before it waits for the commit)
+            call_args(arg, more, args),
             id=id,
             task_queue=task_queue,
             execution_timeout=execution_timeout,
