@@ -470,7 +470,8 @@ class Engine:
         if rec.status is _COMPLETED:
             # completed within the start (no I/O on the way): its result, as ``result`` reads
             # it (unless a next run, a cron workflow's, follows it: ``result`` goes on there)
-            a = rec.last_event().attributes
+            h = rec._history  # (held packed while a durable commit kept it waiting)
+            a = (h[-1] if h is not None else rec.last_event()).attributes
             r = a.get("result")
             if "new_execution_run_id" in a:
                 return await self._ops.result(
