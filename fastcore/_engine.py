@@ -448,14 +448,10 @@ class Engine:
         """Start a workflow and wait for its result (``start_workflow``'s arguments)."""
         if versioning_override is not None:
             _refuse_versioning(versioning_override)
-        call_args = [] if arg is ... else [arg]
-        if more:
-            call_args.extend(more)
-        if args:
-            call_args.extend(args)
         run, _ = await self._starts.start(
             workflow,
-            call_args,
+            # (made in the call: the start drops it before it waits for the commit)
+            call_args(arg, more, args),
             id=id,
             task_queue=task_queue,
             execution_timeout=execution_timeout,
@@ -471,10 +467,11 @@ class Engine:
             cron_schedule=cron_schedule,
         )
         rec = run.record
-        if rec.status is _COMPLETED and rec._history is not None:
+        if rec.status is _COMPLETED:
             # completed within the start (no I/O on the way): its result, as ``result`` reads
             # it (unless a next run, a cron workflow's, follows it: ``result`` goes on there)
-            a = rec._history[-1].attributes
+            h = rec._history  # (held packed while a durable commit kept it waiting)
+            a = (h[-1] if h is not None else rec.last_event()).attributes
             r = a.get("result")
             if "new_execution_run_id" in a:
                 return await self._ops.result(

@@ -127,7 +127,7 @@ class HandleOperations:
         while True:
             if run.record.status is _RUNNING:
                 await self._notifier.closed(run)
-            close = run.record.history[-1]
+            close = run.record.last_event()
             et = close.event_type
             a = close.attributes
             nxt_id = a.get("new_execution_run_id")

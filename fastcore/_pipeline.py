@@ -33,6 +33,7 @@ from ._event_types import (
     ET_WORKFLOW_EXECUTION_COMPLETED,
     ET_WORKFLOW_EXECUTION_FAILED,
     ET_WORKFLOW_EXECUTION_STARTED,
+    ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
 )
 from ._instance import WorkflowInstance, is_with_start
 from ._notify import Notifier
@@ -61,6 +62,8 @@ _WITH_EFFECTS = CLOSE_EVENTS | {
     ET_MARKER_RECORDED,
 }
 _RUNNING = WorkflowExecutionStatus.RUNNING
+_ACKNOWLEDGED = CLOSE_EVENTS | {ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED}
+_NO_EVENTS: list[Event] = []  # never written
 _NEXT_RUN_CLOSES = (ET_WORKFLOW_EXECUTION_FAILED, ET_WORKFLOW_EXECUTION_COMPLETED)
 
 #: What an effect does with the event that asks for it.
@@ -71,7 +74,6 @@ BlockTask = Callable[[Run, WorkflowInstance, Event | None], None]
 RunFault = Callable[[Run, BaseException, str], None]
 
 _Input = tuple[Run, EventType, dict[str, Any], asyncio.Future[None] | None]
-_Waiting = tuple[Run, list[Event], asyncio.Future[None] | None, Any]
 
 
 def _unconnected(*_: Any) -> None:
@@ -93,8 +95,10 @@ class Pipeline:
         self.queue: deque[_Input] = deque()
         self.draining = False
         #: appends waiting for a store commit, by the awaitable the store returned (one per
-        #: group commit: a store may hand the same one to every append it commits together)
-        self._groups: dict[Any, list[_Waiting]] = {}
+        #: group commit: a store may hand the same one to every append it commits together);
+        #: each append's (run, events to acknowledge, waiter, commit start) laid out flat, one
+        #: list per group and no tuple per append for the collector to walk until the commit
+        self._groups: dict[Any, list[Any]] = {}
         self._append = store.append
         self._registers_only = store.registers_only
         self._clock = clock
@@ -320,12 +324,18 @@ class Pipeline:
                 waiter.set_result(None)
             return
         self._skipper.pending_commits += 1
-        entry = (run, effects, waiter, self.telemetry.journal_commit_started())
+        if effects:
+            # Hold only what the acknowledgement reads: the rest of the activation's events
+            # are serialized already, and kept alive they are what full collections walk.
+            effects = [e for e in effects if e.event_type in _ACKNOWLEDGED] or _NO_EVENTS
+            if run.record.status is not _RUNNING:
+                run.record.hold_packed()
+        started = self.telemetry.journal_commit_started()
         group = self._groups.get(fut)
         if group is not None:  # a store's group commit: one callback for all its appends
-            group.append(entry)
+            group += (run, effects, waiter, started)
             return
-        self._groups[fut] = [entry]
+        self._groups[fut] = [run, effects, waiter, started]
         asyncio.ensure_future(fut).add_done_callback(functools.partial(self._committed, fut))
 
     def _committed(self, key: Any, fut: asyncio.Future[None]) -> None:
@@ -337,7 +347,11 @@ class Pipeline:
         except BaseException as err:
             exc = err
         skipper = self._skipper
-        for run, effects, waiter, commit_started in group:
+        for i in range(0, len(group), 4):
+            run: Run = group[i]
+            effects: list[Event] = group[i + 1]
+            waiter: asyncio.Future[None] | None = group[i + 2]
+            commit_started = group[i + 3]
             try:
                 skipper.pending_commits -= 1
                 self.telemetry.journal_committed(commit_started)

@@ -244,5 +244,8 @@ class Starts:
             now=now,
         )
         if fut is not None:
+            # the run holds what it needs: a burst of starts waiting for one group commit
+            # keeps these lists and payloads alive for the collector to walk until then
+            del payloads, decoded, signal_args, call_args
             await fut
         return run, True

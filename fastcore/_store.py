@@ -90,6 +90,7 @@ class RunRecord:
 
     __slots__ = (
         "_history",
+        "_last",
         "_packed",
         "close_time",
         "damage",
@@ -134,6 +135,7 @@ class RunRecord:
         self.close_time = close_time
         self._history: list[Event] | None = [] if history is None else history
         self._packed: bytes | None = None
+        self._last: Event | None = None  # the last event, while ``hold_packed`` holds the rest
         #: Events in the run; set by stores that return runs without their history.
         self.history_length = history_length
         #: The task queue the start named.
@@ -153,17 +155,31 @@ class RunRecord:
 
     @property
     def history(self) -> list[Event]:
-        """The run's events, in order (a fresh list each time once packed)."""
+        """The run's events, in order (a fresh list each time once packed; held packed by
+        ``hold_packed``, unpacked for good)."""
         h = self._history
         if h is None:
             assert self._packed is not None
-            return unpack_history(self._packed)
+            h = unpack_history(self._packed)
+            last = self._last
+            if last is not None:
+                h.append(last)
+                self.history = h
         return h
 
     @history.setter
     def history(self, value: list[Event]) -> None:
         self._history = value
         self._packed = None
+        self._last = None
+
+    def last_event(self) -> Event:
+        """The history's last event (the close, once closed), without unpacking it whole."""
+        h = self._history
+        if h is not None:
+            return h[-1]
+        last = self._last
+        return last if last is not None else self.history[-1]
 
     @property
     def packed(self) -> bool:
@@ -172,10 +188,22 @@ class RunRecord:
 
     def pack(self) -> None:
         """Hold the (closed, final) history as bytes from now on."""
-        h = self._history
+        h = self._history if self._last is None else self.history
         if h is not None:
             self.history_length = len(h)
             self._packed = pack_history(h)
+            self._history = None
+
+    def hold_packed(self) -> None:
+        """Hold the closed history as bytes until ``history`` is next read, the last event
+        (the close) as it is: while a run's callers wait for a durable store's commit, its
+        events are serialized already, and as objects they would be what every full
+        collection walks until then (a burst of runs closing together holds thousands)."""
+        h = self._history
+        if h:
+            self.history_length = len(h)
+            self._last = h[-1]
+            self._packed = pack_history(h[:-1])
             self._history = None
 
     @property
