@@ -32,6 +32,7 @@ from ._event_types import (
     ET_TIMER_STARTED,
     ET_WORKFLOW_EXECUTION_COMPLETED,
     ET_WORKFLOW_EXECUTION_FAILED,
+    ET_WORKFLOW_EXECUTION_SIGNALED,
     ET_WORKFLOW_EXECUTION_STARTED,
     ET_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
 )
@@ -74,6 +75,19 @@ BlockTask = Callable[[Run, WorkflowInstance, Event | None], None]
 RunFault = Callable[[Run, BaseException, str], None]
 
 _Input = tuple[Run, EventType, dict[str, Any], asyncio.Future[None] | None]
+
+
+def _waits_first_task(inst: WorkflowInstance, end: int) -> bool:
+    """Whether a blocked run is waiting out its first-task backoff with nothing but its start
+    and the signals sent with it recorded (the first ``end`` events of its history)."""
+    deferred = inst.deferred
+    history = inst.history
+    if len(deferred) != 1 or inst.task_failure is not None or inst.nondeterminism is not None:
+        return False
+    first = history[0]
+    if deferred[0] is not first or not first.attributes.get("first_task_backoff"):
+        return False
+    return all(is_with_start(history[k]) for k in range(1, end))
 
 
 def _unconnected(*_: Any) -> None:
@@ -220,8 +234,13 @@ class Pipeline:
             event.attributes = attrs
             history.append(event)
         if inst.blocked:
-            # A failed workflow task holds inputs back; the retry delivers them in order.
-            inst.deferred.append(event)
+            if etype is ET_WORKFLOW_EXECUTION_SIGNALED and _waits_first_task(inst, start):
+                # A run waiting out its start delay (or a retry or cron backoff): as Temporal,
+                # the signal arrives with the first workflow task, recorded with the start.
+                attrs["with_start"] = True
+            else:
+                # A failed workflow task holds inputs back; the retry delivers them in order.
+                inst.deferred.append(event)
             self.commit(run, history[start:], waiter, [])
             return
         self.activate(run, inst, event, None, start, waiter)

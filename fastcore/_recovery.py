@@ -376,7 +376,7 @@ class Recovery:
         if first is not None and first.event_type is EventType.WORKFLOW_EXECUTION_STARTED:
             due = first.timestamp + float(first.attributes.get("first_task_backoff") or 0)
             if due > self._clock.now() and not any(
-                e.attributes.get("ends_start_delay") for e in deferred
+                e.attributes.get("ends_start_delay") for e in record.history
             ):
                 # a retry run still in its first-task backoff (after a restart): wait for it
                 inst.blocked = True

@@ -26,7 +26,10 @@ Attributes (``Payload`` values are encoded arguments; ``failure`` is the dict ma
                                  (s; retry and cron runs): each only when set,
                                  request_id (only for a start that carried Temporal's)
     WORKFLOW_EXECUTION_SIGNALED  signal_name, input[], with_start (present, True, only for a
-                                 signal sent with the start), external ({workflow_id, run_id,
+                                 signal sent with the start or received while the run waited
+                                 for its first task: delivered with the start),
+                                 ends_start_delay (True: a signal-with-start that ended
+                                 that wait), external ({workflow_id, run_id,
                                  initiated_event_id}: present only for a signal sent by a
                                  workflow through an external handle), request_id (only when
                                  carried)

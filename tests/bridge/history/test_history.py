@@ -29,6 +29,7 @@ from temporalio.exceptions import ChildWorkflowError as TChildWorkflowError
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import ActivityCancellationType
 
+from bridge import as_temporal_workflow
 from bridge.history import (
     failure_from_temporal,
     failure_to_temporal,
@@ -1871,3 +1872,52 @@ def test_other_markers_and_unknown_child_causes_round_trip() -> None:
     assert failed.cause == 0
     assert failed.control == "WORKFLOW_TYPE_NOT_REGISTERED"
     assert from_temporal(history) == h.events
+
+
+@fc_workflow.defn
+class FirstSight:
+    """Records which signals its run method saw at its first step."""
+
+    def __init__(self) -> None:
+        self.got: list[str] = []
+
+    @fc_workflow.run
+    async def run(self) -> list[str]:
+        seen = list(self.got)
+        await fc_workflow.wait_condition(lambda: "done" in self.got)
+        return seen
+
+    @fc_workflow.signal
+    def s(self, x: str) -> None:
+        self.got.append(x)
+
+
+async def test_signals_during_a_start_delay_arrive_with_the_first_task() -> None:
+    """As on Temporal: the first workflow task after a start delay carries the signals that
+    came meanwhile; the history round-trips and Temporal's Replayer accepts it."""
+    async with Engine(workflows=[FirstSight]) as engine:
+        h = await engine.start_workflow(FirstSight.run, id="fs", start_delay=timedelta(hours=1))
+        await h.signal(FirstSight.s, "a")
+        await h.signal(FirstSight.s, "b")
+        await engine.start_workflow(
+            FirstSight.run, id="fs", start_signal="s", start_signal_args=["c"]
+        )  # a signal-with-start: the delay ends
+        await h.signal(FirstSight.s, "done")
+        assert await h.result() == ["a", "b", "c"]
+        events = await h.fetch_history()
+    kinds = [e.event_type for e in events]
+    assert kinds.count(E.WORKFLOW_TASK_RETRIED) == 1  # one activation: start and signals
+    assert from_temporal(to_temporal(events)) == events
+    history = to_temporal(events, workflow_id="fs")
+    assert _types(history)[:5] == [
+        "WORKFLOW_EXECUTION_STARTED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_TASK_SCHEDULED",
+    ]
+    replayer = Replayer(
+        workflows=[as_temporal_workflow(FirstSight)], workflow_runner=UnsandboxedWorkflowRunner()
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
