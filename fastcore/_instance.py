@@ -352,6 +352,19 @@ class WorkflowInstance:
         finally:
             _set_running_loop(prev)
 
+    def waits_first_task(self) -> bool:
+        """Whether the run is held back waiting out its first-task backoff (a start delay, a
+        retry's or a cron run's): its start is the first input it holds, and no task failed."""
+        deferred = self.deferred
+        return (
+            self.blocked
+            and bool(deferred)
+            and self.task_failure is None
+            and self.nondeterminism is None
+            and deferred[0] is self.history[0]
+            and bool(deferred[0].attributes.get("first_task_backoff"))
+        )
+
     def fail_task(self, err: BaseException) -> None:
         """Fail the workflow task with ``err``: the run stays open, blocked, and retries."""
         if isinstance(err, NondeterminismError):

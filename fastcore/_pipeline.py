@@ -77,16 +77,12 @@ RunFault = Callable[[Run, BaseException, str], None]
 _Input = tuple[Run, EventType, dict[str, Any], asyncio.Future[None] | None]
 
 
-def _waits_first_task(inst: WorkflowInstance, end: int) -> bool:
-    """Whether a blocked run is waiting out its first-task backoff with nothing but its start
-    and the signals sent with it recorded (the first ``end`` events of its history)."""
-    deferred = inst.deferred
+def _with_start_so_far(inst: WorkflowInstance, end: int) -> bool:
+    """Whether a run waiting out its first-task backoff holds nothing but its start and what
+    arrived with it (the first ``end`` events of its history): a signal joins them."""
+    if len(inst.deferred) != 1 or not inst.waits_first_task():
+        return False
     history = inst.history
-    if len(deferred) != 1 or inst.task_failure is not None or inst.nondeterminism is not None:
-        return False
-    first = history[0]
-    if deferred[0] is not first or not first.attributes.get("first_task_backoff"):
-        return False
     return all(is_with_start(history[k]) for k in range(1, end))
 
 
@@ -234,7 +230,7 @@ class Pipeline:
             event.attributes = attrs
             history.append(event)
         if inst.blocked:
-            if etype is ET_WORKFLOW_EXECUTION_SIGNALED and _waits_first_task(inst, start):
+            if etype is ET_WORKFLOW_EXECUTION_SIGNALED and _with_start_so_far(inst, start):
                 # A run waiting out its start delay (or a retry or cron backoff): as Temporal,
                 # the signal arrives with the first workflow task, recorded with the start.
                 attrs["with_start"] = True

@@ -320,15 +320,7 @@ class Recovery:
         out its start delay (Temporal dispatches the task at once; a plain signal waits)."""
         inst = run.instance
         entry = run.retry_entry
-        if (
-            entry is None
-            or inst is None
-            or not inst.blocked
-            or inst.task_failure is not None
-            or inst.nondeterminism is not None
-            or not inst.deferred
-            or inst.deferred[0].event_type is not EventType.WORKFLOW_EXECUTION_STARTED
-        ):
+        if entry is None or inst is None or not inst.waits_first_task():
             return
         entry.cancel()
         self.retry_task(run, 0)
