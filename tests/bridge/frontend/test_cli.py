@@ -158,6 +158,23 @@ async def test_update_with_start_and_signal_with_start(cli: Cli, unique_id: str)
     assert count.json()["queryResult"] == [1]
 
 
+async def test_start_delay_and_the_signal_with_start_that_ends_it(cli: Cli, unique_id: str) -> None:
+    started = await cli(f"{CART} {unique_id} --start-delay 1h -o json")
+    assert started.code == 0, started.err
+    info = (await cli(f"workflow describe -w {unique_id} -o json")).json()["workflowExecutionInfo"]
+    assert info["executionTime"] != info["startTime"]  # the first task waits an hour
+    not_yet = await cli(f"workflow query -w {unique_id} --name count")
+    assert not_yet.code != 0  # no workflow task has run: nothing to query yet
+    assert "not ready" in not_yet.err
+    sws = "workflow signal-with-start --type Cart --task-queue carts"
+    signalled = await cli(
+        f"{sws} -w {unique_id} --input '\"ann\"' --signal-name add --signal-input '\"fig\"'"
+    )
+    assert signalled.code == 0, signalled.err
+    count = await cli(f"workflow query -w {unique_id} --name count -o json")
+    assert count.json()["queryResult"] == [1]  # its code ran: the delay is over
+
+
 async def test_errors_are_clean(bridge: Bridge, cli: Cli, unique_id: str) -> None:
     assert (await cli(f"{CART} {unique_id}")).code == 0
     duplicate = await cli(f"{CART} {unique_id} --fail-existing")
